@@ -1,0 +1,1 @@
+//! materializer: (in progress)

@@ -1,0 +1,138 @@
+//! A zero-copy deb822 reader: paragraphs of `Field: value` lines with continuation lines.
+//!
+//! Used for `Packages`, `Release`, `.deb` control files, dpkg `status` files and apt `.sources`.
+//! Values borrow from the input; a multi-line value keeps its continuation lines (with their
+//! leading space) so callers decide how to fold them.
+
+/// A syntax error, with the 1-based line it is on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {what}")]
+pub struct Deb822Error {
+    pub line: usize,
+    pub what: &'static str,
+}
+
+/// One paragraph: its fields in order, and the line it starts on.
+#[derive(Debug, Clone, Default)]
+pub struct Paragraph<'a> {
+    pub line: usize,
+    pub fields: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Paragraph<'a> {
+    /// The value of `name` (field names are case-insensitive), trimmed.
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        self.fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim())
+    }
+}
+
+/// Iterates over the paragraphs of `text`.
+pub fn paragraphs(text: &str) -> Paragraphs<'_> {
+    Paragraphs { text, pos: 0, line: 1 }
+}
+
+/// Iterator returned by [`paragraphs`].
+#[derive(Debug)]
+pub struct Paragraphs<'a> {
+    text: &'a str,
+    pos: usize,
+    line: usize,
+}
+
+impl<'a> Iterator for Paragraphs<'a> {
+    type Item = Result<Paragraph<'a>, Deb822Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let text = self.text;
+        let bytes = text.as_bytes();
+        let mut para = Paragraph { line: 0, fields: Vec::with_capacity(24) };
+        // (name, value start, value end)
+        let mut current: Option<(&'a str, usize, usize)> = None;
+        while self.pos < bytes.len() {
+            let start = self.pos;
+            let end = memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+            self.pos = (end + 1).min(bytes.len().max(end + 1));
+            let line_no = self.line;
+            self.line += 1;
+            let line = &text[start..end];
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if line.trim().is_empty() {
+                if current.is_some() || !para.fields.is_empty() {
+                    if let Some((k, vs, ve)) = current.take() {
+                        para.fields.push((k, &text[vs..ve]));
+                    }
+                    return Some(Ok(para));
+                }
+                continue;
+            }
+            let first = line.as_bytes()[0];
+            if first == b'#' && current.is_none() && para.fields.is_empty() {
+                continue; // comment lines are allowed in .sources and control files
+            }
+            if first == b' ' || first == b'\t' {
+                match current.as_mut() {
+                    Some((_, _, ve)) => *ve = start + line.len(),
+                    None => {
+                        self.pos = bytes.len();
+                        return Some(Err(Deb822Error { line: line_no, what: "continuation line without a field" }));
+                    }
+                }
+                continue;
+            }
+            let Some(colon) = line.find(':') else {
+                self.pos = bytes.len();
+                return Some(Err(Deb822Error { line: line_no, what: "line is neither `Field: value` nor a continuation" }));
+            };
+            let name = &line[..colon];
+            if name.is_empty() || name.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
+                self.pos = bytes.len();
+                return Some(Err(Deb822Error { line: line_no, what: "bad field name" }));
+            }
+            if let Some((k, vs, ve)) = current.take() {
+                para.fields.push((k, &text[vs..ve]));
+            }
+            if para.fields.is_empty() {
+                para.line = line_no;
+            }
+            let vstart = start + colon + 1;
+            current = Some((name, vstart, start + line.len()));
+        }
+        if let Some((k, vs, ve)) = current.take() {
+            para.fields.push((k, &text[vs..ve]));
+        }
+        if para.fields.is_empty() {
+            None
+        } else {
+            Some(Ok(para))
+        }
+    }
+}
+
+fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&b| b == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_paragraphs_and_continuations() {
+        let text = "Package: a\nDepends: b,\n c\n\n\nPackage: d\r\nDescription: x\n .\n y\n";
+        let ps: Vec<_> = paragraphs(text).collect::<Result<_, _>>().expect("valid");
+        assert_eq!(ps.len(), 2);
+        assert_eq!(ps[0].get("package"), Some("a"));
+        assert_eq!(ps[0].get("Depends"), Some("b,\n c"));
+        assert_eq!(ps[1].get("Package"), Some("d"));
+        assert_eq!(ps[1].line, 6);
+        assert_eq!(ps[1].get("Description"), Some("x\n .\n y"));
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        let err = paragraphs(" leading\n").next().expect("an item").expect_err("invalid");
+        assert_eq!(err.line, 1);
+        let err = paragraphs("A: b\nno colon here\n").next().expect("an item").expect_err("invalid");
+        assert_eq!(err.line, 2);
+    }
+}

@@ -1,0 +1,202 @@
+//! Debian version syntax and dpkg's ordering, over borrowed strings.
+//!
+//! Comparison allocates nothing: the solver compares versions in its hot loops. The algorithm is
+//! dpkg's `verrevcmp` (deb-version(7)): epoch numerically, then upstream version and revision by
+//! alternating non-digit runs (with `~` sorting before everything, even the end of the string)
+//! and digit runs compared numerically. `debversion` is used in the tests as an independent oracle,
+//! beside `dpkg --compare-versions`.
+
+use std::cmp::Ordering;
+
+/// Why a version string is not a valid Debian version.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VersionError {
+    #[error("empty version")]
+    Empty,
+    #[error("version {0:?}: epoch is not a number")]
+    BadEpoch(String),
+    #[error("version {0:?}: upstream version must start with a digit")]
+    UpstreamStart(String),
+    #[error("version {0:?}: character {1:?} is not allowed")]
+    BadChar(String, char),
+}
+
+/// A borrowed, syntactically checked Debian version: `[epoch:]upstream[-revision]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Version<'a> {
+    pub epoch: u64,
+    pub upstream: &'a str,
+    pub revision: &'a str,
+}
+
+impl<'a> Version<'a> {
+    /// Parses and checks `s` as dpkg does (a leading letter in upstream is accepted, as dpkg
+    /// only warns about it; the real archive has none).
+    pub fn parse(s: &'a str) -> Result<Self, VersionError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(VersionError::Empty);
+        }
+        let (epoch, rest) = match s.split_once(':') {
+            Some((e, rest)) => {
+                let epoch = e.parse::<u64>().map_err(|_| VersionError::BadEpoch(s.to_owned()))?;
+                (epoch, rest)
+            }
+            None => (0, s),
+        };
+        let (upstream, revision) = match rest.rfind('-') {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, ""),
+        };
+        if upstream.is_empty() {
+            return Err(VersionError::Empty);
+        }
+        if let Some(c) = upstream
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '~' | '-' | ':')))
+        {
+            return Err(VersionError::BadChar(s.to_owned(), c));
+        }
+        if let Some(c) = revision
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '~')))
+        {
+            return Err(VersionError::BadChar(s.to_owned(), c));
+        }
+        Ok(Version { epoch, upstream, revision })
+    }
+}
+
+impl Ord for Version<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.epoch
+            .cmp(&other.epoch)
+            .then_with(|| verrevcmp(self.upstream, other.upstream))
+            .then_with(|| verrevcmp(self.revision, other.revision))
+    }
+}
+impl PartialOrd for Version<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl PartialEq for Version<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Version<'_> {}
+
+/// Compares two version strings as `dpkg --compare-versions` does. Strings that do not parse
+/// are compared leniently (epoch 0, split at the last `-`), so the order stays total.
+pub fn compare_versions(a: &str, b: &str) -> Ordering {
+    fn lenient(s: &str) -> Version<'_> {
+        Version::parse(s).unwrap_or_else(|_| {
+            let (epoch, rest) = match s.split_once(':') {
+                Some((e, r)) => (e.parse().unwrap_or(0), r),
+                None => (0, s),
+            };
+            let (upstream, revision) = rest.rsplit_once('-').unwrap_or((rest, ""));
+            Version { epoch, upstream, revision }
+        })
+    }
+    lenient(a).cmp(&lenient(b))
+}
+
+fn order(c: u8) -> i32 {
+    match c {
+        b'~' => -1,
+        c if c.is_ascii_digit() => 0,
+        c if c.is_ascii_alphabetic() => c as i32,
+        c => c as i32 + 256,
+    }
+}
+
+fn verrevcmp(a: &str, b: &str) -> Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let mut first_diff = 0;
+        while (i < a.len() && !a[i].is_ascii_digit()) || (j < b.len() && !b[j].is_ascii_digit()) {
+            let ac = if i < a.len() { order(a[i]) } else { 0 };
+            let bc = if j < b.len() { order(b[j]) } else { 0 };
+            if ac != bc {
+                return ac.cmp(&bc);
+            }
+            i += 1;
+            j += 1;
+        }
+        while i < a.len() && a[i] == b'0' {
+            i += 1;
+        }
+        while j < b.len() && b[j] == b'0' {
+            j += 1;
+        }
+        while i < a.len() && a[i].is_ascii_digit() && j < b.len() && b[j].is_ascii_digit() {
+            if first_diff == 0 {
+                first_diff = a[i] as i32 - b[j] as i32;
+            }
+            i += 1;
+            j += 1;
+        }
+        if i < a.len() && a[i].is_ascii_digit() {
+            return Ordering::Greater;
+        }
+        if j < b.len() && b[j].is_ascii_digit() {
+            return Ordering::Less;
+        }
+        if first_diff != 0 {
+            return first_diff.cmp(&0);
+        }
+    }
+    Ordering::Equal
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dpkg_examples() {
+        let lt = [
+            ("1.0~rc1", "1.0"),
+            ("1.0", "1.0-1"),
+            ("1.0-1", "1.0-2"),
+            ("1:0.1", "2:0.0"),
+            ("2.30-1", "2.30-1+b1"),
+            ("1.2.3", "1.2.10"),
+            ("1.0~~", "1.0~"),
+            ("1.0a", "1.0b"),
+            ("1.0", "1.0a"),
+            ("1.0a", "1.0+"),
+            ("9", "1:0"),
+            ("0.9.2", "0.10"),
+        ];
+        for (a, b) in lt {
+            assert_eq!(compare_versions(a, b), Ordering::Less, "{a} < {b}");
+            assert_eq!(compare_versions(b, a), Ordering::Greater, "{b} > {a}");
+        }
+        assert_eq!(compare_versions("1.0-01", "1.0-1"), Ordering::Equal);
+        assert_eq!(compare_versions("0:1.0", "1.0"), Ordering::Equal);
+    }
+
+    #[test]
+    fn parse_rejects_garbage() {
+        assert!(Version::parse("").is_err());
+        assert!(Version::parse("a:1").is_err());
+        assert!(Version::parse("1.0 beta").is_err());
+        assert!(Version::parse("1.0-1_2").is_err());
+        let v = Version::parse("2:1.2-3-4").expect("valid");
+        assert_eq!((v.epoch, v.upstream, v.revision), (2, "1.2-3", "4"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn agrees_with_debversion(a in "[0-9][0-9a-z.+~]{0,6}(-[0-9a-z.+~]{1,4})?",
+                                  b in "[0-9][0-9a-z.+~]{0,6}(-[0-9a-z.+~]{1,4})?") {
+            let da: debversion::Version = a.parse().expect("oracle parses");
+            let db: debversion::Version = b.parse().expect("oracle parses");
+            proptest::prop_assert_eq!(compare_versions(&a, &b), da.cmp(&db));
+        }
+    }
+}

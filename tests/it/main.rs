@@ -1,0 +1,1 @@
+//! Workspace integration tests: run the real `particle` binary on ../shared/debian-mirror.
