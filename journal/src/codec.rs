@@ -1,0 +1,819 @@
+//! The on-disk format, version 1 (specified byte by byte in `docs/format/journal.md`).
+//!
+//! Pure: `encode_*` build bytes, [`decode_record`] parses one record body, [`scan`] parses a whole
+//! journal file image and classifies its end (clean, torn tail, corrupt). No I/O here.
+
+use std::collections::BTreeMap;
+
+use store::{Blake3, Sha256};
+
+use crate::model::{
+    Actor, CommitId, NewRecord, PackageEntry, PackageSpec, Profile, Provenance, Record, Request,
+    State, TxnId, Value,
+};
+
+/// The file header: magic, format version, flags.
+pub(crate) const FILE_MAGIC: [u8; 8] = *b"PTCLJRNL";
+/// The only format version this code writes; readers accept exactly the versions they know.
+pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const FILE_HEADER_LEN: usize = 16;
+/// Each frame starts with this.
+pub(crate) const FRAME_MAGIC: [u8; 4] = *b"PJRC";
+pub(crate) const FRAME_HEADER_LEN: usize = 12;
+pub(crate) const FRAME_TRAILER_LEN: usize = 32;
+/// The largest record body accepted (64 MiB): far above any real package set.
+pub(crate) const MAX_BODY_LEN: u32 = 64 << 20;
+/// The record body version inside a v1 file.
+const BODY_VERSION: u8 = 1;
+/// Deepest nesting accepted in a hardware [`Value`].
+const MAX_VALUE_DEPTH: u32 = 64;
+/// Sector size used to recognise never-written (zero) regions of a torn last frame.
+const SECTOR: u64 = 512;
+
+/// The 16-byte header every journal file starts with.
+pub(crate) fn file_header() -> [u8; FILE_HEADER_LEN] {
+    let mut h = [0u8; FILE_HEADER_LEN];
+    h[..8].copy_from_slice(&FILE_MAGIC);
+    h[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h
+}
+
+/// Why a record body could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("record body ends early at byte {at} (needed {needed} more)")]
+    Truncated { at: usize, needed: usize },
+    #[error("unknown record body version {0}")]
+    UnknownVersion(u8),
+    #[error("unknown request tag {tag} at byte {at}")]
+    UnknownRequest { tag: u8, at: usize },
+    #[error("unknown value tag {tag} at byte {at}")]
+    UnknownValue { tag: u8, at: usize },
+    #[error("invalid boolean byte {value} at byte {at}")]
+    BadBool { value: u8, at: usize },
+    #[error("string at byte {at} is not UTF-8")]
+    NotUtf8 { at: usize },
+    #[error("{what} at byte {at} is not in strictly increasing order")]
+    NotCanonical { what: &'static str, at: usize },
+    #[error("hardware value nested deeper than {MAX_VALUE_DEPTH} at byte {at}")]
+    TooDeep { at: usize },
+    #[error("{extra} trailing bytes after the record body")]
+    TrailingBytes { extra: usize },
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+struct Enc(Vec<u8>);
+
+impl Enc {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn i64(&mut self, v: i64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn bytes32(&mut self, v: &[u8; 32]) {
+        self.0.extend_from_slice(v);
+    }
+    fn len(&mut self, n: usize) {
+        self.u32(
+            u32::try_from(n).expect("collections and strings in a record are far below 4 GiB"),
+        );
+    }
+    fn str(&mut self, s: &str) {
+        self.len(s.len());
+        self.0.extend_from_slice(s.as_bytes());
+    }
+    fn strs(&mut self, v: &[String]) {
+        self.len(v.len());
+        for s in v {
+            self.str(s);
+        }
+    }
+    fn str_map(&mut self, m: &BTreeMap<String, String>) {
+        self.len(m.len());
+        for (k, v) in m {
+            self.str(k);
+            self.str(v);
+        }
+    }
+    fn value(&mut self, v: &Value) {
+        match v {
+            Value::Null => self.u8(0),
+            Value::Bool(false) => self.u8(1),
+            Value::Bool(true) => self.u8(2),
+            Value::Int(i) => {
+                self.u8(3);
+                self.i64(*i);
+            }
+            Value::Str(s) => {
+                self.u8(4);
+                self.str(s);
+            }
+            Value::List(items) => {
+                self.u8(5);
+                self.len(items.len());
+                for i in items {
+                    self.value(i);
+                }
+            }
+            Value::Map(m) => {
+                self.u8(6);
+                self.len(m.len());
+                for (k, v) in m {
+                    self.str(k);
+                    self.value(v);
+                }
+            }
+        }
+    }
+    fn request(&mut self, r: &Request) {
+        match r {
+            Request::Install {
+                packages,
+                no_recommends,
+            } => {
+                self.u8(1);
+                self.len(packages.len());
+                for p in packages {
+                    self.str(&p.name);
+                    match &p.version {
+                        None => self.u8(0),
+                        Some(v) => {
+                            self.u8(1);
+                            self.str(v);
+                        }
+                    }
+                }
+                self.u8(u8::from(*no_recommends));
+            }
+            Request::Remove { packages } => {
+                self.u8(2);
+                self.strs(packages);
+            }
+            Request::Upgrade => self.u8(3),
+            Request::Rollback { to_seq, to } => {
+                self.u8(4);
+                self.u64(*to_seq);
+                self.bytes32(&to.0 .0);
+            }
+            Request::Kargs { append, delete } => {
+                self.u8(5);
+                self.strs(append);
+                self.strs(delete);
+            }
+            Request::Initramfs { set } => {
+                self.u8(6);
+                self.str_map(set);
+            }
+            Request::Sysctl { set } => {
+                self.u8(7);
+                self.str_map(set);
+            }
+            Request::Hardware { source } => {
+                self.u8(8);
+                self.str(source);
+            }
+            Request::VariantCreate {
+                parent,
+                parent_seq,
+                parent_txn,
+            } => {
+                self.u8(9);
+                self.str(parent);
+                self.u64(*parent_seq);
+                self.bytes32(&parent_txn.0 .0);
+            }
+            Request::Rebase {
+                parent,
+                parent_seq,
+                parent_txn,
+            } => {
+                self.u8(10);
+                self.str(parent);
+                self.u64(*parent_seq);
+                self.bytes32(&parent_txn.0 .0);
+            }
+        }
+    }
+}
+
+/// The canonical body of a record with the given chain position. Its BLAKE3 is the record id.
+///
+/// The package set must already be sorted by (name, arch) without duplicates and the index map
+/// is a `BTreeMap`, so the encoding is canonical; [`crate::Journal::append`] checks this.
+pub(crate) fn encode_body(seq: u64, prev: &TxnId, r: &NewRecord) -> Vec<u8> {
+    let mut e = Enc(Vec::with_capacity(256 + r.state.packages.len() * 80));
+    e.u8(BODY_VERSION);
+    e.bytes32(&prev.0 .0);
+    e.u64(seq);
+    e.i64(r.time);
+    e.str(&r.actor.user);
+    e.str(&r.actor.host);
+    e.str(&r.reason);
+    e.str(&r.variant);
+    e.request(&r.request);
+    e.len(r.state.indices.len());
+    for (name, sha) in &r.state.indices {
+        e.str(name);
+        e.bytes32(&sha.0);
+    }
+    e.len(r.state.packages.len());
+    for p in &r.state.packages {
+        e.str(&p.name);
+        e.str(&p.version);
+        e.str(&p.arch);
+        e.bytes32(&p.sha256.0);
+    }
+    e.strs(&r.state.profile.kargs);
+    e.str_map(&r.state.profile.initramfs);
+    e.str_map(&r.state.profile.sysctl);
+    e.value(&r.state.profile.hardware);
+    e.bytes32(&r.commit.0 .0);
+    match &r.base {
+        None => e.u8(0),
+        Some(b) => {
+            e.u8(1);
+            e.str(&b.variant);
+            e.u64(b.seq);
+            e.bytes32(&b.txn.0 .0);
+        }
+    }
+    e.0
+}
+
+/// The canonical body of an existing record (what its id is the hash of).
+pub fn encode_record(r: &Record) -> Vec<u8> {
+    encode_body(r.seq, &r.prev, &new_record_of(r))
+}
+
+fn new_record_of(r: &Record) -> NewRecord {
+    NewRecord {
+        time: r.time,
+        actor: r.actor.clone(),
+        reason: r.reason.clone(),
+        variant: r.variant.clone(),
+        request: r.request.clone(),
+        state: r.state.clone(),
+        commit: r.commit,
+        base: r.base.clone(),
+    }
+}
+
+/// A whole frame around `body`: header, body, id (BLAKE3 of the body).
+pub(crate) fn encode_frame(body: &[u8], id: &TxnId) -> Vec<u8> {
+    let len = u32::try_from(body.len()).expect("record bodies are bounded by MAX_BODY_LEN");
+    let mut f = Vec::with_capacity(FRAME_HEADER_LEN + body.len() + FRAME_TRAILER_LEN);
+    f.extend_from_slice(&FRAME_MAGIC);
+    f.extend_from_slice(&len.to_le_bytes());
+    f.extend_from_slice(&(!len).to_le_bytes());
+    f.extend_from_slice(body);
+    f.extend_from_slice(&id.0 .0);
+    f
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+struct Dec<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Dec<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        let rest = self.buf.len() - self.at;
+        if rest < n {
+            return Err(DecodeError::Truncated {
+                at: self.at,
+                needed: n - rest,
+            });
+        }
+        let s = &self.buf[self.at..self.at + n];
+        self.at += n;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.take(1)?[0])
+    }
+    fn bool(&mut self) -> Result<bool, DecodeError> {
+        let at = self.at;
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            value => Err(DecodeError::BadBool { value, at }),
+        }
+    }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.take(N)?);
+        Ok(a)
+    }
+    fn u32(&mut self) -> Result<u32, DecodeError> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+    fn u64(&mut self) -> Result<u64, DecodeError> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+    fn i64(&mut self) -> Result<i64, DecodeError> {
+        Ok(i64::from_le_bytes(self.array()?))
+    }
+    fn bytes32(&mut self) -> Result<[u8; 32], DecodeError> {
+        self.array()
+    }
+    /// A count of items each at least `min_item` bytes long; rejects counts the rest cannot hold,
+    /// so a hostile count never makes us allocate.
+    fn count(&mut self, min_item: usize) -> Result<usize, DecodeError> {
+        let n = self.u32()? as usize;
+        let rest = self.buf.len() - self.at;
+        let needed = n.saturating_mul(min_item);
+        if needed > rest {
+            return Err(DecodeError::Truncated {
+                at: self.at,
+                needed: needed - rest,
+            });
+        }
+        Ok(n)
+    }
+    fn str(&mut self) -> Result<String, DecodeError> {
+        let n = self.u32()? as usize;
+        let at = self.at;
+        let b = self.take(n)?;
+        String::from_utf8(b.to_vec()).map_err(|_| DecodeError::NotUtf8 { at })
+    }
+    fn strs(&mut self) -> Result<Vec<String>, DecodeError> {
+        let n = self.count(4)?;
+        (0..n).map(|_| self.str()).collect()
+    }
+    fn str_map(&mut self, what: &'static str) -> Result<BTreeMap<String, String>, DecodeError> {
+        let n = self.count(8)?;
+        let mut m = BTreeMap::new();
+        let mut last: Option<String> = None;
+        for _ in 0..n {
+            let at = self.at;
+            let k = self.str()?;
+            if last.as_ref().is_some_and(|l| *l >= k) {
+                return Err(DecodeError::NotCanonical { what, at });
+            }
+            let v = self.str()?;
+            last = Some(k.clone());
+            m.insert(k, v);
+        }
+        Ok(m)
+    }
+    fn value(&mut self, depth: u32) -> Result<Value, DecodeError> {
+        let at = self.at;
+        if depth > MAX_VALUE_DEPTH {
+            return Err(DecodeError::TooDeep { at });
+        }
+        Ok(match self.u8()? {
+            0 => Value::Null,
+            1 => Value::Bool(false),
+            2 => Value::Bool(true),
+            3 => Value::Int(self.i64()?),
+            4 => Value::Str(self.str()?),
+            5 => {
+                let n = self.count(1)?;
+                let items = (0..n)
+                    .map(|_| self.value(depth + 1))
+                    .collect::<Result<_, _>>()?;
+                Value::List(items)
+            }
+            6 => {
+                let n = self.count(5)?;
+                let mut m = BTreeMap::new();
+                let mut last: Option<String> = None;
+                for _ in 0..n {
+                    let at = self.at;
+                    let k = self.str()?;
+                    if last.as_ref().is_some_and(|l| *l >= k) {
+                        return Err(DecodeError::NotCanonical {
+                            what: "hardware map key",
+                            at,
+                        });
+                    }
+                    let v = self.value(depth + 1)?;
+                    last = Some(k.clone());
+                    m.insert(k, v);
+                }
+                Value::Map(m)
+            }
+            tag => return Err(DecodeError::UnknownValue { tag, at }),
+        })
+    }
+    fn request(&mut self) -> Result<Request, DecodeError> {
+        let at = self.at;
+        Ok(match self.u8()? {
+            1 => {
+                let n = self.count(5)?;
+                let mut packages = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let name = self.str()?;
+                    let version = if self.bool()? {
+                        Some(self.str()?)
+                    } else {
+                        None
+                    };
+                    packages.push(PackageSpec { name, version });
+                }
+                Request::Install {
+                    packages,
+                    no_recommends: self.bool()?,
+                }
+            }
+            2 => Request::Remove {
+                packages: self.strs()?,
+            },
+            3 => Request::Upgrade,
+            4 => Request::Rollback {
+                to_seq: self.u64()?,
+                to: TxnId(Blake3(self.bytes32()?)),
+            },
+            5 => Request::Kargs {
+                append: self.strs()?,
+                delete: self.strs()?,
+            },
+            6 => Request::Initramfs {
+                set: self.str_map("initramfs request key")?,
+            },
+            7 => Request::Sysctl {
+                set: self.str_map("sysctl request key")?,
+            },
+            8 => Request::Hardware {
+                source: self.str()?,
+            },
+            9 => Request::VariantCreate {
+                parent: self.str()?,
+                parent_seq: self.u64()?,
+                parent_txn: TxnId(Blake3(self.bytes32()?)),
+            },
+            10 => Request::Rebase {
+                parent: self.str()?,
+                parent_seq: self.u64()?,
+                parent_txn: TxnId(Blake3(self.bytes32()?)),
+            },
+            tag => return Err(DecodeError::UnknownRequest { tag, at }),
+        })
+    }
+}
+
+/// Decodes one canonical record body; the id is computed as BLAKE3 of `body`.
+///
+/// Rejects anything that is not the canonical encoding of some record (unsorted sets, duplicate
+/// keys, trailing bytes), so `encode_record(&decode_record(b)?) == b` always holds.
+pub fn decode_record(body: &[u8]) -> Result<Record, DecodeError> {
+    let mut d = Dec { buf: body, at: 0 };
+    let version = d.u8()?;
+    if version != BODY_VERSION {
+        return Err(DecodeError::UnknownVersion(version));
+    }
+    let prev = TxnId(Blake3(d.bytes32()?));
+    let seq = d.u64()?;
+    let time = d.i64()?;
+    let actor = Actor {
+        user: d.str()?,
+        host: d.str()?,
+    };
+    let reason = d.str()?;
+    let variant = d.str()?;
+    let request = d.request()?;
+
+    let n = d.count(36)?;
+    let mut indices = BTreeMap::new();
+    let mut last: Option<String> = None;
+    for _ in 0..n {
+        let at = d.at;
+        let name = d.str()?;
+        if last.as_ref().is_some_and(|l| *l >= name) {
+            return Err(DecodeError::NotCanonical {
+                what: "index source name",
+                at,
+            });
+        }
+        let sha = Sha256(d.bytes32()?);
+        last = Some(name.clone());
+        indices.insert(name, sha);
+    }
+
+    let n = d.count(44)?;
+    let mut packages: Vec<PackageEntry> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let at = d.at;
+        let p = PackageEntry {
+            name: d.str()?,
+            version: d.str()?,
+            arch: d.str()?,
+            sha256: Sha256(d.bytes32()?),
+        };
+        if packages.last().is_some_and(|l| l.key() >= p.key()) {
+            return Err(DecodeError::NotCanonical {
+                what: "package (name, arch)",
+                at,
+            });
+        }
+        packages.push(p);
+    }
+
+    let kargs = d.strs()?;
+    let initramfs = d.str_map("initramfs key")?;
+    let sysctl = d.str_map("sysctl key")?;
+    let hardware = d.value(0)?;
+    let commit = CommitId(Sha256(d.bytes32()?));
+    let base = if d.bool()? {
+        Some(Provenance {
+            variant: d.str()?,
+            seq: d.u64()?,
+            txn: TxnId(Blake3(d.bytes32()?)),
+        })
+    } else {
+        None
+    };
+    if d.at != body.len() {
+        return Err(DecodeError::TrailingBytes {
+            extra: body.len() - d.at,
+        });
+    }
+    Ok(Record {
+        seq,
+        id: TxnId(Blake3::of(body)),
+        prev,
+        time,
+        actor,
+        reason,
+        variant,
+        request,
+        state: State {
+            indices,
+            packages,
+            profile: Profile {
+                kargs,
+                initramfs,
+                sysctl,
+                hardware,
+            },
+        },
+        commit,
+        base,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scanning a whole file
+
+/// What is wrong with the first bad record (or the file header, at position 0).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(tag = "problem", rename_all = "kebab-case")]
+pub enum Problem {
+    #[error("the file header is not a particle journal header")]
+    BadFileHeader,
+    #[error("journal format version {version} is not supported (this build reads version {FORMAT_VERSION})")]
+    UnsupportedVersion { version: u32 },
+    #[error("the frame header is damaged (bad magic or length check)")]
+    BadFrameHeader,
+    #[error("the stored id does not match the BLAKE3 of the record body (bytes changed)")]
+    ChecksumMismatch,
+    #[error("the record body does not decode: {message}")]
+    Undecodable { message: String },
+    #[error("sequence number {found} where {expected} was expected (record deleted, inserted or reordered)")]
+    SeqMismatch { expected: u64, found: u64 },
+    #[error("previous id {found} does not match the preceding record's id {expected} (record deleted, reordered or spliced in)")]
+    PrevMismatch { expected: TxnId, found: TxnId },
+    #[error("{message}")]
+    Semantic { message: String },
+    #[error("commit {commit} is not valid: {message}")]
+    Commit { commit: CommitId, message: String },
+}
+
+/// The first bad record of a journal.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[error("record {position} (byte offset {offset}{}): {problem}", .seq.map(|s| format!(", seq {s}")).unwrap_or_default())]
+pub struct BadRecord {
+    /// 1-based position in the file (the sequence number it should have); 0 = the file header.
+    pub position: u64,
+    /// The sequence number the record claims, when it could be read.
+    pub seq: Option<u64>,
+    /// Byte offset of the record's frame in the file.
+    pub offset: u64,
+    #[serde(flatten)]
+    pub problem: Problem,
+}
+
+/// How a scanned file ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanEnd {
+    /// Every byte belongs to a committed record.
+    Clean,
+    /// The bytes from `offset` on are an incomplete append (a crash mid-write): safe to drop.
+    Torn { offset: u64, len: u64 },
+    /// A committed record is damaged: nothing after it can be trusted, and nothing may be appended.
+    Corrupt(BadRecord),
+}
+
+/// The result of [`scan`]: the good prefix and how the file ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scan {
+    pub records: Vec<Record>,
+    /// Length of the good prefix in bytes (header + good frames); 0 if the file is empty.
+    pub valid_len: u64,
+    pub end: ScanEnd,
+}
+
+fn all_zero(b: &[u8]) -> bool {
+    b.iter().all(|&x| x == 0)
+}
+
+/// Whether a complete last frame with a bad checksum looks like never-written sectors (a torn
+/// write on power loss leaves whole sectors of zeros) rather than changed bytes.
+fn has_unwritten_sector(file: &[u8], start: usize) -> bool {
+    let end = file.len() as u64;
+    let mut s = (start as u64).div_ceil(SECTOR) * SECTOR;
+    if s >= end {
+        // The frame lies within one partial sector: judge its own bytes.
+        return all_zero(&file[start..]);
+    }
+    while s < end {
+        let e = (s + SECTOR).min(end);
+        if all_zero(&file[s as usize..e as usize]) {
+            return true;
+        }
+        s = e;
+    }
+    false
+}
+
+/// Parses a whole journal file image: header, then frames, checking framing, ids and the chain.
+///
+/// The end of the file is classified by the rules in `docs/format/journal.md`: a crash can only
+/// leave an incomplete or never-written last frame (torn: dropped), anything else is corruption.
+pub fn scan(file: &[u8]) -> Scan {
+    let corrupt = |records: Vec<Record>, valid_len: u64, bad: BadRecord| Scan {
+        records,
+        valid_len,
+        end: ScanEnd::Corrupt(bad),
+    };
+    if file.is_empty() {
+        return Scan {
+            records: vec![],
+            valid_len: 0,
+            end: ScanEnd::Clean,
+        };
+    }
+    let header = file_header();
+    if file.len() < FILE_HEADER_LEN {
+        // A crash while creating the file: a prefix of the header, or zeros.
+        let end = if header.starts_with(file) || all_zero(file) {
+            ScanEnd::Torn {
+                offset: 0,
+                len: file.len() as u64,
+            }
+        } else {
+            ScanEnd::Corrupt(BadRecord {
+                position: 0,
+                seq: None,
+                offset: 0,
+                problem: Problem::BadFileHeader,
+            })
+        };
+        return Scan {
+            records: vec![],
+            valid_len: 0,
+            end,
+        };
+    }
+    if file[..8] != FILE_MAGIC || file[12..16] != [0; 4] {
+        if all_zero(file) {
+            return Scan {
+                records: vec![],
+                valid_len: 0,
+                end: ScanEnd::Torn {
+                    offset: 0,
+                    len: file.len() as u64,
+                },
+            };
+        }
+        return corrupt(
+            vec![],
+            0,
+            BadRecord {
+                position: 0,
+                seq: None,
+                offset: 0,
+                problem: Problem::BadFileHeader,
+            },
+        );
+    }
+    let version = u32::from_le_bytes(file[8..12].try_into().expect("4 bytes"));
+    if version != FORMAT_VERSION {
+        return corrupt(
+            vec![],
+            0,
+            BadRecord {
+                position: 0,
+                seq: None,
+                offset: 0,
+                problem: Problem::UnsupportedVersion { version },
+            },
+        );
+    }
+
+    let mut records: Vec<Record> = Vec::new();
+    let mut at = FILE_HEADER_LEN;
+    loop {
+        let valid_len = at as u64;
+        let position = records.len() as u64 + 1;
+        let rest = &file[at..];
+        if rest.is_empty() {
+            return Scan {
+                records,
+                valid_len,
+                end: ScanEnd::Clean,
+            };
+        }
+        let torn = ScanEnd::Torn {
+            offset: valid_len,
+            len: rest.len() as u64,
+        };
+        if rest.len() < FRAME_HEADER_LEN || all_zero(rest) {
+            return Scan {
+                records,
+                valid_len,
+                end: torn,
+            };
+        }
+        let bad = |problem, seq| BadRecord {
+            position,
+            seq,
+            offset: valid_len,
+            problem,
+        };
+        let len = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
+        let check = u32::from_le_bytes(rest[8..12].try_into().expect("4 bytes"));
+        if rest[..4] != FRAME_MAGIC || check != !len || len > MAX_BODY_LEN {
+            return corrupt(records, valid_len, bad(Problem::BadFrameHeader, None));
+        }
+        let frame_len = FRAME_HEADER_LEN + len as usize + FRAME_TRAILER_LEN;
+        if rest.len() < frame_len {
+            return Scan {
+                records,
+                valid_len,
+                end: torn,
+            };
+        }
+        let body = &rest[FRAME_HEADER_LEN..FRAME_HEADER_LEN + len as usize];
+        let stored: [u8; 32] = rest[frame_len - 32..frame_len]
+            .try_into()
+            .expect("32 bytes");
+        let id = Blake3::of(body);
+        if id.0 != stored {
+            if rest.len() == frame_len && has_unwritten_sector(file, at) {
+                return Scan {
+                    records,
+                    valid_len,
+                    end: torn,
+                };
+            }
+            let seq = (body.len() >= 41)
+                .then(|| u64::from_le_bytes(body[33..41].try_into().expect("8 bytes")));
+            return corrupt(records, valid_len, bad(Problem::ChecksumMismatch, seq));
+        }
+        let record = match decode_record(body) {
+            Ok(r) => r,
+            Err(e) => {
+                return corrupt(
+                    records,
+                    valid_len,
+                    bad(
+                        Problem::Undecodable {
+                            message: e.to_string(),
+                        },
+                        None,
+                    ),
+                );
+            }
+        };
+        if record.seq != position {
+            let p = Problem::SeqMismatch {
+                expected: position,
+                found: record.seq,
+            };
+            return corrupt(records, valid_len, bad(p, Some(record.seq)));
+        }
+        let expected_prev = records.last().map_or(TxnId::GENESIS, |r| r.id);
+        if record.prev != expected_prev {
+            let p = Problem::PrevMismatch {
+                expected: expected_prev,
+                found: record.prev,
+            };
+            return corrupt(records, valid_len, bad(p, Some(record.seq)));
+        }
+        records.push(record);
+        at += frame_len;
+    }
+}

@@ -1,0 +1,296 @@
+//! The journal: open with recovery, durable append, verify.
+
+use std::io;
+use std::path::Path;
+
+use serde::Serialize;
+use store::Blake3;
+
+use crate::codec::{self, BadRecord, Problem, ScanEnd, MAX_BODY_LEN};
+use crate::model::{CommitId, NewRecord, Record, TxnId};
+use crate::query::History;
+use crate::storage::{FileStorage, Storage};
+
+/// An append-only, hash-chained log of transactions over a [`Storage`].
+#[derive(Debug)]
+pub struct Journal<S: Storage = FileStorage> {
+    storage: S,
+    records: Vec<Record>,
+    /// Bytes of the good prefix (file header + committed frames).
+    valid_len: u64,
+    /// Set when bytes after `valid_len` (a torn tail) must be cut before the next append.
+    needs_truncate: bool,
+    corruption: Option<BadRecord>,
+    /// Set after an append failed part way: the on-disk state is unknown until reopened.
+    poisoned: bool,
+}
+
+/// A torn tail that recovery dropped: the remains of an append interrupted by a crash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TornTail {
+    /// Byte offset where the incomplete frame starts.
+    pub offset: u64,
+    /// How many bytes it had.
+    pub len: u64,
+}
+
+/// What opening found besides the good records.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct RecoveryReport {
+    /// Records read.
+    pub records: u64,
+    /// An interrupted append, dropped (cut from the file at the next append).
+    pub torn_tail: Option<TornTail>,
+    /// The first damaged record: the journal is read-only (only the records before it are
+    /// visible) and [`Journal::verify`] names it.
+    pub corruption: Option<BadRecord>,
+}
+
+impl RecoveryReport {
+    /// Nothing to report.
+    pub fn is_clean(&self) -> bool {
+        self.torn_tail.is_none() && self.corruption.is_none()
+    }
+}
+
+/// Opening failed: the journal could not be read at all.
+#[derive(Debug, thiserror::Error)]
+#[error("could not open the journal {path}")]
+pub struct OpenError {
+    pub path: String,
+    #[source]
+    pub source: io::Error,
+}
+
+/// Appending failed; nothing was appended unless the error says the outcome is unknown.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    #[error(
+        "the journal {path} is damaged at {bad}; refusing to append (run `particle txn verify`)"
+    )]
+    Corrupt { path: String, bad: BadRecord },
+    #[error("the journal {path} had a failed write earlier; reopen it before appending")]
+    Poisoned { path: String },
+    #[error("refusing to append an invalid record to {path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error("record is {len} bytes, more than the {MAX_BODY_LEN} a frame can hold")]
+    TooLarge { len: usize },
+    /// The write or fsync failed: the record may or may not be durable; reopen to find out.
+    #[error("could not append to the journal {path} (the record may or may not be durable; reopen to find out)")]
+    Io {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// A successful verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verified {
+    pub records: u64,
+    /// The head of the chain: whoever keeps this elsewhere can detect a truncation later.
+    pub head: Option<TxnId>,
+}
+
+impl Journal<FileStorage> {
+    /// Opens (creating if missing) the journal in directory `dir` (`<root>/journal`).
+    ///
+    /// Does not modify an existing file: a torn tail is dropped in memory and reported, and cut
+    /// from the file only by the next append (which the caller does under [`crate::Lock`]).
+    pub fn open(dir: &Path) -> Result<(Journal<FileStorage>, RecoveryReport), OpenError> {
+        let storage = FileStorage::open(dir).map_err(|source| OpenError {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        Journal::open_with(storage)
+    }
+}
+
+impl<S: Storage> Journal<S> {
+    /// Opens a journal over any storage (tests use [`crate::FaultyStorage`]).
+    pub fn open_with(mut storage: S) -> Result<(Journal<S>, RecoveryReport), OpenError> {
+        let bytes = storage.read_all().map_err(|source| OpenError {
+            path: storage.describe(),
+            source,
+        })?;
+        let scan = codec::scan(&bytes);
+        let mut report = RecoveryReport {
+            records: scan.records.len() as u64,
+            ..RecoveryReport::default()
+        };
+        let mut needs_truncate = false;
+        let mut corruption = None;
+        match scan.end {
+            ScanEnd::Clean => {}
+            ScanEnd::Torn { offset, len } => {
+                report.torn_tail = Some(TornTail { offset, len });
+                needs_truncate = true;
+            }
+            ScanEnd::Corrupt(bad) => {
+                report.corruption = Some(bad.clone());
+                corruption = Some(bad);
+            }
+        }
+        let journal = Journal {
+            storage,
+            records: scan.records,
+            valid_len: scan.valid_len,
+            needs_truncate,
+            corruption,
+            poisoned: false,
+        };
+        Ok((journal, report))
+    }
+
+    /// Every committed record, oldest first (seq 1, 2, ...).
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// An index for the queries in [`crate::query`].
+    pub fn history(&self) -> History<'_> {
+        History::new(&self.records)
+    }
+
+    /// The latest record of `variant`.
+    pub fn head(&self, variant: &str) -> Option<&Record> {
+        self.records.iter().rev().find(|r| r.variant == variant)
+    }
+
+    /// The latest record of any variant.
+    pub fn last(&self) -> Option<&Record> {
+        self.records.last()
+    }
+
+    /// Whether [`Journal::append`] may write (no corruption found, no failed write).
+    pub fn is_writable(&self) -> bool {
+        self.corruption.is_none() && !self.poisoned
+    }
+
+    /// Appends one record durably: checks it against the history ([`History::check`]),
+    /// writes header + body + id in one write, and returns after `fdatasync`.
+    ///
+    /// The package set is sorted by (name, arch) here; duplicates are refused.
+    pub fn append(&mut self, mut new: NewRecord) -> Result<Record, AppendError> {
+        let path = || self.storage.describe();
+        if let Some(bad) = &self.corruption {
+            return Err(AppendError::Corrupt {
+                path: path(),
+                bad: bad.clone(),
+            });
+        }
+        if self.poisoned {
+            return Err(AppendError::Poisoned { path: path() });
+        }
+        new.state.packages.sort_by(|a, b| a.key().cmp(&b.key()));
+        let seq = self.records.len() as u64 + 1;
+        History::new(&self.records)
+            .check(seq, &new)
+            .map_err(|message| AppendError::Invalid {
+                path: path(),
+                message,
+            })?;
+        let prev = self.records.last().map_or(TxnId::GENESIS, |r| r.id);
+        let body = codec::encode_body(seq, &prev, &new);
+        if body.len() > MAX_BODY_LEN as usize {
+            return Err(AppendError::TooLarge { len: body.len() });
+        }
+        let id = TxnId(Blake3::of(&body));
+        let frame = codec::encode_frame(&body, &id);
+        let mut bytes = Vec::with_capacity(frame.len() + codec::FILE_HEADER_LEN);
+        if self.valid_len == 0 {
+            bytes.extend_from_slice(&codec::file_header());
+        }
+        bytes.extend_from_slice(&frame);
+
+        let result = (|| {
+            if self.needs_truncate {
+                self.storage.truncate(self.valid_len)?;
+                self.needs_truncate = false;
+            }
+            self.storage.append(&bytes)?;
+            self.storage.sync()
+        })();
+        if let Err(source) = result {
+            // Linux may drop dirty pages after a failed fsync: what is on disk is unknown.
+            self.poisoned = true;
+            return Err(AppendError::Io {
+                path: self.storage.describe(),
+                source,
+            });
+        }
+        self.valid_len += bytes.len() as u64;
+        let record = Record {
+            seq,
+            id,
+            prev,
+            time: new.time,
+            actor: new.actor,
+            reason: new.reason,
+            variant: new.variant,
+            request: new.request,
+            state: new.state,
+            commit: new.commit,
+            base: new.base,
+        };
+        self.records.push(record.clone());
+        Ok(record)
+    }
+
+    /// Verifies the journal as read at open: the framing and hash chain (checked by the scan),
+    /// the rules every record must satisfy against the ones before it, and each record's commit
+    /// through `check_commit` (the CLI passes an OSTree lookup + fsck; the journal never touches
+    /// OSTree). Returns the first bad record.
+    pub fn verify(
+        &self,
+        mut check_commit: impl FnMut(&CommitId) -> Result<(), String>,
+    ) -> Result<Verified, BadRecord> {
+        verify_records(&self.records, &mut check_commit)?;
+        if let Some(bad) = &self.corruption {
+            return Err(bad.clone());
+        }
+        Ok(Verified {
+            records: self.records.len() as u64,
+            head: self.records.last().map(|r| r.id),
+        })
+    }
+}
+
+/// The semantic and commit part of [`Journal::verify`], over records whose chain is intact.
+fn verify_records(
+    records: &[Record],
+    check_commit: &mut dyn FnMut(&CommitId) -> Result<(), String>,
+) -> Result<(), BadRecord> {
+    let history = History::new(records);
+    let mut offset = codec::FILE_HEADER_LEN as u64;
+    for r in records {
+        let bad = |problem| BadRecord {
+            position: r.seq,
+            seq: Some(r.seq),
+            offset,
+            problem,
+        };
+        let new = NewRecord {
+            time: r.time,
+            actor: r.actor.clone(),
+            reason: r.reason.clone(),
+            variant: r.variant.clone(),
+            request: r.request.clone(),
+            state: r.state.clone(),
+            commit: r.commit,
+            base: r.base.clone(),
+        };
+        history
+            .check(r.seq, &new)
+            .map_err(|message| bad(Problem::Semantic { message }))?;
+        check_commit(&r.commit).map_err(|message| {
+            bad(Problem::Commit {
+                commit: r.commit,
+                message,
+            })
+        })?;
+        let body_len = codec::encode_record(r).len() as u64;
+        offset += (codec::FRAME_HEADER_LEN + codec::FRAME_TRAILER_LEN) as u64 + body_len;
+    }
+    Ok(())
+}

@@ -1,0 +1,248 @@
+//! The record model: what one transaction says, as plain data (serde for JSON output).
+//!
+//! A [`Record`] is immutable once written. It carries the *full* resulting state of its variant
+//! (package set, profile, pinned indices, commit), so the state at any transaction is that
+//! record, and the request says how it came about.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use store::{Blake3, Sha256};
+
+/// A transaction id: BLAKE3 of the record's canonical encoding (which includes the previous id).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TxnId(pub Blake3);
+
+impl TxnId {
+    /// The id before the first record: 32 zero bytes.
+    pub const GENESIS: TxnId = TxnId(Blake3([0; 32]));
+
+    /// Lower-case hex, 64 digits.
+    pub fn to_hex(&self) -> String {
+        self.0.to_hex()
+    }
+
+    /// The first `n` hex digits.
+    pub fn short(&self, n: usize) -> String {
+        self.0.short(n)
+    }
+}
+
+impl fmt::Debug for TxnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TxnId({})", self.0.to_hex())
+    }
+}
+
+impl fmt::Display for TxnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.to_hex())
+    }
+}
+
+/// An OSTree commit checksum (SHA-256, 64 hex digits on the wire and in JSON).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CommitId(pub Sha256);
+
+impl CommitId {
+    /// Parses 64 hex digits.
+    pub fn from_hex(s: &str) -> Result<Self, store::DigestError> {
+        Sha256::from_hex(s).map(CommitId)
+    }
+
+    /// Lower-case hex, 64 digits: what `ostree` prints.
+    pub fn to_hex(&self) -> String {
+        self.0.to_hex()
+    }
+}
+
+impl fmt::Debug for CommitId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CommitId({})", self.0.to_hex())
+    }
+}
+
+impl fmt::Display for CommitId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.to_hex())
+    }
+}
+
+/// Who made a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Actor {
+    pub user: String,
+    pub host: String,
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.user, self.host)
+    }
+}
+
+/// A package the user asked for: `name` or `name=version`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PackageSpec {
+    pub name: String,
+    pub version: Option<String>,
+}
+
+/// What the user asked for. The `kind` in JSON is the tag.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Request {
+    /// `txn install PKG[=VERSION]...`
+    Install {
+        packages: Vec<PackageSpec>,
+        no_recommends: bool,
+    },
+    /// `txn remove PKG...`
+    Remove { packages: Vec<String> },
+    /// `txn upgrade`
+    Upgrade,
+    /// `txn rollback --to TXN`: the new state equals the state at `to`.
+    Rollback { to_seq: u64, to: TxnId },
+    /// `txn kargs --append/--delete`
+    Kargs {
+        append: Vec<String>,
+        delete: Vec<String>,
+    },
+    /// `txn initramfs --set KEY=VALUE...`
+    Initramfs { set: BTreeMap<String, String> },
+    /// `txn sysctl --set KEY=VALUE...`
+    Sysctl { set: BTreeMap<String, String> },
+    /// `txn hardware --detect | --from FILE`; `source` says which ("detect" or the file name).
+    Hardware { source: String },
+    /// `variant create NAME --from PARENT@TXN`: the state is the parent's at `parent_seq`.
+    VariantCreate {
+        parent: String,
+        parent_seq: u64,
+        parent_txn: TxnId,
+    },
+    /// `variant rebase CHILD`: rebuilt on the parent's state at `parent_seq`.
+    Rebase {
+        parent: String,
+        parent_seq: u64,
+        parent_txn: TxnId,
+    },
+}
+
+impl Request {
+    /// The short name shown in `txn log` (`install`, `variant-create`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Request::Install { .. } => "install",
+            Request::Remove { .. } => "remove",
+            Request::Upgrade => "upgrade",
+            Request::Rollback { .. } => "rollback",
+            Request::Kargs { .. } => "kargs",
+            Request::Initramfs { .. } => "initramfs",
+            Request::Sysctl { .. } => "sysctl",
+            Request::Hardware { .. } => "hardware",
+            Request::VariantCreate { .. } => "variant-create",
+            Request::Rebase { .. } => "rebase",
+        }
+    }
+}
+
+/// One installed package: exactly which `.deb` went into the commit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PackageEntry {
+    pub name: String,
+    pub version: String,
+    pub arch: String,
+    pub sha256: Sha256,
+}
+
+impl PackageEntry {
+    /// The key a package set is sorted and deduplicated by: `(name, arch)`.
+    pub fn key(&self) -> (&str, &str) {
+        (&self.name, &self.arch)
+    }
+}
+
+/// A structured value (the hardware profile). No floats, so every value has one canonical encoding.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    #[default]
+    Null,
+    Bool(bool),
+    Int(i64),
+    Str(String),
+    List(Vec<Value>),
+    Map(BTreeMap<String, Value>),
+}
+
+/// The profile state of a variant: what besides packages makes its commit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Profile {
+    /// Kernel arguments, in order.
+    pub kargs: Vec<String>,
+    pub initramfs: BTreeMap<String, String>,
+    pub sysctl: BTreeMap<String, String>,
+    pub hardware: Value,
+}
+
+/// Where a child variant's state came from: the parent's transaction it was built on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Provenance {
+    pub variant: String,
+    pub seq: u64,
+    pub txn: TxnId,
+}
+
+/// Everything a transaction's resulting state consists of.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct State {
+    /// Pinned index snapshots: source name -> SHA-256 of its InRelease.
+    pub indices: BTreeMap<String, Sha256>,
+    /// The full resolved package set, sorted by (name, arch), one entry per (name, arch).
+    pub packages: Vec<PackageEntry>,
+    pub profile: Profile,
+}
+
+/// What the caller supplies to [`crate::Journal::append`]; the journal adds `seq`, `prev` and `id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewRecord {
+    /// Unix seconds, UTC.
+    pub time: i64,
+    pub actor: Actor,
+    pub reason: String,
+    pub variant: String,
+    pub request: Request,
+    pub state: State,
+    /// The OSTree commit this state was materialized into.
+    pub commit: CommitId,
+    /// For child variants: the parent transaction this state is built on.
+    pub base: Option<Provenance>,
+}
+
+/// One committed transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// 1 for the first record, then +1 per record across all variants.
+    pub seq: u64,
+    pub id: TxnId,
+    /// The previous record's id ([`TxnId::GENESIS`] for the first).
+    pub prev: TxnId,
+    pub time: i64,
+    pub actor: Actor,
+    pub reason: String,
+    pub variant: String,
+    pub request: Request,
+    pub state: State,
+    pub commit: CommitId,
+    pub base: Option<Provenance>,
+}
+
+impl Record {
+    /// The transaction kind (`install`, `rollback`, ...).
+    pub fn kind(&self) -> &'static str {
+        self.request.kind()
+    }
+}

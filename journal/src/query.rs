@@ -1,0 +1,892 @@
+//! Pure queries over records: state at a transaction, lineage, log, diff, package history,
+//! rollback targets, TXN references, and the semantic rules a new record must satisfy.
+//!
+//! Nothing here does I/O: everything takes `&[Record]` (as [`crate::Journal::records`] gives).
+//! Every record holds its variant's full resulting state, so "the state at TXN" is one record,
+//! and a child variant inherits through its `variant-create` record (whose state is the parent's
+//! at the creation point) and, before it, the parent's lineage.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use store::Sha256;
+
+use crate::model::{
+    Actor, CommitId, NewRecord, PackageEntry, Provenance, Record, Request, State, TxnId, Value,
+};
+
+/// An index over a slice of records (sorted by seq, as the journal keeps them).
+#[derive(Debug, Clone)]
+pub struct History<'a> {
+    records: &'a [Record],
+    /// Positions in `records` of each variant's own records, in seq order.
+    by_variant: HashMap<&'a str, Vec<usize>>,
+}
+
+/// A query that cannot be answered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("no variant named {variant:?} in the journal")]
+    UnknownVariant { variant: String },
+    #[error("variant {variant:?} did not exist yet at transaction {seq}")]
+    NotYet { variant: String, seq: u64 },
+    #[error("no transaction with sequence number {seq}")]
+    UnknownSeq { seq: u64 },
+    #[error("transaction {seq} is not in the history of variant {variant:?}")]
+    NotInLineage { variant: String, seq: u64 },
+    #[error(
+        "variant {variant:?} has no transaction before its head to roll back to; pass --to TXN"
+    )]
+    NothingBefore { variant: String },
+    #[error("variant {variant:?} had no transaction at or before that time")]
+    NothingAsOf { variant: String },
+    #[error("--good {good} must come before --bad {bad} in the history of {variant:?}")]
+    BadRange {
+        variant: String,
+        good: u64,
+        bad: u64,
+    },
+}
+
+/// A TXN reference that names no single transaction.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    #[error("{reference:?} is not a transaction reference: use a sequence number or at least 8 hex digits of an id")]
+    Invalid { reference: String },
+    #[error("no transaction matches {reference:?}")]
+    NotFound { reference: String },
+    #[error("{reference:?} matches several transactions ({}); use more digits", .candidates.iter().map(|(s, id)| format!("{s} = {}", id.short(12))).collect::<Vec<_>>().join(", "))]
+    Ambiguous {
+        reference: String,
+        candidates: Vec<(u64, TxnId)>,
+    },
+}
+
+/// Which way a package's version moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Direction {
+    Upgrade,
+    Downgrade,
+    /// Same version, different `.deb` (a rebuild or a different archive).
+    Rebuild,
+}
+
+/// A package present on both sides with a different version or `.deb`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Changed {
+    pub name: String,
+    pub arch: String,
+    pub from: String,
+    pub to: String,
+    pub direction: Direction,
+    pub from_sha256: Sha256,
+    pub to_sha256: Sha256,
+}
+
+/// One profile difference. `field` tags it in JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "field", rename_all = "kebab-case")]
+pub enum ProfileChange {
+    /// The kernel argument list changed (full lists, plus what was added and removed).
+    Kargs {
+        from: Vec<String>,
+        to: Vec<String>,
+        added: Vec<String>,
+        removed: Vec<String>,
+    },
+    Initramfs {
+        key: String,
+        from: Option<String>,
+        to: Option<String>,
+    },
+    Sysctl {
+        key: String,
+        from: Option<String>,
+        to: Option<String>,
+    },
+    Hardware {
+        from: Value,
+        to: Value,
+    },
+}
+
+/// A pinned index snapshot that changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IndexChange {
+    pub source: String,
+    pub from: Option<Sha256>,
+    pub to: Option<Sha256>,
+}
+
+/// The difference between two states; [`Diff::apply`] to the first gives the second.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Diff {
+    pub added: Vec<PackageEntry>,
+    pub removed: Vec<PackageEntry>,
+    pub changed: Vec<Changed>,
+    pub profile: Vec<ProfileChange>,
+    pub indices: Vec<IndexChange>,
+}
+
+impl Diff {
+    /// Whether the two states were equal.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty()
+            && self.removed.is_empty()
+            && self.changed.is_empty()
+            && self.profile.is_empty()
+            && self.indices.is_empty()
+    }
+
+    /// Whether `name` is added, removed or changed.
+    pub fn touches(&self, name: &str) -> bool {
+        self.added.iter().any(|p| p.name == name)
+            || self.removed.iter().any(|p| p.name == name)
+            || self.changed.iter().any(|c| c.name == name)
+    }
+
+    /// Applies this diff to `from`.
+    pub fn apply(&self, from: &State) -> State {
+        let mut pkgs: BTreeMap<(String, String), PackageEntry> = from
+            .packages
+            .iter()
+            .map(|p| ((p.name.clone(), p.arch.clone()), p.clone()))
+            .collect();
+        for p in &self.removed {
+            pkgs.remove(&(p.name.clone(), p.arch.clone()));
+        }
+        for p in &self.added {
+            pkgs.insert((p.name.clone(), p.arch.clone()), p.clone());
+        }
+        for c in &self.changed {
+            pkgs.insert(
+                (c.name.clone(), c.arch.clone()),
+                PackageEntry {
+                    name: c.name.clone(),
+                    version: c.to.clone(),
+                    arch: c.arch.clone(),
+                    sha256: c.to_sha256,
+                },
+            );
+        }
+        let mut profile = from.profile.clone();
+        for ch in &self.profile {
+            match ch {
+                ProfileChange::Kargs { to, .. } => profile.kargs = to.clone(),
+                ProfileChange::Initramfs { key, to, .. } => {
+                    set_or_remove(&mut profile.initramfs, key, to)
+                }
+                ProfileChange::Sysctl { key, to, .. } => {
+                    set_or_remove(&mut profile.sysctl, key, to)
+                }
+                ProfileChange::Hardware { to, .. } => profile.hardware = to.clone(),
+            }
+        }
+        let mut indices = from.indices.clone();
+        for ch in &self.indices {
+            match ch.to {
+                Some(sha) => indices.insert(ch.source.clone(), sha),
+                None => indices.remove(&ch.source),
+            };
+        }
+        State {
+            indices,
+            packages: pkgs.into_values().collect(),
+            profile,
+        }
+    }
+}
+
+fn set_or_remove(m: &mut BTreeMap<String, String>, key: &str, to: &Option<String>) {
+    match to {
+        Some(v) => m.insert(key.to_string(), v.clone()),
+        None => m.remove(key),
+    };
+}
+
+fn map_diff(
+    a: &BTreeMap<String, String>,
+    b: &BTreeMap<String, String>,
+    mut make: impl FnMut(String, Option<String>, Option<String>) -> ProfileChange,
+    out: &mut Vec<ProfileChange>,
+) {
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    for k in keys {
+        let (x, y) = (a.get(k), b.get(k));
+        if x != y {
+            out.push(make(k.clone(), x.cloned(), y.cloned()));
+        }
+    }
+}
+
+/// The multiset difference `a - b`, in `a`'s order.
+fn list_minus(a: &[String], b: &[String]) -> Vec<String> {
+    let mut rest: Vec<&String> = b.iter().collect();
+    let mut out = Vec::new();
+    for x in a {
+        match rest.iter().position(|y| *y == x) {
+            Some(i) => {
+                rest.swap_remove(i);
+            }
+            None => out.push(x.clone()),
+        }
+    }
+    out
+}
+
+/// What changed from state `a` to state `b` (packages by (name, arch), then the profile).
+pub fn diff(a: &State, b: &State) -> Diff {
+    let mut d = Diff::default();
+    let (mut i, mut j) = (0, 0);
+    let (pa, pb) = (&a.packages, &b.packages);
+    while i < pa.len() || j < pb.len() {
+        let ord = match (pa.get(i), pb.get(j)) {
+            (Some(x), Some(y)) => x.key().cmp(&y.key()),
+            (Some(_), None) => Ordering::Less,
+            _ => Ordering::Greater,
+        };
+        match ord {
+            Ordering::Less => {
+                d.removed.push(pa[i].clone());
+                i += 1;
+            }
+            Ordering::Greater => {
+                d.added.push(pb[j].clone());
+                j += 1;
+            }
+            Ordering::Equal => {
+                let (x, y) = (&pa[i], &pb[j]);
+                if x.version != y.version || x.sha256 != y.sha256 {
+                    let direction = match store::compare_versions(&x.version, &y.version) {
+                        Ordering::Less => Direction::Upgrade,
+                        Ordering::Greater => Direction::Downgrade,
+                        // Versions that compare equal but are spelled differently count as a rebuild.
+                        Ordering::Equal => Direction::Rebuild,
+                    };
+                    d.changed.push(Changed {
+                        name: x.name.clone(),
+                        arch: x.arch.clone(),
+                        from: x.version.clone(),
+                        to: y.version.clone(),
+                        direction,
+                        from_sha256: x.sha256,
+                        to_sha256: y.sha256,
+                    });
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let (fa, fb) = (&a.profile, &b.profile);
+    if fa.kargs != fb.kargs {
+        d.profile.push(ProfileChange::Kargs {
+            from: fa.kargs.clone(),
+            to: fb.kargs.clone(),
+            added: list_minus(&fb.kargs, &fa.kargs),
+            removed: list_minus(&fa.kargs, &fb.kargs),
+        });
+    }
+    map_diff(
+        &fa.initramfs,
+        &fb.initramfs,
+        |key, from, to| ProfileChange::Initramfs { key, from, to },
+        &mut d.profile,
+    );
+    map_diff(
+        &fa.sysctl,
+        &fb.sysctl,
+        |key, from, to| ProfileChange::Sysctl { key, from, to },
+        &mut d.profile,
+    );
+    if fa.hardware != fb.hardware {
+        d.profile.push(ProfileChange::Hardware {
+            from: fa.hardware.clone(),
+            to: fb.hardware.clone(),
+        });
+    }
+    let sources: std::collections::BTreeSet<&String> =
+        a.indices.keys().chain(b.indices.keys()).collect();
+    for s in sources {
+        let (x, y) = (a.indices.get(s), b.indices.get(s));
+        if x != y {
+            d.indices.push(IndexChange {
+                source: s.clone(),
+                from: x.copied(),
+                to: y.copied(),
+            });
+        }
+    }
+    d
+}
+
+/// Filters for [`History::log`]; `None` means no filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogFilter {
+    /// Only this variant's lineage (its ancestors' transactions before it was created, then its own).
+    pub variant: Option<String>,
+    /// Only transactions that added, removed or changed this package name.
+    pub package: Option<String>,
+    /// Only transactions at or after this time (unix seconds).
+    pub since: Option<i64>,
+    /// Only transactions at or before this time (unix seconds).
+    pub until: Option<i64>,
+}
+
+/// One line of `txn log`: the record's summary and what it changed from its predecessor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogEntry {
+    pub seq: u64,
+    pub id: TxnId,
+    pub time: i64,
+    pub actor: Actor,
+    pub reason: String,
+    pub kind: &'static str,
+    pub variant: String,
+    pub commit: CommitId,
+    pub request: Request,
+    pub base: Option<Provenance>,
+    #[serde(flatten)]
+    pub changes: Diff,
+}
+
+/// The JSON document `txn log --json` prints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TxnLog {
+    pub variant: String,
+    pub transactions: Vec<LogEntry>,
+}
+
+/// `txn show TXN`: the whole record and what it changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TxnShow<'a> {
+    #[serde(flatten)]
+    pub record: &'a Record,
+    pub kind: &'static str,
+    pub changes: Diff,
+}
+
+/// Whether a transaction brought a package version in or took it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PackageEventKind {
+    Introduced,
+    Removed,
+}
+
+/// A transaction that introduced or removed `name=version`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackageEvent {
+    pub seq: u64,
+    pub id: TxnId,
+    pub variant: String,
+    pub event: PackageEventKind,
+    pub name: String,
+    pub arch: String,
+    pub version: String,
+}
+
+/// How a variant name must look: the name goes into an OSTree ref (`particle-os/NAME`).
+pub fn valid_variant_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && !name.starts_with('.')
+        && !name.starts_with('-')
+}
+
+static EMPTY_STATE: std::sync::OnceLock<State> = std::sync::OnceLock::new();
+
+impl<'a> History<'a> {
+    /// Indexes `records` (which must be sorted by seq, as the journal keeps them). O(n).
+    pub fn new(records: &'a [Record]) -> History<'a> {
+        let mut by_variant: HashMap<&'a str, Vec<usize>> = HashMap::new();
+        for (i, r) in records.iter().enumerate() {
+            by_variant.entry(r.variant.as_str()).or_default().push(i);
+        }
+        History {
+            records,
+            by_variant,
+        }
+    }
+
+    /// All records, oldest first.
+    pub fn records(&self) -> &'a [Record] {
+        self.records
+    }
+
+    /// The record with sequence number `seq`.
+    pub fn record(&self, seq: u64) -> Option<&'a Record> {
+        let i = usize::try_from(seq.checked_sub(1)?).ok()?;
+        match self.records.get(i) {
+            Some(r) if r.seq == seq => Some(r),
+            _ => self
+                .records
+                .binary_search_by_key(&seq, |r| r.seq)
+                .ok()
+                .map(|i| &self.records[i]),
+        }
+    }
+
+    /// Variant names, in order of first appearance.
+    pub fn variants(&self) -> Vec<&'a str> {
+        let mut v: Vec<(usize, &'a str)> =
+            self.by_variant.iter().map(|(n, ix)| (ix[0], *n)).collect();
+        v.sort();
+        v.into_iter().map(|(_, n)| n).collect()
+    }
+
+    fn own(&self, variant: &str) -> &[usize] {
+        self.by_variant.get(variant).map_or(&[], |v| v.as_slice())
+    }
+
+    /// The variant's latest record.
+    pub fn head(&self, variant: &str) -> Option<&'a Record> {
+        self.own(variant).last().map(|&i| &self.records[i])
+    }
+
+    /// The variant's own latest record with seq <= `seq`.
+    fn own_at(&self, variant: &str, seq: u64) -> Option<&'a Record> {
+        let own = self.own(variant);
+        let n = own.partition_point(|&i| self.records[i].seq <= seq);
+        n.checked_sub(1).map(|k| &self.records[own[k]])
+    }
+
+    /// The record whose state is `variant`'s state at transaction `seq`.
+    pub fn state_at(&self, variant: &str, seq: u64) -> Result<&'a Record, QueryError> {
+        if self.own(variant).is_empty() {
+            return Err(QueryError::UnknownVariant {
+                variant: variant.to_string(),
+            });
+        }
+        self.own_at(variant, seq).ok_or_else(|| QueryError::NotYet {
+            variant: variant.to_string(),
+            seq,
+        })
+    }
+
+    /// Where `variant` was created from (its first record's request), if it is a child.
+    fn creation(&self, variant: &str) -> Option<(&'a str, u64)> {
+        let first = &self.records[*self.own(variant).first()?];
+        match &first.request {
+            Request::VariantCreate {
+                parent, parent_seq, ..
+            } if *parent_seq < first.seq => Some((parent.as_str(), *parent_seq)),
+            _ => None,
+        }
+    }
+
+    /// The records that make up `variant`'s history up to `upto` (inclusive): its ancestors'
+    /// records before it was created, then its own, oldest first.
+    pub fn lineage(&self, variant: &str, upto: Option<u64>) -> Result<Vec<&'a Record>, QueryError> {
+        if self.own(variant).is_empty() {
+            return Err(QueryError::UnknownVariant {
+                variant: variant.to_string(),
+            });
+        }
+        let mut segments: Vec<Vec<&'a Record>> = Vec::new();
+        let (mut v, mut limit) = (variant, upto.unwrap_or(u64::MAX));
+        // Each step goes to a strictly smaller seq, so this ends; the bound guards bad input.
+        for _ in 0..=self.by_variant.len() {
+            let own = self.own(v);
+            segments.push(
+                own.iter()
+                    .map(|&i| &self.records[i])
+                    .filter(|r| r.seq <= limit)
+                    .collect(),
+            );
+            match self.creation(v) {
+                Some((parent, at)) if self.by_variant.contains_key(parent) => {
+                    v = parent;
+                    limit = at.min(limit);
+                }
+                _ => break,
+            }
+        }
+        Ok(segments.into_iter().rev().flatten().collect())
+    }
+
+    /// Whether transaction `seq` is part of `variant`'s history.
+    pub fn in_lineage(&self, variant: &str, seq: u64) -> bool {
+        let mut v = variant;
+        for _ in 0..=self.by_variant.len() {
+            if self.own_at(v, seq).is_some_and(|r| r.seq == seq) {
+                return true;
+            }
+            match self.creation(v) {
+                Some((parent, at)) if seq <= at => v = parent,
+                _ => return false,
+            }
+        }
+        false
+    }
+
+    /// The record whose state `r` changed from: the previous record of its variant, or for a
+    /// `variant-create` the parent's state at the creation point; `None` for a root's first.
+    pub fn predecessor(&self, r: &Record) -> Option<&'a Record> {
+        if let Request::VariantCreate {
+            parent, parent_seq, ..
+        } = &r.request
+        {
+            return self.own_at(parent, *parent_seq).filter(|p| p.seq < r.seq);
+        }
+        self.own_at(&r.variant, r.seq.checked_sub(1)?)
+    }
+
+    /// What `r` changed from its predecessor (from the empty state for a root's first record).
+    pub fn changes(&self, r: &Record) -> Diff {
+        let empty = EMPTY_STATE.get_or_init(State::default);
+        diff(self.predecessor(r).map_or(empty, |p| &p.state), &r.state)
+    }
+
+    /// `txn show`.
+    pub fn show(&self, r: &'a Record) -> TxnShow<'a> {
+        TxnShow {
+            record: r,
+            kind: r.kind(),
+            changes: self.changes(r),
+        }
+    }
+
+    /// `txn log`, oldest first.
+    pub fn log(&self, filter: &LogFilter) -> Result<Vec<LogEntry>, QueryError> {
+        let selected: Vec<&'a Record> = match &filter.variant {
+            Some(v) => self.lineage(v, None)?,
+            None => self.records.iter().collect(),
+        };
+        let mut out = Vec::new();
+        for r in selected {
+            if filter.since.is_some_and(|t| r.time < t) || filter.until.is_some_and(|t| r.time > t)
+            {
+                continue;
+            }
+            let changes = self.changes(r);
+            if let Some(p) = &filter.package {
+                if !changes.touches(p) {
+                    continue;
+                }
+            }
+            out.push(LogEntry {
+                seq: r.seq,
+                id: r.id,
+                time: r.time,
+                actor: r.actor.clone(),
+                reason: r.reason.clone(),
+                kind: r.kind(),
+                variant: r.variant.clone(),
+                commit: r.commit,
+                request: r.request.clone(),
+                base: r.base.clone(),
+                changes,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The transactions that introduced or removed package `name` (at `version`, if given),
+    /// optionally only in `variant`'s own records.
+    pub fn package_events(
+        &self,
+        name: &str,
+        version: Option<&str>,
+        variant: Option<&str>,
+    ) -> Vec<PackageEvent> {
+        let mut out = Vec::new();
+        for r in self.records {
+            if variant.is_some_and(|v| v != r.variant) {
+                continue;
+            }
+            let d = self.changes(r);
+            let mut push = |event, p_arch: &str, p_version: &str| {
+                if version.is_none_or(|v| v == p_version) {
+                    out.push(PackageEvent {
+                        seq: r.seq,
+                        id: r.id,
+                        variant: r.variant.clone(),
+                        event,
+                        name: name.to_string(),
+                        arch: p_arch.to_string(),
+                        version: p_version.to_string(),
+                    });
+                }
+            };
+            for p in d.removed.iter().filter(|p| p.name == name) {
+                push(PackageEventKind::Removed, &p.arch, &p.version);
+            }
+            for c in d
+                .changed
+                .iter()
+                .filter(|c| c.name == name && c.from != c.to)
+            {
+                push(PackageEventKind::Removed, &c.arch, &c.from);
+                push(PackageEventKind::Introduced, &c.arch, &c.to);
+            }
+            for p in d.added.iter().filter(|p| p.name == name) {
+                push(PackageEventKind::Introduced, &p.arch, &p.version);
+            }
+        }
+        out
+    }
+
+    /// The record whose state was `variant`'s at time `time` (the last one at or before it).
+    pub fn state_as_of(&self, variant: &str, time: i64) -> Result<&'a Record, QueryError> {
+        self.lineage(variant, None)?
+            .into_iter()
+            .rev()
+            .find(|r| r.time <= time)
+            .ok_or_else(|| QueryError::NothingAsOf {
+                variant: variant.to_string(),
+            })
+    }
+
+    /// The record `txn rollback [--to SEQ]` restores: `to` if given (it must be in the variant's
+    /// history), else the state before the head.
+    pub fn rollback_target(
+        &self,
+        variant: &str,
+        to: Option<u64>,
+    ) -> Result<&'a Record, QueryError> {
+        match to {
+            Some(seq) => {
+                let r = self.record(seq).ok_or(QueryError::UnknownSeq { seq })?;
+                if self.own(variant).is_empty() {
+                    return Err(QueryError::UnknownVariant {
+                        variant: variant.to_string(),
+                    });
+                }
+                if !self.in_lineage(variant, seq) {
+                    return Err(QueryError::NotInLineage {
+                        variant: variant.to_string(),
+                        seq,
+                    });
+                }
+                Ok(r)
+            }
+            None => {
+                let l = self.lineage(variant, None)?;
+                l.len()
+                    .checked_sub(2)
+                    .map(|i| l[i])
+                    .ok_or_else(|| QueryError::NothingBefore {
+                        variant: variant.to_string(),
+                    })
+            }
+        }
+    }
+
+    /// The transactions `txn bisect --good G --bad B` searches, `G` first and `B` last: the
+    /// variant's history between them.
+    pub fn bisect_range(&self, variant: &str, good: u64, bad: u64) -> Result<Vec<u64>, QueryError> {
+        for seq in [good, bad] {
+            if !self.in_lineage(variant, seq) {
+                return Err(QueryError::NotInLineage {
+                    variant: variant.to_string(),
+                    seq,
+                });
+            }
+        }
+        if good >= bad {
+            return Err(QueryError::BadRange {
+                variant: variant.to_string(),
+                good,
+                bad,
+            });
+        }
+        Ok(self
+            .lineage(variant, Some(bad))?
+            .into_iter()
+            .map(|r| r.seq)
+            .filter(|&s| s >= good)
+            .collect())
+    }
+
+    /// Resolves a TXN reference: a sequence number, or a prefix of at least 8 hex digits of an
+    /// id. A string that could be both (8+ decimal digits) must match exactly one transaction.
+    pub fn resolve(&self, reference: &str) -> Result<&'a Record, ResolveError> {
+        let s = reference.trim();
+        let invalid = || ResolveError::Invalid {
+            reference: reference.to_string(),
+        };
+        if s.is_empty() {
+            return Err(invalid());
+        }
+        let decimal = s.bytes().all(|b| b.is_ascii_digit());
+        let hex = s.len() >= 8 && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
+        if !decimal && !hex {
+            return Err(invalid());
+        }
+        let mut found: Vec<&'a Record> = Vec::new();
+        if decimal {
+            if let Some(r) = s.parse::<u64>().ok().and_then(|n| self.record(n)) {
+                found.push(r);
+            }
+        }
+        if hex {
+            let lower = s.to_ascii_lowercase();
+            let by_id: Vec<&'a Record> = self
+                .records
+                .iter()
+                .filter(|r| r.id.to_hex().starts_with(&lower) && !found.contains(r))
+                .collect();
+            found.extend(by_id);
+        }
+        match found.len() {
+            0 => Err(ResolveError::NotFound {
+                reference: reference.to_string(),
+            }),
+            1 => Ok(found[0]),
+            _ => Err(ResolveError::Ambiguous {
+                reference: reference.to_string(),
+                candidates: found.iter().map(|r| (r.seq, r.id)).collect(),
+            }),
+        }
+    }
+
+    /// The rules record number `seq` (appended after every record with a smaller seq) must
+    /// satisfy; records at or after `seq` in this history are ignored. Returns what is wrong.
+    pub fn check(&self, seq: u64, r: &NewRecord) -> Result<(), String> {
+        let before = seq.saturating_sub(1);
+        if !valid_variant_name(&r.variant) {
+            return Err(format!(
+                "variant name {:?} is not valid (letters, digits, '-', '_', '.')",
+                r.variant
+            ));
+        }
+        if let Some(w) = r
+            .state
+            .packages
+            .windows(2)
+            .find(|w| w[0].key() >= w[1].key())
+        {
+            return Err(format!(
+                "package set is not sorted by (name, arch) without duplicates at {}:{}",
+                w[1].name, w[1].arch
+            ));
+        }
+        let prev_own = self.own_at(&r.variant, before);
+        let parent_state =
+            |parent: &str, parent_seq: u64, parent_txn: &TxnId| -> Result<&'a Record, String> {
+                if parent_seq >= seq {
+                    return Err(format!(
+                        "parent transaction {parent_seq} is not before this one"
+                    ));
+                }
+                let at = self
+                    .record(parent_seq)
+                    .ok_or_else(|| format!("parent transaction {parent_seq} does not exist"))?;
+                if at.id != *parent_txn {
+                    return Err(format!(
+                        "parent transaction {parent_seq} has id {}, not {}",
+                        at.id, parent_txn
+                    ));
+                }
+                if !self.in_lineage(parent, parent_seq) {
+                    return Err(format!(
+                        "transaction {parent_seq} is not in the history of parent {parent:?}"
+                    ));
+                }
+                self.own_at(parent, parent_seq)
+                    .or_else(|| {
+                        self.lineage(parent, Some(parent_seq))
+                            .ok()
+                            .and_then(|l| l.last().copied())
+                    })
+                    .ok_or_else(|| format!("parent {parent:?} has no state at {parent_seq}"))
+            };
+        let expect_base = |p: &str, s: u64, t: &TxnId| -> Result<(), String> {
+            let want = Provenance {
+                variant: p.to_string(),
+                seq: s,
+                txn: *t,
+            };
+            if r.base.as_ref() != Some(&want) {
+                return Err(format!("base must be {p}@{s} ({t}), found {:?}", r.base));
+            }
+            Ok(())
+        };
+        match &r.request {
+            Request::VariantCreate {
+                parent,
+                parent_seq,
+                parent_txn,
+            } => {
+                if prev_own.is_some() {
+                    return Err(format!("variant {:?} already exists", r.variant));
+                }
+                if *parent == r.variant {
+                    return Err("a variant cannot be created from itself".to_string());
+                }
+                let p = parent_state(parent, *parent_seq, parent_txn)?;
+                if p.state != r.state {
+                    return Err(format!(
+                        "a new variant's state must equal its parent {parent:?}'s state at {parent_seq}"
+                    ));
+                }
+                expect_base(parent, *parent_seq, parent_txn)
+            }
+            Request::Rebase {
+                parent,
+                parent_seq,
+                parent_txn,
+            } => {
+                let prev =
+                    prev_own.ok_or_else(|| format!("variant {:?} does not exist", r.variant))?;
+                match &prev.base {
+                    Some(b) if b.variant == *parent => {}
+                    _ => {
+                        return Err(format!(
+                            "variant {:?} is not a child of {parent:?}",
+                            r.variant
+                        ))
+                    }
+                }
+                parent_state(parent, *parent_seq, parent_txn)?;
+                expect_base(parent, *parent_seq, parent_txn)
+            }
+            other => {
+                if let Some(prev) = prev_own {
+                    if r.base != prev.base {
+                        return Err(format!(
+                            "base changed from {:?} to {:?} without a rebase",
+                            prev.base, r.base
+                        ));
+                    }
+                } else if r.base.is_some() {
+                    return Err("the first record of a root variant has no base".to_string());
+                }
+                if let Request::Rollback { to_seq, to } = other {
+                    if *to_seq >= seq {
+                        return Err(format!(
+                            "rollback target {to_seq} is not before this transaction"
+                        ));
+                    }
+                    let t = self
+                        .record(*to_seq)
+                        .ok_or_else(|| format!("rollback target {to_seq} does not exist"))?;
+                    if t.id != *to {
+                        return Err(format!(
+                            "rollback target {to_seq} has id {}, not {to}",
+                            t.id
+                        ));
+                    }
+                    if prev_own.is_none() || !self.in_lineage(&r.variant, *to_seq) {
+                        return Err(format!(
+                            "rollback target {to_seq} is not in the history of {:?}",
+                            r.variant
+                        ));
+                    }
+                    if t.state != r.state {
+                        return Err(format!(
+                            "a rollback's state must equal the state at {to_seq}"
+                        ));
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
