@@ -1,0 +1,139 @@
+//! Configuring the unpacked packages the way dpkg does a fresh install (as multistrap does
+//! after unpacking): `preinst install` for each package in dependency order (Pre-Depends first),
+//! then the real `dpkg --configure -a` (dpkg orders the postinsts itself and breaks cycles its
+//! own way), then every trigger some package is interested in is activated once and processed
+//! (`dpkg-trigger --no-await` + `dpkg --triggers-only --pending`), as unpacking them with dpkg
+//! would have. Services are kept from starting by a `policy-rc.d` that exits 101, present only
+//! while scripts run.
+
+use crate::dpkgdb::DbPackage;
+use crate::sandbox::{log_since, Sandbox, SandboxError};
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+
+/// Why configuring failed: names the package and the script.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigureError {
+    #[error("maintainer script {script} of package {package} failed; see the log {log}")]
+    Script {
+        package: String,
+        script: &'static str,
+        log: PathBuf,
+        #[source]
+        source: SandboxError,
+    },
+    #[error("{step} failed; see the log {log}")]
+    Step {
+        step: &'static str,
+        log: PathBuf,
+        #[source]
+        source: SandboxError,
+    },
+    #[error("could not {action} {path}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+const POLICY_RC_D: &str = "#!/bin/sh\n# Written by particle while maintainer scripts run: start no services.\nexit 101\n";
+
+/// Runs the maintainer scripts of `pkgs` (already in configure order) inside the sandbox's tree.
+pub(crate) fn configure(sandbox: &Sandbox, pkgs: &[&DbPackage], triggers: &[String]) -> Result<(), ConfigureError> {
+    let policy = sandbox.root.join("usr/sbin/policy-rc.d");
+    let io_err = |action, path: &PathBuf| {
+        let path = path.clone();
+        move |source| ConfigureError::Io { action, path, source }
+    };
+    std::fs::create_dir_all(sandbox.root.join("usr/sbin")).map_err(io_err("create", &policy))?;
+    std::fs::write(&policy, POLICY_RC_D)
+        .and_then(|()| std::fs::set_permissions(&policy, std::fs::Permissions::from_mode(0o755)))
+        .map_err(io_err("write", &policy))?;
+    let result = run_scripts(sandbox, pkgs, triggers);
+    std::fs::remove_file(&policy).map_err(io_err("remove", &policy))?;
+    result
+}
+
+fn run_scripts(sandbox: &Sandbox, pkgs: &[&DbPackage], triggers: &[String]) -> Result<(), ConfigureError> {
+    for p in pkgs {
+        if !p.control.contains_key("preinst") {
+            continue;
+        }
+        let info = p.info_name();
+        let script = format!("/var/lib/dpkg/info/{info}.preinst");
+        let env = [
+            ("DPKG_MAINTSCRIPT_PACKAGE", p.package.name.as_str()),
+            ("DPKG_MAINTSCRIPT_ARCH", p.package.arch.as_str()),
+            ("DPKG_MAINTSCRIPT_NAME", "preinst"),
+            ("DPKG_MAINTSCRIPT_PACKAGE_REFCOUNT", "1"),
+            ("DPKG_ADMINDIR", "/var/lib/dpkg"),
+            ("DPKG_ROOT", ""),
+        ];
+        sandbox
+            .run(&format!("{} preinst install", p.package.name), &[script.as_str(), "install"], &env)
+            .map_err(|source| ConfigureError::Script {
+                package: p.package.name.clone(),
+                script: "preinst",
+                log: sandbox.log.clone(),
+                source,
+            })?;
+    }
+
+    let start = std::fs::metadata(&sandbox.log).map(|m| m.len()).unwrap_or(0);
+    if let Err(source) = sandbox.run("dpkg --configure -a", &["dpkg", "--configure", "-a"], &[]) {
+        let text = log_since(&sandbox.log, start);
+        let log = sandbox.log.clone();
+        return Err(match failing_package(&text, &source) {
+            Some(package) => ConfigureError::Script { package, script: "postinst", log, source },
+            None => ConfigureError::Step { step: "dpkg --configure -a", log, source },
+        });
+    }
+
+    if !triggers.is_empty() {
+        let mut script = String::from("set -e\n");
+        for t in triggers {
+            script.push_str(&format!("dpkg-trigger --no-await '{}'\n", t.replace('\'', "")));
+        }
+        script.push_str("dpkg --triggers-only --pending\n");
+        sandbox
+            .run("trigger processing", &["/bin/sh", "-c", &script], &[])
+            .map_err(|source| ConfigureError::Step { step: "trigger processing", log: sandbox.log.clone(), source })?;
+    }
+    Ok(())
+}
+
+/// The package whose postinst failed or hung, from dpkg's output (pure).
+pub(crate) fn failing_package(log: &str, err: &SandboxError) -> Option<String> {
+    let name_after = |line: &str, marker: &str| -> Option<String> {
+        let rest = line.split(marker).nth(1)?;
+        let name = rest.split([' ', '(']).next()?.trim();
+        (!name.is_empty()).then(|| name.split(':').next().unwrap_or(name).to_owned())
+    };
+    match err {
+        // A hung script: the last package dpkg started setting up.
+        SandboxError::TimedOut { .. } => log.lines().rev().find_map(|l| name_after(l, "Setting up ")),
+        _ => log
+            .lines()
+            .find_map(|l| name_after(l, "error processing package "))
+            .or_else(|| log.lines().rev().find_map(|l| name_after(l, "Setting up "))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_failing_package() {
+        let log = "Setting up aaa (1) ...\nSetting up bad (1.0) ...\ndpkg: error processing package bad (--configure):\n installed bad package post-installation script subprocess returned error exit status 1\nErrors were encountered while processing:\n bad\n";
+        let timeout = SandboxError::TimedOut { what: "x".into(), seconds: 1 };
+        let log2 = "Setting up aaa (1) ...\nSetting up libc6:amd64 (2.36) ...\n";
+        assert_eq!(failing_package(log2, &timeout).as_deref(), Some("libc6"));
+        let failed = SandboxError::Spawn { what: "x".into(), source: io::Error::other("x") };
+        assert_eq!(failing_package(log, &failed).as_deref(), Some("bad"));
+        assert_eq!(failing_package("", &failed), None);
+    }
+}

@@ -1,0 +1,594 @@
+//! The atomic (OSTree) layout of a configured tree, and the normalization that makes it
+//! reproducible. See `docs/materializer.md` for the resulting layout and
+//! `docs/reproducibility.md` for what is normalized and why.
+//!
+//! Every operation here works on paths whose ancestors were checked to be real directories
+//! (`lstat`, never following a symlink) and never follows the final component: the tree's
+//! contents came from archives and maintainer scripts and may hold symlinks pointing anywhere.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Why the tree could not be laid out.
+#[derive(Debug, thiserror::Error)]
+pub enum LayoutError {
+    #[error("could not {action} {path}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("refusing to {action} {path}: {reason}")]
+    Refused { action: &'static str, path: PathBuf, reason: String },
+    #[error("cannot merge /{dir} into /usr/{dir}: {name} exists in both and differs")]
+    MergeConflict { dir: String, name: String },
+}
+
+fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> LayoutError {
+    let path = path.to_owned();
+    move |source| LayoutError::Io { action, path, source }
+}
+
+/// What `lstat` says a path is, without following it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Missing,
+    Dir,
+    Symlink,
+    Other,
+}
+
+fn kind(path: &Path) -> Result<Kind, LayoutError> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Ok(Kind::Symlink),
+        Ok(m) if m.is_dir() => Ok(Kind::Dir),
+        Ok(_) => Ok(Kind::Other),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Kind::Missing),
+        Err(e) => Err(io_err("inspect", path)(e)),
+    }
+}
+
+/// Makes `tree/rel` a real directory (creating missing ancestors), refusing symlinks on the way.
+fn ensure_dir(tree: &Path, rel: &str) -> Result<PathBuf, LayoutError> {
+    let mut path = tree.to_owned();
+    for c in rel.split('/').filter(|c| !c.is_empty()) {
+        path.push(c);
+        match kind(&path)? {
+            Kind::Dir => {}
+            Kind::Missing => {
+                fs::create_dir(&path).map_err(io_err("create directory", &path))?;
+                fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).map_err(io_err("set mode of", &path))?;
+            }
+            k => {
+                return Err(LayoutError::Refused {
+                    action: "create directory",
+                    path,
+                    reason: format!("it exists as {k:?}, not a directory"),
+                })
+            }
+        }
+    }
+    Ok(path)
+}
+
+/// Writes `tree/rel` (replacing a file or symlink there, never writing through one).
+fn write_file(tree: &Path, rel: &str, data: &[u8], mode: u32) -> Result<(), LayoutError> {
+    let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+    let path = ensure_dir(tree, parent)?.join(name);
+    match kind(&path)? {
+        Kind::Missing => {}
+        Kind::Dir => {
+            return Err(LayoutError::Refused { action: "write", path, reason: "it is a directory".to_owned() })
+        }
+        _ => fs::remove_file(&path).map_err(io_err("replace", &path))?,
+    }
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc_o_nofollow())
+        .mode(mode)
+        .open(&path)
+        .map_err(io_err("create", &path))?;
+    f.write_all(data).map_err(io_err("write", &path))?;
+    fs::set_permissions(&path, fs::Permissions::from_mode(mode)).map_err(io_err("set mode of", &path))?;
+    Ok(())
+}
+
+fn libc_o_nofollow() -> i32 {
+    rustix::fs::OFlags::NOFOLLOW.bits() as i32
+}
+
+/// Makes `tree/rel` a symlink to `target` (replacing a file, symlink or empty directory).
+fn symlink(tree: &Path, rel: &str, target: &str) -> Result<(), LayoutError> {
+    let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+    let path = ensure_dir(tree, parent)?.join(name);
+    match kind(&path)? {
+        Kind::Missing => {}
+        Kind::Dir => fs::remove_dir(&path).map_err(io_err("replace (it must be empty)", &path))?,
+        _ => fs::remove_file(&path).map_err(io_err("replace", &path))?,
+    }
+    std::os::unix::fs::symlink(target, &path).map_err(io_err("create symlink", &path))
+}
+
+fn remove_any(path: &Path) -> Result<(), LayoutError> {
+    match kind(path)? {
+        Kind::Missing => Ok(()),
+        Kind::Dir => fs::remove_dir_all(path).map_err(io_err("remove", path)),
+        _ => fs::remove_file(path).map_err(io_err("remove", path)),
+    }
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<String>, LayoutError> {
+    let mut names = Vec::new();
+    for e in fs::read_dir(dir).map_err(io_err("list", dir))? {
+        let e = e.map_err(io_err("list", dir))?;
+        names.push(e.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// The directories merged into `/usr` (the ones that exist; `bin`, `sbin`, `lib`, `lib64` always).
+const MERGED: &[&str] = &["bin", "sbin", "lib", "lib64", "lib32", "libx32"];
+
+/// Merges `/bin`, `/sbin`, `/lib*` into `/usr` and replaces them with symlinks (`bin -> usr/bin`),
+/// as Debian's merged-/usr does. Done before maintainer scripts run, so they see a merged system.
+pub(crate) fn merge_usr(tree: &Path) -> Result<(), LayoutError> {
+    for d in MERGED {
+        let top = tree.join(d);
+        let always = matches!(*d, "bin" | "sbin" | "lib" | "lib64");
+        match kind(&top)? {
+            Kind::Missing if !always => continue,
+            Kind::Missing => {
+                ensure_dir(tree, &format!("usr/{d}"))?;
+            }
+            Kind::Dir => {
+                let usr = ensure_dir(tree, &format!("usr/{d}"))?;
+                merge_dir(&top, &usr, d)?;
+                fs::remove_dir(&top).map_err(io_err("remove merged directory", &top))?;
+            }
+            Kind::Symlink => {
+                let target = fs::read_link(&top).map_err(io_err("read", &top))?;
+                if target != Path::new(&format!("usr/{d}")) {
+                    return Err(LayoutError::Refused {
+                        action: "merge",
+                        path: top,
+                        reason: format!("it is a symlink to {}", target.display()),
+                    });
+                }
+                continue;
+            }
+            Kind::Other => {
+                return Err(LayoutError::Refused { action: "merge", path: top, reason: "not a directory".to_owned() })
+            }
+        }
+        symlink(tree, d, &format!("usr/{d}"))?;
+    }
+    Ok(())
+}
+
+/// Moves everything in `src` into `dst`, recursing into directories present in both.
+fn merge_dir(src: &Path, dst: &Path, label: &str) -> Result<(), LayoutError> {
+    for name in sorted_entries(src)? {
+        let s = src.join(&name);
+        let d = dst.join(&name);
+        match (kind(&s)?, kind(&d)?) {
+            (_, Kind::Missing) => fs::rename(&s, &d).map_err(io_err("move into /usr", &s))?,
+            (Kind::Dir, Kind::Dir) => {
+                merge_dir(&s, &d, &format!("{label}/{name}"))?;
+                fs::remove_dir(&s).map_err(io_err("remove merged directory", &s))?;
+            }
+            (sk, dk) => {
+                if same_content(&s, sk, &d, dk)? || points_to(&s, &d)? {
+                    // Identical, or the old location was a compatibility link to the new one.
+                    remove_any(&s)?;
+                } else if points_to(&d, &s)? {
+                    // /usr/bin/x -> /bin/x: the real file wins.
+                    remove_any(&d)?;
+                    fs::rename(&s, &d).map_err(io_err("move into /usr", &s))?;
+                } else {
+                    return Err(LayoutError::MergeConflict { dir: label.to_owned(), name });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn same_content(a: &Path, ak: Kind, b: &Path, bk: Kind) -> Result<bool, LayoutError> {
+    match (ak, bk) {
+        (Kind::Symlink, Kind::Symlink) => {
+            Ok(fs::read_link(a).map_err(io_err("read", a))? == fs::read_link(b).map_err(io_err("read", b))?)
+        }
+        (Kind::Other, Kind::Other) => {
+            let (ma, mb) = (fs::symlink_metadata(a).map_err(io_err("inspect", a))?, fs::symlink_metadata(b).map_err(io_err("inspect", b))?);
+            if ma.len() != mb.len() || ma.mode() != mb.mode() {
+                return Ok(false);
+            }
+            Ok(fs::read(a).map_err(io_err("read", a))? == fs::read(b).map_err(io_err("read", b))?)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// Whether `link` is a symlink naming `target`'s merged location (absolute `/usr/bin/x` or
+/// relative `../usr/bin/x`, `x` in the same directory).
+fn points_to(link: &Path, target: &Path) -> Result<bool, LayoutError> {
+    if kind(link)? != Kind::Symlink {
+        return Ok(false);
+    }
+    let dest = fs::read_link(link).map_err(io_err("read", link))?;
+    let base = link.parent().unwrap_or(link);
+    let joined = normalize_lexically(&base.join(&dest));
+    let tgt = normalize_lexically(target);
+    // Absolute targets are relative to the tree root: compare their tails.
+    Ok(joined == tgt || (dest.is_absolute() && tgt.ends_with(dest.strip_prefix("/").unwrap_or(&dest))))
+}
+
+fn normalize_lexically(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Drops what differs between builds or machines (see docs/reproducibility.md). Runs after
+/// maintainer scripts, before the layout moves `/etc` and `/var`.
+pub(crate) fn normalize(tree: &Path) -> Result<(), LayoutError> {
+    // Caches and logs: contents dropped, directories kept (they become tmpfiles entries).
+    for d in ["var/cache", "var/log"] {
+        empty_files(&tree.join(d))?;
+    }
+    for f in [
+        "var/lib/dbus/machine-id",
+        "var/lib/systemd/random-seed",
+        "etc/ld.so.cache~",
+        "var/lib/dpkg/status-old",
+        "var/lib/dpkg/available-old",
+        "var/lib/dpkg/diversions-old",
+        "var/lib/dpkg/statoverride-old",
+        "var/lib/dpkg/lock",
+        "var/lib/dpkg/lock-frontend",
+        "var/lib/dpkg/triggers/Lock",
+        "var/lib/apt/lists/lock",
+    ] {
+        remove_any(&tree.join(f))?;
+    }
+    if kind(&tree.join("etc/machine-id"))? != Kind::Missing {
+        write_file(tree, "etc/machine-id", b"", 0o444)?;
+    }
+    let ssh = tree.join("etc/ssh");
+    if kind(&ssh)? == Kind::Dir {
+        for name in sorted_entries(&ssh)? {
+            if name.starts_with("ssh_host_") {
+                remove_any(&ssh.join(name))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Removes every non-directory under `dir`, keeping the directories.
+fn empty_files(dir: &Path) -> Result<(), LayoutError> {
+    if kind(dir)? != Kind::Dir {
+        return Ok(());
+    }
+    for name in sorted_entries(dir)? {
+        let p = dir.join(name);
+        match kind(&p)? {
+            Kind::Dir => empty_files(&p)?,
+            _ => remove_any(&p)?,
+        }
+    }
+    Ok(())
+}
+
+/// Where the dpkg database lives in the commit.
+pub(crate) const DPKG_DB: &str = "usr/lib/sysimage/dpkg";
+
+/// Top-level directories that become links into `/var`, as OSTree systems have them.
+const VAR_LINKS: &[(&str, &str, &str)] = &[
+    ("home", "var/home", "var/home"),
+    ("opt", "var/opt", "var/opt"),
+    ("srv", "var/srv", "var/srv"),
+    ("root", "var/roothome", "var/roothome"),
+    ("mnt", "var/mnt", "var/mnt"),
+    ("usr/local", "var/usrlocal", "../var/usrlocal"),
+];
+
+/// What `variant.conf` records.
+#[derive(Debug, Clone)]
+pub(crate) struct VariantInfo<'a> {
+    pub(crate) variant: &'a str,
+    pub(crate) parent: Option<&'a str>,
+    pub(crate) txn_id: &'a str,
+    pub(crate) seq: u64,
+    pub(crate) journal_head: &'a str,
+}
+
+/// `variant.conf` (pure).
+pub(crate) fn variant_conf(v: &VariantInfo<'_>) -> String {
+    format!(
+        "# Written by particle: which variant and transaction this tree is.\nVARIANT={}\nPARENT_VARIANT={}\nTXN_ID={}\nTXN_SEQ={}\nJOURNAL_HEAD={}\n",
+        v.variant,
+        v.parent.unwrap_or(""),
+        v.txn_id,
+        v.seq,
+        v.journal_head
+    )
+}
+
+/// Lays the configured tree out as OSTree expects (see docs/materializer.md).
+pub(crate) fn atomic_layout(tree: &Path, variant: &VariantInfo<'_>, profile: &crate::Profile) -> Result<(), LayoutError> {
+    // dpkg database under /usr, linked back from /var at boot.
+    let db = tree.join("var/lib/dpkg");
+    if kind(&db)? == Kind::Dir {
+        ensure_dir(tree, "usr/lib/sysimage")?;
+        let dst = tree.join(DPKG_DB);
+        remove_any(&dst)?;
+        fs::rename(&db, &dst).map_err(io_err("move the dpkg database from", &db))?;
+    }
+
+    // Kernels and initramfs to /usr/lib/modules/$kver/.
+    move_kernels(tree)?;
+
+    // /etc -> /usr/etc (no /etc in the commit: ostree creates it at deploy time).
+    let etc = tree.join("etc");
+    if kind(&etc)? == Kind::Dir {
+        let usr_etc = tree.join("usr/etc");
+        if kind(&usr_etc)? != Kind::Missing {
+            return Err(LayoutError::Refused { action: "move /etc to", path: usr_etc, reason: "it already exists".to_owned() });
+        }
+        fs::rename(&etc, &usr_etc).map_err(io_err("move /etc to /usr/etc", &etc))?;
+    }
+
+    // /home, /root, ... -> /var.
+    ensure_dir(tree, "var")?;
+    for (top, var, target) in VAR_LINKS {
+        let p = tree.join(top);
+        let dst = tree.join(var);
+        match kind(&p)? {
+            Kind::Dir => {
+                if kind(&dst)? == Kind::Missing {
+                    fs::rename(&p, &dst).map_err(io_err("move into /var", &p))?;
+                } else {
+                    merge_dir(&p, &dst, top)?;
+                    fs::remove_dir(&p).map_err(io_err("remove", &p))?;
+                }
+            }
+            Kind::Missing => {
+                ensure_dir(tree, var)?;
+                if *top == "root" {
+                    fs::set_permissions(&dst, fs::Permissions::from_mode(0o700)).map_err(io_err("set mode of", &dst))?;
+                }
+            }
+            _ => remove_any(&p)?,
+        }
+        symlink(tree, top, target)?;
+    }
+
+    // Profile and identity.
+    let conf = variant_conf(variant);
+    write_file(tree, "usr/lib/particle/variant.conf", conf.as_bytes(), 0o644)?;
+    write_file(tree, "usr/etc/particle-os/variant.conf", conf.as_bytes(), 0o644)?;
+    for (rel, text) in profile_files(profile) {
+        write_file(tree, &rel, text.as_bytes(), 0o644)?;
+    }
+
+    // /var: emptied, its contents turned into tmpfiles.d entries.
+    let users = id_names(&tree.join("usr/etc/passwd"))?;
+    let groups = id_names(&tree.join("usr/etc/group"))?;
+    let mut lines = Vec::new();
+    var_to_tmpfiles(tree, "var", &users, &groups, &mut lines)?;
+    lines.push(format!("L /var/lib/dpkg - - - - /{DPKG_DB}"));
+    lines.sort_by(|a, b| a.split(' ').nth(1).cmp(&b.split(' ').nth(1)));
+    let mut text = String::from("# Written by particle: /var as the packages ship it, recreated at boot.\n");
+    for l in &lines {
+        let _ = writeln!(text, "{l}");
+    }
+    write_file(tree, "usr/lib/tmpfiles.d/particle-var.conf", text.as_bytes(), 0o644)?;
+    for name in sorted_entries(&tree.join("var"))? {
+        remove_any(&tree.join("var").join(name))?;
+    }
+
+    // OSTree's mount points.
+    ensure_dir(tree, "sysroot")?;
+    symlink(tree, "ostree", "sysroot/ostree")?;
+    for d in ["proc", "sys", "dev", "run", "tmp", "boot"] {
+        ensure_dir(tree, d)?;
+    }
+    let tmp = tree.join("tmp");
+    fs::set_permissions(&tmp, fs::Permissions::from_mode(0o1777)).map_err(io_err("set mode of", &tmp))?;
+    Ok(())
+}
+
+/// The profile's generated files: `(path in the tree, contents)`, each sorted (pure).
+pub(crate) fn profile_files(profile: &crate::Profile) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let kargs = profile.kargs.join(" ");
+    out.push(("usr/lib/particle/kargs".to_owned(), format!("{kargs}\n")));
+    // bootc's kargs.d (read at deploy time by bootc) and kernel-install's cmdline.
+    let toml: Vec<String> = profile.kargs.iter().map(|k| format!("{k:?}")).collect();
+    out.push(("usr/lib/bootc/kargs.d/10-particle.toml".to_owned(), format!("kargs = [{}]\n", toml.join(", "))));
+    out.push(("usr/lib/kernel/cmdline".to_owned(), format!("{kargs}\n")));
+    if !profile.initramfs.is_empty() {
+        let text: String = profile.initramfs.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        out.push(("usr/etc/initramfs-tools/conf.d/particle.conf".to_owned(), text));
+    }
+    if !profile.sysctl.is_empty() {
+        let text: String = profile.sysctl.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
+        out.push(("usr/lib/sysctl.d/50-particle.conf".to_owned(), text));
+    }
+    out
+}
+
+fn id_names(path: &Path) -> Result<BTreeMap<u32, String>, LayoutError> {
+    if kind(path)? != Kind::Other {
+        return Ok(BTreeMap::new());
+    }
+    let text = fs::read_to_string(path).map_err(io_err("read", path))?;
+    Ok(text
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            Some((f.get(2)?.parse().ok()?, (*f.first()?).to_owned()))
+        })
+        .collect())
+}
+
+fn var_to_tmpfiles(
+    tree: &Path,
+    rel: &str,
+    users: &BTreeMap<u32, String>,
+    groups: &BTreeMap<u32, String>,
+    lines: &mut Vec<String>,
+) -> Result<(), LayoutError> {
+    let dir = tree.join(rel);
+    for name in sorted_entries(&dir)? {
+        let child = format!("{rel}/{name}");
+        let path = tree.join(&child);
+        let meta = fs::symlink_metadata(&path).map_err(io_err("inspect", &path))?;
+        if name.chars().any(|c| c.is_whitespace() || c == '%' || c == '\\') {
+            return Err(LayoutError::Refused {
+                action: "describe in tmpfiles.d",
+                path,
+                reason: "the name has whitespace, % or \\".to_owned(),
+            });
+        }
+        let user = users.get(&meta.uid()).cloned().unwrap_or_else(|| meta.uid().to_string());
+        let group = groups.get(&meta.gid()).cloned().unwrap_or_else(|| meta.gid().to_string());
+        let mode = meta.mode() & 0o7777;
+        if meta.file_type().is_symlink() {
+            let target = fs::read_link(&path).map_err(io_err("read", &path))?;
+            lines.push(format!("L /{child} - - - - {}", target.display()));
+        } else if meta.is_dir() {
+            lines.push(format!("d /{child} {mode:04o} {user} {group} - -"));
+            var_to_tmpfiles(tree, &child, users, groups, lines)?;
+        } else if meta.is_file() {
+            // Shipped files go to the factory and are copied at boot if missing.
+            let factory = format!("usr/share/factory/{child}");
+            let (parent, _) = factory.rsplit_once('/').unwrap_or(("", &factory));
+            ensure_dir(tree, parent)?;
+            fs::rename(&path, tree.join(&factory)).map_err(io_err("move to /usr/share/factory", &path))?;
+            lines.push(format!("C /{child} - - - - /{factory}"));
+        } else {
+            return Err(LayoutError::Refused { action: "keep", path, reason: "special file in /var".to_owned() });
+        }
+    }
+    Ok(())
+}
+
+/// `/boot/vmlinuz-$kver` (and its initrd, config, System.map) to `/usr/lib/modules/$kver/`.
+fn move_kernels(tree: &Path) -> Result<(), LayoutError> {
+    let boot = tree.join("boot");
+    if kind(&boot)? != Kind::Dir {
+        return Ok(());
+    }
+    for name in sorted_entries(&boot)? {
+        let Some(kver) = name.strip_prefix("vmlinuz-") else { continue };
+        let moddir = ensure_dir(tree, &format!("usr/lib/modules/{kver}"))?;
+        for (prefix, dest) in [("vmlinuz-", "vmlinuz"), ("initrd.img-", "initramfs.img"), ("config-", "config"), ("System.map-", "System.map")] {
+            let src = boot.join(format!("{prefix}{kver}"));
+            if kind(&src)? == Kind::Other {
+                fs::rename(&src, moddir.join(dest)).map_err(io_err("move kernel file", &src))?;
+            }
+        }
+    }
+    for l in ["vmlinuz", "vmlinuz.old", "initrd.img", "initrd.img.old"] {
+        if kind(&tree.join(l))? == Kind::Symlink {
+            remove_any(&tree.join(l))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn profile_files_are_sorted_and_complete() {
+        let profile = crate::Profile {
+            kargs: vec!["quiet".into(), "console=ttyS0".into()],
+            initramfs: BTreeMap::from([("MODULES".into(), "dep".into()), ("COMPRESS".into(), "zstd".into())]),
+            sysctl: BTreeMap::from([("vm.swappiness".into(), "10".into())]),
+        };
+        insta::assert_debug_snapshot!(profile_files(&profile), @r#"
+        [
+            (
+                "usr/lib/particle/kargs",
+                "quiet console=ttyS0\n",
+            ),
+            (
+                "usr/lib/bootc/kargs.d/10-particle.toml",
+                "kargs = [\"quiet\", \"console=ttyS0\"]\n",
+            ),
+            (
+                "usr/lib/kernel/cmdline",
+                "quiet console=ttyS0\n",
+            ),
+            (
+                "usr/etc/initramfs-tools/conf.d/particle.conf",
+                "COMPRESS=zstd\nMODULES=dep\n",
+            ),
+            (
+                "usr/lib/sysctl.d/50-particle.conf",
+                "vm.swappiness = 10\n",
+            ),
+        ]
+        "#);
+    }
+
+    #[test]
+    fn merge_usr_moves_files_and_resolves_compat_links() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let r = t.path();
+        fs::create_dir_all(r.join("bin")).expect("mkdir");
+        fs::create_dir_all(r.join("usr/bin")).expect("mkdir");
+        fs::write(r.join("bin/bash"), b"bash").expect("write");
+        fs::write(r.join("usr/bin/same"), b"x").expect("write");
+        fs::write(r.join("bin/same"), b"x").expect("write");
+        std::os::unix::fs::symlink("/usr/bin/compat", r.join("bin/compat")).expect("symlink");
+        fs::write(r.join("usr/bin/compat"), b"real").expect("write");
+        merge_usr(r).expect("merge");
+        assert_eq!(fs::read_link(r.join("bin")).expect("link"), Path::new("usr/bin"));
+        assert_eq!(fs::read(r.join("usr/bin/bash")).expect("moved"), b"bash");
+        assert_eq!(fs::read(r.join("usr/bin/compat")).expect("kept"), b"real");
+        assert_eq!(fs::read_link(r.join("lib64")).expect("link"), Path::new("usr/lib64"));
+
+        let t2 = tempfile::tempdir().expect("tempdir");
+        let r2 = t2.path();
+        fs::create_dir_all(r2.join("sbin")).expect("mkdir");
+        fs::create_dir_all(r2.join("usr/sbin")).expect("mkdir");
+        fs::write(r2.join("sbin/x"), b"one").expect("write");
+        fs::write(r2.join("usr/sbin/x"), b"two").expect("write");
+        let err = merge_usr(r2).expect_err("conflict");
+        assert_eq!(err.to_string(), "cannot merge /sbin into /usr/sbin: x exists in both and differs");
+    }
+
+    #[test]
+    fn variant_conf_names_everything() {
+        let v = VariantInfo { variant: "base", parent: None, txn_id: "t1", seq: 3, journal_head: "abc" };
+        insta::assert_snapshot!(variant_conf(&v), @r"
+        # Written by particle: which variant and transaction this tree is.
+        VARIANT=base
+        PARENT_VARIANT=
+        TXN_ID=t1
+        TXN_SEQ=3
+        JOURNAL_HEAD=abc
+        ");
+    }
+}

@@ -1,0 +1,249 @@
+//! One transaction's package set and profile into one OSTree commit: unpack, write the dpkg
+//! database, configure in a sandbox, lay out, normalize, commit. Moves no ref.
+
+use crate::commit::{commit_tree, CommitMeta, RepoError};
+use crate::configure::{configure, ConfigureError};
+use crate::deb::{control_members, DataTar, DebError};
+use crate::dpkgdb::{conffile_paths, interested_triggers, write_database, DbPackage, DpkgDbError};
+use crate::extract::{ExtractError, Extractor, PackageRef};
+use crate::layout::{atomic_layout, merge_usr, normalize, LayoutError, VariantInfo};
+use crate::order::configure_order;
+use crate::sandbox::Sandbox;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// One package of the resolved set: what the journal pinned and where the store keeps its `.deb`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageInput {
+    pub name: String,
+    pub version: String,
+    pub arch: String,
+    pub deb_path: PathBuf,
+}
+
+/// The variant's profile, as the journal records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Profile {
+    /// Kernel arguments, in order.
+    pub kargs: Vec<String>,
+    /// initramfs-tools settings (`KEY=VALUE` in `/usr/etc/initramfs-tools/conf.d/particle.conf`).
+    pub initramfs: BTreeMap<String, String>,
+    /// sysctl settings (`/usr/lib/sysctl.d/50-particle.conf`).
+    pub sysctl: BTreeMap<String, String>,
+}
+
+/// Everything one commit is built from. The same input gives the same commit, bit for bit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildInput {
+    pub variant: String,
+    pub parent_variant: Option<String>,
+    pub txn_id: String,
+    pub seq: u64,
+    pub journal_head: String,
+    /// The transaction time (unix seconds): the commit timestamp and `SOURCE_DATE_EPOCH`.
+    pub time: u64,
+    pub packages: Vec<PackageInput>,
+    pub profile: Profile,
+    /// Pinned InRelease hashes (suite or URL → digest), recorded in the commit metadata.
+    pub inrelease: BTreeMap<String, String>,
+    /// The variant's previous commit, the new commit's parent.
+    pub parent_commit: Option<String>,
+}
+
+/// Knobs that do not change the result.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Time limit for each sandboxed step (one preinst, `dpkg --configure -a`, triggers).
+    pub script_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { script_timeout: Duration::from_secs(600) }
+    }
+}
+
+/// What a successful build produced.
+#[derive(Debug, Clone)]
+pub struct Materialized {
+    /// The OSTree commit checksum.
+    pub commit: String,
+    /// Maintainer script output.
+    pub log: PathBuf,
+    /// Wall-clock time of each phase, for benchmarks.
+    pub timings: Vec<(&'static str, Duration)>,
+}
+
+/// Why a build failed. Nothing was committed and no ref moved.
+#[derive(Debug, thiserror::Error)]
+pub enum MaterializeError {
+    #[error("package {package}: could not read {path}")]
+    Deb {
+        package: String,
+        path: PathBuf,
+        #[source]
+        source: DebError,
+    },
+    #[error("package {package}: invalid control file in {path}")]
+    Control {
+        package: String,
+        path: PathBuf,
+        #[source]
+        source: store::IndexError,
+    },
+    #[error("package {package}: {path} holds {found}, not the pinned {expected}")]
+    Mismatch { package: String, path: PathBuf, expected: String, found: String },
+    #[error("package {package} is listed twice in the input")]
+    Duplicate { package: String },
+    #[error(transparent)]
+    Extract(#[from] ExtractError),
+    #[error(transparent)]
+    Database(#[from] DpkgDbError),
+    #[error(transparent)]
+    Configure(#[from] ConfigureError),
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    #[error("could not {action} {path}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Builds `input` into a commit in `repo` (a bare-user repository, see [`crate::init_repo`]),
+/// staging under `work_dir`. Moves no ref: the caller records the journal, then calls
+/// [`crate::set_ref`].
+pub fn materialize(repo: &Path, work_dir: &Path, input: &BuildInput) -> Result<Materialized, MaterializeError> {
+    materialize_with(repo, work_dir, input, &Options::default())
+}
+
+/// [`materialize`] with explicit [`Options`].
+pub fn materialize_with(
+    repo: &Path,
+    work_dir: &Path,
+    input: &BuildInput,
+    options: &Options,
+) -> Result<Materialized, MaterializeError> {
+    let tree = work_dir.join("tree");
+    let io_err = |action: &'static str, path: &Path| {
+        let path = path.to_owned();
+        move |source| MaterializeError::Io { action, path, source }
+    };
+    if tree.symlink_metadata().is_ok() {
+        std::fs::remove_dir_all(&tree).map_err(io_err("clear the staging tree", &tree))?;
+    }
+    std::fs::create_dir_all(&tree).map_err(io_err("create the staging tree", &tree))?;
+    let log = work_dir.join("scripts.log");
+    std::fs::write(&log, b"").map_err(io_err("create the log", &log))?;
+    let result = build(repo, &tree, &log, input, options);
+    // Atomic: the staging tree never outlives the build, whatever happened.
+    let cleanup = std::fs::remove_dir_all(&tree).map_err(io_err("remove the staging tree", &tree));
+    let (commit, timings) = result?;
+    cleanup?;
+    Ok(Materialized { commit, log, timings })
+}
+
+type Built = (String, Vec<(&'static str, Duration)>);
+
+fn build(repo: &Path, tree: &Path, log: &Path, input: &BuildInput, options: &Options) -> Result<Built, MaterializeError> {
+    let mut timings = Vec::new();
+    let mut clock = Instant::now();
+    let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, Duration)>| {
+        timings.push((name, clock.elapsed()));
+        clock = Instant::now();
+    };
+
+    // Control members and the package model of each .deb, checked against the pin.
+    let mut seen = BTreeSet::new();
+    let mut pkgs = Vec::with_capacity(input.packages.len());
+    for p in &input.packages {
+        if !seen.insert((&p.name, &p.arch)) {
+            return Err(MaterializeError::Duplicate { package: p.name.clone() });
+        }
+        let control = control_members(&p.deb_path)
+            .map_err(|source| MaterializeError::Deb { package: p.name.clone(), path: p.deb_path.clone(), source })?;
+        let text = String::from_utf8_lossy(&control["control"].data).into_owned();
+        let control_err = |source| MaterializeError::Control { package: p.name.clone(), path: p.deb_path.clone(), source };
+        let para = store::paragraphs(&text)
+            .next()
+            .ok_or(store::IndexError::Missing { line: 1, field: "Package" })
+            .map_err(control_err)?
+            .map_err(|e| control_err(store::IndexError::from(e)))?;
+        let package = store::package_from_paragraph(&para).map_err(control_err)?;
+        if (package.name.as_str(), package.version.as_str(), package.arch.as_str()) != (p.name.as_str(), p.version.as_str(), p.arch.as_str()) {
+            return Err(MaterializeError::Mismatch {
+                package: p.name.clone(),
+                path: p.deb_path.clone(),
+                expected: format!("{} {} {}", p.name, p.version, p.arch),
+                found: format!("{} {} {}", package.name, package.version, package.arch),
+            });
+        }
+        pkgs.push(DbPackage { package, control, extracted: Default::default(), taken: BTreeSet::new() });
+    }
+    let refs: Vec<&store::Package> = pkgs.iter().map(|p| &p.package).collect();
+    let order = configure_order(&refs);
+    lap("read control", &mut timings);
+
+    // Unpack, dependencies first.
+    let mut extractor = Extractor::new(tree)?;
+    for &i in &order {
+        let p = &pkgs[i];
+        let path = &input.packages[i].deb_path;
+        let conffiles = conffile_paths(p.control.get("conffiles"));
+        let pref = PackageRef { name: &p.package.name, version: &p.package.version, replaces: &p.package.replaces, conffiles: &conffiles };
+        let deb_err = |source| MaterializeError::Deb { package: p.package.name.clone(), path: path.clone(), source };
+        let mut data = DataTar::open(path).map_err(deb_err)?;
+        let extracted = extractor.extract(&pref, &mut data)?;
+        data.finish().map_err(deb_err)?;
+        pkgs[i].extracted = extracted;
+    }
+    for p in &mut pkgs {
+        p.taken = extractor.taken_from(&p.package.name);
+    }
+    lap("unpack", &mut timings);
+
+    merge_usr(tree)?;
+    write_database(&tree.join("var/lib/dpkg"), &pkgs)?;
+    lap("dpkg database", &mut timings);
+
+    let sandbox = Sandbox { root: tree.to_owned(), source_date_epoch: input.time, log: log.to_owned(), timeout: options.script_timeout };
+    let ordered: Vec<&DbPackage> = order.iter().map(|&i| &pkgs[i]).collect();
+    configure(&sandbox, &ordered, &interested_triggers(&pkgs))?;
+    lap("configure", &mut timings);
+
+    normalize(tree)?;
+    let variant = VariantInfo {
+        variant: &input.variant,
+        parent: input.parent_variant.as_deref(),
+        txn_id: &input.txn_id,
+        seq: input.seq,
+        journal_head: &input.journal_head,
+    };
+    atomic_layout(tree, &variant, &input.profile)?;
+    lap("layout", &mut timings);
+
+    let mut strings = BTreeMap::new();
+    strings.insert("particle.variant", input.variant.clone());
+    strings.insert("particle.parent-variant", input.parent_variant.clone().unwrap_or_default());
+    strings.insert("particle.txn-id", input.txn_id.clone());
+    strings.insert("particle.seq", input.seq.to_string());
+    strings.insert("particle.journal-head", input.journal_head.clone());
+    strings.insert("particle.packages", input.packages.len().to_string());
+    strings.insert("version", format!("{}.{}", input.variant, input.seq));
+    let meta = CommitMeta {
+        parent: input.parent_commit.as_deref(),
+        subject: format!("particle {} transaction {} (seq {})", input.variant, input.txn_id, input.seq),
+        time: input.time,
+        strings,
+        inrelease: &input.inrelease,
+    };
+    let commit = commit_tree(repo, tree, &meta)?;
+    lap("commit", &mut timings);
+    Ok((commit, timings))
+}
