@@ -29,6 +29,8 @@ const BODY_VERSION: u8 = 1;
 const MAX_VALUE_DEPTH: u32 = 64;
 /// Sector size used to recognise never-written (zero) regions of a torn last frame.
 const SECTOR: u64 = 512;
+/// The shortest zero region taken as never written (see [`has_unwritten_sector`]).
+const MIN_ZERO_RUN: u64 = 16;
 
 /// The 16-byte header every journal file starts with.
 pub(crate) fn file_header() -> [u8; FILE_HEADER_LEN] {
@@ -629,21 +631,21 @@ fn all_zero(b: &[u8]) -> bool {
     b.iter().all(|&x| x == 0)
 }
 
-/// Whether a complete last frame with a bad checksum looks like never-written sectors (a torn
-/// write on power loss leaves whole sectors of zeros) rather than changed bytes.
+/// Whether a complete last frame with a bad checksum looks like never-written sectors rather
+/// than changed bytes: power loss during a write can leave whole sectors unwritten (zeros), and a
+/// sector write itself is atomic. A region counts if it is a whole aligned sector, or the part of
+/// a sector inside the frame, and at least [`MIN_ZERO_RUN`] bytes long (so a few zero bytes that
+/// happen to end a record never make damage look like a crash).
 fn has_unwritten_sector(file: &[u8], start: usize) -> bool {
     let end = file.len() as u64;
-    let mut s = (start as u64).div_ceil(SECTOR) * SECTOR;
-    if s >= end {
-        // The frame lies within one partial sector: judge its own bytes.
-        return all_zero(&file[start..]);
-    }
+    let mut s = (start as u64 / SECTOR) * SECTOR;
     while s < end {
         let e = (s + SECTOR).min(end);
-        if all_zero(&file[s as usize..e as usize]) {
+        let from = s.max(start as u64);
+        if e - from >= MIN_ZERO_RUN && all_zero(&file[from as usize..e as usize]) {
             return true;
         }
-        s = e;
+        s += SECTOR;
     }
     false
 }

@@ -125,8 +125,8 @@ pub struct FaultyStorage {
 pub enum CrashKeep {
     /// The first `n` pending bytes reached the disk (a write cut short).
     Prefix(usize),
-    /// All pending bytes' space was allocated but the sectors from `from` on (relative to the
-    /// pending bytes) were never written: they read as zeros.
+    /// All pending bytes' space was allocated but the 512-byte sectors from the first sector
+    /// boundary at or after pending byte `from` were never written: they read as zeros.
     ZeroFrom(usize),
 }
 
@@ -171,9 +171,12 @@ impl FaultyStorage {
         match keep {
             CrashKeep::Prefix(n) => image.extend_from_slice(&st.pending[..n.min(st.pending.len())]),
             CrashKeep::ZeroFrom(from) => {
-                let from = from.min(st.pending.len());
-                image.extend_from_slice(&st.pending[..from]);
-                image.resize(st.durable.len() + st.pending.len(), 0);
+                let total = st.durable.len() + st.pending.len();
+                let zero_at = (st.durable.len() + from).div_ceil(512) * 512;
+                image.extend_from_slice(&st.pending);
+                if zero_at < total {
+                    image[zero_at..].fill(0);
+                }
             }
         }
         FaultyStorage::with_content(image)

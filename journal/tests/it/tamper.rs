@@ -1,0 +1,204 @@
+//! Tampering with a journal file is detected and the first bad record is named.
+
+use journal::{scan, FaultyStorage, Journal, Problem, ScanEnd};
+
+use crate::support::{create_variant, linear_journal};
+
+/// A small journal image (few packages so flipping every byte stays fast) and its frame offsets.
+fn image() -> (Vec<u8>, Vec<(usize, usize)>) {
+    let (mut j, disk) = linear_journal(5, 6);
+    create_variant(&mut j, "child", "base", 3, 1_800_000_000);
+    let bytes = disk.durable();
+    // Frame boundaries: header 16 bytes, then 12 + body + 32 per record.
+    let mut frames = Vec::new();
+    let mut at = 16;
+    while at < bytes.len() {
+        let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().expect("4 bytes")) as usize;
+        let end = at + 12 + len + 32;
+        frames.push((at, end));
+        at = end;
+    }
+    assert_eq!(frames.len(), 6);
+    assert_eq!(at, bytes.len());
+    (bytes, frames)
+}
+
+fn bad_position(bytes: Vec<u8>) -> (u64, Problem) {
+    let s = scan(&bytes);
+    match s.end {
+        ScanEnd::Corrupt(bad) => {
+            // The journal opened over it refuses to append and verify names the same record.
+            let (j, report) = Journal::open_with(FaultyStorage::with_content(bytes)).expect("open");
+            assert_eq!(report.corruption.as_ref(), Some(&bad));
+            assert!(!j.is_writable());
+            assert_eq!(j.verify(|_| Ok(())).expect_err("verify must fail"), bad);
+            (bad.position, bad.problem)
+        }
+        other => panic!("tampering not detected: {other:?}"),
+    }
+}
+
+#[test]
+fn flipping_any_byte_names_the_record_holding_it() {
+    let (bytes, frames) = image();
+    for i in 0..bytes.len() {
+        let mut t = bytes.clone();
+        t[i] ^= 0xff;
+        let (position, _) = bad_position(t);
+        let expected = frames
+            .iter()
+            .position(|&(s, e)| s <= i && i < e)
+            .map_or(0, |k| k as u64 + 1);
+        assert_eq!(position, expected, "flipped byte {i}");
+    }
+}
+
+#[test]
+fn deleting_a_record_is_detected() {
+    let (bytes, frames) = image();
+    for (k, &(s, e)) in frames.iter().enumerate().take(frames.len() - 1) {
+        let mut t = bytes[..s].to_vec();
+        t.extend_from_slice(&bytes[e..]);
+        let (position, problem) = bad_position(t);
+        assert_eq!(position, k as u64 + 1, "deleted record {}", k + 1);
+        assert!(
+            matches!(problem, Problem::SeqMismatch { .. }),
+            "{problem:?}"
+        );
+    }
+}
+
+#[test]
+fn reordering_two_records_is_detected() {
+    let (bytes, frames) = image();
+    for a in 0..frames.len() {
+        for b in a + 1..frames.len() {
+            let mut parts: Vec<&[u8]> = frames.iter().map(|&(s, e)| &bytes[s..e]).collect();
+            parts.swap(a, b);
+            let mut t = bytes[..16].to_vec();
+            for p in parts {
+                t.extend_from_slice(p);
+            }
+            let (position, _) = bad_position(t);
+            assert_eq!(position, a as u64 + 1, "swapped {} and {}", a + 1, b + 1);
+        }
+    }
+}
+
+#[test]
+fn splicing_a_record_from_another_journal_is_detected() {
+    let (bytes, frames) = image();
+    // Another journal with the same shape but different content (different times).
+    let (other_j, other_disk) = {
+        let disk = FaultyStorage::new();
+        let (mut j, _) = Journal::open_with(disk.clone()).expect("open");
+        let mut state = crate::support::base_state(6);
+        for i in 0..6u64 {
+            crate::support::step_state(&mut state, i + 100);
+            let rec = crate::support::new_record(
+                "base",
+                42 + i as i64,
+                journal::Request::Upgrade,
+                state.clone(),
+                None,
+            );
+            j.append(rec).expect("append");
+        }
+        (j, disk)
+    };
+    assert_eq!(other_j.records().len(), 6);
+    let other = other_disk.durable();
+    let other_frames = {
+        let mut v = Vec::new();
+        let mut at = 16;
+        while at < other.len() {
+            let len =
+                u32::from_le_bytes(other[at + 4..at + 8].try_into().expect("4 bytes")) as usize;
+            v.push((at, at + 12 + len + 32));
+            at += 12 + len + 32;
+        }
+        v
+    };
+    for k in 0..frames.len() {
+        // Replace record k with the other journal's record at the same position (same seq).
+        let (s, e) = frames[k];
+        let (os, oe) = other_frames[k];
+        let mut t = bytes[..s].to_vec();
+        t.extend_from_slice(&other[os..oe]);
+        t.extend_from_slice(&bytes[e..]);
+        let (position, problem) = bad_position(t);
+        if k == 0 {
+            // Both journals start from the genesis id: the first foreign record is only
+            // caught by the next record's prev link.
+            assert_eq!(position, 2, "spliced record 1");
+        } else {
+            assert_eq!(position, k as u64 + 1, "spliced record {}", k + 1);
+        }
+        assert!(
+            matches!(problem, Problem::PrevMismatch { .. }),
+            "{problem:?}"
+        );
+    }
+}
+
+#[test]
+fn a_consistent_rewrite_of_the_chain_still_fails_semantic_checks() {
+    // Someone rewrites record 6 (the variant-create) with a different state and re-hashes it:
+    // framing and chain are valid, but its state no longer equals its parent's.
+    let (j, _) = linear_journal(5, 6);
+    let mut records = j.records().to_vec();
+    let mut fake = records[4].clone();
+    fake.state.packages.pop();
+    fake.prev = records[3].id;
+    let body = journal::encode_record(&fake);
+    fake.id = journal::TxnId(store::Blake3::of(&body));
+    records[4] = fake;
+    let h = journal::History::new(&records);
+    // Record 5 was an install on the same variant: any state is acceptable for it...
+    assert_eq!(h.check(5, &to_new(&records[4])), Ok(()));
+    // ...but a rollback claiming record 2's state must carry exactly that state.
+    let mut rb = to_new(&records[4]);
+    rb.request = journal::Request::Rollback {
+        to_seq: 2,
+        to: records[1].id,
+    };
+    let err = h.check(5, &rb).expect_err("state differs from the target");
+    assert!(err.contains("must equal"), "{err}");
+}
+
+fn to_new(r: &journal::Record) -> journal::NewRecord {
+    journal::NewRecord {
+        time: r.time,
+        actor: r.actor.clone(),
+        reason: r.reason.clone(),
+        variant: r.variant.clone(),
+        request: r.request.clone(),
+        state: r.state.clone(),
+        commit: r.commit,
+        base: r.base.clone(),
+    }
+}
+
+#[test]
+fn commit_callback_failure_names_the_record() {
+    let (j, _) = linear_journal(4, 3);
+    let bad_commit = j.records()[2].commit;
+    let err = j
+        .verify(|c| {
+            if *c == bad_commit {
+                Err("missing from the repository".into())
+            } else {
+                Ok(())
+            }
+        })
+        .expect_err("commit check fails");
+    assert_eq!(err.position, 3);
+    assert!(matches!(err.problem, Problem::Commit { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("missing from the repository"),
+        "{err}"
+    );
+    let ok = j.verify(|_| Ok(())).expect("verifies");
+    assert_eq!(ok.records, 4);
+    assert_eq!(ok.head, Some(j.records()[3].id));
+}
