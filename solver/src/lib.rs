@@ -1,1 +1,45 @@
-//! solver: (in progress)
+//! solver: complete Debian dependency resolution over a [`store::Universe`], in memory.
+//!
+//! It owns:
+//! - the Debian relation semantics (`index`): Depends/Pre-Depends with alternatives and the five
+//!   operators, Provides (versioned Provides satisfy versioned dependencies, unversioned ones never
+//!   do), Conflicts/Breaks (never through a package's own Provides), one instance per name,
+//!   Multi-Arch `same`/`foreign`/`allowed`/`:any`, `Architecture: all`, arch-qualified relations;
+//! - a CDCL SAT engine of its own (`sat`) and the encoding plus apt-like dependency-ordered search
+//!   (`problem`): complete (if a solution exists it is found) and deterministic;
+//! - requests (`solve`): install, remove (taking reverse dependencies with it, refusing to remove
+//!   essential or required packages), upgrade, relative to an installed set and keeping it where
+//!   possible; Recommends by an apt-like greedy pass; a reason for every package; the changes;
+//! - failure explanations (`explain`): a minimal set of relations, in one sentence;
+//! - whole-archive installability (`distcheck`), with the essential set, as dose-distcheck does.
+//!
+//! It is not:
+//! - a loader: it reads no file and does no I/O (callers parse indices with `store`);
+//! - a history: it knows nothing of the journal; installed packages are given as a list.
+//!
+//! Public API:
+//! - [`Solver::new`]`(&Universe, &Options) -> Solver`;
+//!   [`Solver::solve`]`(&self, &Request, &[Installed]) -> Result<Solution, SolveError>`;
+//! - [`Solution`] `{ packages: Vec<Chosen { name, version, arch, reason, parent }>, changes: Vec<Change> }`,
+//!   [`Solution::why`]`(&self, name) -> Option<Vec<String>>`;
+//! - [`distcheck`]`(&Universe, &Options) -> DistcheckReport { total, broken: Vec<Broken> }`.
+//!
+//! Installed packages must be part of the universe (add the dpkg `status` stanzas with
+//! `store::package_from_paragraph`); an installed package the universe does not contain is
+//! reported as removed.
+
+mod distcheck;
+mod explain;
+mod index;
+mod problem;
+mod sat;
+mod solve;
+
+#[cfg(test)]
+mod tests;
+
+pub use distcheck::{distcheck, Broken, DistcheckReport};
+pub use index::Options;
+pub use solve::{
+    Change, ChangeKind, Chosen, Installed, Reason, Request, Solution, SolveError, Solver,
+};

@@ -1,0 +1,308 @@
+//! The SAT encoding of a Debian installation problem and the dependency-ordered search.
+//!
+//! One variable per package (its index in the universe). Clauses:
+//! - `Depends`/`Pre-Depends`: `¬p ∨ c1 ∨ … ∨ cn` over every package satisfying any alternative,
+//!   in the order apt would try them (alternatives in order, newest first, real before virtual);
+//! - `Conflicts`/`Breaks`: `¬p ∨ ¬q` for each package `q ≠ p` the relation hits (directly or
+//!   through Provides, versioned or not);
+//! - one instance of a name: `¬a ∨ ¬b` for two versions (or non-`same` architectures) of a name;
+//! - roots: `c1 ∨ … ∨ cn` for every requested, essential or required name; `¬x` for removals.
+//!
+//! Only packages reachable from the roots are encoded: a package that no clause can force is
+//! simply never installed. The search decides like apt: it walks installed packages in the order
+//! they were installed and, for the first dependency not yet satisfied, installs its first
+//! candidate not yet excluded; with nothing left to decide, every unset package is "not
+//! installed", which satisfies all clauses (each non-root clause has a negative literal).
+
+use crate::index::{Index, Pkg};
+use crate::sat::{Cid, Lit, Sat, Val};
+
+/// Why an original clause exists, for explanations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Info {
+    /// A name the request installs.
+    Install(String),
+    /// An `Essential: yes` name.
+    Essential(String),
+    /// A `Priority: required` name.
+    Required(String),
+    /// A name the request removes.
+    Remove(String),
+    /// `Depends` (`pre` = Pre-Depends) entry `k` of `pkg`.
+    Dep { pkg: Pkg, pre: bool, k: u32 },
+    /// `Conflicts` (or `Breaks`) entry `k` of `pkg` hitting `other`.
+    Neg {
+        pkg: Pkg,
+        other: Pkg,
+        breaks: bool,
+        k: u32,
+    },
+    /// Two instances of one name.
+    OneOf(Pkg, Pkg),
+}
+
+/// Outcome of a search.
+pub(crate) enum Outcome {
+    /// A model; `rejected` tells whether a conflict undid the level given as floor.
+    Sat { rejected: bool },
+    /// Unsatisfiable: the original clauses involved.
+    Unsat(Vec<Cid>),
+}
+
+pub(crate) struct Problem<'i, 'u> {
+    pub(crate) index: &'i Index<'u>,
+    pub(crate) sat: Sat,
+    pub(crate) info: Vec<Info>,
+    active: Vec<bool>,
+    /// Packages whose clauses are encoded (a conflict clause is added when its second package is).
+    done: Vec<bool>,
+    /// Packages whose clauses need not be encoded (distcheck's conflict-free closure).
+    free: Option<Vec<bool>>,
+    /// Dependency clauses of each package, in field order (Pre-Depends first).
+    pub(crate) deps: Vec<Vec<Cid>>,
+    /// Root clauses, in request order.
+    pub(crate) roots: Vec<Cid>,
+    with_recommends: bool,
+    cursor: usize,
+    epoch: u64,
+    scratch: Vec<Pkg>,
+}
+
+impl<'i, 'u> Problem<'i, 'u> {
+    pub(crate) fn new(
+        index: &'i Index<'u>,
+        with_recommends: bool,
+        free: Option<Vec<bool>>,
+    ) -> Self {
+        let n = index.len();
+        Problem {
+            index,
+            sat: Sat::new(n),
+            info: Vec::new(),
+            active: vec![false; n],
+            done: vec![false; n],
+            free,
+            deps: vec![Vec::new(); n],
+            roots: Vec::new(),
+            with_recommends,
+            cursor: 0,
+            epoch: u64::MAX,
+            scratch: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, lits: Vec<Lit>, info: Info) -> Cid {
+        let c = self.sat.add_clause(lits);
+        debug_assert_eq!(c as usize, self.info.len());
+        self.info.push(info);
+        c
+    }
+
+    fn is_free(&self, p: Pkg) -> bool {
+        self.free.as_ref().is_some_and(|f| f[p as usize])
+    }
+
+    /// Adds a root clause: one of `cands` must be installed. Encodes what they can pull in.
+    pub(crate) fn add_root(&mut self, cands: &[Pkg], info: Info) -> Cid {
+        for &c in cands {
+            self.activate(c);
+        }
+        let c = self.add(cands.iter().map(|&c| Lit::pos(c)).collect(), info);
+        self.roots.push(c);
+        c
+    }
+
+    /// Adds a unit clause `¬p`.
+    pub(crate) fn add_ban(&mut self, p: Pkg, info: Info) -> Cid {
+        self.add(vec![Lit::neg(p)], info)
+    }
+
+    /// Encodes `p` and everything its dependencies (and Recommends, when enabled) can reach.
+    pub(crate) fn activate(&mut self, p: Pkg) {
+        if self.active[p as usize] || self.is_free(p) {
+            return;
+        }
+        let index = self.index;
+        let mut stack = vec![p];
+        self.active[p as usize] = true;
+        let mut cands = std::mem::take(&mut self.scratch);
+        let mut hits = Vec::new();
+        while let Some(p) = stack.pop() {
+            self.done[p as usize] = true;
+            let pkg = index.pkg(p);
+            let arch = index.eff_arch(p);
+            let fields = [(true, &pkg.pre_depends), (false, &pkg.depends)];
+            for (pre, field) in fields {
+                for (k, dep) in field.iter().enumerate() {
+                    cands.clear();
+                    for alt in &dep.alternatives {
+                        index.satisfiers(alt, arch, &mut cands);
+                    }
+                    dedup_keep_order(&mut cands);
+                    if cands.iter().any(|&c| self.is_free(c)) {
+                        continue;
+                    }
+                    let mut lits = Vec::with_capacity(cands.len() + 1);
+                    lits.push(Lit::neg(p));
+                    for &c in &cands {
+                        lits.push(Lit::pos(c));
+                        if !self.active[c as usize] {
+                            self.active[c as usize] = true;
+                            stack.push(c);
+                        }
+                    }
+                    let cid = self.add(
+                        lits,
+                        Info::Dep {
+                            pkg: p,
+                            pre,
+                            k: k as u32,
+                        },
+                    );
+                    self.deps[p as usize].push(cid);
+                }
+            }
+            if self.with_recommends {
+                for dep in &pkg.recommends {
+                    cands.clear();
+                    for alt in &dep.alternatives {
+                        index.satisfiers(alt, arch, &mut cands);
+                    }
+                    for &c in &cands {
+                        if !self.active[c as usize] && !self.is_free(c) {
+                            self.active[c as usize] = true;
+                            stack.push(c);
+                        }
+                    }
+                }
+            }
+            // Conflicts between active packages: forward from p, and backward onto p.
+            for (breaks, field) in [(false, &pkg.conflicts), (true, &pkg.breaks)] {
+                for (k, r) in field.iter().enumerate() {
+                    cands.clear();
+                    index.hits(r, p, &mut cands);
+                    for &q in &cands {
+                        if self.done[q as usize] && q != p {
+                            self.add(
+                                vec![Lit::neg(p), Lit::neg(q)],
+                                Info::Neg {
+                                    pkg: p,
+                                    other: q,
+                                    breaks,
+                                    k: k as u32,
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+            hits.clear();
+            index.hit_by(p, &mut hits);
+            for &(q, breaks, k) in &hits {
+                if self.done[q as usize] && q != p {
+                    self.add(
+                        vec![Lit::neg(q), Lit::neg(p)],
+                        Info::Neg {
+                            pkg: q,
+                            other: p,
+                            breaks,
+                            k,
+                        },
+                    );
+                }
+            }
+            for &s in index.named(&pkg.name) {
+                if self.done[s as usize] && index.same_slot(p, s) {
+                    self.add(vec![Lit::neg(p), Lit::neg(s)], Info::OneOf(p, s));
+                }
+            }
+        }
+        self.scratch = cands;
+    }
+
+    /// The next decision: the first unsatisfied root clause, else the first unsatisfied
+    /// dependency of an installed package in installation order; its first unset candidate.
+    fn pick(&mut self) -> Option<Lit> {
+        let sat = &self.sat;
+        for &r in &self.roots {
+            let c = sat.clause(r);
+            if !c.iter().any(|&l| sat.value(l) == Val::True) {
+                if let Some(&l) = c.iter().find(|&&l| sat.value(l) == Val::Unset) {
+                    return Some(l);
+                }
+            }
+        }
+        if self.epoch != sat.epoch {
+            self.epoch = sat.epoch;
+            self.cursor = 0;
+        }
+        let trail = sat.trail();
+        while self.cursor < trail.len() {
+            let l = trail[self.cursor];
+            if !l.is_neg() {
+                for &d in &self.deps[l.var() as usize] {
+                    let c = sat.clause(d);
+                    if !c.iter().any(|&l| sat.value(l) == Val::True) {
+                        if let Some(&l) = c.iter().find(|&&l| sat.value(l) == Val::Unset) {
+                            return Some(l);
+                        }
+                    }
+                }
+            }
+            self.cursor += 1;
+        }
+        None
+    }
+
+    /// Searches for a model that satisfies every clause, with `hard` assumed (in the lowest
+    /// levels) and `soft` assumed where possible. If `floor` is set and a conflict backjumps
+    /// below it, the result says `rejected`.
+    pub(crate) fn search(&mut self, hard: &[Lit], soft: &[Lit], floor: Option<usize>) -> Outcome {
+        let mut rejected = false;
+        loop {
+            if let Some(c) = self.sat.propagate() {
+                if self.sat.level() == 0 {
+                    return Outcome::Unsat(self.sat.conflict_core(c).0);
+                }
+                let bj = self.sat.learn(c);
+                if floor.is_some_and(|f| bj < f) {
+                    rejected = true;
+                }
+                continue;
+            }
+            let level = self.sat.level();
+            if level < hard.len() {
+                let a = hard[level];
+                match self.sat.value(a) {
+                    Val::True => self.sat.empty_level(),
+                    Val::False => return Outcome::Unsat(self.sat.failed_core(a).0),
+                    Val::Unset => self.sat.decide(a),
+                }
+                continue;
+            }
+            if let Some(&s) = soft.iter().find(|&&s| self.sat.value(s) == Val::Unset) {
+                self.sat.decide(s);
+                continue;
+            }
+            match self.pick() {
+                Some(l) => self.sat.decide(l),
+                None => return Outcome::Sat { rejected },
+            }
+        }
+    }
+}
+
+pub(crate) fn dedup_keep_order(v: &mut Vec<Pkg>) {
+    if v.len() < 2 {
+        return;
+    }
+    let mut k = 0;
+    for i in 0..v.len() {
+        let x = v[i];
+        if !v[..k].contains(&x) {
+            v[k] = x;
+            k += 1;
+        }
+    }
+    v.truncate(k);
+}

@@ -1,0 +1,451 @@
+//! A small CDCL SAT engine: two watched literals, first-UIP clause learning with non-chronological
+//! backjumping, assumptions as the lowest decision levels, and (for explanations) the set of
+//! original clauses every learnt clause was derived from, so that an unsatisfiable request can
+//! be explained by the original relations that make it so.
+//!
+//! Branching is not done here: the caller decides (see `search.rs`), which lets the solver follow
+//! Debian's dependency order the way apt and libsolv do.
+
+/// A literal: variable `v` as `2v` (installed) or `2v+1` (not installed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Lit(u32);
+
+impl Lit {
+    pub(crate) fn pos(v: u32) -> Lit {
+        Lit(v << 1)
+    }
+    pub(crate) fn neg(v: u32) -> Lit {
+        Lit((v << 1) | 1)
+    }
+    pub(crate) fn var(self) -> u32 {
+        self.0 >> 1
+    }
+    pub(crate) fn is_neg(self) -> bool {
+        self.0 & 1 == 1
+    }
+    pub(crate) fn not(self) -> Lit {
+        Lit(self.0 ^ 1)
+    }
+}
+
+/// Clause index.
+pub(crate) type Cid = u32;
+const NONE: Cid = u32::MAX;
+
+/// Value of a literal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Val {
+    True,
+    False,
+    Unset,
+}
+
+pub(crate) struct Sat {
+    val: Vec<i8>,
+    level: Vec<u32>,
+    reason: Vec<Cid>,
+    trail: Vec<Lit>,
+    lim: Vec<usize>,
+    qhead: usize,
+    clauses: Vec<Vec<Lit>>,
+    /// Number of original clauses; learnt ones follow.
+    originals: usize,
+    learnt_origin: Vec<Box<[Cid]>>,
+    watches: Vec<Vec<Cid>>,
+    units: Vec<Cid>,
+    units_done: usize,
+    empty: Option<Cid>,
+    seen: Vec<bool>,
+    /// Incremented on every backtrack, so branchers know when to rescan.
+    pub(crate) epoch: u64,
+    pub(crate) conflicts: u64,
+}
+
+impl Sat {
+    pub(crate) fn new(vars: usize) -> Self {
+        Sat {
+            val: vec![0; vars],
+            level: vec![0; vars],
+            reason: vec![NONE; vars],
+            trail: Vec::new(),
+            lim: Vec::new(),
+            qhead: 0,
+            clauses: Vec::new(),
+            originals: 0,
+            learnt_origin: Vec::new(),
+            watches: vec![Vec::new(); vars * 2],
+            units: Vec::new(),
+            units_done: 0,
+            empty: None,
+            seen: vec![false; vars],
+            epoch: 0,
+            conflicts: 0,
+        }
+    }
+
+    /// Adds an original clause. Must be called before any learning (at level 0, before solving).
+    pub(crate) fn add_clause(&mut self, lits: Vec<Lit>) -> Cid {
+        debug_assert_eq!(
+            self.originals,
+            self.clauses.len(),
+            "original clauses come first"
+        );
+        let id = self.clauses.len() as Cid;
+        match lits.len() {
+            0 => {
+                self.empty.get_or_insert(id);
+            }
+            1 => self.units.push(id),
+            _ => {
+                self.watches[lits[0].0 as usize].push(id);
+                self.watches[lits[1].0 as usize].push(id);
+            }
+        }
+        self.clauses.push(lits);
+        self.originals += 1;
+        id
+    }
+
+    pub(crate) fn clause(&self, c: Cid) -> &[Lit] {
+        &self.clauses[c as usize]
+    }
+
+    pub(crate) fn value(&self, l: Lit) -> Val {
+        match (self.val[l.var() as usize], l.is_neg()) {
+            (0, _) => Val::Unset,
+            (1, false) | (-1, true) => Val::True,
+            _ => Val::False,
+        }
+    }
+
+    pub(crate) fn is_true(&self, v: u32) -> bool {
+        self.val[v as usize] == 1
+    }
+
+    pub(crate) fn level(&self) -> usize {
+        self.lim.len()
+    }
+
+    pub(crate) fn trail(&self) -> &[Lit] {
+        &self.trail
+    }
+
+    fn enqueue(&mut self, l: Lit, reason: Cid) {
+        let v = l.var() as usize;
+        self.val[v] = if l.is_neg() { -1 } else { 1 };
+        self.level[v] = self.lim.len() as u32;
+        self.reason[v] = reason;
+        self.trail.push(l);
+    }
+
+    pub(crate) fn decide(&mut self, l: Lit) {
+        self.lim.push(self.trail.len());
+        self.enqueue(l, NONE);
+    }
+
+    /// Opens a decision level without deciding anything (an assumption that already holds).
+    pub(crate) fn empty_level(&mut self) {
+        self.lim.push(self.trail.len());
+    }
+
+    pub(crate) fn backtrack(&mut self, level: usize) {
+        if self.lim.len() <= level {
+            return;
+        }
+        let start = self.lim[level];
+        for &l in &self.trail[start..] {
+            let v = l.var() as usize;
+            self.val[v] = 0;
+            self.reason[v] = NONE;
+        }
+        self.trail.truncate(start);
+        self.lim.truncate(level);
+        self.qhead = self.qhead.min(start);
+        self.epoch += 1;
+    }
+
+    /// Propagates to a fixpoint; returns a falsified clause on conflict. Unit and empty
+    /// clauses are enqueued at level 0 on the first call.
+    pub(crate) fn propagate(&mut self) -> Option<Cid> {
+        if let Some(e) = self.empty {
+            return Some(e);
+        }
+        while self.units_done < self.units.len() {
+            let c = self.units[self.units_done];
+            let l = self.clauses[c as usize][0];
+            match self.value(l) {
+                Val::True => {}
+                Val::False => return Some(c),
+                Val::Unset => {
+                    debug_assert_eq!(self.level(), 0, "units are enqueued at level 0");
+                    self.enqueue(l, c);
+                }
+            }
+            self.units_done += 1;
+        }
+        while self.qhead < self.trail.len() {
+            let p = self.trail[self.qhead];
+            self.qhead += 1;
+            let false_lit = p.not();
+            let mut ws = std::mem::take(&mut self.watches[false_lit.0 as usize]);
+            let (mut i, mut j) = (0, 0);
+            let mut conflict = None;
+            while i < ws.len() {
+                let cid = ws[i];
+                i += 1;
+                let c = &mut self.clauses[cid as usize];
+                if c[0] == false_lit {
+                    c.swap(0, 1);
+                }
+                let first = c[0];
+                let first_val = value_in(&self.val, first);
+                if first_val == Val::True {
+                    ws[j] = cid;
+                    j += 1;
+                    continue;
+                }
+                let mut moved = false;
+                for k in 2..c.len() {
+                    if value_in(&self.val, c[k]) != Val::False {
+                        c.swap(1, k);
+                        self.watches[c[1].0 as usize].push(cid);
+                        moved = true;
+                        break;
+                    }
+                }
+                if moved {
+                    continue;
+                }
+                ws[j] = cid;
+                j += 1;
+                if first_val == Val::False {
+                    conflict = Some(cid);
+                    while i < ws.len() {
+                        ws[j] = ws[i];
+                        j += 1;
+                        i += 1;
+                    }
+                } else {
+                    self.enqueue(first, cid);
+                }
+            }
+            ws.truncate(j);
+            self.watches[false_lit.0 as usize] = ws;
+            if conflict.is_some() {
+                self.qhead = self.trail.len();
+                return conflict;
+            }
+        }
+        None
+    }
+
+    fn origin_into(&self, c: Cid, out: &mut Vec<Cid>) {
+        if (c as usize) < self.originals {
+            out.push(c);
+        } else {
+            out.extend_from_slice(&self.learnt_origin[c as usize - self.originals]);
+        }
+    }
+
+    /// Original clauses behind the assignment of `vars` (following reasons through all levels);
+    /// also returns the decisions (assumptions) reached.
+    fn reasons_core(&self, vars: &[u32], out: &mut Vec<Cid>) -> Vec<Lit> {
+        let mut visited = vec![false; 0];
+        visited.resize(self.val.len(), false);
+        let mut stack: Vec<u32> = vars.to_vec();
+        let mut decisions = Vec::new();
+        while let Some(v) = stack.pop() {
+            if std::mem::replace(&mut visited[v as usize], true) {
+                continue;
+            }
+            let r = self.reason[v as usize];
+            if r == NONE {
+                let l = if self.val[v as usize] == 1 {
+                    Lit::pos(v)
+                } else {
+                    Lit::neg(v)
+                };
+                decisions.push(l);
+                continue;
+            }
+            self.origin_into(r, out);
+            for &l in &self.clauses[r as usize] {
+                if l.var() != v && !visited[l.var() as usize] {
+                    stack.push(l.var());
+                }
+            }
+        }
+        decisions
+    }
+
+    /// Learns from a conflict (above level 0), backjumps and asserts the learnt literal.
+    /// Returns the level jumped to.
+    pub(crate) fn learn(&mut self, confl: Cid) -> usize {
+        self.conflicts += 1;
+        let cur = self.level() as u32;
+        let mut learnt = vec![Lit(0)];
+        let mut origin = Vec::new();
+        let mut zero_vars = Vec::new();
+        let mut pathc = 0;
+        let mut idx = self.trail.len();
+        let mut cid = confl;
+        let mut skip: Option<u32> = None;
+        let p = loop {
+            self.origin_into(cid, &mut origin);
+            for k in 0..self.clauses[cid as usize].len() {
+                let q = self.clauses[cid as usize][k];
+                let v = q.var();
+                if Some(v) == skip || self.seen[v as usize] {
+                    continue;
+                }
+                if self.level[v as usize] == 0 {
+                    zero_vars.push(v);
+                    continue;
+                }
+                self.seen[v as usize] = true;
+                if self.level[v as usize] == cur {
+                    pathc += 1;
+                } else {
+                    learnt.push(q);
+                }
+            }
+            loop {
+                idx -= 1;
+                if self.seen[self.trail[idx].var() as usize] {
+                    break;
+                }
+            }
+            let p = self.trail[idx];
+            self.seen[p.var() as usize] = false;
+            pathc -= 1;
+            if pathc == 0 {
+                break p;
+            }
+            cid = self.reason[p.var() as usize];
+            skip = Some(p.var());
+        };
+        learnt[0] = p.not();
+        for l in &learnt[1..] {
+            self.seen[l.var() as usize] = false;
+        }
+        if !zero_vars.is_empty() {
+            zero_vars.sort_unstable();
+            zero_vars.dedup();
+            self.reasons_core(&zero_vars, &mut origin);
+        }
+        origin.sort_unstable();
+        origin.dedup();
+        let mut bj = 0;
+        if learnt.len() > 1 {
+            let mut best = 1;
+            for k in 1..learnt.len() {
+                if self.level[learnt[k].var() as usize] > self.level[learnt[best].var() as usize] {
+                    best = k;
+                }
+            }
+            learnt.swap(1, best);
+            bj = self.level[learnt[1].var() as usize] as usize;
+        }
+        self.backtrack(bj);
+        let id = self.clauses.len() as Cid;
+        if learnt.len() > 1 {
+            self.watches[learnt[0].0 as usize].push(id);
+            self.watches[learnt[1].0 as usize].push(id);
+        }
+        let assert = learnt[0];
+        self.clauses.push(learnt);
+        self.learnt_origin.push(origin.into_boxed_slice());
+        self.enqueue(assert, id);
+        bj
+    }
+
+    /// The original clauses that make `confl` false, through every level (for a conflict at
+    /// level 0, or to explain a failed assumption), and the decisions involved.
+    pub(crate) fn conflict_core(&self, confl: Cid) -> (Vec<Cid>, Vec<Lit>) {
+        let mut out = Vec::new();
+        self.origin_into(confl, &mut out);
+        let vars: Vec<u32> = self.clauses[confl as usize]
+            .iter()
+            .map(|l| l.var())
+            .collect();
+        let decisions = self.reasons_core(&vars, &mut out);
+        out.sort_unstable();
+        out.dedup();
+        (out, decisions)
+    }
+
+    /// The original clauses that force the (false) literal `l` false.
+    pub(crate) fn failed_core(&self, l: Lit) -> (Vec<Cid>, Vec<Lit>) {
+        let mut out = Vec::new();
+        let decisions = self.reasons_core(&[l.var()], &mut out);
+        out.sort_unstable();
+        out.dedup();
+        (out, decisions)
+    }
+}
+
+fn value_in(val: &[i8], l: Lit) -> Val {
+    match (val[l.var() as usize], l.is_neg()) {
+        (0, _) => Val::Unset,
+        (1, false) | (-1, true) => Val::True,
+        _ => Val::False,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Plain DPLL-by-CDCL over all variables, branching on the lowest unset variable (false first).
+    fn solve(sat: &mut Sat, n: u32) -> bool {
+        loop {
+            if let Some(c) = sat.propagate() {
+                if sat.level() == 0 {
+                    return false;
+                }
+                sat.learn(c);
+                continue;
+            }
+            match (0..n).find(|&v| sat.value(Lit::pos(v)) == Val::Unset) {
+                Some(v) => sat.decide(Lit::neg(v)),
+                None => return true,
+            }
+        }
+    }
+
+    #[test]
+    fn pigeonhole_3_into_2_is_unsat_and_core_is_whole() {
+        // p(i,h) = i*2+h
+        let mut sat = Sat::new(6);
+        for i in 0..3 {
+            sat.add_clause(vec![Lit::pos(i * 2), Lit::pos(i * 2 + 1)]);
+        }
+        for h in 0..2 {
+            for i in 0..3 {
+                for j in i + 1..3 {
+                    sat.add_clause(vec![Lit::neg(i * 2 + h), Lit::neg(j * 2 + h)]);
+                }
+            }
+        }
+        assert!(!solve(&mut sat, 6));
+    }
+
+    #[test]
+    fn finds_models_that_satisfy_every_clause() {
+        let clauses: Vec<Vec<Lit>> = vec![
+            vec![Lit::pos(0), Lit::pos(1)],
+            vec![Lit::neg(0), Lit::pos(2)],
+            vec![Lit::neg(1), Lit::pos(2)],
+            vec![Lit::neg(2), Lit::pos(3), Lit::neg(0)],
+            vec![Lit::pos(0)],
+        ];
+        let mut sat = Sat::new(4);
+        for c in &clauses {
+            sat.add_clause(c.clone());
+        }
+        assert!(solve(&mut sat, 4));
+        for c in &clauses {
+            assert!(c.iter().any(|&l| sat.value(l) == Val::True), "{c:?}");
+        }
+    }
+}

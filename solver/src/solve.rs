@@ -1,0 +1,589 @@
+//! Requests (install, remove, upgrade) relative to an installed set, solved into a target set
+//! with a reason for every package and the changes against the installed set.
+
+use crate::explain::{explain, minimize};
+use crate::index::{Index, Options, Pkg};
+use crate::problem::{dedup_keep_order, Info, Outcome, Problem};
+use crate::sat::{Cid, Lit, Val};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use store::{compare_versions, Universe};
+
+/// A package in the installed set (a dpkg status entry).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Installed {
+    pub name: String,
+    pub version: String,
+    pub arch: String,
+}
+
+/// What to change. Package specs are `name`, `name:arch`, `name=version` or `name:arch=version`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    pub install: Vec<String>,
+    pub remove: Vec<String>,
+    /// Move every installed package to its newest version where possible.
+    pub upgrade: bool,
+    /// Skip the Recommends pass.
+    pub no_recommends: bool,
+}
+
+/// Why a package is in the target set.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reason {
+    /// Named in the request.
+    Requested,
+    /// `Essential: yes`.
+    Essential,
+    /// `Priority: required`.
+    Required,
+    /// Already installed and kept.
+    Installed,
+    /// Needed by `by` through relation `relation` (of its Depends or Pre-Depends).
+    Depends { by: String, relation: String },
+    /// Recommended by `by` through `relation`.
+    Recommends { by: String, relation: String },
+}
+
+/// One package of the target set.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Chosen {
+    pub name: String,
+    pub version: String,
+    pub arch: String,
+    pub reason: Reason,
+    /// Index (in `Solution::packages`) of the package that pulled this one in, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<usize>,
+}
+
+/// What happens to one package name:arch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Install,
+    Remove,
+    Upgrade,
+    Downgrade,
+}
+
+/// A difference between the installed set and the target set.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Change {
+    pub kind: ChangeKind,
+    pub name: String,
+    pub arch: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
+/// A solved request.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Solution {
+    /// The target set, sorted by name, architecture, version.
+    pub packages: Vec<Chosen>,
+    /// Changes against the installed set, sorted by name and architecture.
+    pub changes: Vec<Change>,
+}
+
+impl Solution {
+    /// The chain that explains why `name` is in the target set, from the package itself up to
+    /// the request (`hello 2.10-3: requested`, `libc6 2.36-9: hello depends on libc6 (>= 2.34)`, …).
+    pub fn why(&self, name: &str) -> Option<Vec<String>> {
+        let mut i = self.packages.iter().position(|c| c.name == name)?;
+        let mut out = Vec::new();
+        let mut seen = BTreeSet::new();
+        loop {
+            let c = &self.packages[i];
+            let what = match &c.reason {
+                Reason::Requested => "requested".to_owned(),
+                Reason::Essential => "essential".to_owned(),
+                Reason::Required => "required (Priority: required)".to_owned(),
+                Reason::Installed => "installed, kept".to_owned(),
+                Reason::Depends { by, relation } => format!("{by} depends on {relation}"),
+                Reason::Recommends { by, relation } => format!("{by} recommends {relation}"),
+            };
+            out.push(format!("{} {}: {what}", c.name, c.version));
+            match c.parent {
+                Some(p) if seen.insert(i) => i = p,
+                _ => break,
+            }
+        }
+        Some(out)
+    }
+}
+
+/// Why a request cannot be solved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SolveError {
+    #[error("cannot {action}: no package named {name} is available")]
+    Unknown { action: String, name: String },
+    #[error("cannot {action}: {name} has no version {version} (available: {available})")]
+    UnknownVersion {
+        action: String,
+        name: String,
+        version: String,
+        available: String,
+    },
+    #[error("refusing to remove {name}: {explanation}")]
+    Essential { name: String, explanation: String },
+    #[error("cannot {action}: {explanation}")]
+    Unsatisfiable { action: String, explanation: String },
+}
+
+/// A solver over one universe. Building it indexes the universe once; each [`Solver::solve`]
+/// encodes only the part of the universe its request can reach.
+pub struct Solver<'u> {
+    index: Index<'u>,
+}
+
+struct Spec<'a> {
+    name: &'a str,
+    arch: Option<&'a str>,
+    version: Option<&'a str>,
+}
+
+fn parse_spec(s: &str) -> Spec<'_> {
+    let (head, version) = match s.split_once('=') {
+        Some((h, v)) => (h, Some(v)),
+        None => (s, None),
+    };
+    let (name, arch) = match head.split_once(':') {
+        Some((n, a)) => (n, Some(a)),
+        None => (head, None),
+    };
+    Spec {
+        name,
+        arch,
+        version,
+    }
+}
+
+impl<'u> Solver<'u> {
+    pub fn new(universe: &'u Universe, options: &Options) -> Self {
+        Solver {
+            index: Index::new(universe, options),
+        }
+    }
+
+    /// Candidates for a request spec, best first: real packages, else providers.
+    fn spec_candidates(&self, spec: &Spec<'_>, action: &str) -> Result<Vec<Pkg>, SolveError> {
+        let ix = &self.index;
+        let named: Vec<Pkg> = ix
+            .named(spec.name)
+            .iter()
+            .copied()
+            .filter(|&p| spec.arch.is_none_or(|a| ix.eff_arch(p) == a))
+            .collect();
+        if named.is_empty() {
+            if spec.version.is_none() && ix.is_provided(spec.name) {
+                let rel = store::Relation {
+                    name: spec.name.to_owned(),
+                    arch: spec.arch.map_or(store::ArchQualifier::None, |a| {
+                        store::ArchQualifier::Named(a.to_owned())
+                    }),
+                    constraint: None,
+                };
+                let mut out = Vec::new();
+                ix.satisfiers(&rel, &ix.native, &mut out);
+                if !out.is_empty() {
+                    return Ok(out);
+                }
+            }
+            return Err(SolveError::Unknown {
+                action: action.to_owned(),
+                name: spec.name.to_owned(),
+            });
+        }
+        match spec.version {
+            None => Ok(named),
+            Some(v) => {
+                let hit: Vec<Pkg> = named
+                    .iter()
+                    .copied()
+                    .filter(|&p| {
+                        compare_versions(&ix.pkg(p).version, v) == std::cmp::Ordering::Equal
+                    })
+                    .collect();
+                if hit.is_empty() {
+                    let available = named
+                        .iter()
+                        .map(|&p| ix.pkg(p).version.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    Err(SolveError::UnknownVersion {
+                        action: action.to_owned(),
+                        name: spec.name.to_owned(),
+                        version: v.to_owned(),
+                        available,
+                    })
+                } else {
+                    Ok(hit)
+                }
+            }
+        }
+    }
+
+    /// Solves `request` against `installed`. Deterministic: the same universe, request and
+    /// installed set give the same solution.
+    pub fn solve(
+        &self,
+        request: &Request,
+        installed: &[Installed],
+    ) -> Result<Solution, SolveError> {
+        let ix = &self.index;
+        let action = describe(request);
+        let mut pb = Problem::new(ix, !request.no_recommends, None);
+        let mut requested = BTreeSet::new();
+        let mut wishes: Vec<Lit> = Vec::new();
+        let mut start = Vec::new();
+        for s in &request.install {
+            let spec = parse_spec(s);
+            let cands = self.spec_candidates(&spec, &action)?;
+            requested.extend(cands.iter().copied());
+            start.extend(cands.iter().copied());
+            wishes.push(Lit::pos(cands[0]));
+            pb.add_root(&cands, Info::Install(s.clone()));
+        }
+        let mut removed = BTreeSet::new();
+        let base_names: Vec<&str> = ix.base_names(true);
+        for s in &request.remove {
+            let spec = parse_spec(s);
+            let cands = self.spec_candidates(&spec, &action)?;
+            if base_names.contains(&spec.name) {
+                let p = ix.pkg(cands[0]);
+                let explanation = if p.essential {
+                    format!("{} is essential", spec.name)
+                } else {
+                    format!("{} is required (Priority: required)", spec.name)
+                };
+                return Err(SolveError::Essential {
+                    name: spec.name.to_owned(),
+                    explanation,
+                });
+            }
+            for &c in &cands {
+                removed.insert(c);
+                pb.add_ban(c, Info::Remove(s.clone()));
+            }
+        }
+        for name in &base_names {
+            let cands: Vec<Pkg> = ix
+                .named(name)
+                .iter()
+                .copied()
+                .filter(|&p| ix.eff_arch(p) == ix.native)
+                .collect();
+            let p = ix.pkg(cands[0]);
+            let info = if p.essential {
+                Info::Essential((*name).to_owned())
+            } else {
+                Info::Required((*name).to_owned())
+            };
+            pb.add_root(&cands, info);
+        }
+        // Installed packages: kept where possible (upgraded first when asked).
+        let mut installed_names = BTreeSet::new();
+        let mut kept = Vec::new();
+        for inst in installed {
+            installed_names.insert(inst.name.as_str());
+            let same: Vec<Pkg> = ix
+                .named(&inst.name)
+                .iter()
+                .copied()
+                .filter(|&p| ix.eff_arch(p) == inst.arch || ix.pkg(p).arch == inst.arch)
+                .filter(|&p| !removed.contains(&p))
+                .collect();
+            if same.is_empty() {
+                continue;
+            }
+            let exact = same
+                .iter()
+                .copied()
+                .find(|&p| ix.pkg(p).version == inst.version);
+            if request.upgrade || exact.is_none() {
+                kept.push(Lit::pos(same[0]));
+            }
+            if let Some(e) = exact {
+                kept.push(Lit::pos(e));
+            }
+        }
+        for l in &kept {
+            pb.activate(l.var());
+        }
+        let mut soft: Vec<Lit> = wishes;
+        soft.extend(kept.iter().copied());
+        match pb.search(&[], &soft, None) {
+            Outcome::Sat { .. } => {}
+            Outcome::Unsat(core) => return Err(self.failure(&pb, &core, &start, request, &action)),
+        }
+        let mut recommended: BTreeMap<Pkg, (Pkg, u32)> = BTreeMap::new();
+        if !request.no_recommends {
+            self.recommends(&mut pb, &mut soft, &installed_names, &mut recommended)
+                .map_err(|core| self.failure(&pb, &core, &start, request, &action))?;
+        }
+        Ok(self.solution(&pb, &requested, installed, &recommended))
+    }
+
+    /// apt-like greedy Recommends: for each installed package in installation order, each
+    /// Recommends entry not yet satisfied gets its first alternative that can be added without
+    /// changing earlier choices.
+    fn recommends(
+        &self,
+        pb: &mut Problem<'_, 'u>,
+        soft: &mut Vec<Lit>,
+        installed_names: &BTreeSet<&str>,
+        recommended: &mut BTreeMap<Pkg, (Pkg, u32)>,
+    ) -> Result<(), Vec<Cid>> {
+        let ix = &self.index;
+        let mut processed = vec![false; ix.len()];
+        let mut cursor = 0;
+        let mut epoch = pb.sat.epoch;
+        let mut cands = Vec::new();
+        loop {
+            if pb.sat.epoch != epoch {
+                epoch = pb.sat.epoch;
+                cursor = 0;
+            }
+            let trail = pb.sat.trail();
+            while cursor < trail.len()
+                && (trail[cursor].is_neg() || processed[trail[cursor].var() as usize])
+            {
+                cursor += 1;
+            }
+            if cursor >= trail.len() {
+                return Ok(());
+            }
+            let p = trail[cursor].var();
+            processed[p as usize] = true;
+            let pkg = ix.pkg(p);
+            if installed_names.contains(pkg.name.as_str()) {
+                continue;
+            }
+            for (k, dep) in pkg.recommends.iter().enumerate() {
+                cands.clear();
+                for alt in &dep.alternatives {
+                    ix.satisfiers(alt, ix.eff_arch(p), &mut cands);
+                }
+                dedup_keep_order(&mut cands);
+                if cands.iter().any(|&c| pb.sat.is_true(c)) {
+                    continue;
+                }
+                for &c in &cands {
+                    if pb.sat.value(Lit::pos(c)) != Val::Unset {
+                        continue;
+                    }
+                    let floor = pb.sat.level() + 1;
+                    pb.sat.decide(Lit::pos(c));
+                    match pb.search(&[], soft, Some(floor)) {
+                        Outcome::Sat { rejected: false } => {
+                            soft.push(Lit::pos(c));
+                            recommended.insert(c, (p, k as u32));
+                            break;
+                        }
+                        Outcome::Sat { rejected: true } => {
+                            if pb.sat.is_true(c) {
+                                break;
+                            }
+                        }
+                        Outcome::Unsat(core) => return Err(core),
+                    }
+                }
+            }
+        }
+    }
+
+    fn failure(
+        &self,
+        pb: &Problem<'_, 'u>,
+        core: &[Cid],
+        start: &[Pkg],
+        request: &Request,
+        action: &str,
+    ) -> SolveError {
+        let lits = |c: Cid| pb.sat.clause(c).to_vec();
+        let core = minimize(&lits, core, &[]);
+        let explanation = explain(&self.index, &pb.info, &pb.sat, &core, start);
+        let base = core
+            .iter()
+            .any(|&c| matches!(pb.info[c as usize], Info::Essential(_) | Info::Required(_)));
+        let removes = core
+            .iter()
+            .any(|&c| matches!(pb.info[c as usize], Info::Remove(_)));
+        if base && removes && request.install.is_empty() {
+            let name = request.remove.join(", ");
+            return SolveError::Essential { name, explanation };
+        }
+        SolveError::Unsatisfiable {
+            action: action.to_owned(),
+            explanation,
+        }
+    }
+
+    fn solution(
+        &self,
+        pb: &Problem<'_, 'u>,
+        requested: &BTreeSet<Pkg>,
+        installed: &[Installed],
+        recommended: &BTreeMap<Pkg, (Pkg, u32)>,
+    ) -> Solution {
+        let ix = &self.index;
+        let chosen: Vec<Pkg> = pb
+            .sat
+            .trail()
+            .iter()
+            .filter(|l| !l.is_neg())
+            .map(|l| l.var())
+            .collect();
+        let mut order: Vec<Pkg> = chosen.clone();
+        order.sort_by(|&a, &b| {
+            let (pa, pb) = (ix.pkg(a), ix.pkg(b));
+            pa.name
+                .cmp(&pb.name)
+                .then_with(|| pa.arch.cmp(&pb.arch))
+                .then_with(|| compare_versions(&pa.version, &pb.version))
+        });
+        let pos: BTreeMap<Pkg, usize> = order.iter().enumerate().map(|(i, &p)| (p, i)).collect();
+        let mut reason: BTreeMap<Pkg, (Reason, Option<Pkg>)> = BTreeMap::new();
+        let mut queue = VecDeque::new();
+        let installed_keys: BTreeSet<(&str, &str, &str)> = installed
+            .iter()
+            .map(|i| (i.name.as_str(), i.version.as_str(), i.arch.as_str()))
+            .collect();
+        let mut seed = |p: Pkg, r: Reason, reason: &mut BTreeMap<Pkg, (Reason, Option<Pkg>)>| {
+            if pb.sat.is_true(p) && !reason.contains_key(&p) {
+                reason.insert(p, (r, None));
+                queue.push_back(p);
+            }
+        };
+        for &p in requested {
+            seed(p, Reason::Requested, &mut reason);
+        }
+        for &r in &pb.roots {
+            let r_info = match &pb.info[r as usize] {
+                Info::Essential(_) => Reason::Essential,
+                Info::Required(_) => Reason::Required,
+                _ => continue,
+            };
+            for l in pb.sat.clause(r) {
+                seed(l.var(), r_info.clone(), &mut reason);
+            }
+        }
+        for &p in &chosen {
+            let k = ix.pkg(p);
+            if installed_keys.contains(&(k.name.as_str(), k.version.as_str(), k.arch.as_str())) {
+                seed(p, Reason::Installed, &mut reason);
+            }
+        }
+        let mut cands = Vec::new();
+        while let Some(p) = queue.pop_front() {
+            let pkg = ix.pkg(p);
+            let arch = ix.eff_arch(p);
+            let hard = pkg
+                .pre_depends
+                .iter()
+                .chain(&pkg.depends)
+                .map(|d| (d, false));
+            for (dep, soft) in hard.chain(pkg.recommends.iter().map(|d| (d, true))) {
+                cands.clear();
+                for alt in &dep.alternatives {
+                    ix.satisfiers(alt, arch, &mut cands);
+                }
+                for &c in &cands {
+                    if pb.sat.is_true(c) && !reason.contains_key(&c) {
+                        if soft && recommended.get(&c).is_none_or(|&(by, _)| by != p) {
+                            continue;
+                        }
+                        let by = pkg.name.clone();
+                        let relation = dep.to_string();
+                        let r = if soft {
+                            Reason::Recommends { by, relation }
+                        } else {
+                            Reason::Depends { by, relation }
+                        };
+                        reason.insert(c, (r, Some(p)));
+                        queue.push_back(c);
+                    }
+                }
+            }
+        }
+        let packages = order
+            .iter()
+            .map(|&p| {
+                let k = ix.pkg(p);
+                let (r, parent) = reason.get(&p).cloned().unwrap_or((Reason::Installed, None));
+                Chosen {
+                    name: k.name.clone(),
+                    version: k.version.clone(),
+                    arch: k.arch.clone(),
+                    reason: r,
+                    parent: parent.and_then(|q| pos.get(&q).copied()),
+                }
+            })
+            .collect::<Vec<_>>();
+        let changes = diff(installed, &packages);
+        Solution { packages, changes }
+    }
+}
+
+fn describe(r: &Request) -> String {
+    let mut parts = Vec::new();
+    if !r.install.is_empty() {
+        parts.push(format!("install {}", r.install.join(", ")));
+    }
+    if !r.remove.is_empty() {
+        parts.push(format!("remove {}", r.remove.join(", ")));
+    }
+    if r.upgrade {
+        parts.push("upgrade".to_owned());
+    }
+    if parts.is_empty() {
+        parts.push("keep the installed set".to_owned());
+    }
+    parts.join(" and ")
+}
+
+fn diff(installed: &[Installed], target: &[Chosen]) -> Vec<Change> {
+    let before: BTreeMap<(&str, &str), &str> = installed
+        .iter()
+        .map(|i| ((i.name.as_str(), i.arch.as_str()), i.version.as_str()))
+        .collect();
+    let after: BTreeMap<(&str, &str), &str> = target
+        .iter()
+        .map(|c| ((c.name.as_str(), c.arch.as_str()), c.version.as_str()))
+        .collect();
+    let mut out = Vec::new();
+    for (&(name, arch), &to) in &after {
+        let kind = match before.get(&(name, arch)) {
+            None => ChangeKind::Install,
+            Some(&from) => match compare_versions(to, from) {
+                std::cmp::Ordering::Greater => ChangeKind::Upgrade,
+                std::cmp::Ordering::Less => ChangeKind::Downgrade,
+                std::cmp::Ordering::Equal => continue,
+            },
+        };
+        let from = before.get(&(name, arch)).map(|s| (*s).to_owned());
+        out.push(Change {
+            kind,
+            name: name.to_owned(),
+            arch: arch.to_owned(),
+            from,
+            to: Some(to.to_owned()),
+        });
+    }
+    for (&(name, arch), &from) in &before {
+        if !after.contains_key(&(name, arch)) {
+            out.push(Change {
+                kind: ChangeKind::Remove,
+                name: name.to_owned(),
+                arch: arch.to_owned(),
+                from: Some(from.to_owned()),
+                to: None,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.arch.cmp(&b.arch)));
+    out
+}
