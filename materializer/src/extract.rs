@@ -117,7 +117,7 @@ pub(crate) fn open_dir_beneath(root: &OwnedFd, dir: &[&str]) -> io::Result<Owned
     rustix::fs::openat2(
         root,
         rel.as_str(),
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
         resolve(),
     )
@@ -229,6 +229,7 @@ impl Extractor {
                 Some(code) if code == rustix::io::Errno::LOOP.raw_os_error() || code == rustix::io::Errno::XDEV.raw_os_error() => {
                     unsafe_err("a parent directory is a symlink or leaves the staging root")
                 }
+                Some(code) if code == rustix::io::Errno::NOTDIR.raw_os_error() => unsafe_err("a parent is not a directory"),
                 _ => io_err("open the parent directory of", &path)(e),
             })?;
             let existing = match rustix::fs::statat(&dir, *last, AtFlags::SYMLINK_NOFOLLOW) {

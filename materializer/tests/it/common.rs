@@ -1,0 +1,225 @@
+//! Shared helpers: the real index and pool, a test-only dependency closure, .deb builders.
+
+use materializer::{BuildInput, PackageInput, Profile};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use store::{Package, Priority, Universe};
+
+pub(crate) const MIRROR: &str = "/work/shared/debian-mirror";
+
+/// The bookworm index, restricted to packages whose .deb is in the pool.
+pub(crate) fn pool() -> &'static Vec<Package> {
+    static POOL: OnceLock<Vec<Package>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let xz = std::fs::read(Path::new(MIRROR).join("dists/bookworm/main/binary-amd64/Packages.xz")).expect("read Packages.xz");
+        let text = store::decompress(&xz, store::Compression::Xz, 1 << 30).expect("decompress Packages.xz");
+        let Universe { packages } = store::parse_packages_bytes(&text).expect("parse Packages");
+        packages
+            .into_iter()
+            .filter(|p| (p.arch == "amd64" || p.arch == "all") && Path::new(MIRROR).join(&p.filename).is_file())
+            .collect()
+    })
+}
+
+/// TEST-ONLY dependency closure (the solver owns real resolution): from `roots`, follow
+/// Pre-Depends and Depends, taking the first alternative present in the pool (by name, or by
+/// Provides) whose version constraint holds. No conflicts, no Recommends.
+pub(crate) fn test_closure(roots: &[&str]) -> Vec<&'static Package> {
+    let pool = pool();
+    let mut by_name: HashMap<&str, Vec<&Package>> = HashMap::new();
+    for p in pool {
+        by_name.entry(p.name.as_str()).or_default().push(p);
+        for prov in &p.provides {
+            by_name.entry(prov.name.as_str()).or_default().push(p);
+        }
+    }
+    let mut chosen: BTreeMap<&str, &Package> = BTreeMap::new();
+    let mut queue: VecDeque<&str> = roots.iter().copied().collect();
+    while let Some(name) = queue.pop_front() {
+        if chosen.contains_key(name) {
+            continue;
+        }
+        let p = by_name
+            .get(name)
+            .and_then(|c| c.iter().find(|p| p.name == name).or(c.first()))
+            .unwrap_or_else(|| panic!("{name} is not in the pool"));
+        if chosen.contains_key(p.name.as_str()) {
+            continue;
+        }
+        chosen.insert(&p.name, p);
+        for dep in p.pre_depends.iter().chain(&p.depends) {
+            let pick = dep.alternatives.iter().find_map(|r| {
+                by_name.get(r.name.as_str())?.iter().find(|c| {
+                    chosen.contains_key(c.name.as_str())
+                        || c.name != r.name
+                        || r.constraint.as_ref().is_none_or(|k| k.matches(&c.version))
+                })
+            });
+            let pick = pick.unwrap_or_else(|| panic!("{}: no alternative of a dependency is in the pool", p.name));
+            queue.push_back(&pick.name);
+        }
+    }
+    chosen.into_values().collect()
+}
+
+/// The minbase set: Essential + Priority required + apt, closed over dependencies.
+pub(crate) fn minbase() -> Vec<&'static Package> {
+    let mut roots: BTreeSet<&str> =
+        pool().iter().filter(|p| p.essential || p.priority == Priority::Required).map(|p| p.name.as_str()).collect();
+    roots.insert("apt");
+    test_closure(&roots.into_iter().collect::<Vec<_>>())
+}
+
+pub(crate) fn package_input(p: &Package) -> PackageInput {
+    PackageInput {
+        name: p.name.clone(),
+        version: p.version.clone(),
+        arch: p.arch.clone(),
+        deb_path: Path::new(MIRROR).join(&p.filename),
+    }
+}
+
+pub(crate) fn build_input(packages: Vec<PackageInput>, seq: u64) -> BuildInput {
+    BuildInput {
+        variant: "base".to_owned(),
+        parent_variant: None,
+        txn_id: format!("txn-{seq}"),
+        seq,
+        journal_head: "b3:0000000000000000000000000000000000000000000000000000000000000000".to_owned(),
+        time: 1_700_000_000,
+        packages,
+        profile: Profile {
+            kargs: vec!["quiet".to_owned(), "rw".to_owned()],
+            initramfs: BTreeMap::from([("COMPRESS".to_owned(), "zstd".to_owned())]),
+            sysctl: BTreeMap::from([("kernel.printk".to_owned(), "3 4 1 3".to_owned())]),
+        },
+        inrelease: BTreeMap::from([("bookworm".to_owned(), "sha256:abc".to_owned())]),
+        parent_commit: None,
+    }
+}
+
+pub(crate) fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A tar entry for hand-made (hostile) archives: raw names, no validation.
+pub(crate) enum Entry<'a> {
+    Dir(&'a str),
+    File(&'a str, &'a [u8]),
+    Symlink(&'a str, &'a str),
+    Hardlink(&'a str, &'a str),
+    CharDev(&'a str),
+    Fifo(&'a str),
+}
+
+fn raw_header(name: &str, kind: tar::EntryType, size: u64, mode: u32, link: Option<&str>) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    let gnu = h.as_gnu_mut().expect("gnu header");
+    gnu.name[..name.len()].copy_from_slice(name.as_bytes());
+    if let Some(link) = link {
+        gnu.linkname[..link.len()].copy_from_slice(link.as_bytes());
+    }
+    h.set_entry_type(kind);
+    h.set_size(size);
+    h.set_mode(mode);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h.set_cksum();
+    h
+}
+
+pub(crate) fn tar_of(entries: &[Entry<'_>]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for e in entries {
+        let (h, data): (tar::Header, &[u8]) = match e {
+            Entry::Dir(n) => (raw_header(n, tar::EntryType::Directory, 0, 0o755, None), b""),
+            Entry::File(n, d) => (raw_header(n, tar::EntryType::Regular, d.len() as u64, 0o644, None), d),
+            Entry::Symlink(n, t) => (raw_header(n, tar::EntryType::Symlink, 0, 0o777, Some(t)), b""),
+            Entry::Hardlink(n, t) => (raw_header(n, tar::EntryType::Link, 0, 0o644, Some(t)), b""),
+            Entry::CharDev(n) => (raw_header(n, tar::EntryType::Char, 0, 0o644, None), b""),
+            Entry::Fifo(n) => (raw_header(n, tar::EntryType::Fifo, 0, 0o644, None), b""),
+        };
+        b.append(&h, data).expect("append");
+    }
+    b.into_inner().expect("finish tar")
+}
+
+/// A .deb assembled by hand (ar of debian-binary, control.tar, data.tar), so the data tar can
+/// hold entries `dpkg-deb -b` would never produce.
+pub(crate) fn hand_made_deb(dir: &Path, name: &str, data: &[Entry<'_>]) -> PathBuf {
+    let control = format!("Package: {name}\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: hostile test package\n");
+    let control_tar = tar_of(&[Entry::Dir("./"), Entry::File("./control", control.as_bytes())]);
+    let data_tar = tar_of(data);
+    let mut ar = b"!<arch>\n".to_vec();
+    for (member, bytes) in [("debian-binary", &b"2.0\n"[..]), ("control.tar", &control_tar), ("data.tar", &data_tar)] {
+        ar.extend_from_slice(format!("{member:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n", 0, 0, 0, 100644, bytes.len()).as_bytes());
+        ar.extend_from_slice(bytes);
+        if bytes.len() % 2 == 1 {
+            ar.push(b'\n');
+        }
+    }
+    let path = dir.join(format!("{name}_1.0_all.deb"));
+    std::fs::write(&path, ar).expect("write deb");
+    path
+}
+
+/// A .deb built with `dpkg-deb -b` from files and maintainer scripts.
+pub(crate) fn dpkg_deb(dir: &Path, name: &str, files: &[(&str, &str)], scripts: &[(&str, &str)], extra_control: &str) -> PathBuf {
+    let root = dir.join(format!("build-{name}"));
+    std::fs::create_dir_all(root.join("DEBIAN")).expect("mkdir");
+    std::fs::write(
+        root.join("DEBIAN/control"),
+        format!("Package: {name}\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.org>\n{extra_control}Description: test package\n"),
+    )
+    .expect("write control");
+    for (script, body) in scripts {
+        let p = root.join("DEBIAN").join(script);
+        std::fs::write(&p, body).expect("write script");
+        run(Command::new("chmod").arg("0755").arg(&p));
+    }
+    for (path, body) in files {
+        let p = root.join(path.trim_start_matches('/'));
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, body).expect("write file");
+    }
+    let out = dir.join(format!("{name}_1.0_all.deb"));
+    run(Command::new("dpkg-deb").args(["--root-owner-group", "-Zgzip", "-b"]).arg(&root).arg(&out).env("SOURCE_DATE_EPOCH", "1700000000"));
+    out
+}
+
+/// Every file under `dir` with its contents (for "nothing outside changed" checks).
+pub(crate) fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir") {
+            let p = e.expect("entry").path();
+            let m = std::fs::symlink_metadata(&p).expect("lstat");
+            if m.is_dir() {
+                out.insert(p.clone(), b"<dir>".to_vec());
+                stack.push(p);
+            } else if m.file_type().is_symlink() {
+                out.insert(p.clone(), std::fs::read_link(&p).expect("readlink").into_os_string().into_encoded_bytes());
+            } else {
+                out.insert(p.clone(), std::fs::read(&p).expect("read"));
+            }
+        }
+    }
+    out
+}
+
+/// Number of commit objects in a repository.
+pub(crate) fn commit_count(repo: &Path) -> usize {
+    let out = run(Command::new("find").arg(repo.join("objects")).args(["-name", "*.commit"]));
+    out.lines().count()
+}
