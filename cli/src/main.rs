@@ -1,1 +1,86 @@
-fn main() {}
+//! `particle`: the command line. Parses arguments, takes the state-directory lock for mutating
+//! commands, calls the libraries, and prints either for people or one JSON document (`--json`).
+//! Logic belongs in the libraries; this crate only wires them.
+
+mod cmd;
+mod error;
+mod output;
+mod state;
+
+use clap::Parser;
+use error::CliError;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let json_requested = argv.iter().any(|a| a == "--json");
+    let cli = match cmd::Cli::try_parse_from(&argv) {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = e.print();
+                return ExitCode::from(
+                    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                        2
+                    } else {
+                        0
+                    },
+                );
+            }
+            if json_requested {
+                let msg = e.to_string();
+                let first = msg
+                    .lines()
+                    .next()
+                    .unwrap_or("bad usage")
+                    .trim_start_matches("error: ")
+                    .to_owned();
+                output::print_json_error("usage", &first, None);
+            } else {
+                let _ = e.print();
+            }
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(cli.global.verbose, cli.global.quiet);
+    let json = cli.global.json;
+    match cmd::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let err = CliError::from(err);
+            if json {
+                output::print_json_error(err.kind, &err.message, err.hint.as_deref());
+            } else {
+                eprintln!("error: {}", err.message);
+                if let Some(h) = &err.hint {
+                    eprintln!("hint: {h}");
+                }
+            }
+            ExitCode::from(err.exit)
+        }
+    }
+}
+
+fn init_tracing(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PARTICLE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_timer(tracing_subscriber::fmt::time::uptime())
+        .try_init();
+}

@@ -22,13 +22,20 @@ pub struct Paragraph<'a> {
 impl<'a> Paragraph<'a> {
     /// The value of `name` (field names are case-insensitive), trimmed.
     pub fn get(&self, name: &str) -> Option<&'a str> {
-        self.fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim())
+        self.fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
     }
 }
 
 /// Iterates over the paragraphs of `text`.
 pub fn paragraphs(text: &str) -> Paragraphs<'_> {
-    Paragraphs { text, pos: 0, line: 1 }
+    Paragraphs {
+        text,
+        pos: 0,
+        line: 1,
+    }
 }
 
 /// Iterator returned by [`paragraphs`].
@@ -45,7 +52,10 @@ impl<'a> Iterator for Paragraphs<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         let text = self.text;
         let bytes = text.as_bytes();
-        let mut para = Paragraph { line: 0, fields: Vec::with_capacity(24) };
+        let mut para = Paragraph {
+            line: 0,
+            fields: Vec::with_capacity(24),
+        };
         // (name, value start, value end)
         let mut current: Option<(&'a str, usize, usize)> = None;
         while self.pos < bytes.len() {
@@ -66,27 +76,40 @@ impl<'a> Iterator for Paragraphs<'a> {
                 continue;
             }
             let first = line.as_bytes()[0];
-            if first == b'#' && current.is_none() && para.fields.is_empty() {
-                continue; // comment lines are allowed in .sources and control files
+            if first == b'#' {
+                continue; // comment lines: allowed in .sources files, never in indices
             }
             if first == b' ' || first == b'\t' {
                 match current.as_mut() {
                     Some((_, _, ve)) => *ve = start + line.len(),
                     None => {
                         self.pos = bytes.len();
-                        return Some(Err(Deb822Error { line: line_no, what: "continuation line without a field" }));
+                        return Some(Err(Deb822Error {
+                            line: line_no,
+                            what: "continuation line without a field",
+                        }));
                     }
                 }
                 continue;
             }
             let Some(colon) = line.find(':') else {
                 self.pos = bytes.len();
-                return Some(Err(Deb822Error { line: line_no, what: "line is neither `Field: value` nor a continuation" }));
+                return Some(Err(Deb822Error {
+                    line: line_no,
+                    what: "line is neither `Field: value` nor a continuation",
+                }));
             };
             let name = &line[..colon];
-            if name.is_empty() || name.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
+            if name.is_empty()
+                || name
+                    .bytes()
+                    .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+            {
                 self.pos = bytes.len();
-                return Some(Err(Deb822Error { line: line_no, what: "bad field name" }));
+                return Some(Err(Deb822Error {
+                    line: line_no,
+                    what: "bad field name",
+                }));
             }
             if let Some((k, vs, ve)) = current.take() {
                 para.fields.push((k, &text[vs..ve]));
@@ -130,9 +153,15 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        let err = paragraphs(" leading\n").next().expect("an item").expect_err("invalid");
+        let err = paragraphs(" leading\n")
+            .next()
+            .expect("an item")
+            .expect_err("invalid");
         assert_eq!(err.line, 1);
-        let err = paragraphs("A: b\nno colon here\n").next().expect("an item").expect_err("invalid");
+        let err = paragraphs("A: b\nno colon here\n")
+            .next()
+            .expect("an item")
+            .expect_err("invalid");
         assert_eq!(err.line, 2);
     }
 }

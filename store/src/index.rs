@@ -16,9 +16,19 @@ pub enum IndexError {
     #[error("stanza at line {line}: missing field {field}")]
     Missing { line: usize, field: &'static str },
     #[error("stanza at line {line} ({package}): field {field}: {source}")]
-    Relation { line: usize, package: String, field: &'static str, source: RelationError },
+    Relation {
+        line: usize,
+        package: String,
+        field: &'static str,
+        source: RelationError,
+    },
     #[error("stanza at line {line} ({package}): field {field}: bad value {value:?}")]
-    Value { line: usize, package: String, field: &'static str, value: String },
+    Value {
+        line: usize,
+        package: String,
+        field: &'static str,
+        value: String,
+    },
     #[error("index is not UTF-8 (byte {0})")]
     Utf8(usize),
     #[error("could not decompress index: {0}")]
@@ -52,15 +62,24 @@ impl Compression {
 }
 
 /// Decompresses `data`, refusing to produce more than `limit` bytes.
-pub fn decompress(data: &[u8], compression: Compression, limit: u64) -> Result<Vec<u8>, IndexError> {
+pub fn decompress(
+    data: &[u8],
+    compression: Compression,
+    limit: u64,
+) -> Result<Vec<u8>, IndexError> {
     let reader: Box<dyn Read + '_> = match compression {
         Compression::None => return bounded(data, limit),
         Compression::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(data)),
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(data)),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(data).map_err(IndexError::Decompress)?),
+        Compression::Zstd => {
+            Box::new(zstd::stream::read::Decoder::new(data).map_err(IndexError::Decompress)?)
+        }
     };
     let mut out = Vec::with_capacity(data.len().saturating_mul(6).min(limit as usize));
-    reader.take(limit + 1).read_to_end(&mut out).map_err(IndexError::Decompress)?;
+    reader
+        .take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(IndexError::Decompress)?;
     if out.len() as u64 > limit {
         return Err(IndexError::TooLarge { limit });
     }
@@ -93,7 +112,10 @@ pub fn parse_packages_bytes(bytes: &[u8]) -> Result<Universe, IndexError> {
 /// Fields a `status` file lacks (Filename, Size, SHA256) default to empty.
 pub fn package_from_paragraph(p: &Paragraph<'_>) -> Result<Package, IndexError> {
     let line = p.line;
-    let name = p.get("Package").ok_or(IndexError::Missing { line, field: "Package" })?;
+    let name = p.get("Package").ok_or(IndexError::Missing {
+        line,
+        field: "Package",
+    })?;
     let value_err = |field: &'static str, value: &str| IndexError::Value {
         line,
         package: name.to_owned(),
@@ -103,21 +125,38 @@ pub fn package_from_paragraph(p: &Paragraph<'_>) -> Result<Package, IndexError> 
     if !valid_name(name) {
         return Err(value_err("Package", name));
     }
-    let version = p.get("Version").ok_or(IndexError::Missing { line, field: "Version" })?;
+    let version = p.get("Version").ok_or(IndexError::Missing {
+        line,
+        field: "Version",
+    })?;
     Version::parse(version).map_err(|_| value_err("Version", version))?;
-    let arch = p.get("Architecture").ok_or(IndexError::Missing { line, field: "Architecture" })?;
+    let arch = p.get("Architecture").ok_or(IndexError::Missing {
+        line,
+        field: "Architecture",
+    })?;
     let deps = |field: &'static str| -> Result<_, IndexError> {
         p.get(field).map_or(Ok(Vec::new()), |v| {
-            parse_dependencies(v).map_err(|source| IndexError::Relation { line, package: name.to_owned(), field, source })
+            parse_dependencies(v).map_err(|source| IndexError::Relation {
+                line,
+                package: name.to_owned(),
+                field,
+                source,
+            })
         })
     };
     let rels = |field: &'static str| -> Result<_, IndexError> {
         p.get(field).map_or(Ok(Vec::new()), |v| {
-            parse_relations(v).map_err(|source| IndexError::Relation { line, package: name.to_owned(), field, source })
+            parse_relations(v).map_err(|source| IndexError::Relation {
+                line,
+                package: name.to_owned(),
+                field,
+                source,
+            })
         })
     };
     let number = |field: &'static str| -> Result<u64, IndexError> {
-        p.get(field).map_or(Ok(0), |v| v.parse().map_err(|_| value_err(field, v)))
+        p.get(field)
+            .map_or(Ok(0), |v| v.parse().map_err(|_| value_err(field, v)))
     };
     let yes = |field: &'static str| p.get(field).is_some_and(|v| v.eq_ignore_ascii_case("yes"));
     let multi_arch = match p.get("Multi-Arch").map(str::to_ascii_lowercase).as_deref() {
@@ -192,7 +231,13 @@ mod tests {
         let e = parse_packages(&bad).expect_err("invalid").to_string();
         assert!(e.contains("hello") && e.contains("Depends"), "{e}");
         let bad = TWO.replace("Version: 12.4+deb12u15\n", "");
-        assert!(matches!(parse_packages(&bad), Err(IndexError::Missing { field: "Version", line: 10 })));
+        assert!(matches!(
+            parse_packages(&bad),
+            Err(IndexError::Missing {
+                field: "Version",
+                line: 10
+            })
+        ));
     }
 
     #[test]
@@ -201,7 +246,15 @@ mod tests {
         let mut enc = liblzma::write::XzEncoder::new(Vec::new(), 6);
         std::io::Write::write_all(&mut enc, &zeros).expect("encode");
         let xz = enc.finish().expect("encode");
-        assert_eq!(decompress(&xz, Compression::Xz, 2 << 20).expect("fits").len(), 1 << 20);
-        assert!(matches!(decompress(&xz, Compression::Xz, 1000), Err(IndexError::TooLarge { .. })));
+        assert_eq!(
+            decompress(&xz, Compression::Xz, 2 << 20)
+                .expect("fits")
+                .len(),
+            1 << 20
+        );
+        assert!(matches!(
+            decompress(&xz, Compression::Xz, 1000),
+            Err(IndexError::TooLarge { .. })
+        ));
     }
 }

@@ -12,7 +12,10 @@ pub struct RelationError {
 }
 
 fn err(text: &str, what: &'static str) -> RelationError {
-    RelationError { text: text.trim().chars().take(200).collect(), what }
+    RelationError {
+        text: text.trim().chars().take(200).collect(),
+        what,
+    }
 }
 
 /// Parses one relation without alternatives.
@@ -52,7 +55,13 @@ pub fn parse_relation(text: &str) -> Result<Relation, RelationError> {
             if version.is_empty() || version.contains(char::is_whitespace) {
                 return Err(err(text, "bad version in constraint"));
             }
-            (s[..open].trim_end(), Some(Constraint { op, version: version.to_owned() }))
+            (
+                s[..open].trim_end(),
+                Some(Constraint {
+                    op,
+                    version: version.to_owned(),
+                }),
+            )
         }
         None => (s, None),
     };
@@ -66,7 +75,11 @@ pub fn parse_relation(text: &str) -> Result<Relation, RelationError> {
     if !valid_name(name) {
         return Err(err(text, "bad package name"));
     }
-    Ok(Relation { name: name.to_owned(), arch, constraint })
+    Ok(Relation {
+        name: name.to_owned(),
+        arch,
+        constraint,
+    })
 }
 
 /// Parses a dependency field (`Depends`, `Pre-Depends`, `Recommends`, …): comma-separated
@@ -77,7 +90,10 @@ pub fn parse_dependencies(text: &str) -> Result<Vec<Dependency>, RelationError> 
         if entry.trim().is_empty() {
             continue;
         }
-        let alternatives = entry.split('|').map(parse_relation).collect::<Result<Vec<_>, _>>()?;
+        let alternatives = entry
+            .split('|')
+            .map(parse_relation)
+            .collect::<Result<Vec<_>, _>>()?;
         out.push(Dependency { alternatives });
     }
     Ok(out)
@@ -106,7 +122,8 @@ pub fn valid_name(name: &str) -> bool {
     !b.is_empty()
         && b.len() <= 256
         && b[0].is_ascii_alphanumeric()
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
 }
 
 fn valid_arch(a: &str) -> bool {
@@ -121,10 +138,19 @@ mod tests {
     fn parses_the_forms_the_archive_uses() {
         let deps = parse_dependencies("libc6 (>= 2.34), default-mta | mail-transport-agent, python3:any (<< 3.12),\n foo:amd64").expect("valid");
         assert_eq!(deps.len(), 4);
-        assert_eq!(deps[0].alternatives[0].constraint, Some(Constraint { op: Op::Ge, version: "2.34".into() }));
+        assert_eq!(
+            deps[0].alternatives[0].constraint,
+            Some(Constraint {
+                op: Op::Ge,
+                version: "2.34".into()
+            })
+        );
         assert_eq!(deps[1].alternatives.len(), 2);
         assert_eq!(deps[2].alternatives[0].arch, ArchQualifier::Any);
-        assert_eq!(deps[3].alternatives[0].arch, ArchQualifier::Named("amd64".into()));
+        assert_eq!(
+            deps[3].alternatives[0].arch,
+            ArchQualifier::Named("amd64".into())
+        );
         assert_eq!(deps[1].to_string(), "default-mta | mail-transport-agent");
         let c = parse_relations("libc6-i386:x32, foo (<< 1:2.0-1)").expect("valid");
         assert_eq!(c[0].arch, ArchQualifier::Named("x32".into()));
@@ -133,13 +159,37 @@ mod tests {
 
     #[test]
     fn obsolete_operators_mean_or_equal() {
-        assert_eq!(parse_relation("a (< 1)").expect("valid").constraint.expect("some").op, Op::Le);
-        assert_eq!(parse_relation("a (> 1)").expect("valid").constraint.expect("some").op, Op::Ge);
+        assert_eq!(
+            parse_relation("a (< 1)")
+                .expect("valid")
+                .constraint
+                .expect("some")
+                .op,
+            Op::Le
+        );
+        assert_eq!(
+            parse_relation("a (> 1)")
+                .expect("valid")
+                .constraint
+                .expect("some")
+                .op,
+            Op::Ge
+        );
     }
 
     #[test]
     fn rejects_malformed() {
-        for bad in ["", "a (>= 1", "a (~ 1)", "a (>= )", "-a", "a b", "a:", "a (>= 1) x", "a | b"] {
+        for bad in [
+            "",
+            "a (>= 1",
+            "a (~ 1)",
+            "a (>= )",
+            "-a",
+            "a b",
+            "a:",
+            "a (>= 1) x",
+            "a | b",
+        ] {
             assert!(parse_relations(bad).is_err() || bad.is_empty(), "{bad:?}");
         }
         assert!(parse_relation("").is_err());

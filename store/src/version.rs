@@ -39,7 +39,9 @@ impl<'a> Version<'a> {
         }
         let (epoch, rest) = match s.split_once(':') {
             Some((e, rest)) => {
-                let epoch = e.parse::<u64>().map_err(|_| VersionError::BadEpoch(s.to_owned()))?;
+                let epoch = e
+                    .parse::<u64>()
+                    .map_err(|_| VersionError::BadEpoch(s.to_owned()))?;
                 (epoch, rest)
             }
             None => (0, s),
@@ -63,7 +65,11 @@ impl<'a> Version<'a> {
         {
             return Err(VersionError::BadChar(s.to_owned(), c));
         }
-        Ok(Version { epoch, upstream, revision })
+        Ok(Version {
+            epoch,
+            upstream,
+            revision,
+        })
     }
 }
 
@@ -97,7 +103,11 @@ pub fn compare_versions(a: &str, b: &str) -> Ordering {
                 None => (0, s),
             };
             let (upstream, revision) = rest.rsplit_once('-').unwrap_or((rest, ""));
-            Version { epoch, upstream, revision }
+            Version {
+                epoch,
+                upstream,
+                revision,
+            }
         })
     }
     lenient(a).cmp(&lenient(b))

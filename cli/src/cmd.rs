@@ -1,0 +1,558 @@
+//! The command tree (clap derive) and the dispatch to each command.
+
+use crate::error::CliError;
+use crate::output::{print_json, table};
+use crate::state::State;
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use std::path::{Path, PathBuf};
+
+/// Transactional package management for Debian-based OSTree systems.
+///
+/// Every change is an immutable, hash-chained transaction in a journal; OSTree commits are
+/// deterministic projections of it.
+#[derive(Debug, Parser)]
+#[command(
+    name = "particle",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// State directory (default: $PARTICLE_ROOT, else /var/lib/particle)
+    #[arg(
+        long,
+        global = true,
+        env = "PARTICLE_ROOT",
+        default_value = "/var/lib/particle",
+        value_name = "DIR"
+    )]
+    pub(crate) root: PathBuf,
+    /// Print exactly one JSON document on stdout (errors too)
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// More detail on stderr (repeat for more)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+    /// Only errors on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create the state directory and the first variant
+    Init {
+        /// Name of the first variant
+        #[arg(long, default_value = "base")]
+        variant: String,
+    },
+    /// Archive sources: add, import from apt, list, update
+    #[command(subcommand)]
+    Repo(RepoCmd),
+    /// The content-addressed package store
+    #[command(subcommand)]
+    Store(StoreCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RepoCmd {
+    /// Add an archive source
+    Add {
+        /// A short name for the source
+        name: String,
+        /// Archive root: file:///..., http://... or https://...
+        #[arg(long)]
+        uri: String,
+        /// Suite or codename (e.g. bookworm)
+        #[arg(long)]
+        suite: String,
+        /// Components (repeatable; default main)
+        #[arg(long = "component", value_name = "C")]
+        components: Vec<String>,
+        /// Architectures (repeatable; default amd64)
+        #[arg(long = "arch", value_name = "ARCH")]
+        architectures: Vec<String>,
+        /// OpenPGP keyring that signs the archive's InRelease
+        #[arg(long, default_value = "/usr/share/keyrings/debian-archive-keyring.gpg")]
+        keyring: PathBuf,
+    },
+    /// Import deb822 .sources files (default: the host's apt sources)
+    ImportApt {
+        /// .sources files (default: /etc/apt/sources.list.d/*.sources)
+        files: Vec<PathBuf>,
+    },
+    /// List sources and their pinned snapshots
+    List,
+    /// Fetch and verify InRelease and indices for every source; pin the result
+    Update,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StoreCmd {
+    /// Re-hash every stored object; exit 1 naming the first bad one
+    Verify,
+}
+
+pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Init { variant } => init(g, &variant),
+        Command::Repo(c) => repo(g, c),
+        Command::Store(StoreCmd::Verify) => store_verify(g),
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn init(g: &Global, variant: &str) -> anyhow::Result<()> {
+    if !store::valid_name(variant) {
+        return Err(CliError::usage(format!(
+            "{variant:?} is not a valid variant name (letters, digits, + - .)"
+        ))
+        .into());
+    }
+    let state = State::create(&g.root)?;
+    let _lock = state.lock()?;
+    store::Store::create(&state.store_dir())?;
+    if g.json {
+        print_json(&serde_json::json!({ "root": state.root, "variant": variant }))?;
+    } else {
+        eprintln!("initialized {} (variant {variant})", state.root.display());
+    }
+    Ok(())
+}
+
+fn open_store(g: &Global) -> anyhow::Result<(State, store::Store)> {
+    let state = State::open(&g.root)?;
+    let st = store::Store::open(&state.store_dir())?;
+    Ok((state, st))
+}
+
+fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
+    match c {
+        RepoCmd::Add {
+            name,
+            uri,
+            suite,
+            mut components,
+            mut architectures,
+            keyring,
+        } => {
+            let (state, st) = open_store(g)?;
+            let _lock = state.lock()?;
+            if components.is_empty() {
+                components.push("main".into());
+            }
+            if architectures.is_empty() {
+                architectures.push("amd64".into());
+            }
+            let source = source_config(name, uri, suite, components, architectures, keyring)?;
+            st.add_source(&source)?;
+            if g.json {
+                print_json(&serde_json::json!({ "source": source }))?;
+            } else {
+                eprintln!(
+                    "added source {} ({} {})",
+                    source.name, source.uri, source.suite
+                );
+            }
+            Ok(())
+        }
+        RepoCmd::ImportApt { files } => {
+            let (state, st) = open_store(g)?;
+            let _lock = state.lock()?;
+            let files = if files.is_empty() {
+                host_sources()?
+            } else {
+                files
+            };
+            let existing: Vec<String> = st.sources()?.into_iter().map(|s| s.name).collect();
+            let mut added = Vec::new();
+            for file in &files {
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("could not read {}", file.display()))?;
+                let keyring_dir = state.store_dir().join("keyrings");
+                for source in apt_sources::parse(file, &text, &keyring_dir)? {
+                    if existing.contains(&source.name)
+                        || added
+                            .iter()
+                            .any(|s: &store::SourceConfig| s.name == source.name)
+                    {
+                        continue;
+                    }
+                    st.add_source(&source)?;
+                    added.push(source);
+                }
+            }
+            if g.json {
+                print_json(&serde_json::json!({ "added": added }))?;
+            } else {
+                for s in &added {
+                    eprintln!(
+                        "added source {} ({} {} {})",
+                        s.name,
+                        s.uri,
+                        s.suite,
+                        s.components.join(" ")
+                    );
+                }
+                if added.is_empty() {
+                    eprintln!("no new sources");
+                }
+            }
+            Ok(())
+        }
+        RepoCmd::List => {
+            let (_state, st) = open_store(g)?;
+            let sources = st.sources()?;
+            let pins = st.pins()?;
+            if g.json {
+                let list: Vec<_> = sources
+                    .iter()
+                    .map(|s| {
+                        let pin = pins.iter().find(|p| p.source == s.name);
+                        serde_json::json!({
+                            "name": s.name, "uri": s.uri, "suite": s.suite, "components": s.components,
+                            "architectures": s.architectures, "keyring": s.keyring,
+                            "pinned": pin.map(|p| serde_json::json!({
+                                "inrelease_sha256": p.inrelease_sha256, "date": store::format_utc(p.date),
+                                "packages": p.packages })),
+                        })
+                    })
+                    .collect();
+                print_json(&serde_json::json!({ "sources": list }))?;
+            } else {
+                let mut rows = vec![vec![
+                    "NAME".into(),
+                    "URI".into(),
+                    "SUITE".into(),
+                    "COMPONENTS".into(),
+                    "PINNED".into(),
+                ]];
+                for s in &sources {
+                    let pin = pins.iter().find(|p| p.source == s.name).map_or(
+                        "never updated".to_owned(),
+                        |p| {
+                            format!(
+                                "{} packages, {} ({})",
+                                p.packages,
+                                store::format_utc(p.date),
+                                p.inrelease_sha256.short(12)
+                            )
+                        },
+                    );
+                    rows.push(vec![
+                        s.name.clone(),
+                        s.uri.clone(),
+                        s.suite.clone(),
+                        s.components.join(" "),
+                        pin,
+                    ]);
+                }
+                print!("{}", table(&rows));
+            }
+            Ok(())
+        }
+        RepoCmd::Update => {
+            let (state, st) = open_store(g)?;
+            let _lock = state.lock()?;
+            if st.sources()?.is_empty() {
+                return Err(CliError::new("no_sources", "no sources configured")
+                    .hint("add one with `particle repo add` or `particle repo import-apt`")
+                    .into());
+            }
+            let outcomes = st.update(now())?;
+            let mut json_sources = Vec::new();
+            let mut first_error = None;
+            for o in outcomes {
+                match o {
+                    store::UpdateOutcome::Pinned { pin, changed } => {
+                        if !g.json {
+                            eprintln!(
+                                "{}: {} packages, InRelease {} signed by {} ({})",
+                                pin.source,
+                                pin.packages,
+                                pin.inrelease_sha256.short(16),
+                                pin.signers.len(),
+                                if changed { "pinned" } else { "unchanged" }
+                            );
+                        }
+                        let suite = st
+                            .sources()?
+                            .into_iter()
+                            .find(|s| s.name == pin.source)
+                            .map(|s| s.suite)
+                            .unwrap_or_default();
+                        json_sources.push(serde_json::json!({
+                            "name": pin.source, "suite": suite, "packages": pin.packages,
+                            "inrelease_sha256": pin.inrelease_sha256, "changed": changed,
+                        }));
+                    }
+                    store::UpdateOutcome::Failed {
+                        source,
+                        error,
+                        kept,
+                    } => {
+                        if !g.json {
+                            eprintln!("error: {error}");
+                            if let Some(k) = &kept {
+                                eprintln!(
+                                    "  {source}: keeping the snapshot pinned {}",
+                                    store::format_utc(k.pinned_at)
+                                );
+                            }
+                        }
+                        if first_error.is_none() {
+                            first_error = Some(error);
+                        }
+                    }
+                }
+            }
+            if let Some(e) = first_error {
+                return Err(e.into());
+            }
+            if g.json {
+                print_json(&serde_json::json!({ "sources": json_sources }))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn source_config(
+    name: String,
+    uri: String,
+    suite: String,
+    components: Vec<String>,
+    architectures: Vec<String>,
+    keyring: PathBuf,
+) -> Result<store::SourceConfig, CliError> {
+    if !store::valid_name(&name) {
+        return Err(CliError::usage(format!(
+            "{name:?} is not a valid source name (letters, digits, + - .)"
+        )));
+    }
+    if !(uri.starts_with("file:///") || uri.starts_with("http://") || uri.starts_with("https://")) {
+        return Err(CliError::usage(format!(
+            "{uri:?}: the URI must start with file:///, http:// or https://"
+        )));
+    }
+    if !keyring.exists() {
+        return Err(CliError::new(
+            "keyring",
+            format!("keyring {} does not exist", keyring.display()),
+        )
+        .hint("pass --keyring with the archive's OpenPGP keyring"));
+    }
+    let keyring = std::fs::canonicalize(&keyring).unwrap_or(keyring);
+    Ok(store::SourceConfig {
+        name,
+        uri,
+        suite,
+        components,
+        architectures,
+        keyring,
+    })
+}
+
+fn host_sources() -> anyhow::Result<Vec<PathBuf>> {
+    let dir = Path::new("/etc/apt/sources.list.d");
+    let mut files = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.path().extension().is_some_and(|x| x == "sources") {
+                files.push(e.path());
+            }
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(CliError::new(
+            "no_sources",
+            "no deb822 .sources files in /etc/apt/sources.list.d",
+        )
+        .hint("pass the files to import, or use `particle repo add`")
+        .into());
+    }
+    Ok(files)
+}
+
+fn store_verify(g: &Global) -> anyhow::Result<()> {
+    let (_state, st) = open_store(g)?;
+    let report = st.verify()?;
+    if g.json {
+        print_json(
+            &serde_json::json!({ "objects": report.objects, "bytes": report.bytes, "ok": true }),
+        )?;
+    } else {
+        eprintln!(
+            "{} objects ({} bytes) verified",
+            report.objects, report.bytes
+        );
+    }
+    Ok(())
+}
+
+/// apt's deb822 `.sources` files.
+mod apt_sources {
+    use crate::error::CliError;
+    use std::path::{Path, PathBuf};
+
+    /// Every enabled `Types: deb` stanza, one source per URI and suite. Inline `Signed-By` keys
+    /// are written under `keyring_dir`.
+    pub(crate) fn parse(
+        file: &Path,
+        text: &str,
+        keyring_dir: &Path,
+    ) -> Result<Vec<store::SourceConfig>, CliError> {
+        let stem = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("apt")
+            .to_owned();
+        let bad =
+            |what: String| CliError::new("bad_sources", format!("{}: {what}", file.display()));
+        let mut out = Vec::new();
+        for para in store::paragraphs(text) {
+            let para = para.map_err(|e| bad(e.to_string()))?;
+            if para
+                .get("Enabled")
+                .is_some_and(|v| v.eq_ignore_ascii_case("no"))
+            {
+                continue;
+            }
+            if !para
+                .get("Types")
+                .unwrap_or("")
+                .split_whitespace()
+                .any(|t| t == "deb")
+            {
+                continue;
+            }
+            let words = |f: &str| -> Vec<String> {
+                para.get(f)
+                    .unwrap_or("")
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect()
+            };
+            let uris = words("URIs");
+            let suites = words("Suites");
+            let components = words("Components");
+            let mut architectures = words("Architectures");
+            if architectures.is_empty() {
+                architectures.push("amd64".into());
+            }
+            if uris.is_empty() || suites.is_empty() {
+                return Err(bad(format!(
+                    "stanza at line {} lacks URIs or Suites",
+                    para.line
+                )));
+            }
+            let keyring: PathBuf = match para.get("Signed-By") {
+                Some(v) if v.contains("BEGIN PGP PUBLIC KEY BLOCK") => {
+                    let armored: String = v
+                        .lines()
+                        .map(|l| {
+                            let l = l.trim();
+                            if l == "." {
+                                ""
+                            } else {
+                                l
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    std::fs::create_dir_all(keyring_dir).map_err(|e| bad(e.to_string()))?;
+                    let path = keyring_dir.join(format!("{stem}-{}.asc", para.line));
+                    std::fs::write(&path, armored + "\n").map_err(|e| bad(e.to_string()))?;
+                    path
+                }
+                Some(v) => PathBuf::from(v.split_whitespace().next().unwrap_or(v)),
+                None => PathBuf::from("/usr/share/keyrings/debian-archive-keyring.gpg"),
+            };
+            for uri in &uris {
+                for suite in &suites {
+                    let flat = suite.ends_with('/');
+                    if flat {
+                        return Err(bad(format!(
+                            "flat repository suite {suite:?} is not supported yet"
+                        )));
+                    }
+                    let name = sanitize(&format!("{stem}-{suite}"));
+                    let name = if uris.len() > 1 {
+                        sanitize(&format!("{name}-{}", host(uri)))
+                    } else {
+                        name
+                    };
+                    out.push(store::SourceConfig {
+                        name,
+                        uri: uri.clone(),
+                        suite: suite.clone(),
+                        components: if components.is_empty() {
+                            vec!["main".into()]
+                        } else {
+                            components.clone()
+                        },
+                        architectures: architectures.clone(),
+                        keyring: keyring.clone(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn host(uri: &str) -> &str {
+        uri.split("://")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .unwrap_or(uri)
+    }
+
+    fn sanitize(s: &str) -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.') {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn reads_debian_sources() {
+            let text = "Types: deb\n# comment\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\nTypes: deb-src\nURIs: http://x\nSuites: y\n\nEnabled: no\nTypes: deb\nURIs: http://z\nSuites: q\n";
+            let dir = std::env::temp_dir();
+            let s = parse(
+                Path::new("/etc/apt/sources.list.d/debian.sources"),
+                text,
+                &dir,
+            )
+            .expect("valid");
+            assert_eq!(s.len(), 2);
+            assert_eq!(s[0].name, "debian-bookworm");
+            assert_eq!(s[1].name, "debian-bookworm-updates");
+            assert_eq!(s[1].components, vec!["main".to_owned()]);
+        }
+    }
+}

@@ -1,0 +1,730 @@
+//! The store as a whole: `<root>/store` with its objects, its redb metadata (sources and pinned
+//! snapshots) and its zero-copy universe snapshots.
+//!
+//! `update` is all-or-nothing per source: InRelease is verified, every index is checked against
+//! the SHA256 and size InRelease gives, the parsed universe is snapshotted, and only then is the
+//! new pin written (one redb transaction, durable on commit). Any failure leaves the previous pin
+//! in force and says why.
+
+use crate::cas::{write_atomic, CasError, CasVerifyReport, ObjectStore};
+use crate::fetch::{join_uri, FetchError, Fetcher};
+use crate::id::{Blake3, Sha256};
+use crate::index::{decompress, parse_packages_bytes, Compression, IndexError};
+use crate::model::{Package, Universe};
+use crate::release::{parse_release, ReleaseError};
+use crate::verify::{verify_inrelease, VerifyError};
+use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const SOURCES: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("sources");
+const PINS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("pins");
+const DEBS: TableDefinition<'_, &[u8; 32], &[u8; 32]> = TableDefinition::new("debs_by_sha256");
+
+/// Largest InRelease accepted.
+const MAX_INRELEASE: u64 = 64 << 20;
+/// Largest decompressed index accepted when InRelease does not give the size.
+const MAX_INDEX: u64 = 2 << 30;
+
+/// A configured archive source.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SourceConfig {
+    pub name: String,
+    pub uri: String,
+    pub suite: String,
+    pub components: Vec<String>,
+    pub architectures: Vec<String>,
+    pub keyring: PathBuf,
+}
+
+/// One verified index within a pin.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IndexPin {
+    pub component: String,
+    pub arch: String,
+    /// The path fetched, relative to the suite directory (e.g. `main/binary-amd64/Packages.xz`).
+    pub path: String,
+    pub sha256: Sha256,
+    /// The uncompressed `Packages` text, in the object store.
+    pub object: Blake3,
+    pub packages: usize,
+}
+
+/// A source's pinned snapshot: what `update` verified last.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Pin {
+    pub source: String,
+    pub inrelease_sha256: Sha256,
+    pub inrelease_object: Blake3,
+    /// Release `Date`, seconds since the epoch.
+    pub date: i64,
+    pub signers: Vec<String>,
+    pub indices: Vec<IndexPin>,
+    /// The rkyv snapshot of the parsed universe, in the object store.
+    pub snapshot: Blake3,
+    pub packages: usize,
+    /// When this pin was made, seconds since the epoch.
+    pub pinned_at: i64,
+}
+
+/// A store operation that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path} is not a particle store (run `particle init`)")]
+    NotAStore { path: PathBuf },
+    #[error("could not open the store database {path}: {source}")]
+    Database {
+        path: PathBuf,
+        source: redb::DatabaseError,
+    },
+    #[error("store database: {0}")]
+    Db(String),
+    #[error("{0}")]
+    Cas(#[from] CasError),
+    #[error("source {source_name}: {what}")]
+    Source { source_name: String, what: String },
+    #[error("no source named {0:?} (see `particle repo list`)")]
+    UnknownSource(String),
+    #[error("a source named {0:?} already exists")]
+    DuplicateSource(String),
+    #[error("source {source_name}: {error}")]
+    Fetch {
+        source_name: String,
+        error: FetchError,
+    },
+    #[error("source {source_name}: {error}")]
+    Verify {
+        source_name: String,
+        error: VerifyError,
+    },
+    #[error("source {source_name}: {error}")]
+    Release {
+        source_name: String,
+        error: ReleaseError,
+    },
+    #[error("source {source_name}: {path}: {what}")]
+    IndexHash {
+        source_name: String,
+        path: String,
+        what: String,
+    },
+    #[error("source {source_name}: {path}: {error}")]
+    Index {
+        source_name: String,
+        path: String,
+        error: IndexError,
+    },
+    #[error("snapshot {0} is corrupt: {1}")]
+    Snapshot(Blake3, String),
+    #[error("no source has been updated yet (run `particle repo update`)")]
+    NothingPinned,
+}
+
+fn db_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Db(e.to_string())
+}
+
+/// What `update` did for one source.
+#[derive(Debug)]
+pub enum UpdateOutcome {
+    /// A new snapshot was pinned (or the same one confirmed).
+    Pinned { pin: Pin, changed: bool },
+    /// The update failed; the previous pin (if any) stays in force.
+    Failed {
+        source: String,
+        error: StoreError,
+        kept: Option<Pin>,
+    },
+}
+
+/// `<root>/store`.
+#[derive(Debug)]
+pub struct Store {
+    dir: PathBuf,
+    db: redb::Database,
+    objects: ObjectStore,
+}
+
+impl Store {
+    /// Creates the store under `dir` (idempotent).
+    pub fn create(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| CasError::Io {
+            action: "create",
+            path: dir.to_owned(),
+            source,
+        })?;
+        let path = dir.join("meta.redb");
+        let db = redb::Database::create(&path).map_err(|source| StoreError::Database {
+            path: path.clone(),
+            source,
+        })?;
+        let tx = db.begin_write().map_err(db_err)?;
+        {
+            tx.open_table(SOURCES).map_err(db_err)?;
+            tx.open_table(PINS).map_err(db_err)?;
+            tx.open_table(DEBS).map_err(db_err)?;
+        }
+        tx.commit().map_err(db_err)?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            db,
+            objects: ObjectStore::open(&dir.join("objects"))?,
+        })
+    }
+
+    /// Opens an existing store.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let path = dir.join("meta.redb");
+        if !path.exists() {
+            return Err(StoreError::NotAStore {
+                path: dir.to_owned(),
+            });
+        }
+        let db = redb::Database::open(&path).map_err(|source| StoreError::Database {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            db,
+            objects: ObjectStore::open(&dir.join("objects"))?,
+        })
+    }
+
+    /// The object store.
+    pub fn objects(&self) -> &ObjectStore {
+        &self.objects
+    }
+
+    /// The store directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Adds a source.
+    pub fn add_source(&self, source: &SourceConfig) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut t = tx.open_table(SOURCES).map_err(db_err)?;
+            if t.get(source.name.as_str()).map_err(db_err)?.is_some() {
+                return Err(StoreError::DuplicateSource(source.name.clone()));
+            }
+            let json = serde_json::to_vec(source).map_err(db_err)?;
+            t.insert(source.name.as_str(), json.as_slice())
+                .map_err(db_err)?;
+        }
+        tx.commit().map_err(db_err)
+    }
+
+    /// Every source, sorted by name.
+    pub fn sources(&self) -> Result<Vec<SourceConfig>, StoreError> {
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let t = tx.open_table(SOURCES).map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(db_err)? {
+            let (_, v) = row.map_err(db_err)?;
+            out.push(serde_json::from_slice(v.value()).map_err(db_err)?);
+        }
+        Ok(out)
+    }
+
+    /// The pinned snapshot of every source that has one, sorted by source name.
+    pub fn pins(&self) -> Result<Vec<Pin>, StoreError> {
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let t = tx.open_table(PINS).map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(db_err)? {
+            let (_, v) = row.map_err(db_err)?;
+            out.push(serde_json::from_slice(v.value()).map_err(db_err)?);
+        }
+        Ok(out)
+    }
+
+    fn pin_of(&self, name: &str) -> Result<Option<Pin>, StoreError> {
+        Ok(self.pins()?.into_iter().find(|p| p.source == name))
+    }
+
+    /// Fetches, verifies and pins every source. Sources are independent: one failing does not
+    /// stop the others, and it keeps its previous pin.
+    pub fn update(&self, now: i64) -> Result<Vec<UpdateOutcome>, StoreError> {
+        let sources = self.sources()?;
+        let rt = runtime()?;
+        let fetcher = Fetcher::new().map_err(|error| StoreError::Fetch {
+            source_name: String::new(),
+            error,
+        })?;
+        let mut out = Vec::new();
+        for source in &sources {
+            let previous = self.pin_of(&source.name)?;
+            match rt.block_on(self.update_one(&fetcher, source, previous.as_ref(), now)) {
+                Ok(pin) => {
+                    let changed =
+                        previous.as_ref().map(|p| p.inrelease_sha256) != Some(pin.inrelease_sha256);
+                    out.push(UpdateOutcome::Pinned { pin, changed });
+                }
+                Err(error) => out.push(UpdateOutcome::Failed {
+                    source: source.name.clone(),
+                    error,
+                    kept: previous,
+                }),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn update_one(
+        &self,
+        fetcher: &Fetcher,
+        source: &SourceConfig,
+        previous: Option<&Pin>,
+        now: i64,
+    ) -> Result<Pin, StoreError> {
+        let name = source.name.clone();
+        let suite_base = join_uri(&source.uri, &format!("dists/{}", source.suite));
+        let inrelease = fetcher
+            .get(&join_uri(&suite_base, "InRelease"), MAX_INRELEASE)
+            .await
+            .map_err(|error| StoreError::Fetch {
+                source_name: name.clone(),
+                error,
+            })?;
+        let verified =
+            verify_inrelease(&inrelease, &source.keyring).map_err(|error| StoreError::Verify {
+                source_name: name.clone(),
+                error,
+            })?;
+        let release = parse_release(&verified.text).map_err(|error| StoreError::Release {
+            source_name: name.clone(),
+            error,
+        })?;
+        release
+            .check_suite(&source.suite)
+            .map_err(|error| StoreError::Release {
+                source_name: name.clone(),
+                error,
+            })?;
+        release
+            .check_freshness(now, previous.map(|p| p.date), 24 * 3600)
+            .map_err(|error| StoreError::Release {
+                source_name: name.clone(),
+                error,
+            })?;
+        let inrelease_sha256 = Sha256::of(&inrelease);
+        if let Some(p) = previous {
+            if p.inrelease_sha256 == inrelease_sha256 && self.objects.contains(&p.snapshot) {
+                return Ok(p.clone());
+            }
+        }
+        let mut indices = Vec::new();
+        let mut universe = Universe::default();
+        for component in &source.components {
+            for arch in &source.architectures {
+                let base = format!("{component}/binary-{arch}/Packages");
+                let (path, text) = self
+                    .fetch_index(fetcher, &name, &suite_base, &release, &base)
+                    .await?;
+                let put = self.objects.put_bytes(&text, true)?;
+                let parsed = parse_packages_bytes(&text).map_err(|error| StoreError::Index {
+                    source_name: name.clone(),
+                    path: path.clone(),
+                    error,
+                })?;
+                let sha256 = release.file(&path).map(|f| f.sha256).unwrap_or_default();
+                indices.push(IndexPin {
+                    component: component.clone(),
+                    arch: arch.clone(),
+                    path,
+                    sha256,
+                    object: put.blake3,
+                    packages: parsed.packages.len(),
+                });
+                universe.packages.extend(parsed.packages);
+            }
+        }
+        let snapshot_bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&universe)
+            .map_err(|e| StoreError::Snapshot(Blake3::default(), e.to_string()))?;
+        let snapshot = self.objects.put_bytes(&snapshot_bytes, false)?.blake3;
+        let inrelease_object = self.objects.put_bytes(&inrelease, false)?.blake3;
+        let pin = Pin {
+            source: name.clone(),
+            inrelease_sha256,
+            inrelease_object,
+            date: release.date,
+            signers: verified.signers,
+            indices,
+            snapshot,
+            packages: universe.packages.len(),
+            pinned_at: now,
+        };
+        self.write_pin(&pin)?;
+        Ok(pin)
+    }
+
+    /// Fetches `base` in the first form InRelease lists and the mirror has (xz, gz, zst, plain),
+    /// checks its size and SHA256, decompresses it and checks the uncompressed SHA256 if listed.
+    async fn fetch_index(
+        &self,
+        fetcher: &Fetcher,
+        name: &str,
+        suite_base: &str,
+        release: &crate::release::Release,
+        base: &str,
+    ) -> Result<(String, Vec<u8>), StoreError> {
+        let mut last_err = None;
+        for ext in [".xz", ".gz", ".zst", ""] {
+            let path = format!("{base}{ext}");
+            let Some(entry) = release.file(&path) else {
+                continue;
+            };
+            let uri = join_uri(suite_base, &path);
+            let data = match fetcher.get(&uri, entry.size).await {
+                Ok(d) => d,
+                Err(FetchError::NotFound { .. }) => {
+                    last_err = Some(format!(
+                        "{path} is listed in InRelease but absent from the mirror"
+                    ));
+                    continue;
+                }
+                Err(FetchError::TooLarge { .. }) => {
+                    return Err(StoreError::IndexHash {
+                        source_name: name.to_owned(),
+                        path,
+                        what: format!("larger than the {} bytes InRelease gives", entry.size),
+                    })
+                }
+                Err(error) => {
+                    return Err(StoreError::Fetch {
+                        source_name: name.to_owned(),
+                        error,
+                    })
+                }
+            };
+            let hash_err = |what: String| StoreError::IndexHash {
+                source_name: name.to_owned(),
+                path: path.clone(),
+                what,
+            };
+            if data.len() as u64 != entry.size {
+                return Err(hash_err(format!(
+                    "size {} does not match the {} bytes InRelease gives (truncated or replaced)",
+                    data.len(),
+                    entry.size
+                )));
+            }
+            let actual = Sha256::of(&data);
+            if actual != entry.sha256 {
+                return Err(hash_err(format!(
+                    "SHA256 {actual} does not match InRelease's {}",
+                    entry.sha256
+                )));
+            }
+            let plain = release.file(base);
+            let limit = plain.map_or(MAX_INDEX, |f| f.size);
+            let text =
+                decompress(&data, Compression::from_name(&path), limit).map_err(|error| {
+                    StoreError::Index {
+                        source_name: name.to_owned(),
+                        path: path.clone(),
+                        error,
+                    }
+                })?;
+            if let Some(plain) = plain {
+                if text.len() as u64 != plain.size || Sha256::of(&text) != plain.sha256 {
+                    return Err(hash_err(format!(
+                        "decompressed content does not match InRelease's entry for {base}"
+                    )));
+                }
+            }
+            return Ok((path, text));
+        }
+        Err(StoreError::Source {
+            source_name: name.to_owned(),
+            what: last_err.unwrap_or_else(|| {
+                format!("InRelease lists no {base} index (is the component or architecture right?)")
+            }),
+        })
+    }
+
+    fn write_pin(&self, pin: &Pin) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut t = tx.open_table(PINS).map_err(db_err)?;
+            let json = serde_json::to_vec(pin).map_err(db_err)?;
+            t.insert(pin.source.as_str(), json.as_slice())
+                .map_err(db_err)?;
+        }
+        tx.commit().map_err(db_err)
+    }
+
+    /// Opens a pinned source's universe snapshot (zero-copy; checked once on open).
+    pub fn snapshot(&self, pin: &Pin) -> Result<Snapshot, StoreError> {
+        let path = self.objects.locate(&pin.snapshot).ok_or_else(|| {
+            StoreError::Snapshot(pin.snapshot, "missing from the object store".into())
+        })?;
+        Snapshot::open(&path, pin.snapshot)
+    }
+
+    /// The union of every pinned source's packages, as owned data.
+    pub fn universe(&self) -> Result<(Universe, Vec<PackageOrigin>), StoreError> {
+        let pins = self.pins()?;
+        if pins.is_empty() {
+            return Err(StoreError::NothingPinned);
+        }
+        let sources: BTreeMap<String, SourceConfig> = self
+            .sources()?
+            .into_iter()
+            .map(|s| (s.name.clone(), s))
+            .collect();
+        let mut universe = Universe::default();
+        let mut origins = Vec::new();
+        for pin in &pins {
+            let snap = self.snapshot(pin)?;
+            let u = snap.to_universe()?;
+            let uri = sources
+                .get(&pin.source)
+                .map(|s| s.uri.clone())
+                .unwrap_or_default();
+            origins.extend(std::iter::repeat_n(
+                PackageOrigin {
+                    source: pin.source.clone(),
+                    uri,
+                },
+                u.packages.len(),
+            ));
+            universe.packages.extend(u.packages);
+        }
+        Ok((universe, origins))
+    }
+
+    /// The stored .deb with this SHA256, if any.
+    pub fn deb_by_sha256(&self, sha256: &Sha256) -> Result<Option<Blake3>, StoreError> {
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let t = tx.open_table(DEBS).map_err(db_err)?;
+        let found = t
+            .get(&sha256.0)
+            .map_err(db_err)?
+            .map(|v| Blake3(*v.value()));
+        Ok(found.filter(|b| self.objects.contains(b)))
+    }
+
+    /// Fetches every package not yet stored, verifying each against its index SHA256 and size
+    /// before it enters the store; `concurrency` downloads run at once. Returns, in input order,
+    /// each package's object id. `progress` is called after each package with (done, total, bytes).
+    pub fn fetch_debs(
+        &self,
+        wanted: &[(&Package, &PackageOrigin)],
+        concurrency: usize,
+        progress: &(dyn Fn(usize, usize, u64) + Sync),
+    ) -> Result<Vec<Blake3>, StoreError> {
+        use futures_util::StreamExt;
+        let rt = runtime()?;
+        let fetcher = Fetcher::new().map_err(|error| StoreError::Fetch {
+            source_name: String::new(),
+            error,
+        })?;
+        let mut ids = vec![None; wanted.len()];
+        let mut todo = Vec::new();
+        for (i, (p, _)) in wanted.iter().enumerate() {
+            match self.deb_by_sha256(&p.sha256)? {
+                Some(id) => ids[i] = Some(id),
+                None => todo.push(i),
+            }
+        }
+        let total = wanted.len();
+        let done = std::sync::atomic::AtomicUsize::new(total - todo.len());
+        let tmp = tempfile::tempdir_in(self.dir.join("objects").join("tmp")).map_err(|source| {
+            CasError::Io {
+                action: "create a download directory in",
+                path: self.dir.clone(),
+                source,
+            }
+        })?;
+        let results: Vec<(usize, Result<Blake3, StoreError>)> = rt.block_on(
+            futures_util::stream::iter(todo.iter().copied())
+                .map(|i| {
+                    let (p, origin) = wanted[i];
+                    let fetcher = &fetcher;
+                    let dest = tmp.path().join(format!("{i}.deb"));
+                    let done = &done;
+                    async move {
+                        let r = self.fetch_one(fetcher, p, origin, &dest).await;
+                        let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                        progress(n, total, p.size);
+                        (i, r)
+                    }
+                })
+                .buffer_unordered(concurrency.max(1))
+                .collect(),
+        );
+        let mut results = results;
+        results.sort_by_key(|(i, _)| *i);
+        for (i, r) in results {
+            ids[i] = Some(r?);
+        }
+        Ok(ids
+            .into_iter()
+            .map(|id| id.expect("every package was either stored or fetched"))
+            .collect())
+    }
+
+    async fn fetch_one(
+        &self,
+        fetcher: &Fetcher,
+        p: &Package,
+        origin: &PackageOrigin,
+        dest: &Path,
+    ) -> Result<Blake3, StoreError> {
+        let uri = join_uri(&origin.uri, &p.filename);
+        fetcher
+            .download(&uri, dest, p.size)
+            .await
+            .map_err(|error| StoreError::Fetch {
+                source_name: origin.source.clone(),
+                error,
+            })?;
+        let file = std::fs::File::open(dest).map_err(|source| CasError::Io {
+            action: "open",
+            path: dest.to_owned(),
+            source,
+        })?;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let bad = |what: String| StoreError::IndexHash {
+            source_name: origin.source.clone(),
+            path: p.filename.clone(),
+            what,
+        };
+        if len != p.size {
+            return Err(bad(format!(
+                "size {len} does not match the index's {} (truncated or replaced)",
+                p.size
+            )));
+        }
+        // Hash before storing: nothing unverified enters the store.
+        let sha = sha256_file(dest).map_err(|source| CasError::Io {
+            action: "read",
+            path: dest.to_owned(),
+            source,
+        })?;
+        if sha != p.sha256 {
+            return Err(bad(format!(
+                "SHA256 {sha} does not match the index's {}",
+                p.sha256
+            )));
+        }
+        let put = self.objects.put_reader(file, false)?;
+        let tx = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut t = tx.open_table(DEBS).map_err(db_err)?;
+            t.insert(&put.sha256.0, &put.blake3.0).map_err(db_err)?;
+        }
+        tx.commit().map_err(db_err)?;
+        Ok(put.blake3)
+    }
+
+    /// Re-hashes every object, and checks every recorded .deb's SHA256.
+    pub fn verify(&self) -> Result<CasVerifyReport, StoreError> {
+        let report = self.objects.verify_all()?;
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let t = tx.open_table(DEBS).map_err(db_err)?;
+        for row in t.iter().map_err(db_err)? {
+            let (k, v) = row.map_err(db_err)?;
+            let (sha, id) = (Sha256(*k.value()), Blake3(*v.value()));
+            let path = self.objects.locate(&id).unwrap_or_default();
+            let actual = sha256_file(&path).map_err(|source| CasError::Io {
+                action: "read",
+                path: path.clone(),
+                source,
+            })?;
+            if actual != sha {
+                return Err(StoreError::Cas(CasError::Corrupt {
+                    path,
+                    expected: id,
+                    actual: Blake3::default(),
+                }));
+            }
+        }
+        for pin in self.pins()? {
+            self.snapshot(&pin)?;
+        }
+        Ok(report)
+    }
+
+    /// Writes a file into the store directory atomically (used for small state files).
+    pub fn write_file(&self, rel: &str, data: &[u8]) -> Result<(), StoreError> {
+        Ok(write_atomic(&self.dir.join(rel), data)?)
+    }
+}
+
+/// Which source a package in [`Store::universe`] came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageOrigin {
+    pub source: String,
+    pub uri: String,
+}
+
+fn sha256_file(path: &Path) -> std::io::Result<Sha256> {
+    use sha2::Digest;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = sha2::Sha256::new();
+    std::io::copy(&mut f, &mut h)?;
+    Ok(Sha256(h.finalize().into()))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, StoreError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| StoreError::Db(format!("could not start the async runtime: {e}")))
+}
+
+/// A universe snapshot: the rkyv encoding of a parsed index, checked once when opened and then
+/// read in place.
+#[derive(Debug)]
+pub struct Snapshot {
+    bytes: rkyv::util::AlignedVec<16>,
+}
+
+impl Snapshot {
+    /// Reads and validates the snapshot at `path`, which must hash to `id`.
+    pub fn open(path: &Path, id: Blake3) -> Result<Self, StoreError> {
+        let data = std::fs::read(path).map_err(|e| StoreError::Snapshot(id, e.to_string()))?;
+        if Blake3::of(&data) != id {
+            return Err(StoreError::Snapshot(
+                id,
+                "content does not match its name".into(),
+            ));
+        }
+        let mut bytes = rkyv::util::AlignedVec::<16>::with_capacity(data.len());
+        bytes.extend_from_slice(&data);
+        rkyv::access::<crate::model::ArchivedUniverse, rkyv::rancor::Error>(&bytes)
+            .map_err(|e| StoreError::Snapshot(id, e.to_string()))?;
+        Ok(Self { bytes })
+    }
+
+    /// Builds a snapshot from a universe (for tests and benchmarks).
+    pub fn from_universe(u: &Universe) -> Result<Self, StoreError> {
+        let v = rkyv::to_bytes::<rkyv::rancor::Error>(u)
+            .map_err(|e| StoreError::Snapshot(Blake3::default(), e.to_string()))?;
+        let mut bytes = rkyv::util::AlignedVec::<16>::with_capacity(v.len());
+        bytes.extend_from_slice(&v);
+        Ok(Self { bytes })
+    }
+
+    /// The archived universe, read in place.
+    pub fn archived(&self) -> &crate::model::ArchivedUniverse {
+        rkyv::access::<crate::model::ArchivedUniverse, rkyv::rancor::Error>(&self.bytes)
+            .expect("validated when the snapshot was opened")
+    }
+
+    /// The encoded bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// An owned copy of the universe.
+    pub fn to_universe(&self) -> Result<Universe, StoreError> {
+        rkyv::deserialize::<Universe, rkyv::rancor::Error>(self.archived())
+            .map_err(|e| StoreError::Snapshot(Blake3::default(), e.to_string()))
+    }
+}
