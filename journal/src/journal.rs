@@ -8,7 +8,7 @@ use store::Blake3;
 
 use crate::codec::{self, BadRecord, Problem, ScanEnd, MAX_BODY_LEN};
 use crate::model::{CommitId, NewRecord, Record, TxnId};
-use crate::query::History;
+use crate::query::{History, VariantIndex};
 use crate::storage::{FileStorage, Storage};
 
 /// An append-only, hash-chained log of transactions over a [`Storage`].
@@ -16,6 +16,9 @@ use crate::storage::{FileStorage, Storage};
 pub struct Journal<S: Storage = FileStorage> {
     storage: S,
     records: Vec<Record>,
+    index: VariantIndex,
+    /// Byte offset of each record's frame (for naming bad records).
+    offsets: Vec<u64>,
     /// Bytes of the good prefix (file header + committed frames).
     valid_len: u64,
     /// Set when bytes after `valid_len` (a torn tail) must be cut before the next append.
@@ -133,6 +136,8 @@ impl<S: Storage> Journal<S> {
         }
         let journal = Journal {
             storage,
+            index: VariantIndex::build(&scan.records),
+            offsets: scan.offsets,
             records: scan.records,
             valid_len: scan.valid_len,
             needs_truncate,
@@ -149,12 +154,12 @@ impl<S: Storage> Journal<S> {
 
     /// An index for the queries in [`crate::query`].
     pub fn history(&self) -> History<'_> {
-        History::new(&self.records)
+        History::with_index(&self.records, &self.index)
     }
 
     /// The latest record of `variant`.
     pub fn head(&self, variant: &str) -> Option<&Record> {
-        self.records.iter().rev().find(|r| r.variant == variant)
+        self.history().head(variant)
     }
 
     /// The latest record of any variant.
@@ -184,7 +189,7 @@ impl<S: Storage> Journal<S> {
         }
         new.state.packages.sort_by(|a, b| a.key().cmp(&b.key()));
         let seq = self.records.len() as u64 + 1;
-        History::new(&self.records)
+        self.history()
             .check(seq, &new)
             .map_err(|message| AppendError::Invalid {
                 path: path(),
@@ -219,6 +224,8 @@ impl<S: Storage> Journal<S> {
                 source,
             });
         }
+        self.offsets
+            .push(self.valid_len + (bytes.len() - frame.len()) as u64);
         self.valid_len += bytes.len() as u64;
         let record = Record {
             seq,
@@ -233,6 +240,7 @@ impl<S: Storage> Journal<S> {
             commit: new.commit,
             base: new.base,
         };
+        self.index.push(&record.variant, self.records.len());
         self.records.push(record.clone());
         Ok(record)
     }
@@ -245,7 +253,7 @@ impl<S: Storage> Journal<S> {
         &self,
         mut check_commit: impl FnMut(&CommitId) -> Result<(), String>,
     ) -> Result<Verified, BadRecord> {
-        verify_records(&self.records, &mut check_commit)?;
+        verify_records(self.history(), &self.offsets, &mut check_commit)?;
         if let Some(bad) = &self.corruption {
             return Err(bad.clone());
         }
@@ -258,30 +266,19 @@ impl<S: Storage> Journal<S> {
 
 /// The semantic and commit part of [`Journal::verify`], over records whose chain is intact.
 fn verify_records(
-    records: &[Record],
+    history: History<'_>,
+    offsets: &[u64],
     check_commit: &mut dyn FnMut(&CommitId) -> Result<(), String>,
 ) -> Result<(), BadRecord> {
-    let history = History::new(records);
-    let mut offset = codec::FILE_HEADER_LEN as u64;
-    for r in records {
+    for (r, &offset) in history.records().iter().zip(offsets) {
         let bad = |problem| BadRecord {
             position: r.seq,
             seq: Some(r.seq),
             offset,
             problem,
         };
-        let new = NewRecord {
-            time: r.time,
-            actor: r.actor.clone(),
-            reason: r.reason.clone(),
-            variant: r.variant.clone(),
-            request: r.request.clone(),
-            state: r.state.clone(),
-            commit: r.commit,
-            base: r.base.clone(),
-        };
         history
-            .check(r.seq, &new)
+            .check_record(r)
             .map_err(|message| bad(Problem::Semantic { message }))?;
         check_commit(&r.commit).map_err(|message| {
             bad(Problem::Commit {
@@ -289,8 +286,6 @@ fn verify_records(
                 message,
             })
         })?;
-        let body_len = codec::encode_record(r).len() as u64;
-        offset += (codec::FRAME_HEADER_LEN + codec::FRAME_TRAILER_LEN) as u64 + body_len;
     }
     Ok(())
 }

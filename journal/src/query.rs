@@ -6,6 +6,7 @@
 //! and a child variant inherits through its `variant-create` record (whose state is the parent's
 //! at the creation point) and, before it, the parent's lineage.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
@@ -21,7 +22,31 @@ use crate::model::{
 pub struct History<'a> {
     records: &'a [Record],
     /// Positions in `records` of each variant's own records, in seq order.
-    by_variant: HashMap<&'a str, Vec<usize>>,
+    by_variant: Cow<'a, VariantIndex>,
+}
+
+/// Positions of each variant's own records; the journal keeps one up to date as it appends, so
+/// queries during an append cost no re-indexing.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct VariantIndex(HashMap<String, Vec<usize>>);
+
+impl VariantIndex {
+    pub(crate) fn build(records: &[Record]) -> VariantIndex {
+        let mut ix = VariantIndex::default();
+        for (i, r) in records.iter().enumerate() {
+            ix.push(&r.variant, i);
+        }
+        ix
+    }
+
+    pub(crate) fn push(&mut self, variant: &str, position: usize) {
+        match self.0.get_mut(variant) {
+            Some(v) => v.push(position),
+            None => {
+                self.0.insert(variant.to_string(), vec![position]);
+            }
+        }
+    }
 }
 
 /// A query that cannot be answered.
@@ -404,13 +429,17 @@ static EMPTY_STATE: std::sync::OnceLock<State> = std::sync::OnceLock::new();
 impl<'a> History<'a> {
     /// Indexes `records` (which must be sorted by seq, as the journal keeps them). O(n).
     pub fn new(records: &'a [Record]) -> History<'a> {
-        let mut by_variant: HashMap<&'a str, Vec<usize>> = HashMap::new();
-        for (i, r) in records.iter().enumerate() {
-            by_variant.entry(r.variant.as_str()).or_default().push(i);
-        }
         History {
             records,
-            by_variant,
+            by_variant: Cow::Owned(VariantIndex::build(records)),
+        }
+    }
+
+    /// A history over `records` with an index the caller keeps in step with them.
+    pub(crate) fn with_index(records: &'a [Record], index: &'a VariantIndex) -> History<'a> {
+        History {
+            records,
+            by_variant: Cow::Borrowed(index),
         }
     }
 
@@ -434,14 +463,18 @@ impl<'a> History<'a> {
 
     /// Variant names, in order of first appearance.
     pub fn variants(&self) -> Vec<&'a str> {
-        let mut v: Vec<(usize, &'a str)> =
-            self.by_variant.iter().map(|(n, ix)| (ix[0], *n)).collect();
+        let mut v: Vec<(usize, &'a str)> = self
+            .by_variant
+            .0
+            .values()
+            .map(|ix| (ix[0], self.records[ix[0]].variant.as_str()))
+            .collect();
         v.sort();
         v.into_iter().map(|(_, n)| n).collect()
     }
 
     fn own(&self, variant: &str) -> &[usize] {
-        self.by_variant.get(variant).map_or(&[], |v| v.as_slice())
+        self.by_variant.0.get(variant).map_or(&[], |v| v.as_slice())
     }
 
     /// The variant's latest record.
@@ -491,7 +524,7 @@ impl<'a> History<'a> {
         let mut segments: Vec<Vec<&'a Record>> = Vec::new();
         let (mut v, mut limit) = (variant, upto.unwrap_or(u64::MAX));
         // Each step goes to a strictly smaller seq, so this ends; the bound guards bad input.
-        for _ in 0..=self.by_variant.len() {
+        for _ in 0..=self.by_variant.0.len() {
             let own = self.own(v);
             segments.push(
                 own.iter()
@@ -500,7 +533,7 @@ impl<'a> History<'a> {
                     .collect(),
             );
             match self.creation(v) {
-                Some((parent, at)) if self.by_variant.contains_key(parent) => {
+                Some((parent, at)) if self.by_variant.0.contains_key(parent) => {
                     v = parent;
                     limit = at.min(limit);
                 }
@@ -513,7 +546,7 @@ impl<'a> History<'a> {
     /// Whether transaction `seq` is part of `variant`'s history.
     pub fn in_lineage(&self, variant: &str, seq: u64) -> bool {
         let mut v = variant;
-        for _ in 0..=self.by_variant.len() {
+        for _ in 0..=self.by_variant.0.len() {
             if self.own_at(v, seq).is_some_and(|r| r.seq == seq) {
                 return true;
             }
@@ -749,25 +782,36 @@ impl<'a> History<'a> {
     /// The rules record number `seq` (appended after every record with a smaller seq) must
     /// satisfy; records at or after `seq` in this history are ignored. Returns what is wrong.
     pub fn check(&self, seq: u64, r: &NewRecord) -> Result<(), String> {
+        self.check_parts(seq, &r.variant, &r.request, &r.state, r.base.as_ref())
+    }
+
+    /// [`History::check`] on an existing record (as `verify` does), without copying it.
+    pub fn check_record(&self, r: &Record) -> Result<(), String> {
+        self.check_parts(r.seq, &r.variant, &r.request, &r.state, r.base.as_ref())
+    }
+
+    fn check_parts(
+        &self,
+        seq: u64,
+        variant: &str,
+        request: &Request,
+        state: &State,
+        base: Option<&Provenance>,
+    ) -> Result<(), String> {
         let before = seq.saturating_sub(1);
-        if !valid_variant_name(&r.variant) {
+        if !valid_variant_name(&variant) {
             return Err(format!(
                 "variant name {:?} is not valid (letters, digits, '-', '_', '.')",
-                r.variant
+                variant
             ));
         }
-        if let Some(w) = r
-            .state
-            .packages
-            .windows(2)
-            .find(|w| w[0].key() >= w[1].key())
-        {
+        if let Some(w) = state.packages.windows(2).find(|w| w[0].key() >= w[1].key()) {
             return Err(format!(
                 "package set is not sorted by (name, arch) without duplicates at {}:{}",
                 w[1].name, w[1].arch
             ));
         }
-        let prev_own = self.own_at(&r.variant, before);
+        let prev_own = self.own_at(&variant, before);
         let parent_state =
             |parent: &str, parent_seq: u64, parent_txn: &TxnId| -> Result<&'a Record, String> {
                 if parent_seq >= seq {
@@ -803,25 +847,25 @@ impl<'a> History<'a> {
                 seq: s,
                 txn: *t,
             };
-            if r.base.as_ref() != Some(&want) {
-                return Err(format!("base must be {p}@{s} ({t}), found {:?}", r.base));
+            if base != Some(&want) {
+                return Err(format!("base must be {p}@{s} ({t}), found {base:?}"));
             }
             Ok(())
         };
-        match &r.request {
+        match request {
             Request::VariantCreate {
                 parent,
                 parent_seq,
                 parent_txn,
             } => {
                 if prev_own.is_some() {
-                    return Err(format!("variant {:?} already exists", r.variant));
+                    return Err(format!("variant {:?} already exists", variant));
                 }
-                if *parent == r.variant {
+                if *parent == variant {
                     return Err("a variant cannot be created from itself".to_string());
                 }
                 let p = parent_state(parent, *parent_seq, parent_txn)?;
-                if p.state != r.state {
+                if p.state != *state {
                     return Err(format!(
                         "a new variant's state must equal its parent {parent:?}'s state at {parent_seq}"
                     ));
@@ -834,13 +878,13 @@ impl<'a> History<'a> {
                 parent_txn,
             } => {
                 let prev =
-                    prev_own.ok_or_else(|| format!("variant {:?} does not exist", r.variant))?;
+                    prev_own.ok_or_else(|| format!("variant {:?} does not exist", variant))?;
                 match &prev.base {
                     Some(b) if b.variant == *parent => {}
                     _ => {
                         return Err(format!(
                             "variant {:?} is not a child of {parent:?}",
-                            r.variant
+                            variant
                         ))
                     }
                 }
@@ -849,13 +893,13 @@ impl<'a> History<'a> {
             }
             other => {
                 if let Some(prev) = prev_own {
-                    if r.base != prev.base {
+                    if base != prev.base.as_ref() {
                         return Err(format!(
                             "base changed from {:?} to {:?} without a rebase",
-                            prev.base, r.base
+                            prev.base, base
                         ));
                     }
-                } else if r.base.is_some() {
+                } else if base.is_some() {
                     return Err("the first record of a root variant has no base".to_string());
                 }
                 if let Request::Rollback { to_seq, to } = other {
@@ -873,13 +917,13 @@ impl<'a> History<'a> {
                             t.id
                         ));
                     }
-                    if prev_own.is_none() || !self.in_lineage(&r.variant, *to_seq) {
+                    if prev_own.is_none() || !self.in_lineage(&variant, *to_seq) {
                         return Err(format!(
                             "rollback target {to_seq} is not in the history of {:?}",
-                            r.variant
+                            variant
                         ));
                     }
-                    if t.state != r.state {
+                    if t.state != *state {
                         return Err(format!(
                             "a rollback's state must equal the state at {to_seq}"
                         ));
