@@ -392,7 +392,7 @@ pub(crate) fn atomic_layout(tree: &Path, variant: &VariantInfo<'_>, profile: &cr
     let groups = id_names(&tree.join("usr/etc/group"))?;
     let mut lines = Vec::new();
     var_to_tmpfiles(tree, "var", &users, &groups, &mut lines)?;
-    lines.push(format!("L /var/lib/dpkg - - - - /{DPKG_DB}"));
+    lines.push(format!("L /var/lib/dpkg - - - - ../../{DPKG_DB}"));
     lines.sort_by(|a, b| a.split(' ').nth(1).cmp(&b.split(' ').nth(1)));
     let mut text = String::from("# Written by particle: /var as the packages ship it, recreated at boot.\n");
     for l in &lines {

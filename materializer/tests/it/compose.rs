@@ -77,7 +77,7 @@ fn minbase_checkout_has_the_atomic_layout() {
     assert_eq!(std::fs::read_dir(root.join("var")).expect("var").count(), 0, "/var must be empty");
     assert!(root.join("usr/lib/sysimage/dpkg/status").is_file());
     let tmpfiles = std::fs::read_to_string(root.join("usr/lib/tmpfiles.d/particle-var.conf")).expect("tmpfiles");
-    assert!(tmpfiles.contains("L /var/lib/dpkg - - - - /usr/lib/sysimage/dpkg"), "{tmpfiles}");
+    assert!(tmpfiles.contains("L /var/lib/dpkg - - - - ../../usr/lib/sysimage/dpkg"), "{tmpfiles}");
     assert!(tmpfiles.contains("d /var/lib/apt "), "{tmpfiles}");
     let conf = std::fs::read_to_string(root.join("usr/lib/particle/variant.conf")).expect("variant.conf");
     assert!(conf.contains("VARIANT=base\n") && conf.contains("TXN_ID=txn-1\n"), "{conf}");
