@@ -1,1 +1,5 @@
-//! Workspace integration tests: run the real `particle` binary on ../shared/debian-mirror.
+//! End-to-end tests: the real `particle` binary on `../shared/debian-mirror` (or `$PARTICLE_MIRROR`)
+//! in temporary state directories.
+
+mod common;
+mod repo;

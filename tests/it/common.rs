@@ -1,0 +1,235 @@
+//! Helpers shared by the end-to-end tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The shared Debian mirror.
+pub(crate) fn mirror() -> PathBuf {
+    if let Some(m) = std::env::var_os("PARTICLE_MIRROR") {
+        return PathBuf::from(m);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/debian-mirror")
+}
+
+pub(crate) fn debian_keyring() -> PathBuf {
+    mirror().join("keyring/debian-archive-keyring.gpg")
+}
+
+/// A temporary state directory and a way to run particle in it.
+pub(crate) struct Env {
+    pub(crate) dir: tempfile::TempDir,
+}
+
+/// What one particle run did.
+#[derive(Debug)]
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl Run {
+    pub(crate) fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+    #[track_caller]
+    pub(crate) fn ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "particle failed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+    #[track_caller]
+    pub(crate) fn fails(self, kind: &str) -> Self {
+        assert_eq!(
+            self.code, 1,
+            "expected exit 1:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        let j = self.json();
+        assert_eq!(j["error"]["kind"], kind, "wrong error kind: {j}");
+        self
+    }
+}
+
+impl Env {
+    pub(crate) fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+    pub(crate) fn root(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
+        let out: Output = Command::new(env!("CARGO_BIN_EXE_particle"))
+            .arg("--root")
+            .arg(self.root())
+            .args(args)
+            .env_remove("PARTICLE_ROOT")
+            .output()
+            .expect("run particle");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+    /// `init` plus a source for `uri` with `keyring`.
+    pub(crate) fn with_source(uri: &str, keyring: &Path) -> Self {
+        let env = Self::new();
+        env.run(&["init"]).ok();
+        env.run(&[
+            "repo",
+            "add",
+            "debian",
+            "--uri",
+            uri,
+            "--suite",
+            "bookworm",
+            "--keyring",
+            &keyring.to_string_lossy(),
+        ])
+        .ok();
+        env
+    }
+}
+
+/// A copy of the mirror's `dists/` (pool linked, never copied) that a test may break.
+pub(crate) fn mirror_copy(into: &Path) -> PathBuf {
+    let m = into.join("mirror");
+    std::fs::create_dir_all(m.join("dists/bookworm/main/binary-amd64")).expect("mkdir");
+    for f in [
+        "dists/bookworm/InRelease",
+        "dists/bookworm/main/binary-amd64/Packages.xz",
+    ] {
+        std::fs::copy(mirror().join(f), m.join(f)).expect("copy");
+    }
+    std::os::unix::fs::symlink(mirror().join("pool"), m.join("pool")).expect("symlink pool");
+    m
+}
+
+pub(crate) fn file_uri(p: &Path) -> String {
+    format!("file://{}", p.display())
+}
+
+/// A throwaway OpenPGP key (gpg in a temp home) to sign test archives with.
+pub(crate) struct TestKey {
+    pub(crate) home: tempfile::TempDir,
+    pub(crate) keyring: PathBuf,
+}
+
+impl TestKey {
+    pub(crate) fn generate() -> Self {
+        let home = tempfile::tempdir().expect("tempdir");
+        let gpg = |args: &[&str]| {
+            let out = Command::new("gpg")
+                .arg("--homedir")
+                .arg(home.path())
+                .args([
+                    "--batch",
+                    "--quiet",
+                    "--pinentry-mode",
+                    "loopback",
+                    "--passphrase",
+                    "",
+                ])
+                .args(args)
+                .output()
+                .expect("run gpg");
+            assert!(
+                out.status.success(),
+                "gpg {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out.stdout
+        };
+        gpg(&[
+            "--quick-gen-key",
+            "particle test <test@particle.invalid>",
+            "ed25519",
+            "sign",
+            "never",
+        ]);
+        let keyring = home.path().join("test-keyring.gpg");
+        let exported = gpg(&["--export"]);
+        std::fs::write(&keyring, exported).expect("write keyring");
+        Self { home, keyring }
+    }
+
+    /// Clearsigns `text` with `digest` (e.g. SHA256).
+    pub(crate) fn clearsign(&self, text: &str, digest: &str) -> Vec<u8> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input = dir.path().join("Release");
+        std::fs::write(&input, text).expect("write");
+        let output = dir.path().join("InRelease");
+        let out = Command::new("gpg")
+            .arg("--homedir")
+            .arg(self.home.path())
+            .args([
+                "--batch",
+                "--quiet",
+                "--yes",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "",
+                "--digest-algo",
+                digest,
+            ])
+            .arg("--output")
+            .arg(&output)
+            .arg("--clearsign")
+            .arg(&input)
+            .output()
+            .expect("run gpg");
+        assert!(
+            out.status.success(),
+            "gpg --clearsign: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read(output).expect("read InRelease")
+    }
+}
+
+/// Writes a small signed archive under `dir`: `count` stanzas of the real index, a Release with
+/// the given Date and extra fields, signed by `key`. Returns the archive root.
+pub(crate) fn signed_archive(
+    dir: &Path,
+    key: &TestKey,
+    date: &str,
+    extra: &str,
+    count: usize,
+) -> PathBuf {
+    let raw = std::fs::read(mirror().join("dists/bookworm/main/binary-amd64/Packages.xz"))
+        .expect("read index");
+    let text = store::decompress(&raw, store::Compression::Xz, 1 << 30).expect("decompress");
+    let text = String::from_utf8(text).expect("utf8");
+    let packages: String = text
+        .split("\n\n")
+        .take(count)
+        .map(|s| format!("{s}\n\n"))
+        .collect();
+    let root = dir.join("archive");
+    let idx = root.join("dists/bookworm/main/binary-amd64");
+    std::fs::create_dir_all(&idx).expect("mkdir");
+    std::fs::write(idx.join("Packages"), &packages).expect("write");
+    let sha = store::Sha256::of(packages.as_bytes());
+    let release = format!(
+        "Origin: Test\nSuite: stable\nCodename: bookworm\nDate: {date}\n{extra}Architectures: amd64\nComponents: main\nSHA256:\n {sha} {} main/binary-amd64/Packages\n",
+        packages.len()
+    );
+    std::fs::write(
+        root.join("dists/bookworm/InRelease"),
+        key.clearsign(&release, "SHA256"),
+    )
+    .expect("write");
+    root
+}
