@@ -66,7 +66,7 @@ pub(crate) fn conffile_paths(member: Option<&ControlMember>) -> BTreeSet<String>
 
 /// One `status` stanza (pure).
 pub(crate) fn status_stanza(p: &DbPackage, status: &str) -> String {
-    let control = String::from_utf8_lossy(&p.control["control"].data).into_owned();
+    let control = p.control.get("control").map(|m| String::from_utf8_lossy(&m.data).into_owned()).unwrap_or_default();
     let mut out = String::new();
     let mut wrote_status = false;
     for line in control.trim_end().lines() {

@@ -30,7 +30,6 @@ mod sandbox;
 
 pub use commit::{commit_exists, commit_metadata, fsck, init_repo, resolve_ref, set_ref, variant_ref, RepoError};
 pub use configure::ConfigureError;
-pub use deb::DebError;
 pub use dpkgdb::DpkgDbError;
 pub use extract::ExtractError;
 pub use layout::LayoutError;

@@ -3,7 +3,8 @@
 
 use crate::commit::{commit_tree, CommitMeta, RepoError};
 use crate::configure::{configure, ConfigureError};
-use crate::deb::{control_members, DataTar, DebError};
+use crate::deb::{open_data, read_control};
+use store::DebError;
 use crate::dpkgdb::{conffile_paths, interested_triggers, write_database, DbPackage, DpkgDbError};
 use crate::extract::{ExtractError, Extractor, PackageRef};
 use crate::layout::{atomic_layout, merge_usr, normalize, LayoutError, VariantInfo};
@@ -86,13 +87,6 @@ pub enum MaterializeError {
         #[source]
         source: DebError,
     },
-    #[error("package {package}: invalid control file in {path}")]
-    Control {
-        package: String,
-        path: PathBuf,
-        #[source]
-        source: store::IndexError,
-    },
     #[error("package {package}: {path} holds {found}, not the pinned {expected}")]
     Mismatch { package: String, path: PathBuf, expected: String, found: String },
     #[error("package {package} is listed twice in the input")]
@@ -166,16 +160,8 @@ fn build(repo: &Path, tree: &Path, log: &Path, input: &BuildInput, options: &Opt
         if !seen.insert((&p.name, &p.arch)) {
             return Err(MaterializeError::Duplicate { package: p.name.clone() });
         }
-        let control = control_members(&p.deb_path)
+        let (package, control) = read_control(&p.deb_path)
             .map_err(|source| MaterializeError::Deb { package: p.name.clone(), path: p.deb_path.clone(), source })?;
-        let text = String::from_utf8_lossy(&control["control"].data).into_owned();
-        let control_err = |source| MaterializeError::Control { package: p.name.clone(), path: p.deb_path.clone(), source };
-        let para = store::paragraphs(&text)
-            .next()
-            .ok_or(store::IndexError::Missing { line: 1, field: "Package" })
-            .map_err(control_err)?
-            .map_err(|e| control_err(store::IndexError::from(e)))?;
-        let package = store::package_from_paragraph(&para).map_err(control_err)?;
         if (package.name.as_str(), package.version.as_str(), package.arch.as_str()) != (p.name.as_str(), p.version.as_str(), p.arch.as_str()) {
             return Err(MaterializeError::Mismatch {
                 package: p.name.clone(),
@@ -198,7 +184,7 @@ fn build(repo: &Path, tree: &Path, log: &Path, input: &BuildInput, options: &Opt
         let conffiles = conffile_paths(p.control.get("conffiles"));
         let pref = PackageRef { name: &p.package.name, version: &p.package.version, replaces: &p.package.replaces, conffiles: &conffiles };
         let deb_err = |source| MaterializeError::Deb { package: p.package.name.clone(), path: path.clone(), source };
-        let mut data = DataTar::open(path).map_err(deb_err)?;
+        let mut data = open_data(path).map_err(deb_err)?;
         let extracted = extractor.extract(&pref, &mut data)?;
         data.finish().map_err(deb_err)?;
         pkgs[i].extracted = extracted;
