@@ -100,6 +100,37 @@ pub fn distcheck(universe: &Universe, options: &Options) -> DistcheckReport {
         })
         .collect();
 
+    // The essential set alone: if it has no solution, nothing is installable.
+    let mut base_pb = Problem::new(&ix, false, None);
+    for (name, cands) in essential.iter().zip(&roots) {
+        base_pb.add_root(cands, Info::Essential((*name).to_owned()));
+    }
+    if let Outcome::Unsat(core) = base_pb.search(&[], &[], None) {
+        let lits = |c: Cid| base_pb.sat.clause(c).to_vec();
+        let core = minimize(&lits, &core, &[]);
+        let reason = format!(
+            "the essential set is not installable: {}",
+            explain(&ix, &base_pb.info, &base_pb.sat, &core, &[])
+        );
+        let broken: Vec<Broken> = (0..n as Pkg)
+            .filter(|&p| ix.considered(p))
+            .map(|p| {
+                let pkg = ix.pkg(p);
+                Broken {
+                    name: pkg.name.clone(),
+                    version: pkg.version.clone(),
+                    arch: pkg.arch.clone(),
+                    reason: reason.clone(),
+                }
+            })
+            .collect();
+        return DistcheckReport {
+            total: broken.len(),
+            broken,
+        };
+    }
+    drop(base_pb);
+
     // Packages every solution contains: single-candidate roots and their single-candidate deps.
     let mut forced = vec![false; n];
     let mut stack: Vec<Pkg> = roots
@@ -135,7 +166,8 @@ pub fn distcheck(universe: &Universe, options: &Options) -> DistcheckReport {
         hit_by.clear();
         ix.hit_by(p, &mut hit_by);
         let alone = !ix.named(&pkg.name).iter().any(|&s| ix.same_slot(p, s));
-        free[p as usize] = hits.is_empty() && hit_by.is_empty() && alone;
+        // Forced packages stay encoded, so that what they force holds in the encoding too.
+        free[p as usize] = hits.is_empty() && hit_by.is_empty() && alone && !forced[p as usize];
     }
     loop {
         let mut changed = false;
@@ -182,17 +214,8 @@ pub fn distcheck(universe: &Universe, options: &Options) -> DistcheckReport {
         if free[p as usize] {
             continue;
         }
-        let core: Option<Vec<Cid>> = match &base {
-            Some(core) => Some(core.clone()),
-            None => {
-                pb.sat.backtrack(0);
-                match pb.search(&[Lit::pos(p)], &[], None) {
-                    Outcome::Sat { .. } => None,
-                    Outcome::Unsat(core) => Some(core),
-                }
-            }
-        };
-        if let Some(core) = core {
+        pb.sat.backtrack(0);
+        if let Outcome::Unsat(core) = pb.search(&[Lit::pos(p)], &[], None) {
             let lits = |c: Cid| pb.sat.clause(c).to_vec();
             let core = minimize(&lits, &core, &[Lit::pos(p)]);
             let pkg = ix.pkg(p);

@@ -299,16 +299,21 @@ impl<'u> Solver<'u> {
             if same.is_empty() {
                 continue;
             }
+            // Keep the installed version (or move to the newest when upgrading); failing that,
+            // keep the name installed with another version, newest first, as apt does.
             let exact = same
                 .iter()
                 .copied()
                 .find(|&p| ix.pkg(p).version == inst.version);
-            if request.upgrade || exact.is_none() {
-                kept.push(Lit::pos(same[0]));
-            }
-            if let Some(e) = exact {
+            if let (Some(e), false) = (exact, request.upgrade) {
                 kept.push(Lit::pos(e));
             }
+            kept.extend(
+                same.iter()
+                    .copied()
+                    .filter(|&p| request.upgrade || Some(p) != exact)
+                    .map(Lit::pos),
+            );
         }
         for l in &kept {
             pb.activate(l.var());

@@ -1,1 +1,574 @@
+//! Hand-made cases (insta snapshots), checked by the independent closure checker, and property
+//! tests against a brute-force oracle on random small universes.
 
+#[path = "../tests/support/closure.rs"]
+mod closure;
+
+use crate::{distcheck, Installed, Options, Request, Solution, SolveError, Solver};
+use closure::Check;
+use proptest::prelude::*;
+use store::Universe;
+
+/// The package DSL: one package per line, `name=version[:arch] Field: value; Field: value`.
+/// Architecture defaults to amd64; blank lines and `#` comments are skipped.
+fn universe(text: &str) -> Universe {
+    let mut stanzas = String::new();
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let (head, fields) = line.split_once(' ').unwrap_or((line, ""));
+        let (name, rest) = head.split_once('=').expect("name=version");
+        let (version, arch) = rest
+            .split_once(':')
+            .map_or((rest, "amd64"), |(v, a)| (v, a));
+        // A version with an epoch is written `e!v` in the DSL, since `:` introduces the arch.
+        let version = version.replace('!', ":");
+        stanzas.push_str(&format!(
+            "Package: {name}\nVersion: {version}\nArchitecture: {arch}\n"
+        ));
+        for f in fields.split(';').map(str::trim).filter(|f| !f.is_empty()) {
+            stanzas.push_str(f);
+            stanzas.push('\n');
+        }
+        stanzas.push('\n');
+    }
+    store::parse_packages(&stanzas).expect("DSL universe parses")
+}
+
+fn opts() -> Options {
+    Options::default()
+}
+
+fn install(names: &[&str]) -> Request {
+    Request {
+        install: names.iter().map(|s| (*s).to_owned()).collect(),
+        ..Request::default()
+    }
+}
+
+fn inst(name: &str, version: &str) -> Installed {
+    Installed {
+        name: name.to_owned(),
+        version: version.to_owned(),
+        arch: "amd64".to_owned(),
+    }
+}
+
+/// Renders a result for a snapshot, after checking a solution with the closure checker.
+fn show(u: &Universe, options: &Options, r: &Result<Solution, SolveError>) -> String {
+    match r {
+        Ok(s) => {
+            let triples: Vec<(String, String, String)> = s
+                .packages
+                .iter()
+                .map(|c| (c.name.clone(), c.version.clone(), c.arch.clone()))
+                .collect();
+            let set = Check::resolve(u, &triples).expect("solution names real packages");
+            let v = Check {
+                native: &options.arch,
+                with_required: true,
+            }
+            .violations(u, &set);
+            assert!(v.is_empty(), "solver output is not a valid closure: {v:?}");
+            let mut out = String::new();
+            for c in &s.packages {
+                out.push_str(&format!(
+                    "{} {} {} <- {}\n",
+                    c.name,
+                    c.version,
+                    c.arch,
+                    reason(&c.reason)
+                ));
+            }
+            for ch in &s.changes {
+                out.push_str(&format!(
+                    "{:?} {}:{} {} -> {}\n",
+                    ch.kind,
+                    ch.name,
+                    ch.arch,
+                    ch.from.as_deref().unwrap_or("-"),
+                    ch.to.as_deref().unwrap_or("-")
+                ));
+            }
+            out
+        }
+        Err(e) => format!("error: {e}\n"),
+    }
+}
+
+fn reason(r: &crate::Reason) -> String {
+    use crate::Reason::*;
+    match r {
+        Requested => "requested".into(),
+        Essential => "essential".into(),
+        Required => "required".into(),
+        Installed => "installed".into(),
+        Depends { by, relation } => format!("{by} depends on {relation}"),
+        Recommends { by, relation } => format!("{by} recommends {relation}"),
+    }
+}
+
+fn case(text: &str, request: &Request, installed: &[Installed]) -> String {
+    case_with(text, &opts(), request, installed)
+}
+
+fn case_with(text: &str, options: &Options, request: &Request, installed: &[Installed]) -> String {
+    let u = universe(text);
+    let solver = Solver::new(&u, options);
+    let first = solver.solve(request, installed);
+    assert_eq!(
+        first,
+        solver.solve(request, installed),
+        "same input, same answer"
+    );
+    show(&u, options, &first)
+}
+
+const BASE: &str = "
+    base-files=12:amd64 Essential: yes; Priority: required
+    libc6=2.36:amd64 Priority: optional; Multi-Arch: same
+    dash=0.5:amd64 Essential: yes; Pre-Depends: libc6 (>= 2.34)
+";
+
+#[test]
+fn alternatives_take_the_first_installable() {
+    let u = format!(
+        "{BASE}
+        a=1 Depends: b | c
+        b=1 Conflicts: dash
+        c=1
+        d=1 Depends: c | b"
+    );
+    insta::assert_snapshot!("alternatives", case(&u, &install(&["a", "d"]), &[]));
+}
+
+#[test]
+fn virtual_with_several_providers() {
+    let u = format!(
+        "{BASE}
+        mua=1 Depends: mail-transport-agent
+        postfix=3 Provides: mail-transport-agent; Conflicts: mail-transport-agent; Priority: optional
+        exim4=4 Provides: mail-transport-agent; Conflicts: mail-transport-agent; Priority: standard
+        mta-user=1 Depends: postfix"
+    );
+    insta::assert_snapshot!("virtual_providers", case(&u, &install(&["mua"]), &[]));
+    // Provides+Conflicts on one virtual name (MTAs): a package never conflicts with itself, and
+    // asking for a specific provider steers the choice.
+    insta::assert_snapshot!("mta_steered", case(&u, &install(&["mua", "mta-user"]), &[]));
+    insta::assert_snapshot!("mta_both", case(&u, &install(&["exim4", "postfix"]), &[]));
+}
+
+#[test]
+fn versioned_provides() {
+    let u = format!(
+        "{BASE}
+        a=1 Depends: foo (>= 2)
+        p-unversioned=1 Provides: foo
+        p-old=1 Provides: foo (= 1)
+        p-new=1 Provides: foo (= 2)
+        only-unversioned=1 Depends: bar (>= 1)
+        q=1 Provides: bar"
+    );
+    insta::assert_snapshot!("versioned_provides", case(&u, &install(&["a"]), &[]));
+    insta::assert_snapshot!(
+        "unversioned_provides_never_satisfy_versioned",
+        case(&u, &install(&["only-unversioned"]), &[])
+    );
+}
+
+#[test]
+fn conflicts_through_provides() {
+    let u = format!(
+        "{BASE}
+        a=1 Conflicts: virt
+        b=1 Provides: virt
+        c=1 Depends: virt-or-real | b
+        virt-or-real=1 Conflicts: a"
+    );
+    insta::assert_snapshot!(
+        "conflict_via_provides",
+        case(&u, &install(&["a", "b"]), &[])
+    );
+    insta::assert_snapshot!(
+        "conflict_steers_alternative",
+        case(&u, &install(&["a", "c"]), &[])
+    );
+}
+
+#[test]
+fn breaks_on_upgrade_and_essential() {
+    let u = format!(
+        "{BASE}
+        b=2.1 Breaks: c (<< 3)
+        c=2.9
+        c=3.0
+        a=1 Depends: b (>= 2)"
+    );
+    // c 2.9 is installed; installing a pulls b, which breaks c (<< 3): c is upgraded.
+    insta::assert_snapshot!(
+        "breaks_upgrades",
+        case(&u, &install(&["a"]), &[inst("c", "2.9")])
+    );
+    let u = format!(
+        "{BASE}
+        b=2.1 Breaks: c (<< 3)
+        c=2.9 Essential: yes
+        a=1 Depends: b (>= 2)"
+    );
+    insta::assert_snapshot!("breaks_essential", case(&u, &install(&["a"]), &[]));
+}
+
+#[test]
+fn multi_arch() {
+    let u = format!(
+        "{BASE}
+        libc6=2.36:i386 Multi-Arch: same
+        libfoo=1:amd64 Multi-Arch: same; Depends: libc6
+        libfoo=1:i386 Multi-Arch: same; Depends: libc6
+        tool=1:i386 Multi-Arch: foreign; Depends: libc6
+        app=1:amd64 Depends: tool, libfoo
+        python3=3.11:amd64 Multi-Arch: allowed; Depends: libc6
+        plugin=1:i386 Depends: python3:any, libfoo
+        notallowed=1:amd64
+        wantsany=1:i386 Depends: notallowed:any
+        plain=1:amd64
+        wantsplain=1:i386 Depends: plain"
+    );
+    let o = Options {
+        arch: "amd64".into(),
+        foreign_archs: vec!["i386".into()],
+    };
+    insta::assert_snapshot!(
+        "multiarch_same_foreign_allowed",
+        case_with(&u, &o, &install(&["app", "plugin"]), &[])
+    );
+    insta::assert_snapshot!(
+        "multiarch_any_needs_allowed",
+        case_with(&u, &o, &install(&["wantsany"]), &[])
+    );
+    insta::assert_snapshot!(
+        "multiarch_plain_is_per_arch",
+        case_with(&u, &o, &install(&["wantsplain"]), &[])
+    );
+    // Without i386 enabled, the i386 packages do not exist.
+    insta::assert_snapshot!(
+        "multiarch_foreign_disabled",
+        case(&u, &install(&["app"]), &[])
+    );
+}
+
+#[test]
+fn arch_qualified_conflicts() {
+    let u = format!(
+        "{BASE}
+        libc6-i386=2.36:amd64
+        libc6-x32=2.36:amd64 Conflicts: libc6-i386:x32
+        guard=1:amd64 Conflicts: libc6-i386:amd64"
+    );
+    insta::assert_snapshot!(
+        "x32_qualifier_does_not_hit_native",
+        case(&u, &install(&["libc6-x32", "libc6-i386"]), &[])
+    );
+    insta::assert_snapshot!(
+        "native_qualifier_hits",
+        case(&u, &install(&["guard", "libc6-i386"]), &[])
+    );
+}
+
+#[test]
+fn pre_depends_loop() {
+    let u = format!(
+        "{BASE}
+        a=1 Pre-Depends: b
+        b=1 Pre-Depends: a; Depends: c
+        c=1 Depends: a"
+    );
+    insta::assert_snapshot!("pre_depends_loop", case(&u, &install(&["a"]), &[]));
+}
+
+#[test]
+fn removal() {
+    let u = format!(
+        "{BASE}
+        lib=1
+        app=1 Depends: lib
+        other=1"
+    );
+    let installed = [
+        inst("base-files", "12"),
+        inst("libc6", "2.36"),
+        inst("dash", "0.5"),
+        inst("lib", "1"),
+        inst("app", "1"),
+        inst("other", "1"),
+    ];
+    let rm = |n: &str| Request {
+        remove: vec![n.to_owned()],
+        ..Request::default()
+    };
+    insta::assert_snapshot!(
+        "remove_takes_reverse_deps",
+        case(&u, &rm("lib"), &installed)
+    );
+    insta::assert_snapshot!(
+        "remove_essential_refused",
+        case(&u, &rm("dash"), &installed)
+    );
+    insta::assert_snapshot!(
+        "remove_dependency_of_essential_refused",
+        case(&u, &rm("libc6"), &installed)
+    );
+}
+
+#[test]
+fn two_versions_of_a_name() {
+    let u = format!(
+        "{BASE}
+        b=1
+        b=2
+        old=1 Depends: b (<< 2)
+        epoch=1!0.1
+        epoch=2.0"
+    );
+    insta::assert_snapshot!(
+        "newest_by_default",
+        case(&u, &install(&["b", "epoch"]), &[])
+    );
+    insta::assert_snapshot!("constraint_picks_older", case(&u, &install(&["old"]), &[]));
+    insta::assert_snapshot!("explicit_version", case(&u, &install(&["b=1"]), &[]));
+    insta::assert_snapshot!(
+        "explicit_version_conflicts",
+        case(&u, &install(&["b=2", "old"]), &[])
+    );
+    insta::assert_snapshot!("unknown_version", case(&u, &install(&["b=3"]), &[]));
+    insta::assert_snapshot!("unknown_name", case(&u, &install(&["nope"]), &[]));
+}
+
+#[test]
+fn installed_set_is_kept_unless_upgrading() {
+    let u = format!(
+        "{BASE}
+        b=1
+        b=2
+        a=1 Depends: b"
+    );
+    let installed = [inst("b", "1")];
+    insta::assert_snapshot!("keeps_installed", case(&u, &install(&["a"]), &installed));
+    let up = Request {
+        upgrade: true,
+        ..Request::default()
+    };
+    insta::assert_snapshot!("upgrade", case(&u, &up, &installed));
+}
+
+#[test]
+fn recommends() {
+    let u = format!(
+        "{BASE}
+        a=1 Recommends: r1, bad | r2, missing
+        r1=1 Recommends: r3
+        r2=1
+        r3=1
+        bad=1 Conflicts: dash"
+    );
+    insta::assert_snapshot!("recommends_greedy", case(&u, &install(&["a"]), &[]));
+    let norec = Request {
+        no_recommends: true,
+        ..install(&["a"])
+    };
+    insta::assert_snapshot!("no_recommends", case(&u, &norec, &[]));
+}
+
+#[test]
+fn why_chain() {
+    let u = universe(&format!(
+        "{BASE}
+        a=1 Depends: b
+        b=1 Depends: c
+        c=1"
+    ));
+    let s = Solver::new(&u, &opts())
+        .solve(&install(&["a"]), &[])
+        .expect("solvable");
+    assert_eq!(
+        s.why("c").expect("c installed"),
+        vec![
+            "c 1: b depends on c",
+            "b 1: a depends on b",
+            "a 1: requested"
+        ]
+    );
+    assert_eq!(
+        s.why("libc6")
+            .expect("installed")
+            .last()
+            .expect("chain")
+            .as_str(),
+        "dash 0.5: essential"
+    );
+    assert!(s.why("zzz").is_none());
+}
+
+#[test]
+fn distcheck_catalogue() {
+    let u = universe(&format!(
+        "{BASE}
+        ok=1 Depends: libc6
+        missing=1 Depends: nothere (>= 1)
+        viaessential=1 Conflicts: dash
+        chain=1 Depends: missing
+        mta1=1 Provides: mta; Conflicts: mta
+        mta2=1 Provides: mta; Conflicts: mta
+        both=1 Depends: mta1, mta2
+        either=1 Depends: mta
+        x32=1 Conflicts: libc6:x32"
+    ));
+    let report = distcheck(&u, &opts());
+    let mut text = format!("total {}\n", report.total);
+    for b in &report.broken {
+        text.push_str(&format!("{} {}: {}\n", b.name, b.version, b.reason));
+    }
+    insta::assert_snapshot!("distcheck_catalogue", text);
+    // Every package reported installable has a witness; every broken one has none.
+    for (i, p) in u.packages.iter().enumerate() {
+        let broken = report
+            .broken
+            .iter()
+            .any(|b| b.name == p.name && b.version == p.version);
+        assert_eq!(broken, !brute_installable(&u, &[i], false), "{}", p.name);
+    }
+}
+
+/// Brute force: is there a subset containing `must` that passes the closure checker?
+fn brute_installable(u: &Universe, must: &[usize], with_required: bool) -> bool {
+    let n = u.packages.len();
+    assert!(n <= 16, "brute force is for tiny universes");
+    let check = Check {
+        native: "amd64",
+        with_required,
+    };
+    (0u32..1 << n).any(|mask| {
+        must.iter().all(|&m| mask & (1 << m) != 0) && {
+            let set: Vec<usize> = (0..n).filter(|&i| mask & (1 << i) != 0).collect();
+            check.violations(u, &set).is_empty()
+        }
+    })
+}
+
+/// A random tiny universe in the DSL: names a..e, versions 1/2, random relations.
+fn arb_universe() -> impl Strategy<Value = String> {
+    let names = ["a", "b", "c", "d", "e", "v"];
+    let rel = (0usize..6, 0u8..4).prop_map(move |(n, c)| {
+        let name = names[n];
+        match c {
+            0 => format!("{name} (>= 2)"),
+            1 => format!("{name} (<< 2)"),
+            _ => name.to_owned(),
+        }
+    });
+    let dep = prop::collection::vec(rel.clone(), 1..3).prop_map(|alts| alts.join(" | "));
+    let pkg = (
+        0usize..5,
+        1u8..3,
+        prop::collection::vec(dep, 0..3),
+        prop::collection::vec(rel.clone(), 0..2),
+        prop::collection::vec(rel, 0..2),
+        0u8..4,
+        0u8..8,
+    )
+        .prop_map(move |(n, v, deps, conf, brk, prov, ess)| {
+            let mut line = format!("{}={v}", names[n]);
+            let mut fields = Vec::new();
+            if !deps.is_empty() {
+                fields.push(format!("Depends: {}", deps.join(", ")));
+            }
+            if !conf.is_empty() {
+                fields.push(format!("Conflicts: {}", conf.join(", ")));
+            }
+            if !brk.is_empty() {
+                fields.push(format!("Breaks: {}", brk.join(", ")));
+            }
+            match prov {
+                1 => fields.push("Provides: v".to_owned()),
+                2 => fields.push("Provides: v (= 2)".to_owned()),
+                _ => {}
+            }
+            if ess == 0 {
+                fields.push("Essential: yes".to_owned());
+            }
+            if !fields.is_empty() {
+                line.push(' ');
+                line.push_str(&fields.join("; "));
+            }
+            line
+        });
+    prop::collection::vec(pkg, 1..8).prop_map(|lines| {
+        // One stanza per name=version.
+        let mut seen = std::collections::BTreeSet::new();
+        lines
+            .into_iter()
+            .filter(|l| seen.insert(l.split(' ').next().unwrap_or("").to_owned()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn solve_agrees_with_brute_force(text in arb_universe(), pick in 0usize..8, norec in any::<bool>()) {
+        let u = universe(&text);
+        let names: Vec<&str> = {
+            let mut v: Vec<&str> = u.packages.iter().map(|p| p.name.as_str()).collect();
+            v.dedup();
+            v
+        };
+        let target = names[pick % names.len()];
+        let request = Request { install: vec![target.to_owned()], no_recommends: norec, ..Request::default() };
+        let solver = Solver::new(&u, &opts());
+        let got = solver.solve(&request, &[]);
+        prop_assert_eq!(&got, &solver.solve(&request, &[]));
+        let candidates: Vec<usize> = (0..u.packages.len()).filter(|&i| u.packages[i].name == target).collect();
+        let oracle = candidates.iter().any(|&i| brute_installable(&u, &[i], true));
+        match &got {
+            Ok(s) => {
+                let triples: Vec<(String, String, String)> =
+                    s.packages.iter().map(|c| (c.name.clone(), c.version.clone(), c.arch.clone())).collect();
+                let set = Check::resolve(&u, &triples).expect("real packages");
+                let v = Check { native: "amd64", with_required: true }.violations(&u, &set);
+                prop_assert!(v.is_empty(), "invalid closure {:?} for\n{}", v, text);
+                prop_assert!(set.iter().any(|&i| u.packages[i].name == target));
+                prop_assert!(oracle);
+            }
+            Err(e) => prop_assert!(!oracle, "solver failed ({}) but a solution exists for\n{}", e, text),
+        }
+    }
+
+    #[test]
+    fn distcheck_agrees_with_brute_force(text in arb_universe()) {
+        let u = universe(&text);
+        let report = distcheck(&u, &opts());
+        prop_assert_eq!(report.total, u.packages.len());
+        for (i, p) in u.packages.iter().enumerate() {
+            let broken = report.broken.iter().any(|b| b.name == p.name && b.version == p.version);
+            prop_assert_eq!(broken, !brute_installable(&u, &[i], false), "{} in\n{}", p.name, text);
+        }
+    }
+
+    #[test]
+    fn removing_a_dependency_keeps_solvable(text in arb_universe(), pick in 0usize..8) {
+        let u = universe(&text);
+        let target = u.packages[pick % u.packages.len()].name.clone();
+        let request = install(&[&target]);
+        if Solver::new(&u, &opts()).solve(&request, &[]).is_ok() {
+            let mut fewer = u.clone();
+            for p in &mut fewer.packages {
+                p.depends.pop();
+            }
+            prop_assert!(Solver::new(&fewer, &opts()).solve(&request, &[]).is_ok());
+        }
+    }
+}
