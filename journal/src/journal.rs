@@ -71,7 +71,7 @@ pub enum AppendError {
     #[error(
         "the journal {path} is damaged at {bad}; refusing to append (run `particle txn verify`)"
     )]
-    Corrupt { path: String, bad: BadRecord },
+    Corrupt { path: String, bad: Box<BadRecord> },
     #[error("the journal {path} had a failed write earlier; reopen it before appending")]
     Poisoned { path: String },
     #[error("refusing to append an invalid record to {path}: {message}")]
@@ -181,7 +181,7 @@ impl<S: Storage> Journal<S> {
         if let Some(bad) = &self.corruption {
             return Err(AppendError::Corrupt {
                 path: path(),
-                bad: bad.clone(),
+                bad: Box::new(bad.clone()),
             });
         }
         if self.poisoned {

@@ -799,7 +799,7 @@ impl<'a> History<'a> {
         base: Option<&Provenance>,
     ) -> Result<(), String> {
         let before = seq.saturating_sub(1);
-        if !valid_variant_name(&variant) {
+        if !valid_variant_name(variant) {
             return Err(format!(
                 "variant name {:?} is not valid (letters, digits, '-', '_', '.')",
                 variant
@@ -811,7 +811,7 @@ impl<'a> History<'a> {
                 w[1].name, w[1].arch
             ));
         }
-        let prev_own = self.own_at(&variant, before);
+        let prev_own = self.own_at(variant, before);
         let parent_state =
             |parent: &str, parent_seq: u64, parent_txn: &TxnId| -> Result<&'a Record, String> {
                 if parent_seq >= seq {
@@ -917,7 +917,7 @@ impl<'a> History<'a> {
                             t.id
                         ));
                     }
-                    if prev_own.is_none() || !self.in_lineage(&variant, *to_seq) {
+                    if prev_own.is_none() || !self.in_lineage(variant, *to_seq) {
                         return Err(format!(
                             "rollback target {to_seq} is not in the history of {:?}",
                             variant
