@@ -377,4 +377,94 @@ mod tests {
         assert_eq!(m.get("shadow"), Some(&42));
         assert_eq!(m.len(), 2);
     }
+
+    fn tar_with(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, data) in files {
+            let mut h = tar::Header::new_gnu();
+            if path.ends_with('/') {
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_mode(0o755);
+            } else {
+                h.set_mode(0o4755);
+            }
+            h.set_size(data.len() as u64);
+            h.set_uid(0);
+            h.set_gid(0);
+            b.append_data(&mut h, path, *data).expect("append");
+        }
+        b.into_inner().expect("tar")
+    }
+
+    fn rel(s: &str) -> Relation {
+        store::parse_relation(s).expect("relation")
+    }
+
+    #[test]
+    fn replaces_hands_over_paths_either_way_and_shared_dirs_are_fine() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let mut x = Extractor::new(t.path()).expect("root");
+        let none = BTreeSet::new();
+        let conf: BTreeSet<String> = ["/etc/a.conf".to_owned()].into();
+        let a = PackageRef { name: "a", version: "1", replaces: &[], conffiles: &conf };
+        let got = x.extract(&a, tar_with(&[("./", b""), ("etc/", b""), ("etc/a.conf", b"a"), ("usr/", b""), ("usr/x", b"a")]).as_slice()).expect("a");
+        assert_eq!(got.list, vec!["/.", "/etc", "/etc/a.conf", "/usr", "/usr/x"]);
+        assert_eq!(got.conffile_md5.get("/etc/a.conf").map(String::as_str), Some("0cc175b9c0f1b6a831c399e269772661"));
+        // b replaces a (versioned): b's file wins and leaves a's list.
+        let rb = [rel("a (<< 2)")];
+        let b = PackageRef { name: "b", version: "1", replaces: &rb, conffiles: &none };
+        x.extract(&b, tar_with(&[("usr/", b""), ("usr/x", b"b")]).as_slice()).expect("b");
+        assert_eq!(std::fs::read(t.path().join("usr/x")).expect("read"), b"b");
+        assert_eq!(x.taken_from("a"), ["/usr/x".to_owned()].into());
+        // c is replaced by b (b Replaces c): c's copy is skipped.
+        let c = PackageRef { name: "c", version: "1", replaces: &[], conffiles: &none };
+        let rb2 = [rel("c")];
+        let b2 = PackageRef { name: "b2", version: "1", replaces: &rb2, conffiles: &none };
+        x.extract(&b2, tar_with(&[("usr/y", b"b2")]).as_slice()).expect("b2");
+        let got = x.extract(&c, tar_with(&[("usr/y", b"c")]).as_slice()).expect("c");
+        assert!(got.list.is_empty());
+        assert_eq!(std::fs::read(t.path().join("usr/y")).expect("read"), b"b2");
+        // Setuid survives chown.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(t.path().join("usr/y")).expect("stat").permissions().mode();
+        assert_eq!(mode & 0o7777, 0o4755);
+        // An unversioned-wrong Replaces does not allow a takeover.
+        let rd = [rel("a (>= 5)")];
+        let d = PackageRef { name: "d", version: "1", replaces: &rd, conffiles: &none };
+        let err = x.extract(&d, tar_with(&[("etc/a.conf", b"d")]).as_slice()).expect_err("conflict");
+        assert_eq!(err.to_string(), "file conflict: /etc/a.conf is shipped by both a and d (and neither Replaces the other)");
+    }
+
+    #[test]
+    fn owners_are_mapped_by_name_through_the_staged_passwd() {
+        let t = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(t.path().join("etc")).expect("mkdir");
+        std::fs::write(t.path().join("etc/passwd"), "root:x:0:0::/root:/bin/sh\nmessage:x:101:102::/:/bin/false\n").expect("write");
+        std::fs::write(t.path().join("etc/group"), "root:x:0:\nshadow:x:42:\n").expect("write");
+        let mut x = Extractor::new(t.path()).expect("root");
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(0o2755);
+        h.set_size(1);
+        h.set_uid(1000);
+        h.set_gid(1000);
+        h.set_username("message").expect("name");
+        h.set_groupname("shadow").expect("name");
+        b.append_data(&mut h, "f", &b"x"[..]).expect("append");
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(0o644);
+        h.set_size(1);
+        h.set_uid(7);
+        h.set_gid(8);
+        h.set_username("nobody-here").expect("name");
+        b.append_data(&mut h, "g", &b"x"[..]).expect("append");
+        let none = BTreeSet::new();
+        let p = PackageRef { name: "p", version: "1", replaces: &[], conffiles: &none };
+        x.extract(&p, b.into_inner().expect("tar").as_slice()).expect("extract");
+        use std::os::unix::fs::MetadataExt;
+        let f = std::fs::metadata(t.path().join("f")).expect("stat");
+        assert_eq!((f.uid(), f.gid(), f.mode() & 0o7777), (101, 42, 0o2755));
+        let g = std::fs::metadata(t.path().join("g")).expect("stat");
+        assert_eq!((g.uid(), g.gid()), (7, 8));
+    }
 }

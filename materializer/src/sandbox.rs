@@ -1,7 +1,7 @@
 //! Running a command inside the staged tree: bubblewrap without a user namespace (so `chown` to
 //! other users works as root), new PID/IPC/UTS/network/cgroup namespaces, no network, a fixed
 //! hostname, the staged tree bound at `/` with fresh `/proc`, `/dev`, `/run` and `/tmp`, a
-//! cleared environment, dangerous capabilities dropped, a time limit (the sandbox is killed on
+//! cleared environment, umask 022, dangerous capabilities dropped, a time limit (the sandbox is killed on
 //! timeout; `--die-with-parent` and the PID namespace take every descendant with it) and all
 //! output appended to a log file.
 //!
@@ -85,7 +85,8 @@ impl Sandbox {
         for cap in DROPPED_CAPS {
             cmd.args(["--cap-drop", cap]);
         }
-        cmd.arg("--").args(argv);
+        // A fixed umask: the caller's must not leak into file modes the scripts create.
+        cmd.args(["--", "/bin/sh", "-c", "umask 022 && exec \"$@\"", "sh"]).args(argv);
         cmd.env_clear()
             .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
             .env("SOURCE_DATE_EPOCH", self.source_date_epoch.to_string())
