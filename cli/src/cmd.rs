@@ -3,6 +3,7 @@
 use crate::error::CliError;
 use crate::output::{print_json, table};
 use crate::state::State;
+use crate::txn;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -61,6 +62,187 @@ pub(crate) enum Command {
     /// The content-addressed package store
     #[command(subcommand)]
     Store(StoreCmd),
+    /// Transactions: install, remove, upgrade, rollback, profiles, history
+    #[command(subcommand)]
+    Txn(TxnCmd),
+    /// Variants: the OS flavours built from this state directory
+    #[command(subcommand)]
+    Variant(VariantCmd),
+    /// Each variant's head transaction, commit, package count and profile
+    Status {
+        #[arg(long)]
+        variant: Option<String>,
+    },
+    /// Why a package is installed: the request and the dependency chain
+    Why {
+        package: String,
+        #[arg(long, default_value = "base")]
+        variant: String,
+    },
+    /// Rebuild every commit from the journal and the store into a fresh state directory
+    Replay {
+        #[arg(long)]
+        variant: Option<String>,
+        /// Stop at this transaction (sequence number or id prefix)
+        #[arg(long, value_name = "TXN")]
+        upto: Option<String>,
+        /// The fresh state directory to build into
+        #[arg(long, value_name = "DIR2")]
+        into: PathBuf,
+        /// Exit 1 unless every rebuilt commit equals the recorded one
+        #[arg(long)]
+        verify: bool,
+    },
+    /// Solve a request over Debian indices, without a state directory
+    Solve {
+        /// Packages files (plain, .xz or .gz)
+        #[arg(long = "index", value_name = "FILE", required = true)]
+        index: Vec<PathBuf>,
+        /// A dpkg status file: the installed set
+        #[arg(long)]
+        installed: Option<PathBuf>,
+        /// Do not install Recommends
+        #[arg(long)]
+        no_recommends: bool,
+        #[command(subcommand)]
+        action: SolveAction,
+    },
+    /// Check every package of the indices for installability, like dose-distcheck
+    Distcheck {
+        #[arg(long = "index", value_name = "FILE", required = true)]
+        index: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SolveAction {
+    /// Install packages (PKG or PKG=VERSION)
+    Install {
+        #[arg(required = true)]
+        packages: Vec<String>,
+    },
+    /// Remove packages
+    Remove {
+        #[arg(required = true)]
+        packages: Vec<String>,
+    },
+    /// Upgrade everything installed
+    Upgrade,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TxnCommon {
+    /// The variant to change
+    #[arg(long, default_value = "base")]
+    variant: String,
+    /// Why: recorded in the journal
+    #[arg(long)]
+    reason: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TxnCmd {
+    /// Install packages (PKG or PKG=VERSION) and their dependencies
+    Install {
+        #[command(flatten)]
+        common: TxnCommon,
+        /// Do not install Recommends
+        #[arg(long)]
+        no_recommends: bool,
+        /// Print what would change and stop
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(required = true, value_name = "PKG[=VERSION]")]
+        packages: Vec<String>,
+    },
+    /// Remove packages (and what depends on them)
+    Remove {
+        #[command(flatten)]
+        common: TxnCommon,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(required = true, value_name = "PKG")]
+        packages: Vec<String>,
+    },
+    /// Upgrade every package to the newest pinned version
+    Upgrade {
+        #[command(flatten)]
+        common: TxnCommon,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Append a transaction whose state equals TXN's (default: the state before the head)
+    Rollback {
+        #[command(flatten)]
+        common: TxnCommon,
+        #[arg(long, value_name = "TXN")]
+        to: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Change kernel arguments
+    Kargs {
+        #[command(flatten)]
+        common: TxnCommon,
+        #[arg(long, value_name = "ARG")]
+        append: Vec<String>,
+        #[arg(long, value_name = "ARG")]
+        delete: Vec<String>,
+    },
+    /// Change initramfs-tools settings (KEY= removes a key)
+    Initramfs {
+        #[command(flatten)]
+        common: TxnCommon,
+        #[arg(long, value_name = "KEY=VALUE", required = true)]
+        set: Vec<String>,
+    },
+    /// Change sysctl settings (KEY= removes a key)
+    Sysctl {
+        #[command(flatten)]
+        common: TxnCommon,
+        #[arg(long, value_name = "KEY=VALUE", required = true)]
+        set: Vec<String>,
+    },
+    /// The variant's transactions, oldest first
+    Log {
+        #[arg(long)]
+        variant: Option<String>,
+        /// Only transactions that changed this package
+        #[arg(long)]
+        package: Option<String>,
+    },
+    /// One transaction in full
+    Show {
+        #[arg(value_name = "TXN")]
+        txn: String,
+    },
+    /// What differs between two transactions' states
+    Diff {
+        #[arg(value_name = "TXN_A")]
+        a: String,
+        #[arg(value_name = "TXN_B")]
+        b: String,
+    },
+    /// Find the first bad transaction between a good and a bad one
+    Bisect {
+        #[arg(long, default_value = "base")]
+        variant: String,
+        #[arg(long, value_name = "TXN")]
+        good: String,
+        #[arg(long, value_name = "TXN")]
+        bad: String,
+        /// Command run with PARTICLE_CHECKOUT set; exit 0 good, 125 skip, else bad
+        #[arg(long, required = true, num_args = 1.., allow_hyphen_values = true, value_name = "CMD")]
+        run: Vec<String>,
+    },
+    /// Check the hash chain and that every recorded commit exists and passes fsck
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum VariantCmd {
+    /// List variants
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,7 +290,172 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init { variant } => init(g, &variant),
         Command::Repo(c) => repo(g, c),
         Command::Store(StoreCmd::Verify) => store_verify(g),
+        Command::Txn(c) => txn_cmd(g, c),
+        Command::Variant(VariantCmd::List) => variant_list(g),
+        Command::Status { variant } => txn::status(&g.root, variant, g.json),
+        Command::Why { package, variant } => crate::why::why(&g.root, &package, &variant, g.json),
+        Command::Replay {
+            variant,
+            upto,
+            into,
+            verify,
+        } => txn::replay(&g.root, variant, upto, &into, verify, g.json, g.quiet),
+        Command::Solve {
+            index,
+            installed,
+            no_recommends,
+            action,
+        } => crate::plumbing::solve(&index, installed.as_deref(), no_recommends, action, g.json),
+        Command::Distcheck { index } => crate::plumbing::distcheck(&index, g.json),
     }
+}
+
+fn opts(g: &Global, c: TxnCommon, dry_run: bool) -> txn::TxnOpts {
+    txn::TxnOpts {
+        variant: c.variant,
+        reason: c.reason,
+        dry_run,
+        json: g.json,
+        quiet: g.quiet,
+    }
+}
+
+fn txn_cmd(g: &Global, c: TxnCmd) -> anyhow::Result<()> {
+    use journal::Request as R;
+    match c {
+        TxnCmd::Install {
+            common,
+            no_recommends,
+            dry_run,
+            packages,
+        } => {
+            let specs = packages
+                .iter()
+                .map(|p| txn::parse_spec(p))
+                .collect::<Result<Vec<_>, _>>()?;
+            let req = solver::Request {
+                install: packages.clone(),
+                no_recommends,
+                ..Default::default()
+            };
+            txn::package_txn(
+                &g.root,
+                &opts(g, common, dry_run),
+                req,
+                R::Install {
+                    packages: specs,
+                    no_recommends,
+                },
+            )
+        }
+        TxnCmd::Remove {
+            common,
+            dry_run,
+            packages,
+        } => {
+            for p in &packages {
+                txn::parse_spec(p)?;
+            }
+            let req = solver::Request {
+                remove: packages.clone(),
+                ..Default::default()
+            };
+            txn::package_txn(
+                &g.root,
+                &opts(g, common, dry_run),
+                req,
+                R::Remove { packages },
+            )
+        }
+        TxnCmd::Upgrade { common, dry_run } => {
+            let req = solver::Request {
+                upgrade: true,
+                ..Default::default()
+            };
+            txn::package_txn(&g.root, &opts(g, common, dry_run), req, R::Upgrade)
+        }
+        TxnCmd::Rollback {
+            common,
+            to,
+            dry_run,
+        } => txn::rollback(&g.root, &opts(g, common, dry_run), to.as_deref()),
+        TxnCmd::Kargs {
+            common,
+            append,
+            delete,
+        } => {
+            if append.is_empty() && delete.is_empty() {
+                return Err(CliError::usage("give at least one --append or --delete").into());
+            }
+            txn::profile_txn(
+                &g.root,
+                &opts(g, common, false),
+                R::Kargs { append, delete },
+            )
+        }
+        TxnCmd::Initramfs { common, set } => {
+            let set = txn::parse_assignments(&set)?;
+            txn::profile_txn(&g.root, &opts(g, common, false), R::Initramfs { set })
+        }
+        TxnCmd::Sysctl { common, set } => {
+            let set = txn::parse_assignments(&set)?;
+            txn::profile_txn(&g.root, &opts(g, common, false), R::Sysctl { set })
+        }
+        TxnCmd::Log { variant, package } => txn::log(&g.root, variant, package, g.json),
+        TxnCmd::Show { txn: t } => txn::show(&g.root, &t, g.json),
+        TxnCmd::Diff { a, b } => txn::diff(&g.root, &a, &b, g.json),
+        TxnCmd::Bisect {
+            variant,
+            good,
+            bad,
+            run,
+        } => txn::bisect(&g.root, &variant, &good, &bad, &run, g.json, g.quiet),
+        TxnCmd::Verify => txn::verify(&g.root, g.json),
+    }
+}
+
+fn variant_list(g: &Global) -> anyhow::Result<()> {
+    let ctx = crate::ctx::Ctx::read(&g.root)?;
+    let h = ctx.journal.history();
+    let mut names = crate::state::variants(&ctx.state)?;
+    for v in h.variants() {
+        if !names.iter().any(|n| n == v) {
+            names.push(v.to_owned());
+        }
+    }
+    let list: Vec<_> = names
+        .iter()
+        .map(|n| {
+            let head = h.head(n);
+            serde_json::json!({
+                "name": n,
+                "parent": head.and_then(|r| r.base.as_ref()).map(|b| b.variant.clone()),
+                "txn": head.map(|r| r.seq),
+                "commit": head.map(|r| r.commit.to_hex()),
+            })
+        })
+        .collect();
+    if g.json {
+        return print_json(&serde_json::json!({ "variants": list }));
+    }
+    let mut rows = vec![vec![
+        "NAME".into(),
+        "PARENT".into(),
+        "TXN".into(),
+        "COMMIT".into(),
+    ]];
+    for v in &list {
+        rows.push(vec![
+            v["name"].as_str().unwrap_or("").to_owned(),
+            v["parent"].as_str().unwrap_or("-").to_owned(),
+            v["txn"].as_u64().map_or("-".into(), |t| t.to_string()),
+            v["commit"]
+                .as_str()
+                .map_or("-".into(), |c| c[..12].to_owned()),
+        ]);
+    }
+    print!("{}", table(&rows));
+    Ok(())
 }
 
 fn now() -> i64 {
@@ -125,14 +472,34 @@ fn init(g: &Global, variant: &str) -> anyhow::Result<()> {
         .into());
     }
     let state = State::create(&g.root)?;
-    let _lock = state.lock()?;
+    let _lock = lock(&state)?;
     store::Store::create(&state.store_dir())?;
+    std::fs::create_dir_all(state.root.join("ostree"))?;
+    materializer::init_repo(&state.root.join("ostree/repo"))
+        .map_err(|e| CliError::new("ostree", e.to_string()))?;
+    journal::Journal::open(&state.root.join("journal"))
+        .map_err(|e| CliError::new("journal", e.to_string()))?;
+    crate::state::declare_variant(&state, variant)?;
     if g.json {
         print_json(&serde_json::json!({ "root": state.root, "variant": variant }))?;
     } else {
         eprintln!("initialized {} (variant {variant})", state.root.display());
     }
     Ok(())
+}
+
+fn lock(state: &State) -> Result<journal::Lock, CliError> {
+    journal::Lock::acquire(&state.root).map_err(|e| match e {
+        journal::LockError::Held { .. } => CliError::new(
+            "locked",
+            format!(
+                "{} is locked by another particle process",
+                state.root.display()
+            ),
+        )
+        .hint("wait for the other transaction to finish"),
+        other => CliError::new("io", other.to_string()),
+    })
 }
 
 fn open_store(g: &Global) -> anyhow::Result<(State, store::Store)> {
@@ -152,7 +519,7 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
             keyring,
         } => {
             let (state, st) = open_store(g)?;
-            let _lock = state.lock()?;
+            let _lock = lock(&state)?;
             if components.is_empty() {
                 components.push("main".into());
             }
@@ -173,7 +540,7 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
         }
         RepoCmd::ImportApt { files } => {
             let (state, st) = open_store(g)?;
-            let _lock = state.lock()?;
+            let _lock = lock(&state)?;
             let files = if files.is_empty() {
                 host_sources()?
             } else {
@@ -268,7 +635,7 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
         }
         RepoCmd::Update => {
             let (state, st) = open_store(g)?;
-            let _lock = state.lock()?;
+            let _lock = lock(&state)?;
             if st.sources()?.is_empty() {
                 return Err(CliError::new("no_sources", "no sources configured")
                     .hint("add one with `particle repo add` or `particle repo import-apt`")

@@ -3,9 +3,13 @@
 //! Logic belongs in the libraries; this crate only wires them.
 
 mod cmd;
+mod ctx;
 mod error;
 mod output;
+mod plumbing;
 mod state;
+mod txn;
+mod why;
 
 use clap::Parser;
 use error::CliError;

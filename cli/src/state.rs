@@ -1,7 +1,6 @@
 //! The state directory: `<root>/{ostree/repo, journal, store}` and its process-wide lock.
 
 use crate::error::CliError;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// The marker that says a directory is particle's.
@@ -51,41 +50,42 @@ impl State {
             root: root.to_owned(),
         })
     }
+}
 
-    /// Takes the process-wide lock for a mutating command; fails at once if another holds it.
-    pub(crate) fn lock(&self) -> Result<StateLock, CliError> {
-        let path = self.root.join("lock");
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| {
-                CliError::new(
-                    "io",
-                    format!("could not open lock file {}: {e}", path.display()),
-                )
-            })?;
-        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => Ok(StateLock { _file: file }),
-            Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(CliError::new(
-                "locked",
-                format!(
-                    "{} is locked by another particle process",
-                    self.root.display()
-                ),
-            )
-            .hint("wait for the other transaction to finish")),
-            Err(e) => Err(CliError::new(
-                "io",
-                format!("could not lock {}: {e}", path.display()),
-            )),
-        }
+/// The variants declared with `init` or `variant create` (the journal holds every variant that
+/// has a transaction; this list only adds the ones that do not have one yet).
+pub(crate) fn variants(state: &State) -> Result<Vec<String>, CliError> {
+    let path = state.root.join("variants");
+    match std::fs::read_to_string(&path) {
+        Ok(t) => Ok(t
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(CliError::new(
+            "io",
+            format!("could not read {}: {e}", path.display()),
+        )),
     }
 }
 
-/// Held for the duration of a mutating command.
-#[derive(Debug)]
-pub(crate) struct StateLock {
-    _file: File,
+/// Declares a variant (idempotent).
+pub(crate) fn declare_variant(state: &State, name: &str) -> Result<(), CliError> {
+    let mut v = variants(state)?;
+    if v.iter().any(|n| n == name) {
+        return Ok(());
+    }
+    v.push(name.to_owned());
+    let path = state.root.join("variants");
+    let tmp = state.root.join("variants.tmp");
+    let io =
+        |e: std::io::Error| CliError::new("io", format!("could not write {}: {e}", path.display()));
+    std::fs::write(&tmp, v.join("\n") + "\n").map_err(io)?;
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(io)?;
+    std::fs::rename(&tmp, &path).map_err(io)?;
+    Ok(())
 }

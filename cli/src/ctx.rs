@@ -1,0 +1,158 @@
+//! An opened state directory with its libraries: the store, the journal and the OSTree repo.
+//! Mutating commands open it under the lock, which also runs recovery: staging leftovers are
+//! removed and every variant's ref is moved to its journal head's commit (refs are projections).
+
+use crate::error::CliError;
+use crate::state::State;
+use std::path::PathBuf;
+
+pub(crate) struct Ctx {
+    pub(crate) state: State,
+    pub(crate) store: store::Store,
+    pub(crate) journal: journal::Journal,
+    pub(crate) _lock: Option<journal::Lock>,
+}
+
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("root", &self.state.root)
+            .finish()
+    }
+}
+
+impl Ctx {
+    pub(crate) fn repo(&self) -> PathBuf {
+        self.state.root.join("ostree/repo")
+    }
+    pub(crate) fn staging(&self) -> PathBuf {
+        self.state.root.join("staging")
+    }
+
+    /// Opens for reading: no lock, no recovery writes.
+    pub(crate) fn read(root: &std::path::Path) -> anyhow::Result<Self> {
+        let state = State::open(root)?;
+        let store = store::Store::open(&state.store_dir())?;
+        let (journal, report) = journal::Journal::open(&state.root.join("journal"))
+            .map_err(|e| CliError::new("journal", format!("could not open the journal: {e}")))?;
+        if let Some(t) = &report.torn_tail {
+            tracing::warn!(
+                "the journal ends in an interrupted append ({} bytes); it is ignored",
+                t.len
+            );
+        }
+        Ok(Self {
+            state,
+            store,
+            journal,
+            _lock: None,
+        })
+    }
+
+    /// Opens for a mutating command: takes the lock, then recovers.
+    pub(crate) fn write(root: &std::path::Path, quiet: bool) -> anyhow::Result<Self> {
+        let state = State::open(root)?;
+        let lock = journal::Lock::acquire(&state.root).map_err(|e| match e {
+            journal::LockError::Held { .. } => CliError::new(
+                "locked",
+                format!(
+                    "{} is locked by another particle process",
+                    state.root.display()
+                ),
+            )
+            .hint("wait for the other transaction to finish"),
+            other => CliError::new("io", other.to_string()),
+        })?;
+        let store = store::Store::open(&state.store_dir())?;
+        let (journal, report) = journal::Journal::open(&state.root.join("journal"))
+            .map_err(|e| CliError::new("journal", format!("could not open the journal: {e}")))?;
+        let ctx = Self {
+            state,
+            store,
+            journal,
+            _lock: Some(lock),
+        };
+        if let Some(t) = &report.torn_tail {
+            note(
+                quiet,
+                &format!(
+                    "recovery: dropped an interrupted journal append ({} bytes at offset {})",
+                    t.len, t.offset
+                ),
+            );
+        }
+        if !ctx.journal.is_writable() {
+            return Err(CliError::new(
+                "journal_corrupt",
+                "the journal is damaged in the middle; refusing to change anything",
+            )
+            .hint("run `particle txn verify` to find the first bad record")
+            .into());
+        }
+        ctx.recover(quiet)?;
+        Ok(ctx)
+    }
+
+    fn recover(&self, quiet: bool) -> anyhow::Result<()> {
+        let staging = self.staging();
+        if staging.exists() {
+            let mut n = 0;
+            for e in std::fs::read_dir(&staging)?.flatten() {
+                let p = e.path();
+                let _ = std::fs::remove_dir_all(&p).or_else(|_| std::fs::remove_file(&p));
+                n += 1;
+            }
+            if n > 0 {
+                note(
+                    quiet,
+                    &format!(
+                        "recovery: removed {n} staging leftover(s) of an interrupted transaction"
+                    ),
+                );
+            }
+        }
+        let _ = self.store.objects().clean_tmp();
+        let repo = self.repo();
+        let history = self.journal.history();
+        for variant in history.variants() {
+            let Some(head) = history.head(variant) else {
+                continue;
+            };
+            let want = head.commit.to_hex();
+            let have = materializer::resolve_ref(&repo, variant)
+                .map_err(|e| CliError::new("ostree", e.to_string()))?;
+            if have.as_deref() != Some(want.as_str()) {
+                if !materializer::commit_exists(&repo, &want)
+                    .map_err(|e| CliError::new("ostree", e.to_string()))?
+                {
+                    return Err(CliError::new(
+                        "missing_commit",
+                        format!("variant {variant}: commit {want} of transaction {} is missing from the repository", head.seq),
+                    )
+                    .hint("rebuild it with `particle replay`")
+                    .into());
+                }
+                materializer::set_ref(&repo, variant, &want)
+                    .map_err(|e| CliError::new("ostree", e.to_string()))?;
+                note(
+                    quiet,
+                    &format!(
+                        "recovery: moved {} from {} to the journal head's commit {} (transaction {})",
+                        materializer::variant_ref(variant),
+                        have.as_deref().map_or("nothing", |h| &h[..h.len().min(12)]),
+                        &want[..12],
+                        head.seq
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+fn note(quiet: bool, msg: &str) {
+    tracing::info!("{msg}");
+    if !quiet {
+        eprintln!("{msg}");
+    }
+}

@@ -1,0 +1,1110 @@
+//! Transactions: solve → fetch and verify → materialize → append to the journal → move the ref.
+//! Either all of that happens or nothing visible does (see docs/architecture.md).
+
+use crate::ctx::Ctx;
+use crate::error::CliError;
+use crate::output::{print_json, table};
+use journal::{CommitId, NewRecord, PackageEntry, Record, Request, State};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// Options every mutating transaction shares.
+#[derive(Debug, Clone)]
+pub(crate) struct TxnOpts {
+    pub(crate) variant: String,
+    pub(crate) reason: Option<String>,
+    pub(crate) dry_run: bool,
+    pub(crate) json: bool,
+    pub(crate) quiet: bool,
+}
+
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn actor() -> journal::Actor {
+    let user = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| {
+            if rustix::process::getuid().is_root() {
+                "root".into()
+            } else {
+                rustix::process::getuid().as_raw().to_string()
+            }
+        });
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into());
+    journal::Actor { user, host }
+}
+
+/// The universe of every pinned source, with an index from (name, version, arch) to package.
+pub(crate) struct Pinned {
+    pub(crate) universe: store::Universe,
+    pub(crate) origins: Vec<store::PackageOrigin>,
+    pub(crate) indices: BTreeMap<String, store::Sha256>,
+}
+
+impl Pinned {
+    pub(crate) fn load(st: &store::Store) -> anyhow::Result<Self> {
+        let (universe, origins) = st.universe()?;
+        let indices = st
+            .pins()?
+            .into_iter()
+            .map(|p| (p.source, p.inrelease_sha256))
+            .collect();
+        Ok(Self {
+            universe,
+            origins,
+            indices,
+        })
+    }
+
+    fn lookup(&self) -> HashMap<(&str, &str, &str), usize> {
+        self.universe
+            .packages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ((p.name.as_str(), p.version.as_str(), p.arch.as_str()), i))
+            .collect()
+    }
+}
+
+fn head_state(ctx: &Ctx, variant: &str) -> (Option<Record>, State) {
+    match ctx.journal.history().head(variant) {
+        Some(r) => (Some(r.clone()), r.state.clone()),
+        None => (None, State::default()),
+    }
+}
+
+/// Runs a package request (install/remove/upgrade) on a variant.
+pub(crate) fn package_txn(
+    root: &Path,
+    o: &TxnOpts,
+    request: solver::Request,
+    journal_request: Request,
+) -> anyhow::Result<()> {
+    let mut ctx = Ctx::write(root, o.quiet || o.json)?;
+    check_variant_known(&ctx, &o.variant)?;
+    let pinned = Pinned::load(&ctx.store)?;
+    let (head, old_state) = head_state(&ctx, &o.variant);
+    let installed: Vec<solver::Installed> = old_state
+        .packages
+        .iter()
+        .map(|p| solver::Installed {
+            name: p.name.clone(),
+            version: p.version.clone(),
+            arch: p.arch.clone(),
+        })
+        .collect();
+    let t = std::time::Instant::now();
+    let solver = solver::Solver::new(&pinned.universe, &solver::Options::default());
+    let solution = solver
+        .solve(&request, &installed)
+        .map_err(|e| CliError::new("unsatisfiable", e.to_string()))?;
+    tracing::info!(
+        "solved in {:?}: {} packages",
+        t.elapsed(),
+        solution.packages.len()
+    );
+    let lookup = pinned.lookup();
+    let mut chosen = Vec::with_capacity(solution.packages.len());
+    for c in &solution.packages {
+        let i = *lookup
+            .get(&(c.name.as_str(), c.version.as_str(), c.arch.as_str()))
+            .ok_or_else(|| {
+                CliError::new(
+                    "internal",
+                    format!(
+                        "solver chose {} {} which no pinned index has",
+                        c.name, c.version
+                    ),
+                )
+            })?;
+        chosen.push(i);
+    }
+    let mut new_state = State {
+        indices: pinned.indices.clone(),
+        packages: Vec::new(),
+        profile: old_state.profile.clone(),
+    };
+    new_state.packages = chosen
+        .iter()
+        .map(|&i| {
+            let p = &pinned.universe.packages[i];
+            PackageEntry {
+                name: p.name.clone(),
+                version: p.version.clone(),
+                arch: p.arch.clone(),
+                sha256: p.sha256,
+            }
+        })
+        .collect();
+    new_state.packages.sort();
+    let d = journal::diff(&old_state, &new_state);
+    let download: u64 = chosen
+        .iter()
+        .map(|&i| &pinned.universe.packages[i])
+        .filter(|p| ctx.store.deb_by_sha256(&p.sha256).ok().flatten().is_none())
+        .map(|p| p.size)
+        .sum();
+    if d.added.is_empty() && d.removed.is_empty() && d.changed.is_empty() && head.is_some() {
+        if o.json {
+            print_json(
+                &serde_json::json!({ "variant": o.variant, "changed": false, "txn": head.as_ref().map(|h| h.seq) }),
+            )?;
+        } else {
+            eprintln!("nothing to do: {} already has that state", o.variant);
+        }
+        return Ok(());
+    }
+    if !o.json && !o.quiet {
+        print_plan(&d, download);
+    }
+    if o.dry_run {
+        if o.json {
+            print_json(
+                &serde_json::json!({ "variant": o.variant, "dry_run": true, "download_bytes": download, "changes": diff_json(&d) }),
+            )?;
+        }
+        return Ok(());
+    }
+    // Fetch and verify every .deb before anything is built.
+    let wanted: Vec<(&store::Package, &store::PackageOrigin)> = chosen
+        .iter()
+        .map(|&i| (&pinned.universe.packages[i], &pinned.origins[i]))
+        .collect();
+    let show = !o.json && !o.quiet;
+    ctx.store.fetch_debs(&wanted, 4, &|done, total, _| {
+        if show {
+            eprint!("\rfetching and verifying packages: {done}/{total}");
+            if done == total {
+                eprintln!();
+            }
+        }
+    })?;
+    let base = head.as_ref().and_then(|h| h.base.clone());
+    let record = commit_state(&mut ctx, o, journal_request, new_state, head.as_ref(), base)?;
+    report(o, &record, &d)
+}
+
+fn check_variant_known(ctx: &Ctx, variant: &str) -> anyhow::Result<()> {
+    if ctx.journal.history().head(variant).is_some()
+        || crate::state::variants(&ctx.state)?
+            .iter()
+            .any(|v| v == variant)
+    {
+        return Ok(());
+    }
+    Err(
+        CliError::new("unknown_variant", format!("no variant named {variant:?}"))
+            .hint("see `particle variant list`; create one with `particle variant create`")
+            .into(),
+    )
+}
+
+fn print_plan(d: &journal::Diff, download: u64) {
+    let mut rows = Vec::new();
+    for p in &d.added {
+        rows.push(vec!["  install".into(), p.name.clone(), p.version.clone()]);
+    }
+    for c in &d.changed {
+        let verb = match c.direction {
+            journal::query::Direction::Upgrade => "  upgrade",
+            journal::query::Direction::Downgrade => "  downgrade",
+            journal::query::Direction::Rebuild => "  reinstall",
+        };
+        rows.push(vec![
+            verb.into(),
+            c.name.clone(),
+            format!("{} -> {}", c.from, c.to),
+        ]);
+    }
+    for p in &d.removed {
+        rows.push(vec!["  remove".into(), p.name.clone(), p.version.clone()]);
+    }
+    eprint!("{}", table(&rows));
+    eprintln!(
+        "{} to install, {} to change, {} to remove; {} to download",
+        d.added.len(),
+        d.changed.len(),
+        d.removed.len(),
+        human_bytes(download)
+    );
+}
+
+pub(crate) fn human_bytes(b: u64) -> String {
+    match b {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+/// The BuildInput for the record that will have `seq`, chaining onto `prev`.
+pub(crate) fn build_input(
+    ctx_store: &store::Store,
+    variant: &str,
+    parent_variant: Option<String>,
+    seq: u64,
+    prev: &journal::TxnId,
+    time: i64,
+    state: &State,
+    parent_commit: Option<String>,
+) -> anyhow::Result<materializer::BuildInput> {
+    let mut packages = Vec::with_capacity(state.packages.len());
+    for p in &state.packages {
+        let id = ctx_store.deb_by_sha256(&p.sha256)?.ok_or_else(|| {
+            CliError::new(
+                "missing_deb",
+                format!(
+                    "{} {} ({}) is not in the store",
+                    p.name,
+                    p.version,
+                    p.sha256.short(16)
+                ),
+            )
+            .hint("run the transaction again after `particle repo update`, or restore the store")
+        })?;
+        let deb_path = ctx_store
+            .objects()
+            .locate(&id)
+            .ok_or_else(|| CliError::new("missing_deb", format!("object {id} is missing")))?;
+        packages.push(materializer::PackageInput {
+            name: p.name.clone(),
+            version: p.version.clone(),
+            arch: p.arch.clone(),
+            deb_path,
+        });
+    }
+    Ok(materializer::BuildInput {
+        variant: variant.to_owned(),
+        parent_variant,
+        txn_id: format!("seq-{seq}"),
+        seq,
+        journal_head: prev.to_hex(),
+        time: time.max(0) as u64,
+        packages,
+        profile: materializer::Profile {
+            kargs: state.profile.kargs.clone(),
+            initramfs: state.profile.initramfs.clone(),
+            sysctl: state.profile.sysctl.clone(),
+        },
+        inrelease: state
+            .indices
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_hex()))
+            .collect(),
+        parent_commit,
+    })
+}
+
+/// Materializes `state`, appends the record, moves the ref, cleans staging.
+pub(crate) fn commit_state(
+    ctx: &mut Ctx,
+    o: &TxnOpts,
+    request: Request,
+    state: State,
+    head: Option<&Record>,
+    base: Option<journal::Provenance>,
+) -> anyhow::Result<Record> {
+    let last = ctx.journal.last();
+    let seq = last.map_or(1, |r| r.seq + 1);
+    let prev = last.map_or(journal::TxnId::GENESIS, |r| r.id);
+    let time = now();
+    let parent_commit = head.map(|h| h.commit.to_hex());
+    let parent_variant = base.as_ref().map(|b| b.variant.clone());
+    let input = build_input(
+        &ctx.store,
+        &o.variant,
+        parent_variant,
+        seq,
+        &prev,
+        time,
+        &state,
+        parent_commit,
+    )?;
+    let work = ctx.staging().join(format!("txn-{seq}"));
+    if !o.json && !o.quiet {
+        eprintln!(
+            "building the commit ({} packages, maintainer scripts in a sandbox)...",
+            input.packages.len()
+        );
+    }
+    let t = std::time::Instant::now();
+    let built = materializer::materialize(&ctx.repo(), &work, &input).map_err(|e| {
+        let _ = std::fs::remove_dir_all(&work);
+        CliError::new("materialize", chain(&e))
+            .hint("nothing was committed; the previous state is in force")
+    })?;
+    tracing::info!("materialized {} in {:?}", built.commit, t.elapsed());
+    let commit =
+        CommitId::from_hex(&built.commit).map_err(|e| CliError::new("internal", e.to_string()))?;
+    let record = ctx
+        .journal
+        .append(NewRecord {
+            time,
+            actor: actor(),
+            reason: o.reason.clone().unwrap_or_default(),
+            variant: o.variant.clone(),
+            request,
+            state,
+            commit,
+            base,
+        })
+        .map_err(|e| CliError::new("journal", format!("could not append to the journal: {e}")))?;
+    materializer::set_ref(&ctx.repo(), &o.variant, &built.commit)
+        .map_err(|e| CliError::new("ostree", e.to_string()))?;
+    // Keep the maintainer-script log beside the journal, then drop the staging tree.
+    let logs = ctx.state.root.join("logs");
+    let _ = std::fs::create_dir_all(&logs);
+    let _ = std::fs::copy(&built.log, logs.join(format!("txn-{}.log", record.seq)));
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(record)
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+fn report(o: &TxnOpts, r: &Record, d: &journal::Diff) -> anyhow::Result<()> {
+    if o.json {
+        let mut j = serde_json::json!({
+            "variant": r.variant, "txn": r.seq, "txn_id": r.id.to_hex(), "commit": r.commit.to_hex(),
+            "ref": materializer::variant_ref(&r.variant), "kind": r.kind(), "packages": r.state.packages.len(),
+        });
+        if let (serde_json::Value::Object(m), serde_json::Value::Object(c)) = (&mut j, diff_json(d))
+        {
+            m.extend(c);
+        }
+        print_json(&j)?;
+    } else if !o.quiet {
+        eprintln!(
+            "transaction {} ({}) committed: {} {} -> {}",
+            r.seq,
+            r.id.short(12),
+            r.kind(),
+            materializer::variant_ref(&r.variant),
+            r.commit.to_hex()
+        );
+    }
+    Ok(())
+}
+
+/// `{"added": [{"name","version"}], "removed": [...], "changed": [{"name","from","to"}], "profile": [...]}`
+pub(crate) fn diff_json(d: &journal::Diff) -> serde_json::Value {
+    let entry = |p: &PackageEntry| serde_json::json!({ "name": p.name, "version": p.version, "arch": p.arch });
+    serde_json::json!({
+        "added": d.added.iter().map(entry).collect::<Vec<_>>(),
+        "removed": d.removed.iter().map(entry).collect::<Vec<_>>(),
+        "changed": d.changed.iter().map(|c| serde_json::json!({
+            "name": c.name, "arch": c.arch, "from": c.from, "to": c.to, "direction": c.direction })).collect::<Vec<_>>(),
+        "profile": serde_json::to_value(&d.profile).unwrap_or_default(),
+        "indices": serde_json::to_value(&d.indices).unwrap_or_default(),
+    })
+}
+
+/// `txn rollback`: a new transaction whose state equals TXN's.
+pub(crate) fn rollback(root: &Path, o: &TxnOpts, to: Option<&str>) -> anyhow::Result<()> {
+    let mut ctx = Ctx::write(root, o.quiet || o.json)?;
+    let to_seq = match to {
+        Some(r) => Some(resolve(&ctx, r)?.seq),
+        None => None,
+    };
+    let target = ctx
+        .journal
+        .history()
+        .rollback_target(&o.variant, to_seq)
+        .map_err(query_err)?
+        .clone();
+    let (head, old_state) = head_state(&ctx, &o.variant);
+    let d = journal::diff(&old_state, &target.state);
+    if !o.json && !o.quiet {
+        eprintln!(
+            "rolling {} back to the state of transaction {} ({})",
+            o.variant,
+            target.seq,
+            target.id.short(12)
+        );
+        print_plan(&d, 0);
+    }
+    if o.dry_run {
+        if o.json {
+            print_json(
+                &serde_json::json!({ "variant": o.variant, "dry_run": true, "to": target.seq, "changes": diff_json(&d) }),
+            )?;
+        }
+        return Ok(());
+    }
+    let base = head.as_ref().and_then(|h| h.base.clone());
+    let record = commit_state(
+        &mut ctx,
+        o,
+        Request::Rollback {
+            to_seq: target.seq,
+            to: target.id,
+        },
+        target.state.clone(),
+        head.as_ref(),
+        base,
+    )?;
+    report(o, &record, &d)
+}
+
+/// `txn kargs/initramfs/sysctl`: a profile change, committed like a package change.
+pub(crate) fn profile_txn(root: &Path, o: &TxnOpts, request: Request) -> anyhow::Result<()> {
+    let mut ctx = Ctx::write(root, o.quiet || o.json)?;
+    let (head, old_state) = head_state(&ctx, &o.variant);
+    let Some(head) = head else {
+        return Err(CliError::new(
+            "empty_variant",
+            format!("variant {} has no transaction yet", o.variant),
+        )
+        .hint("install packages first: `particle txn install`")
+        .into());
+    };
+    let mut state = old_state.clone();
+    match &request {
+        Request::Kargs { append, delete } => {
+            state.profile.kargs.retain(|k| !delete.contains(k));
+            for a in append {
+                if !state.profile.kargs.contains(a) {
+                    state.profile.kargs.push(a.clone());
+                }
+            }
+        }
+        Request::Initramfs { set } => set_map(&mut state.profile.initramfs, set),
+        Request::Sysctl { set } => set_map(&mut state.profile.sysctl, set),
+        _ => unreachable!("profile_txn is only called with profile requests"),
+    }
+    let d = journal::diff(&old_state, &state);
+    if d.is_empty() {
+        if o.json {
+            print_json(
+                &serde_json::json!({ "variant": o.variant, "changed": false, "txn": head.seq }),
+            )?;
+        } else {
+            eprintln!("nothing to do: the profile already has those settings");
+        }
+        return Ok(());
+    }
+    let base = head.base.clone();
+    let record = commit_state(&mut ctx, o, request, state, Some(&head), base)?;
+    report(o, &record, &d)
+}
+
+/// `KEY=` (empty value) deletes the key.
+fn set_map(map: &mut BTreeMap<String, String>, set: &BTreeMap<String, String>) {
+    for (k, v) in set {
+        if v.is_empty() {
+            map.remove(k);
+        } else {
+            map.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+pub(crate) fn parse_assignments(items: &[String]) -> Result<BTreeMap<String, String>, CliError> {
+    let mut out = BTreeMap::new();
+    for i in items {
+        let (k, v) = i
+            .split_once('=')
+            .ok_or_else(|| CliError::usage(format!("{i:?} is not KEY=VALUE")))?;
+        let k = k.trim();
+        if k.is_empty() || k.contains(char::is_whitespace) {
+            return Err(CliError::usage(format!("{i:?}: bad key")));
+        }
+        out.insert(k.to_owned(), v.trim().to_owned());
+    }
+    Ok(out)
+}
+
+pub(crate) fn query_err(e: journal::QueryError) -> CliError {
+    let kind = match &e {
+        journal::QueryError::UnknownVariant { .. } => "unknown_variant",
+        journal::QueryError::UnknownSeq { .. } => "unknown_txn",
+        _ => "query",
+    };
+    CliError::new(kind, e.to_string())
+}
+
+pub(crate) fn resolve<'a>(ctx: &'a Ctx, reference: &str) -> anyhow::Result<&'a Record> {
+    ctx.journal.history().resolve(reference).map_err(|e| {
+        let kind = if matches!(e, journal::ResolveError::Invalid { .. }) {
+            "usage"
+        } else {
+            "unknown_txn"
+        };
+        let mut err = CliError::new(kind, e.to_string()).hint("see `particle txn log`");
+        if kind == "usage" {
+            err.exit = 2;
+        }
+        err.into()
+    })
+}
+
+/// Spec `name` or `name=version` (optionally `name:arch`).
+pub(crate) fn parse_spec(s: &str) -> Result<journal::PackageSpec, CliError> {
+    let (name, version) = match s.split_once('=') {
+        Some((n, v)) => (n, Some(v)),
+        None => (s, None),
+    };
+    let bare = name.split_once(':').map_or(name, |(n, _)| n);
+    if !store::valid_name(bare) {
+        return Err(CliError::usage(format!(
+            "{s:?} is not a package name (PKG or PKG=VERSION)"
+        )));
+    }
+    if let Some(v) = version {
+        store::Version::parse(v).map_err(|e| CliError::usage(format!("{s:?}: {e}")))?;
+    }
+    Ok(journal::PackageSpec {
+        name: name.to_owned(),
+        version: version.map(str::to_owned),
+    })
+}
+
+/// `txn log`.
+pub(crate) fn log(
+    root: &Path,
+    variant: Option<String>,
+    package: Option<String>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let ctx = Ctx::read(root)?;
+    let variant = variant.unwrap_or_else(|| "base".into());
+    let entries = if ctx.journal.history().head(&variant).is_none() {
+        check_variant_known(&ctx, &variant)?;
+        Vec::new()
+    } else {
+        ctx.journal
+            .history()
+            .log(&journal::LogFilter {
+                variant: Some(variant.clone()),
+                package,
+                ..Default::default()
+            })
+            .map_err(query_err)?
+    };
+    if json {
+        let txns: Vec<_> = entries
+            .iter()
+            .map(|e| {
+                let mut j = serde_json::json!({
+                    "seq": e.seq, "id": e.id.to_hex(), "time": e.time, "actor": e.actor.to_string(),
+                    "reason": e.reason, "kind": e.kind, "variant": e.variant, "commit": e.commit.to_hex(),
+                    "base": e.base.as_ref().map(|b| serde_json::json!({"variant": b.variant, "seq": b.seq, "txn": b.txn.to_hex()})),
+                });
+                if let (serde_json::Value::Object(m), serde_json::Value::Object(c)) = (&mut j, diff_json(&e.changes)) {
+                    m.extend(c);
+                }
+                j
+            })
+            .collect();
+        return print_json(&serde_json::json!({ "variant": variant, "transactions": txns }));
+    }
+    let mut rows = vec![vec![
+        "SEQ".into(),
+        "ID".into(),
+        "TIME".into(),
+        "ACTOR".into(),
+        "KIND".into(),
+        "CHANGES".into(),
+        "REASON".into(),
+    ]];
+    for e in &entries {
+        let mut changes = format!(
+            "+{} -{} ~{}",
+            e.changes.added.len(),
+            e.changes.removed.len(),
+            e.changes.changed.len()
+        );
+        if !e.changes.profile.is_empty() {
+            changes.push_str(&format!(" profile:{}", e.changes.profile.len()));
+        }
+        let mut kind = e.kind.to_owned();
+        if let Some(b) = &e.base {
+            kind.push_str(&format!(" (on {}@{})", b.variant, b.seq));
+        }
+        rows.push(vec![
+            e.seq.to_string(),
+            e.id.short(12),
+            store::format_utc(e.time),
+            e.actor.to_string(),
+            kind,
+            changes,
+            e.reason.clone(),
+        ]);
+    }
+    print!("{}", table(&rows));
+    Ok(())
+}
+
+/// `txn show TXN`.
+pub(crate) fn show(root: &Path, reference: &str, json: bool) -> anyhow::Result<()> {
+    let ctx = Ctx::read(root)?;
+    let r = resolve(&ctx, reference)?;
+    let h = ctx.journal.history();
+    let changes = h.changes(r);
+    if json {
+        let mut j = serde_json::to_value(r)?;
+        j["kind"] = serde_json::Value::String(r.kind().into());
+        j["changes"] = diff_json(&changes);
+        return print_json(&j);
+    }
+    println!("transaction {} ({})", r.seq, r.id.to_hex());
+    println!("  variant:  {}", r.variant);
+    println!("  kind:     {}", r.kind());
+    println!("  time:     {}", store::format_utc(r.time));
+    println!("  actor:    {}", r.actor);
+    if !r.reason.is_empty() {
+        println!("  reason:   {}", r.reason);
+    }
+    println!("  request:  {}", serde_json::to_string(&r.request)?);
+    println!("  commit:   {}", r.commit.to_hex());
+    println!("  packages: {}", r.state.packages.len());
+    for (s, h) in &r.state.indices {
+        println!("  index:    {s} InRelease {}", h.short(16));
+    }
+    if let Some(b) = &r.base {
+        println!(
+            "  built on: {} transaction {} ({})",
+            b.variant,
+            b.seq,
+            b.txn.short(12)
+        );
+    }
+    print_diff_human(&changes);
+    Ok(())
+}
+
+fn print_diff_human(d: &journal::Diff) {
+    let mut rows = Vec::new();
+    for p in &d.added {
+        rows.push(vec!["+".into(), p.name.clone(), p.version.clone()]);
+    }
+    for p in &d.removed {
+        rows.push(vec!["-".into(), p.name.clone(), p.version.clone()]);
+    }
+    for c in &d.changed {
+        rows.push(vec![
+            "~".into(),
+            c.name.clone(),
+            format!("{} -> {}", c.from, c.to),
+        ]);
+    }
+    for p in &d.profile {
+        rows.push(vec![
+            "*".into(),
+            "profile".into(),
+            serde_json::to_string(p).unwrap_or_default(),
+        ]);
+    }
+    print!("{}", table(&rows));
+}
+
+/// `txn diff A B`.
+pub(crate) fn diff(root: &Path, a: &str, b: &str, json: bool) -> anyhow::Result<()> {
+    let ctx = Ctx::read(root)?;
+    let ra = resolve(&ctx, a)?;
+    let rb = resolve(&ctx, b)?;
+    let d = journal::diff(&ra.state, &rb.state);
+    if json {
+        return print_json(&diff_json(&d));
+    }
+    println!(
+        "from transaction {} ({}) to {} ({})",
+        ra.seq,
+        ra.id.short(12),
+        rb.seq,
+        rb.id.short(12)
+    );
+    print_diff_human(&d);
+    Ok(())
+}
+
+/// `txn verify`: the hash chain, and every recorded commit present and passing fsck.
+pub(crate) fn verify(root: &Path, json: bool) -> anyhow::Result<()> {
+    let ctx = Ctx::read(root)?;
+    let repo = ctx.repo();
+    let mut checked = HashMap::new();
+    let result = ctx.journal.verify(|commit| {
+        let hex = commit.to_hex();
+        if let Some(r) = checked.get(&hex) {
+            return Clone::clone(r);
+        }
+        let r = match materializer::commit_exists(&repo, &hex) {
+            Ok(true) => materializer::fsck(&repo, &hex)
+                .map(|_| ())
+                .map_err(|e| format!("commit {hex} fails fsck: {e}")),
+            Ok(false) => Err(format!("commit {hex} is missing from the repository")),
+            Err(e) => Err(e.to_string()),
+        };
+        checked.insert(hex, r.clone());
+        r
+    });
+    match result {
+        Ok(v) => {
+            if json {
+                print_json(
+                    &serde_json::json!({ "ok": true, "records": v.records, "head": v.head.map(|h| h.to_hex()) }),
+                )?;
+            } else {
+                eprintln!(
+                    "journal intact: {} records, every commit present and fsck-clean",
+                    v.records
+                );
+            }
+            Ok(())
+        }
+        Err(bad) => Err(CliError::new(
+            "journal_corrupt",
+            format!("journal verification failed: {bad}"),
+        )
+        .hint("the journal was damaged or edited; records after the named one cannot be trusted")
+        .into()),
+    }
+}
+
+/// `status`.
+pub(crate) fn status(root: &Path, variant: Option<String>, json: bool) -> anyhow::Result<()> {
+    let ctx = Ctx::read(root)?;
+    let h = ctx.journal.history();
+    let mut names: Vec<String> = crate::state::variants(&ctx.state)?;
+    for v in h.variants() {
+        if !names.iter().any(|n| n == v) {
+            names.push(v.to_owned());
+        }
+    }
+    if let Some(v) = &variant {
+        if !names.contains(v) {
+            check_variant_known(&ctx, v)?;
+        }
+        names = vec![v.clone()];
+    }
+    let repo = ctx.repo();
+    let mut all = Vec::new();
+    for name in &names {
+        let head = h.head(name);
+        let ref_commit = materializer::resolve_ref(&repo, name)
+            .map_err(|e| CliError::new("ostree", e.to_string()))?;
+        let commit = head.map(|r| r.commit.to_hex());
+        all.push(serde_json::json!({
+            "variant": name,
+            "txn": head.map(|r| r.seq),
+            "txn_id": head.map(|r| r.id.to_hex()),
+            "commit": commit,
+            "ref": materializer::variant_ref(name),
+            "ref_commit": ref_commit,
+            "ref_matches_journal": ref_commit == commit,
+            "packages": head.map_or(0, |r| r.state.packages.len()),
+            "time": head.map(|r| r.time),
+            "parent": head.and_then(|r| r.base.as_ref()).map(|b| b.variant.clone()),
+            "profile": head.map(|r| serde_json::to_value(&r.state.profile).unwrap_or_default()),
+        }));
+    }
+    if json {
+        let primary = all
+            .iter()
+            .find(|v| v["variant"] == variant.as_deref().unwrap_or("base"))
+            .or(all.first())
+            .cloned();
+        let mut j = primary.unwrap_or_else(|| serde_json::json!({}));
+        j["variants"] = serde_json::Value::Array(all);
+        return print_json(&j);
+    }
+    for v in &all {
+        let name = v["variant"].as_str().unwrap_or("");
+        match v["txn"].as_u64() {
+            None => println!(
+                "● {name}: no transactions yet ({})",
+                v["ref"].as_str().unwrap_or("")
+            ),
+            Some(seq) => {
+                println!("● {name}  {}", v["ref"].as_str().unwrap_or(""));
+                println!(
+                    "    transaction: {seq} ({})  {}",
+                    &v["txn_id"].as_str().unwrap_or("")[..12],
+                    store::format_utc(v["time"].as_i64().unwrap_or(0))
+                );
+                println!("    commit:      {}", v["commit"].as_str().unwrap_or(""));
+                println!("    packages:    {}", v["packages"]);
+                if let Some(p) = v["parent"].as_str() {
+                    println!("    parent:      {p}");
+                }
+                let prof = &v["profile"];
+                if let Some(k) = prof["kargs"].as_array().filter(|a| !a.is_empty()) {
+                    println!(
+                        "    kargs:       {}",
+                        k.iter()
+                            .filter_map(|x| x.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    );
+                }
+                for key in ["sysctl", "initramfs"] {
+                    if let Some(m) = prof[key].as_object().filter(|m| !m.is_empty()) {
+                        let s: Vec<String> = m
+                            .iter()
+                            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                            .collect();
+                        println!("    {key:<12} {}", s.join(" "));
+                    }
+                }
+                if v["ref_matches_journal"] != true {
+                    println!("    warning:     the ref points at {}, not the journal head's commit; the next transaction repairs it", v["ref_commit"]);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `replay --into DIR2 [--verify]`.
+pub(crate) fn replay(
+    root: &Path,
+    variant: Option<String>,
+    upto: Option<String>,
+    into: &Path,
+    check: bool,
+    json: bool,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let ctx = Ctx::read(root)?;
+    let h = ctx.journal.history();
+    let upto_seq = match &upto {
+        Some(r) => resolve(&ctx, r)?.seq,
+        None => ctx.journal.last().map_or(0, |r| r.seq),
+    };
+    let records: Vec<&Record> = match &variant {
+        Some(v) => h.lineage(v, Some(upto_seq)).map_err(query_err)?,
+        None => h.records().iter().filter(|r| r.seq <= upto_seq).collect(),
+    };
+    if into.exists()
+        && std::fs::read_dir(into)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(false)
+    {
+        return Err(
+            CliError::new("exists", format!("{} is not empty", into.display()))
+                .hint("replay builds into a fresh directory")
+                .into(),
+        );
+    }
+    let target = crate::state::State::create(into)?;
+    std::fs::create_dir_all(into.join("ostree"))?;
+    materializer::init_repo(&into.join("ostree/repo"))
+        .map_err(|e| CliError::new("ostree", e.to_string()))?;
+    store::Store::create(&target.store_dir())?;
+    let repo2 = into.join("ostree/repo");
+    let mut results = Vec::new();
+    let mut first_bad: Option<(u64, String, String)> = None;
+    for r in &records {
+        let parent_commit = h
+            .predecessor(r)
+            .filter(|p| p.variant == r.variant)
+            .map(|p| p.commit.to_hex());
+        let input = build_input(
+            &ctx.store,
+            &r.variant,
+            r.base.as_ref().map(|b| b.variant.clone()),
+            r.seq,
+            &r.prev,
+            r.time,
+            &r.state,
+            parent_commit,
+        )?;
+        let work = into.join("staging").join(format!("txn-{}", r.seq));
+        let built = materializer::materialize(&repo2, &work, &input).map_err(|e| {
+            CliError::new(
+                "materialize",
+                format!("replaying transaction {}: {}", r.seq, chain(&e)),
+            )
+        })?;
+        let _ = std::fs::remove_dir_all(&work);
+        let recorded = r.commit.to_hex();
+        let same = built.commit == recorded;
+        if !quiet && !json {
+            eprintln!(
+                "transaction {:>4} {:<10} {} {}",
+                r.seq,
+                r.variant,
+                built.commit,
+                if same { "identical" } else { "DIFFERS" }
+            );
+        }
+        if !same && first_bad.is_none() {
+            first_bad = Some((r.seq, recorded.clone(), built.commit.clone()));
+        }
+        materializer::set_ref(&repo2, &r.variant, &built.commit)
+            .map_err(|e| CliError::new("ostree", e.to_string()))?;
+        results.push(serde_json::json!({ "seq": r.seq, "variant": r.variant, "recorded": recorded, "rebuilt": built.commit, "identical": same }));
+    }
+    // The journal itself is copied byte for byte: the new directory is a complete state directory.
+    copy_dir(&root.join("journal"), &into.join("journal"))?;
+    let _ = std::fs::remove_dir_all(into.join("staging"));
+    if json {
+        print_json(
+            &serde_json::json!({ "into": into, "transactions": results, "verified": check && first_bad.is_none() }),
+        )?;
+    }
+    if check {
+        if let Some((seq, want, got)) = first_bad {
+            return Err(CliError::new(
+                "not_reproducible",
+                format!("transaction {seq} rebuilt as {got}, but the journal records {want}"),
+            )
+            .into());
+        }
+        if !json && !quiet {
+            eprintln!(
+                "replay verified: {} commits rebuilt bit for bit",
+                results.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let dest = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &dest)?;
+        } else if e.file_type()?.is_file() {
+            std::fs::copy(e.path(), dest)?;
+        }
+    }
+    Ok(())
+}
+
+/// `txn bisect --good A --bad B --run CMD...`.
+pub(crate) fn bisect(
+    root: &Path,
+    variant: &str,
+    good: &str,
+    bad: &str,
+    cmd: &[String],
+    json: bool,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let ctx = Ctx::read(root)?;
+    let h = ctx.journal.history();
+    let g = resolve(&ctx, good)?.seq;
+    let b = resolve(&ctx, bad)?.seq;
+    let range = h.bisect_range(variant, g, b).map_err(query_err)?;
+    let mut verdicts = BTreeMap::new();
+    verdicts.insert(g, journal::Verdict::Good);
+    verdicts.insert(b, journal::Verdict::Bad);
+    let mut tested = Vec::new();
+    let checkouts = tempfile::Builder::new()
+        .prefix("particle-bisect-")
+        .tempdir()?;
+    loop {
+        match journal::bisect_step(&range, &verdicts)
+            .map_err(|e| CliError::new("bisect", e.to_string()))?
+        {
+            journal::BisectStep::Test { seq } => {
+                let r = h
+                    .record(seq)
+                    .ok_or_else(|| CliError::new("internal", format!("no record {seq}")))?;
+                let dir = checkouts.path().join(seq.to_string());
+                checkout(&ctx.repo(), &r.commit.to_hex(), &dir)?;
+                let status = std::process::Command::new(&cmd[0])
+                    .args(&cmd[1..])
+                    .env("PARTICLE_CHECKOUT", &dir)
+                    .env("PARTICLE_TXN", seq.to_string())
+                    .status()
+                    .map_err(|e| {
+                        CliError::new("bisect", format!("could not run {}: {e}", cmd[0]))
+                    })?;
+                let code = status.code().unwrap_or(128);
+                let v = journal::Verdict::from_exit_code(code);
+                if !quiet && !json {
+                    eprintln!("transaction {seq}: {v:?} (exit {code})");
+                }
+                tested.push(serde_json::json!({ "seq": seq, "verdict": v, "exit": code }));
+                verdicts.insert(seq, v);
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            journal::BisectStep::Found {
+                first_bad,
+                last_good,
+            } => {
+                let fb = h
+                    .record(first_bad)
+                    .ok_or_else(|| CliError::new("internal", "missing record"))?;
+                let lg = h
+                    .record(last_good)
+                    .ok_or_else(|| CliError::new("internal", "missing record"))?;
+                let d = journal::diff(&lg.state, &fb.state);
+                if json {
+                    return print_json(&serde_json::json!({
+                        "first_bad": first_bad, "first_bad_id": fb.id.to_hex(), "last_good": last_good,
+                        "tested": tested, "diff": diff_json(&d) }));
+                }
+                println!(
+                    "first bad transaction: {first_bad} ({}) {} — {}",
+                    fb.id.short(12),
+                    fb.kind(),
+                    fb.reason
+                );
+                println!("changes since the last good one ({last_good}):");
+                print_diff_human(&d);
+                return Ok(());
+            }
+            journal::BisectStep::Ambiguous {
+                candidates,
+                last_good,
+            } => {
+                let list: Vec<String> = candidates.iter().map(u64::to_string).collect();
+                if json {
+                    return print_json(
+                        &serde_json::json!({ "first_bad": null, "candidates": candidates, "last_good": last_good, "tested": tested }),
+                    );
+                }
+                println!(
+                    "skipped transactions leave it ambiguous: the first bad one is among {}",
+                    list.join(", ")
+                );
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Checks a commit out with owners and modes (as root, a plain `ostree checkout` restores them).
+pub(crate) fn checkout(repo: &Path, commit: &str, dir: &PathBuf) -> anyhow::Result<()> {
+    let out = std::process::Command::new("ostree")
+        .arg(format!("--repo={}", repo.display()))
+        .args(["checkout", commit])
+        .arg(dir)
+        .output()
+        .map_err(|e| CliError::new("ostree", format!("could not run ostree: {e}")))?;
+    if !out.status.success() {
+        return Err(CliError::new(
+            "ostree",
+            format!(
+                "ostree checkout {commit}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
