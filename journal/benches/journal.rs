@@ -152,7 +152,12 @@ fn main() {
         for seq in 1..=records.len() as u64 {
             packages += h.state_at("base", seq).expect("state").state.packages.len();
         }
-        assert_eq!(h.state_at("base", records.len() as u64).expect("head").state, state);
+        assert_eq!(
+            h.state_at("base", records.len() as u64)
+                .expect("head")
+                .state,
+            state
+        );
         folds.push((t.elapsed(), cpu() - c));
         assert!(packages >= 10_000 * 200);
     }

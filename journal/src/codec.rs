@@ -20,7 +20,10 @@ pub(crate) const FILE_HEADER_LEN: usize = 16;
 /// Each frame starts with this.
 pub(crate) const FRAME_MAGIC: [u8; 4] = *b"PJRC";
 pub(crate) const FRAME_HEADER_LEN: usize = 12;
-pub(crate) const FRAME_TRAILER_LEN: usize = 32;
+/// The trailer: the 32-byte id, then [`FRAME_END`].
+pub(crate) const FRAME_TRAILER_LEN: usize = 36;
+/// Ends every frame: a frame without it was never completely written.
+pub(crate) const FRAME_END: [u8; 4] = *b"PEND";
 /// The largest record body accepted (64 MiB): far above any real package set.
 pub(crate) const MAX_BODY_LEN: u32 = 64 << 20;
 /// The record body version inside a v1 file.
@@ -278,6 +281,7 @@ pub(crate) fn encode_frame(body: &[u8], id: &TxnId) -> Vec<u8> {
     f.extend_from_slice(&(!len).to_le_bytes());
     f.extend_from_slice(body);
     f.extend_from_slice(&id.0 .0);
+    f.extend_from_slice(&FRAME_END);
     f
 }
 
@@ -579,6 +583,8 @@ pub enum Problem {
     UnsupportedVersion { version: u32 },
     #[error("the frame header is damaged (bad magic or length check)")]
     BadFrameHeader,
+    #[error("the frame's end marker is damaged")]
+    BadFrameEnd,
     #[error("the stored id does not match the BLAKE3 of the record body (bytes changed)")]
     ChecksumMismatch,
     #[error("the record body does not decode: {message}")]
@@ -654,84 +660,65 @@ fn has_unwritten_sector(file: &[u8], start: usize) -> bool {
 
 /// Parses a whole journal file image: header, then frames, checking framing, ids and the chain.
 ///
-/// The end of the file is classified by the rules in `docs/format/journal.md`: a crash can only
-/// leave an incomplete or never-written last frame (torn: dropped), anything else is corruption.
+/// Zero bytes after the last frame are preallocated free space. The end of the data is
+/// classified by the rules in `docs/format/journal.md`: a crash can only leave an incomplete or
+/// partly written last frame (torn: dropped), anything else is corruption.
 pub fn scan(file: &[u8]) -> Scan {
     let mut offsets: Vec<u64> = Vec::new();
-    let corrupt = |records: Vec<Record>, offsets: Vec<u64>, valid_len: u64, bad: BadRecord| Scan {
-        records,
-        offsets,
-        valid_len,
-        end: ScanEnd::Corrupt(bad),
-    };
-    if file.is_empty() {
+    let header = file_header();
+    // The end of the data: everything after it is zero (free space).
+    let data_end = file.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    if data_end == 0 {
         return Scan {
             records: vec![],
-            offsets: vec![],
+            offsets,
             valid_len: 0,
             end: ScanEnd::Clean,
         };
     }
-    let header = file_header();
-    if file.len() < FILE_HEADER_LEN {
-        // A crash while creating the file: a prefix of the header, or zeros.
-        let end = if header.starts_with(file) || all_zero(file) {
+    let bad_header = || BadRecord {
+        position: 0,
+        seq: None,
+        offset: 0,
+        problem: Problem::BadFileHeader,
+    };
+    if data_end < FILE_HEADER_LEN || file.len() < FILE_HEADER_LEN {
+        // A crash while creating the file: a prefix of the header, then nothing or zeros.
+        let end = if header.starts_with(&file[..data_end]) {
             ScanEnd::Torn {
                 offset: 0,
-                len: file.len() as u64,
+                len: data_end as u64,
             }
         } else {
-            ScanEnd::Corrupt(BadRecord {
-                position: 0,
-                seq: None,
-                offset: 0,
-                problem: Problem::BadFileHeader,
-            })
+            ScanEnd::Corrupt(bad_header())
         };
         return Scan {
             records: vec![],
-            offsets: vec![],
+            offsets,
             valid_len: 0,
             end,
         };
     }
     if file[..8] != FILE_MAGIC || file[12..16] != [0; 4] {
-        if all_zero(file) {
-            return Scan {
-                records: vec![],
-                offsets: vec![],
-                valid_len: 0,
-                end: ScanEnd::Torn {
-                    offset: 0,
-                    len: file.len() as u64,
-                },
-            };
-        }
-        return corrupt(
-            vec![],
-            vec![],
-            0,
-            BadRecord {
-                position: 0,
-                seq: None,
-                offset: 0,
-                problem: Problem::BadFileHeader,
-            },
-        );
+        return Scan {
+            records: vec![],
+            offsets,
+            valid_len: 0,
+            end: ScanEnd::Corrupt(bad_header()),
+        };
     }
     let version = u32::from_le_bytes(file[8..12].try_into().expect("4 bytes"));
     if version != FORMAT_VERSION {
-        return corrupt(
-            vec![],
-            vec![],
-            0,
-            BadRecord {
-                position: 0,
-                seq: None,
-                offset: 0,
-                problem: Problem::UnsupportedVersion { version },
-            },
-        );
+        let bad = BadRecord {
+            problem: Problem::UnsupportedVersion { version },
+            ..bad_header()
+        };
+        return Scan {
+            records: vec![],
+            offsets,
+            valid_len: 0,
+            end: ScanEnd::Corrupt(bad),
+        };
     }
 
     let mut records: Vec<Record> = Vec::new();
@@ -739,36 +726,45 @@ pub fn scan(file: &[u8]) -> Scan {
     loop {
         let valid_len = at as u64;
         let position = records.len() as u64 + 1;
-        let rest = &file[at..];
-        if rest.is_empty() {
-            return Scan {
-                records,
-                offsets,
-                valid_len,
-                end: ScanEnd::Clean,
-            };
+        let done = |records, offsets, end| Scan {
+            records,
+            offsets,
+            valid_len,
+            end,
+        };
+        if at >= data_end {
+            return done(records, offsets, ScanEnd::Clean);
         }
+        let rest = &file[at..];
+        // Only zeros after `k` bytes of this frame: the frame is the last data in the file.
+        let last_data_within = |k: usize| data_end <= at + k;
         let torn = ScanEnd::Torn {
             offset: valid_len,
-            len: rest.len() as u64,
+            len: (data_end - at) as u64,
         };
-        if rest.len() < FRAME_HEADER_LEN || all_zero(rest) {
-            return Scan {
-                records,
-                offsets,
-                valid_len,
-                end: torn,
-            };
-        }
         let bad = |problem, seq| BadRecord {
             position,
             seq,
             offset: valid_len,
             problem,
         };
+        if rest.len() < FRAME_HEADER_LEN {
+            return done(records, offsets, torn);
+        }
         let len = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
         let check = u32::from_le_bytes(rest[8..12].try_into().expect("4 bytes"));
         if rest[..4] != FRAME_MAGIC || check != !len || len > MAX_BODY_LEN {
+            // A header cut short by a crash is a prefix of a header followed only by zeros.
+            let cut = rest[..FRAME_HEADER_LEN]
+                .iter()
+                .rposition(|&b| b != 0)
+                .map_or(0, |i| i + 1);
+            if last_data_within(cut)
+                && rest[..cut.min(4)] == FRAME_MAGIC[..cut.min(4)]
+                && cut < FRAME_HEADER_LEN
+            {
+                return done(records, offsets, torn);
+            }
             return corrupt(
                 records,
                 offsets,
@@ -778,50 +774,40 @@ pub fn scan(file: &[u8]) -> Scan {
         }
         let frame_len = FRAME_HEADER_LEN + len as usize + FRAME_TRAILER_LEN;
         if rest.len() < frame_len {
-            return Scan {
-                records,
-                offsets,
-                valid_len,
-                end: torn,
-            };
+            return done(records, offsets, torn);
         }
         let body = &rest[FRAME_HEADER_LEN..FRAME_HEADER_LEN + len as usize];
-        let stored: [u8; 32] = rest[frame_len - 32..frame_len]
+        let seq = (body.len() >= 41)
+            .then(|| u64::from_le_bytes(body[33..41].try_into().expect("8 bytes")));
+        if rest[frame_len - 4..frame_len] != FRAME_END {
+            // No end marker: torn if the data stops inside this frame (a write cut short, the
+            // rest still zeros); a frame that is all there but ends wrongly is damage.
+            if !last_data_within(frame_len - 1) {
+                let p = Problem::BadFrameEnd;
+                return corrupt(records, offsets, valid_len, bad(p, seq));
+            }
+            return done(records, offsets, torn);
+        }
+        let stored: [u8; 32] = rest[frame_len - 36..frame_len - 4]
             .try_into()
             .expect("32 bytes");
         let id = Blake3::of(body);
         if id.0 != stored {
-            if rest.len() == frame_len && has_unwritten_sector(file, at) {
-                return Scan {
-                    records,
-                    offsets,
-                    valid_len,
-                    end: torn,
-                };
+            // Written to the end yet wrong: torn only if it is the last data and a whole sector
+            // of it never reached the disk (power loss with out-of-order writeback).
+            if last_data_within(frame_len) && has_unwritten_sector(&file[..at + frame_len], at) {
+                return done(records, offsets, torn);
             }
-            let seq = (body.len() >= 41)
-                .then(|| u64::from_le_bytes(body[33..41].try_into().expect("8 bytes")));
-            return corrupt(
-                records,
-                offsets,
-                valid_len,
-                bad(Problem::ChecksumMismatch, seq),
-            );
+            let p = Problem::ChecksumMismatch;
+            return corrupt(records, offsets, valid_len, bad(p, seq));
         }
         let record = match decode_record(body) {
             Ok(r) => r,
             Err(e) => {
-                return corrupt(
-                    records,
-                    offsets,
-                    valid_len,
-                    bad(
-                        Problem::Undecodable {
-                            message: e.to_string(),
-                        },
-                        None,
-                    ),
-                );
+                let p = Problem::Undecodable {
+                    message: e.to_string(),
+                };
+                return corrupt(records, offsets, valid_len, bad(p, None));
             }
         };
         if record.seq != position {
@@ -842,6 +828,15 @@ pub fn scan(file: &[u8]) -> Scan {
         records.push(record);
         offsets.push(valid_len);
         at += frame_len;
+    }
+}
+
+fn corrupt(records: Vec<Record>, offsets: Vec<u64>, valid_len: u64, bad: BadRecord) -> Scan {
+    Scan {
+        records,
+        offsets,
+        valid_len,
+        end: ScanEnd::Corrupt(bad),
     }
 }
 
@@ -981,28 +976,42 @@ mod tests {
         let two = scan(&journal_of(2)).valid_len as usize;
         for cut in two + 1..file.len() {
             let s = scan(&file[..cut]);
-            assert_eq!(
-                s.end,
-                ScanEnd::Torn {
-                    offset: two as u64,
-                    len: (cut - two) as u64
-                },
-                "cut {cut}"
+            assert!(
+                matches!(s.end, ScanEnd::Torn { offset, .. } if offset == two as u64),
+                "cut {cut}: {:?}",
+                s.end
             );
             assert_eq!(s.records.len(), 2);
             // The good prefix re-scans cleanly to the same records (the fuzz target's property).
             let again = scan(&file[..s.valid_len as usize]);
             assert_eq!((again.records, again.end), (s.records, ScanEnd::Clean));
         }
+        // Zeros after the data are preallocated free space.
         let mut zeros = file.clone();
         zeros.extend_from_slice(&[0; 700]);
+        let z = scan(&zeros);
         assert_eq!(
-            scan(&zeros).end,
+            (z.records.len(), z.valid_len, z.end),
+            (3, file.len() as u64, ScanEnd::Clean)
+        );
+        // A write cut short inside the preallocated space: a frame prefix, then zeros.
+        let mut cut = journal_of(2);
+        cut.extend_from_slice(&file[two..two + 100]);
+        cut.extend_from_slice(&[0; 2000]);
+        assert_eq!(
+            scan(&cut).end,
             ScanEnd::Torn {
-                offset: file.len() as u64,
-                len: 700
+                offset: two as u64,
+                len: 100
             }
         );
+        // Garbage after free space is not a crash.
+        let mut junk = zeros.clone();
+        junk.push(1);
+        assert!(matches!(
+            scan(&junk).end,
+            ScanEnd::Corrupt(BadRecord { position: 4, .. })
+        ));
         let mut future = file.clone();
         future[8] = 2;
         assert!(matches!(

@@ -11,6 +11,9 @@ use crate::model::{CommitId, NewRecord, Record, TxnId};
 use crate::query::{History, VariantIndex};
 use crate::storage::{FileStorage, Storage};
 
+/// Free space is added to the file in steps of this many bytes.
+const PREALLOCATE: u64 = 1 << 20;
+
 /// An append-only, hash-chained log of transactions over a [`Storage`].
 #[derive(Debug)]
 pub struct Journal<S: Storage = FileStorage> {
@@ -213,7 +216,13 @@ impl<S: Storage> Journal<S> {
                 self.storage.truncate(self.valid_len)?;
                 self.needs_truncate = false;
             }
-            self.storage.append(&bytes)?;
+            let end = self.valid_len + bytes.len() as u64;
+            if self.storage.len()? < end {
+                // Preallocate (real zeros, durable) so the append itself changes no metadata.
+                self.storage
+                    .extend_zeroed(end.div_ceil(PREALLOCATE) * PREALLOCATE)?;
+            }
+            self.storage.write_at(self.valid_len, &bytes)?;
             self.storage.sync()
         })();
         if let Err(source) = result {

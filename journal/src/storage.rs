@@ -2,25 +2,32 @@
 //! fault-injecting in-memory backend for crash tests.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// An append-only byte log. `append` may be buffered; only `sync` makes bytes durable.
+/// A byte log written at increasing offsets. Writes may be buffered; only `sync` makes them
+/// durable. Space past the data is kept preallocated (zeros) so a durable append changes no
+/// file metadata.
 pub trait Storage {
     /// The whole current content (what a reader after a crash would see, plus unsynced bytes).
     fn read_all(&mut self) -> io::Result<Vec<u8>>;
-    /// Appends `bytes` at the end. Not durable until [`Storage::sync`] returns.
-    fn append(&mut self, bytes: &[u8]) -> io::Result<()>;
-    /// Makes every appended byte durable.
+    /// The current size in bytes (data plus preallocated zeros).
+    fn len(&mut self) -> io::Result<u64>;
+    /// Writes `bytes` at `offset`. Not durable until [`Storage::sync`] returns.
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()>;
+    /// Makes every write durable (`fdatasync`).
     fn sync(&mut self) -> io::Result<()>;
+    /// Grows the log to `len` bytes of zeros (written, not holes) and makes that durable.
+    fn extend_zeroed(&mut self, len: u64) -> io::Result<()>;
     /// Cuts the log to `len` bytes (dropping a torn tail) and makes that durable.
     fn truncate(&mut self, len: u64) -> io::Result<()>;
     /// A name for error messages (the file path).
     fn describe(&self) -> String;
 }
 
-/// The real backend: one append-only file, `fdatasync` after each append.
+/// The real backend: one file, written at the end of its data, `fdatasync` after each record.
 #[derive(Debug)]
 pub struct FileStorage {
     path: PathBuf,
@@ -36,13 +43,14 @@ impl FileStorage {
     pub fn open(dir: &Path) -> io::Result<FileStorage> {
         fs::create_dir_all(dir)?;
         let path = dir.join(RECORDS_FILE);
-        let (file, created) = match OpenOptions::new().read(true).append(true).open(&path) {
+        let (file, created) = match OpenOptions::new().read(true).write(true).open(&path) {
             Ok(f) => (f, false),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 let f = OpenOptions::new()
                     .read(true)
-                    .append(true)
+                    .write(true)
                     .create(true)
+                    .truncate(false)
                     .open(&path)?;
                 (f, true)
             }
@@ -73,14 +81,29 @@ impl Storage for FileStorage {
         Ok(buf)
     }
 
-    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
-        // One write call per record: with O_APPEND the kernel places it at the end.
-        self.file.write_all(bytes)
+    fn len(&mut self) -> io::Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        // One pwrite call per record (write_all_at only loops on a short write).
+        self.file.write_all_at(bytes, offset)
     }
 
     fn sync(&mut self) -> io::Result<()> {
-        // fdatasync also flushes the file size, which is all an append changes.
+        // The record lands in preallocated, already written space: fdatasync flushes the data
+        // and needs no metadata commit (that is why space is preallocated with real zeros).
         self.file.sync_data()
+    }
+
+    fn extend_zeroed(&mut self, len: u64) -> io::Result<()> {
+        let start = self.len()?;
+        if len > start {
+            let zeros = vec![0u8; usize::try_from(len - start).map_err(io::Error::other)?];
+            self.file.write_all_at(&zeros, start)?;
+            self.file.sync_all()?;
+        }
+        Ok(())
     }
 
     fn truncate(&mut self, len: u64) -> io::Result<()> {
@@ -98,7 +121,7 @@ impl Storage for FileStorage {
 pub enum Fault {
     /// The next `sync` fails (and the pending bytes stay pending).
     SyncError,
-    /// The next `append` fails after writing nothing.
+    /// The next `write_at` fails after writing nothing.
     AppendError,
 }
 
@@ -106,9 +129,28 @@ pub enum Fault {
 struct FaultyState {
     /// Bytes a crash can no longer lose.
     durable: Vec<u8>,
-    /// Appended but not yet synced: a crash keeps an arbitrary part of these.
-    pending: Vec<u8>,
+    /// Writes since the last sync, in order: a crash keeps an arbitrary part of these.
+    pending: Vec<(u64, Vec<u8>)>,
     faults: Vec<Fault>,
+}
+
+impl FaultyState {
+    /// Durable bytes with the pending writes applied (what a reader sees before a crash).
+    fn current(&self) -> Vec<u8> {
+        let mut all = self.durable.clone();
+        for (offset, bytes) in &self.pending {
+            apply(&mut all, *offset, bytes);
+        }
+        all
+    }
+}
+
+fn apply(image: &mut Vec<u8>, offset: u64, bytes: &[u8]) {
+    let at = usize::try_from(offset).expect("test images fit in memory");
+    if image.len() < at + bytes.len() {
+        image.resize(at + bytes.len(), 0);
+    }
+    image[at..at + bytes.len()].copy_from_slice(bytes);
 }
 
 /// An in-memory backend that models a disk with a volatile cache, for crash tests.
@@ -123,10 +165,12 @@ pub struct FaultyStorage {
 /// What survives of the unsynced bytes when [`FaultyStorage::crash`] happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CrashKeep {
-    /// The first `n` pending bytes reached the disk (a write cut short).
+    /// The first `n` pending bytes reached the disk (a write cut short, as `kill -9` can do
+    /// between pages, or power loss in order).
     Prefix(usize),
-    /// All pending bytes' space was allocated but the 512-byte sectors from the first sector
-    /// boundary at or after pending byte `from` were never written: they read as zeros.
+    /// Every pending write reached the disk except the 512-byte sectors from the first sector
+    /// boundary at or after pending byte `from` on, which keep their old content (power loss
+    /// with out-of-order writeback).
     ZeroFrom(usize),
 }
 
@@ -153,9 +197,9 @@ impl FaultyStorage {
         self.lock().faults.push(fault);
     }
 
-    /// How many bytes are appended but not synced.
+    /// How many bytes are written but not synced.
     pub fn pending_len(&self) -> usize {
-        self.lock().pending.len()
+        self.lock().pending.iter().map(|(_, b)| b.len()).sum()
     }
 
     /// The durable bytes.
@@ -163,19 +207,33 @@ impl FaultyStorage {
         self.lock().durable.clone()
     }
 
-    /// Simulates power loss: what survives is the durable bytes plus part of the pending ones.
+    /// Simulates power loss: what survives is the durable bytes plus part of the pending writes.
     /// Returns a fresh disk holding the survivor image (this one is left unchanged).
     pub fn crash(&self, keep: CrashKeep) -> FaultyStorage {
         let st = self.lock();
         let mut image = st.durable.clone();
         match keep {
-            CrashKeep::Prefix(n) => image.extend_from_slice(&st.pending[..n.min(st.pending.len())]),
+            CrashKeep::Prefix(mut n) => {
+                for (offset, bytes) in &st.pending {
+                    let k = n.min(bytes.len());
+                    apply(&mut image, *offset, &bytes[..k]);
+                    n -= k;
+                }
+            }
             CrashKeep::ZeroFrom(from) => {
-                let total = st.durable.len() + st.pending.len();
-                let zero_at = (st.durable.len() + from).div_ceil(512) * 512;
-                image.extend_from_slice(&st.pending);
-                if zero_at < total {
-                    image[zero_at..].fill(0);
+                let old = st.durable.clone();
+                let mut seen = 0usize;
+                for (offset, bytes) in &st.pending {
+                    apply(&mut image, *offset, bytes);
+                    let start = usize::try_from(*offset).expect("fits");
+                    for i in 0..bytes.len() {
+                        let pos = start + i;
+                        let lost_from = (start + from.saturating_sub(seen)).div_ceil(512) * 512;
+                        if seen + i >= from && pos >= lost_from {
+                            image[pos] = old.get(pos).copied().unwrap_or(0);
+                        }
+                    }
+                    seen += bytes.len();
                 }
             }
         }
@@ -196,18 +254,18 @@ impl FaultyStorage {
 
 impl Storage for FaultyStorage {
     fn read_all(&mut self) -> io::Result<Vec<u8>> {
-        let st = self.lock();
-        let mut all = st.durable.clone();
-        all.extend_from_slice(&st.pending);
-        Ok(all)
+        Ok(self.lock().current())
     }
 
-    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+    fn len(&mut self) -> io::Result<u64> {
+        Ok(self.lock().current().len() as u64)
+    }
+
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()> {
         if self.take_fault(Fault::AppendError) {
-            return Err(io::Error::other("injected append failure"));
+            return Err(io::Error::other("injected write failure"));
         }
-        let mut st = self.lock();
-        st.pending.extend_from_slice(bytes);
+        self.lock().pending.push((offset, bytes.to_vec()));
         Ok(())
     }
 
@@ -216,17 +274,29 @@ impl Storage for FaultyStorage {
             return Err(io::Error::other("injected fsync failure"));
         }
         let mut st = self.lock();
-        let pending = std::mem::take(&mut st.pending);
-        st.durable.extend_from_slice(&pending);
+        st.durable = st.current();
+        st.pending.clear();
+        Ok(())
+    }
+
+    fn extend_zeroed(&mut self, len: u64) -> io::Result<()> {
+        let mut st = self.lock();
+        let mut all = st.current();
+        let len = usize::try_from(len).map_err(io::Error::other)?;
+        if all.len() < len {
+            all.resize(len, 0);
+        }
+        st.durable = all;
+        st.pending.clear();
         Ok(())
     }
 
     fn truncate(&mut self, len: u64) -> io::Result<()> {
         let mut st = self.lock();
-        let mut all = std::mem::take(&mut st.durable);
-        all.extend_from_slice(&std::mem::take(&mut st.pending));
+        let mut all = st.current();
         all.truncate(usize::try_from(len).unwrap_or(usize::MAX));
         st.durable = all;
+        st.pending.clear();
         Ok(())
     }
 

@@ -73,7 +73,7 @@ fn crash_at_every_byte_of_an_append() {
         assert_eq!(n == committed.len() + 1, cut == pending, "cut at {cut}");
     }
     // Unwritten sectors anywhere in the frame (the file grew but data never reached the disk).
-    let durable = disk.durable().len();
+    let durable = journal::scan(&disk.durable()).valid_len as usize;
     let total = durable + pending;
     for from in (0..pending).step_by(7) {
         let zero_at = (durable + from).div_ceil(512) * 512;
@@ -123,15 +123,13 @@ fn failed_write_appends_nothing() {
 fn torn_tail_is_reported_and_cut_only_by_the_next_append() {
     let (j, disk) = linear_journal(3, 4);
     let mut bytes = disk.durable();
-    let good = bytes.len();
-    bytes.extend_from_slice(b"PJRC\x40\x00\x00\x00\xbf\xff\xff\xffpartial body");
+    let good = journal::scan(&bytes).valid_len as usize;
+    let partial = b"PJRC\x40\x00\x00\x00\xbf\xff\xff\xffpartial body";
+    bytes[good..good + partial.len()].copy_from_slice(partial);
     let torn = FaultyStorage::with_content(bytes.clone());
     let (mut j2, report) = Journal::open_with(torn.clone()).expect("open");
     let tail = report.torn_tail.expect("torn tail reported");
-    assert_eq!(
-        (tail.offset, tail.len),
-        (good as u64, (bytes.len() - good) as u64)
-    );
+    assert_eq!((tail.offset, tail.len), (good as u64, partial.len() as u64));
     assert_eq!(j2.records(), j.records());
     assert_eq!(torn.durable(), bytes, "opening does not modify the file");
     j2.append(new_record(
@@ -168,8 +166,11 @@ fn real_file_roundtrip_and_torn_tail() {
     drop(j);
     let file = jdir.join("records");
     let mut bytes = std::fs::read(&file).expect("read");
-    let full = bytes.len();
-    bytes.truncate(full - 10);
+    assert_eq!(bytes.len(), 1 << 20, "space is preallocated in 1 MiB steps");
+    // A write cut short: the last record's frame keeps its first 20 bytes, the rest is zeros.
+    let s = journal::scan(&bytes);
+    let last = *s.offsets.last().expect("records") as usize;
+    bytes[last + 20..s.valid_len as usize].fill(0);
     std::fs::write(&file, &bytes).expect("write torn");
     let (mut j, report) = Journal::open(&jdir).expect("open torn");
     assert_eq!(j.records().len(), 4);

@@ -9,17 +9,23 @@ fn image() -> (Vec<u8>, Vec<(usize, usize)>) {
     let (mut j, disk) = linear_journal(5, 6);
     create_variant(&mut j, "child", "base", 3, 1_800_000_000);
     let bytes = disk.durable();
-    // Frame boundaries: header 16 bytes, then 12 + body + 32 per record.
+    // Frame boundaries: header 16 bytes, then 12 + body + 36 per record, then zeros.
     let mut frames = Vec::new();
     let mut at = 16;
-    while at < bytes.len() {
+    while bytes[at..at + 4] == *b"PJRC" {
         let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().expect("4 bytes")) as usize;
-        let end = at + 12 + len + 32;
+        let end = at + 12 + len + 36;
         frames.push((at, end));
         at = end;
     }
     assert_eq!(frames.len(), 6);
-    assert_eq!(at, bytes.len());
+    assert!(
+        bytes[at..].iter().all(|&b| b == 0),
+        "preallocated free space follows"
+    );
+    // Keep 8 KiB of the free space: enough to tamper with, and every flip stays cheap.
+    let mut bytes = bytes;
+    bytes.truncate(at + 8192);
     (bytes, frames)
 }
 
@@ -41,14 +47,19 @@ fn bad_position(bytes: Vec<u8>) -> (u64, Problem) {
 #[test]
 fn flipping_any_byte_names_the_record_holding_it() {
     let (bytes, frames) = image();
-    for i in 0..bytes.len() {
+    let data_end = frames[frames.len() - 1].1;
+    // Every byte of the header and the records, and a sample of the free space after them.
+    let free = (data_end..data_end + 64).chain((data_end + 64..bytes.len()).step_by(511));
+    for i in (0..data_end).chain(free) {
         let mut t = bytes.clone();
         t[i] ^= 0xff;
         let (position, _) = bad_position(t);
-        let expected = frames
-            .iter()
-            .position(|&(s, e)| s <= i && i < e)
-            .map_or(0, |k| k as u64 + 1);
+        let expected = match frames.iter().position(|&(s, e)| s <= i && i < e) {
+            Some(k) => k as u64 + 1,
+            None if i < 16 => 0,
+            // Data in the free space is not a crash either: named as the next record.
+            None => frames.len() as u64 + 1,
+        };
         assert_eq!(position, expected, "flipped byte {i}");
     }
 }
@@ -79,6 +90,7 @@ fn reordering_two_records_is_detected() {
             for p in parts {
                 t.extend_from_slice(p);
             }
+            t.extend_from_slice(&bytes[frames[frames.len() - 1].1..]);
             let (position, _) = bad_position(t);
             assert_eq!(position, a as u64 + 1, "swapped {} and {}", a + 1, b + 1);
         }
@@ -111,11 +123,11 @@ fn splicing_a_record_from_another_journal_is_detected() {
     let other_frames = {
         let mut v = Vec::new();
         let mut at = 16;
-        while at < other.len() {
+        while other[at..at + 4] == *b"PJRC" {
             let len =
                 u32::from_le_bytes(other[at + 4..at + 8].try_into().expect("4 bytes")) as usize;
-            v.push((at, at + 12 + len + 32));
-            at += 12 + len + 32;
+            v.push((at, at + 12 + len + 36));
+            at += 12 + len + 36;
         }
         v
     };
