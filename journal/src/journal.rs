@@ -217,7 +217,7 @@ impl<S: Storage> Journal<S> {
                 self.needs_truncate = false;
             }
             let end = self.valid_len + bytes.len() as u64;
-            if self.storage.len()? < end {
+            if self.storage.size()? < end {
                 // Preallocate (real zeros, durable) so the append itself changes no metadata.
                 self.storage
                     .extend_zeroed(end.div_ceil(PREALLOCATE) * PREALLOCATE)?;

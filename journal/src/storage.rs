@@ -14,7 +14,7 @@ pub trait Storage {
     /// The whole current content (what a reader after a crash would see, plus unsynced bytes).
     fn read_all(&mut self) -> io::Result<Vec<u8>>;
     /// The current size in bytes (data plus preallocated zeros).
-    fn len(&mut self) -> io::Result<u64>;
+    fn size(&mut self) -> io::Result<u64>;
     /// Writes `bytes` at `offset`. Not durable until [`Storage::sync`] returns.
     fn write_at(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()>;
     /// Makes every write durable (`fdatasync`).
@@ -81,7 +81,7 @@ impl Storage for FileStorage {
         Ok(buf)
     }
 
-    fn len(&mut self) -> io::Result<u64> {
+    fn size(&mut self) -> io::Result<u64> {
         Ok(self.file.metadata()?.len())
     }
 
@@ -97,7 +97,7 @@ impl Storage for FileStorage {
     }
 
     fn extend_zeroed(&mut self, len: u64) -> io::Result<()> {
-        let start = self.len()?;
+        let start = self.size()?;
         if len > start {
             let zeros = vec![0u8; usize::try_from(len - start).map_err(io::Error::other)?];
             self.file.write_all_at(&zeros, start)?;
@@ -257,7 +257,7 @@ impl Storage for FaultyStorage {
         Ok(self.lock().current())
     }
 
-    fn len(&mut self) -> io::Result<u64> {
+    fn size(&mut self) -> io::Result<u64> {
         Ok(self.lock().current().len() as u64)
     }
 
