@@ -10,14 +10,21 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let [mirror, names, repo, work, rest @ ..] = args.as_slice() else {
         eprintln!("usage: compose MIRROR NAMES_FILE REPO WORK_DIR [TIME]");
         std::process::exit(2);
     };
-    let time: u64 = rest.first().and_then(|t| t.parse().ok()).unwrap_or(1_700_000_000);
+    let time: u64 = rest
+        .first()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(1_700_000_000);
     let mirror = PathBuf::from(mirror);
-    let xz = std::fs::read(mirror.join("dists/bookworm/main/binary-amd64/Packages.xz")).expect("read Packages.xz");
+    let xz = std::fs::read(mirror.join("dists/bookworm/main/binary-amd64/Packages.xz"))
+        .expect("read Packages.xz");
     let text = store::decompress(&xz, store::Compression::Xz, 1 << 30).expect("decompress");
     let universe = store::parse_packages_bytes(&text).expect("parse");
     let wanted = std::fs::read_to_string(names).expect("read names");
@@ -50,15 +57,16 @@ fn main() {
     let repo = PathBuf::from(repo);
     materializer::init_repo(&repo).expect("init repo");
     let start = Instant::now();
-    let built = materializer::materialize(&repo, &PathBuf::from(work), &input).unwrap_or_else(|e| {
-        eprintln!("compose failed: {e}");
-        let mut s = std::error::Error::source(&e);
-        while let Some(c) = s {
-            eprintln!("  caused by: {c}");
-            s = c.source();
-        }
-        std::process::exit(1);
-    });
+    let built =
+        materializer::materialize(&repo, &PathBuf::from(work), &input).unwrap_or_else(|e| {
+            eprintln!("compose failed: {e}");
+            let mut s = std::error::Error::source(&e);
+            while let Some(c) = s {
+                eprintln!("  caused by: {c}");
+                s = c.source();
+            }
+            std::process::exit(1);
+        });
     println!("commit {}", built.commit);
     for (phase, t) in &built.timings {
         println!("phase {phase} {:.3}", t.as_secs_f64());

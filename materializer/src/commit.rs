@@ -37,7 +37,11 @@ pub enum RepoError {
 
 fn repo_err(action: &'static str, repo: &Path) -> impl FnOnce(glib::Error) -> RepoError {
     let repo = repo.to_owned();
-    move |source| RepoError::Repo { action, repo, source }
+    move |source| RepoError::Repo {
+        action,
+        repo,
+        source,
+    }
 }
 
 /// The branch a variant's commits live on.
@@ -51,28 +55,40 @@ pub fn init_repo(path: &Path) -> Result<(), RepoError> {
         open(path)?;
         return Ok(());
     }
-    std::fs::create_dir_all(path).map_err(|source| RepoError::Create { path: path.to_owned(), source })?;
+    std::fs::create_dir_all(path).map_err(|source| RepoError::Create {
+        path: path.to_owned(),
+        source,
+    })?;
     let repo = ostree::Repo::new_for_path(path);
-    repo.create(ostree::RepoMode::BareUser, gio::Cancellable::NONE).map_err(repo_err("create", path))
+    repo.create(ostree::RepoMode::BareUser, gio::Cancellable::NONE)
+        .map_err(repo_err("create", path))
 }
 
 pub(crate) fn open(path: &Path) -> Result<ostree::Repo, RepoError> {
     let repo = ostree::Repo::new_for_path(path);
-    repo.open(gio::Cancellable::NONE).map_err(repo_err("open", path))?;
+    repo.open(gio::Cancellable::NONE)
+        .map_err(repo_err("open", path))?;
     Ok(repo)
 }
 
 /// Points `particle-os/<variant>` at `commit`.
 pub fn set_ref(repo: &Path, variant: &str, commit: &str) -> Result<(), RepoError> {
     let r = open(repo)?;
-    r.set_ref_immediate(None, &variant_ref(variant), Some(commit), gio::Cancellable::NONE)
-        .map_err(repo_err("set a ref in", repo))
+    r.set_ref_immediate(
+        None,
+        &variant_ref(variant),
+        Some(commit),
+        gio::Cancellable::NONE,
+    )
+    .map_err(repo_err("set a ref in", repo))
 }
 
 /// The commit `particle-os/<variant>` points at, if any.
 pub fn resolve_ref(repo: &Path, variant: &str) -> Result<Option<String>, RepoError> {
     let r = open(repo)?;
-    let rev = r.resolve_rev(&variant_ref(variant), true).map_err(repo_err("resolve a ref in", repo))?;
+    let rev = r
+        .resolve_rev(&variant_ref(variant), true)
+        .map_err(repo_err("resolve a ref in", repo))?;
     Ok(rev.map(|s| s.to_string()))
 }
 
@@ -87,16 +103,19 @@ pub fn commit_exists(repo: &Path, commit: &str) -> Result<bool, RepoError> {
 /// how many objects were checked.
 pub fn fsck(repo: &Path, commit: &str) -> Result<usize, RepoError> {
     let r = open(repo)?;
-    let objects = r.traverse_commit(commit, 0, gio::Cancellable::NONE).map_err(repo_err("traverse a commit in", repo))?;
+    let objects = r
+        .traverse_commit(commit, 0, gio::Cancellable::NONE)
+        .map_err(repo_err("traverse a commit in", repo))?;
     let mut sorted: Vec<_> = objects.into_iter().collect();
     sorted.sort_by(|a, b| a.checksum().cmp(b.checksum()));
     for o in &sorted {
-        r.fsck_object(o.object_type(), o.checksum(), gio::Cancellable::NONE).map_err(|source| RepoError::Corrupt {
-            repo: repo.to_owned(),
-            commit: commit.to_owned(),
-            object: format!("{}.{:?}", o.checksum(), o.object_type()),
-            source,
-        })?;
+        r.fsck_object(o.object_type(), o.checksum(), gio::Cancellable::NONE)
+            .map_err(|source| RepoError::Corrupt {
+                repo: repo.to_owned(),
+                commit: commit.to_owned(),
+                object: format!("{}.{:?}", o.checksum(), o.object_type()),
+                source,
+            })?;
     }
     Ok(sorted.len())
 }
@@ -113,13 +132,19 @@ pub(crate) struct CommitMeta<'a> {
 }
 
 /// Commits `tree` into `repo`; moves no ref.
-pub(crate) fn commit_tree(repo: &Path, tree: &Path, meta: &CommitMeta<'_>) -> Result<String, RepoError> {
+pub(crate) fn commit_tree(
+    repo: &Path,
+    tree: &Path,
+    meta: &CommitMeta<'_>,
+) -> Result<String, RepoError> {
     let r = open(repo)?;
-    r.prepare_transaction(gio::Cancellable::NONE).map_err(repo_err("start a transaction in", repo))?;
+    r.prepare_transaction(gio::Cancellable::NONE)
+        .map_err(repo_err("start a transaction in", repo))?;
     let result = write(&r, repo, tree, meta);
     match result {
         Ok(commit) => {
-            r.commit_transaction(gio::Cancellable::NONE).map_err(repo_err("finish a transaction in", repo))?;
+            r.commit_transaction(gio::Cancellable::NONE)
+                .map_err(repo_err("finish a transaction in", repo))?;
             Ok(commit)
         }
         Err(e) => {
@@ -129,7 +154,12 @@ pub(crate) fn commit_tree(repo: &Path, tree: &Path, meta: &CommitMeta<'_>) -> Re
     }
 }
 
-fn write(r: &ostree::Repo, repo: &Path, tree: &Path, meta: &CommitMeta<'_>) -> Result<String, RepoError> {
+fn write(
+    r: &ostree::Repo,
+    repo: &Path,
+    tree: &Path,
+    meta: &CommitMeta<'_>,
+) -> Result<String, RepoError> {
     let filter = |_: &ostree::Repo, path: &str, _: &gio::FileInfo| {
         if path.starts_with("/dev/") {
             ostree::RepoCommitFilterResult::Skip
@@ -137,24 +167,50 @@ fn write(r: &ostree::Repo, repo: &Path, tree: &Path, meta: &CommitMeta<'_>) -> R
             ostree::RepoCommitFilterResult::Allow
         }
     };
-    let modifier = ostree::RepoCommitModifier::new(ostree::RepoCommitModifierFlags::SKIP_XATTRS, Some(Box::new(filter)));
+    let modifier = ostree::RepoCommitModifier::new(
+        ostree::RepoCommitModifierFlags::SKIP_XATTRS,
+        Some(Box::new(filter)),
+    );
     let mtree = ostree::MutableTree::new();
-    r.write_directory_to_mtree(&gio::File::for_path(tree), &mtree, Some(&modifier), gio::Cancellable::NONE)
+    r.write_directory_to_mtree(
+        &gio::File::for_path(tree),
+        &mtree,
+        Some(&modifier),
+        gio::Cancellable::NONE,
+    )
+    .map_err(repo_err("write the tree into", repo))?;
+    let root = r
+        .write_mtree(&mtree, gio::Cancellable::NONE)
         .map_err(repo_err("write the tree into", repo))?;
-    let root = r.write_mtree(&mtree, gio::Cancellable::NONE).map_err(repo_err("write the tree into", repo))?;
-    let root = root.downcast::<ostree::RepoFile>().map_err(|_| RepoError::Repo {
-        action: "get the root of the written tree in",
-        repo: repo.to_owned(),
-        source: glib::Error::new(gio::IOErrorEnum::Failed, "write_mtree did not return a RepoFile"),
-    })?;
+    let root = root
+        .downcast::<ostree::RepoFile>()
+        .map_err(|_| RepoError::Repo {
+            action: "get the root of the written tree in",
+            repo: repo.to_owned(),
+            source: glib::Error::new(
+                gio::IOErrorEnum::Failed,
+                "write_mtree did not return a RepoFile",
+            ),
+        })?;
     let dict = glib::VariantDict::new(None);
     for (k, v) in &meta.strings {
         dict.insert(k, v.as_str());
     }
-    dict.insert_value("particle.inrelease", &glib::prelude::ToVariant::to_variant(meta.inrelease));
+    dict.insert_value(
+        "particle.inrelease",
+        &glib::prelude::ToVariant::to_variant(meta.inrelease),
+    );
     let metadata = dict.end();
     let commit = r
-        .write_commit_with_time(meta.parent, Some(&meta.subject), None, Some(&metadata), &root, meta.time, gio::Cancellable::NONE)
+        .write_commit_with_time(
+            meta.parent,
+            Some(&meta.subject),
+            None,
+            Some(&metadata),
+            &root,
+            meta.time,
+            gio::Cancellable::NONE,
+        )
         .map_err(repo_err("write a commit into", repo))?;
     Ok(commit.to_string())
 }
@@ -162,13 +218,18 @@ fn write(r: &ostree::Repo, repo: &Path, tree: &Path, meta: &CommitMeta<'_>) -> R
 /// A commit's string metadata (for checks and replay).
 pub fn commit_metadata(repo: &Path, commit: &str) -> Result<BTreeMap<String, String>, RepoError> {
     let r = open(repo)?;
-    let (v, _) = r.load_commit(commit).map_err(repo_err("load a commit from", repo))?;
+    let (v, _) = r
+        .load_commit(commit)
+        .map_err(repo_err("load a commit from", repo))?;
     let dict = glib::VariantDict::new(Some(&v.child_value(0)));
     let mut out = BTreeMap::new();
     for entry in v.child_value(0).iter() {
         let key = entry.child_value(0).str().map(str::to_owned);
         if let Some(key) = key {
-            if let Some(val) = dict.lookup_value(&key, None).and_then(|x| x.str().map(str::to_owned)) {
+            if let Some(val) = dict
+                .lookup_value(&key, None)
+                .and_then(|x| x.str().map(str::to_owned))
+            {
                 out.insert(key, val);
             }
         }

@@ -39,14 +39,23 @@ pub enum ConfigureError {
     },
 }
 
-const POLICY_RC_D: &str = "#!/bin/sh\n# Written by particle while maintainer scripts run: start no services.\nexit 101\n";
+const POLICY_RC_D: &str =
+    "#!/bin/sh\n# Written by particle while maintainer scripts run: start no services.\nexit 101\n";
 
 /// Runs the maintainer scripts of `pkgs` (already in configure order) inside the sandbox's tree.
-pub(crate) fn configure(sandbox: &Sandbox, pkgs: &[&DbPackage], triggers: &[String]) -> Result<(), ConfigureError> {
+pub(crate) fn configure(
+    sandbox: &Sandbox,
+    pkgs: &[&DbPackage],
+    triggers: &[String],
+) -> Result<(), ConfigureError> {
     let policy = sandbox.root.join("usr/sbin/policy-rc.d");
     let io_err = |action, path: &PathBuf| {
         let path = path.clone();
-        move |source| ConfigureError::Io { action, path, source }
+        move |source| ConfigureError::Io {
+            action,
+            path,
+            source,
+        }
     };
     std::fs::create_dir_all(sandbox.root.join("usr/sbin")).map_err(io_err("create", &policy))?;
     std::fs::write(&policy, POLICY_RC_D)
@@ -57,7 +66,11 @@ pub(crate) fn configure(sandbox: &Sandbox, pkgs: &[&DbPackage], triggers: &[Stri
     result
 }
 
-fn run_scripts(sandbox: &Sandbox, pkgs: &[&DbPackage], triggers: &[String]) -> Result<(), ConfigureError> {
+fn run_scripts(
+    sandbox: &Sandbox,
+    pkgs: &[&DbPackage],
+    triggers: &[String],
+) -> Result<(), ConfigureError> {
     for p in pkgs {
         if !p.control.contains_key("preinst") {
             continue;
@@ -73,7 +86,11 @@ fn run_scripts(sandbox: &Sandbox, pkgs: &[&DbPackage], triggers: &[String]) -> R
             ("DPKG_ROOT", ""),
         ];
         sandbox
-            .run(&format!("{} preinst install", p.package.name), &[script.as_str(), "install"], &env)
+            .run(
+                &format!("{} preinst install", p.package.name),
+                &[script.as_str(), "install"],
+                &env,
+            )
             .map_err(|source| ConfigureError::Script {
                 package: p.package.name.clone(),
                 script: "preinst",
@@ -82,25 +99,43 @@ fn run_scripts(sandbox: &Sandbox, pkgs: &[&DbPackage], triggers: &[String]) -> R
             })?;
     }
 
-    let start = std::fs::metadata(&sandbox.log).map(|m| m.len()).unwrap_or(0);
+    let start = std::fs::metadata(&sandbox.log)
+        .map(|m| m.len())
+        .unwrap_or(0);
     if let Err(source) = sandbox.run("dpkg --configure -a", &["dpkg", "--configure", "-a"], &[]) {
         let text = log_since(&sandbox.log, start);
         let log = sandbox.log.clone();
         return Err(match failing_package(&text, &source) {
-            Some(package) => ConfigureError::Script { package, script: "postinst", log, source },
-            None => ConfigureError::Step { step: "dpkg --configure -a", log, source },
+            Some(package) => ConfigureError::Script {
+                package,
+                script: "postinst",
+                log,
+                source,
+            },
+            None => ConfigureError::Step {
+                step: "dpkg --configure -a",
+                log,
+                source,
+            },
         });
     }
 
     if !triggers.is_empty() {
         let mut script = String::from("set -e\n");
         for t in triggers {
-            script.push_str(&format!("dpkg-trigger --no-await '{}'\n", t.replace('\'', "")));
+            script.push_str(&format!(
+                "dpkg-trigger --no-await '{}'\n",
+                t.replace('\'', "")
+            ));
         }
         script.push_str("dpkg --triggers-only --pending\n");
         sandbox
             .run("trigger processing", &["/bin/sh", "-c", &script], &[])
-            .map_err(|source| ConfigureError::Step { step: "trigger processing", log: sandbox.log.clone(), source })?;
+            .map_err(|source| ConfigureError::Step {
+                step: "trigger processing",
+                log: sandbox.log.clone(),
+                source,
+            })?;
     }
     Ok(())
 }
@@ -114,7 +149,9 @@ pub(crate) fn failing_package(log: &str, err: &SandboxError) -> Option<String> {
     };
     match err {
         // A hung script: the last package dpkg started setting up.
-        SandboxError::TimedOut { .. } => log.lines().rev().find_map(|l| name_after(l, "Setting up ")),
+        SandboxError::TimedOut { .. } => {
+            log.lines().rev().find_map(|l| name_after(l, "Setting up "))
+        }
         _ => log
             .lines()
             .find_map(|l| name_after(l, "error processing package "))
@@ -129,10 +166,16 @@ mod tests {
     #[test]
     fn names_the_failing_package() {
         let log = "Setting up aaa (1) ...\nSetting up bad (1.0) ...\ndpkg: error processing package bad (--configure):\n installed bad package post-installation script subprocess returned error exit status 1\nErrors were encountered while processing:\n bad\n";
-        let timeout = SandboxError::TimedOut { what: "x".into(), seconds: 1 };
+        let timeout = SandboxError::TimedOut {
+            what: "x".into(),
+            seconds: 1,
+        };
         let log2 = "Setting up aaa (1) ...\nSetting up libc6:amd64 (2.36) ...\n";
         assert_eq!(failing_package(log2, &timeout).as_deref(), Some("libc6"));
-        let failed = SandboxError::Spawn { what: "x".into(), source: io::Error::other("x") };
+        let failed = SandboxError::Spawn {
+            what: "x".into(),
+            source: io::Error::other("x"),
+        };
         assert_eq!(failing_package(log, &failed).as_deref(), Some("bad"));
         assert_eq!(failing_package("", &failed), None);
     }

@@ -15,15 +15,27 @@ pub(crate) struct ControlMember {
 }
 
 /// A package's typed control stanza and every control member.
-pub(crate) fn read_control(deb: &Path) -> Result<(store::Package, BTreeMap<String, ControlMember>), DebError> {
+pub(crate) fn read_control(
+    deb: &Path,
+) -> Result<(store::Package, BTreeMap<String, ControlMember>), DebError> {
     let reader = DebReader::open(deb, DebLimits::default())?;
     let control = reader.control();
     let members = control
         .members
         .iter()
         .map(|(name, data)| {
-            let mode = if store::MAINTAINER_SCRIPTS.contains(&name.as_str()) { 0o755 } else { 0o644 };
-            (name.clone(), ControlMember { mode, data: data.clone() })
+            let mode = if store::MAINTAINER_SCRIPTS.contains(&name.as_str()) {
+                0o755
+            } else {
+                0o644
+            };
+            (
+                name.clone(),
+                ControlMember {
+                    mode,
+                    data: data.clone(),
+                },
+            )
         })
         .collect();
     Ok((control.package.clone(), members))

@@ -50,7 +50,9 @@ impl DbPackage {
 /// The conffile paths a `conffiles` control member lists (flagged `remove-on-upgrade` ones are
 /// not installed, so they are left out).
 pub(crate) fn conffile_paths(member: Option<&ControlMember>) -> BTreeSet<String> {
-    let Some(member) = member else { return BTreeSet::new() };
+    let Some(member) = member else {
+        return BTreeSet::new();
+    };
     String::from_utf8_lossy(&member.data)
         .lines()
         .filter_map(|l| {
@@ -66,7 +68,11 @@ pub(crate) fn conffile_paths(member: Option<&ControlMember>) -> BTreeSet<String>
 
 /// One `status` stanza (pure).
 pub(crate) fn status_stanza(p: &DbPackage, status: &str) -> String {
-    let control = p.control.get("control").map(|m| String::from_utf8_lossy(&m.data).into_owned()).unwrap_or_default();
+    let control = p
+        .control
+        .get("control")
+        .map(|m| String::from_utf8_lossy(&m.data).into_owned())
+        .unwrap_or_default();
     let mut out = String::new();
     let mut wrote_status = false;
     for line in control.trim_end().lines() {
@@ -85,7 +91,11 @@ pub(crate) fn status_stanza(p: &DbPackage, status: &str) -> String {
         out.push_str("Conffiles:\n");
         for c in &conffiles {
             // A conffile the archive did not ship gets dpkg's "obsolete/never shipped" marker.
-            let md5 = p.extracted.conffile_md5.get(c).map_or("newconffile", String::as_str);
+            let md5 = p
+                .extracted
+                .conffile_md5
+                .get(c)
+                .map_or("newconffile", String::as_str);
             let _ = writeln!(out, " {c} {md5}");
         }
     }
@@ -95,8 +105,14 @@ pub(crate) fn status_stanza(p: &DbPackage, status: &str) -> String {
 /// The whole `status` file, sorted by package name then architecture (pure).
 pub(crate) fn status_file(pkgs: &[DbPackage], status: &str) -> String {
     let mut sorted: Vec<&DbPackage> = pkgs.iter().collect();
-    sorted.sort_by(|a, b| (&a.package.name, &a.package.arch).cmp(&(&b.package.name, &b.package.arch)));
-    sorted.iter().map(|p| status_stanza(p, status)).collect::<Vec<_>>().join("\n")
+    sorted.sort_by(|a, b| {
+        (&a.package.name, &a.package.arch).cmp(&(&b.package.name, &b.package.arch))
+    });
+    sorted
+        .iter()
+        .map(|p| status_stanza(p, status))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The trigger interest database: `(file name under triggers/, contents)` (pure).
@@ -104,11 +120,15 @@ pub(crate) fn trigger_interests(pkgs: &[DbPackage]) -> BTreeMap<String, String> 
     let mut file: BTreeSet<String> = BTreeSet::new();
     let mut named: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for p in pkgs {
-        let Some(t) = p.control.get("triggers") else { continue };
+        let Some(t) = p.control.get("triggers") else {
+            continue;
+        };
         for line in String::from_utf8_lossy(&t.data).lines() {
             let line = line.split('#').next().unwrap_or("");
             let mut words = line.split_whitespace();
-            let (Some(directive), Some(name)) = (words.next(), words.next()) else { continue };
+            let (Some(directive), Some(name)) = (words.next(), words.next()) else {
+                continue;
+            };
             let who = match directive {
                 "interest" | "interest-await" => p.info_name(),
                 "interest-noawait" => format!("{}/noawait", p.info_name()),
@@ -123,7 +143,10 @@ pub(crate) fn trigger_interests(pkgs: &[DbPackage]) -> BTreeMap<String, String> 
     }
     let mut out = BTreeMap::new();
     if !file.is_empty() {
-        out.insert("File".to_owned(), file.into_iter().map(|l| l + "\n").collect());
+        out.insert(
+            "File".to_owned(),
+            file.into_iter().map(|l| l + "\n").collect(),
+        );
     }
     for (name, who) in named {
         out.insert(name, who.into_iter().map(|l| l + "\n").collect());
@@ -136,7 +159,12 @@ pub(crate) fn interested_triggers(pkgs: &[DbPackage]) -> Vec<String> {
     let mut names = BTreeSet::new();
     for (file, contents) in trigger_interests(pkgs) {
         if file == "File" {
-            names.extend(contents.lines().filter_map(|l| l.split(' ').next()).map(str::to_owned));
+            names.extend(
+                contents
+                    .lines()
+                    .filter_map(|l| l.split(' ').next())
+                    .map(str::to_owned),
+            );
         } else {
             names.insert(file);
         }
@@ -145,7 +173,8 @@ pub(crate) fn interested_triggers(pkgs: &[DbPackage]) -> Vec<String> {
 }
 
 fn write(path: PathBuf, data: &[u8], mode: u32) -> Result<(), DpkgDbError> {
-    let res = std::fs::write(&path, data).and_then(|()| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)));
+    let res = std::fs::write(&path, data)
+        .and_then(|()| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)));
     res.map_err(|source| DpkgDbError { path, source })
 }
 
@@ -160,14 +189,22 @@ pub(crate) fn write_database(admindir: &Path, pkgs: &[DbPackage]) -> Result<(), 
     for d in ["", "info", "updates", "triggers", "alternatives", "parts"] {
         mkdir(admindir.join(d))?;
     }
-    write(admindir.join("status"), status_file(pkgs, "install ok unpacked").as_bytes(), 0o644)?;
+    write(
+        admindir.join("status"),
+        status_file(pkgs, "install ok unpacked").as_bytes(),
+        0o644,
+    )?;
     for empty in ["available", "diversions", "statoverride"] {
         write(admindir.join(empty), b"", 0o644)?;
     }
     write(admindir.join("info/format"), b"1\n", 0o644)?;
     write(admindir.join("triggers/Unincorp"), b"", 0o644)?;
     for (name, contents) in trigger_interests(pkgs) {
-        write(admindir.join("triggers").join(name), contents.as_bytes(), 0o644)?;
+        write(
+            admindir.join("triggers").join(name),
+            contents.as_bytes(),
+            0o644,
+        )?;
     }
     for p in pkgs {
         let info = p.info_name();
@@ -176,11 +213,24 @@ pub(crate) fn write_database(admindir: &Path, pkgs: &[DbPackage]) -> Result<(), 
                 continue;
             }
             let mode = if m.mode & 0o111 != 0 { 0o755 } else { 0o644 };
-            write(admindir.join(format!("info/{info}.{member}")), &m.data, mode)?;
+            write(
+                admindir.join(format!("info/{info}.{member}")),
+                &m.data,
+                mode,
+            )?;
         }
         if !p.control.contains_key("md5sums") && !p.extracted.md5sums.is_empty() {
-            let text: String = p.extracted.md5sums.iter().map(|(h, path)| format!("{h}  {path}\n")).collect();
-            write(admindir.join(format!("info/{info}.md5sums")), text.as_bytes(), 0o644)?;
+            let text: String = p
+                .extracted
+                .md5sums
+                .iter()
+                .map(|(h, path)| format!("{h}  {path}\n"))
+                .collect();
+            write(
+                admindir.join(format!("info/{info}.md5sums")),
+                text.as_bytes(),
+                0o644,
+            )?;
         }
         let list: String = p
             .extracted
@@ -189,7 +239,11 @@ pub(crate) fn write_database(admindir: &Path, pkgs: &[DbPackage]) -> Result<(), 
             .filter(|l| !p.taken.contains(*l))
             .map(|l| format!("{l}\n"))
             .collect();
-        write(admindir.join(format!("info/{info}.list")), list.as_bytes(), 0o644)?;
+        write(
+            admindir.join(format!("info/{info}.list")),
+            list.as_bytes(),
+            0o644,
+        )?;
     }
     Ok(())
 }
@@ -199,14 +253,34 @@ mod tests {
     use super::*;
 
     fn pkg(control: &str, members: &[(&str, &str)]) -> DbPackage {
-        let para = store::paragraphs(control).next().expect("one stanza").expect("valid");
+        let para = store::paragraphs(control)
+            .next()
+            .expect("one stanza")
+            .expect("valid");
         let package = store::package_from_paragraph(&para).expect("valid control");
         let mut c = BTreeMap::new();
-        c.insert("control".to_owned(), ControlMember { mode: 0o644, data: control.as_bytes().to_vec() });
+        c.insert(
+            "control".to_owned(),
+            ControlMember {
+                mode: 0o644,
+                data: control.as_bytes().to_vec(),
+            },
+        );
         for (n, d) in members {
-            c.insert((*n).to_owned(), ControlMember { mode: 0o644, data: d.as_bytes().to_vec() });
+            c.insert(
+                (*n).to_owned(),
+                ControlMember {
+                    mode: 0o644,
+                    data: d.as_bytes().to_vec(),
+                },
+            );
         }
-        DbPackage { package, control: c, extracted: Extracted::default(), taken: BTreeSet::new() }
+        DbPackage {
+            package,
+            control: c,
+            extracted: Extracted::default(),
+            taken: BTreeSet::new(),
+        }
     }
 
     #[test]
@@ -215,8 +289,13 @@ mod tests {
             "Package: bbb\nVersion: 1\nArchitecture: amd64\nDescription: b\n more\n",
             &[("conffiles", "/etc/b.conf\nremove-on-upgrade /etc/old\n")],
         );
-        b.extracted.conffile_md5.insert("/etc/b.conf".into(), "0123".into());
-        let a = pkg("Package: aaa\nVersion: 2\nArchitecture: all\nMulti-Arch: same\nDescription: a\n", &[]);
+        b.extracted
+            .conffile_md5
+            .insert("/etc/b.conf".into(), "0123".into());
+        let a = pkg(
+            "Package: aaa\nVersion: 2\nArchitecture: all\nMulti-Arch: same\nDescription: a\n",
+            &[],
+        );
         insta::assert_snapshot!(status_file(&[b, a], "install ok unpacked"), @r"
         Package: aaa
         Status: install ok unpacked
@@ -240,16 +319,28 @@ mod tests {
     fn trigger_interests_split_file_and_named() {
         let a = pkg(
             "Package: libc-bin\nVersion: 1\nArchitecture: amd64\n",
-            &[("triggers", "# comment\ninterest-noawait ldconfig\nactivate-noawait x\n")],
+            &[(
+                "triggers",
+                "# comment\ninterest-noawait ldconfig\nactivate-noawait x\n",
+            )],
         );
         let b = pkg(
             "Package: man\nVersion: 1\nArchitecture: amd64\nMulti-Arch: same\n",
             &[("triggers", "interest /usr/share/man\n")],
         );
         let t = trigger_interests(&[a.clone(), b.clone()]);
-        assert_eq!(t.get("ldconfig").map(String::as_str), Some("libc-bin/noawait\n"));
-        assert_eq!(t.get("File").map(String::as_str), Some("/usr/share/man man:amd64\n"));
+        assert_eq!(
+            t.get("ldconfig").map(String::as_str),
+            Some("libc-bin/noawait\n")
+        );
+        assert_eq!(
+            t.get("File").map(String::as_str),
+            Some("/usr/share/man man:amd64\n")
+        );
         assert_eq!(t.len(), 2);
-        assert_eq!(interested_triggers(&[a, b]), vec!["/usr/share/man".to_owned(), "ldconfig".to_owned()]);
+        assert_eq!(
+            interested_triggers(&[a, b]),
+            vec!["/usr/share/man".to_owned(), "ldconfig".to_owned()]
+        );
     }
 }

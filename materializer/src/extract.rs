@@ -37,11 +37,23 @@ pub enum ExtractError {
         source: io::Error,
     },
     #[error("package {package}: refused unsafe entry {path:?}: {reason}")]
-    Unsafe { package: String, path: String, reason: &'static str },
+    Unsafe {
+        package: String,
+        path: String,
+        reason: &'static str,
+    },
     #[error("package {package}: refused {kind} {path:?}: device nodes, FIFOs and sockets are not allowed in packages")]
-    Special { package: String, path: String, kind: &'static str },
+    Special {
+        package: String,
+        path: String,
+        kind: &'static str,
+    },
     #[error("file conflict: {path} is shipped by both {other} and {package} (and neither Replaces the other)")]
-    Conflict { path: String, package: String, other: String },
+    Conflict {
+        path: String,
+        package: String,
+        other: String,
+    },
     #[error("package {package}: could not {action} {path}")]
     Io {
         package: String,
@@ -113,7 +125,11 @@ pub(crate) fn normalize(raw: &[u8]) -> Result<Vec<&str>, &'static str> {
 
 /// Opens `dir` (relative components) beneath `root` without following any symlink.
 pub(crate) fn open_dir_beneath(root: &OwnedFd, dir: &[&str]) -> io::Result<OwnedFd> {
-    let rel = if dir.is_empty() { ".".to_owned() } else { dir.join("/") };
+    let rel = if dir.is_empty() {
+        ".".to_owned()
+    } else {
+        dir.join("/")
+    };
     rustix::fs::openat2(
         root,
         rel.as_str(),
@@ -126,7 +142,13 @@ pub(crate) fn open_dir_beneath(root: &OwnedFd, dir: &[&str]) -> io::Result<Owned
 
 /// Reads a regular file beneath `root` without following symlinks; `None` if it does not exist.
 pub(crate) fn read_beneath(root: &OwnedFd, path: &str) -> io::Result<Option<Vec<u8>>> {
-    match rustix::fs::openat2(root, path, OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW, Mode::empty(), resolve()) {
+    match rustix::fs::openat2(
+        root,
+        path,
+        OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+        Mode::empty(),
+        resolve(),
+    ) {
         Ok(fd) => {
             let mut out = Vec::new();
             File::from(fd).read_to_end(&mut out)?;
@@ -152,9 +174,21 @@ fn id_map(text: &[u8]) -> HashMap<String, u32> {
 
 impl Extractor {
     pub(crate) fn new(root: &Path) -> Result<Self, ExtractError> {
-        let root = rustix::fs::open(root, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-            .map_err(|e| ExtractError::Root { path: root.to_owned(), source: e.into() })?;
-        Ok(Extractor { root, owners: HashMap::new(), packages: Vec::new(), taken: HashMap::new() })
+        let root = rustix::fs::open(
+            root,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| ExtractError::Root {
+            path: root.to_owned(),
+            source: e.into(),
+        })?;
+        Ok(Extractor {
+            root,
+            owners: HashMap::new(),
+            packages: Vec::new(),
+            taken: HashMap::new(),
+        })
     }
 
     /// Paths a later package took over from `package` (to drop from its `.list`).
@@ -167,7 +201,11 @@ impl Extractor {
     }
 
     /// Extracts one package's data.tar stream.
-    pub(crate) fn extract(&mut self, pkg: &PackageRef<'_>, data_tar: impl Read) -> Result<Extracted, ExtractError> {
+    pub(crate) fn extract(
+        &mut self,
+        pkg: &PackageRef<'_>,
+        data_tar: impl Read,
+    ) -> Result<Extracted, ExtractError> {
         let me = self.packages.len();
         self.packages.push(Owner {
             name: pkg.name.to_owned(),
@@ -177,22 +215,35 @@ impl Extractor {
         let io_err = |action: &'static str, path: &str| {
             let package = pkg.name.to_owned();
             let path = path.to_owned();
-            move |source: io::Error| ExtractError::Io { package, action, path, source }
+            move |source: io::Error| ExtractError::Io {
+                package,
+                action,
+                path,
+                source,
+            }
         };
-        let users = read_beneath(&self.root, "etc/passwd").map_err(io_err("read", "/etc/passwd"))?;
+        let users =
+            read_beneath(&self.root, "etc/passwd").map_err(io_err("read", "/etc/passwd"))?;
         let groups = read_beneath(&self.root, "etc/group").map_err(io_err("read", "/etc/group"))?;
         let users = users.map(|t| id_map(&t)).unwrap_or_default();
         let groups = groups.map(|t| id_map(&t)).unwrap_or_default();
 
         let mut out = Extracted::default();
         let mut mine: BTreeSet<String> = BTreeSet::new();
-        let tar_err = |source: io::Error| ExtractError::Tar { package: pkg.name.to_owned(), source };
+        let tar_err = |source: io::Error| ExtractError::Tar {
+            package: pkg.name.to_owned(),
+            source,
+        };
         let mut archive = tar::Archive::new(data_tar);
         for entry in archive.entries().map_err(tar_err)? {
             let mut entry = entry.map_err(tar_err)?;
             let raw = entry.path_bytes().into_owned();
             let shown = String::from_utf8_lossy(&raw).into_owned();
-            let unsafe_err = |reason| ExtractError::Unsafe { package: pkg.name.to_owned(), path: shown.clone(), reason };
+            let unsafe_err = |reason| ExtractError::Unsafe {
+                package: pkg.name.to_owned(),
+                path: shown.clone(),
+                reason,
+            };
             let parts = normalize(&raw).map_err(unsafe_err)?;
             let Some((last, parent)) = parts.split_last() else {
                 // The archive root `./`.
@@ -207,7 +258,12 @@ impl Extractor {
                 Some(&id) => id,
                 None => header.uid().map_err(tar_err)? as u32,
             };
-            let gid = match header.groupname().ok().flatten().and_then(|n| groups.get(n)) {
+            let gid = match header
+                .groupname()
+                .ok()
+                .flatten()
+                .and_then(|n| groups.get(n))
+            {
                 Some(&id) => id,
                 None => header.gid().map_err(tar_err)? as u32,
             };
@@ -223,13 +279,22 @@ impl Extractor {
                 _ => Some("special entry"),
             };
             if let Some(kind) = special {
-                return Err(ExtractError::Special { package: pkg.name.to_owned(), path: shown, kind });
+                return Err(ExtractError::Special {
+                    package: pkg.name.to_owned(),
+                    path: shown,
+                    kind,
+                });
             }
             let dir = open_dir_beneath(&self.root, parent).map_err(|e| match e.raw_os_error() {
-                Some(code) if code == rustix::io::Errno::LOOP.raw_os_error() || code == rustix::io::Errno::XDEV.raw_os_error() => {
+                Some(code)
+                    if code == rustix::io::Errno::LOOP.raw_os_error()
+                        || code == rustix::io::Errno::XDEV.raw_os_error() =>
+                {
                     unsafe_err("a parent directory is a symlink or leaves the staging root")
                 }
-                Some(code) if code == rustix::io::Errno::NOTDIR.raw_os_error() => unsafe_err("a parent is not a directory"),
+                Some(code) if code == rustix::io::Errno::NOTDIR.raw_os_error() => {
+                    unsafe_err("a parent is not a directory")
+                }
                 _ => io_err("open the parent directory of", &path)(e),
             })?;
             let existing = match rustix::fs::statat(&dir, *last, AtFlags::SYMLINK_NOFOLLOW) {
@@ -241,14 +306,25 @@ impl Extractor {
             if kind == tar::EntryType::Directory {
                 match existing {
                     None => {
-                        rustix::fs::mkdirat(&dir, *last, Mode::from_raw_mode(0o700)).map_err(|e| io_err("create directory", &path)(e.into()))?;
-                        let fd = rustix::fs::openat(&dir, *last, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
-                            .map_err(|e| io_err("open directory", &path)(e.into()))?;
-                        set_owner_mode(&fd, uid, gid, mode).map_err(io_err("set owner and mode of", &path))?;
+                        rustix::fs::mkdirat(&dir, *last, Mode::from_raw_mode(0o700))
+                            .map_err(|e| io_err("create directory", &path)(e.into()))?;
+                        let fd = rustix::fs::openat(
+                            &dir,
+                            *last,
+                            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                            Mode::empty(),
+                        )
+                        .map_err(|e| io_err("open directory", &path)(e.into()))?;
+                        set_owner_mode(&fd, uid, gid, mode)
+                            .map_err(io_err("set owner and mode of", &path))?;
                     }
                     // Directories are shared between packages; the first one's metadata stays (as dpkg).
                     Some(FileType::Directory) => {}
-                    Some(_) => return Err(unsafe_err("a directory entry where a non-directory already exists")),
+                    Some(_) => {
+                        return Err(unsafe_err(
+                            "a directory entry where a non-directory already exists",
+                        ))
+                    }
                 }
                 out.list.push(path);
                 continue;
@@ -257,21 +333,30 @@ impl Extractor {
             // Non-directories: decide who owns the path.
             if let Some(existing) = existing {
                 if existing == FileType::Directory {
-                    return Err(unsafe_err("a non-directory entry where a directory already exists"));
+                    return Err(unsafe_err(
+                        "a non-directory entry where a directory already exists",
+                    ));
                 }
                 match self.owners.get(&path).copied() {
-                    Some(other) if other == me => return Err(unsafe_err("the archive ships this path twice")),
+                    Some(other) if other == me => {
+                        return Err(unsafe_err("the archive ships this path twice"))
+                    }
                     Some(other) => {
                         let theirs = &self.packages[other];
                         if replaces(pkg.replaces, &theirs.name, &theirs.version) {
                             // We take it over, as dpkg does.
-                            rustix::fs::unlinkat(&dir, *last, AtFlags::empty()).map_err(|e| io_err("replace", &path)(e.into()))?;
+                            rustix::fs::unlinkat(&dir, *last, AtFlags::empty())
+                                .map_err(|e| io_err("replace", &path)(e.into()))?;
                             self.taken.entry(other).or_default().insert(path.clone());
                         } else if replaces(&theirs.replaces, pkg.name, pkg.version) {
                             // Replaced by files in an installed package: skip it, as dpkg does.
                             continue;
                         } else {
-                            return Err(ExtractError::Conflict { path, package: pkg.name.to_owned(), other: theirs.name.clone() });
+                            return Err(ExtractError::Conflict {
+                                path,
+                                package: pkg.name.to_owned(),
+                                other: theirs.name.clone(),
+                            });
                         }
                     }
                     None => return Err(unsafe_err("the path already exists in the staging tree")),
@@ -284,29 +369,47 @@ impl Extractor {
                         .link_name_bytes()
                         .ok_or_else(|| unsafe_err("symlink without a target"))?
                         .into_owned();
-                    rustix::fs::symlinkat(target.as_slice(), &dir, *last).map_err(|e| io_err("create symlink", &path)(e.into()))?;
-                    rustix::fs::chownat(&dir, *last, Some(uid_of(uid)), Some(gid_of(gid)), AtFlags::SYMLINK_NOFOLLOW)
-                        .map_err(|e| io_err("set owner of", &path)(e.into()))?;
+                    rustix::fs::symlinkat(target.as_slice(), &dir, *last)
+                        .map_err(|e| io_err("create symlink", &path)(e.into()))?;
+                    rustix::fs::chownat(
+                        &dir,
+                        *last,
+                        Some(uid_of(uid)),
+                        Some(gid_of(gid)),
+                        AtFlags::SYMLINK_NOFOLLOW,
+                    )
+                    .map_err(|e| io_err("set owner of", &path)(e.into()))?;
                 }
                 tar::EntryType::Link => {
-                    let target = entry.link_name_bytes().ok_or_else(|| unsafe_err("hard link without a target"))?.into_owned();
+                    let target = entry
+                        .link_name_bytes()
+                        .ok_or_else(|| unsafe_err("hard link without a target"))?
+                        .into_owned();
                     let tparts = normalize(&target).map_err(unsafe_err)?;
                     let tpath = format!("/{}", tparts.join("/"));
                     if !mine.contains(&tpath) {
-                        return Err(unsafe_err("hard link to a file this package did not extract"));
+                        return Err(unsafe_err(
+                            "hard link to a file this package did not extract",
+                        ));
                     }
                     let Some((tlast, tparent)) = tparts.split_last() else {
                         return Err(unsafe_err("hard link to the root"));
                     };
-                    let tdir = open_dir_beneath(&self.root, tparent).map_err(io_err("open the hard link target of", &path))?;
-                    rustix::fs::linkat(&tdir, *tlast, &dir, *last, AtFlags::empty()).map_err(|e| io_err("create hard link", &path)(e.into()))?;
+                    let tdir = open_dir_beneath(&self.root, tparent)
+                        .map_err(io_err("open the hard link target of", &path))?;
+                    rustix::fs::linkat(&tdir, *tlast, &dir, *last, AtFlags::empty())
+                        .map_err(|e| io_err("create hard link", &path)(e.into()))?;
                     mine.insert(path.clone());
                 }
                 _ => {
                     let fd = rustix::fs::openat(
                         &dir,
                         *last,
-                        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                        OFlags::WRONLY
+                            | OFlags::CREATE
+                            | OFlags::EXCL
+                            | OFlags::NOFOLLOW
+                            | OFlags::CLOEXEC,
                         Mode::from_raw_mode(0o600),
                     )
                     .map_err(|e| io_err("create", &path)(e.into()))?;
@@ -321,7 +424,8 @@ impl Extractor {
                         hasher.update(&buf[..n]);
                         file.write_all(&buf[..n]).map_err(io_err("write", &path))?;
                     }
-                    set_owner_mode(&file.as_fd(), uid, gid, mode).map_err(io_err("set owner and mode of", &path))?;
+                    set_owner_mode(&file.as_fd(), uid, gid, mode)
+                        .map_err(io_err("set owner and mode of", &path))?;
                     let md5 = hex::encode(hasher.finalize());
                     if pkg.conffiles.contains(&path) {
                         out.conffile_md5.insert(path.clone(), md5.clone());
@@ -354,7 +458,8 @@ fn set_owner_mode(fd: &impl AsFd, uid: u32, gid: u32, mode: u32) -> io::Result<(
 
 /// Whether a `Replaces` list covers package `name` at `version`.
 fn replaces(list: &[Relation], name: &str, version: &str) -> bool {
-    list.iter().any(|r| r.name == name && r.constraint.as_ref().is_none_or(|c| c.matches(version)))
+    list.iter()
+        .any(|r| r.name == name && r.constraint.as_ref().is_none_or(|c| c.matches(version)))
 }
 
 #[cfg(test)]
@@ -363,8 +468,14 @@ mod tests {
 
     #[test]
     fn normalize_strips_and_refuses() {
-        assert_eq!(normalize(b"./usr/bin/x").expect("valid"), vec!["usr", "bin", "x"]);
-        assert_eq!(normalize(b"/etc//passwd").expect("valid"), vec!["etc", "passwd"]);
+        assert_eq!(
+            normalize(b"./usr/bin/x").expect("valid"),
+            vec!["usr", "bin", "x"]
+        );
+        assert_eq!(
+            normalize(b"/etc//passwd").expect("valid"),
+            vec!["etc", "passwd"]
+        );
         assert!(normalize(b"./").expect("valid").is_empty());
         assert_eq!(normalize(b"./usr/../../etc"), Err("path contains '..'"));
         assert!(normalize(b"\xff").is_err());
@@ -406,32 +517,84 @@ mod tests {
         let mut x = Extractor::new(t.path()).expect("root");
         let none = BTreeSet::new();
         let conf: BTreeSet<String> = ["/etc/a.conf".to_owned()].into();
-        let a = PackageRef { name: "a", version: "1", replaces: &[], conffiles: &conf };
-        let got = x.extract(&a, tar_with(&[("./", b""), ("etc/", b""), ("etc/a.conf", b"a"), ("usr/", b""), ("usr/x", b"a")]).as_slice()).expect("a");
-        assert_eq!(got.list, vec!["/.", "/etc", "/etc/a.conf", "/usr", "/usr/x"]);
-        assert_eq!(got.conffile_md5.get("/etc/a.conf").map(String::as_str), Some("0cc175b9c0f1b6a831c399e269772661"));
+        let a = PackageRef {
+            name: "a",
+            version: "1",
+            replaces: &[],
+            conffiles: &conf,
+        };
+        let got = x
+            .extract(
+                &a,
+                tar_with(&[
+                    ("./", b""),
+                    ("etc/", b""),
+                    ("etc/a.conf", b"a"),
+                    ("usr/", b""),
+                    ("usr/x", b"a"),
+                ])
+                .as_slice(),
+            )
+            .expect("a");
+        assert_eq!(
+            got.list,
+            vec!["/.", "/etc", "/etc/a.conf", "/usr", "/usr/x"]
+        );
+        assert_eq!(
+            got.conffile_md5.get("/etc/a.conf").map(String::as_str),
+            Some("0cc175b9c0f1b6a831c399e269772661")
+        );
         // b replaces a (versioned): b's file wins and leaves a's list.
         let rb = [rel("a (<< 2)")];
-        let b = PackageRef { name: "b", version: "1", replaces: &rb, conffiles: &none };
-        x.extract(&b, tar_with(&[("usr/", b""), ("usr/x", b"b")]).as_slice()).expect("b");
+        let b = PackageRef {
+            name: "b",
+            version: "1",
+            replaces: &rb,
+            conffiles: &none,
+        };
+        x.extract(&b, tar_with(&[("usr/", b""), ("usr/x", b"b")]).as_slice())
+            .expect("b");
         assert_eq!(std::fs::read(t.path().join("usr/x")).expect("read"), b"b");
         assert_eq!(x.taken_from("a"), ["/usr/x".to_owned()].into());
         // c is replaced by b (b Replaces c): c's copy is skipped.
-        let c = PackageRef { name: "c", version: "1", replaces: &[], conffiles: &none };
+        let c = PackageRef {
+            name: "c",
+            version: "1",
+            replaces: &[],
+            conffiles: &none,
+        };
         let rb2 = [rel("c")];
-        let b2 = PackageRef { name: "b2", version: "1", replaces: &rb2, conffiles: &none };
-        x.extract(&b2, tar_with(&[("usr/y", b"b2")]).as_slice()).expect("b2");
-        let got = x.extract(&c, tar_with(&[("usr/y", b"c")]).as_slice()).expect("c");
+        let b2 = PackageRef {
+            name: "b2",
+            version: "1",
+            replaces: &rb2,
+            conffiles: &none,
+        };
+        x.extract(&b2, tar_with(&[("usr/y", b"b2")]).as_slice())
+            .expect("b2");
+        let got = x
+            .extract(&c, tar_with(&[("usr/y", b"c")]).as_slice())
+            .expect("c");
         assert!(got.list.is_empty());
         assert_eq!(std::fs::read(t.path().join("usr/y")).expect("read"), b"b2");
         // Setuid survives chown.
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(t.path().join("usr/y")).expect("stat").permissions().mode();
+        let mode = std::fs::metadata(t.path().join("usr/y"))
+            .expect("stat")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o7777, 0o4755);
         // An unversioned-wrong Replaces does not allow a takeover.
         let rd = [rel("a (>= 5)")];
-        let d = PackageRef { name: "d", version: "1", replaces: &rd, conffiles: &none };
-        let err = x.extract(&d, tar_with(&[("etc/a.conf", b"d")]).as_slice()).expect_err("conflict");
+        let d = PackageRef {
+            name: "d",
+            version: "1",
+            replaces: &rd,
+            conffiles: &none,
+        };
+        let err = x
+            .extract(&d, tar_with(&[("etc/a.conf", b"d")]).as_slice())
+            .expect_err("conflict");
         assert_eq!(err.to_string(), "file conflict: /etc/a.conf is shipped by both a and d (and neither Replaces the other)");
     }
 
@@ -439,7 +602,11 @@ mod tests {
     fn owners_are_mapped_by_name_through_the_staged_passwd() {
         let t = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir(t.path().join("etc")).expect("mkdir");
-        std::fs::write(t.path().join("etc/passwd"), "root:x:0:0::/root:/bin/sh\nmessage:x:101:102::/:/bin/false\n").expect("write");
+        std::fs::write(
+            t.path().join("etc/passwd"),
+            "root:x:0:0::/root:/bin/sh\nmessage:x:101:102::/:/bin/false\n",
+        )
+        .expect("write");
         std::fs::write(t.path().join("etc/group"), "root:x:0:\nshadow:x:42:\n").expect("write");
         let mut x = Extractor::new(t.path()).expect("root");
         let mut b = tar::Builder::new(Vec::new());
@@ -459,8 +626,14 @@ mod tests {
         h.set_username("nobody-here").expect("name");
         b.append_data(&mut h, "g", &b"x"[..]).expect("append");
         let none = BTreeSet::new();
-        let p = PackageRef { name: "p", version: "1", replaces: &[], conffiles: &none };
-        x.extract(&p, b.into_inner().expect("tar").as_slice()).expect("extract");
+        let p = PackageRef {
+            name: "p",
+            version: "1",
+            replaces: &[],
+            conffiles: &none,
+        };
+        x.extract(&p, b.into_inner().expect("tar").as_slice())
+            .expect("extract");
         use std::os::unix::fs::MetadataExt;
         let f = std::fs::metadata(t.path().join("f")).expect("stat");
         assert_eq!((f.uid(), f.gid(), f.mode() & 0o7777), (101, 42, 0o2755));

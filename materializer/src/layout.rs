@@ -24,14 +24,22 @@ pub enum LayoutError {
         source: io::Error,
     },
     #[error("refusing to {action} {path}: {reason}")]
-    Refused { action: &'static str, path: PathBuf, reason: String },
+    Refused {
+        action: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
     #[error("cannot merge /{dir} into /usr/{dir}: {name} exists in both and differs")]
     MergeConflict { dir: String, name: String },
 }
 
 fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> LayoutError {
     let path = path.to_owned();
-    move |source| LayoutError::Io { action, path, source }
+    move |source| LayoutError::Io {
+        action,
+        path,
+        source,
+    }
 }
 
 /// What `lstat` says a path is, without following it.
@@ -62,7 +70,8 @@ fn ensure_dir(tree: &Path, rel: &str) -> Result<PathBuf, LayoutError> {
             Kind::Dir => {}
             Kind::Missing => {
                 fs::create_dir(&path).map_err(io_err("create directory", &path))?;
-                fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).map_err(io_err("set mode of", &path))?;
+                fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
+                    .map_err(io_err("set mode of", &path))?;
             }
             k => {
                 return Err(LayoutError::Refused {
@@ -83,7 +92,11 @@ fn write_file(tree: &Path, rel: &str, data: &[u8], mode: u32) -> Result<(), Layo
     match kind(&path)? {
         Kind::Missing => {}
         Kind::Dir => {
-            return Err(LayoutError::Refused { action: "write", path, reason: "it is a directory".to_owned() })
+            return Err(LayoutError::Refused {
+                action: "write",
+                path,
+                reason: "it is a directory".to_owned(),
+            })
         }
         _ => fs::remove_file(&path).map_err(io_err("replace", &path))?,
     }
@@ -95,7 +108,8 @@ fn write_file(tree: &Path, rel: &str, data: &[u8], mode: u32) -> Result<(), Layo
         .open(&path)
         .map_err(io_err("create", &path))?;
     f.write_all(data).map_err(io_err("write", &path))?;
-    fs::set_permissions(&path, fs::Permissions::from_mode(mode)).map_err(io_err("set mode of", &path))?;
+    fs::set_permissions(&path, fs::Permissions::from_mode(mode))
+        .map_err(io_err("set mode of", &path))?;
     Ok(())
 }
 
@@ -164,7 +178,11 @@ pub(crate) fn merge_usr(tree: &Path) -> Result<(), LayoutError> {
                 continue;
             }
             Kind::Other => {
-                return Err(LayoutError::Refused { action: "merge", path: top, reason: "not a directory".to_owned() })
+                return Err(LayoutError::Refused {
+                    action: "merge",
+                    path: top,
+                    reason: "not a directory".to_owned(),
+                })
             }
         }
         symlink(tree, d, &format!("usr/{d}"))?;
@@ -192,7 +210,10 @@ fn merge_dir(src: &Path, dst: &Path, label: &str) -> Result<(), LayoutError> {
                     remove_any(&d)?;
                     fs::rename(&s, &d).map_err(io_err("move into /usr", &s))?;
                 } else {
-                    return Err(LayoutError::MergeConflict { dir: label.to_owned(), name });
+                    return Err(LayoutError::MergeConflict {
+                        dir: label.to_owned(),
+                        name,
+                    });
                 }
             }
         }
@@ -202,15 +223,20 @@ fn merge_dir(src: &Path, dst: &Path, label: &str) -> Result<(), LayoutError> {
 
 fn same_content(a: &Path, ak: Kind, b: &Path, bk: Kind) -> Result<bool, LayoutError> {
     match (ak, bk) {
-        (Kind::Symlink, Kind::Symlink) => {
-            Ok(fs::read_link(a).map_err(io_err("read", a))? == fs::read_link(b).map_err(io_err("read", b))?)
-        }
+        (Kind::Symlink, Kind::Symlink) => Ok(fs::read_link(a).map_err(io_err("read", a))?
+            == fs::read_link(b).map_err(io_err("read", b))?),
         (Kind::Other, Kind::Other) => {
-            let (ma, mb) = (fs::symlink_metadata(a).map_err(io_err("inspect", a))?, fs::symlink_metadata(b).map_err(io_err("inspect", b))?);
+            let (ma, mb) = (
+                fs::symlink_metadata(a).map_err(io_err("inspect", a))?,
+                fs::symlink_metadata(b).map_err(io_err("inspect", b))?,
+            );
             if ma.len() != mb.len() || ma.mode() != mb.mode() {
                 return Ok(false);
             }
-            Ok(fs::read(a).map_err(io_err("read", a))? == fs::read(b).map_err(io_err("read", b))?)
+            Ok(
+                fs::read(a).map_err(io_err("read", a))?
+                    == fs::read(b).map_err(io_err("read", b))?,
+            )
         }
         _ => Ok(false),
     }
@@ -227,7 +253,8 @@ fn points_to(link: &Path, target: &Path) -> Result<bool, LayoutError> {
     let joined = normalize_lexically(&base.join(&dest));
     let tgt = normalize_lexically(target);
     // Absolute targets are relative to the tree root: compare their tails.
-    Ok(joined == tgt || (dest.is_absolute() && tgt.ends_with(dest.strip_prefix("/").unwrap_or(&dest))))
+    Ok(joined == tgt
+        || (dest.is_absolute() && tgt.ends_with(dest.strip_prefix("/").unwrap_or(&dest))))
 }
 
 fn normalize_lexically(p: &Path) -> PathBuf {
@@ -331,7 +358,11 @@ pub(crate) fn variant_conf(v: &VariantInfo<'_>) -> String {
 }
 
 /// Lays the configured tree out as OSTree expects (see docs/materializer.md).
-pub(crate) fn atomic_layout(tree: &Path, variant: &VariantInfo<'_>, profile: &crate::Profile) -> Result<(), LayoutError> {
+pub(crate) fn atomic_layout(
+    tree: &Path,
+    variant: &VariantInfo<'_>,
+    profile: &crate::Profile,
+) -> Result<(), LayoutError> {
     // dpkg database under /usr, linked back from /var at boot.
     let db = tree.join("var/lib/dpkg");
     if kind(&db)? == Kind::Dir {
@@ -349,7 +380,11 @@ pub(crate) fn atomic_layout(tree: &Path, variant: &VariantInfo<'_>, profile: &cr
     if kind(&etc)? == Kind::Dir {
         let usr_etc = tree.join("usr/etc");
         if kind(&usr_etc)? != Kind::Missing {
-            return Err(LayoutError::Refused { action: "move /etc to", path: usr_etc, reason: "it already exists".to_owned() });
+            return Err(LayoutError::Refused {
+                action: "move /etc to",
+                path: usr_etc,
+                reason: "it already exists".to_owned(),
+            });
         }
         fs::rename(&etc, &usr_etc).map_err(io_err("move /etc to /usr/etc", &etc))?;
     }
@@ -371,7 +406,8 @@ pub(crate) fn atomic_layout(tree: &Path, variant: &VariantInfo<'_>, profile: &cr
             Kind::Missing => {
                 ensure_dir(tree, var)?;
                 if *top == "root" {
-                    fs::set_permissions(&dst, fs::Permissions::from_mode(0o700)).map_err(io_err("set mode of", &dst))?;
+                    fs::set_permissions(&dst, fs::Permissions::from_mode(0o700))
+                        .map_err(io_err("set mode of", &dst))?;
                 }
             }
             _ => remove_any(&p)?,
@@ -381,8 +417,18 @@ pub(crate) fn atomic_layout(tree: &Path, variant: &VariantInfo<'_>, profile: &cr
 
     // Profile and identity.
     let conf = variant_conf(variant);
-    write_file(tree, "usr/lib/particle/variant.conf", conf.as_bytes(), 0o644)?;
-    write_file(tree, "usr/etc/particle-os/variant.conf", conf.as_bytes(), 0o644)?;
+    write_file(
+        tree,
+        "usr/lib/particle/variant.conf",
+        conf.as_bytes(),
+        0o644,
+    )?;
+    write_file(
+        tree,
+        "usr/etc/particle-os/variant.conf",
+        conf.as_bytes(),
+        0o644,
+    )?;
     for (rel, text) in profile_files(profile) {
         write_file(tree, &rel, text.as_bytes(), 0o644)?;
     }
@@ -394,11 +440,17 @@ pub(crate) fn atomic_layout(tree: &Path, variant: &VariantInfo<'_>, profile: &cr
     var_to_tmpfiles(tree, "var", &users, &groups, &mut lines)?;
     lines.push(format!("L /var/lib/dpkg - - - - ../../{DPKG_DB}"));
     lines.sort_by(|a, b| a.split(' ').nth(1).cmp(&b.split(' ').nth(1)));
-    let mut text = String::from("# Written by particle: /var as the packages ship it, recreated at boot.\n");
+    let mut text =
+        String::from("# Written by particle: /var as the packages ship it, recreated at boot.\n");
     for l in &lines {
         let _ = writeln!(text, "{l}");
     }
-    write_file(tree, "usr/lib/tmpfiles.d/particle-var.conf", text.as_bytes(), 0o644)?;
+    write_file(
+        tree,
+        "usr/lib/tmpfiles.d/particle-var.conf",
+        text.as_bytes(),
+        0o644,
+    )?;
     for name in sorted_entries(&tree.join("var"))? {
         remove_any(&tree.join("var").join(name))?;
     }
@@ -410,7 +462,8 @@ pub(crate) fn atomic_layout(tree: &Path, variant: &VariantInfo<'_>, profile: &cr
         ensure_dir(tree, d)?;
     }
     let tmp = tree.join("tmp");
-    fs::set_permissions(&tmp, fs::Permissions::from_mode(0o1777)).map_err(io_err("set mode of", &tmp))?;
+    fs::set_permissions(&tmp, fs::Permissions::from_mode(0o1777))
+        .map_err(io_err("set mode of", &tmp))?;
     Ok(())
 }
 
@@ -421,14 +474,28 @@ pub(crate) fn profile_files(profile: &crate::Profile) -> Vec<(String, String)> {
     out.push(("usr/lib/particle/kargs".to_owned(), format!("{kargs}\n")));
     // bootc's kargs.d (read at deploy time by bootc) and kernel-install's cmdline.
     let toml: Vec<String> = profile.kargs.iter().map(|k| format!("{k:?}")).collect();
-    out.push(("usr/lib/bootc/kargs.d/10-particle.toml".to_owned(), format!("kargs = [{}]\n", toml.join(", "))));
+    out.push((
+        "usr/lib/bootc/kargs.d/10-particle.toml".to_owned(),
+        format!("kargs = [{}]\n", toml.join(", ")),
+    ));
     out.push(("usr/lib/kernel/cmdline".to_owned(), format!("{kargs}\n")));
     if !profile.initramfs.is_empty() {
-        let text: String = profile.initramfs.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-        out.push(("usr/etc/initramfs-tools/conf.d/particle.conf".to_owned(), text));
+        let text: String = profile
+            .initramfs
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect();
+        out.push((
+            "usr/etc/initramfs-tools/conf.d/particle.conf".to_owned(),
+            text,
+        ));
     }
     if !profile.sysctl.is_empty() {
-        let text: String = profile.sysctl.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
+        let text: String = profile
+            .sysctl
+            .iter()
+            .map(|(k, v)| format!("{k} = {v}\n"))
+            .collect();
         out.push(("usr/lib/sysctl.d/50-particle.conf".to_owned(), text));
     }
     out
@@ -460,15 +527,24 @@ fn var_to_tmpfiles(
         let child = format!("{rel}/{name}");
         let path = tree.join(&child);
         let meta = fs::symlink_metadata(&path).map_err(io_err("inspect", &path))?;
-        if name.chars().any(|c| c.is_whitespace() || c == '%' || c == '\\') {
+        if name
+            .chars()
+            .any(|c| c.is_whitespace() || c == '%' || c == '\\')
+        {
             return Err(LayoutError::Refused {
                 action: "describe in tmpfiles.d",
                 path,
                 reason: "the name has whitespace, % or \\".to_owned(),
             });
         }
-        let user = users.get(&meta.uid()).cloned().unwrap_or_else(|| meta.uid().to_string());
-        let group = groups.get(&meta.gid()).cloned().unwrap_or_else(|| meta.gid().to_string());
+        let user = users
+            .get(&meta.uid())
+            .cloned()
+            .unwrap_or_else(|| meta.uid().to_string());
+        let group = groups
+            .get(&meta.gid())
+            .cloned()
+            .unwrap_or_else(|| meta.gid().to_string());
         let mode = meta.mode() & 0o7777;
         if meta.file_type().is_symlink() {
             let target = fs::read_link(&path).map_err(io_err("read", &path))?;
@@ -481,10 +557,15 @@ fn var_to_tmpfiles(
             let factory = format!("usr/share/factory/{child}");
             let (parent, _) = factory.rsplit_once('/').unwrap_or(("", &factory));
             ensure_dir(tree, parent)?;
-            fs::rename(&path, tree.join(&factory)).map_err(io_err("move to /usr/share/factory", &path))?;
+            fs::rename(&path, tree.join(&factory))
+                .map_err(io_err("move to /usr/share/factory", &path))?;
             lines.push(format!("C /{child} - - - - /{factory}"));
         } else {
-            return Err(LayoutError::Refused { action: "keep", path, reason: "special file in /var".to_owned() });
+            return Err(LayoutError::Refused {
+                action: "keep",
+                path,
+                reason: "special file in /var".to_owned(),
+            });
         }
     }
     Ok(())
@@ -497,9 +578,16 @@ fn move_kernels(tree: &Path) -> Result<(), LayoutError> {
         return Ok(());
     }
     for name in sorted_entries(&boot)? {
-        let Some(kver) = name.strip_prefix("vmlinuz-") else { continue };
+        let Some(kver) = name.strip_prefix("vmlinuz-") else {
+            continue;
+        };
         let moddir = ensure_dir(tree, &format!("usr/lib/modules/{kver}"))?;
-        for (prefix, dest) in [("vmlinuz-", "vmlinuz"), ("initrd.img-", "initramfs.img"), ("config-", "config"), ("System.map-", "System.map")] {
+        for (prefix, dest) in [
+            ("vmlinuz-", "vmlinuz"),
+            ("initrd.img-", "initramfs.img"),
+            ("config-", "config"),
+            ("System.map-", "System.map"),
+        ] {
             let src = boot.join(format!("{prefix}{kver}"));
             if kind(&src)? == Kind::Other {
                 fs::rename(&src, moddir.join(dest)).map_err(io_err("move kernel file", &src))?;
@@ -523,7 +611,10 @@ mod tests {
     fn profile_files_are_sorted_and_complete() {
         let profile = crate::Profile {
             kargs: vec!["quiet".into(), "console=ttyS0".into()],
-            initramfs: BTreeMap::from([("MODULES".into(), "dep".into()), ("COMPRESS".into(), "zstd".into())]),
+            initramfs: BTreeMap::from([
+                ("MODULES".into(), "dep".into()),
+                ("COMPRESS".into(), "zstd".into()),
+            ]),
             sysctl: BTreeMap::from([("vm.swappiness".into(), "10".into())]),
         };
         insta::assert_debug_snapshot!(profile_files(&profile), @r#"
@@ -564,10 +655,16 @@ mod tests {
         std::os::unix::fs::symlink("/usr/bin/compat", r.join("bin/compat")).expect("symlink");
         fs::write(r.join("usr/bin/compat"), b"real").expect("write");
         merge_usr(r).expect("merge");
-        assert_eq!(fs::read_link(r.join("bin")).expect("link"), Path::new("usr/bin"));
+        assert_eq!(
+            fs::read_link(r.join("bin")).expect("link"),
+            Path::new("usr/bin")
+        );
         assert_eq!(fs::read(r.join("usr/bin/bash")).expect("moved"), b"bash");
         assert_eq!(fs::read(r.join("usr/bin/compat")).expect("kept"), b"real");
-        assert_eq!(fs::read_link(r.join("lib64")).expect("link"), Path::new("usr/lib64"));
+        assert_eq!(
+            fs::read_link(r.join("lib64")).expect("link"),
+            Path::new("usr/lib64")
+        );
 
         let t2 = tempfile::tempdir().expect("tempdir");
         let r2 = t2.path();
@@ -576,12 +673,21 @@ mod tests {
         fs::write(r2.join("sbin/x"), b"one").expect("write");
         fs::write(r2.join("usr/sbin/x"), b"two").expect("write");
         let err = merge_usr(r2).expect_err("conflict");
-        assert_eq!(err.to_string(), "cannot merge /sbin into /usr/sbin: x exists in both and differs");
+        assert_eq!(
+            err.to_string(),
+            "cannot merge /sbin into /usr/sbin: x exists in both and differs"
+        );
     }
 
     #[test]
     fn variant_conf_names_everything() {
-        let v = VariantInfo { variant: "base", parent: None, txn_id: "t1", seq: 3, journal_head: "abc" };
+        let v = VariantInfo {
+            variant: "base",
+            parent: None,
+            txn_id: "t1",
+            seq: 3,
+            journal_head: "abc",
+        };
         insta::assert_snapshot!(variant_conf(&v), @r"
         # Written by particle: which variant and transaction this tree is.
         VARIANT=base

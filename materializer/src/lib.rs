@@ -28,12 +28,15 @@ mod materialize;
 mod order;
 mod sandbox;
 
-pub use commit::{commit_exists, commit_metadata, fsck, init_repo, resolve_ref, set_ref, variant_ref, RepoError};
+pub use commit::{
+    commit_exists, commit_metadata, fsck, init_repo, resolve_ref, set_ref, variant_ref, RepoError,
+};
 pub use configure::ConfigureError;
 pub use dpkgdb::DpkgDbError;
 pub use extract::ExtractError;
 pub use layout::LayoutError;
 pub use materialize::{
-    materialize, materialize_with, BuildInput, Materialized, MaterializeError, Options, PackageInput, Profile,
+    materialize, materialize_with, BuildInput, MaterializeError, Materialized, Options,
+    PackageInput, Profile,
 };
 pub use sandbox::SandboxError;

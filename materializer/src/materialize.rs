@@ -4,7 +4,6 @@
 use crate::commit::{commit_tree, CommitMeta, RepoError};
 use crate::configure::{configure, ConfigureError};
 use crate::deb::{open_data, read_control};
-use store::DebError;
 use crate::dpkgdb::{conffile_paths, interested_triggers, write_database, DbPackage, DpkgDbError};
 use crate::extract::{ExtractError, Extractor, PackageRef};
 use crate::layout::{atomic_layout, merge_usr, normalize, LayoutError, VariantInfo};
@@ -14,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use store::DebError;
 
 /// One package of the resolved set: what the journal pinned and where the store keeps its `.deb`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +62,9 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { script_timeout: Duration::from_secs(600) }
+        Options {
+            script_timeout: Duration::from_secs(600),
+        }
     }
 }
 
@@ -85,10 +87,15 @@ pub enum MaterializeError {
         package: String,
         path: PathBuf,
         #[source]
-        source: DebError,
+        source: Box<DebError>,
     },
     #[error("package {package}: {path} holds {found}, not the pinned {expected}")]
-    Mismatch { package: String, path: PathBuf, expected: String, found: String },
+    Mismatch {
+        package: String,
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
     #[error("package {package} is listed twice in the input")]
     Duplicate { package: String },
     #[error(transparent)]
@@ -113,7 +120,11 @@ pub enum MaterializeError {
 /// Builds `input` into a commit in `repo` (a bare-user repository, see [`crate::init_repo`]),
 /// staging under `work_dir`. Moves no ref: the caller records the journal, then calls
 /// [`crate::set_ref`].
-pub fn materialize(repo: &Path, work_dir: &Path, input: &BuildInput) -> Result<Materialized, MaterializeError> {
+pub fn materialize(
+    repo: &Path,
+    work_dir: &Path,
+    input: &BuildInput,
+) -> Result<Materialized, MaterializeError> {
     materialize_with(repo, work_dir, input, &Options::default())
 }
 
@@ -127,7 +138,11 @@ pub fn materialize_with(
     let tree = work_dir.join("tree");
     let io_err = |action: &'static str, path: &Path| {
         let path = path.to_owned();
-        move |source| MaterializeError::Io { action, path, source }
+        move |source| MaterializeError::Io {
+            action,
+            path,
+            source,
+        }
     };
     if tree.symlink_metadata().is_ok() {
         std::fs::remove_dir_all(&tree).map_err(io_err("clear the staging tree", &tree))?;
@@ -140,12 +155,22 @@ pub fn materialize_with(
     let cleanup = std::fs::remove_dir_all(&tree).map_err(io_err("remove the staging tree", &tree));
     let (commit, timings) = result?;
     cleanup?;
-    Ok(Materialized { commit, log, timings })
+    Ok(Materialized {
+        commit,
+        log,
+        timings,
+    })
 }
 
 type Built = (String, Vec<(&'static str, Duration)>);
 
-fn build(repo: &Path, tree: &Path, log: &Path, input: &BuildInput, options: &Options) -> Result<Built, MaterializeError> {
+fn build(
+    repo: &Path,
+    tree: &Path,
+    log: &Path,
+    input: &BuildInput,
+    options: &Options,
+) -> Result<Built, MaterializeError> {
     let mut timings = Vec::new();
     let mut clock = Instant::now();
     let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, Duration)>| {
@@ -158,11 +183,22 @@ fn build(repo: &Path, tree: &Path, log: &Path, input: &BuildInput, options: &Opt
     let mut pkgs = Vec::with_capacity(input.packages.len());
     for p in &input.packages {
         if !seen.insert((&p.name, &p.arch)) {
-            return Err(MaterializeError::Duplicate { package: p.name.clone() });
+            return Err(MaterializeError::Duplicate {
+                package: p.name.clone(),
+            });
         }
-        let (package, control) = read_control(&p.deb_path)
-            .map_err(|source| MaterializeError::Deb { package: p.name.clone(), path: p.deb_path.clone(), source })?;
-        if (package.name.as_str(), package.version.as_str(), package.arch.as_str()) != (p.name.as_str(), p.version.as_str(), p.arch.as_str()) {
+        let (package, control) =
+            read_control(&p.deb_path).map_err(|source| MaterializeError::Deb {
+                package: p.name.clone(),
+                path: p.deb_path.clone(),
+                source: Box::new(source),
+            })?;
+        if (
+            package.name.as_str(),
+            package.version.as_str(),
+            package.arch.as_str(),
+        ) != (p.name.as_str(), p.version.as_str(), p.arch.as_str())
+        {
             return Err(MaterializeError::Mismatch {
                 package: p.name.clone(),
                 path: p.deb_path.clone(),
@@ -170,7 +206,12 @@ fn build(repo: &Path, tree: &Path, log: &Path, input: &BuildInput, options: &Opt
                 found: format!("{} {} {}", package.name, package.version, package.arch),
             });
         }
-        pkgs.push(DbPackage { package, control, extracted: Default::default(), taken: BTreeSet::new() });
+        pkgs.push(DbPackage {
+            package,
+            control,
+            extracted: Default::default(),
+            taken: BTreeSet::new(),
+        });
     }
     let refs: Vec<&store::Package> = pkgs.iter().map(|p| &p.package).collect();
     let order = configure_order(&refs);
@@ -182,8 +223,17 @@ fn build(repo: &Path, tree: &Path, log: &Path, input: &BuildInput, options: &Opt
         let p = &pkgs[i];
         let path = &input.packages[i].deb_path;
         let conffiles = conffile_paths(p.control.get("conffiles"));
-        let pref = PackageRef { name: &p.package.name, version: &p.package.version, replaces: &p.package.replaces, conffiles: &conffiles };
-        let deb_err = |source| MaterializeError::Deb { package: p.package.name.clone(), path: path.clone(), source };
+        let pref = PackageRef {
+            name: &p.package.name,
+            version: &p.package.version,
+            replaces: &p.package.replaces,
+            conffiles: &conffiles,
+        };
+        let deb_err = |source: DebError| MaterializeError::Deb {
+            package: p.package.name.clone(),
+            path: path.clone(),
+            source: Box::new(source),
+        };
         let mut data = open_data(path).map_err(deb_err)?;
         let extracted = extractor.extract(&pref, &mut data)?;
         data.finish().map_err(deb_err)?;
@@ -198,7 +248,12 @@ fn build(repo: &Path, tree: &Path, log: &Path, input: &BuildInput, options: &Opt
     write_database(&tree.join("var/lib/dpkg"), &pkgs)?;
     lap("dpkg database", &mut timings);
 
-    let sandbox = Sandbox { root: tree.to_owned(), source_date_epoch: input.time, log: log.to_owned(), timeout: options.script_timeout };
+    let sandbox = Sandbox {
+        root: tree.to_owned(),
+        source_date_epoch: input.time,
+        log: log.to_owned(),
+        timeout: options.script_timeout,
+    };
     let ordered: Vec<&DbPackage> = order.iter().map(|&i| &pkgs[i]).collect();
     configure(&sandbox, &ordered, &interested_triggers(&pkgs))?;
     lap("configure", &mut timings);
@@ -216,7 +271,10 @@ fn build(repo: &Path, tree: &Path, log: &Path, input: &BuildInput, options: &Opt
 
     let mut strings = BTreeMap::new();
     strings.insert("particle.variant", input.variant.clone());
-    strings.insert("particle.parent-variant", input.parent_variant.clone().unwrap_or_default());
+    strings.insert(
+        "particle.parent-variant",
+        input.parent_variant.clone().unwrap_or_default(),
+    );
     strings.insert("particle.txn-id", input.txn_id.clone());
     strings.insert("particle.seq", input.seq.to_string());
     strings.insert("particle.journal-head", input.journal_head.clone());
@@ -224,7 +282,10 @@ fn build(repo: &Path, tree: &Path, log: &Path, input: &BuildInput, options: &Opt
     strings.insert("version", format!("{}.{}", input.variant, input.seq));
     let meta = CommitMeta {
         parent: input.parent_commit.as_deref(),
-        subject: format!("particle {} transaction {} (seq {})", input.variant, input.txn_id, input.seq),
+        subject: format!(
+            "particle {} transaction {} (seq {})",
+            input.variant, input.txn_id, input.seq
+        ),
         time: input.time,
         strings,
         inrelease: &input.inrelease,

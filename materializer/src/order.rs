@@ -20,15 +20,23 @@ pub(crate) fn configure_order(pkgs: &[&Package]) -> Vec<usize> {
     let target = |d: &Dependency| -> Option<usize> {
         d.alternatives.iter().find_map(|r| {
             by_name.get(r.name.as_str()).and_then(|c| {
-                c.iter()
-                    .copied()
-                    .find(|&i| r.constraint.as_ref().is_none_or(|k| pkgs[i].name != r.name || k.matches(&pkgs[i].version)))
+                c.iter().copied().find(|&i| {
+                    r.constraint
+                        .as_ref()
+                        .is_none_or(|k| pkgs[i].name != r.name || k.matches(&pkgs[i].version))
+                })
             })
         })
     };
     let edges: Vec<Vec<usize>> = pkgs
         .iter()
-        .map(|p| p.pre_depends.iter().chain(&p.depends).filter_map(&target).collect())
+        .map(|p| {
+            p.pre_depends
+                .iter()
+                .chain(&p.depends)
+                .filter_map(&target)
+                .collect()
+        })
         .collect();
 
     let mut roots: Vec<usize> = (0..pkgs.len()).collect();
@@ -65,7 +73,10 @@ mod tests {
     use super::*;
 
     fn p(stanza: &str) -> Package {
-        let para = store::paragraphs(stanza).next().expect("stanza").expect("valid");
+        let para = store::paragraphs(stanza)
+            .next()
+            .expect("stanza")
+            .expect("valid");
         store::package_from_paragraph(&para).expect("valid")
     }
 
@@ -79,7 +90,10 @@ mod tests {
             p("Package: mawk\nVersion: 1\nArchitecture: all\nProvides: awk\n"),
         ];
         let refs: Vec<&Package> = pkgs.iter().collect();
-        let order: Vec<&str> = configure_order(&refs).into_iter().map(|i| pkgs[i].name.as_str()).collect();
+        let order: Vec<&str> = configure_order(&refs)
+            .into_iter()
+            .map(|i| pkgs[i].name.as_str())
+            .collect();
         assert_eq!(order, vec!["mawk", "d", "b", "c", "a"]);
     }
 }

@@ -64,9 +64,21 @@ pub(crate) struct Sandbox {
 
 impl Sandbox {
     /// Runs `argv` inside the tree with the base environment plus `env`.
-    pub(crate) fn run(&self, what: &str, argv: &[&str], env: &[(&str, &str)]) -> Result<(), SandboxError> {
-        let log_err = |source| SandboxError::Log { path: self.log.clone(), source };
-        let mut log = OpenOptions::new().create(true).append(true).open(&self.log).map_err(log_err)?;
+    pub(crate) fn run(
+        &self,
+        what: &str,
+        argv: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<(), SandboxError> {
+        let log_err = |source| SandboxError::Log {
+            path: self.log.clone(),
+            source,
+        };
+        let mut log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .map_err(log_err)?;
         writeln!(log, "==> {what}: {}", argv.join(" ")).map_err(log_err)?;
         let mut cmd = Command::new("bwrap");
         cmd.args([
@@ -81,14 +93,21 @@ impl Sandbox {
             "localhost",
         ]);
         cmd.arg("--bind").arg(&self.root).arg("/");
-        cmd.args(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/run", "--tmpfs", "/tmp", "--chdir", "/"]);
+        cmd.args([
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/run", "--tmpfs", "/tmp", "--chdir",
+            "/",
+        ]);
         for cap in DROPPED_CAPS {
             cmd.args(["--cap-drop", cap]);
         }
         // A fixed umask: the caller's must not leak into file modes the scripts create.
-        cmd.args(["--", "/bin/sh", "-c", "umask 022 && exec \"$@\"", "sh"]).args(argv);
+        cmd.args(["--", "/bin/sh", "-c", "umask 022 && exec \"$@\"", "sh"])
+            .args(argv);
         cmd.env_clear()
-            .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            )
             .env("SOURCE_DATE_EPOCH", self.source_date_epoch.to_string())
             .env("LC_ALL", "C.UTF-8")
             .env("LANG", "C.UTF-8")
@@ -102,20 +121,36 @@ impl Sandbox {
         }
         let out = log.try_clone().map_err(log_err)?;
         cmd.stdin(Stdio::null()).stdout(out).stderr(log);
-        let mut child = cmd.spawn().map_err(|source| SandboxError::Spawn { what: what.to_owned(), source })?;
+        let mut child = cmd.spawn().map_err(|source| SandboxError::Spawn {
+            what: what.to_owned(),
+            source,
+        })?;
         let deadline = Instant::now() + self.timeout;
         loop {
             match child.try_wait() {
                 Ok(Some(status)) if status.success() => return Ok(()),
-                Ok(Some(status)) => return Err(SandboxError::Failed { what: what.to_owned(), status }),
+                Ok(Some(status)) => {
+                    return Err(SandboxError::Failed {
+                        what: what.to_owned(),
+                        status,
+                    })
+                }
                 Ok(None) if Instant::now() >= deadline => {
                     // Killing bwrap kills the namespace's init (die-with-parent), hence everything in it.
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Err(SandboxError::TimedOut { what: what.to_owned(), seconds: self.timeout.as_secs() });
+                    return Err(SandboxError::TimedOut {
+                        what: what.to_owned(),
+                        seconds: self.timeout.as_secs(),
+                    });
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-                Err(source) => return Err(SandboxError::Spawn { what: what.to_owned(), source }),
+                Err(source) => {
+                    return Err(SandboxError::Spawn {
+                        what: what.to_owned(),
+                        source,
+                    })
+                }
             }
         }
     }

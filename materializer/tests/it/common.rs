@@ -13,12 +13,18 @@ pub(crate) const MIRROR: &str = "/work/shared/debian-mirror";
 pub(crate) fn pool() -> &'static Vec<Package> {
     static POOL: OnceLock<Vec<Package>> = OnceLock::new();
     POOL.get_or_init(|| {
-        let xz = std::fs::read(Path::new(MIRROR).join("dists/bookworm/main/binary-amd64/Packages.xz")).expect("read Packages.xz");
-        let text = store::decompress(&xz, store::Compression::Xz, 1 << 30).expect("decompress Packages.xz");
+        let xz =
+            std::fs::read(Path::new(MIRROR).join("dists/bookworm/main/binary-amd64/Packages.xz"))
+                .expect("read Packages.xz");
+        let text = store::decompress(&xz, store::Compression::Xz, 1 << 30)
+            .expect("decompress Packages.xz");
         let Universe { packages } = store::parse_packages_bytes(&text).expect("parse Packages");
         packages
             .into_iter()
-            .filter(|p| (p.arch == "amd64" || p.arch == "all") && Path::new(MIRROR).join(&p.filename).is_file())
+            .filter(|p| {
+                (p.arch == "amd64" || p.arch == "all")
+                    && Path::new(MIRROR).join(&p.filename).is_file()
+            })
             .collect()
     })
 }
@@ -57,7 +63,9 @@ pub(crate) fn test_closure(roots: &[&str]) -> Vec<&'static Package> {
                         || r.constraint.as_ref().is_none_or(|k| k.matches(&c.version))
                 })
             });
-            let pick = pick.unwrap_or_else(|| panic!("{}: no alternative of a dependency is in the pool", p.name));
+            let pick = pick.unwrap_or_else(|| {
+                panic!("{}: no alternative of a dependency is in the pool", p.name)
+            });
             queue.push_back(&pick.name);
         }
     }
@@ -66,8 +74,11 @@ pub(crate) fn test_closure(roots: &[&str]) -> Vec<&'static Package> {
 
 /// The minbase set: Essential + Priority required + apt, closed over dependencies.
 pub(crate) fn minbase() -> Vec<&'static Package> {
-    let mut roots: BTreeSet<&str> =
-        pool().iter().filter(|p| p.essential || p.priority == Priority::Required).map(|p| p.name.as_str()).collect();
+    let mut roots: BTreeSet<&str> = pool()
+        .iter()
+        .filter(|p| p.essential || p.priority == Priority::Required)
+        .map(|p| p.name.as_str())
+        .collect();
     roots.insert("apt");
     test_closure(&roots.into_iter().collect::<Vec<_>>())
 }
@@ -87,7 +98,8 @@ pub(crate) fn build_input(packages: Vec<PackageInput>, seq: u64) -> BuildInput {
         parent_variant: None,
         txn_id: format!("txn-{seq}"),
         seq,
-        journal_head: "b3:0000000000000000000000000000000000000000000000000000000000000000".to_owned(),
+        journal_head: "b3:0000000000000000000000000000000000000000000000000000000000000000"
+            .to_owned(),
         time: 1_700_000_000,
         packages,
         profile: Profile {
@@ -121,7 +133,13 @@ pub(crate) enum Entry<'a> {
     Fifo(&'a str),
 }
 
-fn raw_header(name: &str, kind: tar::EntryType, size: u64, mode: u32, link: Option<&str>) -> tar::Header {
+fn raw_header(
+    name: &str,
+    kind: tar::EntryType,
+    size: u64,
+    mode: u32,
+    link: Option<&str>,
+) -> tar::Header {
     let mut h = tar::Header::new_gnu();
     let gnu = h.as_gnu_mut().expect("gnu header");
     gnu.name[..name.len()].copy_from_slice(name.as_bytes());
@@ -142,9 +160,18 @@ pub(crate) fn tar_of(entries: &[Entry<'_>]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     for e in entries {
         let (h, data): (tar::Header, &[u8]) = match e {
-            Entry::Dir(n) => (raw_header(n, tar::EntryType::Directory, 0, 0o755, None), b""),
-            Entry::File(n, d) => (raw_header(n, tar::EntryType::Regular, d.len() as u64, 0o644, None), d),
-            Entry::Symlink(n, t) => (raw_header(n, tar::EntryType::Symlink, 0, 0o777, Some(t)), b""),
+            Entry::Dir(n) => (
+                raw_header(n, tar::EntryType::Directory, 0, 0o755, None),
+                b"",
+            ),
+            Entry::File(n, d) => (
+                raw_header(n, tar::EntryType::Regular, d.len() as u64, 0o644, None),
+                d,
+            ),
+            Entry::Symlink(n, t) => (
+                raw_header(n, tar::EntryType::Symlink, 0, 0o777, Some(t)),
+                b"",
+            ),
             Entry::Hardlink(n, t) => (raw_header(n, tar::EntryType::Link, 0, 0o644, Some(t)), b""),
             Entry::CharDev(n) => (raw_header(n, tar::EntryType::Char, 0, 0o644, None), b""),
             Entry::Fifo(n) => (raw_header(n, tar::EntryType::Fifo, 0, 0o644, None), b""),
@@ -158,11 +185,28 @@ pub(crate) fn tar_of(entries: &[Entry<'_>]) -> Vec<u8> {
 /// hold entries `dpkg-deb -b` would never produce.
 pub(crate) fn hand_made_deb(dir: &Path, name: &str, data: &[Entry<'_>]) -> PathBuf {
     let control = format!("Package: {name}\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: hostile test package\n");
-    let control_tar = tar_of(&[Entry::Dir("./"), Entry::File("./control", control.as_bytes())]);
+    let control_tar = tar_of(&[
+        Entry::Dir("./"),
+        Entry::File("./control", control.as_bytes()),
+    ]);
     let data_tar = tar_of(data);
     let mut ar = b"!<arch>\n".to_vec();
-    for (member, bytes) in [("debian-binary", &b"2.0\n"[..]), ("control.tar", &control_tar), ("data.tar", &data_tar)] {
-        ar.extend_from_slice(format!("{member:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n", 0, 0, 0, 100644, bytes.len()).as_bytes());
+    for (member, bytes) in [
+        ("debian-binary", &b"2.0\n"[..]),
+        ("control.tar", &control_tar),
+        ("data.tar", &data_tar),
+    ] {
+        ar.extend_from_slice(
+            format!(
+                "{member:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+                0,
+                0,
+                0,
+                100644,
+                bytes.len()
+            )
+            .as_bytes(),
+        );
         ar.extend_from_slice(bytes);
         if bytes.len() % 2 == 1 {
             ar.push(b'\n');
@@ -174,7 +218,13 @@ pub(crate) fn hand_made_deb(dir: &Path, name: &str, data: &[Entry<'_>]) -> PathB
 }
 
 /// A .deb built with `dpkg-deb -b` from files and maintainer scripts.
-pub(crate) fn dpkg_deb(dir: &Path, name: &str, files: &[(&str, &str)], scripts: &[(&str, &str)], extra_control: &str) -> PathBuf {
+pub(crate) fn dpkg_deb(
+    dir: &Path,
+    name: &str,
+    files: &[(&str, &str)],
+    scripts: &[(&str, &str)],
+    extra_control: &str,
+) -> PathBuf {
     let root = dir.join(format!("build-{name}"));
     std::fs::create_dir_all(root.join("DEBIAN")).expect("mkdir");
     std::fs::write(
@@ -193,7 +243,11 @@ pub(crate) fn dpkg_deb(dir: &Path, name: &str, files: &[(&str, &str)], scripts: 
         std::fs::write(&p, body).expect("write file");
     }
     let out = dir.join(format!("{name}_1.0_all.deb"));
-    run(Command::new("dpkg-deb").args(["--root-owner-group", "-Zgzip", "-b"]).arg(&root).arg(&out).env("SOURCE_DATE_EPOCH", "1700000000"));
+    run(Command::new("dpkg-deb")
+        .args(["--root-owner-group", "-Zgzip", "-b"])
+        .arg(&root)
+        .arg(&out)
+        .env("SOURCE_DATE_EPOCH", "1700000000"));
     out
 }
 
@@ -209,7 +263,13 @@ pub(crate) fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
                 out.insert(p.clone(), b"<dir>".to_vec());
                 stack.push(p);
             } else if m.file_type().is_symlink() {
-                out.insert(p.clone(), std::fs::read_link(&p).expect("readlink").into_os_string().into_encoded_bytes());
+                out.insert(
+                    p.clone(),
+                    std::fs::read_link(&p)
+                        .expect("readlink")
+                        .into_os_string()
+                        .into_encoded_bytes(),
+                );
             } else {
                 out.insert(p.clone(), std::fs::read(&p).expect("read"));
             }
@@ -220,6 +280,8 @@ pub(crate) fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 
 /// Number of commit objects in a repository.
 pub(crate) fn commit_count(repo: &Path) -> usize {
-    let out = run(Command::new("find").arg(repo.join("objects")).args(["-name", "*.commit"]));
+    let out = run(Command::new("find")
+        .arg(repo.join("objects"))
+        .args(["-name", "*.commit"]));
     out.lines().count()
 }

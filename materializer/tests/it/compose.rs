@@ -26,7 +26,11 @@ fn compose_into(dir: &Path, input: &BuildInput) -> (PathBuf, String) {
     init_repo(&repo).expect("init repo");
     let built = materialize(&repo, &dir.join("work"), input).unwrap_or_else(|e| {
         let log = std::fs::read_to_string(dir.join("work/scripts.log")).unwrap_or_default();
-        panic!("compose failed: {e}\n{:?}\n--- log tail ---\n{}", e, &log[log.len().saturating_sub(4000)..])
+        panic!(
+            "compose failed: {e}\n{:?}\n--- log tail ---\n{}",
+            e,
+            &log[log.len().saturating_sub(4000)..]
+        )
     });
     for (phase, t) in &built.timings {
         eprintln!("phase {phase}: {:.2} s", t.as_secs_f64());
@@ -43,8 +47,17 @@ fn composed() -> &'static Composed {
         let (repo, commit) = compose_into(dir.path(), &input);
         set_ref(&repo, "base", &commit).expect("set ref");
         let checkout = dir.path().join("checkout");
-        run(Command::new("ostree").arg(format!("--repo={}", repo.display())).args(["checkout", &commit]).arg(&checkout));
-        Composed { _dir: dir, repo, commit, input, checkout }
+        run(Command::new("ostree")
+            .arg(format!("--repo={}", repo.display()))
+            .args(["checkout", &commit])
+            .arg(&checkout));
+        Composed {
+            _dir: dir,
+            repo,
+            commit,
+            input,
+            checkout,
+        }
     })
 }
 
@@ -53,38 +66,100 @@ fn minbase_commit_is_fsck_clean_with_metadata_and_ref() {
     let c = composed();
     let objects = fsck(&c.repo, &c.commit).expect("fsck");
     assert!(objects > 1000, "only {objects} objects");
-    run(Command::new("ostree").arg(format!("--repo={}", c.repo.display())).arg("fsck"));
-    assert_eq!(materializer::resolve_ref(&c.repo, "base").expect("ref").as_deref(), Some(c.commit.as_str()));
+    run(Command::new("ostree")
+        .arg(format!("--repo={}", c.repo.display()))
+        .arg("fsck"));
+    assert_eq!(
+        materializer::resolve_ref(&c.repo, "base")
+            .expect("ref")
+            .as_deref(),
+        Some(c.commit.as_str())
+    );
     let meta = materializer::commit_metadata(&c.repo, &c.commit).expect("metadata");
-    assert_eq!(meta.get("particle.txn-id").map(String::as_str), Some("txn-1"));
+    assert_eq!(
+        meta.get("particle.txn-id").map(String::as_str),
+        Some("txn-1")
+    );
     assert_eq!(meta.get("particle.seq").map(String::as_str), Some("1"));
-    assert_eq!(meta.get("particle.variant").map(String::as_str), Some("base"));
-    let shown = run(Command::new("ostree").arg(format!("--repo={}", c.repo.display())).args(["show", "--print-metadata-key=particle.inrelease", &c.commit]));
+    assert_eq!(
+        meta.get("particle.variant").map(String::as_str),
+        Some("base")
+    );
+    let shown = run(Command::new("ostree")
+        .arg(format!("--repo={}", c.repo.display()))
+        .args(["show", "--print-metadata-key=particle.inrelease", &c.commit]));
     assert!(shown.contains("'bookworm': 'sha256:abc'"), "{shown}");
-    let date = run(Command::new("ostree").arg(format!("--repo={}", c.repo.display())).args(["log", &c.commit]).env("TZ", "UTC"));
-    assert!(date.contains("2023-11-14 22:13:20"), "commit time is not the transaction time: {date}");
+    let date = run(Command::new("ostree")
+        .arg(format!("--repo={}", c.repo.display()))
+        .args(["log", &c.commit])
+        .env("TZ", "UTC"));
+    assert!(
+        date.contains("2023-11-14 22:13:20"),
+        "commit time is not the transaction time: {date}"
+    );
 }
 
 #[test]
 fn minbase_checkout_has_the_atomic_layout() {
     let c = composed();
     let root = &c.checkout;
-    for (link, target) in [("bin", "usr/bin"), ("sbin", "usr/sbin"), ("lib", "usr/lib"), ("lib64", "usr/lib64"), ("home", "var/home"), ("root", "var/roothome"), ("usr/local", "../var/usrlocal"), ("ostree", "sysroot/ostree")] {
-        assert_eq!(std::fs::read_link(root.join(link)).unwrap_or_else(|e| panic!("{link}: {e}")), Path::new(target), "{link}");
+    for (link, target) in [
+        ("bin", "usr/bin"),
+        ("sbin", "usr/sbin"),
+        ("lib", "usr/lib"),
+        ("lib64", "usr/lib64"),
+        ("home", "var/home"),
+        ("root", "var/roothome"),
+        ("usr/local", "../var/usrlocal"),
+        ("ostree", "sysroot/ostree"),
+    ] {
+        assert_eq!(
+            std::fs::read_link(root.join(link)).unwrap_or_else(|e| panic!("{link}: {e}")),
+            Path::new(target),
+            "{link}"
+        );
     }
     assert!(root.join("usr/etc/passwd").is_file());
-    assert!(std::fs::symlink_metadata(root.join("etc")).is_err(), "/etc must not be in the commit");
-    assert_eq!(std::fs::read_dir(root.join("var")).expect("var").count(), 0, "/var must be empty");
+    assert!(
+        std::fs::symlink_metadata(root.join("etc")).is_err(),
+        "/etc must not be in the commit"
+    );
+    assert_eq!(
+        std::fs::read_dir(root.join("var")).expect("var").count(),
+        0,
+        "/var must be empty"
+    );
     assert!(root.join("usr/lib/sysimage/dpkg/status").is_file());
-    let tmpfiles = std::fs::read_to_string(root.join("usr/lib/tmpfiles.d/particle-var.conf")).expect("tmpfiles");
-    assert!(tmpfiles.contains("L /var/lib/dpkg - - - - ../../usr/lib/sysimage/dpkg"), "{tmpfiles}");
+    let tmpfiles = std::fs::read_to_string(root.join("usr/lib/tmpfiles.d/particle-var.conf"))
+        .expect("tmpfiles");
+    assert!(
+        tmpfiles.contains("L /var/lib/dpkg - - - - ../../usr/lib/sysimage/dpkg"),
+        "{tmpfiles}"
+    );
     assert!(tmpfiles.contains("d /var/lib/apt "), "{tmpfiles}");
-    let conf = std::fs::read_to_string(root.join("usr/lib/particle/variant.conf")).expect("variant.conf");
-    assert!(conf.contains("VARIANT=base\n") && conf.contains("TXN_ID=txn-1\n"), "{conf}");
-    assert_eq!(std::fs::read(root.join("usr/etc/particle-os/variant.conf")).expect("seed path"), conf.as_bytes());
-    assert_eq!(std::fs::read_to_string(root.join("usr/lib/particle/kargs")).expect("kargs"), "quiet rw\n");
-    assert_eq!(std::fs::read_to_string(root.join("usr/lib/sysctl.d/50-particle.conf")).expect("sysctl"), "kernel.printk = 3 4 1 3\n");
-    assert_eq!(std::fs::read_to_string(root.join("usr/etc/initramfs-tools/conf.d/particle.conf")).expect("initramfs"), "COMPRESS=zstd\n");
+    let conf =
+        std::fs::read_to_string(root.join("usr/lib/particle/variant.conf")).expect("variant.conf");
+    assert!(
+        conf.contains("VARIANT=base\n") && conf.contains("TXN_ID=txn-1\n"),
+        "{conf}"
+    );
+    assert_eq!(
+        std::fs::read(root.join("usr/etc/particle-os/variant.conf")).expect("seed path"),
+        conf.as_bytes()
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("usr/lib/particle/kargs")).expect("kargs"),
+        "quiet rw\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("usr/lib/sysctl.d/50-particle.conf")).expect("sysctl"),
+        "kernel.printk = 3 4 1 3\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("usr/etc/initramfs-tools/conf.d/particle.conf"))
+            .expect("initramfs"),
+        "COMPRESS=zstd\n"
+    );
     // Real owners and setgid kept: unix_chkpwd is root:shadow 2755 in libpam-modules-bin.
     let m = std::fs::metadata(root.join("usr/sbin/unix_chkpwd")).expect("unix_chkpwd");
     assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (0, 42, 0o2755));
@@ -103,15 +178,41 @@ fn minbase_boots_into_working_dpkg_and_apt() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("root");
     run(Command::new("cp").arg("-a").arg(&c.checkout).arg(&root));
-    run(Command::new("cp").arg("-a").arg(root.join("usr/etc")).arg(root.join("etc")));
+    run(Command::new("cp")
+        .arg("-a")
+        .arg(root.join("usr/etc"))
+        .arg(root.join("etc")));
     // tmpfiles may warn about entries for things the host lacks; what matters is the tree.
-    let _ = Command::new("systemd-tmpfiles").arg(format!("--root={}", root.display())).args(["--create", "--boot"]).status();
-    assert!(root.join("var/lib/dpkg/status").is_file(), "tmpfiles did not link /var/lib/dpkg");
-    let chroot = |args: &[&str]| run(Command::new("chroot").arg(&root).args(args).env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").env("LC_ALL", "C"));
+    let _ = Command::new("systemd-tmpfiles")
+        .arg(format!("--root={}", root.display()))
+        .args(["--create", "--boot"])
+        .status();
+    assert!(
+        root.join("var/lib/dpkg/status").is_file(),
+        "tmpfiles did not link /var/lib/dpkg"
+    );
+    let chroot = |args: &[&str]| {
+        run(Command::new("chroot")
+            .arg(&root)
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("LC_ALL", "C"))
+    };
     assert_eq!(chroot(&["dpkg", "--audit"]), "");
-    let listed = chroot(&["dpkg-query", "-W", "-f", "${Package} ${Version} ${Status}\\n"]);
+    let listed = chroot(&[
+        "dpkg-query",
+        "-W",
+        "-f",
+        "${Package} ${Version} ${Status}\\n",
+    ]);
     let listed: BTreeSet<String> = listed.lines().map(str::to_owned).collect();
-    let expected: BTreeSet<String> = c.input.packages.iter().map(|p| format!("{} {} install ok installed", p.name, p.version)).collect();
+    let expected: BTreeSet<String> = c
+        .input
+        .packages
+        .iter()
+        .map(|p| format!("{} {} install ok installed", p.name, p.version))
+        .collect();
     assert_eq!(listed, expected);
     chroot(&["apt-get", "check"]);
     chroot(&["/bin/sh", "-c", "true"]);
@@ -122,7 +223,9 @@ fn minbase_boots_into_working_dpkg_and_apt() {
 #[test]
 #[ignore = "helper: run by same_input_gives_same_commit in a child process"]
 fn determinism_child_build() {
-    let dir = PathBuf::from(std::env::var("PARTICLE_MAT_CHILD_DIR").expect("run by the determinism test"));
+    let dir = PathBuf::from(
+        std::env::var("PARTICLE_MAT_CHILD_DIR").expect("run by the determinism test"),
+    );
     let (_, commit) = compose_into(&dir, &minbase_input());
     std::fs::write(dir.join("commit"), commit).expect("write commit");
 }
@@ -130,10 +233,18 @@ fn determinism_child_build() {
 #[test]
 fn same_input_gives_same_commit() {
     let c = composed();
-    let dir = tempfile::Builder::new().prefix("other-place").tempdir().expect("tempdir");
+    let dir = tempfile::Builder::new()
+        .prefix("other-place")
+        .tempdir()
+        .expect("tempdir");
     let exe = std::env::current_exe().expect("current exe");
     run(Command::new(exe)
-        .args(["--ignored", "--exact", "compose::determinism_child_build", "--nocapture"])
+        .args([
+            "--ignored",
+            "--exact",
+            "compose::determinism_child_build",
+            "--nocapture",
+        ])
         .env("PARTICLE_MAT_CHILD_DIR", dir.path())
         .env("TZ", "Pacific/Kiritimati")
         .env("LANG", "de_DE.UTF-8")
@@ -147,6 +258,9 @@ fn same_input_gives_same_commit() {
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default();
-        panic!("same input, different commits: {} vs {second}\n{diff}", c.commit);
+        panic!(
+            "same input, different commits: {} vs {second}\n{diff}",
+            c.commit
+        );
     }
 }

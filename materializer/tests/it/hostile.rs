@@ -1,7 +1,10 @@
 //! Hostile packages: each refused with a clear error, nothing committed, nothing outside the
 //! staging tree touched (a marker tree beside it is compared before and after).
 
-use crate::common::{build_input, commit_count, dpkg_deb, hand_made_deb, package_input, snapshot, test_closure, Entry};
+use crate::common::{
+    build_input, commit_count, dpkg_deb, hand_made_deb, package_input, snapshot, test_closure,
+    Entry,
+};
 use materializer::{init_repo, materialize_with, MaterializeError, Options, PackageInput};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,17 +27,30 @@ fn scene() -> Scene {
 }
 
 fn hostile_input(path: &Path, name: &str) -> PackageInput {
-    PackageInput { name: name.to_owned(), version: "1.0".to_owned(), arch: "all".to_owned(), deb_path: path.to_owned() }
+    PackageInput {
+        name: name.to_owned(),
+        version: "1.0".to_owned(),
+        arch: "all".to_owned(),
+        deb_path: path.to_owned(),
+    }
 }
 
 /// Builds `packages`, expecting failure; checks the marker tree, the repo and the staging tree.
 fn refused(s: &Scene, packages: Vec<PackageInput>, options: &Options) -> MaterializeError {
     let before = snapshot(&s.marker);
     let work = s.dir.path().join("work");
-    let err = materialize_with(&s.repo, &work, &build_input(packages, 1), options).expect_err("hostile input must be refused");
-    assert_eq!(snapshot(&s.marker), before, "the marker tree outside the staging dir changed ({err})");
+    let err = materialize_with(&s.repo, &work, &build_input(packages, 1), options)
+        .expect_err("hostile input must be refused");
+    assert_eq!(
+        snapshot(&s.marker),
+        before,
+        "the marker tree outside the staging dir changed ({err})"
+    );
     assert_eq!(commit_count(&s.repo), 0, "something was committed ({err})");
-    assert!(!work.join("tree").exists(), "the staging tree outlived the failed build");
+    assert!(
+        !work.join("tree").exists(),
+        "the staging tree outlived the failed build"
+    );
     err
 }
 
@@ -46,19 +62,35 @@ fn refused_one(name: &str, entries: &[Entry<'_>]) -> String {
 
 #[test]
 fn path_traversal_is_refused() {
-    let err = refused_one("evil-dotdot", &[Entry::Dir("./"), Entry::File("./../../marker/file", b"pwned")]);
-    assert_eq!(err, "package evil-dotdot: refused unsafe entry \"./../../marker/file\": path contains '..'");
+    let err = refused_one(
+        "evil-dotdot",
+        &[
+            Entry::Dir("./"),
+            Entry::File("./../../marker/file", b"pwned"),
+        ],
+    );
+    assert_eq!(
+        err,
+        "package evil-dotdot: refused unsafe entry \"./../../marker/file\": path contains '..'"
+    );
 }
 
 #[test]
 fn symlink_escapes_are_refused() {
     let s = scene();
     let target = s.marker.display().to_string();
-    for (name, link) in [("evil-abs-link", target.as_str()), ("evil-rel-link", "../../marker")] {
+    for (name, link) in [
+        ("evil-abs-link", target.as_str()),
+        ("evil-rel-link", "../../marker"),
+    ] {
         let deb = hand_made_deb(
             s.dir.path(),
             name,
-            &[Entry::Dir("./"), Entry::Symlink("./escape", link), Entry::File("./escape/file", b"pwned")],
+            &[
+                Entry::Dir("./"),
+                Entry::Symlink("./escape", link),
+                Entry::File("./escape/file", b"pwned"),
+            ],
         );
         let err = refused(&s, vec![hostile_input(&deb, name)], &Options::default()).to_string();
         assert_eq!(
@@ -72,17 +104,48 @@ fn symlink_escapes_are_refused() {
 fn hard_links_out_are_refused() {
     let s = scene();
     let outside = s.marker.join("file").display().to_string();
-    let deb = hand_made_deb(s.dir.path(), "evil-hardlink", &[Entry::Dir("./"), Entry::Hardlink("./grab", &outside)]);
-    let err = refused(&s, vec![hostile_input(&deb, "evil-hardlink")], &Options::default()).to_string();
+    let deb = hand_made_deb(
+        s.dir.path(),
+        "evil-hardlink",
+        &[Entry::Dir("./"), Entry::Hardlink("./grab", &outside)],
+    );
+    let err = refused(
+        &s,
+        vec![hostile_input(&deb, "evil-hardlink")],
+        &Options::default(),
+    )
+    .to_string();
     assert_eq!(err, "package evil-hardlink: refused unsafe entry \"./grab\": hard link to a file this package did not extract");
-    let deb = hand_made_deb(s.dir.path(), "evil-hardlink2", &[Entry::Dir("./"), Entry::Hardlink("./grab", "../marker/file")]);
-    let err = refused(&s, vec![hostile_input(&deb, "evil-hardlink2")], &Options::default()).to_string();
-    assert_eq!(err, "package evil-hardlink2: refused unsafe entry \"./grab\": path contains '..'");
+    let deb = hand_made_deb(
+        s.dir.path(),
+        "evil-hardlink2",
+        &[
+            Entry::Dir("./"),
+            Entry::Hardlink("./grab", "../marker/file"),
+        ],
+    );
+    let err = refused(
+        &s,
+        vec![hostile_input(&deb, "evil-hardlink2")],
+        &Options::default(),
+    )
+    .to_string();
+    assert_eq!(
+        err,
+        "package evil-hardlink2: refused unsafe entry \"./grab\": path contains '..'"
+    );
 }
 
 #[test]
 fn device_nodes_and_fifos_are_refused() {
-    let err = refused_one("evil-dev", &[Entry::Dir("./"), Entry::Dir("./dev/"), Entry::CharDev("./dev/mem")]);
+    let err = refused_one(
+        "evil-dev",
+        &[
+            Entry::Dir("./"),
+            Entry::Dir("./dev/"),
+            Entry::CharDev("./dev/mem"),
+        ],
+    );
     assert_eq!(err, "package evil-dev: refused character device \"./dev/mem\": device nodes, FIFOs and sockets are not allowed in packages");
     let err = refused_one("evil-fifo", &[Entry::Dir("./"), Entry::Fifo("./pipe")]);
     assert_eq!(err, "package evil-fifo: refused FIFO \"./pipe\": device nodes, FIFOs and sockets are not allowed in packages");
@@ -91,9 +154,28 @@ fn device_nodes_and_fifos_are_refused() {
 #[test]
 fn file_conflicts_are_refused_naming_both() {
     let s = scene();
-    let a = dpkg_deb(s.dir.path(), "conflict-a", &[("/usr/share/particle-test/same", "a")], &[], "");
-    let b = dpkg_deb(s.dir.path(), "conflict-b", &[("/usr/share/particle-test/same", "b")], &[], "");
-    let err = refused(&s, vec![hostile_input(&a, "conflict-a"), hostile_input(&b, "conflict-b")], &Options::default());
+    let a = dpkg_deb(
+        s.dir.path(),
+        "conflict-a",
+        &[("/usr/share/particle-test/same", "a")],
+        &[],
+        "",
+    );
+    let b = dpkg_deb(
+        s.dir.path(),
+        "conflict-b",
+        &[("/usr/share/particle-test/same", "b")],
+        &[],
+        "",
+    );
+    let err = refused(
+        &s,
+        vec![
+            hostile_input(&a, "conflict-a"),
+            hostile_input(&b, "conflict-b"),
+        ],
+        &Options::default(),
+    );
     assert_eq!(
         err.to_string(),
         "file conflict: /usr/share/particle-test/same is shipped by both conflict-a and conflict-b (and neither Replaces the other)"
@@ -102,7 +184,20 @@ fn file_conflicts_are_refused_naming_both() {
 
 /// The smallest real set in which dpkg can run maintainer scripts.
 fn dpkg_set() -> Vec<PackageInput> {
-    test_closure(&["dpkg", "dash", "coreutils", "debianutils", "diffutils", "sed", "libc-bin", "tar", "findutils"]).into_iter().map(package_input).collect()
+    test_closure(&[
+        "dpkg",
+        "dash",
+        "coreutils",
+        "debianutils",
+        "diffutils",
+        "sed",
+        "libc-bin",
+        "tar",
+        "findutils",
+    ])
+    .into_iter()
+    .map(package_input)
+    .collect()
 }
 
 #[test]
@@ -110,32 +205,69 @@ fn failing_postinst_aborts_naming_package_and_script() {
     let s = scene();
     let marker = s.marker.display().to_string();
     let script = format!("#!/bin/sh\necho pwned > {marker}/file\nexit 1\n");
-    let deb = dpkg_deb(s.dir.path(), "bad-postinst", &[], &[("postinst", &script)], "");
+    let deb = dpkg_deb(
+        s.dir.path(),
+        "bad-postinst",
+        &[],
+        &[("postinst", &script)],
+        "",
+    );
     let mut pkgs = dpkg_set();
     pkgs.push(hostile_input(&deb, "bad-postinst"));
     let err = refused(&s, pkgs, &Options::default());
     let text = err.to_string();
     let log = std::fs::read_to_string(s.dir.path().join("work/scripts.log")).expect("log");
-    assert!(text.starts_with("maintainer script postinst of package bad-postinst failed; see the log "), "{text}\n{log}");
-    assert!(log.contains("error processing package bad-postinst"), "{log}");
+    assert!(
+        text.starts_with("maintainer script postinst of package bad-postinst failed; see the log "),
+        "{text}\n{log}"
+    );
+    assert!(
+        log.contains("error processing package bad-postinst"),
+        "{log}"
+    );
 }
 
 #[test]
 fn hanging_postinst_is_killed_and_aborts() {
     let s = scene();
-    let deb = dpkg_deb(s.dir.path(), "hang-postinst", &[], &[("postinst", "#!/bin/sh\nsleep 9876\n")], "");
+    let deb = dpkg_deb(
+        s.dir.path(),
+        "hang-postinst",
+        &[],
+        &[("postinst", "#!/bin/sh\nsleep 9876\n")],
+        "",
+    );
     let mut pkgs = dpkg_set();
     pkgs.push(hostile_input(&deb, "hang-postinst"));
-    let options = Options { script_timeout: Duration::from_secs(30) };
+    let options = Options {
+        script_timeout: Duration::from_secs(30),
+    };
     let err = refused(&s, pkgs, &options);
     let text = err.to_string();
-    assert!(text.starts_with("maintainer script postinst of package hang-postinst failed; see the log "), "{text}");
-    let source = std::error::Error::source(&err).map(ToString::to_string).unwrap_or_default();
-    assert_eq!(source, "dpkg --configure -a did not finish within 30 s and was killed");
+    assert!(
+        text.starts_with(
+            "maintainer script postinst of package hang-postinst failed; see the log "
+        ),
+        "{text}"
+    );
+    let source = std::error::Error::source(&err)
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert_eq!(
+        source,
+        "dpkg --configure -a did not finish within 30 s and was killed"
+    );
     // No sandboxed process survives.
     std::thread::sleep(Duration::from_millis(500));
-    let ps = std::process::Command::new("pgrep").args(["-f", "sleep 9876"]).output().expect("pgrep");
-    assert!(ps.stdout.is_empty(), "the hung script is still running: {}", String::from_utf8_lossy(&ps.stdout));
+    let ps = std::process::Command::new("pgrep")
+        .args(["-f", "sleep 9876"])
+        .output()
+        .expect("pgrep");
+    assert!(
+        ps.stdout.is_empty(),
+        "the hung script is still running: {}",
+        String::from_utf8_lossy(&ps.stdout)
+    );
 }
 
 #[test]
@@ -145,5 +277,8 @@ fn mismatched_pin_is_refused() {
     let mut input = hostile_input(&deb, "pinned");
     input.version = "2.0".to_owned();
     let err = refused(&s, vec![input], &Options::default()).to_string();
-    assert!(err.ends_with("holds pinned 1.0 all, not the pinned pinned 2.0 all"), "{err}");
+    assert!(
+        err.ends_with("holds pinned 1.0 all, not the pinned pinned 2.0 all"),
+        "{err}"
+    );
 }
