@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# The quickstart: builds particle, then walks a state directory from nothing to a verified,
-# pinned snapshot of a Debian archive. MIRROR (default ../shared/debian-mirror) and KEYRING may be
-# overridden; STATE (default a fresh temp dir) is where particle keeps everything.
+# The quickstart: builds particle, then walks a fresh state directory from nothing to verified,
+# journaled OSTree commits of a real Debian system.
+#
+#   MIRROR   archive to use (default: ../shared/debian-mirror; set MIRROR=host to use the host's
+#            own apt sources via `particle repo import-apt`)
+#   KEYRING  keyring for MIRROR (default: its keyring/debian-archive-keyring.gpg)
+#   STATE    state directory (default: a fresh temp dir)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -9,13 +13,29 @@ bash scripts/setup.sh
 cargo build -j2 --release -p particle-cli
 particle="$PWD/target/release/particle"
 MIRROR="${MIRROR:-$(cd .. && pwd)/shared/debian-mirror}"
-KEYRING="${KEYRING:-$MIRROR/keyring/debian-archive-keyring.gpg}"
 STATE="${STATE:-$(mktemp -d /tmp/particle-quickstart.XXXXXX)}"
 export PARTICLE_ROOT="$STATE"
-run() { printf '\n$ %s\n' "$*" >&2; "$@"; }
+run() { printf '\n\033[1m$ %s\033[0m\n' "$*" >&2; "$@"; }
+
 run "$particle" init
-run "$particle" repo add debian --uri "file://$MIRROR" --suite bookworm --component main --arch amd64 --keyring "$KEYRING"
+if [ "$MIRROR" = host ]; then
+  run "$particle" repo import-apt
+else
+  KEYRING="${KEYRING:-$MIRROR/keyring/debian-archive-keyring.gpg}"
+  run "$particle" repo add debian --uri "file://$MIRROR" --suite bookworm --component main --arch amd64 --keyring "$KEYRING"
+fi
 run "$particle" repo update
 run "$particle" repo list
-run "$particle" store verify
-echo "quickstart: state directory is $STATE" >&2
+run "$particle" txn install --reason "quickstart: a first system" hello
+run "$particle" txn install --reason "quickstart: add jq" jq
+run "$particle" status
+run "$particle" txn log
+run "$particle" why libjq1
+run "$particle" txn rollback --reason "quickstart: back to before jq"
+run "$particle" txn diff 2 3
+run "$particle" txn log
+run "$particle" txn verify
+run "$particle" replay --into "$STATE-replayed" --verify
+run ostree --repo="$STATE/ostree/repo" log particle-os/base
+echo >&2
+echo "quickstart done: state directory $STATE (replayed copy in $STATE-replayed)" >&2
