@@ -6,16 +6,19 @@
 #             package set mmdebstrap installed, cold (fresh repo) and again (second compose).
 # Prints each time and the ratios particle/peer. Needs root, mmdebstrap, ostree, bwrap.
 # Usage: benches/compose-vs-mmdebstrap.sh [MIRROR]   (default: ../shared/debian-mirror)
+# Env: WORK_BASE (default /var/tmp) holds both sides' trees and repos (use /dev/shm to compare on
+#      tmpfs); COMPOSE_BIN uses an already built compose bench binary instead of `cargo bench`.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 mirror="$(cd "${1:-$here/../shared/debian-mirror}" && pwd)"
-work="$(mktemp -d /var/tmp/compose-bench.XXXXXX)"
+work="$(mktemp -d "${WORK_BASE:-/var/tmp}/compose-bench.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 now() { date +%s.%N; }
 secs() { echo "$2 - $1" | bc; }
 
 # The materializer's bench binary (optimized: cargo's bench profile).
-bin="$(cd "$here" && cargo bench -p materializer --bench compose --no-run 2>&1 |
+bin="${COMPOSE_BIN:-}"
+[ -n "$bin" ] || bin="$(cd "$here" && cargo bench -p materializer --bench compose --no-run 2>&1 |
   sed -n 's/.*Executable.*(\(.*compose-[0-9a-f]*\)).*/\1/p' | tail -1)"
 [ -x "$bin" ] || { echo "could not build the compose bench binary" >&2; exit 1; }
 

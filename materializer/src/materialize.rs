@@ -152,9 +152,11 @@ pub fn materialize_with(
     std::fs::write(&log, b"").map_err(io_err("create the log", &log))?;
     let result = build(repo, &tree, &log, input, options);
     // Atomic: the staging tree never outlives the build, whatever happened.
+    let started = Instant::now();
     let cleanup = std::fs::remove_dir_all(&tree).map_err(io_err("remove the staging tree", &tree));
-    let (commit, timings) = result?;
+    let (commit, mut timings) = result?;
     cleanup?;
+    timings.push(("cleanup", started.elapsed()));
     Ok(Materialized {
         commit,
         log,
