@@ -58,6 +58,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             };
             let solution = s.solve(&request, &[])?;
             let t3 = Instant::now();
+            if let Ok(names) = std::env::var("WHY") {
+                for n in names.split(',') {
+                    eprintln!("why {n}: {:?}", solution.why(n));
+                }
+            }
             let size: u64 = solution
                 .packages
                 .iter()

@@ -202,10 +202,6 @@ pub fn distcheck(universe: &Universe, options: &Options) -> DistcheckReport {
         total: 0,
         broken: Vec::new(),
     };
-    let base = match pb.search(&[], &[], None) {
-        Outcome::Sat { .. } => None,
-        Outcome::Unsat(core) => Some(core),
-    };
     for p in 0..n as Pkg {
         if !ix.considered(p) {
             continue;

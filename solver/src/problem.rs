@@ -63,6 +63,11 @@ pub(crate) struct Problem<'i, 'u> {
     /// Root clauses, in request order.
     pub(crate) roots: Vec<Cid>,
     with_recommends: bool,
+    /// Depth-first walk of the brancher: (package, next dependency).
+    stack: Vec<(Pkg, u32)>,
+    mark: Vec<u32>,
+    gen: u32,
+    root_next: usize,
     cursor: usize,
     epoch: u64,
     scratch: Vec<Pkg>,
@@ -85,6 +90,10 @@ impl<'i, 'u> Problem<'i, 'u> {
             deps: vec![Vec::new(); n],
             roots: Vec::new(),
             with_recommends,
+            stack: Vec::new(),
+            mark: vec![0; n],
+            gen: 0,
+            root_next: 0,
             cursor: 0,
             epoch: u64::MAX,
             scratch: Vec::new(),
@@ -220,38 +229,70 @@ impl<'i, 'u> Problem<'i, 'u> {
         self.scratch = cands;
     }
 
-    /// The next decision: the first unsatisfied root clause, else the first unsatisfied
-    /// dependency of an installed package in installation order; its first unset candidate.
+    /// The next decision, in apt's order: depth first from the roots (in request order), each
+    /// installed package's dependencies in field order; the first dependency not yet satisfied
+    /// gets its first candidate not yet excluded. Packages installed otherwise (kept ones) are
+    /// walked afterwards, in installation order. Any backtrack restarts the walk.
     fn pick(&mut self) -> Option<Lit> {
         let sat = &self.sat;
-        for &r in &self.roots {
-            let c = sat.clause(r);
-            if !c.iter().any(|&l| sat.value(l) == Val::True) {
-                if let Some(&l) = c.iter().find(|&&l| sat.value(l) == Val::Unset) {
-                    return Some(l);
-                }
-            }
-        }
         if self.epoch != sat.epoch {
             self.epoch = sat.epoch;
+            self.gen += 1;
+            self.stack.clear();
+            self.root_next = 0;
             self.cursor = 0;
         }
-        let trail = sat.trail();
-        while self.cursor < trail.len() {
-            let l = trail[self.cursor];
-            if !l.is_neg() {
-                for &d in &self.deps[l.var() as usize] {
-                    let c = sat.clause(d);
-                    if !c.iter().any(|&l| sat.value(l) == Val::True) {
-                        if let Some(&l) = c.iter().find(|&&l| sat.value(l) == Val::Unset) {
-                            return Some(l);
-                        }
+        let gen = self.gen;
+        'walk: loop {
+            if let Some(top) = self.stack.last_mut() {
+                let (p, k) = *top;
+                let deps = &self.deps[p as usize];
+                if k as usize >= deps.len() {
+                    self.stack.pop();
+                    continue;
+                }
+                let c = sat.clause(deps[k as usize]);
+                top.1 += 1;
+                if let Some(t) = c.iter().find(|&&l| sat.value(l) == Val::True) {
+                    let q = t.var();
+                    if q != p && self.mark[q as usize] != gen {
+                        self.mark[q as usize] = gen;
+                        self.stack.push((q, 0));
                     }
+                    continue;
+                }
+                if let Some(&l) = c.iter().find(|&&l| sat.value(l) == Val::Unset) {
+                    top.1 -= 1;
+                    return Some(l);
+                }
+                continue;
+            }
+            while self.root_next < self.roots.len() {
+                let c = sat.clause(self.roots[self.root_next]);
+                if let Some(t) = c.iter().find(|&&l| sat.value(l) == Val::True) {
+                    self.root_next += 1;
+                    let q = t.var();
+                    if self.mark[q as usize] != gen {
+                        self.mark[q as usize] = gen;
+                        self.stack.push((q, 0));
+                        continue 'walk;
+                    }
+                    continue;
+                }
+                return c.iter().find(|&&l| sat.value(l) == Val::Unset).copied();
+            }
+            let trail = sat.trail();
+            while self.cursor < trail.len() {
+                let l = trail[self.cursor];
+                self.cursor += 1;
+                if !l.is_neg() && self.mark[l.var() as usize] != gen {
+                    self.mark[l.var() as usize] = gen;
+                    self.stack.push((l.var(), 0));
+                    continue 'walk;
                 }
             }
-            self.cursor += 1;
+            return None;
         }
-        None
     }
 
     /// Searches for a model that satisfies every clause, with `hard` assumed (in the lowest

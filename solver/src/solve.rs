@@ -343,58 +343,99 @@ impl<'u> Solver<'u> {
         recommended: &mut BTreeMap<Pkg, (Pkg, u32)>,
     ) -> Result<(), Vec<Cid>> {
         let ix = &self.index;
-        let mut processed = vec![false; ix.len()];
+        let mut visited = vec![false; ix.len()];
         let mut cursor = 0;
         let mut epoch = pb.sat.epoch;
         let mut cands = Vec::new();
+        // apt's MarkInstall order: depth first from the request, each package's dependencies
+        // (Pre-Depends, Depends) then its Recommends, a Recommends tried when it is reached.
+        let mut stack: Vec<(Pkg, usize)> = Vec::new();
+        let mut seeds: Vec<Pkg> = Vec::new();
+        for &r in &pb.roots {
+            seeds.extend(
+                pb.sat
+                    .clause(r)
+                    .iter()
+                    .filter(|l| pb.sat.value(**l) == Val::True)
+                    .map(|l| l.var()),
+            );
+        }
+        seeds.reverse();
         loop {
-            if pb.sat.epoch != epoch {
-                epoch = pb.sat.epoch;
-                cursor = 0;
-            }
-            let trail = pb.sat.trail();
-            while cursor < trail.len()
-                && (trail[cursor].is_neg() || processed[trail[cursor].var() as usize])
-            {
-                cursor += 1;
-            }
-            if cursor >= trail.len() {
-                return Ok(());
-            }
-            let p = trail[cursor].var();
-            processed[p as usize] = true;
+            let Some(&mut (p, ref mut next)) = stack.last_mut() else {
+                let p = if let Some(p) = seeds.pop() {
+                    p
+                } else {
+                    if pb.sat.epoch != epoch {
+                        epoch = pb.sat.epoch;
+                        cursor = 0;
+                    }
+                    let trail = pb.sat.trail();
+                    while cursor < trail.len()
+                        && (trail[cursor].is_neg() || visited[trail[cursor].var() as usize])
+                    {
+                        cursor += 1;
+                    }
+                    if cursor >= trail.len() {
+                        return Ok(());
+                    }
+                    trail[cursor].var()
+                };
+                if !std::mem::replace(&mut visited[p as usize], true) && pb.sat.is_true(p) {
+                    stack.push((p, 0));
+                }
+                continue;
+            };
             let pkg = ix.pkg(p);
-            if installed_names.contains(pkg.name.as_str()) {
+            let k = *next;
+            *next += 1;
+            let hard = pkg.pre_depends.len() + pkg.depends.len();
+            let (dep, is_rec) = if k < pkg.pre_depends.len() {
+                (&pkg.pre_depends[k], false)
+            } else if k < hard {
+                (&pkg.depends[k - pkg.pre_depends.len()], false)
+            } else if k < hard + pkg.recommends.len()
+                && !installed_names.contains(pkg.name.as_str())
+            {
+                (&pkg.recommends[k - hard], true)
+            } else {
+                stack.pop();
+                continue;
+            };
+            cands.clear();
+            for alt in &dep.alternatives {
+                ix.satisfiers(alt, ix.eff_arch(p), &mut cands);
+            }
+            dedup_keep_order(&mut cands);
+            if let Some(&q) = cands.iter().find(|&&c| pb.sat.is_true(c)) {
+                if !std::mem::replace(&mut visited[q as usize], true) {
+                    stack.push((q, 0));
+                }
                 continue;
             }
-            for (k, dep) in pkg.recommends.iter().enumerate() {
-                cands.clear();
-                for alt in &dep.alternatives {
-                    ix.satisfiers(alt, ix.eff_arch(p), &mut cands);
-                }
-                dedup_keep_order(&mut cands);
-                if cands.iter().any(|&c| pb.sat.is_true(c)) {
+            if !is_rec {
+                continue;
+            }
+            for &c in &cands {
+                if pb.sat.value(Lit::pos(c)) != Val::Unset {
                     continue;
                 }
-                for &c in &cands {
-                    if pb.sat.value(Lit::pos(c)) != Val::Unset {
-                        continue;
+                let floor = pb.sat.level() + 1;
+                pb.sat.decide(Lit::pos(c));
+                match pb.search(&[], soft, Some(floor)) {
+                    Outcome::Sat { rejected: false } => {
+                        soft.push(Lit::pos(c));
+                        recommended.insert(c, (p, (k - hard) as u32));
+                        visited[c as usize] = true;
+                        stack.push((c, 0));
+                        break;
                     }
-                    let floor = pb.sat.level() + 1;
-                    pb.sat.decide(Lit::pos(c));
-                    match pb.search(&[], soft, Some(floor)) {
-                        Outcome::Sat { rejected: false } => {
-                            soft.push(Lit::pos(c));
-                            recommended.insert(c, (p, k as u32));
+                    Outcome::Sat { rejected: true } => {
+                        if pb.sat.is_true(c) {
                             break;
                         }
-                        Outcome::Sat { rejected: true } => {
-                            if pb.sat.is_true(c) {
-                                break;
-                            }
-                        }
-                        Outcome::Unsat(core) => return Err(core),
                     }
+                    Outcome::Unsat(core) => return Err(core),
                 }
             }
         }
