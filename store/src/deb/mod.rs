@@ -153,11 +153,15 @@ pub enum DebError {
         size: u64,
         limit: u64,
     },
-    #[error("{member} decompresses to more than {limit} bytes (limit for Installed-Size {installed_size_kib} KiB)")]
+    #[error("{member} decompresses to more than {limit} bytes{}", match installed_size_kib {
+        Some(kib) => format!(" (the bound for Installed-Size {kib} KiB)"),
+        None => String::new(),
+    })]
     TooLarge {
         member: String,
         limit: u64,
-        installed_size_kib: u64,
+        /// The control's Installed-Size, for the data member.
+        installed_size_kib: Option<u64>,
     },
     #[error("could not decompress {member}")]
     Decompress { member: String, source: io::Error },
@@ -217,6 +221,14 @@ pub enum DebError {
         line: usize,
         what: &'static str,
     },
+}
+
+impl DebError {
+    /// Recovers the [`DebError`] carried inside an `io::Error` returned by [`DataReader`]'s or
+    /// [`DataEntry`]'s `read` (limits, truncation, decompression), or gives the error back.
+    pub fn from_io(e: io::Error) -> Result<DebError, io::Error> {
+        unwrap_io(e)
+    }
 }
 
 /// Turns an I/O error from a stream stack back into the [`DebError`] a layer of it raised.
@@ -425,7 +437,7 @@ struct Bounded<M: Read> {
     out: u64,
     limit: u64,
     member: String,
-    installed_size_kib: u64,
+    installed_size_kib: Option<u64>,
 }
 
 impl<M: Read> Read for Bounded<M> {
@@ -633,10 +645,10 @@ impl<R: Read> DebReader<R> {
 
     /// The control member, and the decompressed `data.tar` as a stream (bounded by
     /// [`DebReader::data_limit`]). Errors raised by this crate's layers come out of `read` as
-    /// `io::Error`s wrapping a [`DebError`]: see [`DataReader::error`].
+    /// `io::Error`s wrapping a [`DebError`]: see [`DebError::from_io`].
     pub fn into_data(self) -> Result<(Control, DataReader<R>), DebError> {
         let limit = self.data_limit();
-        let installed_size_kib = self.control.package.installed_size;
+        let installed_size_kib = Some(self.control.package.installed_size);
         let DebReader {
             ar,
             control,
@@ -726,7 +738,7 @@ fn read_control<R: Read>(
         out: 0,
         limit: limits.max_control_size,
         member: m.name.clone(),
-        installed_size_kib: 0,
+        installed_size_kib: None,
     };
     let mut archive = tar::Archive::new(bounded);
     let mut entries = archive
@@ -803,12 +815,6 @@ impl<R: Read> Read for DataReader<R> {
 }
 
 impl<R: Read> DataReader<R> {
-    /// Recovers the [`DebError`] inside an error returned by `read` (limits, truncation,
-    /// decompression), or gives the error back.
-    pub fn error(e: io::Error) -> Result<DebError, io::Error> {
-        unwrap_io(e)
-    }
-
     /// Reads the rest of the data member (so the decompressor's integrity check runs), then
     /// checks that only `_` members follow it.
     pub fn finish(mut self) -> Result<(), DebError> {
