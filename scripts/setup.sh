@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential pkg-config ca-certificates curl git
   libostree-dev ostree libglib2.0-dev libssl-dev liblzma-dev
-  gpgv gnupg xz-utils zstd
+  gpgv gnupg xz-utils zstd bc util-linux
   bubblewrap dpkg-dev
   dose-distcheck libsolv-tools mmdebstrap apt-utils
 )

@@ -177,14 +177,24 @@ pub(crate) fn package_txn(
         .map(|&i| (&pinned.universe.packages[i], &pinned.origins[i]))
         .collect();
     let show = !o.json && !o.quiet;
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let t = std::time::Instant::now();
     ctx.store.fetch_debs(&wanted, 4, &|done, total, _| {
-        if show {
-            eprint!("\rfetching and verifying packages: {done}/{total}");
+        if show && tty {
+            eprint!("\r\x1b[2Kfetching and verifying packages: {done}/{total}");
             if done == total {
                 eprintln!();
             }
         }
     })?;
+    if show && !tty {
+        eprintln!(
+            "fetched and verified {} packages ({}) in {:.1?}",
+            wanted.len(),
+            human_bytes(download),
+            t.elapsed()
+        );
+    }
     let base = head.as_ref().and_then(|h| h.base.clone());
     let record = commit_state(&mut ctx, o, journal_request, new_state, head.as_ref(), base)?;
     report(o, &record, &d)
@@ -341,6 +351,9 @@ pub(crate) fn commit_state(
             .hint("nothing was committed; the previous state is in force")
     })?;
     tracing::info!("materialized {} in {:?}", built.commit, t.elapsed());
+    for (phase, d) in &built.timings {
+        tracing::info!("  {phase}: {d:.2?}");
+    }
     let commit =
         CommitId::from_hex(&built.commit).map_err(|e| CliError::new("internal", e.to_string()))?;
     let record = ctx

@@ -1,0 +1,318 @@
+//! The transaction path end to end on the real mirror: install, remove, rollback, profiles,
+//! history queries, replay, with the invariants checked after every mutating command.
+
+use crate::common::*;
+use std::process::Command;
+
+/// After every command: no staging leftovers, `txn verify` passes, and each variant's ref equals
+/// its journal head's commit (checked with the ostree CLI, independently of particle).
+fn invariants(env: &Env) {
+    let staging = env.root().join("staging");
+    if staging.exists() {
+        let left: Vec<_> = std::fs::read_dir(&staging)
+            .expect("read staging")
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert!(left.is_empty(), "staging leftovers: {left:?}");
+    }
+    let v = env.run(&["--json", "txn", "verify"]).ok().json();
+    assert_eq!(v["ok"], true, "{v}");
+    let status = env.run(&["--json", "status"]).ok().json();
+    for var in status["variants"].as_array().expect("variants") {
+        let Some(commit) = var["commit"].as_str() else {
+            continue;
+        };
+        let out = Command::new("ostree")
+            .arg(format!(
+                "--repo={}",
+                env.root().join("ostree/repo").display()
+            ))
+            .args(["rev-parse", var["ref"].as_str().expect("ref")])
+            .output()
+            .expect("ostree rev-parse");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            commit,
+            "ref and journal head differ"
+        );
+        assert_eq!(var["ref_matches_journal"], true);
+    }
+}
+
+fn names(list: &serde_json::Value) -> Vec<String> {
+    let mut v: Vec<String> = list
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|p| p["name"].as_str().expect("name").to_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn package_set(env: &Env, txn: &str) -> Vec<(String, String)> {
+    let show = env.run(&["--json", "txn", "show", txn]).ok().json();
+    show["state"]["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().expect("name").to_owned(),
+                p["version"].as_str().expect("version").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn quickstart_sequence() {
+    let env = Env::with_source(&file_uri(&mirror()), &debian_keyring());
+    env.run(&["repo", "update"]).ok();
+
+    // Dry run writes nothing.
+    let dry = env
+        .run(&["--json", "txn", "install", "--dry-run", "hello"])
+        .ok()
+        .json();
+    assert_eq!(dry["dry_run"], true);
+    assert!(names(&dry["changes"]["added"]).contains(&"hello".to_owned()));
+    assert!(
+        env.run(&["--json", "txn", "log"]).ok().json()["transactions"]
+            .as_array()
+            .expect("list")
+            .is_empty()
+    );
+
+    // 1: hello, on top of the essential and required set.
+    let t1 = env
+        .run(&["--json", "txn", "install", "--reason", "first", "hello"])
+        .ok()
+        .json();
+    assert_eq!(t1["txn"], 1);
+    assert_eq!(t1["commit"].as_str().expect("commit").len(), 64);
+    let added = names(&t1["added"]);
+    for must in ["hello", "bash", "dpkg", "libc6", "base-files", "coreutils"] {
+        assert!(
+            added.contains(&must.to_owned()),
+            "{must} missing from {added:?}"
+        );
+    }
+    invariants(&env);
+
+    // The commit is an atomic OS tree: unified /usr, /usr/etc, variant.conf, dpkg knows hello.
+    let checkout = env.dir.path().join("checkout1");
+    let out = Command::new("ostree")
+        .arg(format!(
+            "--repo={}",
+            env.root().join("ostree/repo").display()
+        ))
+        .args(["checkout", t1["commit"].as_str().expect("commit")])
+        .arg(&checkout)
+        .output()
+        .expect("ostree checkout");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for link in ["bin", "sbin", "lib", "lib64"] {
+        let target = std::fs::read_link(checkout.join(link))
+            .unwrap_or_else(|e| panic!("/{link} is not a symlink: {e}"));
+        assert!(
+            target.to_string_lossy().contains("usr/"),
+            "/{link} -> {}",
+            target.display()
+        );
+    }
+    assert!(checkout.join("usr/etc/passwd").is_file());
+    assert!(checkout.join("usr/bin/hello").is_file());
+    let conf = std::fs::read_to_string(checkout.join("usr/lib/particle/variant.conf"))
+        .expect("variant.conf");
+    assert!(conf.contains("base"), "{conf}");
+
+    // 2: jq and its libraries.
+    let t2 = env.run(&["--json", "txn", "install", "jq"]).ok().json();
+    assert_eq!(t2["txn"], 2);
+    assert_eq!(names(&t2["added"]), vec!["jq", "libjq1", "libonig5"]);
+    invariants(&env);
+    let why = env.run(&["--json", "why", "libjq1"]).ok().json();
+    assert_eq!(why["requested_by"], 2);
+    assert_eq!(why["chain"], serde_json::json!(["jq", "libjq1"]));
+
+    // 3: remove jq.
+    let t3 = env.run(&["--json", "txn", "remove", "jq"]).ok().json();
+    assert_eq!(t3["txn"], 3);
+    assert!(names(&t3["removed"]).contains(&"jq".to_owned()));
+    invariants(&env);
+
+    // 4: roll back the removal: the state equals transaction 2's.
+    let t4 = env
+        .run(&["--json", "txn", "rollback", "--reason", "undo"])
+        .ok()
+        .json();
+    assert_eq!(t4["txn"], 4);
+    assert_eq!(package_set(&env, "4"), package_set(&env, "2"));
+    let d = env.run(&["--json", "txn", "diff", "2", "4"]).ok().json();
+    assert_eq!(d["added"], serde_json::json!([]));
+    assert_eq!(d["removed"], serde_json::json!([]));
+    assert_eq!(d["changed"], serde_json::json!([]));
+    invariants(&env);
+
+    // 5: a kernel-argument change is a transaction too.
+    let t5 = env
+        .run(&[
+            "--json", "txn", "kargs", "--append", "quiet", "--append", "splash",
+        ])
+        .ok()
+        .json();
+    assert_eq!(t5["txn"], 5);
+    let status = env.run(&["--json", "status"]).ok().json();
+    assert_eq!(status["variant"], "base");
+    assert_eq!(status["txn"], 5);
+    assert_eq!(status["packages"], t2["packages"]);
+    assert_eq!(
+        status["profile"]["kargs"],
+        serde_json::json!(["quiet", "splash"])
+    );
+    let d = env.run(&["--json", "txn", "diff", "4", "5"]).ok().json();
+    assert_eq!(d["profile"].as_array().expect("profile").len(), 1, "{d}");
+    invariants(&env);
+
+    // History queries.
+    let log = env.run(&["--json", "txn", "log"]).ok().json();
+    let txns = log["transactions"].as_array().expect("transactions");
+    assert_eq!(txns.len(), 5);
+    let kinds: Vec<&str> = txns
+        .iter()
+        .map(|t| t["kind"].as_str().expect("kind"))
+        .collect();
+    assert_eq!(kinds, ["install", "install", "remove", "rollback", "kargs"]);
+    for (i, t) in txns.iter().enumerate() {
+        assert_eq!(t["seq"], i as u64 + 1);
+        for field in [
+            "id", "time", "actor", "reason", "commit", "added", "removed", "changed",
+        ] {
+            assert!(!t[field].is_null(), "log entry lacks {field}: {t}");
+        }
+    }
+    assert_eq!(txns[0]["reason"], "first");
+    let prefix = &txns[1]["id"].as_str().expect("id")[..10];
+    assert_eq!(
+        env.run(&["--json", "txn", "show", prefix]).ok().json()["seq"],
+        2
+    );
+
+    // Replay rebuilds every commit bit for bit into a fresh directory.
+    let into = env.dir.path().join("replayed");
+    let r = env
+        .run(&[
+            "--json",
+            "replay",
+            "--into",
+            &into.to_string_lossy(),
+            "--verify",
+        ])
+        .ok()
+        .json();
+    assert_eq!(r["verified"], true, "{r}");
+    assert_eq!(r["transactions"].as_array().expect("list").len(), 5);
+}
+
+#[test]
+fn bad_input_changes_nothing() {
+    let env = Env::with_source(&file_uri(&mirror()), &debian_keyring());
+    env.run(&["repo", "update"]).ok();
+    let r = env
+        .run(&["--json", "txn", "install", "no-such-package-xyz"])
+        .fails("unsatisfiable");
+    assert!(r.json()["error"]["message"]
+        .as_str()
+        .expect("msg")
+        .contains("no-such-package-xyz"));
+    let r = env
+        .run(&["--json", "txn", "install", "hello=99.9"])
+        .fails("unsatisfiable");
+    assert!(r.json()["error"]["message"]
+        .as_str()
+        .expect("msg")
+        .contains("99.9"));
+    for bad in ["hello=", "Hello World", "hello=1 2"] {
+        let r = env.run(&["--json", "txn", "install", bad]);
+        assert_eq!(r.code, 2, "{bad:?}: {}", r.stdout);
+        assert_eq!(r.json()["error"]["kind"], "usage");
+    }
+    env.run(&["--json", "txn", "install", "--variant", "nope", "hello"])
+        .fails("unknown_variant");
+    env.run(&["--json", "txn", "show", "999"])
+        .fails("unknown_txn");
+    env.run(&["--json", "txn", "rollback"])
+        .fails("unknown_variant");
+    let r = env.run(&["--json", "txn", "show", "zz"]);
+    assert_eq!(r.code, 2);
+    // Nothing above wrote a transaction.
+    assert!(
+        env.run(&["--json", "txn", "log"]).ok().json()["transactions"]
+            .as_array()
+            .expect("list")
+            .is_empty()
+    );
+    // Human errors are one line with `error:`, and never a panic.
+    let h = env.run(&["txn", "install", "no-such-package-xyz"]);
+    assert_eq!(h.code, 1);
+    assert!(h.stderr.starts_with("error: "), "{}", h.stderr);
+    assert!(!h.stderr.contains("panicked"));
+}
+
+#[test]
+fn a_second_writer_fails_at_once_with_locked() {
+    let env = Env::with_source(&file_uri(&mirror()), &debian_keyring());
+    let lock = env.root().join("lock");
+    // The holder waits for the lock (no -n): the probes below must not make it give up.
+    let mut holder = Command::new("flock")
+        .arg(&lock)
+        .args(["sleep", "30"])
+        .spawn()
+        .expect("flock");
+    // Wait until the holder has the lock.
+    let t = std::time::Instant::now();
+    loop {
+        let probe = Command::new("flock")
+            .arg("-n")
+            .arg(&lock)
+            .arg("true")
+            .status()
+            .expect("flock");
+        if !probe.success() || t.elapsed().as_secs() > 10 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let start = std::time::Instant::now();
+    env.run(&["--json", "repo", "update"]).fails("locked");
+    env.run(&["--json", "txn", "install", "hello"])
+        .fails("locked");
+    assert!(
+        start.elapsed().as_secs() < 10,
+        "a locked command must fail at once"
+    );
+    holder.kill().expect("kill");
+    let _ = holder.wait();
+    // Reading never needs the lock.
+    env.run(&["--json", "repo", "list"]).ok();
+}
+
+#[test]
+fn state_dir_that_is_not_particles() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.root()).expect("mkdir");
+    std::fs::write(env.root().join("something"), b"x").expect("write");
+    for args in [
+        vec!["--json", "status"],
+        vec!["--json", "txn", "log"],
+        vec!["--json", "txn", "install", "hello"],
+    ] {
+        env.run(&args).fails("not_a_state_dir");
+    }
+}
