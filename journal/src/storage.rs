@@ -143,6 +143,13 @@ impl FaultyState {
         }
         all
     }
+
+    /// Applies the pending writes to the durable bytes in place.
+    fn settle(&mut self) {
+        for (offset, bytes) in std::mem::take(&mut self.pending) {
+            apply(&mut self.durable, offset, &bytes);
+        }
+    }
 }
 
 fn apply(image: &mut Vec<u8>, offset: u64, bytes: &[u8]) {
@@ -258,7 +265,14 @@ impl Storage for FaultyStorage {
     }
 
     fn size(&mut self) -> io::Result<u64> {
-        Ok(self.lock().current().len() as u64)
+        let st = self.lock();
+        let pending_end = st
+            .pending
+            .iter()
+            .map(|(o, b)| *o as usize + b.len())
+            .max()
+            .unwrap_or(0);
+        Ok(st.durable.len().max(pending_end) as u64)
     }
 
     fn write_at(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()> {
@@ -273,30 +287,25 @@ impl Storage for FaultyStorage {
         if self.take_fault(Fault::SyncError) {
             return Err(io::Error::other("injected fsync failure"));
         }
-        let mut st = self.lock();
-        st.durable = st.current();
-        st.pending.clear();
+        self.lock().settle();
         Ok(())
     }
 
     fn extend_zeroed(&mut self, len: u64) -> io::Result<()> {
         let mut st = self.lock();
-        let mut all = st.current();
+        st.settle();
         let len = usize::try_from(len).map_err(io::Error::other)?;
-        if all.len() < len {
-            all.resize(len, 0);
+        if st.durable.len() < len {
+            st.durable.resize(len, 0);
         }
-        st.durable = all;
-        st.pending.clear();
         Ok(())
     }
 
     fn truncate(&mut self, len: u64) -> io::Result<()> {
         let mut st = self.lock();
-        let mut all = st.current();
-        all.truncate(usize::try_from(len).unwrap_or(usize::MAX));
-        st.durable = all;
-        st.pending.clear();
+        st.settle();
+        st.durable
+            .truncate(usize::try_from(len).unwrap_or(usize::MAX));
         Ok(())
     }
 
