@@ -111,8 +111,17 @@ pub fn parse_packages_bytes(bytes: &[u8]) -> Result<Universe, IndexError> {
 /// Builds a [`Package`] from one stanza of a `Packages` file or a dpkg `status` file.
 /// Fields a `status` file lacks (Filename, Size, SHA256) default to empty.
 pub fn package_from_paragraph(p: &Paragraph<'_>) -> Result<Package, IndexError> {
+    // One pass over the stanza's fields into slots: a stanza has ~20 fields and we read ~20,
+    // so looking each one up would cost a quadratic number of comparisons per stanza.
+    let mut f: [Option<&str>; FIELDS.len()] = [None; FIELDS.len()];
+    for (k, v) in &p.fields {
+        if let Some(i) = field_slot(k) {
+            f[i] = Some(v.trim());
+        }
+    }
+    let get = |name: &str| FIELDS.iter().position(|x| *x == name).and_then(|i| f[i]);
     let line = p.line;
-    let name = p.get("Package").ok_or(IndexError::Missing {
+    let name = get("Package").ok_or(IndexError::Missing {
         line,
         field: "Package",
     })?;
@@ -125,17 +134,17 @@ pub fn package_from_paragraph(p: &Paragraph<'_>) -> Result<Package, IndexError> 
     if !valid_name(name) {
         return Err(value_err("Package", name));
     }
-    let version = p.get("Version").ok_or(IndexError::Missing {
+    let version = get("Version").ok_or(IndexError::Missing {
         line,
         field: "Version",
     })?;
     Version::parse(version).map_err(|_| value_err("Version", version))?;
-    let arch = p.get("Architecture").ok_or(IndexError::Missing {
+    let arch = get("Architecture").ok_or(IndexError::Missing {
         line,
         field: "Architecture",
     })?;
     let deps = |field: &'static str| -> Result<_, IndexError> {
-        p.get(field).map_or(Ok(Vec::new()), |v| {
+        get(field).map_or(Ok(Vec::new()), |v| {
             parse_dependencies(v).map_err(|source| IndexError::Relation {
                 line,
                 package: name.to_owned(),
@@ -145,7 +154,7 @@ pub fn package_from_paragraph(p: &Paragraph<'_>) -> Result<Package, IndexError> 
         })
     };
     let rels = |field: &'static str| -> Result<_, IndexError> {
-        p.get(field).map_or(Ok(Vec::new()), |v| {
+        get(field).map_or(Ok(Vec::new()), |v| {
             parse_relations(v).map_err(|source| IndexError::Relation {
                 line,
                 package: name.to_owned(),
@@ -155,30 +164,29 @@ pub fn package_from_paragraph(p: &Paragraph<'_>) -> Result<Package, IndexError> 
         })
     };
     let number = |field: &'static str| -> Result<u64, IndexError> {
-        p.get(field)
-            .map_or(Ok(0), |v| v.parse().map_err(|_| value_err(field, v)))
+        get(field).map_or(Ok(0), |v| v.parse().map_err(|_| value_err(field, v)))
     };
-    let yes = |field: &'static str| p.get(field).is_some_and(|v| v.eq_ignore_ascii_case("yes"));
-    let multi_arch = match p.get("Multi-Arch").map(str::to_ascii_lowercase).as_deref() {
-        None | Some("no") => MultiArch::No,
-        Some("same") => MultiArch::Same,
-        Some("foreign") => MultiArch::Foreign,
-        Some("allowed") => MultiArch::Allowed,
+    let yes = |field: &'static str| get(field).is_some_and(|v| v.eq_ignore_ascii_case("yes"));
+    let multi_arch = match get("Multi-Arch") {
+        None => MultiArch::No,
+        Some(v) if v.eq_ignore_ascii_case("no") => MultiArch::No,
+        Some(v) if v.eq_ignore_ascii_case("same") => MultiArch::Same,
+        Some(v) if v.eq_ignore_ascii_case("foreign") => MultiArch::Foreign,
+        Some(v) if v.eq_ignore_ascii_case("allowed") => MultiArch::Allowed,
         Some(other) => return Err(value_err("Multi-Arch", other)),
     };
-    let priority = match p.get("Priority").map(str::to_ascii_lowercase).as_deref() {
-        Some("required") => Priority::Required,
-        Some("important") => Priority::Important,
-        Some("standard") => Priority::Standard,
-        Some("extra") => Priority::Extra,
+    let priority = match get("Priority") {
+        Some(v) if v.eq_ignore_ascii_case("required") => Priority::Required,
+        Some(v) if v.eq_ignore_ascii_case("important") => Priority::Important,
+        Some(v) if v.eq_ignore_ascii_case("standard") => Priority::Standard,
+        Some(v) if v.eq_ignore_ascii_case("extra") => Priority::Extra,
         _ => Priority::Optional,
     };
-    let sha256 = match p.get("SHA256") {
+    let sha256 = match get("SHA256") {
         Some(h) => Sha256::from_hex(h).map_err(|_| value_err("SHA256", h))?,
         None => Sha256::default(),
     };
-    let source = p
-        .get("Source")
+    let source = get("Source")
         .and_then(|s| s.split_whitespace().next())
         .unwrap_or(name)
         .to_owned();
@@ -190,7 +198,7 @@ pub fn package_from_paragraph(p: &Paragraph<'_>) -> Result<Package, IndexError> 
         essential: yes("Essential"),
         protected: yes("Protected"),
         priority,
-        section: p.get("Section").unwrap_or("").to_owned(),
+        section: get("Section").unwrap_or("").to_owned(),
         source,
         depends: deps("Depends")?,
         pre_depends: deps("Pre-Depends")?,
@@ -204,8 +212,42 @@ pub fn package_from_paragraph(p: &Paragraph<'_>) -> Result<Package, IndexError> 
         installed_size: number("Installed-Size")?,
         size: number("Size")?,
         sha256,
-        filename: p.get("Filename").unwrap_or("").to_owned(),
+        filename: get("Filename").unwrap_or("").to_owned(),
     })
+}
+
+/// The fields a [`Package`] is built from, in their canonical spelling.
+const FIELDS: [&str; 23] = [
+    "Package",
+    "Version",
+    "Architecture",
+    "Multi-Arch",
+    "Essential",
+    "Protected",
+    "Priority",
+    "Section",
+    "Source",
+    "Depends",
+    "Pre-Depends",
+    "Recommends",
+    "Suggests",
+    "Enhances",
+    "Conflicts",
+    "Breaks",
+    "Replaces",
+    "Provides",
+    "Installed-Size",
+    "Size",
+    "SHA256",
+    "Filename",
+    "Status",
+];
+
+/// The slot of a field name (case-insensitive, as deb822 field names are).
+fn field_slot(name: &str) -> Option<usize> {
+    FIELDS
+        .iter()
+        .position(|f| f.len() == name.len() && f.eq_ignore_ascii_case(name))
 }
 
 #[cfg(test)]

@@ -1,0 +1,124 @@
+//! The real bookworm index: every stanza and relation parses, and version ordering agrees with
+//! `dpkg --compare-versions` on thousands of version pairs drawn from it.
+
+use std::cmp::Ordering;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+fn index_text() -> Vec<u8> {
+    let mirror = std::env::var_os("PARTICLE_MIRROR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/debian-mirror")
+        });
+    let raw = std::fs::read(mirror.join("dists/bookworm/main/binary-amd64/Packages.xz"))
+        .expect("read the mirror's index");
+    store::decompress(&raw, store::Compression::Xz, 1 << 30).expect("decompress")
+}
+
+#[test]
+fn the_whole_index_parses_with_zero_errors() {
+    let u = store::parse_packages_bytes(&index_text()).expect("every stanza parses");
+    assert_eq!(u.packages.len(), 63440);
+    let relations: usize = u
+        .packages
+        .iter()
+        .map(|p| {
+            p.depends.len()
+                + p.pre_depends.len()
+                + p.recommends.len()
+                + p.suggests.len()
+                + p.conflicts.len()
+                + p.breaks.len()
+                + p.replaces.len()
+                + p.provides.len()
+        })
+        .sum();
+    assert!(relations > 300_000, "{relations} relations");
+    let essential = u.packages.iter().filter(|p| p.essential).count();
+    assert_eq!(essential, 23, "bookworm main has 23 Essential packages");
+    // Relations round-trip through their display form.
+    for p in u.packages.iter().take(5000) {
+        for d in &p.depends {
+            let again = store::parse_dependencies(&d.to_string()).expect("re-parse");
+            assert_eq!(again, vec![d.clone()]);
+        }
+    }
+}
+
+/// Deterministic pseudo-random numbers (no dependency needed for a sample).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % n
+    }
+}
+
+#[test]
+fn version_order_agrees_with_dpkg() {
+    let u = store::parse_packages_bytes(&index_text()).expect("parse");
+    let mut versions: Vec<String> = u.packages.iter().map(|p| p.version.clone()).collect();
+    versions.sort();
+    versions.dedup();
+    assert!(versions.len() > 20_000);
+    // Neighbours in byte order (the close calls: `1.0~rc1` vs `1.0`, epochs, revisions), plus
+    // random pairs across the whole set.
+    let mut pairs = Vec::new();
+    let mut rng = Lcg(42);
+    for _ in 0..2500 {
+        let i = rng.next(versions.len() - 1);
+        pairs.push((versions[i].clone(), versions[i + 1].clone()));
+    }
+    for _ in 0..1500 {
+        pairs.push((
+            versions[rng.next(versions.len())].clone(),
+            versions[rng.next(versions.len())].clone(),
+        ));
+    }
+    // One shell runs every dpkg comparison: a process per pair, but no Rust-side spawn overhead.
+    let mut script = String::new();
+    for (a, b) in &pairs {
+        script.push_str(&format!(
+            "if dpkg --compare-versions '{a}' lt '{b}'; then echo lt; elif dpkg --compare-versions '{a}' eq '{b}'; then echo eq; else echo gt; fi\n"
+        ));
+    }
+    let mut child = Command::new("sh")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sh");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(script.as_bytes())
+        .expect("write script");
+    let out = child.wait_with_output().expect("dpkg results");
+    let verdicts: Vec<&str> = std::str::from_utf8(&out.stdout)
+        .expect("utf8")
+        .lines()
+        .collect();
+    assert_eq!(verdicts.len(), pairs.len());
+    let mut disagreements = Vec::new();
+    for ((a, b), v) in pairs.iter().zip(verdicts) {
+        let ours = match store::compare_versions(a, b) {
+            Ordering::Less => "lt",
+            Ordering::Equal => "eq",
+            Ordering::Greater => "gt",
+        };
+        if ours != v {
+            disagreements.push(format!("{a} vs {b}: dpkg {v}, particle {ours}"));
+        }
+    }
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements: {:?}",
+        disagreements.len(),
+        &disagreements[..disagreements.len().min(10)]
+    );
+}
