@@ -934,3 +934,90 @@ impl<'a> History<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, version: &str, arch: &str) -> PackageEntry {
+        PackageEntry {
+            name: name.into(),
+            version: version.into(),
+            arch: arch.into(),
+            sha256: Sha256::of(format!("{name}{version}{arch}").as_bytes()),
+        }
+    }
+
+    #[test]
+    fn diff_classifies_and_applies() {
+        let mut a = State {
+            packages: vec![
+                entry("a", "1.0", "amd64"),
+                entry("b", "2:1.0", "amd64"),
+                entry("c", "1", "amd64"),
+            ],
+            ..State::default()
+        };
+        a.profile.kargs = vec!["quiet".into(), "ro".into()];
+        a.profile.sysctl.insert("x".into(), "1".into());
+        let mut b = a.clone();
+        b.packages = vec![
+            entry("a", "1.0~rc1", "amd64"),
+            entry("b", "2:1.1", "amd64"),
+            entry("b", "2:1.1", "i386"),
+            PackageEntry {
+                sha256: Sha256::of(b"rebuilt"),
+                ..entry("c", "1", "amd64")
+            },
+        ];
+        b.profile.kargs = vec!["ro".into(), "splash".into()];
+        b.profile.sysctl.clear();
+        b.profile.hardware = Value::Bool(true);
+        let d = diff(&a, &b);
+        let dirs: Vec<(&str, Direction)> = d
+            .changed
+            .iter()
+            .map(|c| (c.name.as_str(), c.direction))
+            .collect();
+        assert_eq!(
+            dirs,
+            [
+                ("a", Direction::Downgrade),
+                ("b", Direction::Upgrade),
+                ("c", Direction::Rebuild)
+            ]
+        );
+        assert_eq!(d.added, [entry("b", "2:1.1", "i386")]);
+        assert!(d.removed.is_empty());
+        assert_eq!(
+            d.profile[0],
+            ProfileChange::Kargs {
+                from: a.profile.kargs.clone(),
+                to: b.profile.kargs.clone(),
+                added: vec!["splash".into()],
+                removed: vec!["quiet".into()],
+            }
+        );
+        assert_eq!(
+            d.profile[1],
+            ProfileChange::Sysctl {
+                key: "x".into(),
+                from: Some("1".into()),
+                to: None
+            }
+        );
+        assert_eq!(d.apply(&a), b);
+        assert!(diff(&b, &b).is_empty());
+        assert_eq!(diff(&b, &a).apply(&b), a);
+    }
+
+    #[test]
+    fn variant_names_are_ref_safe() {
+        for ok in ["base", "desktop-2", "a.b_c"] {
+            assert!(valid_variant_name(ok), "{ok}");
+        }
+        for bad in ["", "-x", ".x", "a/b", "a b", "a@1", &"x".repeat(129)] {
+            assert!(!valid_variant_name(bad), "{bad}");
+        }
+    }
+}
