@@ -8,8 +8,6 @@
 
 use crate::dpkgdb::DbPackage;
 use crate::sandbox::{log_since, Sandbox, SandboxError};
-use std::io;
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 /// Why configuring failed: names the package and the script.
@@ -30,12 +28,10 @@ pub enum ConfigureError {
         #[source]
         source: SandboxError,
     },
-    #[error("could not {action} {path}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
+    #[error("could not install or remove policy-rc.d")]
+    Layout {
         #[source]
-        source: io::Error,
+        source: crate::layout::LayoutError,
     },
 }
 
@@ -48,21 +44,18 @@ pub(crate) fn configure(
     pkgs: &[&DbPackage],
     triggers: &[String],
 ) -> Result<(), ConfigureError> {
-    let policy = sandbox.root.join("usr/sbin/policy-rc.d");
-    let io_err = |action, path: &PathBuf| {
-        let path = path.clone();
-        move |source| ConfigureError::Io {
-            action,
-            path,
-            source,
-        }
-    };
-    std::fs::create_dir_all(sandbox.root.join("usr/sbin")).map_err(io_err("create", &policy))?;
-    std::fs::write(&policy, POLICY_RC_D)
-        .and_then(|()| std::fs::set_permissions(&policy, std::fs::Permissions::from_mode(0o755)))
-        .map_err(io_err("write", &policy))?;
+    let layout_err = |source| ConfigureError::Layout { source };
+    crate::layout::write_file(
+        &sandbox.root,
+        "usr/sbin/policy-rc.d",
+        POLICY_RC_D.as_bytes(),
+        0o755,
+    )
+    .map_err(layout_err)?;
     let result = run_scripts(sandbox, pkgs, triggers);
-    std::fs::remove_file(&policy).map_err(io_err("remove", &policy))?;
+    let policy =
+        crate::layout::beneath(&sandbox.root, "usr/sbin/policy-rc.d").map_err(layout_err)?;
+    crate::layout::remove_any(&policy).map_err(layout_err)?;
     result
 }
 
@@ -162,6 +155,7 @@ pub(crate) fn failing_package(log: &str, err: &SandboxError) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io;
 
     #[test]
     fn names_the_failing_package() {

@@ -13,17 +13,14 @@ use crate::deb::ControlMember;
 use crate::extract::Extracted;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::io;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Why the dpkg database could not be written.
 #[derive(Debug, thiserror::Error)]
-#[error("could not write the dpkg database file {path}")]
+#[error("could not write the dpkg database")]
 pub struct DpkgDbError {
-    pub path: PathBuf,
     #[source]
-    pub source: io::Error,
+    pub source: crate::layout::LayoutError,
 }
 
 /// One unpacked package, as the database needs it.
@@ -172,36 +169,40 @@ pub(crate) fn interested_triggers(pkgs: &[DbPackage]) -> Vec<String> {
     names.into_iter().collect()
 }
 
-fn write(path: PathBuf, data: &[u8], mode: u32) -> Result<(), DpkgDbError> {
-    let res = std::fs::write(&path, data)
-        .and_then(|()| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)));
-    res.map_err(|source| DpkgDbError { path, source })
+/// Where the database is written in the staged tree.
+const ADMINDIR: &str = "var/lib/dpkg";
+
+fn write(tree: &Path, rel: &str, data: &[u8], mode: u32) -> Result<(), DpkgDbError> {
+    crate::layout::write_file(tree, &format!("{ADMINDIR}/{rel}"), data, mode)
+        .map_err(|source| DpkgDbError { source })
 }
 
-fn mkdir(path: PathBuf) -> Result<(), DpkgDbError> {
-    std::fs::create_dir_all(&path)
-        .and_then(|()| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)))
-        .map_err(|source| DpkgDbError { path, source })
+fn mkdir(tree: &Path, rel: &str) -> Result<(), DpkgDbError> {
+    crate::layout::ensure_dir(tree, &format!("{ADMINDIR}/{rel}"))
+        .map(drop)
+        .map_err(|source| DpkgDbError { source })
 }
 
-/// Writes the database under `admindir` (the staged tree's `var/lib/dpkg`).
-pub(crate) fn write_database(admindir: &Path, pkgs: &[DbPackage]) -> Result<(), DpkgDbError> {
+/// Writes the database into the staged tree's `var/lib/dpkg`, never through a symlink.
+pub(crate) fn write_database(tree: &Path, pkgs: &[DbPackage]) -> Result<(), DpkgDbError> {
     for d in ["", "info", "updates", "triggers", "alternatives", "parts"] {
-        mkdir(admindir.join(d))?;
+        mkdir(tree, d)?;
     }
     write(
-        admindir.join("status"),
+        tree,
+        "status",
         status_file(pkgs, "install ok unpacked").as_bytes(),
         0o644,
     )?;
     for empty in ["available", "diversions", "statoverride"] {
-        write(admindir.join(empty), b"", 0o644)?;
+        write(tree, empty, b"", 0o644)?;
     }
-    write(admindir.join("info/format"), b"1\n", 0o644)?;
-    write(admindir.join("triggers/Unincorp"), b"", 0o644)?;
+    write(tree, "info/format", b"1\n", 0o644)?;
+    write(tree, "triggers/Unincorp", b"", 0o644)?;
     for (name, contents) in trigger_interests(pkgs) {
         write(
-            admindir.join("triggers").join(name),
+            tree,
+            &format!("triggers/{name}"),
             contents.as_bytes(),
             0o644,
         )?;
@@ -213,11 +214,7 @@ pub(crate) fn write_database(admindir: &Path, pkgs: &[DbPackage]) -> Result<(), 
                 continue;
             }
             let mode = if m.mode & 0o111 != 0 { 0o755 } else { 0o644 };
-            write(
-                admindir.join(format!("info/{info}.{member}")),
-                &m.data,
-                mode,
-            )?;
+            write(tree, &format!("info/{info}.{member}"), &m.data, mode)?;
         }
         if !p.control.contains_key("md5sums") && !p.extracted.md5sums.is_empty() {
             let text: String = p
@@ -227,7 +224,8 @@ pub(crate) fn write_database(admindir: &Path, pkgs: &[DbPackage]) -> Result<(), 
                 .map(|(h, path)| format!("{h}  {path}\n"))
                 .collect();
             write(
-                admindir.join(format!("info/{info}.md5sums")),
+                tree,
+                &format!("info/{info}.md5sums"),
                 text.as_bytes(),
                 0o644,
             )?;
@@ -239,11 +237,7 @@ pub(crate) fn write_database(admindir: &Path, pkgs: &[DbPackage]) -> Result<(), 
             .filter(|l| !p.taken.contains(*l))
             .map(|l| format!("{l}\n"))
             .collect();
-        write(
-            admindir.join(format!("info/{info}.list")),
-            list.as_bytes(),
-            0o644,
-        )?;
+        write(tree, &format!("info/{info}.list"), list.as_bytes(), 0o644)?;
     }
     Ok(())
 }

@@ -61,8 +61,38 @@ fn kind(path: &Path) -> Result<Kind, LayoutError> {
     }
 }
 
+/// `tree/rel`, after checking that every ancestor of it inside the tree is a real directory (or
+/// missing): a symlinked ancestor would make host-side operations act outside the tree.
+pub(crate) fn beneath(tree: &Path, rel: &str) -> Result<PathBuf, LayoutError> {
+    let mut path = tree.to_owned();
+    let parts: Vec<&str> = rel.split('/').filter(|c| !c.is_empty()).collect();
+    for (i, c) in parts.iter().enumerate() {
+        path.push(c);
+        if i + 1 == parts.len() {
+            break;
+        }
+        match kind(&path)? {
+            Kind::Dir => {}
+            Kind::Missing => {
+                for rest in &parts[i + 1..] {
+                    path.push(rest);
+                }
+                break;
+            }
+            k => return Err(LayoutError::Refused {
+                action: "work beneath",
+                path,
+                reason: format!(
+                    "it is a {k:?}, not a directory (a symlink here could lead outside the tree)"
+                ),
+            }),
+        }
+    }
+    Ok(path)
+}
+
 /// Makes `tree/rel` a real directory (creating missing ancestors), refusing symlinks on the way.
-fn ensure_dir(tree: &Path, rel: &str) -> Result<PathBuf, LayoutError> {
+pub(crate) fn ensure_dir(tree: &Path, rel: &str) -> Result<PathBuf, LayoutError> {
     let mut path = tree.to_owned();
     for c in rel.split('/').filter(|c| !c.is_empty()) {
         path.push(c);
@@ -86,7 +116,12 @@ fn ensure_dir(tree: &Path, rel: &str) -> Result<PathBuf, LayoutError> {
 }
 
 /// Writes `tree/rel` (replacing a file or symlink there, never writing through one).
-fn write_file(tree: &Path, rel: &str, data: &[u8], mode: u32) -> Result<(), LayoutError> {
+pub(crate) fn write_file(
+    tree: &Path,
+    rel: &str,
+    data: &[u8],
+    mode: u32,
+) -> Result<(), LayoutError> {
     let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
     let path = ensure_dir(tree, parent)?.join(name);
     match kind(&path)? {
@@ -129,7 +164,7 @@ fn symlink(tree: &Path, rel: &str, target: &str) -> Result<(), LayoutError> {
     std::os::unix::fs::symlink(target, &path).map_err(io_err("create symlink", &path))
 }
 
-fn remove_any(path: &Path) -> Result<(), LayoutError> {
+pub(crate) fn remove_any(path: &Path) -> Result<(), LayoutError> {
     match kind(path)? {
         Kind::Missing => Ok(()),
         Kind::Dir => fs::remove_dir_all(path).map_err(io_err("remove", path)),
@@ -276,7 +311,7 @@ fn normalize_lexically(p: &Path) -> PathBuf {
 pub(crate) fn normalize(tree: &Path) -> Result<(), LayoutError> {
     // Caches and logs: contents dropped, directories kept (they become tmpfiles entries).
     for d in ["var/cache", "var/log"] {
-        empty_files(&tree.join(d))?;
+        empty_files(&beneath(tree, d)?)?;
     }
     for f in [
         "var/lib/dbus/machine-id",
@@ -291,12 +326,12 @@ pub(crate) fn normalize(tree: &Path) -> Result<(), LayoutError> {
         "var/lib/dpkg/triggers/Lock",
         "var/lib/apt/lists/lock",
     ] {
-        remove_any(&tree.join(f))?;
+        remove_any(&beneath(tree, f)?)?;
     }
-    if kind(&tree.join("etc/machine-id"))? != Kind::Missing {
+    if kind(&beneath(tree, "etc/machine-id")?)? != Kind::Missing {
         write_file(tree, "etc/machine-id", b"", 0o444)?;
     }
-    let ssh = tree.join("etc/ssh");
+    let ssh = beneath(tree, "etc/ssh")?;
     if kind(&ssh)? == Kind::Dir {
         for name in sorted_entries(&ssh)? {
             if name.starts_with("ssh_host_") {
@@ -364,10 +399,10 @@ pub(crate) fn atomic_layout(
     profile: &crate::Profile,
 ) -> Result<(), LayoutError> {
     // dpkg database under /usr, linked back from /var at boot.
-    let db = tree.join("var/lib/dpkg");
+    let db = beneath(tree, "var/lib/dpkg")?;
     if kind(&db)? == Kind::Dir {
         ensure_dir(tree, "usr/lib/sysimage")?;
-        let dst = tree.join(DPKG_DB);
+        let dst = beneath(tree, DPKG_DB)?;
         remove_any(&dst)?;
         fs::rename(&db, &dst).map_err(io_err("move the dpkg database from", &db))?;
     }
@@ -378,7 +413,7 @@ pub(crate) fn atomic_layout(
     // /etc -> /usr/etc (no /etc in the commit: ostree creates it at deploy time).
     let etc = tree.join("etc");
     if kind(&etc)? == Kind::Dir {
-        let usr_etc = tree.join("usr/etc");
+        let usr_etc = beneath(tree, "usr/etc")?;
         if kind(&usr_etc)? != Kind::Missing {
             return Err(LayoutError::Refused {
                 action: "move /etc to",
@@ -392,8 +427,8 @@ pub(crate) fn atomic_layout(
     // /home, /root, ... -> /var.
     ensure_dir(tree, "var")?;
     for (top, var, target) in VAR_LINKS {
-        let p = tree.join(top);
-        let dst = tree.join(var);
+        let p = beneath(tree, top)?;
+        let dst = beneath(tree, var)?;
         match kind(&p)? {
             Kind::Dir => {
                 if kind(&dst)? == Kind::Missing {
@@ -434,8 +469,8 @@ pub(crate) fn atomic_layout(
     }
 
     // /var: emptied, its contents turned into tmpfiles.d entries.
-    let users = id_names(&tree.join("usr/etc/passwd"))?;
-    let groups = id_names(&tree.join("usr/etc/group"))?;
+    let users = id_names(&beneath(tree, "usr/etc/passwd")?)?;
+    let groups = id_names(&beneath(tree, "usr/etc/group")?)?;
     let mut lines = Vec::new();
     var_to_tmpfiles(tree, "var", &users, &groups, &mut lines)?;
     lines.push(format!("L /var/lib/dpkg - - - - ../../{DPKG_DB}"));

@@ -247,7 +247,7 @@ fn build(
     lap("unpack", &mut timings);
 
     merge_usr(tree)?;
-    write_database(&tree.join("var/lib/dpkg"), &pkgs)?;
+    write_database(tree, &pkgs)?;
     lap("dpkg database", &mut timings);
 
     let sandbox = Sandbox {

@@ -282,3 +282,40 @@ fn mismatched_pin_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn symlinks_planted_in_the_tree_never_lead_host_side_steps_outside() {
+    let s = scene();
+    std::fs::write(s.marker.join("machine-id"), b"host machine id").expect("write");
+    let marker = s.marker.display().to_string();
+    // A shipped policy-rc.d symlink pointing at a host file: writing policy-rc.d must not follow it.
+    let policy = hand_made_deb(
+        s.dir.path(),
+        "evil-policy",
+        &[
+            Entry::Dir("./"),
+            Entry::Dir("./usr/"),
+            Entry::Dir("./usr/sbin/"),
+            Entry::Symlink("./usr/sbin/policy-rc.d", &format!("{marker}/file")),
+        ],
+    );
+    // A postinst that turns /var/lib/dbus into a symlink to a host directory: normalization's
+    // removal of var/lib/dbus/machine-id must not follow it.
+    let script = format!("#!/bin/sh\nset -e\nrm -rf /var/lib/dbus\nmkdir -p /var/lib\nln -s {marker} /var/lib/dbus\n");
+    let ancestor = dpkg_deb(
+        s.dir.path(),
+        "evil-ancestor",
+        &[],
+        &[("postinst", &script)],
+        "",
+    );
+    let mut pkgs = dpkg_set();
+    pkgs.push(hostile_input(&policy, "evil-policy"));
+    pkgs.push(hostile_input(&ancestor, "evil-ancestor"));
+    let err = refused(&s, pkgs, &Options::default()).to_string();
+    assert!(
+        err.starts_with("refusing to work beneath ")
+            && err.contains("/var/lib/dbus: it is a Symlink"),
+        "{err}"
+    );
+}
