@@ -6,7 +6,8 @@
 //! - the byte-exact encoding (`codec`, specified in `docs/format/journal.md`): framing with a
 //!   length check and a BLAKE3 id per record, ids chained through `prev`;
 //! - storage (`storage`): a narrow [`Storage`] trait, the append-only [`FileStorage`]
-//!   (`<root>/journal/records`, `fdatasync` per append) and the fault-injecting [`FaultyStorage`];
+//!   (`<root>/journal/records`, preallocated with zeros, one `pwrite` + `fdatasync` per append)
+//!   and the fault-injecting [`FaultyStorage`];
 //! - recovery ([`Journal::open`]): a torn tail is dropped and reported, a damaged record makes
 //!   the journal read-only and is named by [`Journal::verify`];
 //! - the writer lock ([`Lock`]);
