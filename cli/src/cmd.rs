@@ -282,6 +282,11 @@ pub(crate) enum RepoCmd {
 pub(crate) enum StoreCmd {
     /// Re-hash every stored object; exit 1 naming the first bad one
     Verify,
+    /// Fetch and verify packages (PKG or PKG=VERSION) into the store without a transaction
+    Fetch {
+        #[arg(required = true, value_name = "PKG[=VERSION]")]
+        packages: Vec<String>,
+    },
 }
 
 pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
@@ -290,6 +295,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init { variant } => init(g, &variant),
         Command::Repo(c) => repo(g, c),
         Command::Store(StoreCmd::Verify) => store_verify(g),
+        Command::Store(StoreCmd::Fetch { packages }) => store_fetch(g, &packages),
         Command::Txn(c) => txn_cmd(g, c),
         Command::Variant(VariantCmd::List) => variant_list(g),
         Command::Status { variant } => txn::status(&g.root, variant, g.json),
@@ -755,6 +761,47 @@ fn host_sources() -> anyhow::Result<Vec<PathBuf>> {
         .into());
     }
     Ok(files)
+}
+
+fn store_fetch(g: &Global, packages: &[String]) -> anyhow::Result<()> {
+    let (state, st) = open_store(g)?;
+    let _lock = lock(&state)?;
+    let pinned = txn::Pinned::load(&st)?;
+    let mut wanted = Vec::new();
+    for spec in packages {
+        let s = txn::parse_spec(spec)?;
+        let best = pinned
+            .universe
+            .packages
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.name == s.name && (p.arch == "amd64" || p.arch == "all"))
+            .filter(|(_, p)| s.version.as_deref().is_none_or(|v| p.version == v))
+            .max_by(|(_, a), (_, b)| store::compare_versions(&a.version, &b.version))
+            .map(|(i, _)| i)
+            .ok_or_else(|| {
+                CliError::new("unknown_package", format!("no pinned index has {spec}"))
+            })?;
+        wanted.push(best);
+    }
+    let list: Vec<_> = wanted
+        .iter()
+        .map(|&i| (&pinned.universe.packages[i], &pinned.origins[i]))
+        .collect();
+    let ids = st.fetch_debs(&list, 4, &|_, _, _| {})?;
+    let fetched: Vec<_> = list
+        .iter()
+        .zip(&ids)
+        .map(|((p, _), id)| serde_json::json!({ "name": p.name, "version": p.version, "arch": p.arch, "sha256": p.sha256, "object": id }))
+        .collect();
+    if g.json {
+        print_json(&serde_json::json!({ "fetched": fetched }))?;
+    } else {
+        for ((p, _), id) in list.iter().zip(&ids) {
+            eprintln!("{} {} -> {}", p.name, p.version, id.short(16));
+        }
+    }
+    Ok(())
 }
 
 fn store_verify(g: &Global) -> anyhow::Result<()> {

@@ -2,5 +2,6 @@
 //! in temporary state directories.
 
 mod common;
+mod http;
 mod repo;
 mod txn;
