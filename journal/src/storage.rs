@@ -179,6 +179,9 @@ pub enum CrashKeep {
     /// boundary at or after pending byte `from` on, which keep their old content (power loss
     /// with out-of-order writeback).
     ZeroFrom(usize),
+    /// Every pending write reached the disk except the `n`-th 512-byte sector they touch
+    /// (counting from 0), which keeps its old content.
+    LoseSector(usize),
 }
 
 impl FaultyStorage {
@@ -241,6 +244,24 @@ impl FaultyStorage {
                         }
                     }
                     seen += bytes.len();
+                }
+            }
+            CrashKeep::LoseSector(n) => {
+                let old = st.durable.clone();
+                let mut sectors: Vec<usize> = Vec::new();
+                for (offset, bytes) in &st.pending {
+                    apply(&mut image, *offset, bytes);
+                    let start = usize::try_from(*offset).expect("fits");
+                    for s in start / 512..(start + bytes.len()).div_ceil(512) {
+                        if !sectors.contains(&s) {
+                            sectors.push(s);
+                        }
+                    }
+                }
+                if let Some(&s) = sectors.get(n) {
+                    for pos in s * 512..((s + 1) * 512).min(image.len()) {
+                        image[pos] = old.get(pos).copied().unwrap_or(0);
+                    }
                 }
             }
         }
