@@ -107,6 +107,9 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: SolveAction,
     },
+    /// Write man pages and shell completions into DIR (for packaging; docs/ holds a copy)
+    #[command(hide = true)]
+    GenerateDocs { dir: PathBuf },
     /// Check every package of the indices for installability, like dose-distcheck
     Distcheck {
         #[arg(long = "index", value_name = "FILE", required = true)]
@@ -313,6 +316,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             action,
         } => crate::plumbing::solve(&index, installed.as_deref(), no_recommends, action, g.json),
         Command::Distcheck { index } => crate::plumbing::distcheck(&index, g.json),
+        Command::GenerateDocs { dir } => generate_docs(&dir),
     }
 }
 
@@ -761,6 +765,44 @@ fn host_sources() -> anyhow::Result<Vec<PathBuf>> {
         .into());
     }
     Ok(files)
+}
+
+/// Man pages (one per command and subcommand) and bash/zsh/fish completions, from the clap
+/// definitions themselves so they cannot drift from the parser.
+fn generate_docs(dir: &Path) -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    let man = dir.join("man");
+    let completions = dir.join("completions");
+    std::fs::create_dir_all(&man)?;
+    std::fs::create_dir_all(&completions)?;
+    fn walk(cmd: &clap::Command, prefix: &str, man: &Path) -> anyhow::Result<()> {
+        let name = if prefix.is_empty() {
+            cmd.get_name().to_owned()
+        } else {
+            format!("{prefix}-{}", cmd.get_name())
+        };
+        let cmd = cmd.clone().name(name.clone());
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(cmd.clone()).render(&mut buf)?;
+        std::fs::write(man.join(format!("{name}.1")), buf)?;
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            walk(sub, &name, man)?;
+        }
+        Ok(())
+    }
+    let mut cmd = Cli::command();
+    cmd.build();
+    walk(&cmd, "", &man)?;
+    for (shell, file) in [
+        (clap_complete::Shell::Bash, "particle.bash"),
+        (clap_complete::Shell::Zsh, "_particle"),
+        (clap_complete::Shell::Fish, "particle.fish"),
+    ] {
+        let mut buf = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "particle", &mut buf);
+        std::fs::write(completions.join(file), buf)?;
+    }
+    Ok(())
 }
 
 fn store_fetch(g: &Global, packages: &[String]) -> anyhow::Result<()> {

@@ -2,6 +2,7 @@
 //! in temporary state directories.
 
 mod common;
+mod docs;
 mod http;
 mod repo;
 mod txn;

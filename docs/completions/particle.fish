@@ -1,0 +1,376 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_particle_global_optspecs
+    string join \n root= json v/verbose q/quiet h/help V/version
+end
+
+function __fish_particle_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_particle_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_particle_using_subcommand
+    set -l cmd (__fish_particle_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c particle -n "__fish_particle_needs_command" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_needs_command" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_needs_command" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_needs_command" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c particle -n "__fish_particle_needs_command" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_needs_command" -f -a "init" -d 'Create the state directory and the first variant'
+complete -c particle -n "__fish_particle_needs_command" -f -a "repo" -d 'Archive sources: add, import from apt, list, update'
+complete -c particle -n "__fish_particle_needs_command" -f -a "store" -d 'The content-addressed package store'
+complete -c particle -n "__fish_particle_needs_command" -f -a "txn" -d 'Transactions: install, remove, upgrade, rollback, profiles, history'
+complete -c particle -n "__fish_particle_needs_command" -f -a "variant" -d 'Variants: the OS flavours built from this state directory'
+complete -c particle -n "__fish_particle_needs_command" -f -a "status" -d 'Each variant\'s head transaction, commit, package count and profile'
+complete -c particle -n "__fish_particle_needs_command" -f -a "why" -d 'Why a package is installed: the request and the dependency chain'
+complete -c particle -n "__fish_particle_needs_command" -f -a "replay" -d 'Rebuild every commit from the journal and the store into a fresh state directory'
+complete -c particle -n "__fish_particle_needs_command" -f -a "solve" -d 'Solve a request over Debian indices, without a state directory'
+complete -c particle -n "__fish_particle_needs_command" -f -a "generate-docs" -d 'Write man pages and shell completions into DIR (for packaging; docs/ holds a copy)'
+complete -c particle -n "__fish_particle_needs_command" -f -a "distcheck" -d 'Check every package of the indices for installability, like dose-distcheck'
+complete -c particle -n "__fish_particle_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c particle -n "__fish_particle_using_subcommand init" -l variant -d 'Name of the first variant' -r
+complete -c particle -n "__fish_particle_using_subcommand init" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand init" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand init" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand init" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand init" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand init" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -f -a "add" -d 'Add an archive source'
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -f -a "import-apt" -d 'Import deb822 .sources files (default: the host\'s apt sources)'
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -f -a "list" -d 'List sources and their pinned snapshots'
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -f -a "update" -d 'Fetch and verify InRelease and indices for every source; pin the result'
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -l uri -d 'Archive root: file:///..., http://... or https://...' -r
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -l suite -d 'Suite or codename (e.g. bookworm)' -r
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -l component -d 'Components (repeatable; default main)' -r
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -l arch -d 'Architectures (repeatable; default amd64)' -r
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -l keyring -d 'OpenPGP keyring that signs the archive\'s InRelease' -r -F
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from import-apt" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from import-apt" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from import-apt" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from import-apt" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from import-apt" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from import-apt" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from list" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from list" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from update" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from update" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from update" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from update" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from update" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add an archive source'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "import-apt" -d 'Import deb822 .sources files (default: the host\'s apt sources)'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "list" -d 'List sources and their pinned snapshots'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "update" -d 'Fetch and verify InRelease and indices for every source; pin the result'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c particle -n "__fish_particle_using_subcommand store; and not __fish_seen_subcommand_from verify fetch help" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand store; and not __fish_seen_subcommand_from verify fetch help" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand store; and not __fish_seen_subcommand_from verify fetch help" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand store; and not __fish_seen_subcommand_from verify fetch help" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand store; and not __fish_seen_subcommand_from verify fetch help" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand store; and not __fish_seen_subcommand_from verify fetch help" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand store; and not __fish_seen_subcommand_from verify fetch help" -f -a "verify" -d 'Re-hash every stored object; exit 1 naming the first bad one'
+complete -c particle -n "__fish_particle_using_subcommand store; and not __fish_seen_subcommand_from verify fetch help" -f -a "fetch" -d 'Fetch and verify packages (PKG or PKG=VERSION) into the store without a transaction'
+complete -c particle -n "__fish_particle_using_subcommand store; and not __fish_seen_subcommand_from verify fetch help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from verify" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from verify" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from fetch" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from fetch" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from fetch" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from fetch" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from fetch" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from fetch" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Re-hash every stored object; exit 1 naming the first bad one'
+complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "fetch" -d 'Fetch and verify packages (PKG or PKG=VERSION) into the store without a transaction'
+complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl log show diff bisect verify help" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl log show diff bisect verify help" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl log show diff bisect verify help" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl log show diff bisect verify help" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl log show diff bisect verify help" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl log show diff bisect verify help" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl log show diff bisect verify help" -f -a "install" -d 'Install packages (PKG or PKG=VERSION) and their dependencies'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl log show diff bisect verify help" -f -a "remove" -d 'Remove packages (and what depends on them)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl log show diff bisect verify help" -f -a "upgrade" -d 'Upgrade every package to the newest pinned version'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl log show diff bisect verify help" -f -a "rollback" -d 'Append a transaction whose state equals TXN\'s (default: the state before the head)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl log show diff bisect verify help" -f -a "kargs" -d 'Change kernel arguments'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl log show diff bisect verify help" -f -a "initramfs" -d 'Change initramfs-tools settings (KEY= removes a key)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl log show diff bisect verify help" -f -a "sysctl" -d 'Change sysctl settings (KEY= removes a key)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl log show diff bisect verify help" -f -a "log" -d 'The variant\'s transactions, oldest first'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl log show diff bisect verify help" -f -a "show" -d 'One transaction in full'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl log show diff bisect verify help" -f -a "diff" -d 'What differs between two transactions\' states'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl log show diff bisect verify help" -f -a "bisect" -d 'Find the first bad transaction between a good and a bad one'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl log show diff bisect verify help" -f -a "verify" -d 'Check the hash chain and that every recorded commit exists and passes fsck'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl log show diff bisect verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -l variant -d 'The variant to change' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -l reason -d 'Why: recorded in the journal' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -l no-recommends -d 'Do not install Recommends'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -l dry-run -d 'Print what would change and stop'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -l variant -d 'The variant to change' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -l reason -d 'Why: recorded in the journal' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -l dry-run
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -l variant -d 'The variant to change' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -l reason -d 'Why: recorded in the journal' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -l dry-run
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -l variant -d 'The variant to change' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -l reason -d 'Why: recorded in the journal' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -l to -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -l dry-run
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -l variant -d 'The variant to change' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -l reason -d 'Why: recorded in the journal' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -l append -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -l delete -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -l variant -d 'The variant to change' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -l reason -d 'Why: recorded in the journal' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -l set -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -l variant -d 'The variant to change' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -l reason -d 'Why: recorded in the journal' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -l set -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -l variant -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -l package -d 'Only transactions that changed this package' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from show" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from show" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from diff" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from diff" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from diff" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from diff" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from diff" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from bisect" -l variant -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from bisect" -l good -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from bisect" -l bad -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from bisect" -l run -d 'Command run with PARTICLE_CHECKOUT set; exit 0 good, 125 skip, else bad' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from bisect" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from bisect" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from bisect" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from bisect" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from bisect" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from bisect" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from verify" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from verify" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "install" -d 'Install packages (PKG or PKG=VERSION) and their dependencies'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove packages (and what depends on them)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "upgrade" -d 'Upgrade every package to the newest pinned version'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "rollback" -d 'Append a transaction whose state equals TXN\'s (default: the state before the head)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "kargs" -d 'Change kernel arguments'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "initramfs" -d 'Change initramfs-tools settings (KEY= removes a key)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "sysctl" -d 'Change sysctl settings (KEY= removes a key)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "log" -d 'The variant\'s transactions, oldest first'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "show" -d 'One transaction in full'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "diff" -d 'What differs between two transactions\' states'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "bisect" -d 'Find the first bad transaction between a good and a bad one'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check the hash chain and that every recorded commit exists and passes fsck'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list help" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list help" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list help" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list help" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list help" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list help" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list help" -f -a "list" -d 'List variants'
+complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from list" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from list" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from help" -f -a "list" -d 'List variants'
+complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c particle -n "__fish_particle_using_subcommand status" -l variant -r
+complete -c particle -n "__fish_particle_using_subcommand status" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand status" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand status" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand status" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand status" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand status" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand why" -l variant -r
+complete -c particle -n "__fish_particle_using_subcommand why" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand why" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand why" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand why" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand why" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand why" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand replay" -l variant -r
+complete -c particle -n "__fish_particle_using_subcommand replay" -l upto -d 'Stop at this transaction (sequence number or id prefix)' -r
+complete -c particle -n "__fish_particle_using_subcommand replay" -l into -d 'The fresh state directory to build into' -r -F
+complete -c particle -n "__fish_particle_using_subcommand replay" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand replay" -l verify -d 'Exit 1 unless every rebuilt commit equals the recorded one'
+complete -c particle -n "__fish_particle_using_subcommand replay" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand replay" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand replay" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand replay" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand replay" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -l index -d 'Packages files (plain, .xz or .gz)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -l installed -d 'A dpkg status file: the installed set' -r -F
+complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -l no-recommends -d 'Do not install Recommends'
+complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -f -a "install" -d 'Install packages (PKG or PKG=VERSION)'
+complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -f -a "remove" -d 'Remove packages'
+complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -f -a "upgrade" -d 'Upgrade everything installed'
+complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from install" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from install" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from install" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from install" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from install" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from remove" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from remove" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from upgrade" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from upgrade" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from upgrade" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from upgrade" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from upgrade" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from upgrade" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from help" -f -a "install" -d 'Install packages (PKG or PKG=VERSION)'
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove packages'
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from help" -f -a "upgrade" -d 'Upgrade everything installed'
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c particle -n "__fish_particle_using_subcommand generate-docs" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand generate-docs" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand generate-docs" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand generate-docs" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand generate-docs" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand generate-docs" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand distcheck" -l index -r -F
+complete -c particle -n "__fish_particle_using_subcommand distcheck" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand distcheck" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand distcheck" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand distcheck" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand distcheck" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand distcheck" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant status why replay solve generate-docs distcheck help" -f -a "init" -d 'Create the state directory and the first variant'
+complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant status why replay solve generate-docs distcheck help" -f -a "repo" -d 'Archive sources: add, import from apt, list, update'
+complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant status why replay solve generate-docs distcheck help" -f -a "store" -d 'The content-addressed package store'
+complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant status why replay solve generate-docs distcheck help" -f -a "txn" -d 'Transactions: install, remove, upgrade, rollback, profiles, history'
+complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant status why replay solve generate-docs distcheck help" -f -a "variant" -d 'Variants: the OS flavours built from this state directory'
+complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant status why replay solve generate-docs distcheck help" -f -a "status" -d 'Each variant\'s head transaction, commit, package count and profile'
+complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant status why replay solve generate-docs distcheck help" -f -a "why" -d 'Why a package is installed: the request and the dependency chain'
+complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant status why replay solve generate-docs distcheck help" -f -a "replay" -d 'Rebuild every commit from the journal and the store into a fresh state directory'
+complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant status why replay solve generate-docs distcheck help" -f -a "solve" -d 'Solve a request over Debian indices, without a state directory'
+complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant status why replay solve generate-docs distcheck help" -f -a "generate-docs" -d 'Write man pages and shell completions into DIR (for packaging; docs/ holds a copy)'
+complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant status why replay solve generate-docs distcheck help" -f -a "distcheck" -d 'Check every package of the indices for installability, like dose-distcheck'
+complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant status why replay solve generate-docs distcheck help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "add" -d 'Add an archive source'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "import-apt" -d 'Import deb822 .sources files (default: the host\'s apt sources)'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "list" -d 'List sources and their pinned snapshots'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "update" -d 'Fetch and verify InRelease and indices for every source; pin the result'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "verify" -d 'Re-hash every stored object; exit 1 naming the first bad one'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "fetch" -d 'Fetch and verify packages (PKG or PKG=VERSION) into the store without a transaction'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from txn" -f -a "install" -d 'Install packages (PKG or PKG=VERSION) and their dependencies'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from txn" -f -a "remove" -d 'Remove packages (and what depends on them)'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from txn" -f -a "upgrade" -d 'Upgrade every package to the newest pinned version'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from txn" -f -a "rollback" -d 'Append a transaction whose state equals TXN\'s (default: the state before the head)'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from txn" -f -a "kargs" -d 'Change kernel arguments'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from txn" -f -a "initramfs" -d 'Change initramfs-tools settings (KEY= removes a key)'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from txn" -f -a "sysctl" -d 'Change sysctl settings (KEY= removes a key)'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from txn" -f -a "log" -d 'The variant\'s transactions, oldest first'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from txn" -f -a "show" -d 'One transaction in full'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from txn" -f -a "diff" -d 'What differs between two transactions\' states'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from txn" -f -a "bisect" -d 'Find the first bad transaction between a good and a bad one'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from txn" -f -a "verify" -d 'Check the hash chain and that every recorded commit exists and passes fsck'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from variant" -f -a "list" -d 'List variants'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from solve" -f -a "install" -d 'Install packages (PKG or PKG=VERSION)'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from solve" -f -a "remove" -d 'Remove packages'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from solve" -f -a "upgrade" -d 'Upgrade everything installed'
