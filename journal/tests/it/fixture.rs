@@ -256,3 +256,24 @@ fn fixture_v1_stays_readable() {
 
 const FIRST_ID: &str = "7dc22fb51b74a1ac5a53c79b99993c9921ff9a3a9244a79427e68c16c17e0f7e";
 const HEAD_ID: &str = "0ae78fdf63b9108af80172828a0666036adb41c4509d6cd98942a08ff5738fe3";
+
+/// The JSON the CLI prints for `txn log`, `txn show` and `txn diff`, pinned on the fixture.
+#[test]
+fn fixture_json_snapshots() {
+    let bytes = std::fs::read(path()).expect("fixture present");
+    let (j, _) = Journal::open_with(FaultyStorage::with_content(bytes)).expect("open");
+    let h = j.history();
+    let log = journal::TxnLog {
+        variant: "desktop".into(),
+        transactions: h
+            .log(&journal::LogFilter {
+                variant: Some("desktop".into()),
+                ..Default::default()
+            })
+            .expect("log"),
+    };
+    insta::assert_json_snapshot!("txn_log_desktop", log);
+    insta::assert_json_snapshot!("txn_show_8", h.show(h.resolve("8").expect("8")));
+    let (a, b) = (h.resolve("2").expect("2"), h.resolve("7").expect("7"));
+    insta::assert_json_snapshot!("txn_diff_2_7", journal::diff(&a.state, &b.state));
+}
