@@ -24,7 +24,14 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(deb) = DebReader::from_bytes(data, LIMITS) {
         let limit = deb.data_limit();
         assert!(limit <= LIMITS.max_data_size);
-        assert!(deb.control().members.values().map(|m| m.len() as u64).sum::<u64>() <= LIMITS.max_control_size);
+        assert!(
+            deb.control()
+                .members
+                .values()
+                .map(|m| m.len() as u64)
+                .sum::<u64>()
+                <= LIMITS.max_control_size
+        );
         if let Ok((_, mut archive)) = deb.into_entries() {
             if let Ok(entries) = archive.entries() {
                 let mut n = 0u64;
@@ -45,7 +52,9 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(deb) = DebReader::new(data, LIMITS) {
         if let Ok((_, mut raw)) = deb.into_data() {
             let mut sink = Vec::new();
-            let _ = (&mut raw).take(LIMITS.max_data_size + 1).read_to_end(&mut sink);
+            let _ = (&mut raw)
+                .take(LIMITS.max_data_size + 1)
+                .read_to_end(&mut sink);
             assert!(sink.len() as u64 <= LIMITS.max_data_size);
             let _ = raw.finish();
         }

@@ -15,13 +15,25 @@ fuzz_target!(|data: &[u8]| {
     let mut count = 0usize;
     for p in store::paragraphs(text) {
         count += 1;
-        assert!(count <= text.len() + 1, "more paragraphs than bytes: the iterator does not end");
+        assert!(
+            count <= text.len() + 1,
+            "more paragraphs than bytes: the iterator does not end"
+        );
         let Ok(p) = p else { continue };
         assert!(!p.fields.is_empty());
         for (k, v) in &p.fields {
-            assert!(!k.is_empty() && !k.bytes().any(|b| b.is_ascii_whitespace()), "{k:?}");
-            assert!(range.contains(&(k.as_ptr() as usize)) && range.contains(&(v.as_ptr() as usize)));
-            let first = p.fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)).map(|(_, v)| v.trim());
+            assert!(
+                !k.is_empty() && !k.bytes().any(|b| b.is_ascii_whitespace()),
+                "{k:?}"
+            );
+            assert!(
+                range.contains(&(k.as_ptr() as usize)) && range.contains(&(v.as_ptr() as usize))
+            );
+            let first = p
+                .fields
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(k))
+                .map(|(_, v)| v.trim());
             assert_eq!(p.get(k), first);
         }
     }

@@ -8,8 +8,16 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(split) = store::split_clearsigned(data) {
-        assert!(split.signature.starts_with("-----BEGIN PGP SIGNATURE-----"), "{:?}", split.signature);
-        assert!(split.signature.ends_with("-----END PGP SIGNATURE-----"), "{:?}", split.signature);
+        assert!(
+            split.signature.starts_with("-----BEGIN PGP SIGNATURE-----"),
+            "{:?}",
+            split.signature
+        );
+        assert!(
+            split.signature.ends_with("-----END PGP SIGNATURE-----"),
+            "{:?}",
+            split.signature
+        );
         assert!(split.text.is_empty() || split.text.ends_with('\n'));
         let _ = store::parse_release(&split.text);
     }

@@ -24,7 +24,11 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(ab, compare_versions(b, a).reverse(), "{a:?} {b:?}");
     let bc = compare_versions(b, c);
     if ab != Ordering::Greater && bc != Ordering::Greater {
-        assert_ne!(compare_versions(a, c), Ordering::Greater, "{a:?} <= {b:?} <= {c:?}");
+        assert_ne!(
+            compare_versions(a, c),
+            Ordering::Greater,
+            "{a:?} <= {b:?} <= {c:?}"
+        );
     }
     if let (Ok(va), Ok(vb)) = (Version::parse(a), Version::parse(b)) {
         assert_eq!(va.cmp(&vb), ab, "{a:?} {b:?}");
