@@ -960,3 +960,73 @@ impl<R: Read> Read for DataEntry<'_, R> {
         self.inner.read(buf)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_limit_saturates_and_caps() {
+        let l = DebLimits::default();
+        assert_eq!(l.data_limit(0), 32 << 20);
+        assert_eq!(l.data_limit(1000), 1000 * 1024 * 2 + (32 << 20));
+        assert_eq!(l.data_limit(u64::MAX), 64 << 30);
+    }
+
+    #[test]
+    fn debian_binary_versions() {
+        assert!(check_version(b"2.0\n").is_ok());
+        assert!(check_version(b"2.1\nignored by dpkg").is_ok());
+        assert!(matches!(
+            check_version(b"3.0\n"),
+            Err(DebError::UnsupportedVersion { .. })
+        ));
+        assert!(matches!(
+            check_version(b"2.0"),
+            Err(DebError::BadDebianBinary { what: "no newline" })
+        ));
+        assert!(matches!(
+            check_version(b"2\n"),
+            Err(DebError::BadDebianBinary { .. })
+        ));
+        assert!(matches!(
+            check_version(b"\xff.0\n"),
+            Err(DebError::BadDebianBinary { .. })
+        ));
+    }
+
+    #[test]
+    fn member_compressions() {
+        assert_eq!(
+            member_compression("data.tar", "", true).ok(),
+            Some(Compression::None)
+        );
+        assert_eq!(
+            member_compression("data.tar.zst", ".zst", true).ok(),
+            Some(Compression::Zstd)
+        );
+        assert!(matches!(
+            member_compression("control.tar.bz2", ".bz2", false),
+            Err(DebError::UnknownCompression { .. })
+        ));
+        assert!(matches!(
+            member_compression("data.tar.lzma", ".lzma", true),
+            Err(DebError::UnsupportedCompression { .. })
+        ));
+    }
+
+    #[test]
+    fn io_errors_carry_deb_errors_through() {
+        let inner = DebError::TooManyEntries {
+            member: "data.tar",
+            limit: 3,
+        };
+        let e = DebError::from_io(io::Error::other(inner)).expect("a DebError inside");
+        assert!(matches!(e, DebError::TooManyEntries { limit: 3, .. }));
+        let plain = io::Error::new(io::ErrorKind::UnexpectedEof, "eof");
+        assert_eq!(
+            DebError::from_io(plain).expect_err("plain").kind(),
+            io::ErrorKind::UnexpectedEof
+        );
+    }
+}
