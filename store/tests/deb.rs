@@ -1144,3 +1144,53 @@ fn hostile_control_members() {
         "{e:?}"
     );
 }
+
+/// Names that are not UTF-8 and device nodes are reported as they are (refusing them is the
+/// extractor's decision, not the reader's).
+#[test]
+fn entries_report_raw_names_and_device_nodes() {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = gnu_header();
+    h.set_size(2);
+    h.as_gnu_mut().expect("gnu").name[..11].copy_from_slice(b"./caf\xe9.txt\0");
+    h.set_cksum();
+    b.append(&h, &b"hi"[..]).expect("tar");
+    let mut h = gnu_header();
+    h.set_entry_type(tar::EntryType::Char);
+    h.set_device_major(1).expect("major");
+    h.set_device_minor(3).expect("minor");
+    h.set_mode(0o666);
+    b.append_data(&mut h, "./dev/null", io::empty())
+        .expect("tar");
+    let mut h = gnu_header();
+    h.set_entry_type(tar::EntryType::Fifo);
+    b.append_data(&mut h, "./run/fifo", io::empty())
+        .expect("tar");
+    let data = gz(&b.into_inner().expect("tar"));
+    let deb = ar(&[
+        ("debian-binary", b"2.0\n"),
+        ("control.tar.gz", &control_gz(4)),
+        ("data.tar.gz", &data),
+    ]);
+    let (_, mut archive) = DebReader::from_bytes(&deb, DebLimits::default())
+        .expect("valid")
+        .into_entries()
+        .expect("data");
+    let mut metas = Vec::new();
+    for e in archive.entries().expect("entries") {
+        let mut e = e.expect("entry");
+        let content = e.read_content().expect("content");
+        metas.push((e.meta, content));
+    }
+    archive.finish().expect("finish");
+    assert_eq!(metas.len(), 3);
+    assert_eq!(metas[0].0.path, b"./caf\xe9.txt");
+    assert_eq!(metas[0].0.relative_path(), b"caf\xe9.txt");
+    assert_eq!(
+        (metas[0].0.kind, metas[0].1.as_slice()),
+        (EntryKind::File, &b"hi"[..])
+    );
+    assert_eq!(metas[1].0.kind, EntryKind::CharDevice);
+    assert_eq!((metas[1].0.device, metas[1].0.mode), (Some((1, 3)), 0o666));
+    assert_eq!((metas[2].0.kind, metas[2].0.size), (EntryKind::Fifo, 0));
+}
