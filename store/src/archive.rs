@@ -112,7 +112,7 @@ pub enum StoreError {
     Index {
         source_name: String,
         path: String,
-        error: IndexError,
+        error: Box<IndexError>,
     },
     #[error("snapshot {0} is corrupt: {1}")]
     Snapshot(Blake3, String),
@@ -327,7 +327,7 @@ impl Store {
                 let parsed = parse_packages_bytes(&text).map_err(|error| StoreError::Index {
                     source_name: name.clone(),
                     path: path.clone(),
-                    error,
+                    error: Box::new(error),
                 })?;
                 let sha256 = release.file(&path).map(|f| f.sha256).unwrap_or_default();
                 indices.push(IndexPin {
@@ -425,7 +425,7 @@ impl Store {
                     StoreError::Index {
                         source_name: name.to_owned(),
                         path: path.clone(),
-                        error,
+                        error: Box::new(error),
                     }
                 })?;
             if let Some(plain) = plain {
