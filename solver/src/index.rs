@@ -44,11 +44,7 @@ impl<'u> Index<'u> {
         let native = options.arch.clone();
         let considered: Vec<bool> = pkgs
             .iter()
-            .map(|p| {
-                p.arch == "all"
-                    || p.arch == native
-                    || options.foreign_archs.iter().any(|a| *a == p.arch)
-            })
+            .map(|p| p.arch == "all" || p.arch == native || options.foreign_archs.contains(&p.arch))
             .collect();
         let mut by_name: HashMap<&str, Vec<Pkg>> = HashMap::new();
         let mut providers: HashMap<&str, Vec<(Pkg, Option<&str>)>> = HashMap::new();

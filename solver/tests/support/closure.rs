@@ -143,3 +143,25 @@ impl Check<'_> {
             .collect()
     }
 }
+
+/// Recommends entries of the packages in `set`: (satisfied by the set, not satisfied).
+pub fn recommends_counts(universe: &Universe, set: &[usize], native: &str) -> (usize, usize) {
+    let pk = |i: usize| &universe.packages[i];
+    let (mut yes, mut no) = (0, 0);
+    for &i in set {
+        let p = pk(i);
+        let from = arch_of(p, native);
+        for dep in &p.recommends {
+            if dep
+                .alternatives
+                .iter()
+                .any(|r| set.iter().any(|&j| satisfies(r, pk(j), from, native)))
+            {
+                yes += 1;
+            } else {
+                no += 1;
+            }
+        }
+    }
+    (yes, no)
+}
