@@ -830,6 +830,7 @@ pub(crate) fn status(root: &Path, variant: Option<String>, json: bool) -> anyhow
         }));
     }
     if json {
+        let staging = crate::ctx::staging_dir(&ctx.state.root);
         let primary = all
             .iter()
             .find(|v| v["variant"] == variant.as_deref().unwrap_or("base"))
@@ -837,6 +838,7 @@ pub(crate) fn status(root: &Path, variant: Option<String>, json: bool) -> anyhow
             .cloned();
         let mut j = primary.unwrap_or_else(|| serde_json::json!({}));
         j["variants"] = serde_json::Value::Array(all);
+        j["staging"] = serde_json::Value::String(staging.display().to_string());
         return print_json(&j);
     }
     for v in &all {
@@ -940,7 +942,7 @@ pub(crate) fn replay(
             &r.state,
             parent_commit,
         )?;
-        let work = into.join("staging").join(format!("txn-{}", r.seq));
+        let work = crate::ctx::staging_dir(into).join(format!("txn-{}", r.seq));
         let built = materializer::materialize(&repo2, &work, &input).map_err(|e| {
             CliError::new(
                 "materialize",
@@ -968,7 +970,7 @@ pub(crate) fn replay(
     }
     // The journal itself is copied byte for byte: the new directory is a complete state directory.
     copy_dir(&root.join("journal"), &into.join("journal"))?;
-    let _ = std::fs::remove_dir_all(into.join("staging"));
+    let _ = std::fs::remove_dir_all(crate::ctx::staging_dir(into));
     if json {
         print_json(
             &serde_json::json!({ "into": into, "transactions": results, "verified": check && first_bad.is_none() }),

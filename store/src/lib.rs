@@ -3,8 +3,12 @@
 //! It owns:
 //! - the package model ([`model`]) and Debian version ordering ([`version`]);
 //! - the deb822, relation and `Packages` parsers (pure, over `&str`);
-//! - (in progress) InRelease verification, the `.deb` reader, the content-addressed object store
-//!   and the redb metadata database under `<root>/store`.
+//! - InRelease verification (`release`, `verify`), the `.deb` reader (`deb`), the
+//!   content-addressed object store (`cas`);
+//! - with the default `archive` feature: fetching (`fetch`: file, http, https) and the store as a
+//!   whole (`archive`: sources, pins, universe snapshots in redb under `<root>/store`). Crates that
+//!   only need the package model or the `.deb` reader (solver, journal, materializer, fuzz
+//!   targets) turn it off and build none of the network or database dependencies.
 //!
 //! It is not:
 //! - a solver (that is `solver`, which only reads the package model);
@@ -13,10 +17,12 @@
 //!
 //! The store depends on no other particle crate.
 
+#[cfg(feature = "archive")]
 mod archive;
 mod cas;
 mod deb;
 mod deb822;
+#[cfg(feature = "archive")]
 mod fetch;
 mod id;
 mod index;
@@ -26,6 +32,7 @@ mod release;
 mod verify;
 mod version;
 
+#[cfg(feature = "archive")]
 pub use archive::{
     IndexPin, PackageOrigin, Pin, Snapshot, SourceConfig, Store, StoreError, UpdateOutcome,
 };
@@ -35,6 +42,7 @@ pub use deb::{
     DebReader, EntryKind, EntryMeta, Md5Sum, MAINTAINER_SCRIPTS,
 };
 pub use deb822::{paragraphs, Deb822Error, Paragraph, Paragraphs};
+#[cfg(feature = "archive")]
 pub use fetch::{join_uri, FetchError, Fetcher};
 pub use id::{Blake3, DigestError, Sha256};
 pub use index::{
