@@ -63,14 +63,16 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                     eprintln!("why {n}: {:?}", solution.why(n));
                 }
             }
-            let size: u64 = solution
+            let chosen: std::collections::HashSet<(&str, &str, &str)> = solution
                 .packages
                 .iter()
-                .filter_map(|c| {
-                    universe
-                        .packages
-                        .iter()
-                        .find(|p| p.name == c.name && p.version == c.version && p.arch == c.arch)
+                .map(|c| (c.name.as_str(), c.version.as_str(), c.arch.as_str()))
+                .collect();
+            let size: u64 = universe
+                .packages
+                .iter()
+                .filter(|p| {
+                    chosen.contains(&(p.name.as_str(), p.version.as_str(), p.arch.as_str()))
                 })
                 .map(|p| p.installed_size)
                 .sum();

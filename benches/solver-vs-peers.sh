@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# particle's solver against apt-get -s, libsolv (python3-solv) and, for whole-archive checks,
+# libsolv's installcheck and dose-distcheck, on the same bookworm main index, in one run.
+# Usage: benches/solver-vs-peers.sh [TARGET] [ROUNDS]     (default task-gnome-desktop, 3)
+#   MIRROR=... (default ../shared/debian-mirror), SKIP_DOSE=1 to skip dose-distcheck (~20-100 s).
+# Needs: apt, libsolv-tools, python3-solv, dose-distcheck, GNU time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target="${1:-task-gnome-desktop}"
+rounds="${2:-3}"
+MIRROR="${MIRROR:-$(cd .. && pwd)/shared/debian-mirror}"
+KEYRING="$MIRROR/keyring/debian-archive-keyring.gpg"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+cargo build -q -j2 --release -p solver --example particle-solve
+particle="$CARGO_TARGET_DIR/release/examples/particle-solve"
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+xz -dc "$MIRROR/dists/bookworm/main/binary-amd64/Packages.xz" > "$work/Packages"
+
+# apt confined to a throwaway root (platform-notes.md).
+mkdir -p "$work/apt/parts" "$work/apt/cache/archives/partial" "$work/apt/lists/partial"
+printf 'Dir::Etc::Parts "%s";\nAcquire::Languages "none";\n' "$work/apt/parts" > "$work/apt/apt.conf"
+echo "deb [signed-by=$KEYRING] file://$MIRROR bookworm main" > "$work/apt/sources.list"
+: > "$work/apt/status"
+apt_get() {
+  APT_CONFIG="$work/apt/apt.conf" apt-get -o Dir::State::Lists="$work/apt/lists" \
+    -o Dir::Etc::SourceList="$work/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+    -o Dir::Cache="$work/apt/cache" -o Dir::State::status="$work/apt/status" -o Debug::NoLocking=1 "$@"
+}
+apt_get -qq update
+# apt is asked for the essential and required packages too, so both start from the same base.
+base=$(awk '/^Package:/{p=$2} /^(Essential: yes|Priority: required)$/{print p}' "$work/Packages" | sort -u | tr '\n' ' ')
+
+cat > "$work/libsolv.py" <<'PY'
+import solv, sys, time
+packages, target, recs, base = sys.argv[1], sys.argv[2], sys.argv[3] == "1", sys.argv[4].split()
+t0 = time.perf_counter()
+pool = solv.Pool(); pool.setdisttype(solv.Pool.DISTTYPE_DEB); pool.setarch("amd64")
+repo = pool.add_repo("bookworm"); repo.add_debpackages(solv.xfopen(packages))
+pool.addfileprovides(); pool.createwhatprovides()
+t1 = time.perf_counter()
+jobs = []
+for name in [target] + base:
+    jobs += pool.select(name, solv.Selection.SELECTION_NAME).jobs(solv.Job.SOLVER_INSTALL)
+solver = pool.Solver()
+solver.set_flag(solv.Solver.SOLVER_FLAG_IGNORE_RECOMMENDED, 0 if recs else 1)
+problems = solver.solve(jobs)
+t2 = time.perf_counter()
+n = len(solver.transaction().newsolvables())
+print(f"{t1 - t0:.3f} {t2 - t1:.3f} {n} {len(problems)}")
+PY
+
+now() { date +%s.%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ratio() { echo "scale=1; $1 / $2" | bc; }
+
+for recs in 0 1; do
+  flag=""; aptrec=false; [ "$recs" = 1 ] && aptrec=true || flag="--no-recommends"
+  p=(); a=(); l=()
+  for _ in $(seq "$rounds"); do
+    t0=$(now); "$particle" --index "$work/Packages" $flag install "$target" > /dev/null 2> "$work/p.err"; t1=$(now)
+    p+=("$(echo "$t1 - $t0" | bc)")
+    t0=$(now); apt_get -s -o APT::Install-Recommends=$aptrec install "$target" $base > "$work/apt.out"; t1=$(now)
+    a+=("$(echo "$t1 - $t0" | bc)")
+    t0=$(now); /usr/bin/python3 "$work/libsolv.py" "$work/Packages" "$target" "$recs" "$base" > "$work/l.out"; t1=$(now)
+    l+=("$(echo "$t1 - $t0" | bc)")
+  done
+  pm=$(printf '%s\n' "${p[@]}" | median); am=$(printf '%s\n' "${a[@]}" | median); lm=$(printf '%s\n' "${l[@]}" | median)
+  echo "== install $target, recommends=$aptrec (median of $rounds, index loading included)"
+  echo "particle: ${pm}s   ($(cat "$work/p.err"))"
+  echo "apt-get -s: ${am}s ($(grep -c '^Inst' "$work/apt.out") packages)"
+  read -r lparse lsolve ln lprob < "$work/l.out"
+  echo "libsolv (python3-solv): ${lm}s (parse ${lparse}s, solve ${lsolve}s, $ln packages, $lprob problems)"
+  echo "ratio apt/particle: $(ratio "$am" "$pm")x   libsolv/particle: $(ratio "$lm" "$pm")x"
+done
+
+echo "== whole-archive installability"
+t0=$(now); /usr/bin/time -f "%M" -o "$work/rss" "$particle" --index "$work/Packages" distcheck > "$work/dc.json" 2> "$work/dc.err"; t1=$(now)
+pd=$(echo "$t1 - $t0" | bc)
+echo "particle distcheck: ${pd}s, peak RSS $(( $(cat "$work/rss") / 1024 )) MiB, $(grep -c '"reason"' "$work/dc.json") broken ($(head -1 "$work/dc.err"))"
+t0=$(now); installcheck amd64 "$work/Packages" > "$work/ic.out" || true; t1=$(now)
+ic=$(echo "$t1 - $t0" | bc)
+echo "installcheck: ${ic}s, $(grep -c '^can.t install' "$work/ic.out") broken   ratio installcheck/particle: $(ratio "$ic" "$pd")x"
+if [ -z "${SKIP_DOSE:-}" ]; then
+  t0=$(now); dose-distcheck --deb-native-arch=amd64 -f "deb://$work/Packages" > "$work/dose.out" || true; t1=$(now)
+  dd=$(echo "$t1 - $t0" | bc)
+  echo "dose-distcheck: ${dd}s, $(grep -c 'status: broken' "$work/dose.out") broken   ratio dose/particle: $(ratio "$dd" "$pd")x"
+fi
