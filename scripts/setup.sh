@@ -7,7 +7,8 @@ packages=(
   libostree-dev ostree libglib2.0-dev libssl-dev liblzma-dev
   gpgv gnupg xz-utils zstd bc util-linux
   bubblewrap dpkg-dev
-  dose-distcheck libsolv-tools mmdebstrap apt-utils
+  dose-distcheck libsolv-tools python3-solv mmdebstrap apt-utils time
+  systemd procps
 )
 missing=()
 for p in "${packages[@]}"; do

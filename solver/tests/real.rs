@@ -256,8 +256,19 @@ fn install_plans_are_valid_and_close_to_apt() {
                     "{target} (recommends {recommends}): size ratio {ratio:.4} beyond ±{tolerance}"
                 ));
             }
-            // Recommends: particle leaves no more Recommends entries unsatisfied than apt does.
-            if recommends && ro.1 > ra.1 {
+            // Recommends: particle leaves no more Recommends entries unsatisfied than apt does,
+            // except for the deviations listed (and explained in docs/solver.md), which must
+            // match exactly: a fix, or a regression, makes this test fail until the list is updated.
+            let known = KNOWN_RECOMMENDS_DEVIATIONS
+                .iter()
+                .find(|(t, _, _)| *t == target);
+            if recommends && known.is_some_and(|&(_, o, a)| (o, a) != (ro.1, ra.1)) {
+                failures.push(format!(
+                    "{target}: known deviation changed: now {} Recommends unsatisfied vs apt's {}; update KNOWN_RECOMMENDS_DEVIATIONS and docs/solver.md",
+                    ro.1, ra.1
+                ));
+            }
+            if recommends && known.is_none() && ro.1 > ra.1 {
                 failures.push(format!(
                     "{target}: {} Recommends unsatisfied, apt leaves {}",
                     ro.1, ra.1
@@ -268,3 +279,9 @@ fn install_plans_are_valid_and_close_to_apt() {
     println!("{table}");
     assert!(failures.is_empty(), "{failures:#?}\n{table}");
 }
+
+/// Open deviations from apt's Recommends choices: (target, particle's unsatisfied Recommends,
+/// apt's). texlive-full: xterm recommends `luit | x11-utils (<< 7.7+6~)`; particle reaches xterm
+/// first and takes luit, which breaks x11-utils, so x11-utils' own Recommends are later refused;
+/// apt visits x11-utils first. Tracked in issue 3 (docs/solver.md, "Known differences").
+const KNOWN_RECOMMENDS_DEVIATIONS: &[(&str, usize, usize)] = &[("texlive-full", 3, 1)];

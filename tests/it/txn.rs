@@ -180,6 +180,14 @@ fn quickstart_sequence() {
     assert_eq!(d["profile"].as_array().expect("profile").len(), 1, "{d}");
     invariants(&env);
 
+    // Bisect: `quiet` in the kernel arguments is the "regression"; it first appears in 5.
+    let probe = r#"if grep -qw quiet "$PARTICLE_CHECKOUT/usr/lib/particle/kargs" 2>/dev/null; then exit 1; fi; test -x "$PARTICLE_CHECKOUT/usr/bin/hello""#;
+    let b = env.run(&["--json", "txn", "bisect", "--good", "1", "--bad", "5", "--run", "sh", "-c", probe]).ok().json();
+    assert_eq!(b["first_bad"], 5, "{b}");
+    assert_eq!(b["last_good"], 4, "{b}");
+    assert!(!b["tested"].as_array().expect("tested").is_empty());
+    assert_eq!(b["diff"]["profile"].as_array().expect("profile").len(), 1);
+
     // History queries.
     let log = env.run(&["--json", "txn", "log"]).ok().json();
     let txns = log["transactions"].as_array().expect("transactions");
