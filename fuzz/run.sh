@@ -19,7 +19,11 @@ if ! command -v cargo-fuzz >/dev/null; then
     cargo install cargo-fuzz --locked --version '^0.13'
 fi
 
-cargo fuzz build -O
+# FUZZ_TARGET_DIR: where to build (default fuzz/target); CI points it at a cache that outlives
+# the clone, so the instrumented build is incremental across runs on one machine.
+target_dir=()
+[[ -n "${FUZZ_TARGET_DIR:-}" ]] && target_dir=(--target-dir "$FUZZ_TARGET_DIR")
+cargo fuzz build -O "${target_dir[@]}"
 failed=()
 for target in $(cargo fuzz list); do
     corpus="corpus/$target"
@@ -29,7 +33,7 @@ for target in $(cargo fuzz list); do
     echo "== fuzz $target for ${secs}s"
     # -rss_limit_mb: the .deb target's limits keep it far below this; -timeout: a single input
     # taking 10 s is a hang.
-    if ! cargo fuzz run -O "$target" "$corpus" "${seeds[@]}" -- \
+    if ! cargo fuzz run -O "${target_dir[@]}" "$target" "$corpus" "${seeds[@]}" -- \
         -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
         -artifact_prefix="artifacts/$target/"; then
         failed+=("$target")

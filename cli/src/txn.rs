@@ -254,16 +254,22 @@ pub(crate) fn human_bytes(b: u64) -> String {
     }
 }
 
-/// The BuildInput for the record that will have `seq`, chaining onto `prev`.
+/// What identifies the record a build is for: it will have `seq` and chain onto `prev`.
+#[derive(Debug, Clone)]
+pub(crate) struct Header<'a> {
+    pub(crate) variant: &'a str,
+    pub(crate) parent_variant: Option<String>,
+    pub(crate) seq: u64,
+    pub(crate) prev: journal::TxnId,
+    pub(crate) time: i64,
+    pub(crate) parent_commit: Option<String>,
+}
+
+/// The BuildInput for the record described by `h`, whose state is `state`.
 pub(crate) fn build_input(
     ctx_store: &store::Store,
-    variant: &str,
-    parent_variant: Option<String>,
-    seq: u64,
-    prev: &journal::TxnId,
-    time: i64,
+    h: Header<'_>,
     state: &State,
-    parent_commit: Option<String>,
 ) -> anyhow::Result<materializer::BuildInput> {
     let mut packages = Vec::with_capacity(state.packages.len());
     for p in &state.packages {
@@ -291,12 +297,12 @@ pub(crate) fn build_input(
         });
     }
     Ok(materializer::BuildInput {
-        variant: variant.to_owned(),
-        parent_variant,
-        txn_id: format!("seq-{seq}"),
-        seq,
-        journal_head: prev.to_hex(),
-        time: time.max(0) as u64,
+        variant: h.variant.to_owned(),
+        parent_variant: h.parent_variant,
+        txn_id: format!("seq-{}", h.seq),
+        seq: h.seq,
+        journal_head: h.prev.to_hex(),
+        time: h.time.max(0) as u64,
         packages,
         profile: materializer::Profile {
             kargs: state.profile.kargs.clone(),
@@ -308,7 +314,7 @@ pub(crate) fn build_input(
             .iter()
             .map(|(k, v)| (k.clone(), v.to_hex()))
             .collect(),
-        parent_commit,
+        parent_commit: h.parent_commit,
     })
 }
 
@@ -327,16 +333,15 @@ pub(crate) fn commit_state(
     let time = now();
     let parent_commit = head.map(|h| h.commit.to_hex());
     let parent_variant = base.as_ref().map(|b| b.variant.clone());
-    let input = build_input(
-        &ctx.store,
-        &o.variant,
+    let header = Header {
+        variant: &o.variant,
         parent_variant,
         seq,
-        &prev,
+        prev,
         time,
-        &state,
         parent_commit,
-    )?;
+    };
+    let input = build_input(&ctx.store, header, &state)?;
     let work = ctx.staging().join(format!("txn-{seq}"));
     if !o.json && !o.quiet {
         eprintln!(
@@ -932,16 +937,15 @@ pub(crate) fn replay(
             .predecessor(r)
             .filter(|p| p.variant == r.variant)
             .map(|p| p.commit.to_hex());
-        let input = build_input(
-            &ctx.store,
-            &r.variant,
-            r.base.as_ref().map(|b| b.variant.clone()),
-            r.seq,
-            &r.prev,
-            r.time,
-            &r.state,
+        let header = Header {
+            variant: &r.variant,
+            parent_variant: r.base.as_ref().map(|b| b.variant.clone()),
+            seq: r.seq,
+            prev: r.prev,
+            time: r.time,
             parent_commit,
-        )?;
+        };
+        let input = build_input(&ctx.store, header, &r.state)?;
         let work = crate::ctx::staging_dir(into).join(format!("txn-{}", r.seq));
         let built = materializer::materialize(&repo2, &work, &input).map_err(|e| {
             CliError::new(

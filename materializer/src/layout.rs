@@ -79,13 +79,15 @@ pub(crate) fn beneath(tree: &Path, rel: &str) -> Result<PathBuf, LayoutError> {
                 }
                 break;
             }
-            k => return Err(LayoutError::Refused {
-                action: "work beneath",
-                path,
-                reason: format!(
+            k => {
+                return Err(LayoutError::Refused {
+                    action: "work beneath",
+                    path,
+                    reason: format!(
                     "it is a {k:?}, not a directory (a symlink here could lead outside the tree)"
                 ),
-            }),
+                })
+            }
         }
     }
     Ok(path)

@@ -415,7 +415,7 @@ mod tests {
     #[test]
     fn parses_release_and_checks_freshness() {
         let c = split_clearsigned(SIGNED.as_bytes()).expect("valid");
-        let r = parse_release(&c.text.replace("- -dash line\n", "")).expect("valid");
+        let r = parse_release(&c.text.replace("-dash line\n", "")).expect("valid");
         assert_eq!(format_utc(r.date), "2026-07-11 10:16:37 UTC");
         assert_eq!(r.files.len(), 1);
         assert!(r.file("main/binary-amd64/Packages.xz").is_some());
