@@ -182,7 +182,12 @@ fn quickstart_sequence() {
 
     // Bisect: `quiet` in the kernel arguments is the "regression"; it first appears in 5.
     let probe = r#"if grep -qw quiet "$PARTICLE_CHECKOUT/usr/lib/particle/kargs" 2>/dev/null; then exit 1; fi; test -x "$PARTICLE_CHECKOUT/usr/bin/hello""#;
-    let b = env.run(&["--json", "txn", "bisect", "--good", "1", "--bad", "5", "--run", "sh", "-c", probe]).ok().json();
+    let b = env
+        .run(&[
+            "--json", "txn", "bisect", "--good", "1", "--bad", "5", "--run", "sh", "-c", probe,
+        ])
+        .ok()
+        .json();
     assert_eq!(b["first_bad"], 5, "{b}");
     assert_eq!(b["last_good"], 4, "{b}");
     assert!(!b["tested"].as_array().expect("tested").is_empty());
