@@ -213,6 +213,12 @@ pub(crate) enum TxnCmd {
         /// Only transactions that changed this package
         #[arg(long)]
         package: Option<String>,
+        /// Only transactions at or after this time (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS UTC, or unix seconds)
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        since: Option<i64>,
+        /// Only transactions at or before this time
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        until: Option<i64>,
     },
     /// One transaction in full
     Show {
@@ -320,6 +326,34 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS]` (UTC) or unix seconds.
+fn parse_time(s: &str) -> Result<i64, String> {
+    if let Ok(n) = s.parse::<i64>() {
+        return Ok(n);
+    }
+    let bad = || format!("{s:?} is not a time (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or unix seconds)");
+    let (date, time) = s.split_once([' ', 'T']).unwrap_or((s, "00:00:00"));
+    let d: Vec<&str> = date.split('-').collect();
+    let t: Vec<&str> = time.trim_end_matches('Z').split(':').collect();
+    if d.len() != 3 || !(2..=3).contains(&t.len()) {
+        return Err(bad());
+    }
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month: usize = d[1].parse().map_err(|_| bad())?;
+    let name = MONTHS.get(month.wrapping_sub(1)).ok_or_else(bad)?;
+    let rfc = format!(
+        "{} {name} {} {}:{}:{} UTC",
+        d[2],
+        d[0],
+        t[0],
+        t[1],
+        t.get(2).unwrap_or(&"00")
+    );
+    store::parse_rfc2822(&rfc).ok_or_else(bad)
+}
+
 fn opts(g: &Global, c: TxnCommon, dry_run: bool) -> txn::TxnOpts {
     txn::TxnOpts {
         variant: c.variant,
@@ -411,7 +445,12 @@ fn txn_cmd(g: &Global, c: TxnCmd) -> anyhow::Result<()> {
             let set = txn::parse_assignments(&set)?;
             txn::profile_txn(&g.root, &opts(g, common, false), R::Sysctl { set })
         }
-        TxnCmd::Log { variant, package } => txn::log(&g.root, variant, package, g.json),
+        TxnCmd::Log {
+            variant,
+            package,
+            since,
+            until,
+        } => txn::log(&g.root, variant, package, since, until, g.json),
         TxnCmd::Show { txn: t } => txn::show(&g.root, &t, g.json),
         TxnCmd::Diff { a, b } => txn::diff(&g.root, &a, &b, g.json),
         TxnCmd::Bisect {

@@ -600,6 +600,8 @@ pub(crate) fn log(
     root: &Path,
     variant: Option<String>,
     package: Option<String>,
+    since: Option<i64>,
+    until: Option<i64>,
     json: bool,
 ) -> anyhow::Result<()> {
     let ctx = Ctx::read(root)?;
@@ -613,7 +615,8 @@ pub(crate) fn log(
             .log(&journal::LogFilter {
                 variant: Some(variant.clone()),
                 package,
-                ..Default::default()
+                since,
+                until,
             })
             .map_err(query_err)?
     };

@@ -1755,7 +1755,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__txn__subcmd__log)
-            opts="-v -q -h -V --variant --package --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --variant --package --since --until --root --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1766,6 +1766,14 @@ _particle() {
                     return 0
                     ;;
                 --package)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -205,6 +205,8 @@ complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_s
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -s V -l version -d 'Print version'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -l variant -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -l package -d 'Only transactions that changed this package' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -l since -d 'Only transactions at or after this time (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS UTC, or unix seconds)' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -l until -d 'Only transactions at or before this time' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -s v -l verbose -d 'More detail on stderr (repeat for more)'

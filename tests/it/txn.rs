@@ -211,6 +211,40 @@ fn quickstart_sequence() {
         }
     }
     assert_eq!(txns[0]["reason"], "first");
+    let jq = env
+        .run(&["--json", "txn", "log", "--package", "jq"])
+        .ok()
+        .json();
+    let seqs: Vec<u64> = jq["transactions"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|t| t["seq"].as_u64().expect("seq"))
+        .collect();
+    assert_eq!(seqs, [2, 3, 4]);
+    let future = env
+        .run(&["--json", "txn", "log", "--since", "2999-01-01"])
+        .ok()
+        .json();
+    assert!(future["transactions"].as_array().expect("list").is_empty());
+    let all = env
+        .run(&[
+            "--json",
+            "txn",
+            "log",
+            "--since",
+            "2000-01-01 00:00",
+            "--until",
+            "4102444800",
+        ])
+        .ok()
+        .json();
+    assert_eq!(all["transactions"].as_array().expect("list").len(), 5);
+    assert_eq!(
+        env.run(&["--json", "txn", "log", "--since", "yesterday"])
+            .code,
+        2
+    );
     let prefix = &txns[1]["id"].as_str().expect("id")[..10];
     assert_eq!(
         env.run(&["--json", "txn", "show", prefix]).ok().json()["seq"],
