@@ -252,6 +252,16 @@ pub(crate) enum TxnCmd {
 pub(crate) enum VariantCmd {
     /// List variants
     List,
+    /// Create a variant, empty or from a parent's state (at TXN, default the parent's head)
+    Create {
+        name: String,
+        /// PARENT or PARENT@TXN
+        #[arg(long, value_name = "PARENT[@TXN]")]
+        from: Option<String>,
+        /// Why: recorded in the journal
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -307,6 +317,16 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Store(StoreCmd::Fetch { packages }) => store_fetch(g, &packages),
         Command::Txn(c) => txn_cmd(g, c),
         Command::Variant(VariantCmd::List) => variant_list(g),
+        Command::Variant(VariantCmd::Create { name, from, reason }) => {
+            let o = txn::TxnOpts {
+                variant: name,
+                reason,
+                dry_run: false,
+                json: g.json,
+                quiet: g.quiet,
+            };
+            txn::variant_create(&g.root, &o, from.as_deref())
+        }
         Command::Status { variant } => txn::status(&g.root, variant, g.json),
         Command::Why { package, variant } => crate::why::why(&g.root, &package, &variant, g.json),
         Command::Replay {

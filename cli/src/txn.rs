@@ -482,6 +482,88 @@ pub(crate) fn rollback(root: &Path, o: &TxnOpts, to: Option<&str>) -> anyhow::Re
     report(o, &record, &d)
 }
 
+/// `variant create NAME [--from PARENT[@TXN]]`: without a parent the variant is declared empty
+/// (its first transaction starts from nothing); with one, a `variant-create` record gives it the
+/// parent's state at TXN and its own commit, and the journal records the provenance.
+pub(crate) fn variant_create(root: &Path, o: &TxnOpts, from: Option<&str>) -> anyhow::Result<()> {
+    if !journal::query::valid_variant_name(&o.variant) {
+        return Err(CliError::usage(format!("{:?} is not a valid variant name", o.variant)).into());
+    }
+    let mut ctx = Ctx::write(root, o.quiet || o.json)?;
+    let exists = ctx.journal.history().head(&o.variant).is_some()
+        || crate::state::variants(&ctx.state)?.contains(&o.variant);
+    if exists {
+        return Err(CliError::new(
+            "variant_exists",
+            format!("variant {:?} already exists", o.variant),
+        )
+        .into());
+    }
+    let Some(from) = from else {
+        crate::state::declare_variant(&ctx.state, &o.variant)?;
+        if o.json {
+            print_json(&serde_json::json!({ "variant": o.variant, "parent": null, "txn": null }))?;
+        } else if !o.quiet {
+            eprintln!("created empty variant {}", o.variant);
+        }
+        return Ok(());
+    };
+    let (parent, at) = match from.split_once('@') {
+        Some((p, t)) => (p, Some(t)),
+        None => (from, None),
+    };
+    let parent_rec = {
+        let h = ctx.journal.history();
+        let head = h.head(parent).ok_or_else(|| {
+            CliError::new(
+                "unknown_variant",
+                format!("variant {parent:?} has no transactions to start from"),
+            )
+        })?;
+        let seq = match at {
+            Some(t) => resolve(&ctx, t)?.seq,
+            None => head.seq,
+        };
+        if !h.in_lineage(parent, seq) {
+            return Err(CliError::new(
+                "not_in_lineage",
+                format!("transaction {seq} is not in the history of {parent}"),
+            )
+            .into());
+        }
+        h.state_at(parent, seq).map_err(query_err)?.clone()
+    };
+    let seq = match at {
+        Some(t) => resolve(&ctx, t)?.seq,
+        None => parent_rec.seq,
+    };
+    let txn = ctx
+        .journal
+        .history()
+        .record(seq)
+        .map(|r| r.id)
+        .unwrap_or(parent_rec.id);
+    let base = journal::Provenance {
+        variant: parent.to_owned(),
+        seq,
+        txn,
+    };
+    let request = Request::VariantCreate {
+        parent: parent.to_owned(),
+        parent_seq: seq,
+        parent_txn: txn,
+    };
+    let record = commit_state(
+        &mut ctx,
+        o,
+        request,
+        parent_rec.state.clone(),
+        None,
+        Some(base),
+    )?;
+    report(o, &record, &journal::diff(&State::default(), &record.state))
+}
+
 /// `txn kargs/initramfs/sysctl`: a profile change, committed like a package change.
 pub(crate) fn profile_txn(root: &Path, o: &TxnOpts, request: Request) -> anyhow::Result<()> {
     let mut ctx = Ctx::write(root, o.quiet || o.json)?;

@@ -151,6 +151,9 @@ _particle() {
             particle__subcmd__help__subcmd__txn,verify)
                 cmd="particle__subcmd__help__subcmd__txn__subcmd__verify"
                 ;;
+            particle__subcmd__help__subcmd__variant,create)
+                cmd="particle__subcmd__help__subcmd__variant__subcmd__create"
+                ;;
             particle__subcmd__help__subcmd__variant,list)
                 cmd="particle__subcmd__help__subcmd__variant__subcmd__list"
                 ;;
@@ -304,11 +307,17 @@ _particle() {
             particle__subcmd__txn__subcmd__help,verify)
                 cmd="particle__subcmd__txn__subcmd__help__subcmd__verify"
                 ;;
+            particle__subcmd__variant,create)
+                cmd="particle__subcmd__variant__subcmd__create"
+                ;;
             particle__subcmd__variant,help)
                 cmd="particle__subcmd__variant__subcmd__help"
                 ;;
             particle__subcmd__variant,list)
                 cmd="particle__subcmd__variant__subcmd__list"
+                ;;
+            particle__subcmd__variant__subcmd__help,create)
+                cmd="particle__subcmd__variant__subcmd__help__subcmd__create"
                 ;;
             particle__subcmd__variant__subcmd__help,help)
                 cmd="particle__subcmd__variant__subcmd__help__subcmd__help"
@@ -829,8 +838,22 @@ _particle() {
             return 0
             ;;
         particle__subcmd__help__subcmd__variant)
-            opts="list"
+            opts="list create"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__help__subcmd__variant__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1937,7 +1960,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__variant)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version list help"
+            opts="-v -q -h -V --root --json --verbose --quiet --help --version list create help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1954,9 +1977,49 @@ _particle() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        particle__subcmd__variant__subcmd__help)
-            opts="list help"
+        particle__subcmd__variant__subcmd__create)
+            opts="-v -q -h -V --from --reason --root --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__variant__subcmd__help)
+            opts="list create help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__variant__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

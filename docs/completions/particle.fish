@@ -254,21 +254,31 @@ complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_s
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "bisect" -d 'Find the first bad transaction between a good and a bad one'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check the hash chain and that every recorded commit exists and passes fsck'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list help" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
-complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list help" -l json -d 'Print exactly one JSON document on stdout (errors too)'
-complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list help" -s v -l verbose -d 'More detail on stderr (repeat for more)'
-complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list help" -s q -l quiet -d 'Only errors on stderr'
-complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list help" -s h -l help -d 'Print help'
-complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list help" -s V -l version -d 'Print version'
-complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list help" -f -a "list" -d 'List variants'
-complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list create help" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list create help" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list create help" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list create help" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list create help" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list create help" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list create help" -f -a "list" -d 'List variants'
+complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list create help" -f -a "create" -d 'Create a variant, empty or from a parent\'s state (at TXN, default the parent\'s head)'
+complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list create help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from list" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from list" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from create" -l from -d 'PARENT or PARENT@TXN' -r
+complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from create" -l reason -d 'Why: recorded in the journal' -r
+complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from create" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from create" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from create" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from help" -f -a "list" -d 'List variants'
+complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a variant, empty or from a parent\'s state (at TXN, default the parent\'s head)'
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c particle -n "__fish_particle_using_subcommand status" -l variant -r
 complete -c particle -n "__fish_particle_using_subcommand status" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
@@ -373,6 +383,7 @@ complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_
 complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from txn" -f -a "bisect" -d 'Find the first bad transaction between a good and a bad one'
 complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from txn" -f -a "verify" -d 'Check the hash chain and that every recorded commit exists and passes fsck'
 complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from variant" -f -a "list" -d 'List variants'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from variant" -f -a "create" -d 'Create a variant, empty or from a parent\'s state (at TXN, default the parent\'s head)'
 complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from solve" -f -a "install" -d 'Install packages (PKG or PKG=VERSION)'
 complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from solve" -f -a "remove" -d 'Remove packages'
 complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from solve" -f -a "upgrade" -d 'Upgrade everything installed'

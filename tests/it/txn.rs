@@ -251,6 +251,28 @@ fn quickstart_sequence() {
         2
     );
 
+    // A child variant from base at transaction 2: its own commit, the parent's packages.
+    let child = env
+        .run(&["--json", "variant", "create", "bosom", "--from", "base@2"])
+        .ok()
+        .json();
+    assert_eq!(child["txn"], 6);
+    assert_eq!(child["kind"], "variant-create");
+    assert_eq!(package_set(&env, "6"), package_set(&env, "2"));
+    let list = env.run(&["--json", "variant", "list"]).ok().json();
+    let bosom = list["variants"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|v| v["name"] == "bosom")
+        .cloned()
+        .expect("bosom");
+    assert_eq!(bosom["parent"], "base");
+    assert_eq!(bosom["txn"], 6);
+    env.run(&["--json", "variant", "create", "bosom", "--from", "base"])
+        .fails("variant_exists");
+    invariants(&env);
+
     // Replay rebuilds every commit bit for bit into a fresh directory.
     let into = env.dir.path().join("replayed");
     let r = env
@@ -264,7 +286,7 @@ fn quickstart_sequence() {
         .ok()
         .json();
     assert_eq!(r["verified"], true, "{r}");
-    assert_eq!(r["transactions"].as_array().expect("list").len(), 5);
+    assert_eq!(r["transactions"].as_array().expect("list").len(), 6);
 }
 
 #[test]
