@@ -206,6 +206,18 @@ pub(crate) enum TxnCmd {
         #[arg(long, value_name = "KEY=VALUE", required = true)]
         set: Vec<String>,
     },
+    /// Record the hardware profile, detected from this machine or read from a JSON file
+    #[command(group(clap::ArgGroup::new("hw_source").required(true).args(["detect", "from"])))]
+    Hardware {
+        #[command(flatten)]
+        common: TxnCommon,
+        /// Read PCI devices, CPU, storage, network and audio from sysfs and procfs
+        #[arg(long)]
+        detect: bool,
+        /// A JSON profile (tests use fixtures)
+        #[arg(long, value_name = "FILE")]
+        from: Option<PathBuf>,
+    },
     /// The variant's transactions, oldest first
     Log {
         #[arg(long)]
@@ -460,6 +472,17 @@ fn txn_cmd(g: &Global, c: TxnCmd) -> anyhow::Result<()> {
         TxnCmd::Initramfs { common, set } => {
             let set = txn::parse_assignments(&set)?;
             txn::profile_txn(&g.root, &opts(g, common, false), R::Initramfs { set })
+        }
+        TxnCmd::Hardware {
+            common,
+            detect: _,
+            from,
+        } => {
+            let (profile, source) = match from {
+                Some(f) => (crate::hardware::from_file(&f)?, f.display().to_string()),
+                None => (crate::hardware::detect(), "detect".to_owned()),
+            };
+            txn::hardware_txn(&g.root, &opts(g, common, false), profile, source)
         }
         TxnCmd::Sysctl { common, set } => {
             let set = txn::parse_assignments(&set)?;

@@ -5,6 +5,7 @@
 mod cmd;
 mod ctx;
 mod error;
+mod hardware;
 mod output;
 mod plumbing;
 mod state;

@@ -606,6 +606,48 @@ pub(crate) fn profile_txn(root: &Path, o: &TxnOpts, request: Request) -> anyhow:
     report(o, &record, &d)
 }
 
+/// `txn hardware`: records a new hardware profile (a profile event with its own commit).
+pub(crate) fn hardware_txn(
+    root: &Path,
+    o: &TxnOpts,
+    profile: journal::Value,
+    source: String,
+) -> anyhow::Result<()> {
+    let mut ctx = Ctx::write(root, o.quiet || o.json)?;
+    let (head, old_state) = head_state(&ctx, &o.variant);
+    let Some(head) = head else {
+        return Err(CliError::new(
+            "empty_variant",
+            format!("variant {} has no transaction yet", o.variant),
+        )
+        .hint("install packages first: `particle txn install`")
+        .into());
+    };
+    let mut state = old_state.clone();
+    state.profile.hardware = profile;
+    let d = journal::diff(&old_state, &state);
+    if d.is_empty() {
+        if o.json {
+            print_json(
+                &serde_json::json!({ "variant": o.variant, "changed": false, "txn": head.seq }),
+            )?;
+        } else {
+            eprintln!("nothing to do: the hardware profile is unchanged");
+        }
+        return Ok(());
+    }
+    let base = head.base.clone();
+    let record = commit_state(
+        &mut ctx,
+        o,
+        Request::Hardware { source },
+        state,
+        Some(&head),
+        base,
+    )?;
+    report(o, &record, &d)
+}
+
 /// `KEY=` (empty value) deletes the key.
 fn set_map(map: &mut BTreeMap<String, String>, set: &BTreeMap<String, String>) {
     for (k, v) in set {

@@ -121,6 +121,9 @@ _particle() {
             particle__subcmd__help__subcmd__txn,diff)
                 cmd="particle__subcmd__help__subcmd__txn__subcmd__diff"
                 ;;
+            particle__subcmd__help__subcmd__txn,hardware)
+                cmd="particle__subcmd__help__subcmd__txn__subcmd__hardware"
+                ;;
             particle__subcmd__help__subcmd__txn,initramfs)
                 cmd="particle__subcmd__help__subcmd__txn__subcmd__initramfs"
                 ;;
@@ -235,6 +238,9 @@ _particle() {
             particle__subcmd__txn,diff)
                 cmd="particle__subcmd__txn__subcmd__diff"
                 ;;
+            particle__subcmd__txn,hardware)
+                cmd="particle__subcmd__txn__subcmd__hardware"
+                ;;
             particle__subcmd__txn,help)
                 cmd="particle__subcmd__txn__subcmd__help"
                 ;;
@@ -273,6 +279,9 @@ _particle() {
                 ;;
             particle__subcmd__txn__subcmd__help,diff)
                 cmd="particle__subcmd__txn__subcmd__help__subcmd__diff"
+                ;;
+            particle__subcmd__txn__subcmd__help,hardware)
+                cmd="particle__subcmd__txn__subcmd__help__subcmd__hardware"
                 ;;
             particle__subcmd__txn__subcmd__help,help)
                 cmd="particle__subcmd__txn__subcmd__help__subcmd__help"
@@ -656,7 +665,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__help__subcmd__txn)
-            opts="install remove upgrade rollback kargs initramfs sysctl log show diff bisect verify"
+            opts="install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -684,6 +693,20 @@ _particle() {
             return 0
             ;;
         particle__subcmd__help__subcmd__txn__subcmd__diff)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__help__subcmd__txn__subcmd__hardware)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1422,7 +1445,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__txn)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version install remove upgrade rollback kargs initramfs sysctl log show diff bisect verify help"
+            opts="-v -q -h -V --root --json --verbose --quiet --help --version install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1491,8 +1514,38 @@ _particle() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        particle__subcmd__txn__subcmd__hardware)
+            opts="-v -q -h -V --variant --reason --detect --from --root --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --variant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         particle__subcmd__txn__subcmd__help)
-            opts="install remove upgrade rollback kargs initramfs sysctl log show diff bisect verify help"
+            opts="install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1520,6 +1573,20 @@ _particle() {
             return 0
             ;;
         particle__subcmd__txn__subcmd__help__subcmd__diff)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__txn__subcmd__help__subcmd__hardware)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -286,7 +286,7 @@ fn quickstart_sequence() {
         .ok()
         .json();
     assert_eq!(r["verified"], true, "{r}");
-    assert_eq!(r["transactions"].as_array().expect("list").len(), 6);
+    assert_eq!(r["transactions"].as_array().expect("list").len(), 7);
 }
 
 #[test]
