@@ -564,7 +564,7 @@ fn init(g: &Global, variant: &str) -> anyhow::Result<()> {
         .into());
     }
     let state = State::create(&g.root)?;
-    let _lock = lock(&state)?;
+    let _lock = crate::state::lock(&state)?;
     store::Store::create(&state.store_dir())?;
     std::fs::create_dir_all(state.root.join("ostree"))?;
     materializer::init_repo(&state.root.join("ostree/repo"))
@@ -578,20 +578,6 @@ fn init(g: &Global, variant: &str) -> anyhow::Result<()> {
         eprintln!("initialized {} (variant {variant})", state.root.display());
     }
     Ok(())
-}
-
-fn lock(state: &State) -> Result<journal::Lock, CliError> {
-    journal::Lock::acquire(&state.root).map_err(|e| match e {
-        journal::LockError::Held { .. } => CliError::new(
-            "locked",
-            format!(
-                "{} is locked by another particle process",
-                state.root.display()
-            ),
-        )
-        .hint("wait for the other transaction to finish"),
-        other => CliError::new("io", other.to_string()),
-    })
 }
 
 fn open_store(g: &Global) -> anyhow::Result<(State, store::Store)> {
@@ -611,7 +597,7 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
             keyring,
         } => {
             let (state, st) = open_store(g)?;
-            let _lock = lock(&state)?;
+            let _lock = crate::state::lock(&state)?;
             if components.is_empty() {
                 components.push("main".into());
             }
@@ -632,7 +618,7 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
         }
         RepoCmd::ImportApt { files } => {
             let (state, st) = open_store(g)?;
-            let _lock = lock(&state)?;
+            let _lock = crate::state::lock(&state)?;
             let files = if files.is_empty() {
                 host_sources()?
             } else {
@@ -727,7 +713,7 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
         }
         RepoCmd::Update => {
             let (state, st) = open_store(g)?;
-            let _lock = lock(&state)?;
+            let _lock = crate::state::lock(&state)?;
             if st.sources()?.is_empty() {
                 return Err(CliError::new("no_sources", "no sources configured")
                     .hint("add one with `particle repo add` or `particle repo import-apt`")
@@ -889,7 +875,7 @@ fn generate_docs(dir: &Path) -> anyhow::Result<()> {
 
 fn store_fetch(g: &Global, packages: &[String]) -> anyhow::Result<()> {
     let (state, st) = open_store(g)?;
-    let _lock = lock(&state)?;
+    let _lock = crate::state::lock(&state)?;
     let pinned = txn::Pinned::load(&st)?;
     let mut wanted = Vec::new();
     for spec in packages {

@@ -52,17 +52,7 @@ impl Ctx {
     /// Opens for a mutating command: takes the lock, then recovers.
     pub(crate) fn write(root: &std::path::Path, quiet: bool) -> anyhow::Result<Self> {
         let state = State::open(root)?;
-        let lock = journal::Lock::acquire(&state.root).map_err(|e| match e {
-            journal::LockError::Held { .. } => CliError::new(
-                "locked",
-                format!(
-                    "{} is locked by another particle process",
-                    state.root.display()
-                ),
-            )
-            .hint("wait for the other transaction to finish"),
-            other => CliError::new("io", other.to_string()),
-        })?;
+        let lock = crate::state::lock(&state)?;
         let store = store::Store::open(&state.store_dir())?;
         let (journal, report) = journal::Journal::open(&state.root.join("journal"))
             .map_err(|e| CliError::new("journal", format!("could not open the journal: {e}")))?;

@@ -89,3 +89,19 @@ pub(crate) fn declare_variant(state: &State, name: &str) -> Result<(), CliError>
     std::fs::rename(&tmp, &path).map_err(io)?;
     Ok(())
 }
+
+/// Takes the process-wide writer lock (the journal's `flock` on `<root>/lock`); fails at once,
+/// with kind `locked`, if another particle process holds it.
+pub(crate) fn lock(state: &State) -> Result<journal::Lock, CliError> {
+    journal::Lock::acquire(&state.root).map_err(|e| match e {
+        journal::LockError::Held { .. } => CliError::new(
+            "locked",
+            format!(
+                "{} is locked by another particle process",
+                state.root.display()
+            ),
+        )
+        .hint("wait for the other transaction to finish"),
+        other => CliError::new("io", other.to_string()),
+    })
+}

@@ -566,6 +566,29 @@ pub(crate) fn variant_create(root: &Path, o: &TxnOpts, from: Option<&str>) -> an
 
 /// `txn kargs/initramfs/sysctl`: a profile change, committed like a package change.
 pub(crate) fn profile_txn(root: &Path, o: &TxnOpts, request: Request) -> anyhow::Result<()> {
+    let change = request.clone();
+    profile_change(root, o, request, move |state| match change {
+        Request::Kargs { append, delete } => {
+            state.profile.kargs.retain(|k| !delete.contains(k));
+            for a in append {
+                if !state.profile.kargs.contains(&a) {
+                    state.profile.kargs.push(a);
+                }
+            }
+        }
+        Request::Initramfs { set } => set_map(&mut state.profile.initramfs, &set),
+        Request::Sysctl { set } => set_map(&mut state.profile.sysctl, &set),
+        _ => unreachable!("profile_txn is only called with profile requests"),
+    })
+}
+
+/// A profile event: `apply` changes the head's state; nothing is written if that changes nothing.
+fn profile_change(
+    root: &Path,
+    o: &TxnOpts,
+    request: Request,
+    apply: impl FnOnce(&mut State),
+) -> anyhow::Result<()> {
     let mut ctx = Ctx::write(root, o.quiet || o.json)?;
     let (head, old_state) = head_state(&ctx, &o.variant);
     let Some(head) = head else {
@@ -577,19 +600,7 @@ pub(crate) fn profile_txn(root: &Path, o: &TxnOpts, request: Request) -> anyhow:
         .into());
     };
     let mut state = old_state.clone();
-    match &request {
-        Request::Kargs { append, delete } => {
-            state.profile.kargs.retain(|k| !delete.contains(k));
-            for a in append {
-                if !state.profile.kargs.contains(a) {
-                    state.profile.kargs.push(a.clone());
-                }
-            }
-        }
-        Request::Initramfs { set } => set_map(&mut state.profile.initramfs, set),
-        Request::Sysctl { set } => set_map(&mut state.profile.sysctl, set),
-        _ => unreachable!("profile_txn is only called with profile requests"),
-    }
+    apply(&mut state);
     let d = journal::diff(&old_state, &state);
     if d.is_empty() {
         if o.json {
@@ -613,39 +624,9 @@ pub(crate) fn hardware_txn(
     profile: journal::Value,
     source: String,
 ) -> anyhow::Result<()> {
-    let mut ctx = Ctx::write(root, o.quiet || o.json)?;
-    let (head, old_state) = head_state(&ctx, &o.variant);
-    let Some(head) = head else {
-        return Err(CliError::new(
-            "empty_variant",
-            format!("variant {} has no transaction yet", o.variant),
-        )
-        .hint("install packages first: `particle txn install`")
-        .into());
-    };
-    let mut state = old_state.clone();
-    state.profile.hardware = profile;
-    let d = journal::diff(&old_state, &state);
-    if d.is_empty() {
-        if o.json {
-            print_json(
-                &serde_json::json!({ "variant": o.variant, "changed": false, "txn": head.seq }),
-            )?;
-        } else {
-            eprintln!("nothing to do: the hardware profile is unchanged");
-        }
-        return Ok(());
-    }
-    let base = head.base.clone();
-    let record = commit_state(
-        &mut ctx,
-        o,
-        Request::Hardware { source },
-        state,
-        Some(&head),
-        base,
-    )?;
-    report(o, &record, &d)
+    profile_change(root, o, Request::Hardware { source }, |state| {
+        state.profile.hardware = profile
+    })
 }
 
 /// `KEY=` (empty value) deletes the key.

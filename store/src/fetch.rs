@@ -46,6 +46,20 @@ pub fn join_uri(base: &str, rel: &str) -> String {
     )
 }
 
+/// A local file's error, with not-found told apart (so index fallbacks can try the next form).
+fn file_error(uri: &str, source: std::io::Error) -> FetchError {
+    if source.kind() == std::io::ErrorKind::NotFound {
+        FetchError::NotFound {
+            uri: uri.to_owned(),
+        }
+    } else {
+        FetchError::Io {
+            uri: uri.to_owned(),
+            source,
+        }
+    }
+}
+
 fn file_path(uri: &str) -> Option<PathBuf> {
     uri.strip_prefix("file://").map(PathBuf::from)
 }
@@ -75,18 +89,9 @@ impl Fetcher {
     /// Fetches `uri` into memory, refusing more than `limit` bytes.
     pub async fn get(&self, uri: &str, limit: u64) -> Result<Vec<u8>, FetchError> {
         if let Some(path) = file_path(uri) {
-            let data = tokio::fs::read(&path).await.map_err(|source| {
-                if source.kind() == std::io::ErrorKind::NotFound {
-                    FetchError::NotFound {
-                        uri: uri.to_owned(),
-                    }
-                } else {
-                    FetchError::Io {
-                        uri: uri.to_owned(),
-                        source,
-                    }
-                }
-            })?;
+            let data = tokio::fs::read(&path)
+                .await
+                .map_err(|e| file_error(uri, e))?;
             if data.len() as u64 > limit {
                 return Err(FetchError::TooLarge {
                     uri: uri.to_owned(),
@@ -128,18 +133,9 @@ impl Fetcher {
             source,
         };
         if let Some(path) = file_path(uri) {
-            let meta = tokio::fs::metadata(&path).await.map_err(|source| {
-                if source.kind() == std::io::ErrorKind::NotFound {
-                    FetchError::NotFound {
-                        uri: uri.to_owned(),
-                    }
-                } else {
-                    FetchError::Io {
-                        uri: uri.to_owned(),
-                        source,
-                    }
-                }
-            })?;
+            let meta = tokio::fs::metadata(&path)
+                .await
+                .map_err(|e| file_error(uri, e))?;
             if meta.len() > limit {
                 return Err(FetchError::TooLarge {
                     uri: uri.to_owned(),
