@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check the project has: formatting, lints, the whole test suite, and a short bounded
-# fuzz run. This is the README's test command and what .ci/run calls.
+# fuzz run. This is the README's test command and what .ci/run calls. It ends with one line
+# `tests: N passed, N failed, N skipped` summing every cargo test binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,7 +11,22 @@ export PARTICLE_MIRROR="${PARTICLE_MIRROR:-$(cd .. && pwd)/shared/debian-mirror}
 jobs="${CARGO_BUILD_JOBS:-2}"
 cargo fmt --all -- --check
 cargo clippy -j"$jobs" --workspace --all-targets -- -D warnings
-cargo test -j"$jobs" --workspace --no-fail-fast
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test -j"$jobs" --workspace --no-fail-fast 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+summary=$(awk '/^test result:/ {
+    for (i = 2; i <= NF; i++) {
+      if ($i == "passed;") p += $(i-1); if ($i == "failed;") f += $(i-1); if ($i == "ignored;") s += $(i-1)
+    }
+  } END { printf "%d passed, %d failed, %d skipped", p, f, s }' "$log")
+if [ "$status" -ne 0 ]; then
+  echo "tests: $summary"
+  exit "$status"
+fi
 if [ -x fuzz/run.sh ]; then
   bash fuzz/run.sh "${PARTICLE_FUZZ_SECONDS:-20}"
 fi
+echo "tests: $summary"
