@@ -273,6 +273,32 @@ fn quickstart_sequence() {
         .fails("variant_exists");
     invariants(&env);
 
+    // A hardware profile (a fixture with an NVIDIA GPU) is a profile event of its own.
+    let fixture = env.dir.path().join("hw.json");
+    std::fs::write(
+        &fixture,
+        r#"{"pci": [{"class": "0x030000", "vendor": "0x10de", "device": "0x2684"}], "cpu": {"vendor": "AuthenticAMD"}}"#,
+    )
+    .expect("write fixture");
+    let hw = env
+        .run(&[
+            "--json",
+            "txn",
+            "hardware",
+            "--variant",
+            "bosom",
+            "--from",
+            &fixture.to_string_lossy(),
+        ])
+        .ok()
+        .json();
+    assert_eq!(hw["txn"], 7);
+    assert_eq!(hw["kind"], "hardware");
+    let d = env.run(&["--json", "txn", "diff", "6", "7"]).ok().json();
+    assert_eq!(d["profile"][0]["field"], "hardware", "{d}");
+    assert_eq!(d["added"], serde_json::json!([]));
+    invariants(&env);
+
     // Replay rebuilds every commit bit for bit into a fresh directory.
     let into = env.dir.path().join("replayed");
     let r = env
@@ -286,7 +312,7 @@ fn quickstart_sequence() {
         .ok()
         .json();
     assert_eq!(r["verified"], true, "{r}");
-    assert_eq!(r["transactions"].as_array().expect("list").len(), 7);
+    assert_eq!(r["transactions"].as_array().expect("list").len(), 7, "{r}");
 }
 
 #[test]
