@@ -509,12 +509,7 @@ fn txn_cmd(g: &Global, c: TxnCmd) -> anyhow::Result<()> {
 fn variant_list(g: &Global) -> anyhow::Result<()> {
     let ctx = crate::ctx::Ctx::read(&g.root)?;
     let h = ctx.journal.history();
-    let mut names = crate::state::variants(&ctx.state)?;
-    for v in h.variants() {
-        if !names.iter().any(|n| n == v) {
-            names.push(v.to_owned());
-        }
-    }
+    let names = ctx.variant_names()?;
     let list: Vec<_> = names
         .iter()
         .map(|n| {

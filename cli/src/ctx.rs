@@ -29,6 +29,18 @@ impl Ctx {
         staging_dir(&self.state.root)
     }
 
+    /// Every variant: those declared (`init`, `variant create` without a parent) in order, then
+    /// those only the journal knows.
+    pub(crate) fn variant_names(&self) -> Result<Vec<String>, CliError> {
+        let mut names = crate::state::variants(&self.state)?;
+        for v in self.journal.history().variants() {
+            if !names.iter().any(|n| n == v) {
+                names.push(v.to_owned());
+            }
+        }
+        Ok(names)
+    }
+
     /// Opens for reading: no lock, no recovery writes.
     pub(crate) fn read(root: &std::path::Path) -> anyhow::Result<Self> {
         let state = State::open(root)?;

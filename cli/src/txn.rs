@@ -909,12 +909,7 @@ pub(crate) fn verify(root: &Path, json: bool) -> anyhow::Result<()> {
 pub(crate) fn status(root: &Path, variant: Option<String>, json: bool) -> anyhow::Result<()> {
     let ctx = Ctx::read(root)?;
     let h = ctx.journal.history();
-    let mut names: Vec<String> = crate::state::variants(&ctx.state)?;
-    for v in h.variants() {
-        if !names.iter().any(|n| n == v) {
-            names.push(v.to_owned());
-        }
-    }
+    let mut names = ctx.variant_names()?;
     if let Some(v) = &variant {
         if !names.contains(v) {
             check_variant_known(&ctx, v)?;

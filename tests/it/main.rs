@@ -4,5 +4,6 @@
 mod common;
 mod docs;
 mod http;
+mod plumbing;
 mod repo;
 mod txn;

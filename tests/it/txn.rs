@@ -313,6 +313,22 @@ fn quickstart_sequence() {
         .json();
     assert_eq!(r["verified"], true, "{r}");
     assert_eq!(r["transactions"].as_array().expect("list").len(), 7, "{r}");
+
+    // A byte flipped inside the first record: `txn verify` names it, and nothing may mutate.
+    let records = env.root().join("journal/records");
+    let mut data = std::fs::read(&records).expect("read journal");
+    data[200] ^= 0x40;
+    std::fs::write(&records, data).expect("write journal");
+    let v = env
+        .run(&["--json", "txn", "verify"])
+        .fails("journal_corrupt");
+    let msg = v.json()["error"]["message"]
+        .as_str()
+        .expect("message")
+        .to_owned();
+    assert!(msg.contains("record 1"), "{msg}");
+    env.run(&["--json", "txn", "kargs", "--append", "x"])
+        .fails("journal_corrupt");
 }
 
 #[test]
