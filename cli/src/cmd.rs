@@ -68,6 +68,41 @@ pub(crate) enum Command {
     /// Variants: the OS flavours built from this state directory
     #[command(subcommand)]
     Variant(VariantCmd),
+    /// Build every defined variant, parents first (apply each definition, rebase children)
+    Compose {
+        /// A directory of variant definitions (*.toml); default: the definitions last applied
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Why: recorded in the journal
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Deploy a variant's commit into an OSTree sysroot with its recorded kernel arguments
+    Deploy {
+        /// The sysroot (initialized if needed), e.g. / on a booted system
+        #[arg(long, value_name = "DIR")]
+        sysroot: PathBuf,
+        #[arg(long, default_value = "base")]
+        variant: String,
+        /// The OSTree stateroot (os name) to deploy into
+        #[arg(long, default_value = "particle-os")]
+        stateroot: String,
+    },
+    /// Export a variant's commit
+    #[command(subcommand)]
+    Export(ExportCmd),
+    /// Generate a static delta between two transactions' commits
+    Delta {
+        /// The transaction the delta starts from (sequence number or id prefix)
+        #[arg(value_name = "TXN_A")]
+        a: String,
+        /// The transaction the delta leads to
+        #[arg(value_name = "TXN_B")]
+        b: String,
+        /// Also write the delta as one self-contained file
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Each variant's head transaction, commit, package count and profile
     Status {
         #[arg(long)]
@@ -274,6 +309,38 @@ pub(crate) enum VariantCmd {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Turn a variant definition file into transactions (applying it twice adds nothing)
+    Apply {
+        /// The definition (TOML; see docs/variants.md)
+        file: PathBuf,
+        /// Why: recorded in the journal
+        #[arg(long)]
+        reason: Option<String>,
+        /// Print what would change and stop
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Rebuild CHILD on its parent's head, keeping CHILD's own changes and recording provenance
+    Rebase {
+        child: String,
+        /// Why: recorded in the journal
+        #[arg(long)]
+        reason: Option<String>,
+        /// Print what would change and stop
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ExportCmd {
+    /// Write an OCI image layout of the variant's commit (reproducible, labelled)
+    Oci {
+        #[arg(long, default_value = "base")]
+        variant: String,
+        /// The OCI image layout directory to write
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -338,6 +405,39 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
                 quiet: g.quiet,
             };
             txn::variant_create(&g.root, &o, from.as_deref())
+        }
+        Command::Variant(VariantCmd::Apply {
+            file,
+            reason,
+            dry_run,
+        }) => crate::variants::apply(&g.root, &file, reason, dry_run, g.json, g.quiet),
+        Command::Variant(VariantCmd::Rebase {
+            child,
+            reason,
+            dry_run,
+        }) => {
+            let o = txn::TxnOpts {
+                variant: child,
+                reason,
+                dry_run,
+                json: g.json,
+                quiet: g.quiet,
+            };
+            crate::variants::rebase(&g.root, &o)
+        }
+        Command::Compose { dir, reason } => {
+            crate::variants::compose(&g.root, dir.as_deref(), reason, g.json, g.quiet)
+        }
+        Command::Deploy {
+            sysroot,
+            variant,
+            stateroot,
+        } => crate::deliver::deploy(&g.root, &sysroot, &variant, &stateroot, g.json, g.quiet),
+        Command::Export(ExportCmd::Oci { variant, dir }) => {
+            crate::deliver::export_oci(&g.root, &variant, &dir, g.json, g.quiet)
+        }
+        Command::Delta { a, b, output } => {
+            crate::deliver::delta(&g.root, &a, &b, output.as_deref(), g.json, g.quiet)
         }
         Command::Status { variant } => txn::status(&g.root, variant, g.json),
         Command::Why { package, variant } => crate::why::why(&g.root, &package, &variant, g.json),

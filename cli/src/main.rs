@@ -4,12 +4,14 @@
 
 mod cmd;
 mod ctx;
+mod deliver;
 mod error;
 mod hardware;
 mod output;
 mod plumbing;
 mod state;
 mod txn;
+mod variants;
 mod why;
 
 use clap::Parser;

@@ -16,8 +16,20 @@ _particle() {
             ",$1")
                 cmd="particle"
                 ;;
+            particle,compose)
+                cmd="particle__subcmd__compose"
+                ;;
+            particle,delta)
+                cmd="particle__subcmd__delta"
+                ;;
+            particle,deploy)
+                cmd="particle__subcmd__deploy"
+                ;;
             particle,distcheck)
                 cmd="particle__subcmd__distcheck"
+                ;;
+            particle,export)
+                cmd="particle__subcmd__export"
                 ;;
             particle,generate-docs)
                 cmd="particle__subcmd__generate__subcmd__docs"
@@ -52,8 +64,32 @@ _particle() {
             particle,why)
                 cmd="particle__subcmd__why"
                 ;;
+            particle__subcmd__export,help)
+                cmd="particle__subcmd__export__subcmd__help"
+                ;;
+            particle__subcmd__export,oci)
+                cmd="particle__subcmd__export__subcmd__oci"
+                ;;
+            particle__subcmd__export__subcmd__help,help)
+                cmd="particle__subcmd__export__subcmd__help__subcmd__help"
+                ;;
+            particle__subcmd__export__subcmd__help,oci)
+                cmd="particle__subcmd__export__subcmd__help__subcmd__oci"
+                ;;
+            particle__subcmd__help,compose)
+                cmd="particle__subcmd__help__subcmd__compose"
+                ;;
+            particle__subcmd__help,delta)
+                cmd="particle__subcmd__help__subcmd__delta"
+                ;;
+            particle__subcmd__help,deploy)
+                cmd="particle__subcmd__help__subcmd__deploy"
+                ;;
             particle__subcmd__help,distcheck)
                 cmd="particle__subcmd__help__subcmd__distcheck"
+                ;;
+            particle__subcmd__help,export)
+                cmd="particle__subcmd__help__subcmd__export"
                 ;;
             particle__subcmd__help,generate-docs)
                 cmd="particle__subcmd__help__subcmd__generate__subcmd__docs"
@@ -87,6 +123,9 @@ _particle() {
                 ;;
             particle__subcmd__help,why)
                 cmd="particle__subcmd__help__subcmd__why"
+                ;;
+            particle__subcmd__help__subcmd__export,oci)
+                cmd="particle__subcmd__help__subcmd__export__subcmd__oci"
                 ;;
             particle__subcmd__help__subcmd__repo,add)
                 cmd="particle__subcmd__help__subcmd__repo__subcmd__add"
@@ -154,11 +193,17 @@ _particle() {
             particle__subcmd__help__subcmd__txn,verify)
                 cmd="particle__subcmd__help__subcmd__txn__subcmd__verify"
                 ;;
+            particle__subcmd__help__subcmd__variant,apply)
+                cmd="particle__subcmd__help__subcmd__variant__subcmd__apply"
+                ;;
             particle__subcmd__help__subcmd__variant,create)
                 cmd="particle__subcmd__help__subcmd__variant__subcmd__create"
                 ;;
             particle__subcmd__help__subcmd__variant,list)
                 cmd="particle__subcmd__help__subcmd__variant__subcmd__list"
+                ;;
+            particle__subcmd__help__subcmd__variant,rebase)
+                cmd="particle__subcmd__help__subcmd__variant__subcmd__rebase"
                 ;;
             particle__subcmd__repo,add)
                 cmd="particle__subcmd__repo__subcmd__add"
@@ -316,6 +361,9 @@ _particle() {
             particle__subcmd__txn__subcmd__help,verify)
                 cmd="particle__subcmd__txn__subcmd__help__subcmd__verify"
                 ;;
+            particle__subcmd__variant,apply)
+                cmd="particle__subcmd__variant__subcmd__apply"
+                ;;
             particle__subcmd__variant,create)
                 cmd="particle__subcmd__variant__subcmd__create"
                 ;;
@@ -324,6 +372,12 @@ _particle() {
                 ;;
             particle__subcmd__variant,list)
                 cmd="particle__subcmd__variant__subcmd__list"
+                ;;
+            particle__subcmd__variant,rebase)
+                cmd="particle__subcmd__variant__subcmd__rebase"
+                ;;
+            particle__subcmd__variant__subcmd__help,apply)
+                cmd="particle__subcmd__variant__subcmd__help__subcmd__apply"
                 ;;
             particle__subcmd__variant__subcmd__help,create)
                 cmd="particle__subcmd__variant__subcmd__help__subcmd__create"
@@ -334,6 +388,9 @@ _particle() {
             particle__subcmd__variant__subcmd__help,list)
                 cmd="particle__subcmd__variant__subcmd__help__subcmd__list"
                 ;;
+            particle__subcmd__variant__subcmd__help,rebase)
+                cmd="particle__subcmd__variant__subcmd__help__subcmd__rebase"
+                ;;
             *)
                 ;;
         esac
@@ -341,12 +398,90 @@ _particle() {
 
     case "${cmd}" in
         particle)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version init repo store txn variant status why replay solve generate-docs distcheck help"
+            opts="-v -q -h -V --root --json --verbose --quiet --help --version init repo store txn variant compose deploy export delta status why replay solve generate-docs distcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__compose)
+            opts="-v -q -h -V --dir --reason --root --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__delta)
+            opts="-v -q -h -V --output --root --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__deploy)
+            opts="-v -q -h -V --sysroot --variant --stateroot --root --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --variant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stateroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -380,6 +515,88 @@ _particle() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        particle__subcmd__export)
+            opts="-v -q -h -V --root --json --verbose --quiet --help --version oci help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__export__subcmd__help)
+            opts="oci help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__export__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__export__subcmd__help__subcmd__oci)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__export__subcmd__oci)
+            opts="-v -q -h -V --variant --root --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --variant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         particle__subcmd__generate__subcmd__docs)
             opts="-v -q -h -V --root --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -399,8 +616,50 @@ _particle() {
             return 0
             ;;
         particle__subcmd__help)
-            opts="init repo store txn variant status why replay solve generate-docs distcheck help"
+            opts="init repo store txn variant compose deploy export delta status why replay solve generate-docs distcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__help__subcmd__compose)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__help__subcmd__delta)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__help__subcmd__deploy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -415,6 +674,34 @@ _particle() {
         particle__subcmd__help__subcmd__distcheck)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__help__subcmd__export)
+            opts="oci"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__help__subcmd__export__subcmd__oci)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -861,8 +1148,22 @@ _particle() {
             return 0
             ;;
         particle__subcmd__help__subcmd__variant)
-            opts="list create"
+            opts="list create apply rebase"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__help__subcmd__variant__subcmd__apply)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -889,6 +1190,20 @@ _particle() {
             return 0
             ;;
         particle__subcmd__help__subcmd__variant__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__help__subcmd__variant__subcmd__rebase)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2027,12 +2342,34 @@ _particle() {
             return 0
             ;;
         particle__subcmd__variant)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version list create help"
+            opts="-v -q -h -V --root --json --verbose --quiet --help --version list create apply rebase help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__variant__subcmd__apply)
+            opts="-v -q -h -V --reason --dry-run --root --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2071,8 +2408,22 @@ _particle() {
             return 0
             ;;
         particle__subcmd__variant__subcmd__help)
-            opts="list create help"
+            opts="list create apply rebase help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__variant__subcmd__help__subcmd__apply)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2126,6 +2477,20 @@ _particle() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        particle__subcmd__variant__subcmd__help__subcmd__rebase)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         particle__subcmd__variant__subcmd__list)
             opts="-v -q -h -V --root --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -2133,6 +2498,28 @@ _particle() {
                 return 0
             fi
             case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__variant__subcmd__rebase)
+            opts="-v -q -h -V --reason --dry-run --root --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
