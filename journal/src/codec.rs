@@ -206,6 +206,11 @@ impl Enc {
                 self.u64(*parent_seq);
                 self.bytes32(&parent_txn.0 .0);
             }
+            Request::Apply { file, definition } => {
+                self.u8(11);
+                self.str(file);
+                self.str(definition);
+            }
         }
     }
 }
@@ -464,6 +469,10 @@ impl<'a> Dec<'a> {
                 parent: self.str()?,
                 parent_seq: self.u64()?,
                 parent_txn: TxnId(Blake3(self.bytes32()?)),
+            },
+            11 => Request::Apply {
+                file: self.str()?,
+                definition: self.str()?,
             },
             tag => return Err(DecodeError::UnknownRequest { tag, at }),
         })
@@ -915,6 +924,31 @@ mod tests {
             (&new.state, &new.request, &new.base, new.time)
         );
         assert_eq!(encode_record(&r), body);
+    }
+
+    #[test]
+    fn apply_request_roundtrips_and_older_tags_are_unchanged() {
+        let prev = TxnId(Blake3::of(b"prev"));
+        let (_, mut new) = sample(3, prev);
+        new.request = Request::Apply {
+            file: "euclase.toml".into(),
+            definition: r#"{"name":"euclase","parent":"base"}"#.into(),
+        };
+        let body = encode_body(3, &prev, &new);
+        let r = decode_record(&body).expect("decodes");
+        assert_eq!(r.request, new.request);
+        assert_eq!(encode_record(&r), body);
+        // Tag 12 is still unknown: readers refuse it by name instead of guessing.
+        let at = body
+            .windows(13)
+            .position(|w| w[0] == 11 && w[1..5] == 12u32.to_le_bytes())
+            .expect("the apply tag followed by the file name's length");
+        let mut unknown = body.clone();
+        unknown[at] = 12;
+        assert!(matches!(
+            decode_record(&unknown),
+            Err(DecodeError::UnknownRequest { tag: 12, .. })
+        ));
     }
 
     #[test]

@@ -129,6 +129,11 @@ pub enum Request {
         parent_seq: u64,
         parent_txn: TxnId,
     },
+    /// `variant apply FILE` / `compose`: the variant's state reconciled with a definition. The
+    /// record's `base` names the parent transaction it was built on (it may create the variant, or
+    /// move it onto its parent's newer head, in the same record). `definition` is the definition in
+    /// canonical JSON, so later transactions (hardware rules, the next apply) can read it back.
+    Apply { file: String, definition: String },
 }
 
 impl Request {
@@ -145,6 +150,7 @@ impl Request {
             Request::Hardware { .. } => "hardware",
             Request::VariantCreate { .. } => "variant-create",
             Request::Rebase { .. } => "rebase",
+            Request::Apply { .. } => "apply",
         }
     }
 }

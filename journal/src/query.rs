@@ -502,15 +502,15 @@ impl<'a> History<'a> {
         })
     }
 
-    /// Where `variant` was created from (its first record's request), if it is a child.
+    /// Where `variant` was created from (its first record's base: a `variant-create`, or an
+    /// `apply` that created a child), if it is a child.
     fn creation(&self, variant: &str) -> Option<(&'a str, u64)> {
         let first = &self.records[*self.own(variant).first()?];
-        match &first.request {
-            Request::VariantCreate {
-                parent, parent_seq, ..
-            } if *parent_seq < first.seq => Some((parent.as_str(), *parent_seq)),
-            _ => None,
-        }
+        first
+            .base
+            .as_ref()
+            .filter(|b| b.seq < first.seq)
+            .map(|b| (b.variant.as_str(), b.seq))
     }
 
     /// The records that make up `variant`'s history up to `upto` (inclusive): its ancestors'
@@ -561,13 +561,12 @@ impl<'a> History<'a> {
     /// The record whose state `r` changed from: the previous record of its variant, or for a
     /// `variant-create` the parent's state at the creation point; `None` for a root's first.
     pub fn predecessor(&self, r: &Record) -> Option<&'a Record> {
-        if let Request::VariantCreate {
-            parent, parent_seq, ..
-        } = &r.request
-        {
-            return self.own_at(parent, *parent_seq).filter(|p| p.seq < r.seq);
+        if let Some(prev) = self.own_at(&r.variant, r.seq.checked_sub(1)?) {
+            return Some(prev);
         }
-        self.own_at(&r.variant, r.seq.checked_sub(1)?)
+        // A variant's first record: a child starts from its parent's state at its base.
+        let b = r.base.as_ref()?;
+        self.own_at(&b.variant, b.seq).filter(|p| p.seq < r.seq)
     }
 
     /// What `r` changed from its predecessor (from the empty state for a root's first record).
@@ -890,6 +889,32 @@ impl<'a> History<'a> {
                 }
                 parent_state(parent, *parent_seq, parent_txn)?;
                 expect_base(parent, *parent_seq, parent_txn)
+            }
+            Request::Apply { .. } => {
+                let Some(b) = base else {
+                    return match prev_own {
+                        Some(prev) if prev.base.is_some() => Err(format!(
+                            "variant {variant:?} is a child of {:?}: an apply must name its parent transaction",
+                            prev.base.as_ref().map(|b| &b.variant)
+                        )),
+                        _ => Ok(()),
+                    };
+                };
+                if let Some(prev) = prev_own {
+                    match &prev.base {
+                        Some(pb) if pb.variant == b.variant => {}
+                        _ => {
+                            return Err(format!(
+                                "variant {variant:?} is not a child of {:?}",
+                                b.variant
+                            ))
+                        }
+                    }
+                } else if b.variant == variant {
+                    return Err("a variant cannot be created from itself".to_string());
+                }
+                parent_state(&b.variant, b.seq, &b.txn)?;
+                Ok(())
             }
             other => {
                 if let Some(prev) = prev_own {
