@@ -582,7 +582,7 @@ fn txn_cmd(g: &Global, c: TxnCmd) -> anyhow::Result<()> {
                 Some(f) => (crate::hardware::from_file(&f)?, f.display().to_string()),
                 None => (crate::hardware::detect(), "detect".to_owned()),
             };
-            txn::hardware_txn(&g.root, &opts(g, common, false), profile, source)
+            crate::variants::hardware_txn(&g.root, &opts(g, common, false), profile, source)
         }
         TxnCmd::Sysctl { common, set } => {
             let set = txn::parse_assignments(&set)?;

@@ -72,7 +72,7 @@ impl Pinned {
     }
 }
 
-fn head_state(ctx: &Ctx, variant: &str) -> (Option<Record>, State) {
+pub(crate) fn head_state(ctx: &Ctx, variant: &str) -> (Option<Record>, State) {
     match ctx.journal.history().head(variant) {
         Some(r) => (Some(r.clone()), r.state.clone()),
         None => (None, State::default()),
@@ -90,66 +90,9 @@ pub(crate) fn package_txn(
     check_variant_known(&ctx, &o.variant)?;
     let pinned = Pinned::load(&ctx.store)?;
     let (head, old_state) = head_state(&ctx, &o.variant);
-    let installed: Vec<solver::Installed> = old_state
-        .packages
-        .iter()
-        .map(|p| solver::Installed {
-            name: p.name.clone(),
-            version: p.version.clone(),
-            arch: p.arch.clone(),
-        })
-        .collect();
-    let t = std::time::Instant::now();
-    let solver = solver::Solver::new(&pinned.universe, &solver::Options::default());
-    let solution = solver
-        .solve(&request, &installed)
-        .map_err(|e| CliError::new("unsatisfiable", e.to_string()))?;
-    tracing::info!(
-        "solved in {:?}: {} packages",
-        t.elapsed(),
-        solution.packages.len()
-    );
-    let lookup = pinned.lookup();
-    let mut chosen = Vec::with_capacity(solution.packages.len());
-    for c in &solution.packages {
-        let i = *lookup
-            .get(&(c.name.as_str(), c.version.as_str(), c.arch.as_str()))
-            .ok_or_else(|| {
-                CliError::new(
-                    "internal",
-                    format!(
-                        "solver chose {} {} which no pinned index has",
-                        c.name, c.version
-                    ),
-                )
-            })?;
-        chosen.push(i);
-    }
-    let mut new_state = State {
-        indices: pinned.indices.clone(),
-        packages: Vec::new(),
-        profile: old_state.profile.clone(),
-    };
-    new_state.packages = chosen
-        .iter()
-        .map(|&i| {
-            let p = &pinned.universe.packages[i];
-            PackageEntry {
-                name: p.name.clone(),
-                version: p.version.clone(),
-                arch: p.arch.clone(),
-                sha256: p.sha256,
-            }
-        })
-        .collect();
-    new_state.packages.sort();
+    let new_state = solve_state(&pinned, &old_state, &request)?;
     let d = journal::diff(&old_state, &new_state);
-    let download: u64 = chosen
-        .iter()
-        .map(|&i| &pinned.universe.packages[i])
-        .filter(|p| ctx.store.deb_by_sha256(&p.sha256).ok().flatten().is_none())
-        .map(|p| p.size)
-        .sum();
+    let download = download_size(&ctx, &pinned, &new_state);
     if d.added.is_empty() && d.removed.is_empty() && d.changed.is_empty() && head.is_some() {
         if o.json {
             print_json(
@@ -171,11 +114,110 @@ pub(crate) fn package_txn(
         }
         return Ok(());
     }
-    // Fetch and verify every .deb before anything is built.
-    let wanted: Vec<(&store::Package, &store::PackageOrigin)> = chosen
+    fetch_state(&ctx, &pinned, &new_state, o)?;
+    let base = head.as_ref().and_then(|h| h.base.clone());
+    let record = commit_state(&mut ctx, o, journal_request, new_state, head.as_ref(), base)?;
+    report(o, &record, &d)
+}
+
+/// `old` changed by `request` as the solver resolves it over the pinned universe: the new
+/// package set (and the pinned indices it came from), the profile unchanged.
+pub(crate) fn solve_state(
+    pinned: &Pinned,
+    old: &State,
+    request: &solver::Request,
+) -> Result<State, CliError> {
+    let installed: Vec<solver::Installed> = old
+        .packages
         .iter()
-        .map(|&i| (&pinned.universe.packages[i], &pinned.origins[i]))
+        .map(|p| solver::Installed {
+            name: p.name.clone(),
+            version: p.version.clone(),
+            arch: p.arch.clone(),
+        })
         .collect();
+    let t = std::time::Instant::now();
+    let solver = solver::Solver::new(&pinned.universe, &solver::Options::default());
+    let solution = solver
+        .solve(request, &installed)
+        .map_err(|e| CliError::new("unsatisfiable", e.to_string()))?;
+    tracing::info!(
+        "solved in {:?}: {} packages",
+        t.elapsed(),
+        solution.packages.len()
+    );
+    let lookup = pinned.lookup();
+    let mut packages = Vec::with_capacity(solution.packages.len());
+    for c in &solution.packages {
+        let i = *lookup
+            .get(&(c.name.as_str(), c.version.as_str(), c.arch.as_str()))
+            .ok_or_else(|| {
+                CliError::new(
+                    "internal",
+                    format!(
+                        "solver chose {} {} which no pinned index has",
+                        c.name, c.version
+                    ),
+                )
+            })?;
+        let p = &pinned.universe.packages[i];
+        packages.push(PackageEntry {
+            name: p.name.clone(),
+            version: p.version.clone(),
+            arch: p.arch.clone(),
+            sha256: p.sha256,
+        });
+    }
+    packages.sort();
+    Ok(State {
+        indices: pinned.indices.clone(),
+        packages,
+        profile: old.profile.clone(),
+    })
+}
+
+/// What `state` still needs to download: the pinned packages whose .deb is not in the store.
+pub(crate) fn download_size(ctx: &Ctx, pinned: &Pinned, state: &State) -> u64 {
+    let lookup = pinned.lookup();
+    state
+        .packages
+        .iter()
+        .filter(|p| ctx.store.deb_by_sha256(&p.sha256).ok().flatten().is_none())
+        .filter_map(|p| lookup.get(&(p.name.as_str(), p.version.as_str(), p.arch.as_str())))
+        .map(|&i| pinned.universe.packages[i].size)
+        .sum()
+}
+
+/// Fetches and verifies every .deb of `state` that the store does not have yet, before
+/// anything is built. A package neither stored nor in a pinned index is an error naming it.
+pub(crate) fn fetch_state(
+    ctx: &Ctx,
+    pinned: &Pinned,
+    state: &State,
+    o: &TxnOpts,
+) -> anyhow::Result<()> {
+    let lookup = pinned.lookup();
+    let mut wanted: Vec<(&store::Package, &store::PackageOrigin)> = Vec::new();
+    let mut download = 0;
+    for p in &state.packages {
+        if ctx.store.deb_by_sha256(&p.sha256)?.is_some() {
+            continue;
+        }
+        let i = *lookup
+            .get(&(p.name.as_str(), p.version.as_str(), p.arch.as_str()))
+            .ok_or_else(|| {
+                CliError::new(
+                    "missing_deb",
+                    format!(
+                        "{} {} is neither in the store nor in any pinned index",
+                        p.name, p.version
+                    ),
+                )
+                .hint("run `particle repo update`, or install another version")
+            })?;
+        download += pinned.universe.packages[i].size;
+        wanted.push((&pinned.universe.packages[i], &pinned.origins[i]));
+    }
     let show = !o.json && !o.quiet;
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let t = std::time::Instant::now();
@@ -187,7 +229,7 @@ pub(crate) fn package_txn(
             }
         }
     })?;
-    if show && !tty {
+    if show && !tty && !wanted.is_empty() {
         eprintln!(
             "fetched and verified {} packages ({}) in {:.1?}",
             wanted.len(),
@@ -195,12 +237,10 @@ pub(crate) fn package_txn(
             t.elapsed()
         );
     }
-    let base = head.as_ref().and_then(|h| h.base.clone());
-    let record = commit_state(&mut ctx, o, journal_request, new_state, head.as_ref(), base)?;
-    report(o, &record, &d)
+    Ok(())
 }
 
-fn check_variant_known(ctx: &Ctx, variant: &str) -> anyhow::Result<()> {
+pub(crate) fn check_variant_known(ctx: &Ctx, variant: &str) -> anyhow::Result<()> {
     if ctx.journal.history().head(variant).is_some()
         || crate::state::variants(&ctx.state)?
             .iter()
@@ -215,7 +255,7 @@ fn check_variant_known(ctx: &Ctx, variant: &str) -> anyhow::Result<()> {
     )
 }
 
-fn print_plan(d: &journal::Diff, download: u64) {
+pub(crate) fn print_plan(d: &journal::Diff, download: u64) {
     let mut rows = Vec::new();
     for p in &d.added {
         rows.push(vec!["  install".into(), p.name.clone(), p.version.clone()]);
@@ -398,7 +438,7 @@ fn chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-fn report(o: &TxnOpts, r: &Record, d: &journal::Diff) -> anyhow::Result<()> {
+pub(crate) fn report(o: &TxnOpts, r: &Record, d: &journal::Diff) -> anyhow::Result<()> {
     if o.json {
         let mut j = serde_json::json!({
             "variant": r.variant, "txn": r.seq, "txn_id": r.id.to_hex(), "commit": r.commit.to_hex(),
@@ -615,18 +655,6 @@ fn profile_change(
     let base = head.base.clone();
     let record = commit_state(&mut ctx, o, request, state, Some(&head), base)?;
     report(o, &record, &d)
-}
-
-/// `txn hardware`: records a new hardware profile (a profile event with its own commit).
-pub(crate) fn hardware_txn(
-    root: &Path,
-    o: &TxnOpts,
-    profile: journal::Value,
-    source: String,
-) -> anyhow::Result<()> {
-    profile_change(root, o, Request::Hardware { source }, |state| {
-        state.profile.hardware = profile
-    })
 }
 
 /// `KEY=` (empty value) deletes the key.

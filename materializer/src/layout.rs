@@ -504,6 +504,22 @@ pub(crate) fn atomic_layout(
     Ok(())
 }
 
+/// Writes the profile settings that maintainer scripts read while they run, before configure:
+/// the initramfs-tools settings (the kernel's postinst and the `update-initramfs` trigger build
+/// the initramfs with them) and the kernel command line. The layout later moves `/etc` to
+/// `/usr/etc` and writes the same files again, so the commit holds them exactly once.
+pub(crate) fn stage_profile_for_scripts(
+    tree: &Path,
+    profile: &crate::Profile,
+) -> Result<(), LayoutError> {
+    for (rel, text) in profile_files(profile) {
+        if let Some(etc) = rel.strip_prefix("usr/etc/") {
+            write_file(tree, &format!("etc/{etc}"), text.as_bytes(), 0o644)?;
+        }
+    }
+    Ok(())
+}
+
 /// The profile's generated files: `(path in the tree, contents)`, each sorted (pure).
 pub(crate) fn profile_files(profile: &crate::Profile) -> Vec<(String, String)> {
     let mut out = Vec::new();

@@ -6,7 +6,9 @@ use crate::configure::{configure, ConfigureError};
 use crate::deb::{open_data, read_control};
 use crate::dpkgdb::{conffile_paths, interested_triggers, write_database, DbPackage, DpkgDbError};
 use crate::extract::{ExtractError, Extractor, PackageRef};
-use crate::layout::{atomic_layout, merge_usr, normalize, LayoutError, VariantInfo};
+use crate::layout::{
+    atomic_layout, merge_usr, normalize, stage_profile_for_scripts, LayoutError, VariantInfo,
+};
 use crate::order::configure_order;
 use crate::sandbox::Sandbox;
 use std::collections::{BTreeMap, BTreeSet};
@@ -256,6 +258,7 @@ fn build(
         log: log.to_owned(),
         timeout: options.script_timeout,
     };
+    stage_profile_for_scripts(tree, &input.profile)?;
     let ordered: Vec<&DbPackage> = order.iter().map(|&i| &pkgs[i]).collect();
     configure(&sandbox, &ordered, &interested_triggers(&pkgs))?;
     lap("configure", &mut timings);

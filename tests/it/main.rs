@@ -7,3 +7,4 @@ mod http;
 mod plumbing;
 mod repo;
 mod txn;
+mod variants;

@@ -6,7 +6,7 @@ use std::process::Command;
 
 /// After every command: no staging leftovers, `txn verify` passes, and each variant's ref equals
 /// its journal head's commit (checked with the ostree CLI, independently of particle).
-fn invariants(env: &Env) {
+pub(crate) fn invariants(env: &Env) {
     let staging = env.root().join("staging");
     if staging.exists() {
         let left: Vec<_> = std::fs::read_dir(&staging)

@@ -1,0 +1,373 @@
+//! Variants as code on the real mirror: definitions composed parents first, idempotent apply,
+//! hardware rules, a base change propagated to children with provenance, and the errors.
+
+use crate::common::*;
+use crate::txn::invariants;
+use std::path::Path;
+use std::process::Command;
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).expect("write definition");
+}
+
+/// A file of `variant`'s head commit, read with the ostree CLI (independently of particle).
+fn cat(env: &Env, variant: &str, path: &str) -> String {
+    let out = Command::new("ostree")
+        .arg(format!(
+            "--repo={}",
+            env.root().join("ostree/repo").display()
+        ))
+        .args(["cat", &format!("particle-os/{variant}"), path])
+        .output()
+        .expect("ostree cat");
+    assert!(
+        out.status.success(),
+        "ostree cat {variant} {path}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn packages_of(env: &Env, variant: &str) -> Vec<String> {
+    let dpkg = cat(env, variant, "/usr/lib/sysimage/dpkg/status");
+    let mut names: Vec<String> = dpkg
+        .lines()
+        .filter_map(|l| l.strip_prefix("Package: "))
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names
+}
+
+fn kargs(env: &Env, variant: &str) -> Vec<String> {
+    cat(env, variant, "/usr/lib/particle/kargs")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn head(env: &Env, variant: &str) -> serde_json::Value {
+    let log = env
+        .run(&["--json", "txn", "log", "--variant", variant])
+        .ok()
+        .json();
+    log["transactions"]
+        .as_array()
+        .and_then(|t| t.last())
+        .cloned()
+        .expect("a head transaction")
+}
+
+const BASE: &str = r#"
+name = "base"
+description = "test foundation"
+[packages]
+install = ["hello"]
+[initramfs]
+MODULES = "most"
+[sysctl]
+"kernel.printk" = "3 4 1 3"
+"vm.swappiness" = 1
+"#;
+
+const BOSOM: &str = r#"
+name = "bosom"
+parent = "base"
+kargs = ["elevator=deadline", "iommu=pt", "hugepagesz=1G"]
+[packages]
+install = ["less", "tree"]
+"#;
+
+const EUCLASE: &str = r#"
+name = "euclase"
+parent = "base"
+kargs = ["intel_pstate=performance", "i915.fastboot=1"]
+[sysctl]
+"kernel.sched_rt_runtime_us" = "-1"
+"net.core.rmem_max" = "16777216"
+[[hardware]]
+name = "NVIDIA GPU"
+match = { pci_vendor = "0x10de", pci_class = "03" }
+kargs = ["nvidia-drm.modeset=1"]
+"#;
+
+const NVIDIA: &str = r#"{
+  "pci": [
+    {"slot": "0000:00:02.0", "class": "0x030000", "vendor": "0x8086", "device": "0x9a49"},
+    {"slot": "0000:01:00.0", "class": "0x030000", "vendor": "0x10de", "device": "0x2484"}
+  ],
+  "cpu": {"vendor": "GenuineIntel", "model": "test", "count": 8, "flags": ["avx2"]},
+  "storage": [{"name": "nvme0n1", "kind": "nvme", "rotational": false}],
+  "network": [],
+  "audio": []
+}"#;
+
+#[test]
+fn definitions_compose_apply_idempotently_follow_hardware_and_rebase_with_provenance() {
+    let env = Env::with_source(&file_uri(&mirror()), &debian_keyring());
+    env.run(&["repo", "update"]).ok();
+    let defs = env.dir.path().join("variants");
+    std::fs::create_dir(&defs).expect("mkdir");
+    write(&defs, "base.toml", BASE);
+    write(&defs, "bosom.toml", BOSOM);
+    write(&defs, "euclase.toml", EUCLASE);
+    let dir = defs.to_string_lossy().into_owned();
+
+    // Parents first: base, then its children, each one `apply` record with its own commit.
+    let c = env.run(&["--json", "compose", "--dir", &dir]).ok().json();
+    let order: Vec<&str> = c["variants"]
+        .as_array()
+        .expect("variants")
+        .iter()
+        .map(|v| v["variant"].as_str().expect("name"))
+        .collect();
+    assert_eq!(order, ["base", "bosom", "euclase"]);
+    for v in c["variants"].as_array().expect("variants") {
+        assert_eq!(v["changed"], true, "{v}");
+        assert_eq!(v["kind"], "apply");
+    }
+    let base_seq = c["variants"][0]["txn"].as_u64().expect("seq");
+    assert_eq!(c["variants"][1]["base"]["variant"], "base");
+    assert_eq!(c["variants"][1]["base"]["seq"], base_seq);
+    invariants(&env);
+
+    // Each commit's tree carries its variant, the inherited and own sysctl, initramfs settings
+    // and kernel arguments.
+    assert!(cat(&env, "euclase", "/usr/lib/particle/variant.conf").contains("euclase"));
+    let sysctl = cat(&env, "euclase", "/usr/lib/sysctl.d/50-particle.conf");
+    for line in [
+        "vm.swappiness = 1",
+        "kernel.printk = 3 4 1 3",
+        "kernel.sched_rt_runtime_us = -1",
+        "net.core.rmem_max = 16777216",
+    ] {
+        assert!(sysctl.contains(line), "{line:?} missing from:\n{sysctl}");
+    }
+    assert!(cat(
+        &env,
+        "bosom",
+        "/usr/etc/initramfs-tools/conf.d/particle.conf"
+    )
+    .contains("MODULES=most"));
+    assert_eq!(
+        kargs(&env, "bosom"),
+        ["elevator=deadline", "iommu=pt", "hugepagesz=1G"]
+    );
+    assert_eq!(
+        kargs(&env, "euclase"),
+        ["intel_pstate=performance", "i915.fastboot=1"]
+    );
+    assert!(kargs(&env, "base").is_empty());
+    let bosom_pkgs = packages_of(&env, "bosom");
+    for p in ["hello", "less", "tree"] {
+        assert!(bosom_pkgs.contains(&p.to_owned()), "{p} missing in bosom");
+    }
+    assert!(!packages_of(&env, "euclase").contains(&"tree".to_owned()));
+
+    // Idempotent: the same definitions again add nothing, whether composed or applied.
+    let again = env.run(&["--json", "compose", "--dir", &dir]).ok().json();
+    for v in again["variants"].as_array().expect("variants") {
+        assert_eq!(v["changed"], false, "{v}");
+    }
+    let bosom_file = defs.join("bosom.toml").to_string_lossy().into_owned();
+    let a = env
+        .run(&["--json", "variant", "apply", &bosom_file])
+        .ok()
+        .json();
+    assert_eq!(a["changed"], false);
+    let seq_before = head(&env, "bosom")["seq"].clone();
+
+    // Hardware: an NVIDIA GPU makes euclase's rule add nvidia-drm.modeset=1, visible in txn diff.
+    let hw = env.dir.path().join("nvidia.json");
+    std::fs::write(&hw, NVIDIA).expect("fixture");
+    let before_hw = head(&env, "euclase")["seq"].as_u64().expect("seq");
+    let t = env
+        .run(&[
+            "--json",
+            "txn",
+            "hardware",
+            "--variant",
+            "euclase",
+            "--from",
+            &hw.to_string_lossy(),
+        ])
+        .ok()
+        .json();
+    let hw_seq = t["txn"].as_u64().expect("seq");
+    assert_eq!(
+        kargs(&env, "euclase"),
+        [
+            "intel_pstate=performance",
+            "i915.fastboot=1",
+            "nvidia-drm.modeset=1"
+        ]
+    );
+    let d = env
+        .run(&[
+            "--json",
+            "txn",
+            "diff",
+            &before_hw.to_string(),
+            &hw_seq.to_string(),
+        ])
+        .ok()
+        .json();
+    let kchange = d["profile"]
+        .as_array()
+        .expect("profile changes")
+        .iter()
+        .find(|c| c["field"] == "kargs")
+        .cloned()
+        .expect("a kargs change");
+    assert_eq!(
+        kchange["added"],
+        serde_json::json!(["nvidia-drm.modeset=1"])
+    );
+    invariants(&env);
+
+    // A base change reaches a child through `variant rebase`, with provenance in txn log.
+    let b = env
+        .run(&["--json", "txn", "install", "--variant", "base", "jq"])
+        .ok()
+        .json();
+    let base_head = b["txn"].as_u64().expect("seq");
+    let r = env
+        .run(&["--json", "variant", "rebase", "bosom"])
+        .ok()
+        .json();
+    assert_eq!(r["kind"], "rebase");
+    assert_eq!(r["base"]["seq"], base_head);
+    let pk = packages_of(&env, "bosom");
+    for p in ["jq", "hello", "less", "tree"] {
+        assert!(pk.contains(&p.to_owned()), "{p} missing in rebased bosom");
+    }
+    assert_eq!(
+        kargs(&env, "bosom"),
+        ["elevator=deadline", "iommu=pt", "hugepagesz=1G"]
+    );
+    let h = head(&env, "bosom");
+    assert_eq!(h["kind"], "rebase");
+    assert_eq!(h["base"]["variant"], "base");
+    assert_eq!(h["base"]["seq"], base_head);
+    assert_ne!(h["seq"], seq_before);
+    let human = env.run(&["txn", "log", "--variant", "bosom"]).ok();
+    assert!(
+        human
+            .stdout
+            .contains(&format!("rebase (on base@{base_head})")),
+        "{}",
+        human.stdout
+    );
+    // Rebasing again has nothing to do.
+    assert_eq!(
+        env.run(&["--json", "variant", "rebase", "bosom"])
+            .ok()
+            .json()["changed"],
+        false
+    );
+
+    // An edited definition: what the old one added and the new one drops goes.
+    write(
+        &defs,
+        "bosom.toml",
+        &BOSOM
+            .replace(r#"install = ["less", "tree"]"#, r#"install = ["less"]"#)
+            .replace(r#", "hugepagesz=1G""#, ""),
+    );
+    let e = env
+        .run(&["--json", "variant", "apply", &bosom_file])
+        .ok()
+        .json();
+    assert_eq!(e["changed"], true);
+    assert!(e["removed"]
+        .as_array()
+        .expect("removed")
+        .iter()
+        .any(|p| p["name"] == "tree"));
+    assert_eq!(kargs(&env, "bosom"), ["elevator=deadline", "iommu=pt"]);
+    assert!(packages_of(&env, "bosom").contains(&"less".to_owned()));
+
+    // compose without --dir: the definitions from the journal; euclase moves onto base's head
+    // in one record and keeps its hardware-derived argument.
+    let c2 = env.run(&["--json", "compose"]).ok().json();
+    let by: std::collections::BTreeMap<String, serde_json::Value> = c2["variants"]
+        .as_array()
+        .expect("variants")
+        .iter()
+        .map(|v| (v["variant"].as_str().expect("name").to_owned(), v.clone()))
+        .collect();
+    assert_eq!(by["base"]["changed"], false);
+    assert_eq!(by["bosom"]["changed"], false);
+    assert_eq!(by["euclase"]["changed"], true);
+    assert_eq!(by["euclase"]["base"]["seq"], base_head);
+    assert!(packages_of(&env, "euclase").contains(&"jq".to_owned()));
+    assert!(kargs(&env, "euclase").contains(&"nvidia-drm.modeset=1".to_owned()));
+    invariants(&env);
+}
+
+#[test]
+fn definition_errors_are_clear_and_change_nothing() {
+    let env = Env::with_source(&file_uri(&mirror()), &debian_keyring());
+    env.run(&["repo", "update"]).ok();
+    let defs = env.dir.path().join("defs");
+    std::fs::create_dir(&defs).expect("mkdir");
+    let p = |n: &str| defs.join(n).to_string_lossy().into_owned();
+
+    // A child before its parent exists.
+    write(&defs, "bosom.toml", BOSOM);
+    let e = env
+        .run(&["--json", "variant", "apply", &p("bosom.toml")])
+        .fails("unknown_variant")
+        .json();
+    assert!(e["error"]["hint"]
+        .as_str()
+        .expect("hint")
+        .contains("compose"));
+
+    // Syntax errors name the file and line, in one line.
+    write(
+        &defs,
+        "broken.toml",
+        "name = \"x\"\n[packages]\ninstall = [\"a\"\n",
+    );
+    let e = env
+        .run(&["--json", "variant", "apply", &p("broken.toml")])
+        .fails("bad_definition")
+        .json();
+    let msg = e["error"]["message"].as_str().expect("message");
+    assert!(
+        msg.contains("broken.toml (line ") && !msg.contains('\n'),
+        "{msg}"
+    );
+    let human = env.run(&["variant", "apply", &p("broken.toml")]);
+    assert_eq!(human.code, 1);
+    assert!(human.stderr.starts_with("error: "), "{}", human.stderr);
+
+    // A cycle of parents.
+    std::fs::remove_file(defs.join("broken.toml")).expect("rm");
+    write(&defs, "a.toml", "name = \"a\"\nparent = \"b\"\n");
+    write(&defs, "b.toml", "name = \"b\"\nparent = \"a\"\n");
+    let e = env
+        .run(&["--json", "compose", "--dir", &defs.to_string_lossy()])
+        .fails("bad_definition")
+        .json();
+    assert!(e["error"]["message"]
+        .as_str()
+        .expect("message")
+        .contains("cycle"));
+
+    // Two files defining one variant.
+    std::fs::remove_file(defs.join("a.toml")).expect("rm");
+    std::fs::remove_file(defs.join("b.toml")).expect("rm");
+    write(&defs, "again.toml", BOSOM);
+    env.run(&["--json", "compose", "--dir", &defs.to_string_lossy()])
+        .fails("bad_definition");
+
+    // Nothing was written by any of that; compose without definitions says what to do.
+    let log = env.run(&["--json", "txn", "log"]).ok().json();
+    assert!(log["transactions"].as_array().expect("list").is_empty());
+    env.run(&["--json", "compose"]).fails("bad_definition");
+    env.run(&["--json", "variant", "rebase", "base"])
+        .fails("unknown_variant");
+    invariants(&env);
+}
