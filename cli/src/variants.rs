@@ -372,6 +372,20 @@ impl Match {
     }
 }
 
+/// The packages an `apply` record's definition asks for: its own and its rules' (for `why`).
+pub(crate) fn requested_by_definition(r: &Record) -> Vec<String> {
+    let Some(d) = Definition::from_record(r) else {
+        return Vec::new();
+    };
+    let mut names = d.packages.install.clone();
+    for rule in &d.rules {
+        for p in &rule.packages {
+            push_unique(&mut names, p);
+        }
+    }
+    names
+}
+
 /// The latest definition `variant` was applied with (its own records only).
 fn last_definition(h: &journal::History<'_>, variant: &str) -> Option<Definition> {
     let head = h.head(variant)?;
@@ -624,15 +638,15 @@ impl Outcome {
     fn json(&self, variant: &str) -> serde_json::Value {
         match self {
             Outcome::Unchanged(txn) => {
-                serde_json::json!({ "variant": variant, "changed": false, "txn": txn })
+                serde_json::json!({ "variant": variant, "committed": false, "txn": txn })
             }
             Outcome::DryRun { diff, download } => serde_json::json!({
-                "variant": variant, "dry_run": true, "download_bytes": download,
+                "variant": variant, "committed": false, "dry_run": true, "download_bytes": download,
                 "changes": txn::diff_json(diff),
             }),
             Outcome::Committed { record: r, diff } => {
                 let mut j = serde_json::json!({
-                    "variant": r.variant, "changed": true, "txn": r.seq, "txn_id": r.id.to_hex(),
+                    "variant": r.variant, "committed": true, "txn": r.seq, "txn_id": r.id.to_hex(),
                     "commit": r.commit.to_hex(), "ref": materializer::variant_ref(&r.variant),
                     "kind": r.kind(), "packages": r.state.packages.len(),
                     "base": r.base.as_ref().map(|b| serde_json::json!({"variant": b.variant, "seq": b.seq, "txn": b.txn.to_hex()})),
@@ -1059,7 +1073,7 @@ pub(crate) fn compose(
     if json {
         print_json(&serde_json::json!({ "variants": results }))?;
     } else if !quiet {
-        let committed = results.iter().filter(|r| r["changed"] == true).count();
+        let committed = results.iter().filter(|r| r["committed"] == true).count();
         eprintln!(
             "composed {} variants: {committed} new commits, {} unchanged",
             results.len(),

@@ -59,13 +59,19 @@ pub(crate) fn why(root: &Path, package: &str, variant: &str, json: bool) -> anyh
     let mut roots: Vec<(usize, String)> = Vec::new();
     let lineage = h.lineage(variant, None).map_err(crate::txn::query_err)?;
     for r in lineage.iter().rev() {
-        if let journal::Request::Install { packages, .. } = &r.request {
-            for spec in packages {
-                let name = spec.name.split(':').next().unwrap_or(&spec.name);
-                if let Some(&i) = index_of.get(name) {
-                    if !roots.iter().any(|(j, _)| *j == i) {
-                        roots.push((i, format!("txn:{}", r.seq)));
-                    }
+        let named: Vec<String> = match &r.request {
+            journal::Request::Install { packages, .. } => {
+                packages.iter().map(|s| s.name.clone()).collect()
+            }
+            // A definition names its packages (and its hardware rules' packages).
+            journal::Request::Apply { .. } => crate::variants::requested_by_definition(r),
+            _ => continue,
+        };
+        for spec in &named {
+            let name = spec.split(':').next().unwrap_or(spec);
+            if let Some(&i) = index_of.get(name) {
+                if !roots.iter().any(|(j, _)| *j == i) {
+                    roots.push((i, format!("txn:{}", r.seq)));
                 }
             }
         }

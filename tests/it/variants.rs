@@ -123,7 +123,7 @@ fn definitions_compose_apply_idempotently_follow_hardware_and_rebase_with_proven
         .collect();
     assert_eq!(order, ["base", "bosom", "euclase"]);
     for v in c["variants"].as_array().expect("variants") {
-        assert_eq!(v["changed"], true, "{v}");
+        assert_eq!(v["committed"], true, "{v}");
         assert_eq!(v["kind"], "apply");
     }
     let base_seq = c["variants"][0]["txn"].as_u64().expect("seq");
@@ -167,14 +167,14 @@ fn definitions_compose_apply_idempotently_follow_hardware_and_rebase_with_proven
     // Idempotent: the same definitions again add nothing, whether composed or applied.
     let again = env.run(&["--json", "compose", "--dir", &dir]).ok().json();
     for v in again["variants"].as_array().expect("variants") {
-        assert_eq!(v["changed"], false, "{v}");
+        assert_eq!(v["committed"], false, "{v}");
     }
     let bosom_file = defs.join("bosom.toml").to_string_lossy().into_owned();
     let a = env
         .run(&["--json", "variant", "apply", &bosom_file])
         .ok()
         .json();
-    assert_eq!(a["changed"], false);
+    assert_eq!(a["committed"], false);
     let seq_before = head(&env, "bosom")["seq"].clone();
 
     // Hardware: an NVIDIA GPU makes euclase's rule add nvidia-drm.modeset=1, visible in txn diff.
@@ -262,7 +262,7 @@ fn definitions_compose_apply_idempotently_follow_hardware_and_rebase_with_proven
     assert_eq!(
         env.run(&["--json", "variant", "rebase", "bosom"])
             .ok()
-            .json()["changed"],
+            .json()["committed"],
         false
     );
 
@@ -278,7 +278,7 @@ fn definitions_compose_apply_idempotently_follow_hardware_and_rebase_with_proven
         .run(&["--json", "variant", "apply", &bosom_file])
         .ok()
         .json();
-    assert_eq!(e["changed"], true);
+    assert_eq!(e["committed"], true);
     assert!(e["removed"]
         .as_array()
         .expect("removed")
@@ -296,9 +296,9 @@ fn definitions_compose_apply_idempotently_follow_hardware_and_rebase_with_proven
         .iter()
         .map(|v| (v["variant"].as_str().expect("name").to_owned(), v.clone()))
         .collect();
-    assert_eq!(by["base"]["changed"], false);
-    assert_eq!(by["bosom"]["changed"], false);
-    assert_eq!(by["euclase"]["changed"], true);
+    assert_eq!(by["base"]["committed"], false);
+    assert_eq!(by["bosom"]["committed"], false);
+    assert_eq!(by["euclase"]["committed"], true);
     assert_eq!(by["euclase"]["base"]["seq"], base_head);
     assert!(packages_of(&env, "euclase").contains(&"jq".to_owned()));
     assert!(kargs(&env, "euclase").contains(&"nvidia-drm.modeset=1".to_owned()));
@@ -369,5 +369,126 @@ fn definition_errors_are_clear_and_change_nothing() {
     env.run(&["--json", "compose"]).fails("bad_definition");
     env.run(&["--json", "variant", "rebase", "base"])
         .fails("unknown_variant");
+    invariants(&env);
+}
+
+/// The five definitions shipped in `variants/`, composed from the shared mirror exactly as
+/// `particle compose --dir variants` does for a user: every commit carries its variant, the
+/// inherited and own profile, and a real Debian kernel with an initramfs built with the
+/// variant's initramfs-tools settings.
+#[test]
+fn the_five_shipped_variants_compose_from_the_mirror() {
+    let env = Env::with_source(&file_uri(&mirror()), &debian_keyring());
+    env.run(&["repo", "update"]).ok();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../variants");
+    let c = env
+        .run(&["--json", "compose", "--dir", &dir.to_string_lossy()])
+        .ok()
+        .json();
+    let order: Vec<&str> = c["variants"]
+        .as_array()
+        .expect("variants")
+        .iter()
+        .map(|v| v["variant"].as_str().expect("name"))
+        .collect();
+    assert_eq!(order, ["base", "apex", "bosom", "corona", "euclase"]);
+    let repo = format!("--repo={}", env.root().join("ostree/repo").display());
+    for v in c["variants"].as_array().expect("variants") {
+        let name = v["variant"].as_str().expect("name");
+        assert_eq!(v["committed"], true, "{v}");
+        let conf = cat(&env, name, "/usr/lib/particle/variant.conf");
+        assert!(conf.contains(&format!("VARIANT={name}\n")), "{conf}");
+        if name != "base" {
+            assert!(conf.contains("PARENT_VARIANT=base\n"), "{conf}");
+            assert_eq!(v["base"]["variant"], "base");
+        }
+        let sysctl = cat(&env, name, "/usr/lib/sysctl.d/50-particle.conf");
+        for line in [
+            "kernel.printk = 3 4 1 3",
+            "vm.swappiness = 1",
+            "vm.dirty_ratio = 15",
+        ] {
+            assert!(
+                sysctl.contains(line),
+                "{name}: {line:?} missing from\n{sysctl}"
+            );
+        }
+        let initramfs = cat(&env, name, "/usr/etc/initramfs-tools/conf.d/particle.conf");
+        for line in ["MODULES=most", "BUSYBOX=y", "COMPRESS=gzip", "KEYMAP=y"] {
+            assert!(initramfs.contains(line), "{name}: {line} missing");
+        }
+        // A real kernel and its initramfs under /usr/lib/modules/$kver, the initramfs built by
+        // the kernel's own scripts in the sandbox with COMPRESS=gzip in force.
+        let ls = Command::new("ostree")
+            .args([
+                &repo,
+                "ls",
+                "-C",
+                &format!("particle-os/{name}"),
+                "/usr/lib/modules",
+            ])
+            .output()
+            .expect("ostree ls");
+        let listing = String::from_utf8_lossy(&ls.stdout);
+        let kver = listing
+            .lines()
+            .filter_map(|l| l.split_whitespace().last())
+            .filter_map(|p| p.strip_prefix("/usr/lib/modules/"))
+            .find(|k| k.ends_with("-amd64"))
+            .unwrap_or_else(|| panic!("{name}: no kernel in /usr/lib/modules:\n{listing}"))
+            .to_owned();
+        let img = Command::new("ostree")
+            .args([
+                &repo,
+                "cat",
+                &format!("particle-os/{name}"),
+                &format!("/usr/lib/modules/{kver}/initramfs.img"),
+            ])
+            .output()
+            .expect("ostree cat");
+        assert!(img.status.success(), "{name}: no initramfs.img for {kver}");
+        assert!(
+            img.stdout.starts_with(&[0x1f, 0x8b]),
+            "{name}: initramfs.img is not gzip (COMPRESS=gzip not in force)"
+        );
+        assert!(cat(&env, name, &format!("/usr/lib/modules/{kver}/vmlinuz")).len() > 1 << 20);
+    }
+    assert!(kargs(&env, "base").is_empty());
+    assert!(kargs(&env, "corona").is_empty());
+    assert_eq!(
+        kargs(&env, "bosom"),
+        ["elevator=deadline", "iommu=pt", "hugepagesz=1G"]
+    );
+    assert_eq!(
+        kargs(&env, "apex"),
+        ["debug", "ignore_loglevel", "log_buf_len=16M"]
+    );
+    assert_eq!(
+        kargs(&env, "euclase"),
+        ["intel_pstate=performance", "i915.fastboot=1"]
+    );
+    let sysctl = cat(&env, "euclase", "/usr/lib/sysctl.d/50-particle.conf");
+    for line in [
+        "dev.cpu.dma_latency = 0",
+        "kernel.sched_rt_runtime_us = -1",
+        "vm.dirty_writeback_centisecs = 1500",
+        "vm.dirty_expire_centisecs = 3000",
+        "net.core.rmem_max = 16777216",
+        "net.core.wmem_max = 16777216",
+    ] {
+        assert!(sysctl.contains(line), "euclase: {line:?} missing");
+    }
+    for (variant, want) in [
+        ("bosom", &["openssh-server"][..]),
+        ("apex", &["jq", "tree", "vim-tiny"]),
+        ("corona", &["dbus-user-session", "xauth"]),
+        ("base", &["systemd", "linux-image-amd64", "busybox"]),
+    ] {
+        let have = packages_of(&env, variant);
+        for p in want {
+            assert!(have.contains(&(*p).to_owned()), "{variant}: {p} missing");
+        }
+    }
+    assert!(!packages_of(&env, "base").contains(&"openssh-server".to_owned()));
     invariants(&env);
 }
