@@ -142,6 +142,8 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: SolveAction,
     },
+    /// Act as an apt external solver (EDSP 0.5 on stdin, the answer on stdout); see docs/solver.md
+    Edsp,
     /// Write man pages and shell completions into DIR (for packaging; docs/ holds a copy)
     #[command(hide = true)]
     GenerateDocs { dir: PathBuf },
@@ -455,6 +457,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         } => crate::plumbing::solve(&index, installed.as_deref(), no_recommends, action, g.json),
         Command::Distcheck { index } => crate::plumbing::distcheck(&index, g.json),
         Command::GenerateDocs { dir } => generate_docs(&dir),
+        Command::Edsp => crate::plumbing::edsp(),
     }
 }
 

@@ -152,3 +152,20 @@ pub(crate) fn distcheck(index: &[std::path::PathBuf], json: bool) -> anyhow::Res
     eprintln!("{} packages, {} broken", report.total, report.broken.len());
     Ok(())
 }
+
+/// `particle edsp`: apt's External Dependency Solver Protocol. apt runs
+/// `/usr/lib/apt/solvers/particle` (a two-line script calling this) for `--solver particle`.
+pub(crate) fn edsp() -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .map_err(|e| CliError::new("io", format!("could not read the EDSP request: {e}")))?;
+    let t = std::time::Instant::now();
+    let answer = solver::edsp::solve_edsp(&input);
+    tracing::info!("EDSP request solved in {:?}", t.elapsed());
+    let mut out = std::io::stdout().lock();
+    out.write_all(answer.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}

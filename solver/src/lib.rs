@@ -22,13 +22,15 @@
 //!   [`Solver::solve`]`(&self, &Request, &[Installed]) -> Result<Solution, SolveError>`;
 //! - [`Solution`] `{ packages: Vec<Chosen { name, version, arch, reason, parent }>, changes: Vec<Change> }`,
 //!   [`Solution::why`]`(&self, name) -> Option<Vec<String>>`;
-//! - [`distcheck`]`(&Universe, &Options) -> DistcheckReport { total, broken: Vec<Broken> }`.
+//! - [`distcheck`]`(&Universe, &Options) -> DistcheckReport { total, broken: Vec<Broken> }`;
+//! - [`edsp::solve_edsp`]`(&str) -> String`: apt's External Dependency Solver Protocol.
 //!
 //! Installed packages must be part of the universe (add the dpkg `status` stanzas with
 //! `store::package_from_paragraph`); an installed package the universe does not contain is
 //! reported as removed.
 
 mod distcheck;
+pub mod edsp;
 mod explain;
 mod index;
 mod problem;

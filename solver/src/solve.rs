@@ -233,6 +233,26 @@ impl<'u> Solver<'u> {
         request: &Request,
         installed: &[Installed],
     ) -> Result<Solution, SolveError> {
+        self.solve_inner(request, installed, true)
+    }
+
+    /// [`Solver::solve`] without adding the essential and required set: exactly what is asked,
+    /// as apt does (the EDSP solver uses this; removing an essential package is then the
+    /// caller's decision).
+    pub fn solve_without_base_set(
+        &self,
+        request: &Request,
+        installed: &[Installed],
+    ) -> Result<Solution, SolveError> {
+        self.solve_inner(request, installed, false)
+    }
+
+    fn solve_inner(
+        &self,
+        request: &Request,
+        installed: &[Installed],
+        base_set: bool,
+    ) -> Result<Solution, SolveError> {
         let ix = &self.index;
         let action = describe(request);
         let mut pb = Problem::new(ix, !request.no_recommends, None);
@@ -248,7 +268,11 @@ impl<'u> Solver<'u> {
             pb.add_root(&cands, Info::Install(s.clone()));
         }
         let mut removed = BTreeSet::new();
-        let base_names: Vec<&str> = ix.base_names(true);
+        let base_names: Vec<&str> = if base_set {
+            ix.base_names(true)
+        } else {
+            Vec::new()
+        };
         for s in &request.remove {
             let spec = parse_spec(s);
             let cands = self.spec_candidates(&spec, &action)?;
