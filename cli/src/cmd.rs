@@ -190,6 +190,7 @@ pub(crate) enum TxnCmd {
         /// Print what would change and stop
         #[arg(long)]
         dry_run: bool,
+        /// Packages to install: NAME (the newest pinned version) or NAME=VERSION
         #[arg(required = true, value_name = "PKG[=VERSION]")]
         packages: Vec<String>,
     },
@@ -197,8 +198,10 @@ pub(crate) enum TxnCmd {
     Remove {
         #[command(flatten)]
         common: TxnCommon,
+        /// Print what would change and stop
         #[arg(long)]
         dry_run: bool,
+        /// Packages to remove
         #[arg(required = true, value_name = "PKG")]
         packages: Vec<String>,
     },
@@ -681,6 +684,15 @@ fn open_store(g: &Global) -> anyhow::Result<(State, store::Store)> {
     Ok((state, st))
 }
 
+/// For commands that write: the lock first, so that a read-only or busy state directory is
+/// refused before anything is opened for writing.
+fn open_store_locked(g: &Global) -> anyhow::Result<(State, journal::Lock, store::Store)> {
+    let state = State::open(&g.root)?;
+    let lock = crate::state::lock(&state)?;
+    let st = store::Store::open(&state.store_dir())?;
+    Ok((state, lock, st))
+}
+
 fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
     match c {
         RepoCmd::Add {
@@ -691,8 +703,7 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
             mut architectures,
             keyring,
         } => {
-            let (state, st) = open_store(g)?;
-            let _lock = crate::state::lock(&state)?;
+            let (_state, _lock, st) = open_store_locked(g)?;
             if components.is_empty() {
                 components.push("main".into());
             }
@@ -712,8 +723,7 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
             Ok(())
         }
         RepoCmd::ImportApt { files } => {
-            let (state, st) = open_store(g)?;
-            let _lock = crate::state::lock(&state)?;
+            let (state, _lock, st) = open_store_locked(g)?;
             let files = if files.is_empty() {
                 host_sources()?
             } else {
@@ -807,8 +817,7 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
             Ok(())
         }
         RepoCmd::Update => {
-            let (state, st) = open_store(g)?;
-            let _lock = crate::state::lock(&state)?;
+            let (_state, _lock, st) = open_store_locked(g)?;
             if st.sources()?.is_empty() {
                 return Err(CliError::new("no_sources", "no sources configured")
                     .hint("add one with `particle repo add` or `particle repo import-apt`")
@@ -822,12 +831,13 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
                     store::UpdateOutcome::Pinned { pin, changed } => {
                         if !g.json {
                             eprintln!(
-                                "{}: {} packages, InRelease {} signed by {} ({})",
+                                "{}: {} {} packages (InRelease {}, {} good signature{})",
                                 pin.source,
+                                if changed { "pinned" } else { "unchanged," },
                                 pin.packages,
                                 pin.inrelease_sha256.short(16),
                                 pin.signers.len(),
-                                if changed { "pinned" } else { "unchanged" }
+                                if pin.signers.len() == 1 { "" } else { "s" }
                             );
                         }
                         let suite = st
@@ -969,8 +979,7 @@ fn generate_docs(dir: &Path) -> anyhow::Result<()> {
 }
 
 fn store_fetch(g: &Global, packages: &[String]) -> anyhow::Result<()> {
-    let (state, st) = open_store(g)?;
-    let _lock = crate::state::lock(&state)?;
+    let (_state, _lock, st) = open_store_locked(g)?;
     let pinned = txn::Pinned::load(&st)?;
     let mut wanted = Vec::new();
     for spec in packages {

@@ -49,7 +49,13 @@ pub(crate) struct Pinned {
 
 impl Pinned {
     pub(crate) fn load(st: &store::Store) -> anyhow::Result<Self> {
+        let t = std::time::Instant::now();
         let (universe, origins) = st.universe()?;
+        tracing::info!(
+            "loaded the pinned universe ({} packages) in {:?}",
+            universe.packages.len(),
+            t.elapsed()
+        );
         let indices = st
             .pins()?
             .into_iter()
@@ -101,9 +107,10 @@ pub(crate) fn package_txn(
         .collect();
     let t = std::time::Instant::now();
     let solver = solver::Solver::new(&pinned.universe, &solver::Options::default());
-    let solution = solver
-        .solve(&request, &installed)
-        .map_err(|e| CliError::new("unsatisfiable", e.to_string()))?;
+    let solution = solver.solve(&request, &installed).map_err(|e| {
+        CliError::new("unsatisfiable", e.to_string())
+            .hint("nothing was changed; check names and versions against the pinned sources (`particle repo list`)")
+    })?;
     tracing::info!(
         "solved in {:?}: {} packages",
         t.elapsed(),
@@ -144,12 +151,12 @@ pub(crate) fn package_txn(
         .collect();
     new_state.packages.sort();
     let d = journal::diff(&old_state, &new_state);
-    let download: u64 = chosen
+    let missing: Vec<&store::Package> = chosen
         .iter()
         .map(|&i| &pinned.universe.packages[i])
         .filter(|p| ctx.store.deb_by_sha256(&p.sha256).ok().flatten().is_none())
-        .map(|p| p.size)
-        .sum();
+        .collect();
+    let download: u64 = missing.iter().map(|p| p.size).sum();
     if d.added.is_empty() && d.removed.is_empty() && d.changed.is_empty() && head.is_some() {
         if o.json {
             print_json(
@@ -176,25 +183,17 @@ pub(crate) fn package_txn(
         .iter()
         .map(|&i| (&pinned.universe.packages[i], &pinned.origins[i]))
         .collect();
-    let show = !o.json && !o.quiet;
-    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let t = std::time::Instant::now();
-    ctx.store.fetch_debs(&wanted, 4, &|done, total, _| {
-        if show && tty {
-            eprint!("\r\x1b[2Kfetching and verifying packages: {done}/{total}");
-            if done == total {
-                eprintln!();
-            }
-        }
-    })?;
-    if show && !tty {
-        eprintln!(
-            "fetched and verified {} packages ({}) in {:.1?}",
-            wanted.len(),
-            human_bytes(download),
-            t.elapsed()
-        );
-    }
+    let fetch = crate::progress::Fetch::start(
+        crate::progress::Mode::for_stderr(!o.json && !o.quiet),
+        wanted.len(),
+        missing.len(),
+        download,
+    );
+    let fetched = ctx.store.fetch_debs(&wanted, 4, &|done, total, size| {
+        fetch.update(done, total, size)
+    });
+    fetch.finish(fetched.is_ok());
+    fetched?;
     let base = head.as_ref().and_then(|h| h.base.clone());
     let record = commit_state(&mut ctx, o, journal_request, new_state, head.as_ref(), base)?;
     report(o, &record, &d)
@@ -343,14 +342,16 @@ pub(crate) fn commit_state(
     };
     let input = build_input(&ctx.store, header, &state)?;
     let work = ctx.staging().join(format!("txn-{seq}"));
-    if !o.json && !o.quiet {
-        eprintln!(
-            "building the commit ({} packages, maintainer scripts in a sandbox)...",
-            input.packages.len()
-        );
-    }
+    let progress = crate::progress::Build::new(
+        crate::progress::Mode::for_stderr(!o.json && !o.quiet),
+        input.packages.len(),
+    );
     let t = std::time::Instant::now();
-    let built = materializer::materialize(&ctx.repo(), &work, &input).map_err(|e| {
+    let built = materializer::materialize_with_progress(&ctx.repo(), &work, &input, &|p| {
+        progress.update(p)
+    });
+    progress.finish(built.is_ok());
+    let built = built.map_err(|e| {
         let _ = std::fs::remove_dir_all(&work);
         CliError::new("materialize", chain(&e))
             .hint("nothing was committed; the previous state is in force")
@@ -361,6 +362,7 @@ pub(crate) fn commit_state(
     }
     let commit =
         CommitId::from_hex(&built.commit).map_err(|e| CliError::new("internal", e.to_string()))?;
+    let t = std::time::Instant::now();
     let record = ctx
         .journal
         .append(NewRecord {
@@ -374,8 +376,20 @@ pub(crate) fn commit_state(
             base,
         })
         .map_err(|e| CliError::new("journal", format!("could not append to the journal: {e}")))?;
+    tracing::info!(
+        "appended transaction {} to the journal in {:?}",
+        record.seq,
+        t.elapsed()
+    );
+    let t = std::time::Instant::now();
     materializer::set_ref(&ctx.repo(), &o.variant, &built.commit)
         .map_err(|e| CliError::new("ostree", e.to_string()))?;
+    tracing::info!(
+        "moved {} to {} in {:?}",
+        materializer::variant_ref(&o.variant),
+        built.commit,
+        t.elapsed()
+    );
     // Keep the maintainer-script log beside the journal, then drop the staging tree.
     let logs = ctx.state.root.join("logs");
     let _ = std::fs::create_dir_all(&logs);
@@ -687,12 +701,15 @@ pub(crate) fn parse_spec(s: &str) -> Result<journal::PackageSpec, CliError> {
     };
     let bare = name.split_once(':').map_or(name, |(n, _)| n);
     if !store::valid_name(bare) {
-        return Err(CliError::usage(format!(
-            "{s:?} is not a package name (PKG or PKG=VERSION)"
-        )));
+        return Err(
+            CliError::usage(format!("{s:?} is not a package name (PKG or PKG=VERSION)"))
+                .hint("for example: hello or hello=2.10-3"),
+        );
     }
     if let Some(v) = version {
-        store::Version::parse(v).map_err(|e| CliError::usage(format!("{s:?}: {e}")))?;
+        store::Version::parse(v).map_err(|e| {
+            CliError::usage(format!("{s:?}: {e}")).hint("for example: hello or hello=2.10-3")
+        })?;
     }
     Ok(journal::PackageSpec {
         name: name.to_owned(),
@@ -799,7 +816,10 @@ pub(crate) fn show(root: &Path, reference: &str, json: bool) -> anyhow::Result<(
     if !r.reason.is_empty() {
         println!("  reason:   {}", r.reason);
     }
-    println!("  request:  {}", serde_json::to_string(&r.request)?);
+    println!(
+        "  request:  {}",
+        crate::output::describe_request(&r.request)
+    );
     println!("  commit:   {}", r.commit.to_hex());
     println!("  packages: {}", r.state.packages.len());
     for (s, h) in &r.state.indices {
@@ -813,7 +833,10 @@ pub(crate) fn show(root: &Path, reference: &str, json: bool) -> anyhow::Result<(
             b.txn.short(12)
         );
     }
-    print_diff_human(&changes);
+    if !changes.is_empty() {
+        println!("  changes:");
+        print_diff_human(&changes);
+    }
     Ok(())
 }
 
@@ -832,12 +855,12 @@ fn print_diff_human(d: &journal::Diff) {
             format!("{} -> {}", c.from, c.to),
         ]);
     }
-    for p in &d.profile {
-        rows.push(vec![
-            "*".into(),
-            "profile".into(),
-            serde_json::to_string(p).unwrap_or_default(),
-        ]);
+    rows.extend(d.profile.iter().map(crate::output::profile_row));
+    if rows.is_empty() {
+        println!("  no changes");
+    }
+    for row in &mut rows {
+        row[0].insert_str(0, "  ");
     }
     print!("{}", table(&rows));
 }

@@ -155,7 +155,7 @@ complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_s
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -l variant -d 'The variant to change' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -l reason -d 'Why: recorded in the journal' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
-complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -l dry-run
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -l dry-run -d 'Print what would change and stop'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Only errors on stderr'

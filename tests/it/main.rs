@@ -3,7 +3,9 @@
 
 mod common;
 mod docs;
+mod errors;
 mod http;
 mod plumbing;
 mod repo;
+mod snapshots;
 mod txn;
