@@ -94,7 +94,7 @@ impl Ctx {
         }
         ctx.recover(quiet)?;
         tracing::info!(
-            "locked {}, opened the journal ({} records) and recovered in {:?}",
+            "locked and opened {} (journal at transaction {}), recovery checked, in {:?}",
             root.display(),
             ctx.journal.last().map_or(0, |r| r.seq),
             t.elapsed()

@@ -58,6 +58,15 @@ pub(crate) fn duration(d: Duration) -> String {
     }
 }
 
+/// `1 package`, `2 packages`.
+fn packages(n: usize) -> String {
+    if n == 1 {
+        "1 package".into()
+    } else {
+        format!("{n} packages")
+    }
+}
+
 /// Fetching and verifying `.deb`s: one bar in bytes, with the package count as its message.
 #[derive(Debug)]
 pub(crate) struct Fetch {
@@ -126,20 +135,18 @@ impl Fetch {
         let stored = self.packages - self.to_fetch;
         if self.to_fetch == 0 {
             eprintln!("all {} packages are already in the store", self.packages);
-        } else if stored == 0 {
-            eprintln!(
-                "fetched and verified {} packages ({}) in {}",
-                self.to_fetch,
-                crate::txn::human_bytes(self.bytes),
-                duration(elapsed)
-            );
         } else {
-            eprintln!(
-                "fetched and verified {} packages ({}) in {}; {stored} already in the store",
-                self.to_fetch,
+            let what = format!(
+                "fetched and verified {} ({}) in {}",
+                packages(self.to_fetch),
                 crate::txn::human_bytes(self.bytes),
                 duration(elapsed)
             );
+            if stored == 0 {
+                eprintln!("{what}");
+            } else {
+                eprintln!("{what}; {stored} already in the store");
+            }
         }
     }
 }
@@ -205,11 +212,15 @@ impl Build {
                 p.total as u64,
                 "{prefix:>10.cyan.bold} [{bar:30}] {pos}/{len} steps  {elapsed}",
             ),
-            Phase::Commit => bar(
-                "committing",
-                p.total as u64,
-                "{prefix:>10.cyan.bold} {spinner} layout and OSTree commit  {elapsed}",
-            ),
+            Phase::Commit => {
+                let b = bar(
+                    "committing",
+                    p.total as u64,
+                    "{prefix:>10.cyan.bold} {spinner} layout and OSTree commit  {elapsed}",
+                );
+                b.set_style(b.style().tick_chars("|/-\\ "));
+                b
+            }
         });
         Current {
             phase: p.phase,
@@ -223,17 +234,21 @@ impl Build {
         if let Some(b) = &c.bar {
             b.finish_and_clear();
         }
-        let took = duration(c.started.elapsed());
-        if !ok || self.mode == Mode::Silent {
+        if !ok {
             return;
         }
-        match c.phase {
-            Phase::Unpack => eprintln!("unpacked {} packages in {took}", self.packages),
-            Phase::Scripts => eprintln!(
-                "ran the maintainer scripts of {} packages in a sandbox in {took}",
-                self.packages
-            ),
-            Phase::Commit => eprintln!("laid out and committed the tree in {took}"),
+        let took = duration(c.started.elapsed());
+        let n = packages(self.packages);
+        let line = match c.phase {
+            Phase::Unpack => format!("unpacked {n} in {took}"),
+            Phase::Scripts => format!("ran the maintainer scripts of {n} in a sandbox in {took}"),
+            Phase::Commit => format!("laid out and committed the tree in {took}"),
+        };
+        if self.mode == Mode::Silent {
+            // -v with --json or -q: the steps still show in the log.
+            tracing::info!("{line}");
+        } else {
+            eprintln!("{line}");
         }
     }
 }
@@ -247,5 +262,8 @@ mod tests {
         assert_eq!(duration(Duration::from_millis(350)), "350ms");
         assert_eq!(duration(Duration::from_millis(2345)), "2.3s");
         assert_eq!(duration(Duration::from_secs(75)), "75.0s");
+        assert_eq!(packages(1), "1 package");
+        assert_eq!(packages(0), "0 packages");
+        assert_eq!(packages(114), "114 packages");
     }
 }

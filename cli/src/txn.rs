@@ -358,7 +358,7 @@ pub(crate) fn commit_state(
     })?;
     tracing::info!("materialized {} in {:?}", built.commit, t.elapsed());
     for (phase, d) in &built.timings {
-        tracing::info!("  {phase}: {d:.2?}");
+        tracing::debug!("  materializer {phase}: {d:.2?}");
     }
     let commit =
         CommitId::from_hex(&built.commit).map_err(|e| CliError::new("internal", e.to_string()))?;
