@@ -1002,7 +1002,22 @@ fn store_fetch(g: &Global, packages: &[String]) -> anyhow::Result<()> {
         .iter()
         .map(|&i| (&pinned.universe.packages[i], &pinned.origins[i]))
         .collect();
-    let ids = st.fetch_debs(&list, 4, &|_, _, _| {})?;
+    let missing: Vec<u64> = list
+        .iter()
+        .filter(|(p, _)| st.deb_by_sha256(&p.sha256).ok().flatten().is_none())
+        .map(|(p, _)| p.size)
+        .collect();
+    let fetch = crate::progress::Fetch::start(
+        crate::progress::Mode::for_stderr(!g.json && !g.quiet),
+        list.len(),
+        missing.len(),
+        missing.iter().sum(),
+    );
+    let ids = st.fetch_debs(&list, 4, &|done, total, size| {
+        fetch.update(done, total, size)
+    });
+    fetch.finish(ids.is_ok());
+    let ids = ids?;
     let fetched: Vec<_> = list
         .iter()
         .zip(&ids)
