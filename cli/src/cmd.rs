@@ -192,6 +192,7 @@ pub(crate) enum TxnCmd {
         /// Print what would change and stop
         #[arg(long)]
         dry_run: bool,
+        /// Packages to install: NAME (the newest pinned version) or NAME=VERSION
         #[arg(required = true, value_name = "PKG[=VERSION]")]
         packages: Vec<String>,
     },
@@ -199,8 +200,10 @@ pub(crate) enum TxnCmd {
     Remove {
         #[command(flatten)]
         common: TxnCommon,
+        /// Print what would change and stop
         #[arg(long)]
         dry_run: bool,
+        /// Packages to remove
         #[arg(required = true, value_name = "PKG")]
         packages: Vec<String>,
     },
@@ -684,6 +687,15 @@ fn open_store(g: &Global) -> anyhow::Result<(State, store::Store)> {
     Ok((state, st))
 }
 
+/// For commands that write: the lock first, so that a read-only or busy state directory is
+/// refused before anything is opened for writing.
+fn open_store_locked(g: &Global) -> anyhow::Result<(State, journal::Lock, store::Store)> {
+    let state = State::open(&g.root)?;
+    let lock = crate::state::lock(&state)?;
+    let st = store::Store::open(&state.store_dir())?;
+    Ok((state, lock, st))
+}
+
 fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
     match c {
         RepoCmd::Add {
@@ -694,8 +706,7 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
             mut architectures,
             keyring,
         } => {
-            let (state, st) = open_store(g)?;
-            let _lock = crate::state::lock(&state)?;
+            let (_state, _lock, st) = open_store_locked(g)?;
             if components.is_empty() {
                 components.push("main".into());
             }
@@ -715,8 +726,7 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
             Ok(())
         }
         RepoCmd::ImportApt { files } => {
-            let (state, st) = open_store(g)?;
-            let _lock = crate::state::lock(&state)?;
+            let (state, _lock, st) = open_store_locked(g)?;
             let files = if files.is_empty() {
                 host_sources()?
             } else {
@@ -810,8 +820,7 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
             Ok(())
         }
         RepoCmd::Update => {
-            let (state, st) = open_store(g)?;
-            let _lock = crate::state::lock(&state)?;
+            let (_state, _lock, st) = open_store_locked(g)?;
             if st.sources()?.is_empty() {
                 return Err(CliError::new("no_sources", "no sources configured")
                     .hint("add one with `particle repo add` or `particle repo import-apt`")
@@ -825,12 +834,13 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
                     store::UpdateOutcome::Pinned { pin, changed } => {
                         if !g.json {
                             eprintln!(
-                                "{}: {} packages, InRelease {} signed by {} ({})",
+                                "{}: {} {} packages (InRelease {}, {} good signature{})",
                                 pin.source,
+                                if changed { "pinned" } else { "unchanged," },
                                 pin.packages,
                                 pin.inrelease_sha256.short(16),
                                 pin.signers.len(),
-                                if changed { "pinned" } else { "unchanged" }
+                                if pin.signers.len() == 1 { "" } else { "s" }
                             );
                         }
                         let suite = st
@@ -972,8 +982,7 @@ fn generate_docs(dir: &Path) -> anyhow::Result<()> {
 }
 
 fn store_fetch(g: &Global, packages: &[String]) -> anyhow::Result<()> {
-    let (state, st) = open_store(g)?;
-    let _lock = crate::state::lock(&state)?;
+    let (_state, _lock, st) = open_store_locked(g)?;
     let pinned = txn::Pinned::load(&st)?;
     let mut wanted = Vec::new();
     for spec in packages {
@@ -996,7 +1005,22 @@ fn store_fetch(g: &Global, packages: &[String]) -> anyhow::Result<()> {
         .iter()
         .map(|&i| (&pinned.universe.packages[i], &pinned.origins[i]))
         .collect();
-    let ids = st.fetch_debs(&list, 4, &|_, _, _| {})?;
+    let missing: Vec<u64> = list
+        .iter()
+        .filter(|(p, _)| st.deb_by_sha256(&p.sha256).ok().flatten().is_none())
+        .map(|(p, _)| p.size)
+        .collect();
+    let fetch = crate::progress::Fetch::start(
+        crate::progress::Mode::for_stderr(!g.json && !g.quiet),
+        list.len(),
+        missing.len(),
+        missing.iter().sum(),
+    );
+    let ids = st.fetch_debs(&list, 4, &|done, total, size| {
+        fetch.update(done, total, size)
+    });
+    fetch.finish(ids.is_ok());
+    let ids = ids?;
     let fetched: Vec<_> = list
         .iter()
         .zip(&ids)

@@ -63,6 +63,7 @@ impl Ctx {
 
     /// Opens for a mutating command: takes the lock, then recovers.
     pub(crate) fn write(root: &std::path::Path, quiet: bool) -> anyhow::Result<Self> {
+        let t = std::time::Instant::now();
         let state = State::open(root)?;
         let lock = crate::state::lock(&state)?;
         let store = store::Store::open(&state.store_dir())?;
@@ -92,6 +93,12 @@ impl Ctx {
             .into());
         }
         ctx.recover(quiet)?;
+        tracing::info!(
+            "locked and opened {} (journal at transaction {}), recovery checked, in {:?}",
+            root.display(),
+            ctx.journal.last().map_or(0, |r| r.seq),
+            t.elapsed()
+        );
         Ok(ctx)
     }
 

@@ -43,21 +43,45 @@ impl From<anyhow::Error> for CliError {
             Ok(s) => return store_error(s),
             Err(e) => e,
         };
-        // Chain the causes into one line.
-        let mut message = e.to_string();
-        for cause in e.chain().skip(1) {
-            let c = cause.to_string();
-            if !message.contains(&c) {
-                message.push_str(": ");
-                message.push_str(&c);
-            }
+        // A read-only file system deep in the chain: say so, whatever the operation was.
+        if e.chain().any(is_read_only) {
+            return CliError::new("read_only", chain_line(&e)).hint(crate::state::READ_ONLY_HINT);
         }
-        CliError::new("failed", message)
+        CliError::new("failed", chain_line(&e))
     }
+}
+
+/// Whether `e` is an I/O error of a read-only file system (redb wraps it in its own error, whose
+/// `source` is not set, so its message is checked too).
+fn is_read_only(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::ReadOnlyFilesystem)
+        || e.to_string()
+            .contains("Read-only file system (os error 30)")
+}
+
+/// The error and its causes, in one line.
+fn chain_line(e: &anyhow::Error) -> String {
+    let mut message = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !message.contains(&c) {
+            message.push_str(": ");
+            message.push_str(&c);
+        }
+    }
+    message
 }
 
 fn store_error(e: store::StoreError) -> CliError {
     use store::StoreError as S;
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(c) = cause {
+        if is_read_only(c) {
+            return CliError::new("read_only", e.to_string()).hint(crate::state::READ_ONLY_HINT);
+        }
+        cause = c.source();
+    }
     let kind = match &e {
         S::NotAStore { .. } => "not_a_state_dir",
         S::UnknownSource(_) => "unknown_source",

@@ -9,6 +9,7 @@ mod error;
 mod hardware;
 mod output;
 mod plumbing;
+mod progress;
 mod state;
 mod txn;
 mod variants;
@@ -64,10 +65,7 @@ fn main() -> ExitCode {
             if json {
                 output::print_json_error(err.kind, &err.message, err.hint.as_deref());
             } else {
-                eprintln!("error: {}", err.message);
-                if let Some(h) = &err.hint {
-                    eprintln!("hint: {h}");
-                }
+                output::print_error(&err.message, err.hint.as_deref());
             }
             ExitCode::from(err.exit)
         }
@@ -87,6 +85,7 @@ fn init_tracing(verbose: u8, quiet: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(output::stderr_colour())
         .with_target(false)
         .with_timer(tracing_subscriber::fmt::time::uptime())
         .try_init();

@@ -1,6 +1,26 @@
 //! Output: one JSON document on stdout with `--json`, otherwise text for people.
 
 use serde::Serialize;
+use std::io::IsTerminal;
+
+/// Colour on stderr: only on a terminal, and never with `NO_COLOR` set (no-color.org).
+pub(crate) fn stderr_colour() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// The human form of a failure: `error: MESSAGE` and, if there is one, `hint: HINT`, with the
+/// labels in colour on a terminal.
+pub(crate) fn print_error(message: &str, hint: Option<&str>) {
+    let (error, help) = if stderr_colour() {
+        ("\x1b[1;31merror\x1b[0m", "\x1b[1;36mhint\x1b[0m")
+    } else {
+        ("error", "hint")
+    };
+    eprintln!("{error}: {message}");
+    if let Some(h) = hint {
+        eprintln!("{help}: {h}");
+    }
+}
 
 /// Prints `{"error": {"kind", "message", "hint"}}` on stdout.
 pub(crate) fn print_json_error(kind: &str, message: &str, hint: Option<&str>) {
@@ -46,4 +66,107 @@ pub(crate) fn table(rows: &[Vec<String>]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A `txn show`/`txn diff` row for one profile change: `*  kargs  +quiet +splash`.
+pub(crate) fn profile_row(p: &journal::query::ProfileChange) -> Vec<String> {
+    use journal::query::ProfileChange as P;
+    let value = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unset)".into());
+    match p {
+        P::Kargs {
+            from,
+            to,
+            added,
+            removed,
+        } => {
+            let mut words: Vec<String> = added.iter().map(|a| format!("+{a}")).collect();
+            words.extend(removed.iter().map(|r| format!("-{r}")));
+            let what = if words.is_empty() {
+                format!("{} -> {}", from.join(" "), to.join(" "))
+            } else {
+                words.join(" ")
+            };
+            vec!["*".into(), "kargs".into(), what]
+        }
+        P::Initramfs { key, from, to } => vec![
+            "*".into(),
+            format!("initramfs {key}"),
+            format!("{} -> {}", value(from), value(to)),
+        ],
+        P::Sysctl { key, from, to } => vec![
+            "*".into(),
+            format!("sysctl {key}"),
+            format!("{} -> {}", value(from), value(to)),
+        ],
+        P::Hardware { .. } => vec![
+            "*".into(),
+            "hardware".into(),
+            "profile replaced (see --json)".into(),
+        ],
+        // Kinds added to the journal later still get a row.
+        #[allow(unreachable_patterns)]
+        other => vec![
+            "*".into(),
+            "profile".into(),
+            serde_json::to_string(other).unwrap_or_default(),
+        ],
+    }
+}
+
+/// A request as the command that made it: `install hello`, `kargs --append quiet`.
+pub(crate) fn describe_request(r: &journal::Request) -> String {
+    use journal::Request as R;
+    let set = |set: &std::collections::BTreeMap<String, String>| {
+        set.iter()
+            .map(|(k, v)| format!(" --set {k}={v}"))
+            .collect::<String>()
+    };
+    match r {
+        R::Install {
+            packages,
+            no_recommends,
+        } => {
+            let mut s = String::from("install");
+            if *no_recommends {
+                s.push_str(" --no-recommends");
+            }
+            for p in packages {
+                s.push(' ');
+                s.push_str(&p.name);
+                if let Some(v) = &p.version {
+                    s.push('=');
+                    s.push_str(v);
+                }
+            }
+            s
+        }
+        R::Remove { packages } => format!("remove {}", packages.join(" ")),
+        R::Upgrade => "upgrade".into(),
+        R::Rollback { to_seq, to } => {
+            format!("rollback to transaction {to_seq} ({})", to.short(12))
+        }
+        R::Kargs { append, delete } => {
+            let mut s = String::from("kargs");
+            for a in append {
+                s.push_str(&format!(" --append {a}"));
+            }
+            for d in delete {
+                s.push_str(&format!(" --delete {d}"));
+            }
+            s
+        }
+        R::Initramfs { set: s } => format!("initramfs{}", set(s)),
+        R::Sysctl { set: s } => format!("sysctl{}", set(s)),
+        R::Hardware { source } if source == "detect" => "hardware --detect".into(),
+        R::Hardware { source } => format!("hardware --from {source}"),
+        R::VariantCreate {
+            parent, parent_seq, ..
+        } => format!("variant create from {parent} at transaction {parent_seq}"),
+        R::Rebase {
+            parent, parent_seq, ..
+        } => format!("rebase on {parent} at transaction {parent_seq}"),
+        // Requests added to the journal later still get a line.
+        #[allow(unreachable_patterns)]
+        other => other.kind().to_owned(),
+    }
 }

@@ -37,9 +37,7 @@ impl State {
 
     /// Creates the state directory layout (idempotent).
     pub(crate) fn create(root: &Path) -> Result<Self, CliError> {
-        let io = |what: &str, p: &Path, e: std::io::Error| {
-            CliError::new("io", format!("could not {what} {}: {e}", p.display()))
-        };
+        let io = |what: &str, p: &Path, e: std::io::Error| io_error(root, p, what, &e);
         std::fs::create_dir_all(root).map_err(|e| io("create", root, e))?;
         let marker = root.join(MARKER);
         if !marker.exists() {
@@ -102,6 +100,32 @@ pub(crate) fn lock(state: &State) -> Result<journal::Lock, CliError> {
             ),
         )
         .hint("wait for the other transaction to finish"),
-        other => CliError::new("io", other.to_string()),
+        journal::LockError::Io { path, source } => io_error(&state.root, &path, "lock", &source),
     })
+}
+
+/// What to do about a read-only state directory.
+pub(crate) const READ_ONLY_HINT: &str =
+    "remount it read-write, or work on a copy with --root (even reading opens the store and the journal read-write)";
+
+/// An I/O failure on the state directory as one line: read-only file systems and missing
+/// permissions get their own kinds and hints, because they are the user's to fix.
+pub(crate) fn io_error(root: &Path, path: &Path, action: &str, e: &std::io::Error) -> CliError {
+    match e.kind() {
+        std::io::ErrorKind::ReadOnlyFilesystem => CliError::new(
+            "read_only",
+            format!(
+                "{} is on a read-only file system: could not {action} {}",
+                root.display(),
+                path.display()
+            ),
+        )
+        .hint(READ_ONLY_HINT),
+        std::io::ErrorKind::PermissionDenied => CliError::new(
+            "permission",
+            format!("could not {action} {}: permission denied", path.display()),
+        )
+        .hint("run as a user who may write to the state directory (e.g. with sudo)"),
+        _ => CliError::new("io", format!("could not {action} {}: {e}", path.display())),
+    }
 }

@@ -49,7 +49,13 @@ pub(crate) struct Pinned {
 
 impl Pinned {
     pub(crate) fn load(st: &store::Store) -> anyhow::Result<Self> {
+        let t = std::time::Instant::now();
         let (universe, origins) = st.universe()?;
+        tracing::info!(
+            "loaded the pinned universe ({} packages) in {:?}",
+            universe.packages.len(),
+            t.elapsed()
+        );
         let indices = st
             .pins()?
             .into_iter()
@@ -140,7 +146,10 @@ pub(crate) fn solve_state(
     let solver = solver::Solver::new(&pinned.universe, &solver::Options::default());
     let solution = solver
         .solve(request, &installed)
-        .map_err(|e| CliError::new("unsatisfiable", e.to_string()))?;
+        .map_err(|e| {
+            CliError::new("unsatisfiable", e.to_string())
+                .hint("nothing was changed; check names and versions against the pinned sources (`particle repo list`)")
+        })?;
     tracing::info!(
         "solved in {:?}: {} packages",
         t.elapsed(),
@@ -218,25 +227,17 @@ pub(crate) fn fetch_state(
         download += pinned.universe.packages[i].size;
         wanted.push((&pinned.universe.packages[i], &pinned.origins[i]));
     }
-    let show = !o.json && !o.quiet;
-    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let t = std::time::Instant::now();
-    ctx.store.fetch_debs(&wanted, 4, &|done, total, _| {
-        if show && tty {
-            eprint!("\r\x1b[2Kfetching and verifying packages: {done}/{total}");
-            if done == total {
-                eprintln!();
-            }
-        }
-    })?;
-    if show && !tty && !wanted.is_empty() {
-        eprintln!(
-            "fetched and verified {} packages ({}) in {:.1?}",
-            wanted.len(),
-            human_bytes(download),
-            t.elapsed()
-        );
-    }
+    let fetch = crate::progress::Fetch::start(
+        crate::progress::Mode::for_stderr(!o.json && !o.quiet),
+        state.packages.len(),
+        wanted.len(),
+        download,
+    );
+    let fetched = ctx.store.fetch_debs(&wanted, 4, &|done, total, size| {
+        fetch.update(done, total, size)
+    });
+    fetch.finish(fetched.is_ok());
+    fetched?;
     Ok(())
 }
 
@@ -383,24 +384,27 @@ pub(crate) fn commit_state(
     };
     let input = build_input(&ctx.store, header, &state)?;
     let work = ctx.staging().join(format!("txn-{seq}"));
-    if !o.json && !o.quiet {
-        eprintln!(
-            "building the commit ({} packages, maintainer scripts in a sandbox)...",
-            input.packages.len()
-        );
-    }
+    let progress = crate::progress::Build::new(
+        crate::progress::Mode::for_stderr(!o.json && !o.quiet),
+        input.packages.len(),
+    );
     let t = std::time::Instant::now();
-    let built = materializer::materialize(&ctx.repo(), &work, &input).map_err(|e| {
+    let built = materializer::materialize_with_progress(&ctx.repo(), &work, &input, &|p| {
+        progress.update(p)
+    });
+    progress.finish(built.is_ok());
+    let built = built.map_err(|e| {
         let _ = std::fs::remove_dir_all(&work);
         CliError::new("materialize", chain(&e))
             .hint("nothing was committed; the previous state is in force")
     })?;
     tracing::info!("materialized {} in {:?}", built.commit, t.elapsed());
     for (phase, d) in &built.timings {
-        tracing::info!("  {phase}: {d:.2?}");
+        tracing::debug!("  materializer {phase}: {d:.2?}");
     }
     let commit =
         CommitId::from_hex(&built.commit).map_err(|e| CliError::new("internal", e.to_string()))?;
+    let t = std::time::Instant::now();
     let record = ctx
         .journal
         .append(NewRecord {
@@ -414,8 +418,20 @@ pub(crate) fn commit_state(
             base,
         })
         .map_err(|e| CliError::new("journal", format!("could not append to the journal: {e}")))?;
+    tracing::info!(
+        "appended transaction {} to the journal in {:?}",
+        record.seq,
+        t.elapsed()
+    );
+    let t = std::time::Instant::now();
     materializer::set_ref(&ctx.repo(), &o.variant, &built.commit)
         .map_err(|e| CliError::new("ostree", e.to_string()))?;
+    tracing::info!(
+        "moved {} to {} in {:?}",
+        materializer::variant_ref(&o.variant),
+        built.commit,
+        t.elapsed()
+    );
     // Keep the maintainer-script log beside the journal, then drop the staging tree.
     let logs = ctx.state.root.join("logs");
     let _ = std::fs::create_dir_all(&logs);
@@ -715,12 +731,15 @@ pub(crate) fn parse_spec(s: &str) -> Result<journal::PackageSpec, CliError> {
     };
     let bare = name.split_once(':').map_or(name, |(n, _)| n);
     if !store::valid_name(bare) {
-        return Err(CliError::usage(format!(
-            "{s:?} is not a package name (PKG or PKG=VERSION)"
-        )));
+        return Err(
+            CliError::usage(format!("{s:?} is not a package name (PKG or PKG=VERSION)"))
+                .hint("for example: hello or hello=2.10-3"),
+        );
     }
     if let Some(v) = version {
-        store::Version::parse(v).map_err(|e| CliError::usage(format!("{s:?}: {e}")))?;
+        store::Version::parse(v).map_err(|e| {
+            CliError::usage(format!("{s:?}: {e}")).hint("for example: hello or hello=2.10-3")
+        })?;
     }
     Ok(journal::PackageSpec {
         name: name.to_owned(),
@@ -827,7 +846,10 @@ pub(crate) fn show(root: &Path, reference: &str, json: bool) -> anyhow::Result<(
     if !r.reason.is_empty() {
         println!("  reason:   {}", r.reason);
     }
-    println!("  request:  {}", serde_json::to_string(&r.request)?);
+    println!(
+        "  request:  {}",
+        crate::output::describe_request(&r.request)
+    );
     println!("  commit:   {}", r.commit.to_hex());
     println!("  packages: {}", r.state.packages.len());
     for (s, h) in &r.state.indices {
@@ -841,7 +863,10 @@ pub(crate) fn show(root: &Path, reference: &str, json: bool) -> anyhow::Result<(
             b.txn.short(12)
         );
     }
-    print_diff_human(&changes);
+    if !changes.is_empty() {
+        println!("  changes:");
+        print_diff_human(&changes);
+    }
     Ok(())
 }
 
@@ -860,12 +885,12 @@ fn print_diff_human(d: &journal::Diff) {
             format!("{} -> {}", c.from, c.to),
         ]);
     }
-    for p in &d.profile {
-        rows.push(vec![
-            "*".into(),
-            "profile".into(),
-            serde_json::to_string(p).unwrap_or_default(),
-        ]);
+    rows.extend(d.profile.iter().map(crate::output::profile_row));
+    if rows.is_empty() {
+        println!("  no changes");
+    }
+    for row in &mut rows {
+        row[0].insert_str(0, "  ");
     }
     print!("{}", table(&rows));
 }

@@ -145,14 +145,23 @@ pub(crate) fn why(root: &Path, package: &str, variant: &str, json: bool) -> anyh
             "requested_by": requested_by, "root": why_root, "chain": chain,
         }));
     }
-    let how = match requested_by {
+    let root_name = &chain[0];
+    let root_is = match requested_by {
         Some(seq) => format!("requested in transaction {seq}"),
-        None => format!("{why_root} package"),
+        None if why_root == "essential" => "an essential package".to_owned(),
+        None => format!("a {why_root} package"),
     };
-    println!(
-        "{} {} is installed because {} is {how}:",
-        target.name, target.version, chain[0]
-    );
-    println!("  {}", chain.join(" -> "));
+    if chain.len() == 1 {
+        println!(
+            "{} {} is installed because it is {root_is}",
+            target.name, target.version
+        );
+    } else {
+        println!(
+            "{} {} is installed because {root_name} ({root_is}) needs it:",
+            target.name, target.version
+        );
+        println!("  {}", chain.join(" -> "));
+    }
     Ok(())
 }

@@ -28,6 +28,9 @@ _particle() {
             particle,distcheck)
                 cmd="particle__subcmd__distcheck"
                 ;;
+            particle,edsp)
+                cmd="particle__subcmd__edsp"
+                ;;
             particle,export)
                 cmd="particle__subcmd__export"
                 ;;
@@ -87,6 +90,9 @@ _particle() {
                 ;;
             particle__subcmd__help,distcheck)
                 cmd="particle__subcmd__help__subcmd__distcheck"
+                ;;
+            particle__subcmd__help,edsp)
+                cmd="particle__subcmd__help__subcmd__edsp"
                 ;;
             particle__subcmd__help,export)
                 cmd="particle__subcmd__help__subcmd__export"
@@ -398,7 +404,7 @@ _particle() {
 
     case "${cmd}" in
         particle)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version init repo store txn variant compose deploy export delta status why replay solve generate-docs distcheck help"
+            opts="-v -q -h -V --root --json --verbose --quiet --help --version init repo store txn variant compose deploy export delta status why replay solve edsp generate-docs distcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -515,6 +521,24 @@ _particle() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        particle__subcmd__edsp)
+            opts="-v -q -h -V --root --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         particle__subcmd__export)
             opts="-v -q -h -V --root --json --verbose --quiet --help --version oci help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -616,7 +640,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__help)
-            opts="init repo store txn variant compose deploy export delta status why replay solve generate-docs distcheck help"
+            opts="init repo store txn variant compose deploy export delta status why replay solve edsp generate-docs distcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -672,6 +696,20 @@ _particle() {
             return 0
             ;;
         particle__subcmd__help__subcmd__distcheck)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__help__subcmd__edsp)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -8,7 +8,8 @@
 
 use crate::dpkgdb::DbPackage;
 use crate::sandbox::{log_since, Sandbox, SandboxError};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Why configuring failed: names the package and the script.
 #[derive(Debug, thiserror::Error)]
@@ -38,11 +39,14 @@ pub enum ConfigureError {
 const POLICY_RC_D: &str =
     "#!/bin/sh\n# Written by particle while maintainer scripts run: start no services.\nexit 101\n";
 
-/// Runs the maintainer scripts of `pkgs` (already in configure order) inside the sandbox's tree.
+/// Runs the maintainer scripts of `pkgs` (already in configure order) inside the sandbox's tree,
+/// reporting `(done, total)` steps to `progress`: one per `preinst`, one per package that
+/// `dpkg --configure -a` sets up, one for trigger processing.
 pub(crate) fn configure(
     sandbox: &Sandbox,
     pkgs: &[&DbPackage],
     triggers: &[String],
+    progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<(), ConfigureError> {
     let layout_err = |source| ConfigureError::Layout { source };
     crate::layout::write_file(
@@ -52,7 +56,7 @@ pub(crate) fn configure(
         0o755,
     )
     .map_err(layout_err)?;
-    let result = run_scripts(sandbox, pkgs, triggers);
+    let result = run_scripts(sandbox, pkgs, triggers, progress);
     let policy =
         crate::layout::beneath(&sandbox.root, "usr/sbin/policy-rc.d").map_err(layout_err)?;
     crate::layout::remove_any(&policy).map_err(layout_err)?;
@@ -63,7 +67,15 @@ fn run_scripts(
     sandbox: &Sandbox,
     pkgs: &[&DbPackage],
     triggers: &[String],
+    progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<(), ConfigureError> {
+    let preinsts = pkgs
+        .iter()
+        .filter(|p| p.control.contains_key("preinst"))
+        .count();
+    let total = preinsts + pkgs.len() + usize::from(!triggers.is_empty());
+    let mut done = 0;
+    progress(done, total);
     for p in pkgs {
         if !p.control.contains_key("preinst") {
             continue;
@@ -90,12 +102,21 @@ fn run_scripts(
                 log: sandbox.log.clone(),
                 source,
             })?;
+        done += 1;
+        progress(done, total);
     }
 
     let start = std::fs::metadata(&sandbox.log)
         .map(|m| m.len())
         .unwrap_or(0);
-    if let Err(source) = sandbox.run("dpkg --configure -a", &["dpkg", "--configure", "-a"], &[]) {
+    let configured = following_log(
+        &sandbox.log,
+        start,
+        pkgs.len(),
+        &|n| progress(done + n, total),
+        || sandbox.run("dpkg --configure -a", &["dpkg", "--configure", "-a"], &[]),
+    );
+    if let Err(source) = configured {
         let text = log_since(&sandbox.log, start);
         let log = sandbox.log.clone();
         return Err(match failing_package(&text, &source) {
@@ -113,6 +134,9 @@ fn run_scripts(
         });
     }
 
+    done += pkgs.len();
+    progress(done, total);
+
     if !triggers.is_empty() {
         let mut script = String::from("set -e\n");
         for t in triggers {
@@ -129,8 +153,42 @@ fn run_scripts(
                 log: sandbox.log.clone(),
                 source,
             })?;
+        progress(total, total);
     }
     Ok(())
+}
+
+/// Runs `f` while a second thread follows `log` from byte `start` and reports how many packages
+/// dpkg has set up so far (its `Setting up ` lines, at most `max`), every 200 ms.
+fn following_log<T>(
+    log: &Path,
+    start: u64,
+    max: usize,
+    report: &(dyn Fn(usize) + Sync),
+    f: impl FnOnce() -> T,
+) -> T {
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let mut last = 0;
+            // Disconnected (the sender dropped) ends the loop at once.
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(Duration::from_millis(200))
+            {
+                let n = log_since(log, start)
+                    .matches("Setting up ")
+                    .count()
+                    .min(max);
+                if n != last {
+                    last = n;
+                    report(n);
+                }
+            }
+        });
+        let r = f();
+        drop(stop);
+        r
+    })
 }
 
 /// The package whose postinst failed or hung, from dpkg's output (pure).

@@ -36,7 +36,7 @@ pub use dpkgdb::DpkgDbError;
 pub use extract::ExtractError;
 pub use layout::LayoutError;
 pub use materialize::{
-    materialize, materialize_with, BuildInput, MaterializeError, Materialized, Options,
-    PackageInput, Profile,
+    materialize, materialize_with, materialize_with_progress, BuildInput, MaterializeError,
+    Materialized, Options, PackageInput, Phase, Profile, Progress,
 };
 pub use sandbox::SandboxError;

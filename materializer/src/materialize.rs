@@ -81,6 +81,28 @@ pub struct Materialized {
     pub timings: Vec<(&'static str, Duration)>,
 }
 
+/// The long phases of a build, for progress displays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// Unpacking each package's `data.tar` (`done`/`total` packages).
+    Unpack,
+    /// Maintainer scripts: each `preinst`, then one step per package that `dpkg --configure -a`
+    /// sets up, then trigger processing (`done`/`total` steps).
+    Scripts,
+    /// Normalizing, the atomic layout and the OSTree commit (`0/1` when it starts, `1/1` when
+    /// the commit is written).
+    Commit,
+}
+
+/// Where a build is: `done` of `total` units of `phase`. Reported when a phase starts (`done`
+/// may be 0), after each unit, and when it ends (`done == total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub phase: Phase,
+    pub done: usize,
+    pub total: usize,
+}
+
 /// Why a build failed. Nothing was committed and no ref moved.
 #[derive(Debug, thiserror::Error)]
 pub enum MaterializeError {
@@ -130,12 +152,33 @@ pub fn materialize(
     materialize_with(repo, work_dir, input, &Options::default())
 }
 
+/// [`materialize`], reporting [`Progress`] to `progress` (from the calling thread and, while
+/// `dpkg --configure -a` runs, from a thread that follows the script log).
+pub fn materialize_with_progress(
+    repo: &Path,
+    work_dir: &Path,
+    input: &BuildInput,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Materialized, MaterializeError> {
+    run(repo, work_dir, input, &Options::default(), progress)
+}
+
 /// [`materialize`] with explicit [`Options`].
 pub fn materialize_with(
     repo: &Path,
     work_dir: &Path,
     input: &BuildInput,
     options: &Options,
+) -> Result<Materialized, MaterializeError> {
+    run(repo, work_dir, input, options, &|_| {})
+}
+
+fn run(
+    repo: &Path,
+    work_dir: &Path,
+    input: &BuildInput,
+    options: &Options,
+    progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Materialized, MaterializeError> {
     let tree = work_dir.join("tree");
     let io_err = |action: &'static str, path: &Path| {
@@ -152,7 +195,7 @@ pub fn materialize_with(
     std::fs::create_dir_all(&tree).map_err(io_err("create the staging tree", &tree))?;
     let log = work_dir.join("scripts.log");
     std::fs::write(&log, b"").map_err(io_err("create the log", &log))?;
-    let result = build(repo, &tree, &log, input, options);
+    let result = build(repo, &tree, &log, input, options, progress);
     // Atomic: the staging tree never outlives the build, whatever happened.
     let started = Instant::now();
     let cleanup = std::fs::remove_dir_all(&tree).map_err(io_err("remove the staging tree", &tree));
@@ -174,6 +217,7 @@ fn build(
     log: &Path,
     input: &BuildInput,
     options: &Options,
+    progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Built, MaterializeError> {
     let mut timings = Vec::new();
     let mut clock = Instant::now();
@@ -223,7 +267,13 @@ fn build(
 
     // Unpack, dependencies first.
     let mut extractor = Extractor::new(tree)?;
-    for &i in &order {
+    let total = order.len();
+    progress(Progress {
+        phase: Phase::Unpack,
+        done: 0,
+        total,
+    });
+    for (n, &i) in order.iter().enumerate() {
         let p = &pkgs[i];
         let path = &input.packages[i].deb_path;
         let conffiles = conffile_paths(p.control.get("conffiles"));
@@ -242,6 +292,11 @@ fn build(
         let extracted = extractor.extract(&pref, &mut data)?;
         data.finish().map_err(deb_err)?;
         pkgs[i].extracted = extracted;
+        progress(Progress {
+            phase: Phase::Unpack,
+            done: n + 1,
+            total,
+        });
     }
     for p in &mut pkgs {
         p.taken = extractor.taken_from(&p.package.name);
@@ -260,9 +315,25 @@ fn build(
     };
     stage_profile_for_scripts(tree, &input.profile)?;
     let ordered: Vec<&DbPackage> = order.iter().map(|&i| &pkgs[i]).collect();
-    configure(&sandbox, &ordered, &interested_triggers(&pkgs))?;
+    configure(
+        &sandbox,
+        &ordered,
+        &interested_triggers(&pkgs),
+        &|done, total| {
+            progress(Progress {
+                phase: Phase::Scripts,
+                done,
+                total,
+            })
+        },
+    )?;
     lap("configure", &mut timings);
 
+    progress(Progress {
+        phase: Phase::Commit,
+        done: 0,
+        total: 1,
+    });
     normalize(tree)?;
     let variant = VariantInfo {
         variant: &input.variant,
@@ -297,5 +368,10 @@ fn build(
     };
     let commit = commit_tree(repo, tree, &meta)?;
     lap("commit", &mut timings);
+    progress(Progress {
+        phase: Phase::Commit,
+        done: 1,
+        total: 1,
+    });
     Ok((commit, timings))
 }

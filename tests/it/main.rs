@@ -3,8 +3,10 @@
 
 mod common;
 mod docs;
+mod errors;
 mod http;
 mod plumbing;
 mod repo;
+mod snapshots;
 mod txn;
 mod variants;

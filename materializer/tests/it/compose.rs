@@ -1,7 +1,9 @@
 //! The minbase set of the real bookworm pool, composed once and checked several ways.
 
 use crate::common::{build_input, minbase, package_input, run};
-use materializer::{fsck, init_repo, materialize, set_ref, BuildInput};
+use materializer::{
+    fsck, init_repo, materialize_with_progress, set_ref, BuildInput, Phase, Progress,
+};
 use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -14,17 +16,22 @@ struct Composed {
     commit: String,
     input: BuildInput,
     checkout: PathBuf,
+    progress: Vec<Progress>,
 }
 
 fn minbase_input() -> BuildInput {
     build_input(minbase().into_iter().map(package_input).collect(), 1)
 }
 
-/// Builds `input` into a fresh repo under `dir`; returns (repo, commit).
-fn compose_into(dir: &Path, input: &BuildInput) -> (PathBuf, String) {
+/// Builds `input` into a fresh repo under `dir`; returns (repo, commit, the progress reported).
+fn compose_into(dir: &Path, input: &BuildInput) -> (PathBuf, String, Vec<Progress>) {
     let repo = dir.join("ostree/repo");
     init_repo(&repo).expect("init repo");
-    let built = materialize(&repo, &dir.join("work"), input).unwrap_or_else(|e| {
+    let progress = std::sync::Mutex::new(Vec::new());
+    let built = materialize_with_progress(&repo, &dir.join("work"), input, &|p| {
+        progress.lock().expect("not poisoned").push(p)
+    })
+    .unwrap_or_else(|e| {
         let log = std::fs::read_to_string(dir.join("work/scripts.log")).unwrap_or_default();
         panic!(
             "compose failed: {e}\n{:?}\n--- log tail ---\n{}",
@@ -35,7 +42,8 @@ fn compose_into(dir: &Path, input: &BuildInput) -> (PathBuf, String) {
     for (phase, t) in &built.timings {
         eprintln!("phase {phase}: {:.2} s", t.as_secs_f64());
     }
-    (repo, built.commit)
+    let progress = progress.into_inner().expect("not poisoned");
+    (repo, built.commit, progress)
 }
 
 fn composed() -> &'static Composed {
@@ -44,7 +52,7 @@ fn composed() -> &'static Composed {
         let dir = tempfile::tempdir().expect("tempdir");
         let input = minbase_input();
         eprintln!("minbase: {} packages", input.packages.len());
-        let (repo, commit) = compose_into(dir.path(), &input);
+        let (repo, commit, progress) = compose_into(dir.path(), &input);
         set_ref(&repo, "base", &commit).expect("set ref");
         let checkout = dir.path().join("checkout");
         run(Command::new("ostree")
@@ -57,6 +65,7 @@ fn composed() -> &'static Composed {
             commit,
             input,
             checkout,
+            progress,
         }
     })
 }
@@ -219,6 +228,62 @@ fn minbase_boots_into_working_dpkg_and_apt() {
     chroot(&["ls", "/root/.bashrc"]);
 }
 
+/// The progress a build reports: unpack, scripts, commit, each once and in that order, each
+/// starting at 0 and ending at its total, never going back.
+#[test]
+fn progress_covers_every_phase_in_order() {
+    let c = composed();
+    let mut phases: Vec<Phase> = c.progress.iter().map(|p| p.phase).collect();
+    phases.dedup();
+    assert_eq!(phases, [Phase::Unpack, Phase::Scripts, Phase::Commit]);
+    for phase in phases {
+        let events: Vec<&Progress> = c.progress.iter().filter(|p| p.phase == phase).collect();
+        let total = events[0].total;
+        assert_eq!(events[0].done, 0, "{phase:?} starts at 0");
+        assert_eq!(
+            events[events.len() - 1].done,
+            total,
+            "{phase:?} ends at its total"
+        );
+        assert!(
+            events.iter().all(|p| p.total == total),
+            "{phase:?}: total changed"
+        );
+        assert!(
+            events.windows(2).all(|w| w[0].done <= w[1].done),
+            "{phase:?} went back: {events:?}"
+        );
+    }
+    let count = |phase| c.progress.iter().filter(|p| p.phase == phase).count();
+    let packages = c.input.packages.len();
+    // One event per package unpacked, plus the start.
+    assert_eq!(count(Phase::Unpack), packages + 1);
+    let scripts_total = c
+        .progress
+        .iter()
+        .find(|p| p.phase == Phase::Scripts)
+        .map(|p| p.total)
+        .expect("scripts reported");
+    assert!(
+        scripts_total > packages,
+        "one step per package and per preinst"
+    );
+    // Without following dpkg's log there would be 0, one per preinst, after `dpkg --configure
+    // -a`, after the triggers: the packages it set up in between were reported too.
+    let mut seen: Vec<usize> = c
+        .progress
+        .iter()
+        .filter(|p| p.phase == Phase::Scripts)
+        .map(|p| p.done)
+        .collect();
+    seen.dedup();
+    assert!(
+        seen.len() > scripts_total - packages + 2,
+        "no progress during dpkg --configure -a: {seen:?}"
+    );
+    assert_eq!(count(Phase::Commit), 2);
+}
+
 /// The second build, run in a child process with a different TZ, locale and working directory.
 #[test]
 #[ignore = "helper: run by same_input_gives_same_commit in a child process"]
@@ -226,7 +291,7 @@ fn determinism_child_build() {
     let dir = PathBuf::from(
         std::env::var("PARTICLE_MAT_CHILD_DIR").expect("run by the determinism test"),
     );
-    let (_, commit) = compose_into(&dir, &minbase_input());
+    let (_, commit, _) = compose_into(&dir, &minbase_input());
     std::fs::write(dir.join("commit"), commit).expect("write commit");
 }
 
