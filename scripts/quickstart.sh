@@ -36,6 +36,9 @@ run "$particle" txn diff 2 3
 run "$particle" txn log
 run "$particle" txn verify
 run "$particle" replay --into "$STATE-replayed" --verify
+# Variants as code: the server variant, defined in variants/bosom.toml, built on base's head.
+run "$particle" variant apply --reason "quickstart: a server variant" variants/bosom.toml
+run "$particle" variant list
 run ostree --repo="$STATE/ostree/repo" log particle-os/base
 echo >&2
 echo "quickstart done: state directory $STATE (replayed copy in $STATE-replayed)" >&2
