@@ -142,7 +142,7 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: SolveAction,
     },
-    /// Act as an apt external solver (EDSP 0.5 on stdin, the answer on stdout); see docs/solver.md
+    /// Be apt's external solver: EDSP 0.5 on stdin, the answer on stdout (docs/solver.md)
     Edsp,
     /// Write man pages and shell completions into DIR (for packaging; docs/ holds a copy)
     #[command(hide = true)]
