@@ -276,14 +276,29 @@ pub(crate) fn print_plan(d: &journal::Diff, download: u64) {
     for p in &d.removed {
         rows.push(vec!["  remove".into(), p.name.clone(), p.version.clone()]);
     }
+    for ch in &d.profile {
+        let mut row = crate::output::profile_row(ch);
+        row[0] = "  set".into();
+        rows.push(row);
+    }
     eprint!("{}", table(&rows));
-    eprintln!(
-        "{} to install, {} to change, {} to remove; {} to download",
-        d.added.len(),
-        d.changed.len(),
-        d.removed.len(),
-        human_bytes(download)
-    );
+    let packages = d.added.len() + d.changed.len() + d.removed.len();
+    if packages > 0 || d.profile.is_empty() {
+        eprintln!(
+            "{} to install, {} to change, {} to remove; {} to download",
+            d.added.len(),
+            d.changed.len(),
+            d.removed.len(),
+            human_bytes(download)
+        );
+    }
+    if !d.profile.is_empty() {
+        eprintln!(
+            "{} profile setting{} to change",
+            d.profile.len(),
+            if d.profile.len() == 1 { "" } else { "s" }
+        );
+    }
 }
 
 pub(crate) fn human_bytes(b: u64) -> String {
@@ -667,6 +682,9 @@ fn profile_change(
             eprintln!("nothing to do: the profile already has those settings");
         }
         return Ok(());
+    }
+    if !o.json && !o.quiet {
+        print_plan(&d, 0);
     }
     let base = head.base.clone();
     let record = commit_state(&mut ctx, o, request, state, Some(&head), base)?;
