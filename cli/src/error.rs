@@ -33,27 +33,81 @@ impl CliError {
     }
 }
 
+/// The hint for a full filesystem: nothing was lost, what to do.
+pub(crate) const NO_SPACE_HINT: &str =
+    "free space on that filesystem and run the command again; nothing was committed, the previous state is in force";
+
+/// Whether `e` is the filesystem running out of space (ENOSPC, EDQUOT, OSTree's free-space
+/// reserve): an `io::Error` of that kind, or the text of one (GLib errors carry only a message).
+fn is_no_space_one(e: &(dyn std::error::Error + 'static)) -> bool {
+    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        if matches!(
+            io.kind(),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        ) {
+            return true;
+        }
+    }
+    // OSTree also refuses a write that would eat into its reserve (`min-free-space-percent`).
+    let text = e.to_string();
+    text.contains("No space left on device")
+        || text.contains("Disk quota exceeded")
+        || text.contains("min-free-space")
+}
+
+/// Whether `e` or any of its causes is a full filesystem.
+pub(crate) fn is_no_space(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(c) = cur {
+        if is_no_space_one(c) {
+            return true;
+        }
+        cur = c.source();
+    }
+    false
+}
+
+/// `kind`, or `no_space` with its hint when the cause is a full filesystem.
+pub(crate) fn classify(
+    kind: &'static str,
+    message: String,
+    e: &(dyn std::error::Error + 'static),
+) -> CliError {
+    if is_no_space(e) {
+        CliError::new("no_space", message).hint(NO_SPACE_HINT)
+    } else {
+        CliError::new(kind, message)
+    }
+}
+
 impl From<anyhow::Error> for CliError {
     fn from(e: anyhow::Error) -> Self {
         let e = match e.downcast::<CliError>() {
             Ok(c) => return c,
             Err(e) => e,
         };
+        if e.chain().any(is_no_space_one) {
+            return CliError::new("no_space", chain_message(&e)).hint(NO_SPACE_HINT);
+        }
         let e = match e.downcast::<store::StoreError>() {
             Ok(s) => return store_error(s),
             Err(e) => e,
         };
-        // Chain the causes into one line.
-        let mut message = e.to_string();
-        for cause in e.chain().skip(1) {
-            let c = cause.to_string();
-            if !message.contains(&c) {
-                message.push_str(": ");
-                message.push_str(&c);
-            }
-        }
-        CliError::new("failed", message)
+        CliError::new("failed", chain_message(&e))
     }
+}
+
+/// The error and its causes in one line.
+fn chain_message(e: &anyhow::Error) -> String {
+    let mut message = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !message.contains(&c) {
+            message.push_str(": ");
+            message.push_str(&c);
+        }
+    }
+    message
 }
 
 fn store_error(e: store::StoreError) -> CliError {

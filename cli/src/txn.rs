@@ -180,6 +180,7 @@ pub(crate) fn package_txn(
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let t = std::time::Instant::now();
     ctx.store.fetch_debs(&wanted, 4, &|done, total, _| {
+        crate::faults::point("fetch");
         if show && tty {
             eprint!("\r\x1b[2Kfetching and verifying packages: {done}/{total}");
             if done == total {
@@ -352,9 +353,13 @@ pub(crate) fn commit_state(
     let t = std::time::Instant::now();
     let built = materializer::materialize(&ctx.repo(), &work, &input).map_err(|e| {
         let _ = std::fs::remove_dir_all(&work);
-        CliError::new("materialize", chain(&e))
-            .hint("nothing was committed; the previous state is in force")
+        let err = crate::error::classify("materialize", chain(&e), &e);
+        let hint = err.hint.clone();
+        err.hint(
+            hint.unwrap_or_else(|| "nothing was committed; the previous state is in force".into()),
+        )
     })?;
+    crate::faults::point("materialized");
     tracing::info!("materialized {} in {:?}", built.commit, t.elapsed());
     for (phase, d) in &built.timings {
         tracing::info!("  {phase}: {d:.2?}");
@@ -373,9 +378,22 @@ pub(crate) fn commit_state(
             commit,
             base,
         })
-        .map_err(|e| CliError::new("journal", format!("could not append to the journal: {e}")))?;
+        .map_err(|e| {
+            let _ = std::fs::remove_dir_all(&work);
+            let err = crate::error::classify("journal", chain(&e), &e);
+            let space = if err.kind == "no_space" {
+                "free space on the filesystem holding the journal and run the command again; "
+            } else {
+                ""
+            };
+            err.hint(format!(
+                "{space}the next command reads back what the journal holds and moves the ref to match"
+            ))
+        })?;
+    crate::faults::point("appended");
     materializer::set_ref(&ctx.repo(), &o.variant, &built.commit)
         .map_err(|e| CliError::new("ostree", e.to_string()))?;
+    crate::faults::point("ref-moved");
     // Keep the maintainer-script log beside the journal, then drop the staging tree.
     let logs = ctx.state.root.join("logs");
     let _ = std::fs::create_dir_all(&logs);
@@ -1077,7 +1095,8 @@ pub(crate) fn replay(
     }
     // The journal itself is copied byte for byte: the new directory is a complete state directory.
     copy_dir(&root.join("journal"), &into.join("journal"))?;
-    let _ = std::fs::remove_dir_all(crate::ctx::staging_dir(into));
+    // Only the (now empty) staging directory itself: `$PARTICLE_STAGING` may be shared.
+    let _ = std::fs::remove_dir(crate::ctx::staging_dir(into));
     if json {
         print_json(
             &serde_json::json!({ "into": into, "transactions": results, "verified": check && first_bad.is_none() }),

@@ -240,6 +240,7 @@ fn build(
         let extracted = extractor.extract(&pref, &mut data)?;
         data.finish().map_err(deb_err)?;
         pkgs[i].extracted = extracted;
+        crate::hook::point("unpack");
     }
     for p in &mut pkgs {
         p.taken = extractor.taken_from(&p.package.name);
@@ -292,6 +293,7 @@ fn build(
         strings,
         inrelease: &input.inrelease,
     };
+    crate::hook::point("commit");
     let commit = commit_tree(repo, tree, &meta)?;
     lap("commit", &mut timings);
     Ok((commit, timings))

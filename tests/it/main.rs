@@ -2,8 +2,11 @@
 //! in temporary state directories.
 
 mod common;
+mod crash;
 mod docs;
 mod http;
 mod plumbing;
 mod repo;
+mod storage;
+mod tamper;
 mod txn;
