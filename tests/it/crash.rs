@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
+
 use std::time::{Duration, Instant};
 
 /// splitmix64: small, seedable, good enough to pick kill points.
@@ -233,7 +234,10 @@ fn pick_op(before: &Snap, rng: &mut Rng, i: usize) -> Op {
     if before.seq >= Some(2) {
         ops.push(Op::Rollback);
     }
-    if rng.range(0, 9) == 0 {
+    if before.packages.get("hello").is_some_and(|v| v == "2.10-3") {
+        ops.push(Op::Upgrade);
+    } else if rng.range(0, 9) == 0 {
+        // Nothing to upgrade: only an outside kill, during the solve.
         ops.push(Op::Upgrade);
     }
     let k = rng.range(0, ops.len() as u64 - 1) as usize;
@@ -431,6 +435,76 @@ fn check_after_kill(env: &Env, before: &Snap, after: &Snap, what: &str) -> Snap 
     now
 }
 
+/// A second signed source, `updates`, holding `hello` rebuilt as 2.10-3+particle1 (same files, a
+/// higher version), so `txn upgrade` has something to do. Returns the archive root and keyring.
+fn updates_archive(dir: &Path) -> (std::path::PathBuf, TestKey) {
+    let key = TestKey::generate();
+    let root = dir.join("updates");
+    let version = "2.10-3+particle1";
+    let unpacked = dir.join("hello-unpacked");
+    let sh = |cmd: &mut Command| {
+        let out = cmd.output().expect("run");
+        assert!(
+            out.status.success(),
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    sh(Command::new("dpkg-deb")
+        .arg("-R")
+        .arg(mirror().join("pool/main/h/hello/hello_2.10-3_amd64.deb"))
+        .arg(&unpacked));
+    let control = unpacked.join("DEBIAN/control");
+    let text = std::fs::read_to_string(&control).expect("control");
+    std::fs::write(
+        &control,
+        text.replace("Version: 2.10-3\n", &format!("Version: {version}\n")),
+    )
+    .expect("write control");
+    let filename = format!("pool/main/h/hello/hello_{version}_amd64.deb");
+    let deb = root.join(&filename);
+    std::fs::create_dir_all(deb.parent().expect("parent")).expect("mkdir");
+    sh(Command::new("dpkg-deb")
+        .args(["--root-owner-group", "-Zxz", "-b"])
+        .arg(&unpacked)
+        .arg(&deb));
+    let bytes = std::fs::read(&deb).expect("read deb");
+    let raw = std::fs::read(mirror().join("dists/bookworm/main/binary-amd64/Packages.xz"))
+        .expect("read index");
+    let index = store::decompress(&raw, store::Compression::Xz, 1 << 30).expect("decompress");
+    let index = String::from_utf8(index).expect("utf8");
+    let stanza = index
+        .split("\n\n")
+        .find(|s| s.starts_with("Package: hello\n"))
+        .expect("hello in the index");
+    let stanza: String = stanza
+        .lines()
+        .filter(|l| !l.starts_with("MD5sum:"))
+        .map(|l| match l.split_once(": ") {
+            Some(("Version", _)) => format!("Version: {version}\n"),
+            Some(("Filename", _)) => format!("Filename: {filename}\n"),
+            Some(("Size", _)) => format!("Size: {}\n", bytes.len()),
+            Some(("SHA256", _)) => format!("SHA256: {}\n", store::Sha256::of(&bytes)),
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    let packages = format!("{stanza}\n");
+    let idx = root.join("dists/bookworm/main/binary-amd64");
+    std::fs::create_dir_all(&idx).expect("mkdir");
+    std::fs::write(idx.join("Packages"), &packages).expect("write");
+    let release = format!(
+        "Origin: particle-test\nSuite: bookworm-updates\nCodename: bookworm\nDate: Sat, 01 Nov 2025 00:00:00 UTC\nArchitectures: amd64\nComponents: main\nSHA256:\n {} {} main/binary-amd64/Packages\n",
+        store::Sha256::of(packages.as_bytes()),
+        packages.len()
+    );
+    std::fs::write(
+        root.join("dists/bookworm/InRelease"),
+        key.clearsign(&release, "SHA256"),
+    )
+    .expect("write InRelease");
+    (root, key)
+}
+
 /// Round `r`: a fresh state directory, `kills` kills.
 fn round(r: u64, seed: u64, kills: usize, log: &mut Vec<String>) {
     let mut rng = Rng(seed);
@@ -438,8 +512,27 @@ fn round(r: u64, seed: u64, kills: usize, log: &mut Vec<String>) {
     env.run(&["repo", "update"]).ok();
     let mut i = 0;
     let mut completed = 0;
+    let mut updates = None;
     while i < kills {
         let before = snap(&env);
+        if before.seq.is_some() && updates.is_none() {
+            // Once hello is installed, a newer hello appears: upgrades have work to do.
+            let (archive, key) = updates_archive(env.dir.path());
+            env.run(&[
+                "repo",
+                "add",
+                "updates",
+                "--uri",
+                &file_uri(&archive),
+                "--suite",
+                "bookworm",
+                "--keyring",
+                &key.keyring.to_string_lossy(),
+            ])
+            .ok();
+            env.run(&["repo", "update"]).ok();
+            updates = Some(key);
+        }
         let op = pick_op(&before, &mut rng, i);
         let (after, downloads) = op.predict(&env, &before);
         let what = aim(r, i);
