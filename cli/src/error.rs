@@ -146,3 +146,42 @@ fn store_error(e: store::StoreError) -> CliError {
     err.hint = hint.map(str::to_owned);
     err
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn append_error(source: std::io::Error) -> journal::AppendError {
+        journal::AppendError::Io {
+            path: "/state/journal/records".into(),
+            source,
+        }
+    }
+
+    #[test]
+    fn journal_write_errors_are_classified_by_their_cause() {
+        // fdatasync/pwrite failing with EIO: a journal error, not a full disk.
+        let eio = append_error(std::io::Error::from_raw_os_error(5));
+        let e = classify("journal", eio.to_string(), &eio);
+        assert_eq!((e.kind, e.exit), ("journal", 1));
+        assert!(
+            e.message.contains("/state/journal/records"),
+            "{}",
+            e.message
+        );
+        // ENOSPC while preallocating: no_space, with the hint.
+        let full = append_error(std::io::Error::from_raw_os_error(28));
+        let e = classify("journal", full.to_string(), &full);
+        assert_eq!(e.kind, "no_space");
+        assert_eq!(e.hint.as_deref(), Some(NO_SPACE_HINT));
+        // OSTree's reserve, known only by its text.
+        let ostree = std::io::Error::other(
+            "Writing content object: min-free-space-percent '3%' would be exceeded",
+        );
+        assert!(is_no_space(&ostree));
+        assert!(!is_no_space(&std::io::Error::other("permission denied")));
+        // Through anyhow, as errors reach main.
+        let wrapped = anyhow::Error::new(std::io::Error::from_raw_os_error(28)).context("fetch");
+        assert_eq!(CliError::from(wrapped).kind, "no_space");
+    }
+}
