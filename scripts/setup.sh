@@ -25,3 +25,11 @@ if ! command -v cargo >/dev/null 2>&1; then
   # shellcheck disable=SC1091
   . "$HOME/.cargo/env"
 fi
+# cargo-deny (licenses, bans, sources, advisories; see deny.toml). Built once into ~/.cargo/bin
+# (several minutes); later runs on the same machine find it on PATH.
+if ! command -v cargo-deny >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo-deny" ]; then
+  echo "setup: installing cargo-deny (cargo install --locked, once)" >&2
+  build=$(mktemp -d)
+  CARGO_TARGET_DIR="$build" cargo install --locked --quiet cargo-deny
+  rm -rf "$build"
+fi

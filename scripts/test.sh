@@ -11,6 +11,16 @@ export PARTICLE_MIRROR="${PARTICLE_MIRROR:-$(cd .. && pwd)/shared/debian-mirror}
 jobs="${CARGO_BUILD_JOBS:-2}"
 cargo fmt --all -- --check
 cargo clippy -j"$jobs" --workspace --all-targets -- -D warnings
+# Dependency policy (deny.toml): these three need no network and fail on any violation.
+cargo deny --log-level error check licenses bans sources
+# Advisories need the RustSec database, fetched from GitHub. Where it cannot be fetched (this
+# machine reaches only crates.io, PyPI and Debian), say so instead of reporting a pass.
+if cargo deny --log-level error fetch db >/dev/null 2>&1; then
+  cargo deny --log-level error check advisories
+  echo "cargo deny: advisories checked against the RustSec database"
+else
+  echo "cargo deny: ADVISORIES NOT CHECKED: the RustSec advisory database could not be fetched (see docs/security.md)"
+fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e

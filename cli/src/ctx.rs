@@ -103,22 +103,38 @@ impl Ctx {
     }
 
     fn recover(&self, quiet: bool) -> anyhow::Result<()> {
-        let staging = self.staging();
-        if staging.exists() {
-            let mut n = 0;
-            for e in std::fs::read_dir(&staging)?.flatten() {
+        // Only transaction work directories (`txn-N`) are ours: `$PARTICLE_STAGING` may name a
+        // directory shared with other things. Both default locations are swept, since which one
+        // a transaction used depends on the free space on /dev/shm at the time.
+        let mut n = 0;
+        for staging in staging_candidates(&self.state.root) {
+            let Ok(entries) = std::fs::read_dir(&staging) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                if !e.file_name().as_encoded_bytes().starts_with(b"txn-") {
+                    continue;
+                }
                 let p = e.path();
-                let _ = std::fs::remove_dir_all(&p).or_else(|_| std::fs::remove_file(&p));
+                std::fs::remove_dir_all(&p)
+                    .or_else(|_| std::fs::remove_file(&p))
+                    .map_err(|err| {
+                        CliError::new(
+                            "io",
+                            format!(
+                                "could not remove the staging leftover {}: {err}",
+                                p.display()
+                            ),
+                        )
+                    })?;
                 n += 1;
             }
-            if n > 0 {
-                note(
-                    quiet,
-                    &format!(
-                        "recovery: removed {n} staging leftover(s) of an interrupted transaction"
-                    ),
-                );
-            }
+        }
+        if n > 0 {
+            note(
+                quiet,
+                &format!("recovery: removed {n} staging leftover(s) of an interrupted transaction"),
+            );
         }
         let _ = self.store.objects().clean_tmp();
         let repo = self.repo();
@@ -131,6 +147,33 @@ impl Ctx {
             let have = materializer::resolve_ref(&repo, variant)
                 .map_err(|e| CliError::new("ostree", e.to_string()))?;
             if have.as_deref() != Some(want.as_str()) {
+                // The ref only ever moves to a commit after its record is durable, so it can be
+                // behind the head (a crash between append and ref move) but never at a commit no
+                // record of the variant knows: that means records were lost (the journal was cut
+                // or replaced) or the ref was moved behind particle's back. Refuse to guess.
+                if let Some(h) = have.as_deref() {
+                    let known = self
+                        .journal
+                        .records()
+                        .iter()
+                        .any(|r| r.variant == *variant && r.commit.to_hex() == h);
+                    if !known {
+                        return Err(CliError::new(
+                            "ref_mismatch",
+                            format!(
+                                "variant {variant}: {} points at commit {h}, which no transaction in the journal recorded (the journal's head is transaction {}, commit {want})",
+                                materializer::variant_ref(variant),
+                                head.seq
+                            ),
+                        )
+                        .hint(format!(
+                            "records may have been lost or the ref was moved by hand: run `particle txn verify`; if the journal is right, delete the ref (`ostree --repo={} refs --delete {}`) and the next command restores it",
+                            repo.display(),
+                            materializer::variant_ref(variant)
+                        ))
+                        .into());
+                    }
+                }
                 if !materializer::commit_exists(&repo, &want)
                     .map_err(|e| CliError::new("ostree", e.to_string()))?
                 {
@@ -159,6 +202,21 @@ impl Ctx {
     }
 }
 
+/// Every directory a transaction of `root` may have staged in: `$PARTICLE_STAGING` alone if set,
+/// else the tmpfs directory and `<root>/staging`.
+fn staging_candidates(root: &std::path::Path) -> Vec<PathBuf> {
+    if let Some(d) = std::env::var_os("PARTICLE_STAGING") {
+        return vec![PathBuf::from(d)];
+    }
+    vec![shm_staging(root), root.join("staging")]
+}
+
+fn shm_staging(root: &std::path::Path) -> PathBuf {
+    let canonical = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
+    let tag = store::Blake3::of(canonical.as_os_str().as_encoded_bytes()).short(16);
+    std::path::Path::new("/dev/shm").join(format!("particle-staging-{tag}"))
+}
+
 /// Where transactions build their trees: `$PARTICLE_STAGING` if set, else a directory on
 /// `/dev/shm` (unpacking and removing a tree of tens of thousands of files is several times faster
 /// on tmpfs, and the tree never needs to survive a crash), else `<root>/staging`. The tmpfs
@@ -173,9 +231,7 @@ pub(crate) fn staging_dir(root: &std::path::Path) -> PathBuf {
             .map(|v| v.f_bavail.saturating_mul(v.f_frsize) > (4 << 30))
             .unwrap_or(false)
     {
-        let canonical = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
-        let tag = store::Blake3::of(canonical.as_os_str().as_encoded_bytes()).short(16);
-        return shm.join(format!("particle-staging-{tag}"));
+        return shm_staging(root);
     }
     root.join("staging")
 }

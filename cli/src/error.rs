@@ -33,21 +33,71 @@ impl CliError {
     }
 }
 
+/// The hint for a full filesystem: nothing was lost, what to do.
+pub(crate) const NO_SPACE_HINT: &str =
+    "free space on that filesystem and run the command again; nothing was committed, the previous state is in force";
+
+/// Whether `e` is the filesystem running out of space (ENOSPC, EDQUOT, OSTree's free-space
+/// reserve): an `io::Error` of that kind, or the text of one (GLib errors carry only a message).
+fn is_no_space_one(e: &(dyn std::error::Error + 'static)) -> bool {
+    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        if matches!(
+            io.kind(),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        ) {
+            return true;
+        }
+    }
+    // OSTree also refuses a write that would eat into its reserve (`min-free-space-percent`).
+    let text = e.to_string();
+    text.contains("No space left on device")
+        || text.contains("Disk quota exceeded")
+        || text.contains("min-free-space")
+}
+
+/// Whether `e` or any of its causes is a full filesystem.
+pub(crate) fn is_no_space(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(c) = cur {
+        if is_no_space_one(c) {
+            return true;
+        }
+        cur = c.source();
+    }
+    false
+}
+
+/// `kind`, or `no_space` with its hint when the cause is a full filesystem.
+pub(crate) fn classify(
+    kind: &'static str,
+    message: String,
+    e: &(dyn std::error::Error + 'static),
+) -> CliError {
+    if is_no_space(e) {
+        CliError::new("no_space", message).hint(NO_SPACE_HINT)
+    } else {
+        CliError::new(kind, message)
+    }
+}
+
 impl From<anyhow::Error> for CliError {
     fn from(e: anyhow::Error) -> Self {
         let e = match e.downcast::<CliError>() {
             Ok(c) => return c,
             Err(e) => e,
         };
+        if e.chain().any(is_no_space_one) {
+            return CliError::new("no_space", chain_message(&e)).hint(NO_SPACE_HINT);
+        }
         let e = match e.downcast::<store::StoreError>() {
             Ok(s) => return store_error(s),
             Err(e) => e,
         };
         // A read-only file system deep in the chain: say so, whatever the operation was.
         if e.chain().any(is_read_only) {
-            return CliError::new("read_only", chain_line(&e)).hint(crate::state::READ_ONLY_HINT);
+            return CliError::new("read_only", chain_message(&e)).hint(crate::state::READ_ONLY_HINT);
         }
-        CliError::new("failed", chain_line(&e))
+        CliError::new("failed", chain_message(&e))
     }
 }
 
@@ -61,7 +111,7 @@ fn is_read_only(e: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// The error and its causes, in one line.
-fn chain_line(e: &anyhow::Error) -> String {
+fn chain_message(e: &anyhow::Error) -> String {
     let mut message = e.to_string();
     for cause in e.chain().skip(1) {
         let c = cause.to_string();
@@ -115,4 +165,43 @@ fn store_error(e: store::StoreError) -> CliError {
     let mut err = CliError::new(kind, e.to_string());
     err.hint = hint.map(str::to_owned);
     err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn append_error(source: std::io::Error) -> journal::AppendError {
+        journal::AppendError::Io {
+            path: "/state/journal/records".into(),
+            source,
+        }
+    }
+
+    #[test]
+    fn journal_write_errors_are_classified_by_their_cause() {
+        // fdatasync/pwrite failing with EIO: a journal error, not a full disk.
+        let eio = append_error(std::io::Error::from_raw_os_error(5));
+        let e = classify("journal", eio.to_string(), &eio);
+        assert_eq!((e.kind, e.exit), ("journal", 1));
+        assert!(
+            e.message.contains("/state/journal/records"),
+            "{}",
+            e.message
+        );
+        // ENOSPC while preallocating: no_space, with the hint.
+        let full = append_error(std::io::Error::from_raw_os_error(28));
+        let e = classify("journal", full.to_string(), &full);
+        assert_eq!(e.kind, "no_space");
+        assert_eq!(e.hint.as_deref(), Some(NO_SPACE_HINT));
+        // OSTree's reserve, known only by its text.
+        let ostree = std::io::Error::other(
+            "Writing content object: min-free-space-percent '3%' would be exceeded",
+        );
+        assert!(is_no_space(&ostree));
+        assert!(!is_no_space(&std::io::Error::other("permission denied")));
+        // Through anyhow, as errors reach main.
+        let wrapped = anyhow::Error::new(std::io::Error::from_raw_os_error(28)).context("fetch");
+        assert_eq!(CliError::from(wrapped).kind, "no_space");
+    }
 }

@@ -6,6 +6,7 @@ mod cmd;
 mod ctx;
 mod deliver;
 mod error;
+mod faults;
 mod hardware;
 mod output;
 mod plumbing;
@@ -58,7 +59,10 @@ fn main() -> ExitCode {
     };
     init_tracing(cli.global.verbose, cli.global.quiet);
     let json = cli.global.json;
-    match cmd::run(cli) {
+    match faults::install()
+        .map_err(anyhow::Error::from)
+        .and_then(|()| cmd::run(cli))
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let err = CliError::from(err);

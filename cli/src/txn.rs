@@ -234,6 +234,7 @@ pub(crate) fn fetch_state(
         download,
     );
     let fetched = ctx.store.fetch_debs(&wanted, 4, &|done, total, size| {
+        crate::faults::point("fetch");
         fetch.update(done, total, size)
     });
     fetch.finish(fetched.is_ok());
@@ -410,9 +411,13 @@ pub(crate) fn commit_state(
     progress.finish(built.is_ok());
     let built = built.map_err(|e| {
         let _ = std::fs::remove_dir_all(&work);
-        CliError::new("materialize", chain(&e))
-            .hint("nothing was committed; the previous state is in force")
+        let err = crate::error::classify("materialize", chain(&e), &e);
+        let hint = err.hint.clone();
+        err.hint(
+            hint.unwrap_or_else(|| "nothing was committed; the previous state is in force".into()),
+        )
     })?;
+    crate::faults::point("materialized");
     tracing::info!("materialized {} in {:?}", built.commit, t.elapsed());
     for (phase, d) in &built.timings {
         tracing::debug!("  materializer {phase}: {d:.2?}");
@@ -432,7 +437,19 @@ pub(crate) fn commit_state(
             commit,
             base,
         })
-        .map_err(|e| CliError::new("journal", format!("could not append to the journal: {e}")))?;
+        .map_err(|e| {
+            let _ = std::fs::remove_dir_all(&work);
+            let err = crate::error::classify("journal", chain(&e), &e);
+            let space = if err.kind == "no_space" {
+                "free space on the filesystem holding the journal and run the command again; "
+            } else {
+                ""
+            };
+            err.hint(format!(
+                "{space}the next command reads back what the journal holds and moves the ref to match"
+            ))
+        })?;
+    crate::faults::point("appended");
     tracing::info!(
         "appended transaction {} to the journal in {:?}",
         record.seq,
@@ -441,6 +458,7 @@ pub(crate) fn commit_state(
     let t = std::time::Instant::now();
     materializer::set_ref(&ctx.repo(), &o.variant, &built.commit)
         .map_err(|e| CliError::new("ostree", e.to_string()))?;
+    crate::faults::point("ref-moved");
     tracing::info!(
         "moved {} to {} in {:?}",
         materializer::variant_ref(&o.variant),
@@ -1148,7 +1166,8 @@ pub(crate) fn replay(
     }
     // The journal itself is copied byte for byte: the new directory is a complete state directory.
     copy_dir(&root.join("journal"), &into.join("journal"))?;
-    let _ = std::fs::remove_dir_all(crate::ctx::staging_dir(into));
+    // Only the (now empty) staging directory itself: `$PARTICLE_STAGING` may be shared.
+    let _ = std::fs::remove_dir(crate::ctx::staging_dir(into));
     if json {
         print_json(
             &serde_json::json!({ "into": into, "transactions": results, "verified": check && first_bad.is_none() }),

@@ -123,6 +123,9 @@ pub enum Fault {
     SyncError,
     /// The next `write_at` fails after writing nothing.
     AppendError,
+    /// The next `extend_zeroed` (preallocation) fails with `StorageFull` after growing the log
+    /// half of the way: a full disk, which can only hit an append when it needs new space.
+    ExtendError,
 }
 
 #[derive(Debug, Default)]
@@ -313,9 +316,18 @@ impl Storage for FaultyStorage {
     }
 
     fn extend_zeroed(&mut self, len: u64) -> io::Result<()> {
+        let full = self.take_fault(Fault::ExtendError);
         let mut st = self.lock();
         st.settle();
         let len = usize::try_from(len).map_err(io::Error::other)?;
+        if full {
+            let half = st.durable.len() + len.saturating_sub(st.durable.len()) / 2;
+            st.durable.resize(half, 0);
+            return Err(io::Error::new(
+                io::ErrorKind::StorageFull,
+                "injected: no space left on device",
+            ));
+        }
         if st.durable.len() < len {
             st.durable.resize(len, 0);
         }

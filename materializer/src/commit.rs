@@ -145,6 +145,7 @@ pub(crate) fn commit_tree(
         Ok(commit) => {
             r.commit_transaction(gio::Cancellable::NONE)
                 .map_err(repo_err("finish a transaction in", repo))?;
+            crate::hook::point("committed");
             Ok(commit)
         }
         Err(e) => {
@@ -192,6 +193,7 @@ fn write(
                 "write_mtree did not return a RepoFile",
             ),
         })?;
+    crate::hook::point("ostree-objects");
     let dict = glib::VariantDict::new(None);
     for (k, v) in &meta.strings {
         dict.insert(k, v.as_str());

@@ -23,6 +23,7 @@ mod configure;
 mod deb;
 mod dpkgdb;
 mod extract;
+mod hook;
 mod layout;
 mod materialize;
 mod order;
@@ -34,6 +35,7 @@ pub use commit::{
 pub use configure::ConfigureError;
 pub use dpkgdb::DpkgDbError;
 pub use extract::ExtractError;
+pub use hook::set_crash_hook;
 pub use layout::LayoutError;
 pub use materialize::{
     materialize, materialize_with, materialize_with_progress, BuildInput, MaterializeError,

@@ -297,6 +297,7 @@ fn build(
             done: n + 1,
             total,
         });
+        crate::hook::point("unpack");
     }
     for p in &mut pkgs {
         p.taken = extractor.taken_from(&p.package.name);
@@ -366,6 +367,7 @@ fn build(
         strings,
         inrelease: &input.inrelease,
     };
+    crate::hook::point("commit");
     let commit = commit_tree(repo, tree, &meta)?;
     lap("commit", &mut timings);
     progress(Progress {

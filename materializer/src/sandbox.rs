@@ -144,7 +144,10 @@ impl Sandbox {
                         seconds: self.timeout.as_secs(),
                     });
                 }
-                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+                Ok(None) => {
+                    crate::hook::point("scripts");
+                    std::thread::sleep(Duration::from_millis(10));
+                }
                 Err(source) => {
                     return Err(SandboxError::Spawn {
                         what: what.to_owned(),

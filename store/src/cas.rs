@@ -263,12 +263,20 @@ impl ObjectStore {
         Ok(report)
     }
 
-    /// Removes leftovers of interrupted writes.
+    /// Removes leftovers of interrupted writes: temporary files, and the download directories
+    /// an interrupted `fetch_debs` leaves (a `kill -9` mid-fetch leaves one with partial `.deb`s).
     pub fn clean_tmp(&self) -> Result<usize, CasError> {
         let tmp = self.dir.join("tmp");
         let mut n = 0;
         for p in read_dir_sorted(&tmp)? {
-            fs::remove_file(&p).map_err(io_err("remove", &p))?;
+            let is_dir = fs::symlink_metadata(&p)
+                .map(|m| m.is_dir())
+                .map_err(io_err("inspect", &p))?;
+            if is_dir {
+                fs::remove_dir_all(&p).map_err(io_err("remove", &p))?;
+            } else {
+                fs::remove_file(&p).map_err(io_err("remove", &p))?;
+            }
             n += 1;
         }
         Ok(n)
@@ -340,5 +348,19 @@ mod tests {
             other => panic!("expected corruption, got {other:?}"),
         }
         assert!(matches!(s.get(&a.blake3), Err(CasError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn clean_tmp_removes_files_and_interrupted_download_directories() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = ObjectStore::open(dir.path()).expect("open");
+        let tmp = dir.path().join("tmp");
+        fs::write(tmp.join("partial-object"), b"x").expect("write");
+        // What a `kill -9` during `fetch_debs` leaves: its download directory with a partial .deb.
+        let download = tmp.join(".tmpAbC123");
+        fs::create_dir(&download).expect("mkdir");
+        fs::write(download.join("3.deb"), b"!<arch>\n").expect("write");
+        assert_eq!(s.clean_tmp().expect("clean"), 2);
+        assert_eq!(fs::read_dir(&tmp).expect("list").count(), 0);
     }
 }

@@ -2,11 +2,14 @@
 //! in temporary state directories.
 
 mod common;
+mod crash;
 mod docs;
 mod errors;
 mod http;
 mod plumbing;
 mod repo;
 mod snapshots;
+mod storage;
+mod tamper;
 mod txn;
 mod variants;

@@ -123,6 +123,86 @@ fn failed_write_appends_nothing() {
 }
 
 #[test]
+fn a_full_disk_while_preallocating_appends_nothing() {
+    // An empty journal: the first append must preallocate its first 1 MiB.
+    let disk = FaultyStorage::new();
+    let (mut j, _) = Journal::open_with(disk.clone()).expect("open");
+    disk.inject(Fault::ExtendError);
+    let rec = new_record("base", 5, Request::Upgrade, base_state(2), None);
+    match j.append(rec.clone()) {
+        Err(AppendError::Io { source, .. }) => {
+            assert_eq!(source.kind(), std::io::ErrorKind::StorageFull)
+        }
+        other => panic!("expected an I/O error, got {other:?}"),
+    }
+    assert!(matches!(
+        j.append(rec.clone()),
+        Err(AppendError::Poisoned { .. })
+    ));
+    // The file grew part of the way, with zeros only: reopened, it holds no record and is clean.
+    let grown = disk.durable().len();
+    assert!(grown > 0 && grown < 1 << 20, "{grown}");
+    let (mut j2, report) = Journal::open_with(disk.clone()).expect("reopen");
+    assert!(report.is_clean(), "{report:?}");
+    assert!(j2.records().is_empty());
+    // Once there is space, the same append goes through.
+    j2.append(rec.clone()).expect("append once there is space");
+    let (j3, report) = Journal::open_with(disk.clone()).expect("reopen");
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(j3.records().len(), 1);
+    assert_eq!(j3.records()[0].state, rec.state);
+    j3.verify(|_| Ok(())).expect("verify");
+
+    // With records already there: records of ~100 KB fill the first 1 MiB, then the append
+    // that needs the next MiB meets the full disk; every earlier record stays.
+    let disk = FaultyStorage::new();
+    let (mut j, _) = Journal::open_with(disk.clone()).expect("open");
+    let mut state = base_state(600);
+    disk.inject(Fault::ExtendError);
+    j.append(new_record("base", 1, Request::Upgrade, state.clone(), None))
+        .expect_err("the first append needs space too");
+    let (mut j, _) = Journal::open_with(disk.clone()).expect("reopen");
+    let mut failed_at = None;
+    for i in 0..20u64 {
+        step_state(&mut state, i);
+        let grown = disk.durable().len();
+        if i == 0 {
+            disk.inject(Fault::ExtendError);
+        }
+        match j.append(new_record(
+            "base",
+            10 + i as i64,
+            Request::Upgrade,
+            state.clone(),
+            None,
+        )) {
+            Ok(_) => {}
+            Err(AppendError::Io { source, .. }) => {
+                assert_eq!(source.kind(), std::io::ErrorKind::StorageFull);
+                assert!(disk.durable().len() > grown, "it failed while growing");
+                failed_at = Some(i);
+                break;
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+    let failed_at = failed_at.expect("an append needed new space");
+    assert!(
+        failed_at >= 1,
+        "appends into preallocated space need no new space"
+    );
+    let (j2, report) = Journal::open_with(disk.clone()).expect("reopen");
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(j2.records().len() as u64, failed_at);
+    assert_eq!(
+        j2.records(),
+        j.records(),
+        "nothing of the failed append is visible"
+    );
+    j2.verify(|_| Ok(())).expect("verify");
+}
+
+#[test]
 fn torn_tail_is_reported_and_cut_only_by_the_next_append() {
     let (j, disk) = linear_journal(3, 4);
     let mut bytes = disk.durable();

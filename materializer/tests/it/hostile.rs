@@ -319,3 +319,44 @@ fn symlinks_planted_in_the_tree_never_lead_host_side_steps_outside() {
         "{err}"
     );
 }
+
+#[test]
+fn maintainer_scripts_cannot_write_host_paths_or_reach_the_network() {
+    let s = scene();
+    let marker = s.marker.display().to_string();
+    // A postinst that overwrites a host file by its absolute path and looks for a way out. It
+    // succeeds only if the write "worked" (inside the sandbox) and the network namespace has
+    // nothing but loopback and no route.
+    let script = format!(
+        "#!/bin/sh\nset -e\nmkdir -p {marker}\necho pwned > {marker}/file\necho pwned > {marker}/new\n\
+         ifaces=$(sed -n '3,$p' /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\\n' ' ')\n\
+         routes=$(sed -n '2,$p' /proc/net/route | wc -l)\n\
+         echo \"sandbox network: interfaces [$ifaces] routes $routes\"\n\
+         [ \"$ifaces\" = 'lo ' ] && [ \"$routes\" = 0 ]\n"
+    );
+    let deb = dpkg_deb(
+        s.dir.path(),
+        "nosy-postinst",
+        &[],
+        &[("postinst", &script)],
+        "",
+    );
+    let mut pkgs = dpkg_set();
+    pkgs.push(hostile_input(&deb, "nosy-postinst"));
+    let before = snapshot(&s.marker);
+    let work = s.dir.path().join("work");
+    let built = materialize_with(&s.repo, &work, &build_input(pkgs, 1), &Options::default());
+    let log = std::fs::read_to_string(work.join("scripts.log")).unwrap_or_default();
+    let built = built.unwrap_or_else(|e| panic!("the build failed: {e}\n{log}"));
+    assert_eq!(built.commit.len(), 64);
+    assert_eq!(
+        snapshot(&s.marker),
+        before,
+        "a maintainer script changed a host path"
+    );
+    assert!(!s.marker.join("new").exists());
+    assert!(
+        log.contains("sandbox network: interfaces [lo ] routes 0"),
+        "{log}"
+    );
+}

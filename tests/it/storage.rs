@@ -1,0 +1,225 @@
+//! Storage faults (issue #7): a full filesystem during fetch, unpack, the OSTree commit and the
+//! journal append, each on a size-limited tmpfs the test mounts (and unmounts in a drop guard).
+//! Expected every time: exit 1 with one `error: ...` line and kind `no_space`, nothing lost
+//! (`txn verify` passes, the previous state in force, no leftovers), and the next transaction
+//! works once there is space again (the tmpfs remounted bigger).
+
+use crate::common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A tmpfs mounted at a path for the life of the guard.
+struct Tmpfs {
+    path: PathBuf,
+}
+
+impl Tmpfs {
+    fn mount(path: &Path, size: &str) -> Self {
+        std::fs::create_dir_all(path).expect("mkdir mount point");
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(path)
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "mount tmpfs on {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self {
+            path: path.to_owned(),
+        }
+    }
+
+    fn resize(&self, size: &str) {
+        let out = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.path)
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "remount {}: {}",
+            self.path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+    }
+}
+
+fn run_env(env: &Env, vars: &[(&str, &Path)], args: &[&str]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_particle"));
+    cmd.arg("--root").arg(env.root()).args(args);
+    cmd.env_remove("PARTICLE_ROOT")
+        .env_remove("PARTICLE_CRASH_AT")
+        .env_remove("PARTICLE_STAGING");
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run particle");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The human form of a full-disk failure: one `error:` line naming the cause, a hint, exit 1.
+fn assert_clean_no_space(r: &Run, stage: &str) {
+    assert_eq!(r.code, 1, "{stage}: {}", r.stderr);
+    let errors: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{stage}: {}", r.stderr);
+    // ENOSPC, or OSTree refusing to eat into its free-space reserve first.
+    assert!(
+        errors[0].contains("No space left on device") || errors[0].contains("min-free-space"),
+        "{stage}: {}",
+        errors[0]
+    );
+    assert!(
+        r.stderr.contains("hint: free space"),
+        "{stage}: {}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("panicked"), "{stage}: {}", r.stderr);
+}
+
+/// The JSON form (a compose is too slow to run twice per stage): kind `no_space`, the cause in
+/// the message, the hint. Returns the error object.
+fn assert_no_space_json(r: &Run, stage: &str) -> serde_json::Value {
+    assert_eq!(r.code, 1, "{stage}: {}", r.stderr);
+    let e = r.json()["error"].clone();
+    assert_eq!(e["kind"], "no_space", "{stage}: {e}");
+    let msg = e["message"].as_str().expect("message");
+    assert!(
+        msg.contains("No space left on device") || msg.contains("min-free-space"),
+        "{stage}: {msg}"
+    );
+    assert!(
+        e["hint"].as_str().expect("hint").starts_with("free space"),
+        "{stage}: {e}"
+    );
+    e
+}
+
+/// Nothing lost: verify passes, still no transaction (or the same head), no leftovers.
+fn assert_previous_state(env: &Env, staging: &Path, head: Option<u64>, stage: &str) {
+    let v = env.run(&["--json", "txn", "verify"]);
+    assert_eq!(v.code, 0, "{stage}: txn verify: {}", v.stdout);
+    let status = env.run(&["--json", "status"]).ok().json();
+    assert_eq!(status["txn"].as_u64(), head, "{stage}: {status}");
+    for var in status["variants"].as_array().expect("variants") {
+        if var["commit"].is_string() {
+            assert_eq!(var["ref_matches_journal"], true, "{stage}: {var}");
+        } else {
+            assert!(var["ref_commit"].is_null(), "{stage}: a ref moved: {var}");
+        }
+    }
+    let left: Vec<_> = std::fs::read_dir(staging)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{stage}: staging leftovers {left:?}");
+    let tmp: Vec<_> = std::fs::read_dir(env.root().join("store/objects/tmp"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(tmp.is_empty(), "{stage}: store tmp leftovers {tmp:?}");
+    let out = Command::new("ostree")
+        .arg(format!(
+            "--repo={}",
+            env.root().join("ostree/repo").display()
+        ))
+        .arg("fsck")
+        .output()
+        .expect("ostree fsck");
+    assert!(
+        out.status.success(),
+        "{stage}: ostree fsck: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// One state directory through every stage of a transaction hitting a full filesystem, then the
+/// transaction succeeding once there is room. The sizes come from the real install of `hello`
+/// (114 packages): ~52 MB of state after `repo update`, ~44 MB of .debs, ~195 MB of commit.
+#[test]
+fn a_full_disk_at_every_stage_loses_nothing_and_the_next_transaction_works() {
+    let env = Env::new();
+    let state_fs = Tmpfs::mount(&env.root(), "80m");
+    env.run(&["init"]).ok();
+    env.run(&[
+        "repo",
+        "add",
+        "debian",
+        "--uri",
+        &file_uri(&mirror()),
+        "--suite",
+        "bookworm",
+        "--keyring",
+        &debian_keyring().to_string_lossy(),
+    ])
+    .ok();
+    env.run(&["repo", "update"]).ok();
+    let status = env.run(&["--json", "status"]).ok().json();
+    let staging = PathBuf::from(status["staging"].as_str().expect("staging"));
+
+    // 1. Fetch: the .debs do not fit in the state directory.
+    let r = run_env(&env, &[], &["txn", "install", "hello"]);
+    assert_clean_no_space(&r, "fetch");
+    let j = run_env(&env, &[], &["--json", "txn", "install", "hello"]);
+    assert_eq!(j.json()["error"]["kind"], "no_space", "{}", j.stdout);
+    assert_previous_state(&env, &staging, None, "fetch");
+
+    // 2. Unpack: the .debs fit now, the staging tmpfs is too small for the tree.
+    state_fs.resize("150m");
+    let small = env.dir.path().join("small-staging");
+    let staging_fs = Tmpfs::mount(&small, "8m");
+    let r = run_env(
+        &env,
+        &[("PARTICLE_STAGING", &small)],
+        &["txn", "install", "hello"],
+    );
+    assert_clean_no_space(&r, "unpack");
+    assert_previous_state(&env, &small, None, "unpack");
+    drop(staging_fs);
+
+    // 3. The OSTree commit: the tree is built (on /dev/shm), the repository fills up.
+    let r = run_env(&env, &[], &["--json", "txn", "install", "hello"]);
+    assert_no_space_json(&r, "commit");
+    assert_previous_state(&env, &staging, None, "commit");
+
+    // 4. The journal append: the commit fits, the journal's first 1 MiB of preallocated space
+    //    does not (its own small filesystem).
+    state_fs.resize("600m");
+    let journal_dir = env.root().join("journal");
+    let saved = std::fs::read(journal_dir.join("records")).expect("read the empty journal");
+    let journal_fs = Tmpfs::mount(&journal_dir, "256k");
+    std::fs::write(journal_dir.join("records"), &saved).expect("copy the journal");
+    let r = run_env(&env, &[], &["--json", "txn", "install", "hello"]);
+    let e = assert_no_space_json(&r, "journal append");
+    assert!(
+        e["message"].as_str().expect("message").contains("journal"),
+        "{e}"
+    );
+    assert_previous_state(&env, &staging, None, "journal append");
+
+    // Space again: the same transaction goes through, on the journal that failed to grow.
+    journal_fs.resize("4m");
+    let t = run_env(&env, &[], &["--json", "txn", "install", "hello"])
+        .ok()
+        .json();
+    assert_eq!(t["txn"], 1, "{t}");
+    assert_previous_state(&env, &staging, Some(1), "after space came back");
+    let log = env.run(&["--json", "txn", "log"]).ok().json();
+    assert_eq!(log["transactions"].as_array().expect("list").len(), 1);
+    drop(journal_fs);
+    drop(state_fs);
+}
