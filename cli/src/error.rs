@@ -95,7 +95,8 @@ impl From<anyhow::Error> for CliError {
         };
         // A read-only file system deep in the chain: say so, whatever the operation was.
         if e.chain().any(is_read_only) {
-            return CliError::new("read_only", chain_message(&e)).hint(crate::state::READ_ONLY_HINT);
+            return CliError::new("read_only", chain_message(&e))
+                .hint(crate::state::READ_ONLY_HINT);
         }
         CliError::new("failed", chain_message(&e))
     }
