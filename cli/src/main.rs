@@ -20,7 +20,27 @@ use clap::Parser;
 use error::CliError;
 use std::process::ExitCode;
 
+/// Rust ignores SIGPIPE, so writing into a closed pipe (`particle txn log | head -1`) is an
+/// error, and `println!` panics on it. End quietly instead, with the status a shell gives a
+/// process killed by SIGPIPE; every other panic keeps the default report.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_broken_pipe();
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let json_requested = argv.iter().any(|a| a == "--json");
     let cli = match cmd::Cli::try_parse_from(&argv) {

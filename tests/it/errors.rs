@@ -149,3 +149,25 @@ fn a_read_only_state_directory_refuses_changes_and_keeps_its_state() {
         "the state directory changed under a read-only mount"
     );
 }
+
+/// Output into a pipe that its reader closed early (`particle ... | head -1`): particle ends
+/// quietly with the SIGPIPE status, never a panic or a backtrace.
+#[test]
+fn a_closed_output_pipe_ends_quietly() {
+    let index = mirror().join("dists/bookworm/main/binary-amd64/Packages.xz");
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "{} distcheck --index {} | true; echo \"status ${{PIPESTATUS[0]}}\"",
+            env!("CARGO_BIN_EXE_particle"),
+            index.display()
+        ))
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("bash");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("backtrace"), "{stderr}");
+    assert!(stdout.contains("status 141"), "{stdout}{stderr}");
+}
