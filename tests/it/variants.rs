@@ -470,6 +470,27 @@ fn the_five_shipped_variants_compose_from_the_mirror() {
         }
     }
     assert!(!packages_of(&env, "base").contains(&"openssh-server".to_owned()));
+    // The shipped euclase's hardware rule: an NVIDIA GPU adds nvidia-drm.modeset=1.
+    let hw = env.dir.path().join("nvidia.json");
+    std::fs::write(&hw, NVIDIA).expect("fixture");
+    env.run(&[
+        "--json",
+        "txn",
+        "hardware",
+        "--variant",
+        "euclase",
+        "--from",
+        &hw.to_string_lossy(),
+    ])
+    .ok();
+    assert_eq!(
+        kargs(&env, "euclase"),
+        [
+            "intel_pstate=performance",
+            "i915.fastboot=1",
+            "nvidia-drm.modeset=1"
+        ]
+    );
     invariants(&env);
 }
 
