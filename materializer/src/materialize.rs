@@ -6,7 +6,9 @@ use crate::configure::{configure, ConfigureError};
 use crate::deb::{open_data, read_control};
 use crate::dpkgdb::{conffile_paths, interested_triggers, write_database, DbPackage, DpkgDbError};
 use crate::extract::{ExtractError, Extractor, PackageRef};
-use crate::layout::{atomic_layout, merge_usr, normalize, LayoutError, VariantInfo};
+use crate::layout::{
+    atomic_layout, merge_usr, normalize, pre_configure_files, write_file, LayoutError, VariantInfo,
+};
 use crate::order::configure_order;
 use crate::sandbox::Sandbox;
 use std::collections::{BTreeMap, BTreeSet};
@@ -256,6 +258,10 @@ fn build(
         log: log.to_owned(),
         timeout: options.script_timeout,
     };
+    // Profile files the scripts read (initramfs-tools settings) go in before they run.
+    for (rel, text) in pre_configure_files(&input.profile) {
+        write_file(tree, &rel, text.as_bytes(), 0o644)?;
+    }
     let ordered: Vec<&DbPackage> = order.iter().map(|&i| &pkgs[i]).collect();
     configure(&sandbox, &ordered, &interested_triggers(&pkgs))?;
     lap("configure", &mut timings);
