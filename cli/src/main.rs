@@ -7,6 +7,7 @@ mod ctx;
 mod deliver;
 mod error;
 mod hardware;
+mod oci;
 mod output;
 mod plumbing;
 mod state;
