@@ -2,6 +2,7 @@
 //! in temporary state directories.
 
 mod common;
+mod deliver;
 mod docs;
 mod http;
 mod plumbing;
