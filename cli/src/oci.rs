@@ -484,7 +484,172 @@ fn find_usr_etc(
 
 #[cfg(test)]
 mod tests {
-    use super::rfc3339;
+    use super::*;
+    use std::os::unix::fs::{chown, symlink, PermissionsExt};
+    use std::process::Command;
+
+    fn ostree(args: &[&str]) -> String {
+        let out = Command::new("ostree")
+            .args(args)
+            .output()
+            .expect("run ostree");
+        assert!(
+            out.status.success(),
+            "ostree {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// A small tree with what the layer must keep: setuid/setgid, a group owner, a sticky
+    /// directory, a symlink, duplicate content (hard links in /usr, copies in /usr/etc).
+    fn tree(dir: &Path) {
+        let w = |rel: &str, data: &str, mode: u32| {
+            let p = dir.join(rel);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&p, data).expect("write");
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        };
+        w("usr/bin/su", "setuid program", 0o4755);
+        w("usr/bin/chage", "setgid program", 0o2755);
+        // chown clears setgid, so the mode is set again after it.
+        chown(dir.join("usr/bin/chage"), Some(0), Some(42)).expect("chown");
+        std::fs::set_permissions(
+            dir.join("usr/bin/chage"),
+            std::fs::Permissions::from_mode(0o2755),
+        )
+        .expect("chmod");
+        w("usr/lib/a", "same", 0o644);
+        w("usr/lib/b", "same", 0o644);
+        w("usr/etc/one", "same", 0o644);
+        w("usr/etc/two", "same", 0o644);
+        w("usr/lib-x/z", "z", 0o644);
+        std::fs::create_dir_all(dir.join("tmp")).expect("mkdir");
+        std::fs::set_permissions(dir.join("tmp"), std::fs::Permissions::from_mode(0o1777))
+            .expect("chmod");
+        symlink("usr/bin", dir.join("bin")).expect("symlink");
+        for d in ["usr", "usr/bin", "usr/lib", "usr/lib-x", "usr/etc"] {
+            std::fs::set_permissions(dir.join(d), std::fs::Permissions::from_mode(0o755))
+                .expect("chmod");
+        }
+    }
+
+    fn commit(repo: &Path, tree: &Path) -> String {
+        ostree(&[
+            &format!("--repo={}", repo.display()),
+            "init",
+            "--mode=bare-user",
+        ]);
+        ostree(&[
+            &format!("--repo={}", repo.display()),
+            "commit",
+            "--branch=t",
+            "--timestamp=2026-01-02 03:04:05 +0000",
+            &format!("--tree=dir={}", tree.display()),
+        ])
+    }
+
+    fn info() -> ImageInfo {
+        ImageInfo {
+            labels: BTreeMap::from([("org.particle-os.variant".into(), "t".into())]),
+            architecture: "amd64".into(),
+            ref_name: "t".into(),
+            compression_level: 1,
+        }
+    }
+
+    fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+        let mut out = BTreeMap::new();
+        for sub in ["", "blobs/sha256"] {
+            for e in std::fs::read_dir(dir.join(sub))
+                .expect("read_dir")
+                .flatten()
+            {
+                if e.file_type().expect("type").is_file() {
+                    let name = format!("{sub}/{}", e.file_name().to_string_lossy());
+                    out.insert(name, std::fs::read(e.path()).expect("read"));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn layer_keeps_owners_modes_links_and_is_reproducible_across_repos() {
+        let t = tempfile::tempdir().expect("tempdir");
+        tree(&t.path().join("tree"));
+        let c1 = commit(&t.path().join("repo1"), &t.path().join("tree"));
+        let c2 = commit(&t.path().join("repo2"), &t.path().join("tree"));
+        assert_eq!(c1, c2, "same tree and timestamp, same commit");
+        let e1 = export(
+            &t.path().join("repo1"),
+            &c1,
+            &info(),
+            &t.path().join("oci1"),
+        )
+        .expect("export 1");
+        let e2 = export(
+            &t.path().join("repo2"),
+            &c2,
+            &info(),
+            &t.path().join("oci2"),
+        )
+        .expect("export 2");
+        assert_eq!(e1.manifest_digest, e2.manifest_digest);
+        assert!(files(&t.path().join("oci1")) == files(&t.path().join("oci2")));
+        assert_eq!(e1.created, "2026-01-02T03:04:05Z");
+
+        let layer = t
+            .path()
+            .join("oci1/blobs/sha256")
+            .join(e1.layer_digest.trim_start_matches("sha256:"));
+        let gz = flate2::read::GzDecoder::new(std::fs::File::open(layer).expect("open layer"));
+        let mut archive = tar::Archive::new(gz);
+        let mut seen = Vec::new();
+        for entry in archive.entries().expect("entries") {
+            let entry = entry.expect("entry");
+            let h = entry.header();
+            let path = entry.path().expect("path").display().to_string();
+            let link = entry
+                .link_name()
+                .expect("link name")
+                .map(|l| l.display().to_string());
+            assert_eq!(h.mtime().expect("mtime"), 1_767_323_045, "{path}");
+            assert!(h.username().expect("utf-8").unwrap_or("").is_empty());
+            seen.push((
+                path,
+                h.entry_type(),
+                h.mode().expect("mode"),
+                h.gid().expect("gid"),
+                link,
+            ));
+        }
+        use tar::EntryType as E;
+        let expected: Vec<(String, E, u32, u64, Option<String>)> = vec![
+            ("bin".into(), E::Symlink, 0o777, 0, Some("usr/bin".into())),
+            ("etc/".into(), E::Directory, 0o755, 0, None),
+            ("etc/one".into(), E::Regular, 0o644, 0, None),
+            ("etc/two".into(), E::Regular, 0o644, 0, None),
+            ("tmp/".into(), E::Directory, 0o1777, 0, None),
+            ("usr/".into(), E::Directory, 0o755, 0, None),
+            ("usr/bin/".into(), E::Directory, 0o755, 0, None),
+            ("usr/bin/chage".into(), E::Regular, 0o2755, 42, None),
+            ("usr/bin/su".into(), E::Regular, 0o4755, 0, None),
+            ("usr/lib/".into(), E::Directory, 0o755, 0, None),
+            ("usr/lib/a".into(), E::Regular, 0o644, 0, None),
+            (
+                "usr/lib/b".into(),
+                E::Link,
+                0o644,
+                0,
+                Some("usr/lib/a".into()),
+            ),
+            ("usr/lib-x/".into(), E::Directory, 0o755, 0, None),
+            ("usr/lib-x/z".into(), E::Regular, 0o644, 0, None),
+        ];
+        assert_eq!(seen, expected);
+        assert_eq!(e1.hardlinks, 1);
+    }
 
     #[test]
     fn rfc3339_known_dates() {
