@@ -167,6 +167,16 @@ pub(crate) fn deploy(
     json: bool,
     quiet: bool,
 ) -> anyhow::Result<()> {
+    if stateroot.is_empty()
+        || stateroot.starts_with('.')
+        || stateroot.contains(['/', '\0'])
+        || stateroot.chars().any(char::is_whitespace)
+    {
+        return Err(CliError::usage(format!(
+            "{stateroot:?} is not a valid stateroot name (one path component, no spaces)"
+        ))
+        .into());
+    }
     let ctx = Ctx::read(root)?;
     let record = head(&ctx, variant)?;
     let commit = record.commit.to_hex();

@@ -100,6 +100,9 @@ fn deploy_export_and_delta_with_the_real_kernel() {
 
     // Bad input, before anything is built.
     deploy(&["--variant", "nope"]).fails("unknown_variant");
+    let bad = deploy(&["--stateroot", "a/b"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert_eq!(bad.json()["error"]["kind"], "usage");
     env.run(&[
         "--json",
         "export",
