@@ -14,29 +14,49 @@ use ostree::gio;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-/// The head record of `variant`, or a clear error.
-fn head<'a>(ctx: &'a Ctx, variant: &str) -> anyhow::Result<&'a Record> {
-    if let Some(r) = ctx.journal.history().head(variant) {
-        return Ok(r);
+/// What `deploy` and `export oci` read: the state directory and its journal. Not the store:
+/// its database is held by a running transaction, and delivering the current head while the
+/// next transaction builds must work.
+struct Reader {
+    state: crate::state::State,
+    journal: journal::Journal,
+}
+
+impl Reader {
+    fn open(root: &Path) -> anyhow::Result<Self> {
+        let state = crate::state::State::open(root)?;
+        let (journal, _) = journal::Journal::open(&state.root.join("journal"))
+            .map_err(|e| CliError::new("journal", format!("could not open the journal: {e}")))?;
+        Ok(Self { state, journal })
     }
-    if crate::state::variants(&ctx.state)?
-        .iter()
-        .any(|v| v == variant)
-    {
-        return Err(CliError::new(
-            "no_transactions",
-            format!("variant {variant} has no transactions yet, so it has no commit"),
+    fn repo(&self) -> PathBuf {
+        self.state.root.join("ostree/repo")
+    }
+
+    /// The head record of `variant`, or a clear error.
+    fn head(&self, variant: &str) -> anyhow::Result<&Record> {
+        if let Some(r) = self.journal.history().head(variant) {
+            return Ok(r);
+        }
+        if crate::state::variants(&self.state)?
+            .iter()
+            .any(|v| v == variant)
+        {
+            return Err(CliError::new(
+                "no_transactions",
+                format!("variant {variant} has no transactions yet, so it has no commit"),
+            )
+            .hint(format!(
+                "build it first, e.g. `particle txn install --variant {variant} linux-image-amd64 initramfs-tools`"
+            ))
+            .into());
+        }
+        Err(
+            CliError::new("unknown_variant", format!("no variant named {variant:?}"))
+                .hint("see `particle variant list`; create one with `particle variant create`")
+                .into(),
         )
-        .hint(format!(
-            "build it first, e.g. `particle txn install --variant {variant} linux-image-amd64 initramfs-tools`"
-        ))
-        .into());
     }
-    Err(
-        CliError::new("unknown_variant", format!("no variant named {variant:?}"))
-            .hint("see `particle variant list`; create one with `particle variant create`")
-            .into(),
-    )
 }
 
 fn ostree_err(e: impl std::fmt::Display) -> CliError {
@@ -177,8 +197,8 @@ pub(crate) fn deploy(
         ))
         .into());
     }
-    let ctx = Ctx::read(root)?;
-    let record = head(&ctx, variant)?;
+    let ctx = Reader::open(root)?;
+    let record = ctx.head(variant)?;
     let commit = record.commit.to_hex();
     let repo_path = ctx.repo();
     let repo = open_repo(&repo_path)?;
@@ -379,8 +399,8 @@ pub(crate) fn export_oci(
     quiet: bool,
 ) -> anyhow::Result<()> {
     let (variant, dir, repo_url) = (o.variant, o.dir, o.repo_url);
-    let ctx = Ctx::read(root)?;
-    let record = head(&ctx, variant)?;
+    let ctx = Reader::open(root)?;
+    let record = ctx.head(variant)?;
     let commit = record.commit.to_hex();
     let repo_path = ctx.repo();
     let repo = open_repo(&repo_path)?;
