@@ -13,6 +13,9 @@ use std::process::Command;
 /// `ostree admin` freezes and thaws the file system of `SYSROOT/boot` to flush it (FIFREEZE);
 /// the temporary sysroot is on the machine's root file system, which a test must not freeze.
 const NO_FREEZE: (&str, &str) = ("OSTREE_SYSROOT_OPTS", "skip-sync");
+/// `ostree admin deploy` marks each deployment's root immutable (`chattr +i`), which would make
+/// the temporary directory impossible to remove; ostree's own tests turn that off like this.
+const MUTABLE: (&str, &str) = ("OSTREE_SYSROOT_DEBUG", "mutable-deployments");
 
 fn cmd(program: &str, args: &[&str]) -> std::process::Output {
     Command::new(program)
@@ -95,7 +98,7 @@ fn deploy_export_and_delta_with_the_real_kernel() {
     let deploy = |extra: &[&str]| {
         let mut args = vec!["--json", "deploy", "--sysroot", sys];
         args.extend_from_slice(extra);
-        env.run_env(&[NO_FREEZE], &args)
+        env.run_env(&[NO_FREEZE, MUTABLE], &args)
     };
 
     // Bad input, before anything is built.
@@ -370,5 +373,9 @@ fn deploy_export_and_delta_with_the_real_kernel() {
     env.run(&["--json", "delta", "3", "3"]).fails("same_commit");
     env.run(&["--json", "delta", "2", "99"])
         .fails("unknown_txn");
+    // The temporary directory must be removable (no immutable deployment left behind).
+    let tmp_path = tmp.path().to_owned();
+    tmp.close().expect("remove the temporary sysroot");
+    assert!(!tmp_path.exists());
     eprintln!("delivery test took {:?}", started.elapsed());
 }
