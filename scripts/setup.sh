@@ -8,7 +8,7 @@ packages=(
   gpgv gnupg xz-utils zstd bc util-linux
   bubblewrap dpkg-dev
   dose-distcheck libsolv-tools python3-solv mmdebstrap apt-utils time
-  systemd procps
+  systemd procps skopeo
 )
 missing=()
 for p in "${packages[@]}"; do

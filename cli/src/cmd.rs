@@ -343,7 +343,13 @@ pub(crate) enum ExportCmd {
     Oci {
         #[arg(long, default_value = "base")]
         variant: String,
-        /// The OCI image layout directory to write
+        /// The value of the org.osbuild.ostree.repo label (default: file:// and the repository's path)
+        #[arg(long, value_name = "URL")]
+        repo_url: Option<String>,
+        /// gzip level of the layer, 1 (fastest) to 9 (smallest); part of what makes the digest
+        #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=9))]
+        compression_level: u32,
+        /// The OCI image layout directory to write (new or empty)
         dir: PathBuf,
     },
 }
@@ -438,9 +444,22 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             variant,
             stateroot,
         } => crate::deliver::deploy(&g.root, &sysroot, &variant, &stateroot, g.json, g.quiet),
-        Command::Export(ExportCmd::Oci { variant, dir }) => {
-            crate::deliver::export_oci(&g.root, &variant, &dir, g.json, g.quiet)
-        }
+        Command::Export(ExportCmd::Oci {
+            variant,
+            repo_url,
+            compression_level,
+            dir,
+        }) => crate::deliver::export_oci(
+            &g.root,
+            &crate::deliver::ExportOpts {
+                variant: &variant,
+                dir: &dir,
+                repo_url: repo_url.as_deref(),
+                compression_level,
+            },
+            g.json,
+            g.quiet,
+        ),
         Command::Delta { a, b, output } => {
             crate::deliver::delta(&g.root, &a, &b, output.as_deref(), g.json, g.quiet)
         }

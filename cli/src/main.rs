@@ -8,6 +8,7 @@ mod deliver;
 mod error;
 mod faults;
 mod hardware;
+mod oci;
 mod output;
 mod plumbing;
 mod progress;

@@ -600,13 +600,21 @@ _particle() {
             return 0
             ;;
         particle__subcmd__export__subcmd__oci)
-            opts="-v -q -h -V --variant --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --variant --repo-url --compression-level --root --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --variant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

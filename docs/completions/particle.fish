@@ -343,6 +343,8 @@ complete -c particle -n "__fish_particle_using_subcommand export; and not __fish
 complete -c particle -n "__fish_particle_using_subcommand export; and not __fish_seen_subcommand_from oci help" -f -a "oci" -d 'Write an OCI image layout of the variant\'s commit (reproducible, labelled)'
 complete -c particle -n "__fish_particle_using_subcommand export; and not __fish_seen_subcommand_from oci help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c particle -n "__fish_particle_using_subcommand export; and __fish_seen_subcommand_from oci" -l variant -r
+complete -c particle -n "__fish_particle_using_subcommand export; and __fish_seen_subcommand_from oci" -l repo-url -d 'The value of the org.osbuild.ostree.repo label (default: file:// and the repository\'s path)' -r
+complete -c particle -n "__fish_particle_using_subcommand export; and __fish_seen_subcommand_from oci" -l compression-level -d 'gzip level of the layer, 1 (fastest) to 9 (smallest); part of what makes the digest' -r
 complete -c particle -n "__fish_particle_using_subcommand export; and __fish_seen_subcommand_from oci" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand export; and __fish_seen_subcommand_from oci" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand export; and __fish_seen_subcommand_from oci" -s v -l verbose -d 'More detail on stderr (repeat for more)'

@@ -504,23 +504,25 @@ pub(crate) fn atomic_layout(
     Ok(())
 }
 
-/// Writes the profile settings that maintainer scripts read while they run, before configure:
-/// the initramfs-tools settings (the kernel's postinst and the `update-initramfs` trigger build
-/// the initramfs with them) and the kernel command line. The layout later moves `/etc` to
-/// `/usr/etc` and writes the same files again, so the commit holds them exactly once.
-pub(crate) fn stage_profile_for_scripts(
-    tree: &Path,
-    profile: &crate::Profile,
-) -> Result<(), LayoutError> {
-    for (rel, text) in profile_files(profile) {
-        if let Some(etc) = rel.strip_prefix("usr/etc/") {
-            write_file(tree, &format!("etc/{etc}"), text.as_bytes(), 0o644)?;
-        }
+/// Profile files that maintainer scripts must see, written into the staged `/etc` before they
+/// run (pure): the initramfs-tools settings, which `update-initramfs` (run by the kernel's and
+/// initramfs-tools' scripts) reads while it builds the initramfs. The `/etc` → `/usr/etc` move
+/// then carries them into the commit.
+pub(crate) fn pre_configure_files(profile: &crate::Profile) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if !profile.initramfs.is_empty() {
+        let text: String = profile
+            .initramfs
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect();
+        out.push(("etc/initramfs-tools/conf.d/particle.conf".to_owned(), text));
     }
-    Ok(())
+    out
 }
 
-/// The profile's generated files: `(path in the tree, contents)`, each sorted (pure).
+/// The profile's generated files: `(path in the tree, contents)`, each sorted (pure). Those
+/// scripts must see come from [`pre_configure_files`] instead.
 pub(crate) fn profile_files(profile: &crate::Profile) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let kargs = profile.kargs.join(" ");
@@ -532,17 +534,6 @@ pub(crate) fn profile_files(profile: &crate::Profile) -> Vec<(String, String)> {
         format!("kargs = [{}]\n", toml.join(", ")),
     ));
     out.push(("usr/lib/kernel/cmdline".to_owned(), format!("{kargs}\n")));
-    if !profile.initramfs.is_empty() {
-        let text: String = profile
-            .initramfs
-            .iter()
-            .map(|(k, v)| format!("{k}={v}\n"))
-            .collect();
-        out.push((
-            "usr/etc/initramfs-tools/conf.d/particle.conf".to_owned(),
-            text,
-        ));
-    }
     if !profile.sysctl.is_empty() {
         let text: String = profile
             .sysctl
@@ -685,15 +676,20 @@ mod tests {
                 "quiet console=ttyS0\n",
             ),
             (
-                "usr/etc/initramfs-tools/conf.d/particle.conf",
-                "COMPRESS=zstd\nMODULES=dep\n",
-            ),
-            (
                 "usr/lib/sysctl.d/50-particle.conf",
                 "vm.swappiness = 10\n",
             ),
         ]
         "#);
+        insta::assert_debug_snapshot!(pre_configure_files(&profile), @r#"
+        [
+            (
+                "etc/initramfs-tools/conf.d/particle.conf",
+                "COMPRESS=zstd\nMODULES=dep\n",
+            ),
+        ]
+        "#);
+        assert!(pre_configure_files(&crate::Profile::default()).is_empty());
     }
 
     #[test]

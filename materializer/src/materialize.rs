@@ -7,7 +7,7 @@ use crate::deb::{open_data, read_control};
 use crate::dpkgdb::{conffile_paths, interested_triggers, write_database, DbPackage, DpkgDbError};
 use crate::extract::{ExtractError, Extractor, PackageRef};
 use crate::layout::{
-    atomic_layout, merge_usr, normalize, stage_profile_for_scripts, LayoutError, VariantInfo,
+    atomic_layout, merge_usr, normalize, pre_configure_files, write_file, LayoutError, VariantInfo,
 };
 use crate::order::configure_order;
 use crate::sandbox::Sandbox;
@@ -314,7 +314,10 @@ fn build(
         log: log.to_owned(),
         timeout: options.script_timeout,
     };
-    stage_profile_for_scripts(tree, &input.profile)?;
+    // Profile files the scripts read (initramfs-tools settings) go in before they run.
+    for (rel, text) in pre_configure_files(&input.profile) {
+        write_file(tree, &rel, text.as_bytes(), 0o644)?;
+    }
     let ordered: Vec<&DbPackage> = order.iter().map(|&i| &pkgs[i]).collect();
     configure(
         &sandbox,

@@ -69,11 +69,16 @@ impl Env {
         self.dir.path().join("state")
     }
     pub(crate) fn run(&self, args: &[&str]) -> Run {
+        self.run_env(&[], args)
+    }
+    /// `run` with extra environment variables.
+    pub(crate) fn run_env(&self, vars: &[(&str, &str)], args: &[&str]) -> Run {
         let out: Output = Command::new(env!("CARGO_BIN_EXE_particle"))
             .arg("--root")
             .arg(self.root())
             .args(args)
             .env_remove("PARTICLE_ROOT")
+            .envs(vars.iter().copied())
             .output()
             .expect("run particle");
         Run {

@@ -3,6 +3,7 @@
 
 mod common;
 mod crash;
+mod deliver;
 mod docs;
 mod errors;
 mod http;
