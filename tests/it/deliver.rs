@@ -119,11 +119,19 @@ fn deploy_export_and_delta_with_the_real_kernel() {
     env.run(&["--json", "delta", "1", "2"]).fails("unknown_txn");
     assert!(!oci1.exists() && !sysroot.join("ostree").exists());
 
-    // 1: initramfs-tools but no kernel: refused, with the command that fixes it.
+    // 1: initramfs-tools but no kernel (from a variant definition that also sets an initramfs
+    // setting the kernel's scripts must see): refused, with the command that fixes it.
+    let def = env.dir.path().join("base.toml");
+    std::fs::write(
+        &def,
+        "name = \"base\"\n[packages]\ninstall = [\"initramfs-tools\"]\n[initramfs]\nCOMPRESS = \"gzip\"\n",
+    )
+    .expect("definition");
     let t1 = env
-        .run(&["--json", "txn", "install", "initramfs-tools"])
+        .run(&["--json", "variant", "apply", def.to_str().expect("utf-8")])
         .ok()
         .json();
+    assert_eq!(t1["txn"], 1);
     let e = deploy(&[]).fails("no_kernel").json();
     let hint = e["error"]["hint"].as_str().expect("hint");
     let message = e["error"]["message"].as_str().expect("message");
@@ -170,6 +178,25 @@ fn deploy_export_and_delta_with_the_real_kernel() {
             .expect("size column");
         assert!(size > 1_000_000, "{f} is only {size} bytes: {line}");
     }
+    // Built with the recorded COMPRESS=gzip (Debian 12's default is zstd): the setting was in
+    // place before the kernel's scripts ran.
+    let kver_line = modules
+        .lines()
+        .find(|l| l.ends_with("-amd64/initramfs.img"))
+        .expect("initramfs line");
+    let img_path = kver_line
+        .split_whitespace()
+        .last()
+        .expect("path column")
+        .to_owned();
+    let img = cmd(
+        "ostree",
+        &[&format!("--repo={state_repo}"), "cat", &c2, &img_path],
+    );
+    assert!(
+        img.stdout.starts_with(&[0x1f, 0x8b]),
+        "initramfs.img is not gzip: COMPRESS=gzip was not in force when it was built"
+    );
     let d1 = deploy(&[]).ok().json();
     assert_eq!(d1["commit"], c2.as_str());
     assert_eq!(d1["txn"], t2["txn"]);
