@@ -679,15 +679,7 @@ fn profile_change(
     apply: impl FnOnce(&mut State),
 ) -> anyhow::Result<()> {
     let mut ctx = Ctx::write(root, o.quiet || o.json)?;
-    let (head, old_state) = head_state(&ctx, &o.variant);
-    let Some(head) = head else {
-        return Err(CliError::new(
-            "empty_variant",
-            format!("variant {} has no transaction yet", o.variant),
-        )
-        .hint("install packages first: `particle txn install`")
-        .into());
-    };
+    let (head, old_state) = existing_head(&ctx, &o.variant)?;
     let mut state = old_state.clone();
     apply(&mut state);
     let d = journal::diff(&old_state, &state);
@@ -707,6 +699,19 @@ fn profile_change(
     let base = head.base.clone();
     let record = commit_state(&mut ctx, o, request, state, Some(&head), base)?;
     report(o, &record, &d)
+}
+
+/// The head record and state of a variant that must already have a transaction (profile and
+/// hardware events change an existing state).
+pub(crate) fn existing_head(ctx: &Ctx, variant: &str) -> Result<(Record, State), CliError> {
+    match head_state(ctx, variant) {
+        (Some(head), state) => Ok((head, state)),
+        (None, _) => Err(CliError::new(
+            "empty_variant",
+            format!("variant {variant} has no transaction yet"),
+        )
+        .hint("install packages first: `particle txn install`")),
+    }
 }
 
 /// `KEY=` (empty value) deletes the key.

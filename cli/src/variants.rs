@@ -1093,15 +1093,7 @@ pub(crate) fn hardware_txn(
     source: String,
 ) -> anyhow::Result<()> {
     let mut ctx = Ctx::write(root, o.quiet || o.json)?;
-    let (head, old) = txn::head_state(&ctx, &o.variant);
-    let Some(head) = head else {
-        return Err(CliError::new(
-            "empty_variant",
-            format!("variant {} has no transaction yet", o.variant),
-        )
-        .hint("install packages first: `particle txn install`")
-        .into());
-    };
+    let (head, old) = txn::existing_head(&ctx, &o.variant)?;
     let chain = definition_chain(&ctx.journal.history(), &o.variant);
     let mut target = old.clone();
     target.profile.hardware = profile.clone();

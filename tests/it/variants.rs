@@ -367,6 +367,13 @@ fn definition_errors_are_clear_and_change_nothing() {
     let log = env.run(&["--json", "txn", "log"]).ok().json();
     assert!(log["transactions"].as_array().expect("list").is_empty());
     env.run(&["--json", "compose"]).fails("bad_definition");
+    // Profile and hardware events need a state to change.
+    env.run(&["--json", "txn", "kargs", "--append", "quiet"])
+        .fails("empty_variant");
+    let hw = env.dir.path().join("nvidia.json");
+    std::fs::write(&hw, NVIDIA).expect("fixture");
+    env.run(&["--json", "txn", "hardware", "--from", &hw.to_string_lossy()])
+        .fails("empty_variant");
     env.run(&["--json", "variant", "rebase", "base"])
         .fails("unknown_variant");
     invariants(&env);
