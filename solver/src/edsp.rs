@@ -208,10 +208,7 @@ fn answer(text: &str) -> Result<String, String> {
                 p.name
             ));
         }
-        out.push_str(&format!(
-            "Install: {}\nPackage: {}\nVersion: {}\nArchitecture: {}\n\n",
-            req.ids[i], p.name, p.version, p.arch
-        ));
+        out.push_str(&stanza("Install", &req.ids[i], p));
     }
     for &i in installed_set.difference(&chosen) {
         let p = &req.universe.packages[i];
@@ -228,12 +225,17 @@ fn answer(text: &str) -> Result<String, String> {
                 p.name
             ));
         }
-        out.push_str(&format!(
-            "Remove: {}\nPackage: {}\nVersion: {}\nArchitecture: {}\n\n",
-            req.ids[i], p.name, p.version, p.arch
-        ));
+        out.push_str(&stanza("Remove", &req.ids[i], p));
     }
     Ok(out)
+}
+
+/// One answer stanza: the action on an APT-ID, with the package named for people reading it.
+fn stanza(action: &str, id: &str, p: &store::Package) -> String {
+    format!(
+        "{action}: {id}\nPackage: {}\nVersion: {}\nArchitecture: {}\n\n",
+        p.name, p.version, p.arch
+    )
 }
 
 #[cfg(test)]
