@@ -456,7 +456,19 @@ pub(crate) fn export_oci(
         compression_level: o.compression_level,
     };
     // Written beside DIR, then renamed into place: DIR is either complete or absent.
-    let tmp = temp_beside(dir, "directory")?;
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)?;
+    let name = dir
+        .file_name()
+        .ok_or_else(|| CliError::usage(format!("{} is not a directory name", dir.display())))?;
+    let tmp: PathBuf = parent.join(format!(
+        ".{}.particle-tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp)?;
     if !json && !quiet {
@@ -591,7 +603,19 @@ pub(crate) fn delta(
     let superblock = repo_path.join(delta_superblock(&ca, &cb)?);
     let mut written = None;
     if let Some(out) = output {
-        let tmp = temp_beside(out, "file")?;
+        let parent = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent)?;
+        let fname = out
+            .file_name()
+            .ok_or_else(|| CliError::usage(format!("{} is not a file name", out.display())))?;
+        let tmp = parent.join(format!(
+            ".{}.particle-tmp-{}",
+            fname.to_string_lossy(),
+            std::process::id()
+        ));
         let copy = std::fs::copy(&superblock, &tmp)
             .and_then(|_| std::fs::File::open(&tmp).and_then(|f| f.sync_all()))
             .and_then(|()| std::fs::rename(&tmp, out));
@@ -662,24 +686,6 @@ fn delta_superblock(from: &str, to: &str) -> Result<PathBuf, CliError> {
         "deltas/{}/{}-{t}/superblock",
         &f[..2],
         &f[2..]
-    )))
-}
-
-/// A temporary path in `target`'s directory (created if needed), to be renamed onto `target`
-/// once complete, so that `target` is either whole or absent.
-fn temp_beside(target: &Path, what: &str) -> anyhow::Result<PathBuf> {
-    let parent = target
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)?;
-    let name = target
-        .file_name()
-        .ok_or_else(|| CliError::usage(format!("{} is not a {what} name", target.display())))?;
-    Ok(parent.join(format!(
-        ".{}.particle-tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
     )))
 }
 
