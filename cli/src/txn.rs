@@ -320,6 +320,8 @@ pub(crate) struct Header<'a> {
     pub(crate) prev: journal::TxnId,
     pub(crate) time: i64,
     pub(crate) parent_commit: Option<String>,
+    /// The commit the build starts from ([`journal::History::build_base`]).
+    pub(crate) base_commit: Option<String>,
 }
 
 /// The BuildInput for the record described by `h`, whose state is `state`.
@@ -372,6 +374,7 @@ pub(crate) fn build_input(
             .map(|(k, v)| (k.clone(), v.to_hex()))
             .collect(),
         parent_commit: h.parent_commit,
+        base_commit: h.base_commit,
     })
 }
 
@@ -390,6 +393,11 @@ pub(crate) fn commit_state(
     let time = now();
     let parent_commit = head.map(|h| h.commit.to_hex());
     let parent_variant = base.as_ref().map(|b| b.variant.clone());
+    let base_commit = ctx
+        .journal
+        .history()
+        .build_base(&o.variant, seq, &request, base.as_ref())
+        .map(|r| r.commit.to_hex());
     let header = Header {
         variant: &o.variant,
         parent_variant,
@@ -397,6 +405,7 @@ pub(crate) fn commit_state(
         prev,
         time,
         parent_commit,
+        base_commit,
     };
     let input = build_input(&ctx.store, header, &state)?;
     let work = ctx.staging().join(format!("txn-{seq}"));
@@ -1141,6 +1150,9 @@ pub(crate) fn replay(
             prev: r.prev,
             time: r.time,
             parent_commit,
+            base_commit: h
+                .build_base(&r.variant, r.seq, &r.request, r.base.as_ref())
+                .map(|b| b.commit.to_hex()),
         };
         let input = build_input(&ctx.store, header, &r.state)?;
         let work = crate::ctx::staging_dir(into).join(format!("txn-{}", r.seq));

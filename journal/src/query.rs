@@ -561,12 +561,42 @@ impl<'a> History<'a> {
     /// The record whose state `r` changed from: the previous record of its variant, or for a
     /// `variant-create` the parent's state at the creation point; `None` for a root's first.
     pub fn predecessor(&self, r: &Record) -> Option<&'a Record> {
-        if let Some(prev) = self.own_at(&r.variant, r.seq.checked_sub(1)?) {
+        self.predecessor_of(&r.variant, r.seq, r.base.as_ref())
+    }
+
+    /// [`Self::predecessor`] of a record of `variant` with sequence `seq` and provenance `base`,
+    /// which need not be in the journal yet.
+    pub fn predecessor_of(
+        &self,
+        variant: &str,
+        seq: u64,
+        base: Option<&Provenance>,
+    ) -> Option<&'a Record> {
+        if let Some(prev) = self.own_at(variant, seq.checked_sub(1)?) {
             return Some(prev);
         }
         // A variant's first record: a child starts from its parent's state at its base.
-        let b = r.base.as_ref()?;
-        self.own_at(&b.variant, b.seq).filter(|p| p.seq < r.seq)
+        let b = base?;
+        self.own_at(&b.variant, b.seq).filter(|p| p.seq < seq)
+    }
+
+    /// The record whose commit the build of a record (`variant`, `seq`, `request`, `base`) starts
+    /// from, decided by the journal alone so that a replay builds on the same commit: the
+    /// record rolled back to for a rollback (its tree already holds the target state), the
+    /// predecessor otherwise; `None` (build from nothing) for a root variant's first record.
+    pub fn build_base(
+        &self,
+        variant: &str,
+        seq: u64,
+        request: &Request,
+        base: Option<&Provenance>,
+    ) -> Option<&'a Record> {
+        if let Request::Rollback { to_seq, .. } = request {
+            if let Some(target) = self.record(*to_seq).filter(|t| t.seq < seq) {
+                return Some(target);
+            }
+        }
+        self.predecessor_of(variant, seq, base)
     }
 
     /// What `r` changed from its predecessor (from the empty state for a root's first record).

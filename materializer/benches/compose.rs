@@ -53,6 +53,7 @@ fn main() {
         profile: materializer::Profile::default(),
         inrelease: BTreeMap::new(),
         parent_commit: None,
+        base_commit: None,
     };
     let repo = PathBuf::from(repo);
     materializer::init_repo(&repo).expect("init repo");

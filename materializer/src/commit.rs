@@ -217,6 +217,26 @@ fn write(
     Ok(commit.to_string())
 }
 
+/// Checks `commit` out into `dest` (which must not exist) as plain copies with their owners and
+/// modes (running as root), never as hard links into the repository: maintainer scripts will
+/// change files in place, and the objects must not change with them.
+pub(crate) fn checkout(repo: &Path, commit: &str, dest: &Path) -> Result<(), RepoError> {
+    use std::os::fd::AsRawFd;
+    let r = open(repo)?;
+    let options = ostree::RepoCheckoutAtOptions {
+        force_copy: true,
+        ..Default::default()
+    };
+    r.checkout_at(
+        Some(&options),
+        rustix::fs::CWD.as_raw_fd(),
+        dest,
+        commit,
+        gio::Cancellable::NONE,
+    )
+    .map_err(repo_err("check out a commit from", repo))
+}
+
 /// A commit's string metadata (for checks and replay).
 pub fn commit_metadata(repo: &Path, commit: &str) -> Result<BTreeMap<String, String>, RepoError> {
     let r = open(repo)?;

@@ -22,6 +22,13 @@ pub enum ConfigureError {
         #[source]
         source: SandboxError,
     },
+    #[error("dpkg could not unpack package {package}; see the log {log}")]
+    Unpack {
+        package: String,
+        log: PathBuf,
+        #[source]
+        source: SandboxError,
+    },
     #[error("{step} failed; see the log {log}")]
     Step {
         step: &'static str,
@@ -48,6 +55,15 @@ pub(crate) fn configure(
     triggers: &[String],
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<(), ConfigureError> {
+    with_services_held(sandbox, || run_scripts(sandbox, pkgs, triggers, progress))
+}
+
+/// Runs `f` with a `policy-rc.d` in the tree that keeps every service from starting, and removes
+/// it afterwards whatever `f` returned.
+pub(crate) fn with_services_held<T>(
+    sandbox: &Sandbox,
+    f: impl FnOnce() -> Result<T, ConfigureError>,
+) -> Result<T, ConfigureError> {
     let layout_err = |source| ConfigureError::Layout { source };
     crate::layout::write_file(
         &sandbox.root,
@@ -56,7 +72,7 @@ pub(crate) fn configure(
         0o755,
     )
     .map_err(layout_err)?;
-    let result = run_scripts(sandbox, pkgs, triggers, progress);
+    let result = f();
     let policy =
         crate::layout::beneath(&sandbox.root, "usr/sbin/policy-rc.d").map_err(layout_err)?;
     crate::layout::remove_any(&policy).map_err(layout_err)?;
@@ -160,7 +176,7 @@ fn run_scripts(
 
 /// Runs `f` while a second thread follows `log` from byte `start` and reports how many packages
 /// dpkg has set up so far (its `Setting up ` lines, at most `max`), every 200 ms.
-fn following_log<T>(
+pub(crate) fn following_log<T>(
     log: &Path,
     start: u64,
     max: usize,

@@ -482,12 +482,7 @@ pub(crate) fn atomic_layout(
     for l in &lines {
         let _ = writeln!(text, "{l}");
     }
-    write_file(
-        tree,
-        "usr/lib/tmpfiles.d/particle-var.conf",
-        text.as_bytes(),
-        0o644,
-    )?;
+    write_file(tree, VAR_TMPFILES, text.as_bytes(), 0o644)?;
     for name in sorted_entries(&tree.join("var"))? {
         remove_any(&tree.join("var").join(name))?;
     }
@@ -501,6 +496,180 @@ pub(crate) fn atomic_layout(
     let tmp = tree.join("tmp");
     fs::set_permissions(&tmp, fs::Permissions::from_mode(0o1777))
         .map_err(io_err("set mode of", &tmp))?;
+    Ok(())
+}
+
+/// Files every build writes fresh (identity and profile): removed when a committed tree is
+/// turned back into a live one, so that a setting dropped from the profile leaves nothing behind.
+const GENERATED_FILES: &[&str] = &[
+    "usr/lib/particle/variant.conf",
+    "usr/etc/particle-os/variant.conf",
+    "usr/lib/particle/kargs",
+    "usr/lib/bootc/kargs.d/10-particle.toml",
+    "usr/lib/kernel/cmdline",
+    "usr/lib/sysctl.d/50-particle.conf",
+];
+
+/// Where [`atomic_layout`] describes `/var`.
+const VAR_TMPFILES: &str = "usr/lib/tmpfiles.d/particle-var.conf";
+
+/// The inverse of [`atomic_layout`]: a checked-out commit back into the live tree maintainer
+/// scripts and dpkg expect (`/etc`, a populated `/var` with the dpkg database in it, real
+/// `/home`, `/root`, `/usr/local`, ..., kernels in `/boot`), so that a build can start from the
+/// previous commit instead of from nothing. Everything comes from what the layout recorded in
+/// the tree itself (the tmpfiles.d entries, the factory copies), so it needs no other input.
+pub(crate) fn undo_atomic_layout(tree: &Path) -> Result<(), LayoutError> {
+    let var_conf = beneath(tree, VAR_TMPFILES)?;
+    if kind(&var_conf)? != Kind::Other {
+        return Err(LayoutError::Refused {
+            action: "build on",
+            path: tree.to_owned(),
+            reason: format!("it has no /{VAR_TMPFILES}: not a tree particle laid out"),
+        });
+    }
+    for f in GENERATED_FILES {
+        remove_any(&beneath(tree, f)?)?;
+    }
+    if kind(&tree.join("ostree"))? == Kind::Symlink {
+        remove_any(&tree.join("ostree"))?;
+    }
+    if kind(&tree.join("sysroot"))? == Kind::Dir {
+        fs::remove_dir(tree.join("sysroot")).map_err(io_err("remove", &tree.join("sysroot")))?;
+    }
+
+    // /usr/etc -> /etc.
+    let usr_etc = beneath(tree, "usr/etc")?;
+    if kind(&usr_etc)? == Kind::Dir {
+        let etc = tree.join("etc");
+        if kind(&etc)? != Kind::Missing {
+            return Err(LayoutError::Refused {
+                action: "move /usr/etc to",
+                path: etc,
+                reason: "it already exists".to_owned(),
+            });
+        }
+        fs::rename(&usr_etc, &etc).map_err(io_err("move /usr/etc to /etc", &usr_etc))?;
+    }
+
+    // /var from its tmpfiles.d entries (parents sort before their children).
+    let users = name_ids(&beneath(tree, "etc/passwd")?)?;
+    let groups = name_ids(&beneath(tree, "etc/group")?)?;
+    let text = fs::read_to_string(&var_conf).map_err(io_err("read", &var_conf))?;
+    ensure_dir(tree, "var")?;
+    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        restore_var_entry(tree, line, &users, &groups)?;
+    }
+    remove_any(&var_conf)?;
+    remove_empty_dirs(&beneath(tree, "usr/share/factory/var")?)?;
+
+    // /home, /root, /usr/local, ... back from /var.
+    for (top, var, _) in VAR_LINKS {
+        let p = beneath(tree, top)?;
+        if kind(&p)? == Kind::Symlink {
+            remove_any(&p)?;
+        }
+        let src = beneath(tree, var)?;
+        if kind(&src)? == Kind::Dir && kind(&p)? == Kind::Missing {
+            fs::rename(&src, &p).map_err(io_err("move back from /var", &src))?;
+        }
+    }
+    restore_kernels(tree)
+}
+
+/// Name → id from a passwd or group file (numeric names map to themselves).
+fn name_ids(path: &Path) -> Result<BTreeMap<String, u32>, LayoutError> {
+    Ok(id_names(path)?.into_iter().map(|(id, n)| (n, id)).collect())
+}
+
+/// One line of `particle-var.conf` back into `/var`: `d` (directory with mode and owner), `L`
+/// (symlink; the dpkg database link moves the database back), `C` (the factory copy moved back).
+fn restore_var_entry(
+    tree: &Path,
+    line: &str,
+    users: &BTreeMap<String, u32>,
+    groups: &BTreeMap<String, u32>,
+) -> Result<(), LayoutError> {
+    let bad = |reason: &str| LayoutError::Refused {
+        action: "restore /var from",
+        path: tree.join(VAR_TMPFILES),
+        reason: format!("{reason}: {line:?}"),
+    };
+    let f: Vec<&str> = line.splitn(7, ' ').collect();
+    let [typ, path, mode, user, group, _, arg] = f[..] else {
+        return Err(bad("not a line particle writes"));
+    };
+    let rel = path
+        .strip_prefix("/var/")
+        .map(|r| format!("var/{r}"))
+        .ok_or_else(|| bad("not beneath /var"))?;
+    match typ {
+        "d" => {
+            let dir = ensure_dir(tree, &rel)?;
+            let id = |map: &BTreeMap<String, u32>, name: &str| {
+                map.get(name)
+                    .copied()
+                    .or_else(|| name.parse().ok())
+                    .ok_or_else(|| bad("unknown owner"))
+            };
+            let mode = u32::from_str_radix(mode, 8).map_err(|_| bad("bad mode"))?;
+            std::os::unix::fs::lchown(&dir, Some(id(users, user)?), Some(id(groups, group)?))
+                .map_err(io_err("set owner of", &dir))?;
+            fs::set_permissions(&dir, fs::Permissions::from_mode(mode))
+                .map_err(io_err("set mode of", &dir))?;
+        }
+        "L" if rel == "var/lib/dpkg" => {
+            let db = beneath(tree, DPKG_DB)?;
+            let dst = beneath(tree, &rel)?;
+            fs::rename(&db, &dst).map_err(io_err("move the dpkg database back from", &db))?;
+        }
+        "L" => symlink(tree, &rel, arg)?,
+        "C" => {
+            let factory = arg.strip_prefix('/').ok_or_else(|| bad("relative source"))?;
+            let src = beneath(tree, factory)?;
+            let dst = beneath(tree, &rel)?;
+            fs::rename(&src, &dst).map_err(io_err("move back from the factory", &src))?;
+        }
+        _ => return Err(bad("unknown type")),
+    }
+    Ok(())
+}
+
+/// Removes `dir` and every directory below it that holds nothing but directories.
+fn remove_empty_dirs(dir: &Path) -> Result<(), LayoutError> {
+    if kind(dir)? != Kind::Dir {
+        return Ok(());
+    }
+    for name in sorted_entries(dir)? {
+        remove_empty_dirs(&dir.join(name))?;
+    }
+    if sorted_entries(dir)?.is_empty() {
+        fs::remove_dir(dir).map_err(io_err("remove", dir))?;
+    }
+    Ok(())
+}
+
+/// The inverse of [`move_kernels`]: `/usr/lib/modules/$kver/vmlinuz` (and its initramfs, config,
+/// System.map) back to `/boot`, where the kernel package's file list and `update-initramfs`
+/// expect them.
+fn restore_kernels(tree: &Path) -> Result<(), LayoutError> {
+    let modules = beneath(tree, "usr/lib/modules")?;
+    if kind(&modules)? != Kind::Dir {
+        return Ok(());
+    }
+    for kver in sorted_entries(&modules)? {
+        let moddir = modules.join(&kver);
+        if kind(&moddir.join("vmlinuz"))? != Kind::Other {
+            continue;
+        }
+        let boot = ensure_dir(tree, "boot")?;
+        for (prefix, src) in KERNEL_FILES {
+            let from = moddir.join(src);
+            if kind(&from)? == Kind::Other {
+                let to = boot.join(format!("{prefix}{kver}"));
+                fs::rename(&from, &to).map_err(io_err("move kernel file", &from))?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -615,6 +784,15 @@ fn var_to_tmpfiles(
     Ok(())
 }
 
+/// A kernel's files: the name prefix in `/boot` (before `$kver`), the name in
+/// `/usr/lib/modules/$kver/`.
+const KERNEL_FILES: [(&str, &str); 4] = [
+    ("vmlinuz-", "vmlinuz"),
+    ("initrd.img-", "initramfs.img"),
+    ("config-", "config"),
+    ("System.map-", "System.map"),
+];
+
 /// `/boot/vmlinuz-$kver` (and its initrd, config, System.map) to `/usr/lib/modules/$kver/`.
 fn move_kernels(tree: &Path) -> Result<(), LayoutError> {
     let boot = tree.join("boot");
@@ -626,12 +804,7 @@ fn move_kernels(tree: &Path) -> Result<(), LayoutError> {
             continue;
         };
         let moddir = ensure_dir(tree, &format!("usr/lib/modules/{kver}"))?;
-        for (prefix, dest) in [
-            ("vmlinuz-", "vmlinuz"),
-            ("initrd.img-", "initramfs.img"),
-            ("config-", "config"),
-            ("System.map-", "System.map"),
-        ] {
+        for (prefix, dest) in KERNEL_FILES {
             let src = boot.join(format!("{prefix}{kver}"));
             if kind(&src)? == Kind::Other {
                 fs::rename(&src, moddir.join(dest)).map_err(io_err("move kernel file", &src))?;

@@ -24,6 +24,7 @@ mod deb;
 mod dpkgdb;
 mod extract;
 mod hook;
+mod incremental;
 mod layout;
 mod materialize;
 mod order;

@@ -53,6 +53,11 @@ pub struct BuildInput {
     pub inrelease: BTreeMap<String, String>,
     /// The variant's previous commit, the new commit's parent.
     pub parent_commit: Option<String>,
+    /// The commit to build on: its tree is checked out and changed into this input (packages
+    /// removed, added and upgraded through dpkg, profile rewritten) instead of composing every
+    /// package from nothing. Work is then proportional to the change. `None` composes from
+    /// nothing. The caller picks it from the journal alone, so that a replay picks the same one.
+    pub base_commit: Option<String>,
 }
 
 /// Knobs that do not change the result.
@@ -120,6 +125,8 @@ pub enum MaterializeError {
         expected: String,
         found: String,
     },
+    #[error("cannot build on commit {commit}: {reason}")]
+    Base { commit: String, reason: String },
     #[error("package {package} is listed twice in the input")]
     Duplicate { package: String },
     #[error(transparent)]
@@ -195,7 +202,7 @@ fn run(
     std::fs::create_dir_all(&tree).map_err(io_err("create the staging tree", &tree))?;
     let log = work_dir.join("scripts.log");
     std::fs::write(&log, b"").map_err(io_err("create the log", &log))?;
-    let result = build(repo, &tree, &log, input, options, progress);
+    let result = build(repo, work_dir, &log, input, options, progress);
     // Atomic: the staging tree never outlives the build, whatever happened.
     let started = Instant::now();
     let cleanup = std::fs::remove_dir_all(&tree).map_err(io_err("remove the staging tree", &tree));
@@ -211,30 +218,118 @@ fn run(
 
 type Built = (String, Vec<(&'static str, Duration)>);
 
+/// Wall-clock time of each phase.
+pub(crate) struct Clock {
+    last: Instant,
+    timings: Vec<(&'static str, Duration)>,
+}
+
+impl Clock {
+    fn new() -> Self {
+        Clock {
+            last: Instant::now(),
+            timings: Vec::new(),
+        }
+    }
+
+    /// Ends phase `name` now.
+    pub(crate) fn lap(&mut self, name: &'static str) {
+        self.timings.push((name, self.last.elapsed()));
+        self.last = Instant::now();
+    }
+}
+
 fn build(
     repo: &Path,
-    tree: &Path,
+    work_dir: &Path,
     log: &Path,
     input: &BuildInput,
     options: &Options,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Built, MaterializeError> {
-    let mut timings = Vec::new();
-    let mut clock = Instant::now();
-    let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, Duration)>| {
-        timings.push((name, clock.elapsed()));
-        clock = Instant::now();
-    };
-
-    // Control members and the package model of each .deb, checked against the pin.
+    let tree = &work_dir.join("tree");
+    let mut clock = Clock::new();
     let mut seen = BTreeSet::new();
-    let mut pkgs = Vec::with_capacity(input.packages.len());
     for p in &input.packages {
         if !seen.insert((&p.name, &p.arch)) {
             return Err(MaterializeError::Duplicate {
                 package: p.name.clone(),
             });
         }
+    }
+    let sandbox = Sandbox {
+        root: tree.to_owned(),
+        source_date_epoch: input.time,
+        log: log.to_owned(),
+        timeout: options.script_timeout,
+        ro_binds: Vec::new(),
+    };
+    match &input.base_commit {
+        None => compose(&sandbox, input, progress, &mut clock)?,
+        Some(base) => crate::incremental::apply(
+            repo,
+            base,
+            work_dir,
+            &sandbox,
+            input,
+            progress,
+            &mut clock,
+        )?,
+    }
+    let tree = tree.as_path();
+
+    progress(Progress {
+        phase: Phase::Commit,
+        done: 0,
+        total: 1,
+    });
+    normalize(tree)?;
+    let variant = VariantInfo {
+        variant: &input.variant,
+        parent: input.parent_variant.as_deref(),
+        txn_id: &input.txn_id,
+        seq: input.seq,
+        journal_head: &input.journal_head,
+    };
+    atomic_layout(tree, &variant, &input.profile)?;
+    clock.lap("layout");
+
+    let mut strings = BTreeMap::new();
+    strings.insert("particle.variant", input.variant.clone());
+    strings.insert(
+        "particle.parent-variant",
+        input.parent_variant.clone().unwrap_or_default(),
+    );
+    strings.insert("particle.txn-id", input.txn_id.clone());
+    strings.insert("particle.seq", input.seq.to_string());
+    strings.insert("particle.journal-head", input.journal_head.clone());
+    strings.insert("particle.packages", input.packages.len().to_string());
+    strings.insert("version", format!("{}.{}", input.variant, input.seq));
+    let meta = CommitMeta {
+        parent: input.parent_commit.as_deref(),
+        subject: format!(
+            "particle {} transaction {} (seq {})",
+            input.variant, input.txn_id, input.seq
+        ),
+        time: input.time,
+        strings,
+        inrelease: &input.inrelease,
+    };
+    crate::hook::point("commit");
+    let commit = commit_tree(repo, tree, &meta)?;
+    clock.lap("commit");
+    progress(Progress {
+        phase: Phase::Commit,
+        done: 1,
+        total: 1,
+    });
+    Ok((commit, clock.timings))
+}
+
+/// Reads the control members of `inputs` and checks each against its pin.
+pub(crate) fn read_packages(inputs: &[&PackageInput]) -> Result<Vec<DbPackage>, MaterializeError> {
+    let mut pkgs = Vec::with_capacity(inputs.len());
+    for p in inputs {
         let (package, control) =
             read_control(&p.deb_path).map_err(|source| MaterializeError::Deb {
                 package: p.name.clone(),
@@ -261,12 +356,18 @@ fn build(
             taken: BTreeSet::new(),
         });
     }
-    let refs: Vec<&store::Package> = pkgs.iter().map(|p| &p.package).collect();
-    let order = configure_order(&refs);
-    lap("read control", &mut timings);
+    Ok(pkgs)
+}
 
-    // Unpack, dependencies first.
-    let mut extractor = Extractor::new(tree)?;
+/// Extracts `pkgs` (read from `inputs`, same indices) in `order` with `extractor`, reporting
+/// [`Phase::Unpack`] progress; fills in what each package extracted and gave up.
+pub(crate) fn unpack(
+    extractor: &mut Extractor,
+    pkgs: &mut [DbPackage],
+    inputs: &[&PackageInput],
+    order: &[usize],
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<(), MaterializeError> {
     let total = order.len();
     progress(Progress {
         phase: Phase::Unpack,
@@ -275,7 +376,7 @@ fn build(
     });
     for (n, &i) in order.iter().enumerate() {
         let p = &pkgs[i];
-        let path = &input.packages[i].deb_path;
+        let path = &inputs[i].deb_path;
         let conffiles = conffile_paths(p.control.get("conffiles"));
         let pref = PackageRef {
             name: &p.package.name,
@@ -299,28 +400,43 @@ fn build(
         });
         crate::hook::point("unpack");
     }
-    for p in &mut pkgs {
+    for p in pkgs.iter_mut() {
         p.taken = extractor.taken_from(&p.package.name);
     }
-    lap("unpack", &mut timings);
+    Ok(())
+}
+
+/// A fresh build: every package unpacked into the empty staging tree, the dpkg database
+/// written, the profile's script-visible files put in place, every maintainer script run.
+fn compose(
+    sandbox: &Sandbox,
+    input: &BuildInput,
+    progress: &(dyn Fn(Progress) + Sync),
+    clock: &mut Clock,
+) -> Result<(), MaterializeError> {
+    let tree = sandbox.root.as_path();
+    let inputs: Vec<&PackageInput> = input.packages.iter().collect();
+    let mut pkgs = read_packages(&inputs)?;
+    let refs: Vec<&store::Package> = pkgs.iter().map(|p| &p.package).collect();
+    let order = configure_order(&refs);
+    clock.lap("read control");
+
+    // Unpack, dependencies first.
+    let mut extractor = Extractor::new(tree)?;
+    unpack(&mut extractor, &mut pkgs, &inputs, &order, progress)?;
+    clock.lap("unpack");
 
     merge_usr(tree)?;
     write_database(tree, &pkgs)?;
-    lap("dpkg database", &mut timings);
+    clock.lap("dpkg database");
 
-    let sandbox = Sandbox {
-        root: tree.to_owned(),
-        source_date_epoch: input.time,
-        log: log.to_owned(),
-        timeout: options.script_timeout,
-    };
     // Profile files the scripts read (initramfs-tools settings) go in before they run.
     for (rel, text) in pre_configure_files(&input.profile) {
         write_file(tree, &rel, text.as_bytes(), 0o644)?;
     }
     let ordered: Vec<&DbPackage> = order.iter().map(|&i| &pkgs[i]).collect();
     configure(
-        &sandbox,
+        sandbox,
         &ordered,
         &interested_triggers(&pkgs),
         &|done, total| {
@@ -331,52 +447,6 @@ fn build(
             })
         },
     )?;
-    lap("configure", &mut timings);
-
-    progress(Progress {
-        phase: Phase::Commit,
-        done: 0,
-        total: 1,
-    });
-    normalize(tree)?;
-    let variant = VariantInfo {
-        variant: &input.variant,
-        parent: input.parent_variant.as_deref(),
-        txn_id: &input.txn_id,
-        seq: input.seq,
-        journal_head: &input.journal_head,
-    };
-    atomic_layout(tree, &variant, &input.profile)?;
-    lap("layout", &mut timings);
-
-    let mut strings = BTreeMap::new();
-    strings.insert("particle.variant", input.variant.clone());
-    strings.insert(
-        "particle.parent-variant",
-        input.parent_variant.clone().unwrap_or_default(),
-    );
-    strings.insert("particle.txn-id", input.txn_id.clone());
-    strings.insert("particle.seq", input.seq.to_string());
-    strings.insert("particle.journal-head", input.journal_head.clone());
-    strings.insert("particle.packages", input.packages.len().to_string());
-    strings.insert("version", format!("{}.{}", input.variant, input.seq));
-    let meta = CommitMeta {
-        parent: input.parent_commit.as_deref(),
-        subject: format!(
-            "particle {} transaction {} (seq {})",
-            input.variant, input.txn_id, input.seq
-        ),
-        time: input.time,
-        strings,
-        inrelease: &input.inrelease,
-    };
-    crate::hook::point("commit");
-    let commit = commit_tree(repo, tree, &meta)?;
-    lap("commit", &mut timings);
-    progress(Progress {
-        phase: Phase::Commit,
-        done: 1,
-        total: 1,
-    });
-    Ok((commit, timings))
+    clock.lap("configure");
+    Ok(())
 }

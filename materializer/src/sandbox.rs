@@ -60,6 +60,9 @@ pub(crate) struct Sandbox {
     pub(crate) source_date_epoch: u64,
     pub(crate) log: PathBuf,
     pub(crate) timeout: Duration,
+    /// Host files made visible read-only inside the sandbox: `(host path, absolute path inside)`.
+    /// The inside paths must be beneath `/run` (a fresh tmpfs, so nothing lands in the tree).
+    pub(crate) ro_binds: Vec<(PathBuf, String)>,
 }
 
 impl Sandbox {
@@ -97,6 +100,9 @@ impl Sandbox {
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/run", "--tmpfs", "/tmp", "--chdir",
             "/",
         ]);
+        for (host, inside) in &self.ro_binds {
+            cmd.arg("--ro-bind").arg(host).arg(inside);
+        }
         for cap in DROPPED_CAPS {
             cmd.args(["--cap-drop", cap]);
         }

@@ -109,6 +109,7 @@ pub(crate) fn build_input(packages: Vec<PackageInput>, seq: u64) -> BuildInput {
         },
         inrelease: BTreeMap::from([("bookworm".to_owned(), "sha256:abc".to_owned())]),
         parent_commit: None,
+        base_commit: None,
     }
 }
 
@@ -225,11 +226,23 @@ pub(crate) fn dpkg_deb(
     scripts: &[(&str, &str)],
     extra_control: &str,
 ) -> PathBuf {
-    let root = dir.join(format!("build-{name}"));
+    dpkg_deb_version(dir, name, "1.0", files, scripts, extra_control)
+}
+
+/// [`dpkg_deb`] of a given version.
+pub(crate) fn dpkg_deb_version(
+    dir: &Path,
+    name: &str,
+    version: &str,
+    files: &[(&str, &str)],
+    scripts: &[(&str, &str)],
+    extra_control: &str,
+) -> PathBuf {
+    let root = dir.join(format!("build-{name}-{version}"));
     std::fs::create_dir_all(root.join("DEBIAN")).expect("mkdir");
     std::fs::write(
         root.join("DEBIAN/control"),
-        format!("Package: {name}\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.org>\n{extra_control}Description: test package\n"),
+        format!("Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: t <t@example.org>\n{extra_control}Description: test package\n"),
     )
     .expect("write control");
     for (script, body) in scripts {
@@ -242,7 +255,7 @@ pub(crate) fn dpkg_deb(
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
         std::fs::write(&p, body).expect("write file");
     }
-    let out = dir.join(format!("{name}_1.0_all.deb"));
+    let out = dir.join(format!("{name}_{version}_all.deb"));
     run(Command::new("dpkg-deb")
         .args(["--root-owner-group", "-Zgzip", "-b"])
         .arg(&root)
@@ -284,4 +297,51 @@ pub(crate) fn commit_count(repo: &Path) -> usize {
         .arg(repo.join("objects"))
         .args(["-name", "*.commit"]));
     out.lines().count()
+}
+
+/// Brings a checkout up as a boot would (a copy; `/usr/etc` to `/etc`, tmpfiles for `/var`)
+/// and checks in a chroot of it: `dpkg --audit` reports nothing, dpkg lists exactly `packages`
+/// as installed, `apt-get check` passes and `/bin/sh` runs. Returns the brought-up root.
+pub(crate) fn boots_with_exactly(checkout: &Path, packages: &[PackageInput]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("root");
+    run(Command::new("cp").arg("-a").arg(checkout).arg(&root));
+    run(Command::new("cp")
+        .arg("-a")
+        .arg(root.join("usr/etc"))
+        .arg(root.join("etc")));
+    // tmpfiles may warn about entries for things the host lacks; what matters is the tree.
+    let _ = Command::new("systemd-tmpfiles")
+        .arg(format!("--root={}", root.display()))
+        .args(["--create", "--boot"])
+        .status();
+    assert!(
+        root.join("var/lib/dpkg/status").is_file(),
+        "tmpfiles did not link /var/lib/dpkg"
+    );
+    let chroot = |args: &[&str]| {
+        run(Command::new("chroot")
+            .arg(&root)
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("LC_ALL", "C"))
+    };
+    assert_eq!(chroot(&["dpkg", "--audit"]), "");
+    let listed = chroot(&[
+        "dpkg-query",
+        "-W",
+        "-f",
+        "${Package} ${Version} ${Status}\\n",
+    ]);
+    let listed: BTreeSet<String> = listed.lines().map(str::to_owned).collect();
+    let expected: BTreeSet<String> = packages
+        .iter()
+        .map(|p| format!("{} {} install ok installed", p.name, p.version))
+        .collect();
+    assert_eq!(listed, expected);
+    chroot(&["apt-get", "check"]);
+    chroot(&["/bin/sh", "-c", "true"]);
+    chroot(&["ls", "/root/.bashrc"]);
+    dir
 }

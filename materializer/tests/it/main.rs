@@ -4,3 +4,4 @@
 mod common;
 mod compose;
 mod hostile;
+mod incremental;

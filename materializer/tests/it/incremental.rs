@@ -1,0 +1,209 @@
+//! Builds that start from a previous commit (`BuildInput::base_commit`): packages added,
+//! upgraded and removed by the tree's own dpkg on top of the composed minbase; the result is a
+//! working system with exactly the wanted set, the same input gives the same commit, and hostile
+//! packages are refused as a fresh compose refuses them.
+
+use crate::common::{
+    boots_with_exactly, build_input, commit_count, dpkg_deb_version, hand_made_deb,
+    package_input, run, snapshot, test_closure, Entry,
+};
+use crate::compose::composed;
+use materializer::{materialize, BuildInput, PackageInput};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+/// A package of our own in two versions: a conffile, a file only the old version ships, and a
+/// postinst that appends its arguments to a file in /var.
+fn ptest(dir: &Path, version: &str) -> PackageInput {
+    let only = format!("/usr/share/ptest/only-{version}");
+    let deb = dpkg_deb_version(
+        dir,
+        "ptest",
+        version,
+        &[
+            ("/etc/ptest.conf", "setting=1\n"),
+            (&only, version),
+            ("/usr/share/ptest/common", "same\n"),
+        ],
+        &[(
+            "postinst",
+            "#!/bin/sh\nset -e\nmkdir -p /var/lib/ptest\necho \"$@\" >> /var/lib/ptest/calls\n",
+        )],
+        "",
+    );
+    PackageInput {
+        name: "ptest".to_owned(),
+        version: version.to_owned(),
+        arch: "all".to_owned(),
+        deb_path: deb,
+    }
+}
+
+fn on_base(packages: Vec<PackageInput>, seq: u64, base: &str) -> BuildInput {
+    let mut input = build_input(packages, seq);
+    input.base_commit = Some(base.to_owned());
+    input.parent_commit = Some(base.to_owned());
+    input
+}
+
+fn build(repo: &Path, work: &Path, input: &BuildInput) -> String {
+    let built = materialize(repo, work, input).unwrap_or_else(|e| {
+        let log = std::fs::read_to_string(work.join("scripts.log")).unwrap_or_default();
+        panic!(
+            "build failed: {e}\n--- log tail ---\n{}",
+            &log[log.len().saturating_sub(4000)..]
+        )
+    });
+    for (phase, t) in &built.timings {
+        eprintln!("phase {phase}: {:.2} s", t.as_secs_f64());
+    }
+    built.commit
+}
+
+fn checkout(repo: &Path, commit: &str, to: &Path) {
+    run(Command::new("ostree")
+        .arg(format!("--repo={}", repo.display()))
+        .args(["checkout", commit])
+        .arg(to));
+}
+
+fn sorted(mut v: Vec<PackageInput>) -> Vec<PackageInput> {
+    v.sort_by(|a, b| a.name.cmp(&b.name));
+    v
+}
+
+#[test]
+fn building_on_a_commit_installs_upgrades_and_removes_with_dpkg() {
+    let c = composed();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let minbase: BTreeMap<String, PackageInput> = c
+        .input
+        .packages
+        .iter()
+        .map(|p| (p.name.clone(), p.clone()))
+        .collect();
+
+    // 2: minbase + jq (and its libraries) + ptest 1.0.
+    let mut set = minbase.clone();
+    for p in test_closure(&["jq"]) {
+        set.entry(p.name.clone()).or_insert_with(|| package_input(p));
+    }
+    set.insert("ptest".into(), ptest(dir.path(), "1.0"));
+    let second = sorted(set.values().cloned().collect());
+    let input2 = on_base(second.clone(), 2, &c.commit);
+    let commit2 = build(&c.repo, &dir.path().join("work"), &input2);
+    let co2 = dir.path().join("co2");
+    checkout(&c.repo, &commit2, &co2);
+    let root2 = boots_with_exactly(&co2, &second);
+    let root2 = root2.path().join("root");
+    assert!(root2.join("usr/bin/jq").is_file());
+    assert_eq!(
+        std::fs::read_to_string(root2.join("var/lib/ptest/calls")).expect("postinst ran"),
+        "configure \n",
+        "dpkg runs postinst configure with an empty old version on a fresh install"
+    );
+    // The tree keeps the atomic layout.
+    assert_eq!(
+        std::fs::read_link(co2.join("bin")).expect("bin link"),
+        Path::new("usr/bin")
+    );
+    assert!(!co2.join("etc").exists() && co2.join("usr/etc/ptest.conf").is_file());
+    assert_eq!(
+        std::fs::read_dir(co2.join("var")).expect("var").count(),
+        0,
+        "/var is empty in the commit"
+    );
+    let conf = std::fs::read_to_string(co2.join("usr/lib/particle/variant.conf")).expect("conf");
+    assert!(conf.contains("TXN_SEQ=2"), "{conf}");
+
+    // The same input on the same base gives the same commit.
+    let again = build(&c.repo, &dir.path().join("work-again"), &input2);
+    assert_eq!(again, commit2, "an incremental build is not deterministic");
+
+    // 3: jq removed (its libraries stay, as apt leaves them), ptest upgraded to 2.0.
+    set.remove("jq");
+    set.insert("ptest".into(), ptest(dir.path(), "2.0"));
+    let third = sorted(set.values().cloned().collect());
+    let commit3 = build(
+        &c.repo,
+        &dir.path().join("work3"),
+        &on_base(third.clone(), 3, &commit2),
+    );
+    let co3 = dir.path().join("co3");
+    checkout(&c.repo, &commit3, &co3);
+    let root3 = boots_with_exactly(&co3, &third);
+    let root3 = root3.path().join("root");
+    assert!(!root3.join("usr/bin/jq").exists(), "jq was not removed");
+    assert!(root3.join("usr/lib/x86_64-linux-gnu/libjq.so.1").exists());
+    assert!(!root3.join("usr/share/ptest/only-1.0").exists());
+    assert_eq!(
+        std::fs::read_to_string(root3.join("usr/share/ptest/only-2.0")).expect("new file"),
+        "2.0"
+    );
+    // dpkg ran the upgrade: postinst configure with the old version.
+    assert_eq!(
+        std::fs::read_to_string(root3.join("var/lib/ptest/calls")).expect("calls"),
+        "configure \nconfigure 1.0\n"
+    );
+
+    // 4: nothing changes but the transaction: no script runs, the tree is the same apart from
+    // the identity files.
+    let commit4 = build(
+        &c.repo,
+        &dir.path().join("work4"),
+        &on_base(third.clone(), 4, &commit3),
+    );
+    let diff = run(Command::new("ostree")
+        .arg(format!("--repo={}", c.repo.display()))
+        .args(["diff", &commit3, &commit4]));
+    assert_eq!(
+        diff.lines().map(str::trim).collect::<Vec<_>>(),
+        [
+            "M    /usr/etc/particle-os/variant.conf",
+            "M    /usr/lib/particle/variant.conf"
+        ]
+    );
+}
+
+#[test]
+fn hostile_packages_are_refused_on_a_base_as_from_nothing() {
+    let c = composed();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let marker = dir.path().join("marker");
+    std::fs::create_dir_all(&marker).expect("mkdir");
+    std::fs::write(marker.join("file"), b"original").expect("write");
+    let before = snapshot(&marker);
+    // A repository of its own holding only the base (other tests commit into the shared one).
+    let repo = dir.path().join("repo");
+    materializer::init_repo(&repo).expect("init");
+    run(Command::new("ostree")
+        .arg(format!("--repo={}", repo.display()))
+        .args(["pull-local"])
+        .arg(&c.repo)
+        .arg(&c.commit));
+    let commits = commit_count(&repo);
+
+    let deb = hand_made_deb(
+        dir.path(),
+        "evil",
+        &[Entry::File("./../../../../../../marker/file", b"owned")],
+    );
+    let mut packages = c.input.packages.clone();
+    packages.push(PackageInput {
+        name: "evil".into(),
+        version: "1.0".into(),
+        arch: "all".into(),
+        deb_path: deb,
+    });
+    let work = dir.path().join("work");
+    let err = materialize(&repo, &work, &on_base(packages, 2, &c.commit))
+        .expect_err("a path traversal must be refused");
+    assert_eq!(
+        err.to_string(),
+        "package evil: refused unsafe entry \"./../../../../../../marker/file\": path contains '..'"
+    );
+    assert_eq!(snapshot(&marker), before);
+    assert_eq!(commit_count(&repo), commits, "something was committed");
+    assert!(!work.join("tree").exists() && !work.join("check").exists());
+}
