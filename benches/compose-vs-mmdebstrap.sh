@@ -3,7 +3,8 @@
 #   peer:     mmdebstrap --variant=minbase --mode=root from the mirror as a copy:// URI, then
 #             `ostree commit` of its tree (skipping /dev, no xattrs) into a bare-user repo;
 #   particle: the materializer (benches/compose.rs in the materializer crate) on exactly the
-#             package set mmdebstrap installed, cold (fresh repo) and again (second compose).
+#             package set mmdebstrap installed, cold (fresh repo), again on the first commit
+#             (second compose), and with one small package added on the first commit.
 # Prints each time and the ratios particle/peer. Needs root, mmdebstrap, ostree, bwrap.
 # Usage: benches/compose-vs-mmdebstrap.sh [MIRROR]   (default: ../shared/debian-mirror)
 # Env: WORK_BASE (default /var/tmp) holds both sides' trees and repos (use /dev/shm to compare on
@@ -37,10 +38,15 @@ t2=$(now)
 chroot "$work/mm" dpkg-query -W -f '${Package}\n' | sort >"$work/names"
 peer_debootstrap=$(secs "$t0" "$t1"); peer_commit=$(secs "$t1" "$t2"); peer=$(secs "$t0" "$t2")
 
-# particle, cold then again on the same repo.
+# particle: cold (from nothing, fresh repo); the same set again, built on the first commit as
+# every transaction after a variant's first is; one small package (hello) added on that commit.
 "$bin" "$mirror" "$work/names" "$work/repo" "$work/w1" >"$work/cold.txt"
-"$bin" "$mirror" "$work/names" "$work/repo" "$work/w2" >"$work/warm.txt"
+first=$(sed -n 's/^commit //p' "$work/cold.txt")
+COMPOSE_BASE="$first" "$bin" "$mirror" "$work/names" "$work/repo" "$work/w2" 1700000100 >"$work/warm.txt"
+{ cat "$work/names"; echo hello; } >"$work/names-hello"
+COMPOSE_BASE="$first" "$bin" "$mirror" "$work/names-hello" "$work/repo" "$work/w3" 1700000200 >"$work/one.txt"
 cold=$(sed -n 's/^total //p' "$work/cold.txt"); warm=$(sed -n 's/^total //p' "$work/warm.txt")
+one=$(sed -n 's/^total //p' "$work/one.txt")
 ours_commit=$(sed -n 's/^phase commit //p' "$work/cold.txt")
 
 echo "packages:                         $(wc -l <"$work/names")"
@@ -50,7 +56,11 @@ echo "peer total:                       ${peer} s"
 echo "particle compose (cold):          ${cold} s"
 sed 's/^/    /' "$work/cold.txt"
 echo "particle compose (second):        ${warm} s"
+sed 's/^/    /' "$work/warm.txt"
+echo "particle one package (hello):     ${one} s"
+sed 's/^/    /' "$work/one.txt"
 printf 'ratio compose cold / peer:        %.2f  (target <= 1.0)\n' "$(echo "$cold / $peer" | bc -l)"
 printf 'ratio compose second / peer:      %.2f  (target <= 0.25)\n' "$(echo "$warm / $peer" | bc -l)"
+printf 'ratio one package / compose cold: %.2f  (target <= 0.25)\n' "$(echo "$one / $cold" | bc -l)"
 printf 'ratio commit phase / ostree commit: %.2f  (target <= 1.0; different trees of the same set)\n' \
   "$(echo "$ours_commit / $peer_commit" | bc -l)"

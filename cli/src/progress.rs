@@ -155,7 +155,9 @@ impl Fetch {
 #[derive(Debug)]
 pub(crate) struct Build {
     mode: Mode,
-    packages: usize,
+    /// Packages unpacked (and so configured): the whole set for a build from nothing, only the
+    /// new and upgraded ones for a build on the previous commit (the unpack phase says which).
+    packages: std::sync::atomic::AtomicUsize,
     current: Mutex<Option<Current>>,
 }
 
@@ -171,13 +173,17 @@ impl Build {
     pub(crate) fn new(mode: Mode, packages: usize) -> Self {
         Self {
             mode,
-            packages,
+            packages: packages.into(),
             current: Mutex::new(None),
         }
     }
 
     /// The materializer's callback.
     pub(crate) fn update(&self, p: materializer::Progress) {
+        if p.phase == materializer::Phase::Unpack {
+            self.packages
+                .store(p.total, std::sync::atomic::Ordering::Relaxed);
+        }
         let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
         if current.as_ref().map(|c| c.phase) != Some(p.phase) {
             if let Some(done) = current.take() {
@@ -238,8 +244,11 @@ impl Build {
             return;
         }
         let took = duration(c.started.elapsed());
-        let n = packages(self.packages);
+        let count = self.packages.load(std::sync::atomic::Ordering::Relaxed);
+        let n = packages(count);
         let line = match c.phase {
+            // Built on the previous commit with no package changed: nothing to say.
+            Phase::Unpack if count == 0 => return,
             Phase::Unpack => format!("unpacked {n} in {took}"),
             Phase::Scripts => format!("ran the maintainer scripts of {n} in a sandbox in {took}"),
             Phase::Commit => format!("laid out and committed the tree in {took}"),

@@ -4,6 +4,8 @@
 //! bookworm Packages.xz, the .deb taken from MIRROR's pool) into REPO (created bare-user if
 //! missing), staging under WORK_DIR. Prints `commit <checksum>`, each phase's time and
 //! `total <seconds>`. Used by benches/compose-vs-mmdebstrap.sh for the side-by-side run.
+//! With `COMPOSE_BASE=<commit>` in the environment the build starts from that commit (already in
+//! REPO) instead of from nothing, as the CLI builds every transaction after a variant's first.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -52,8 +54,8 @@ fn main() {
         packages,
         profile: materializer::Profile::default(),
         inrelease: BTreeMap::new(),
-        parent_commit: None,
-        base_commit: None,
+        parent_commit: std::env::var("COMPOSE_BASE").ok(),
+        base_commit: std::env::var("COMPOSE_BASE").ok(),
     };
     let repo = PathBuf::from(repo);
     materializer::init_repo(&repo).expect("init repo");
