@@ -8,6 +8,7 @@
 
 use crate::dpkgdb::DbPackage;
 use crate::sandbox::{log_since, Sandbox, SandboxError};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -52,7 +53,7 @@ const POLICY_RC_D: &str =
 pub(crate) fn configure(
     sandbox: &Sandbox,
     pkgs: &[&DbPackage],
-    triggers: &[String],
+    triggers: &[(String, BTreeSet<String>)],
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<(), ConfigureError> {
     with_services_held(sandbox, || run_scripts(sandbox, pkgs, triggers, progress))
@@ -82,7 +83,7 @@ pub(crate) fn with_services_held<T>(
 fn run_scripts(
     sandbox: &Sandbox,
     pkgs: &[&DbPackage],
-    triggers: &[String],
+    triggers: &[(String, BTreeSet<String>)],
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<(), ConfigureError> {
     let preinsts = pkgs
@@ -153,6 +154,15 @@ fn run_scripts(
     done += pkgs.len();
     progress(done, total);
 
+    // What unpacking with dpkg would have activated, except what dpkg already ran after the
+    // last package was set up: that saw the final tree, and running it again (a second and
+    // third initramfs for a kernel) would only repeat it.
+    let settled = settled_packages(&log_since(&sandbox.log, start));
+    let triggers: Vec<&String> = triggers
+        .iter()
+        .filter(|(_, who)| !who.is_subset(&settled))
+        .map(|(t, _)| t)
+        .collect();
     if !triggers.is_empty() {
         let mut script = String::from("set -e\n");
         for t in triggers {
@@ -169,8 +179,8 @@ fn run_scripts(
                 log: sandbox.log.clone(),
                 source,
             })?;
-        progress(total, total);
     }
+    progress(total, total);
     Ok(())
 }
 
@@ -207,6 +217,18 @@ pub(crate) fn following_log<T>(
     })
 }
 
+/// The packages whose triggers dpkg processed after the last package it set up, from its
+/// output (pure).
+pub(crate) fn settled_packages(log: &str) -> BTreeSet<String> {
+    let after_setup = log.rfind("Setting up ").map_or(log, |i| &log[i..]);
+    after_setup
+        .lines()
+        .filter_map(|l| l.strip_prefix("Processing triggers for "))
+        .filter_map(|rest| rest.split([' ', ':']).next())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The package whose postinst failed or hung, from dpkg's output (pure).
 pub(crate) fn failing_package(log: &str, err: &SandboxError) -> Option<String> {
     let name_after = |line: &str, marker: &str| -> Option<String> {
@@ -230,6 +252,16 @@ pub(crate) fn failing_package(log: &str, err: &SandboxError) -> Option<String> {
 mod tests {
     use super::*;
     use std::io;
+
+    #[test]
+    fn settled_packages_are_those_processed_after_the_last_setup() {
+        let log = "Setting up a (1) ...\nProcessing triggers for libc-bin (2.36) ...\nSetting up linux-image (6.1) ...\nProcessing triggers for initramfs-tools (0.142) ...\nProcessing triggers for libglib2.0-0:amd64 (2.74) ...\n";
+        assert_eq!(
+            settled_packages(log),
+            BTreeSet::from(["initramfs-tools".to_owned(), "libglib2.0-0".to_owned()])
+        );
+        assert!(settled_packages("").is_empty());
+    }
 
     #[test]
     fn names_the_failing_package() {

@@ -151,22 +151,28 @@ pub(crate) fn trigger_interests(pkgs: &[DbPackage]) -> BTreeMap<String, String> 
     out
 }
 
-/// Every trigger name and file-trigger path some package is interested in (pure).
-pub(crate) fn interested_triggers(pkgs: &[DbPackage]) -> Vec<String> {
-    let mut names = BTreeSet::new();
+/// Every trigger name and file-trigger path some package is interested in, with the names of
+/// the interested packages (without `:arch`) (pure).
+pub(crate) fn interested_triggers(pkgs: &[DbPackage]) -> Vec<(String, BTreeSet<String>)> {
+    let package = |who: &str| {
+        let who = who.strip_suffix("/noawait").unwrap_or(who);
+        who.split(':').next().unwrap_or(who).to_owned()
+    };
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (file, contents) in trigger_interests(pkgs) {
-        if file == "File" {
-            names.extend(
-                contents
-                    .lines()
-                    .filter_map(|l| l.split(' ').next())
-                    .map(str::to_owned),
-            );
-        } else {
-            names.insert(file);
+        for line in contents.lines() {
+            let (trigger, who) = if file == "File" {
+                match line.split_once(' ') {
+                    Some((path, who)) => (path.to_owned(), who),
+                    None => continue,
+                }
+            } else {
+                (file.clone(), line)
+            };
+            out.entry(trigger).or_default().insert(package(who));
         }
     }
-    names.into_iter().collect()
+    out.into_iter().collect()
 }
 
 /// Where the database is written in the staged tree.
@@ -334,7 +340,16 @@ mod tests {
         assert_eq!(t.len(), 2);
         assert_eq!(
             interested_triggers(&[a, b]),
-            vec!["/usr/share/man".to_owned(), "ldconfig".to_owned()]
+            vec![
+                (
+                    "/usr/share/man".to_owned(),
+                    BTreeSet::from(["man".to_owned()])
+                ),
+                (
+                    "ldconfig".to_owned(),
+                    BTreeSet::from(["libc-bin".to_owned()])
+                )
+            ]
         );
     }
 }

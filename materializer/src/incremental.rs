@@ -148,7 +148,12 @@ impl Steps<'_> {
         };
         report(done);
         if !self.remove.is_empty() {
-            let mut argv = vec!["dpkg", "--purge", "--force-depends", "--force-remove-protected"];
+            let mut argv = vec![
+                "dpkg",
+                "--purge",
+                "--force-depends",
+                "--force-remove-protected",
+            ];
             argv.extend(self.remove.iter().map(String::as_str));
             self.dpkg("dpkg --purge", &argv)?;
             done += 1;
@@ -212,10 +217,7 @@ impl Steps<'_> {
                     .iter()
                     .zip(&debs)
                     .find(|(_, deb)| text.contains(&format!("processing archive {deb}")))
-                    .map_or_else(
-                        || batch[0].1.name.clone(),
-                        |((_, p), _)| p.name.clone(),
-                    );
+                    .map_or_else(|| batch[0].1.name.clone(), |((_, p), _)| p.name.clone());
                 ConfigureError::Unpack {
                     package,
                     log: self.sandbox.log.clone(),
@@ -313,10 +315,12 @@ fn write_initramfs_conf(tree: &Path, profile: &crate::Profile) -> Result<bool, M
 /// `(name, arch) → version` of every package the tree's dpkg database has installed (pure
 /// reading of `/var/lib/dpkg/status`). A package in any state but installed (or purged with
 /// only its conffiles left) means the base is not a finished build.
-pub(crate) fn installed_packages(tree: &Path) -> Result<BTreeMap<(String, String), String>, String> {
+pub(crate) fn installed_packages(
+    tree: &Path,
+) -> Result<BTreeMap<(String, String), String>, String> {
     let path = tree.join("var/lib/dpkg/status");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read its dpkg status: {e}"))?;
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| format!("cannot read its dpkg status: {e}"))?;
     parse_status(&text)
 }
 
@@ -360,7 +364,8 @@ mod tests {
                 (("c".into(), "all".into()), "3:1-2".into())
             ]
         );
-        let half = "Package: a\nStatus: install ok half-configured\nArchitecture: amd64\nVersion: 1\n";
+        let half =
+            "Package: a\nStatus: install ok half-configured\nArchitecture: amd64\nVersion: 1\n";
         assert_eq!(
             parse_status(half).expect_err("half-configured"),
             "package a is in state \"install ok half-configured\""

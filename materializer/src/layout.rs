@@ -556,7 +556,10 @@ pub(crate) fn undo_atomic_layout(tree: &Path) -> Result<(), LayoutError> {
     let groups = name_ids(&beneath(tree, "etc/group")?)?;
     let text = fs::read_to_string(&var_conf).map_err(io_err("read", &var_conf))?;
     ensure_dir(tree, "var")?;
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         restore_var_entry(tree, line, &users, &groups)?;
     }
     remove_any(&var_conf)?;
@@ -624,7 +627,9 @@ fn restore_var_entry(
         }
         "L" => symlink(tree, &rel, arg)?,
         "C" => {
-            let factory = arg.strip_prefix('/').ok_or_else(|| bad("relative source"))?;
+            let factory = arg
+                .strip_prefix('/')
+                .ok_or_else(|| bad("relative source"))?;
             let src = beneath(tree, factory)?;
             let dst = beneath(tree, &rel)?;
             fs::rename(&src, &dst).map_err(io_err("move back from the factory", &src))?;

@@ -266,15 +266,9 @@ fn build(
     };
     match &input.base_commit {
         None => compose(&sandbox, input, progress, &mut clock)?,
-        Some(base) => crate::incremental::apply(
-            repo,
-            base,
-            work_dir,
-            &sandbox,
-            input,
-            progress,
-            &mut clock,
-        )?,
+        Some(base) => {
+            crate::incremental::apply(repo, base, work_dir, &sandbox, input, progress, &mut clock)?
+        }
     }
     let tree = tree.as_path();
 

@@ -400,6 +400,30 @@ fn deploy_export_and_delta_with_the_real_kernel() {
     env.run(&["--json", "delta", "3", "3"]).fails("same_commit");
     env.run(&["--json", "delta", "2", "99"])
         .fails("unknown_txn");
+    // Built on the previous commit: a kernel-argument change left the initramfs alone; an
+    // initramfs-tools setting rebuilds it with the new setting (zstd's magic, not gzip's).
+    let initramfs_of = |commit: &str| {
+        cmd(
+            "ostree",
+            &[&format!("--repo={state_repo}"), "cat", commit, &img_path],
+        )
+        .stdout
+    };
+    assert!(
+        initramfs_of(&c3) == img.stdout,
+        "a kernel-argument change rebuilt the initramfs"
+    );
+    let t4 = env
+        .run(&["--json", "txn", "initramfs", "--set", "COMPRESS=zstd"])
+        .ok()
+        .json();
+    let img4 = initramfs_of(t4["commit"].as_str().expect("commit"));
+    assert!(
+        img4.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]),
+        "COMPRESS=zstd did not rebuild the initramfs with zstd"
+    );
+    eprintln!("[{:?}] initramfs rebuilt", started.elapsed());
+
     // The temporary directory must be removable (no immutable deployment left behind).
     let tmp_path = tmp.path().to_owned();
     tmp.close().expect("remove the temporary sysroot");

@@ -4,8 +4,8 @@
 //! packages are refused as a fresh compose refuses them.
 
 use crate::common::{
-    boots_with_exactly, build_input, commit_count, dpkg_deb_version, hand_made_deb,
-    package_input, run, snapshot, test_closure, Entry,
+    boots_with_exactly, build_input, commit_count, dpkg_deb_version, hand_made_deb, package_input,
+    run, snapshot, test_closure, Entry,
 };
 use crate::compose::composed;
 use materializer::{materialize, BuildInput, PackageInput};
@@ -87,7 +87,8 @@ fn building_on_a_commit_installs_upgrades_and_removes_with_dpkg() {
     // 2: minbase + jq (and its libraries) + ptest 1.0.
     let mut set = minbase.clone();
     for p in test_closure(&["jq"]) {
-        set.entry(p.name.clone()).or_insert_with(|| package_input(p));
+        set.entry(p.name.clone())
+            .or_insert_with(|| package_input(p));
     }
     set.insert("ptest".into(), ptest(dir.path(), "1.0"));
     let second = sorted(set.values().cloned().collect());
