@@ -267,10 +267,22 @@ impl Walker<'_> {
         path: &str,
         csum: &str,
     ) -> Result<(), OciError> {
-        let (stream, info, _xattrs) = self
+        let (stream, info, xattrs) = self
             .repo
             .load_file(csum, gio::Cancellable::NONE)
             .map_err(self.repo_err(format!("load file object {csum}")))?;
+        // File capabilities (the only extended attributes commits keep) as PAX records, as
+        // GNU tar and container runtimes read them.
+        let pax: Vec<(String, Vec<u8>)> = xattrs
+            .iter()
+            .flat_map(|v| v.iter())
+            .filter_map(|pair| {
+                let name = pair.child_value(0).data_as_bytes();
+                let value = pair.child_value(1).data_as_bytes();
+                let name = std::str::from_utf8(&name).ok()?.trim_end_matches('\0').to_owned();
+                Some((format!("SCHILY.xattr.{name}"), value.to_vec()))
+            })
+            .collect();
         let uid = info.attribute_uint32("unix::uid");
         let gid = info.attribute_uint32("unix::gid");
         let mode = info.attribute_uint32("unix::mode");
@@ -295,6 +307,10 @@ impl Walker<'_> {
                 .map_err(|e| self.write_err(path, e));
         }
         let size = u64::try_from(info.size()).unwrap_or(0);
+        if !pax.is_empty() {
+            tar.append_pax_extensions(pax.iter().map(|(k, v)| (k.as_str(), v.as_slice())))
+                .map_err(|e| self.write_err(path, e))?;
+        }
         let mut h = self.header(tar::EntryType::Regular, uid, gid, mode, size);
         let stream =
             stream.ok_or_else(|| self.malformed(format!("file object {csum} has no content")))?;

@@ -1,6 +1,7 @@
 //! The OSTree side: creating the bare-user repository, committing a laid-out tree, refs and
 //! checks. Commits keep owners and setuid/setgid bits (bare-user records them; no
-//! `CANONICAL_PERMISSIONS`), skip xattrs (SELinux-free, host-independent) and `/dev`'s contents,
+//! `CANONICAL_PERMISSIONS`), keep only the extended attributes `layout::strip_xattrs` leaves
+//! (file capabilities; host-independent), skip `/dev`'s contents,
 //! and take their timestamp from the transaction, so the same tree and metadata give the same
 //! checksum on any machine.
 
@@ -169,7 +170,7 @@ fn write(
         }
     };
     let modifier = ostree::RepoCommitModifier::new(
-        ostree::RepoCommitModifierFlags::SKIP_XATTRS,
+        ostree::RepoCommitModifierFlags::NONE,
         Some(Box::new(filter)),
     );
     let mtree = ostree::MutableTree::new();

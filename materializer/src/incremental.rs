@@ -3,8 +3,8 @@
 //! ([`crate::layout::undo_atomic_layout`]), and changed into the target the way an administrator's
 //! `apt-get` would change a running system: removed packages purged, new and upgraded ones
 //! unpacked by the tree's own dpkg (upgrades run their `preinst upgrade`/`postrm upgrade` and
-//! keep the package's history of conffiles), then `dpkg --configure -a`, which also runs the
-//! triggers the unpacks activated. A changed initramfs-tools setting activates the
+//! keep the package's history of conffiles), then `dpkg --configure -a` and
+//! `dpkg --triggers-only --pending` for every trigger still pending. A changed initramfs-tools setting activates the
 //! `update-initramfs` trigger. Unchanged packages cost nothing but the checkout and the commit.
 //!
 //! Every new `.deb` is first extracted by the path-safe extractor into a scratch tree and thrown
@@ -191,6 +191,12 @@ impl Steps<'_> {
             )?;
         }
         self.configure(&mut done, &report, self.unpack.len())?;
+        // `--configure -a` leaves triggers activated from outside a run (the initramfs one
+        // above) pending; a finished build has none.
+        self.dpkg(
+            "trigger processing",
+            &["dpkg", "--triggers-only", "--pending"],
+        )?;
         report(total);
         Ok(())
     }

@@ -344,6 +344,50 @@ pub(crate) fn normalize(tree: &Path) -> Result<(), LayoutError> {
     Ok(())
 }
 
+/// Extended attributes a commit keeps: file capabilities (`setcap` in a postinst, e.g.
+/// iputils-ping's `cap_net_raw`), on which the file's function depends. Everything else (the
+/// build host's SELinux labels, `user.*` of the staging file system) is host state and would make
+/// the same build differ between machines.
+const KEPT_XATTRS: &[&[u8]] = &[b"security.capability"];
+
+/// Removes every extended attribute but [`KEPT_XATTRS`] from everything in `tree` (symlinks
+/// themselves, never what they point to).
+pub(crate) fn strip_xattrs(tree: &Path) -> Result<(), LayoutError> {
+    let mut stack = vec![tree.to_owned()];
+    while let Some(dir) = stack.pop() {
+        strip_one(&dir)?;
+        for entry in fs::read_dir(&dir).map_err(io_err("read", &dir))? {
+            let path = entry.map_err(io_err("read", &dir))?.path();
+            if kind(&path)? == Kind::Dir {
+                stack.push(path);
+            } else {
+                strip_one(&path)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn strip_one(path: &Path) -> Result<(), LayoutError> {
+    let mut buf = vec![0u8; 256];
+    let len = loop {
+        match rustix::fs::llistxattr(path, &mut buf[..]) {
+            Ok(n) => break n,
+            Err(rustix::io::Errno::RANGE) => buf.resize(buf.len() * 4, 0),
+            // A file system without extended attributes has nothing to strip.
+            Err(rustix::io::Errno::NOTSUP) => return Ok(()),
+            Err(e) => return Err(io_err("list the extended attributes of", path)(e.into())),
+        }
+    };
+    for name in buf[..len].split(|&b| b == 0).filter(|n| !n.is_empty()) {
+        if !KEPT_XATTRS.contains(&name) {
+            rustix::fs::lremovexattr(path, name)
+                .map_err(|e| io_err("remove an extended attribute of", path)(e.into()))?;
+        }
+    }
+    Ok(())
+}
+
 /// Removes every non-directory under `dir`, keeping the directories.
 fn empty_files(dir: &Path) -> Result<(), LayoutError> {
     if kind(dir)? != Kind::Dir {

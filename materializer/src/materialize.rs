@@ -7,7 +7,8 @@ use crate::deb::{open_data, read_control};
 use crate::dpkgdb::{conffile_paths, interested_triggers, write_database, DbPackage, DpkgDbError};
 use crate::extract::{ExtractError, Extractor, PackageRef};
 use crate::layout::{
-    atomic_layout, merge_usr, normalize, pre_configure_files, write_file, LayoutError, VariantInfo,
+    atomic_layout, merge_usr, normalize, pre_configure_files, strip_xattrs, write_file, LayoutError,
+    VariantInfo,
 };
 use crate::order::configure_order;
 use crate::sandbox::Sandbox;
@@ -286,6 +287,7 @@ fn build(
         journal_head: &input.journal_head,
     };
     atomic_layout(tree, &variant, &input.profile)?;
+    strip_xattrs(tree)?;
     clock.lap("layout");
 
     let mut strings = BTreeMap::new();

@@ -244,11 +244,58 @@ fn pick_op(before: &Snap, rng: &mut Rng, i: usize) -> Op {
     ops.swap_remove(k)
 }
 
-fn pick_kill(what: &str, downloads: bool, packages: usize, rng: &mut Rng) -> Kill {
+/// What a build does, as far as crash points go.
+#[derive(Debug, Clone, Copy)]
+struct Work {
+    /// Packages it unpacks: all for a variant's first build, the new and changed ones for a build
+    /// on the previous commit, none for a rollback (built on the commit it returns to).
+    unpacks: usize,
+    /// Whether it runs dpkg in the sandbox at all (something unpacked or removed).
+    scripts: bool,
+}
+
+impl Work {
+    fn of(op: &Op, before: &Snap, after: &Snap) -> Work {
+        if before.seq.is_none() {
+            return Work {
+                unpacks: after.packages.len(),
+                scripts: true,
+            };
+        }
+        if matches!(op, Op::Rollback) {
+            return Work {
+                unpacks: 0,
+                scripts: false,
+            };
+        }
+        let unpacks = after
+            .packages
+            .iter()
+            .filter(|(n, v)| before.packages.get(*n) != Some(*v))
+            .count();
+        let removes = before
+            .packages
+            .keys()
+            .any(|n| !after.packages.contains_key(n));
+        Work {
+            unpacks,
+            scripts: unpacks > 0 || removes,
+        }
+    }
+}
+
+fn pick_kill(what: &str, downloads: bool, work: Work, rng: &mut Rng) -> Kill {
     match what {
         "fetch" if downloads => Kill::At("fetch", 1),
-        "fetch" | "unpack" => Kill::At("unpack", rng.range(1, packages.clamp(2, 110) as u64 - 1)),
-        "scripts" => Kill::At("scripts", rng.range(1, 300)),
+        "fetch" | "unpack" if work.unpacks > 0 => {
+            Kill::At("unpack", rng.range(1, work.unpacks.min(110) as u64))
+        }
+        // A whole system's scripts run for seconds (the point is passed every 10 ms); a few
+        // packages' for a fraction of one.
+        "scripts" if work.unpacks >= 50 => Kill::At("scripts", rng.range(1, 300)),
+        "scripts" if work.scripts => Kill::At("scripts", rng.range(1, 3)),
+        // Nothing unpacked or run: the build's first crash point instead.
+        "fetch" | "unpack" | "scripts" => Kill::At("commit", 1),
         "torn" => Kill::Torn,
         "early" => Kill::After(Duration::from_millis(rng.range(200, 5000))),
         "any" => Kill::After(Duration::from_millis(rng.range(200, 40_000))),
@@ -551,7 +598,7 @@ fn round(r: u64, seed: u64, kills: usize, log: &mut Vec<String>) {
             // Nothing to do (an upgrade on the one snapshot): no crash point is reached.
             Kill::After(Duration::from_millis(rng.range(50, 1000)))
         } else {
-            pick_kill(what, downloads, before.packages.len().max(100), &mut rng)
+            pick_kill(what, downloads, Work::of(&op, &before, &after), &mut rng)
         };
         let t = Instant::now();
         let killed = run_killed(&env, &op.args(), &kill, None);

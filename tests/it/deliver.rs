@@ -120,11 +120,12 @@ fn deploy_export_and_delta_with_the_real_kernel() {
     assert!(!oci1.exists() && !sysroot.join("ostree").exists());
 
     // 1: initramfs-tools but no kernel (from a variant definition that also sets an initramfs
-    // setting the kernel's scripts must see): refused, with the command that fixes it.
+    // setting the kernel's scripts must see): refused, with the command that fixes it. (zstd is
+    // there for the compression change at the end.)
     let def = env.dir.path().join("base.toml");
     std::fs::write(
         &def,
-        "name = \"base\"\n[packages]\ninstall = [\"initramfs-tools\"]\n[initramfs]\nCOMPRESS = \"gzip\"\n",
+        "name = \"base\"\n[packages]\ninstall = [\"initramfs-tools\", \"zstd\"]\n[initramfs]\nCOMPRESS = \"gzip\"\n",
     )
     .expect("definition");
     let t1 = env

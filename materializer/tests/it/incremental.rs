@@ -208,3 +208,46 @@ fn hostile_packages_are_refused_on_a_base_as_from_nothing() {
     assert_eq!(commit_count(&repo), commits, "something was committed");
     assert!(!work.join("tree").exists() && !work.join("check").exists());
 }
+
+#[test]
+fn file_capabilities_set_by_a_postinst_are_committed() {
+    let c = composed();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let deb = dpkg_deb_version(
+        dir.path(),
+        "captest",
+        "1.0",
+        &[("/usr/bin/captest", "#!/bin/sh\necho ping\n")],
+        &[(
+            "postinst",
+            "#!/bin/sh\nset -e\nsetcap cap_net_raw+ep /usr/bin/captest\n",
+        )],
+        "Depends: libcap2-bin\n",
+    );
+    let mut packages = c.input.packages.clone();
+    for p in test_closure(&["libcap2-bin"]) {
+        if !packages.iter().any(|q| q.name == p.name) {
+            packages.push(package_input(p));
+        }
+    }
+    packages.push(PackageInput {
+        name: "captest".into(),
+        version: "1.0".into(),
+        arch: "all".into(),
+        deb_path: deb,
+    });
+    let commit = build(
+        &c.repo,
+        &dir.path().join("work"),
+        &on_base(sorted(packages), 2, &c.commit),
+    );
+    let co = dir.path().join("co");
+    checkout(&c.repo, &commit, &co);
+    let caps = run(Command::new("getcap").arg(co.join("usr/bin/captest")));
+    assert!(caps.trim_end().ends_with("cap_net_raw=ep"), "{caps:?}");
+    // Nothing else carries an extended attribute.
+    let xattrs = run(Command::new("ostree")
+        .arg(format!("--repo={}", c.repo.display()))
+        .args(["ls", "-X", &commit, "/usr/bin/captest", "/usr/bin/sh"]));
+    assert!(xattrs.contains("security.capability"), "{xattrs}");
+}
