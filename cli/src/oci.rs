@@ -279,7 +279,10 @@ impl Walker<'_> {
             .filter_map(|pair| {
                 let name = pair.child_value(0).data_as_bytes();
                 let value = pair.child_value(1).data_as_bytes();
-                let name = std::str::from_utf8(&name).ok()?.trim_end_matches('\0').to_owned();
+                let name = std::str::from_utf8(&name)
+                    .ok()?
+                    .trim_end_matches('\0')
+                    .to_owned();
                 Some((format!("SCHILY.xattr.{name}"), value.to_vec()))
             })
             .collect();

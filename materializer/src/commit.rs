@@ -137,11 +137,12 @@ pub(crate) fn commit_tree(
     repo: &Path,
     tree: &Path,
     meta: &CommitMeta<'_>,
+    known: Option<&crate::known::KnownFiles>,
 ) -> Result<String, RepoError> {
     let r = open(repo)?;
     r.prepare_transaction(gio::Cancellable::NONE)
         .map_err(repo_err("start a transaction in", repo))?;
-    let result = write(&r, repo, tree, meta);
+    let result = write(&r, repo, tree, meta, known);
     match result {
         Ok(commit) => {
             r.commit_transaction(gio::Cancellable::NONE)
@@ -161,6 +162,7 @@ fn write(
     repo: &Path,
     tree: &Path,
     meta: &CommitMeta<'_>,
+    known: Option<&crate::known::KnownFiles>,
 ) -> Result<String, RepoError> {
     let filter = |_: &ostree::Repo, path: &str, _: &gio::FileInfo| {
         if path.starts_with("/dev/") {
@@ -174,12 +176,16 @@ fn write(
         Some(Box::new(filter)),
     );
     let mtree = ostree::MutableTree::new();
-    r.write_directory_to_mtree(
-        &gio::File::for_path(tree),
-        &mtree,
-        Some(&modifier),
-        gio::Cancellable::NONE,
-    )
+    match known {
+        // Built on a commit: files the checkout wrote and nothing changed keep their checksum.
+        Some(known) => crate::known::write_tree(r, tree, "", &mtree, known),
+        None => r.write_directory_to_mtree(
+            &gio::File::for_path(tree),
+            &mtree,
+            Some(&modifier),
+            gio::Cancellable::NONE,
+        ),
+    }
     .map_err(repo_err("write the tree into", repo))?;
     let root = r
         .write_mtree(&mtree, gio::Cancellable::NONE)

@@ -19,6 +19,7 @@
 use crate::commit::checkout;
 use crate::configure::{failing_package, following_log, with_services_held, ConfigureError};
 use crate::extract::Extractor;
+use crate::known::KnownFiles;
 use crate::layout::{beneath, pre_configure_files, remove_any, undo_atomic_layout, write_file};
 use crate::materialize::{
     read_packages, unpack, BuildInput, Clock, MaterializeError, PackageInput, Phase, Progress,
@@ -47,7 +48,7 @@ pub(crate) fn apply(
     input: &BuildInput,
     progress: &(dyn Fn(Progress) + Sync),
     clock: &mut Clock,
-) -> Result<(), MaterializeError> {
+) -> Result<KnownFiles, MaterializeError> {
     let tree = sandbox.root.as_path();
     let io_err = |action: &'static str, path: &Path| {
         let path = path.to_owned();
@@ -59,6 +60,13 @@ pub(crate) fn apply(
     };
     std::fs::remove_dir(tree).map_err(io_err("prepare the staging tree", tree))?;
     checkout(repo, base, tree)?;
+    let known = KnownFiles::record(&crate::commit::open(repo)?, base, tree).map_err(|source| {
+        crate::commit::RepoError::Repo {
+            action: "read the base commit's tree in",
+            repo: repo.to_owned(),
+            source,
+        }
+    })?;
     undo_atomic_layout(tree)?;
     clock.lap("checkout");
 
@@ -101,7 +109,7 @@ pub(crate) fn apply(
 
     let initramfs_changed = write_initramfs_conf(tree, &input.profile)?;
     if remove.is_empty() && changed.is_empty() && !initramfs_changed {
-        return Ok(());
+        return Ok(known);
     }
     let mut sandbox = sandbox.clone();
     sandbox.ro_binds = changed
@@ -121,7 +129,7 @@ pub(crate) fn apply(
     };
     with_services_held(&sandbox, || steps.run())?;
     clock.lap("configure");
-    Ok(())
+    Ok(known)
 }
 
 /// The dpkg work of one incremental build.

@@ -25,6 +25,7 @@ mod dpkgdb;
 mod extract;
 mod hook;
 mod incremental;
+mod known;
 mod layout;
 mod materialize;
 mod order;

@@ -7,8 +7,8 @@ use crate::deb::{open_data, read_control};
 use crate::dpkgdb::{conffile_paths, interested_triggers, write_database, DbPackage, DpkgDbError};
 use crate::extract::{ExtractError, Extractor, PackageRef};
 use crate::layout::{
-    atomic_layout, merge_usr, normalize, pre_configure_files, strip_xattrs, write_file, LayoutError,
-    VariantInfo,
+    atomic_layout, merge_usr, normalize, pre_configure_files, strip_xattrs, write_file,
+    LayoutError, VariantInfo,
 };
 use crate::order::configure_order;
 use crate::sandbox::Sandbox;
@@ -265,12 +265,15 @@ fn build(
         timeout: options.script_timeout,
         ro_binds: Vec::new(),
     };
-    match &input.base_commit {
-        None => compose(&sandbox, input, progress, &mut clock)?,
-        Some(base) => {
-            crate::incremental::apply(repo, base, work_dir, &sandbox, input, progress, &mut clock)?
+    let known = match &input.base_commit {
+        None => {
+            compose(&sandbox, input, progress, &mut clock)?;
+            None
         }
-    }
+        Some(base) => Some(crate::incremental::apply(
+            repo, base, work_dir, &sandbox, input, progress, &mut clock,
+        )?),
+    };
     let tree = tree.as_path();
 
     progress(Progress {
@@ -312,7 +315,7 @@ fn build(
         inrelease: &input.inrelease,
     };
     crate::hook::point("commit");
-    let commit = commit_tree(repo, tree, &meta)?;
+    let commit = commit_tree(repo, tree, &meta, known.as_ref())?;
     clock.lap("commit");
     progress(Progress {
         phase: Phase::Commit,

@@ -68,6 +68,23 @@ fn checkout(repo: &Path, commit: &str, to: &Path) {
         .arg(to));
 }
 
+/// The tree of `commit` (written reusing the checkout's checksums) is the one `ostree commit`
+/// of its checkout gives: same root contents and metadata checksums.
+fn assert_same_tree_as_ostree_commit(repo: &Path, commit: &str, checkout: &Path) {
+    let ostree = |args: &[&str]| {
+        run(Command::new("ostree")
+            .arg(format!("--repo={}", repo.display()))
+            .args(args))
+    };
+    let reference = ostree(&[
+        "commit",
+        "--branch=reference-check",
+        &format!("--tree=dir={}", checkout.display()),
+    ]);
+    let root = |c: &str| ostree(&["ls", "-d", "-C", c.trim(), "/"]);
+    assert_eq!(root(commit), root(&reference), "the trees differ");
+}
+
 fn sorted(mut v: Vec<PackageInput>) -> Vec<PackageInput> {
     v.sort_by(|a, b| a.name.cmp(&b.name));
     v
@@ -117,6 +134,7 @@ fn building_on_a_commit_installs_upgrades_and_removes_with_dpkg() {
     );
     let conf = std::fs::read_to_string(co2.join("usr/lib/particle/variant.conf")).expect("conf");
     assert!(conf.contains("TXN_SEQ=2"), "{conf}");
+    assert_same_tree_as_ostree_commit(&c.repo, &commit2, &co2);
 
     // The same input on the same base gives the same commit.
     let again = build(&c.repo, &dir.path().join("work-again"), &input2);
@@ -243,6 +261,7 @@ fn file_capabilities_set_by_a_postinst_are_committed() {
     );
     let co = dir.path().join("co");
     checkout(&c.repo, &commit, &co);
+    assert_same_tree_as_ostree_commit(&c.repo, &commit, &co);
     let caps = run(Command::new("getcap").arg(co.join("usr/bin/captest")));
     assert!(caps.trim_end().ends_with("cap_net_raw=ep"), "{caps:?}");
     // Nothing else carries an extended attribute.
