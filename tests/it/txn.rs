@@ -158,6 +158,29 @@ fn quickstart_sequence() {
     assert_eq!(d["added"], serde_json::json!([]));
     assert_eq!(d["removed"], serde_json::json!([]));
     assert_eq!(d["changed"], serde_json::json!([]));
+    // Built on transaction 2's commit: the tree is that tree, only the identity files differ.
+    let tree_diff = Command::new("ostree")
+        .arg(format!(
+            "--repo={}",
+            env.root().join("ostree/repo").display()
+        ))
+        .args([
+            "diff",
+            t2["commit"].as_str().expect("commit"),
+            t4["commit"].as_str().expect("commit"),
+        ])
+        .output()
+        .expect("ostree diff");
+    assert_eq!(
+        String::from_utf8_lossy(&tree_diff.stdout)
+            .lines()
+            .map(str::trim)
+            .collect::<Vec<_>>(),
+        [
+            "M    /usr/etc/particle-os/variant.conf",
+            "M    /usr/lib/particle/variant.conf"
+        ]
+    );
     invariants(&env);
 
     // 5: a kernel-argument change is a transaction too.
