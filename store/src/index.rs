@@ -95,9 +95,14 @@ fn bounded(data: &[u8], limit: u64) -> Result<Vec<u8>, IndexError> {
 
 /// Parses the text of a `Packages` index.
 pub fn parse_packages(text: &str) -> Result<Universe, IndexError> {
-    let mut packages = Vec::with_capacity(text.len() / 1200);
-    for p in paragraphs(text) {
-        packages.push(package_from_paragraph(&p?)?);
+    let mut packages = Vec::with_capacity(text.len() / 700);
+    let mut stanzas = paragraphs(text);
+    loop {
+        let mut slots: Slots<'_> = [None; FIELD_COUNT];
+        let Some(line) = stanzas.next_with(|name, value| fill_slot(&mut slots, name, value)) else {
+            break;
+        };
+        packages.push(package_from_slots(line?, &slots)?);
     }
     Ok(Universe { packages })
 }
@@ -111,17 +116,29 @@ pub fn parse_packages_bytes(bytes: &[u8]) -> Result<Universe, IndexError> {
 /// Builds a [`Package`] from one stanza of a `Packages` file or a dpkg `status` file.
 /// Fields a `status` file lacks (Filename, Size, SHA256) default to empty.
 pub fn package_from_paragraph(p: &Paragraph<'_>) -> Result<Package, IndexError> {
-    // One pass over the stanza's fields into slots: a stanza has ~20 fields and we read ~20,
-    // so looking each one up would cost a quadratic number of comparisons per stanza.
-    let mut f: [Option<&str>; FIELDS.len()] = [None; FIELDS.len()];
-    for (k, v) in &p.fields {
-        if let Some(i) = field_slot(k) {
-            f[i] = Some(v.trim());
-        }
+    let mut slots: Slots<'_> = [None; FIELD_COUNT];
+    for (name, value) in &p.fields {
+        fill_slot(&mut slots, name, value);
     }
-    let get = |name: &str| FIELDS.iter().position(|x| *x == name).and_then(|i| f[i]);
-    let line = p.line;
-    let name = get("Package").ok_or(IndexError::Missing {
+    package_from_slots(p.line, &slots)
+}
+
+/// The raw values of the fields a [`Package`] is built from, indexed by [`Field`]. One pass
+/// over a stanza fills them: a stanza has ~20 fields and we read ~20, so looking each one up
+/// would cost a quadratic number of comparisons per stanza.
+type Slots<'a> = [Option<&'a str>; FIELD_COUNT];
+
+/// Records `value` in its slot if `name` is a field we read (the last occurrence wins).
+fn fill_slot<'a>(slots: &mut Slots<'a>, name: &str, value: &'a str) {
+    if let Some(f) = Field::from_name(name) {
+        slots[f as usize] = Some(value);
+    }
+}
+
+/// Builds a [`Package`] from a stanza's slots; `line` is where the stanza starts.
+fn package_from_slots(line: usize, slots: &Slots<'_>) -> Result<Package, IndexError> {
+    let get = |f: Field| slots[f as usize].map(str::trim);
+    let name = get(Field::Package).ok_or(IndexError::Missing {
         line,
         field: "Package",
     })?;
@@ -134,40 +151,36 @@ pub fn package_from_paragraph(p: &Paragraph<'_>) -> Result<Package, IndexError> 
     if !valid_name(name) {
         return Err(value_err("Package", name));
     }
-    let version = get("Version").ok_or(IndexError::Missing {
+    let version = get(Field::Version).ok_or(IndexError::Missing {
         line,
         field: "Version",
     })?;
     Version::parse(version).map_err(|_| value_err("Version", version))?;
-    let arch = get("Architecture").ok_or(IndexError::Missing {
+    let arch = get(Field::Architecture).ok_or(IndexError::Missing {
         line,
         field: "Architecture",
     })?;
-    let deps = |field: &'static str| -> Result<_, IndexError> {
-        get(field).map_or(Ok(Vec::new()), |v| {
-            parse_dependencies(v).map_err(|source| IndexError::Relation {
-                line,
-                package: name.to_owned(),
-                field,
-                source,
-            })
+    let relation_err = |f: Field, source: RelationError| IndexError::Relation {
+        line,
+        package: name.to_owned(),
+        field: f.name(),
+        source,
+    };
+    let deps = |f: Field| -> Result<_, IndexError> {
+        get(f).map_or(Ok(Vec::new()), |v| {
+            parse_dependencies(v).map_err(|e| relation_err(f, e))
         })
     };
-    let rels = |field: &'static str| -> Result<_, IndexError> {
-        get(field).map_or(Ok(Vec::new()), |v| {
-            parse_relations(v).map_err(|source| IndexError::Relation {
-                line,
-                package: name.to_owned(),
-                field,
-                source,
-            })
+    let rels = |f: Field| -> Result<_, IndexError> {
+        get(f).map_or(Ok(Vec::new()), |v| {
+            parse_relations(v).map_err(|e| relation_err(f, e))
         })
     };
-    let number = |field: &'static str| -> Result<u64, IndexError> {
-        get(field).map_or(Ok(0), |v| v.parse().map_err(|_| value_err(field, v)))
+    let number = |f: Field| -> Result<u64, IndexError> {
+        get(f).map_or(Ok(0), |v| v.parse().map_err(|_| value_err(f.name(), v)))
     };
-    let yes = |field: &'static str| get(field).is_some_and(|v| v.eq_ignore_ascii_case("yes"));
-    let multi_arch = match get("Multi-Arch") {
+    let yes = |f: Field| get(f).is_some_and(|v| v.eq_ignore_ascii_case("yes"));
+    let multi_arch = match get(Field::MultiArch) {
         None => MultiArch::No,
         Some(v) if v.eq_ignore_ascii_case("no") => MultiArch::No,
         Some(v) if v.eq_ignore_ascii_case("same") => MultiArch::Same,
@@ -175,18 +188,18 @@ pub fn package_from_paragraph(p: &Paragraph<'_>) -> Result<Package, IndexError> 
         Some(v) if v.eq_ignore_ascii_case("allowed") => MultiArch::Allowed,
         Some(other) => return Err(value_err("Multi-Arch", other)),
     };
-    let priority = match get("Priority") {
+    let priority = match get(Field::Priority) {
         Some(v) if v.eq_ignore_ascii_case("required") => Priority::Required,
         Some(v) if v.eq_ignore_ascii_case("important") => Priority::Important,
         Some(v) if v.eq_ignore_ascii_case("standard") => Priority::Standard,
         Some(v) if v.eq_ignore_ascii_case("extra") => Priority::Extra,
         _ => Priority::Optional,
     };
-    let sha256 = match get("SHA256") {
+    let sha256 = match get(Field::Sha256) {
         Some(h) => Sha256::from_hex(h).map_err(|_| value_err("SHA256", h))?,
         None => Sha256::default(),
     };
-    let source = get("Source")
+    let source = get(Field::Source)
         .and_then(|s| s.split_whitespace().next())
         .unwrap_or(name)
         .to_owned();
@@ -195,59 +208,134 @@ pub fn package_from_paragraph(p: &Paragraph<'_>) -> Result<Package, IndexError> 
         version: version.to_owned(),
         arch: arch.to_owned(),
         multi_arch,
-        essential: yes("Essential"),
-        protected: yes("Protected"),
+        essential: yes(Field::Essential),
+        protected: yes(Field::Protected),
         priority,
-        section: get("Section").unwrap_or("").to_owned(),
+        section: get(Field::Section).unwrap_or("").to_owned(),
         source,
-        depends: deps("Depends")?,
-        pre_depends: deps("Pre-Depends")?,
-        recommends: deps("Recommends")?,
-        suggests: deps("Suggests")?,
-        enhances: deps("Enhances")?,
-        conflicts: rels("Conflicts")?,
-        breaks: rels("Breaks")?,
-        replaces: rels("Replaces")?,
-        provides: rels("Provides")?,
-        installed_size: number("Installed-Size")?,
-        size: number("Size")?,
+        depends: deps(Field::Depends)?,
+        pre_depends: deps(Field::PreDepends)?,
+        recommends: deps(Field::Recommends)?,
+        suggests: deps(Field::Suggests)?,
+        enhances: deps(Field::Enhances)?,
+        conflicts: rels(Field::Conflicts)?,
+        breaks: rels(Field::Breaks)?,
+        replaces: rels(Field::Replaces)?,
+        provides: rels(Field::Provides)?,
+        installed_size: number(Field::InstalledSize)?,
+        size: number(Field::Size)?,
         sha256,
-        filename: get("Filename").unwrap_or("").to_owned(),
+        filename: get(Field::Filename).unwrap_or("").to_owned(),
     })
 }
 
-/// The fields a [`Package`] is built from, in their canonical spelling.
-const FIELDS: [&str; 23] = [
-    "Package",
-    "Version",
-    "Architecture",
-    "Multi-Arch",
-    "Essential",
-    "Protected",
-    "Priority",
-    "Section",
-    "Source",
-    "Depends",
-    "Pre-Depends",
-    "Recommends",
-    "Suggests",
-    "Enhances",
-    "Conflicts",
-    "Breaks",
-    "Replaces",
-    "Provides",
-    "Installed-Size",
-    "Size",
-    "SHA256",
-    "Filename",
-    "Status",
-];
+/// The fields a [`Package`] is built from; the discriminant is the slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Package,
+    Version,
+    Architecture,
+    MultiArch,
+    Essential,
+    Protected,
+    Priority,
+    Section,
+    Source,
+    Depends,
+    PreDepends,
+    Recommends,
+    Suggests,
+    Enhances,
+    Conflicts,
+    Breaks,
+    Replaces,
+    Provides,
+    InstalledSize,
+    Size,
+    Sha256,
+    Filename,
+}
 
-/// The slot of a field name (case-insensitive, as deb822 field names are).
-fn field_slot(name: &str) -> Option<usize> {
-    FIELDS
-        .iter()
-        .position(|f| f.len() == name.len() && f.eq_ignore_ascii_case(name))
+const FIELD_COUNT: usize = Field::ALL.len();
+
+impl Field {
+    const ALL: [Field; 22] = [
+        Field::Package,
+        Field::Version,
+        Field::Architecture,
+        Field::MultiArch,
+        Field::Essential,
+        Field::Protected,
+        Field::Priority,
+        Field::Section,
+        Field::Source,
+        Field::Depends,
+        Field::PreDepends,
+        Field::Recommends,
+        Field::Suggests,
+        Field::Enhances,
+        Field::Conflicts,
+        Field::Breaks,
+        Field::Replaces,
+        Field::Provides,
+        Field::InstalledSize,
+        Field::Size,
+        Field::Sha256,
+        Field::Filename,
+    ];
+
+    /// The canonical spelling.
+    fn name(self) -> &'static str {
+        match self {
+            Field::Package => "Package",
+            Field::Version => "Version",
+            Field::Architecture => "Architecture",
+            Field::MultiArch => "Multi-Arch",
+            Field::Essential => "Essential",
+            Field::Protected => "Protected",
+            Field::Priority => "Priority",
+            Field::Section => "Section",
+            Field::Source => "Source",
+            Field::Depends => "Depends",
+            Field::PreDepends => "Pre-Depends",
+            Field::Recommends => "Recommends",
+            Field::Suggests => "Suggests",
+            Field::Enhances => "Enhances",
+            Field::Conflicts => "Conflicts",
+            Field::Breaks => "Breaks",
+            Field::Replaces => "Replaces",
+            Field::Provides => "Provides",
+            Field::InstalledSize => "Installed-Size",
+            Field::Size => "Size",
+            Field::Sha256 => "SHA256",
+            Field::Filename => "Filename",
+        }
+    }
+
+    /// The field called `name`. deb822 field names are case-insensitive; archives spell them
+    /// canonically, so an exact match is tried first and the case-insensitive scan only runs
+    /// for the fields we do not read (Description, Maintainer, …) and odd spellings.
+    fn from_name(name: &str) -> Option<Field> {
+        let exact = match name {
+            "Package" => Some(Field::Package),
+            "Version" => Some(Field::Version),
+            "Architecture" => Some(Field::Architecture),
+            "Depends" => Some(Field::Depends),
+            "Size" => Some(Field::Size),
+            "SHA256" => Some(Field::Sha256),
+            "Filename" => Some(Field::Filename),
+            "Section" => Some(Field::Section),
+            "Priority" => Some(Field::Priority),
+            "Installed-Size" => Some(Field::InstalledSize),
+            "Source" => Some(Field::Source),
+            _ => None,
+        };
+        exact.or_else(|| {
+            Field::ALL
+                .into_iter()
+                .find(|f| f.name().len() == name.len() && f.name().eq_ignore_ascii_case(name))
+        })
+    }
 }
 
 #[cfg(test)]
