@@ -96,14 +96,10 @@ fn bounded(data: &[u8], limit: u64) -> Result<Vec<u8>, IndexError> {
 /// Parses the text of a `Packages` index.
 pub fn parse_packages(text: &str) -> Result<Universe, IndexError> {
     let mut packages = Vec::with_capacity(text.len() / 700);
-    let mut stanzas = paragraphs(text);
-    loop {
-        let mut slots: Slots<'_> = [None; FIELD_COUNT];
-        let Some(line) = stanzas.next_with(|name, value| fill_slot(&mut slots, name, value)) else {
-            break;
-        };
-        packages.push(package_from_slots(line?, &slots)?);
-    }
+    for_each_stanza(text, |stanza| {
+        packages.push(package_from_stanza(&stanza)?);
+        Ok(())
+    })?;
     Ok(Universe { packages })
 }
 
@@ -120,7 +116,23 @@ pub fn package_from_paragraph(p: &Paragraph<'_>) -> Result<Package, IndexError> 
     for (name, value) in &p.fields {
         fill_slot(&mut slots, name, value);
     }
-    package_from_slots(p.line, &slots)
+    package_from_stanza(&Stanza::check(p.line, slots)?)
+}
+
+/// Calls `each` with every stanza of `text`, its scalar fields checked. Shared by the owned
+/// [`Universe`] parse and the interned package table, so both accept exactly the same input.
+pub(crate) fn for_each_stanza<'a>(
+    text: &'a str,
+    mut each: impl FnMut(Stanza<'a>) -> Result<(), IndexError>,
+) -> Result<(), IndexError> {
+    let mut stanzas = paragraphs(text);
+    loop {
+        let mut slots: Slots<'a> = [None; FIELD_COUNT];
+        let Some(line) = stanzas.next_with(|name, value| fill_slot(&mut slots, name, value)) else {
+            return Ok(());
+        };
+        each(Stanza::check(line?, slots)?)?;
+    }
 }
 
 /// The raw values of the fields a [`Package`] is built from, indexed by [`Field`]. One pass
@@ -135,103 +147,195 @@ fn fill_slot<'a>(slots: &mut Slots<'a>, name: &str, value: &'a str) {
     }
 }
 
-/// Builds a [`Package`] from a stanza's slots; `line` is where the stanza starts.
-fn package_from_slots(line: usize, slots: &Slots<'_>) -> Result<Package, IndexError> {
-    let get = |f: Field| slots[f as usize].map(str::trim);
-    let name = get(Field::Package).ok_or(IndexError::Missing {
+/// One stanza with its scalar fields checked, borrowing from the index text; relation fields
+/// are parsed by the caller (into owned [`Package`]s or into the interned table).
+pub(crate) struct Stanza<'a> {
+    pub(crate) line: usize,
+    pub(crate) name: &'a str,
+    pub(crate) version: &'a str,
+    pub(crate) arch: &'a str,
+    pub(crate) multi_arch: MultiArch,
+    pub(crate) essential: bool,
+    pub(crate) protected: bool,
+    pub(crate) priority: Priority,
+    pub(crate) section: &'a str,
+    /// The source package name (the binary's name when the field is absent).
+    pub(crate) source: &'a str,
+    pub(crate) sha256: Sha256,
+    pub(crate) filename: &'a str,
+    slots: Slots<'a>,
+}
+
+/// The dependency fields (entries with alternatives), in [`Package`] order.
+pub(crate) const DEPENDENCY_FIELDS: [Field; 5] = [
+    Field::Depends,
+    Field::PreDepends,
+    Field::Recommends,
+    Field::Suggests,
+    Field::Enhances,
+];
+
+/// The relation fields without alternatives, in [`Package`] order.
+pub(crate) const RELATION_FIELDS: [Field; 4] = [
+    Field::Conflicts,
+    Field::Breaks,
+    Field::Replaces,
+    Field::Provides,
+];
+
+impl<'a> Stanza<'a> {
+    /// Checks the scalar fields of a stanza starting at `line`.
+    fn check(line: usize, slots: Slots<'a>) -> Result<Self, IndexError> {
+        let get = |f: Field| slots[f as usize].map(str::trim);
+        let name = get(Field::Package).ok_or(IndexError::Missing {
+            line,
+            field: "Package",
+        })?;
+        let value_err = |field: &'static str, value: &str| value_error(line, name, field, value);
+        if !valid_name(name) {
+            return Err(value_err("Package", name));
+        }
+        let version = get(Field::Version).ok_or(IndexError::Missing {
+            line,
+            field: "Version",
+        })?;
+        Version::parse(version).map_err(|_| value_err("Version", version))?;
+        let arch = get(Field::Architecture).ok_or(IndexError::Missing {
+            line,
+            field: "Architecture",
+        })?;
+        let yes = |f: Field| get(f).is_some_and(|v| v.eq_ignore_ascii_case("yes"));
+        let multi_arch = match get(Field::MultiArch) {
+            None => MultiArch::No,
+            Some(v) if v.eq_ignore_ascii_case("no") => MultiArch::No,
+            Some(v) if v.eq_ignore_ascii_case("same") => MultiArch::Same,
+            Some(v) if v.eq_ignore_ascii_case("foreign") => MultiArch::Foreign,
+            Some(v) if v.eq_ignore_ascii_case("allowed") => MultiArch::Allowed,
+            Some(other) => return Err(value_err("Multi-Arch", other)),
+        };
+        let priority = match get(Field::Priority) {
+            Some(v) if v.eq_ignore_ascii_case("required") => Priority::Required,
+            Some(v) if v.eq_ignore_ascii_case("important") => Priority::Important,
+            Some(v) if v.eq_ignore_ascii_case("standard") => Priority::Standard,
+            Some(v) if v.eq_ignore_ascii_case("extra") => Priority::Extra,
+            _ => Priority::Optional,
+        };
+        let sha256 = match get(Field::Sha256) {
+            Some(h) => Sha256::from_hex(h).map_err(|_| value_err("SHA256", h))?,
+            None => Sha256::default(),
+        };
+        let source = get(Field::Source)
+            .and_then(|s| s.split_whitespace().next())
+            .unwrap_or(name);
+        Ok(Stanza {
+            line,
+            name,
+            version,
+            arch,
+            multi_arch,
+            essential: yes(Field::Essential),
+            protected: yes(Field::Protected),
+            priority,
+            section: get(Field::Section).unwrap_or(""),
+            source,
+            sha256,
+            filename: get(Field::Filename).unwrap_or(""),
+            slots,
+        })
+    }
+
+    /// The text of a relation field, trimmed, if the stanza has it.
+    pub(crate) fn relation_text(&self, f: Field) -> Option<&'a str> {
+        self.slots[f as usize].map(str::trim)
+    }
+
+    /// A relation field that does not parse, with where it is.
+    pub(crate) fn relation_error(&self, f: Field, source: RelationError) -> IndexError {
+        IndexError::Relation {
+            line: self.line,
+            package: self.name.to_owned(),
+            field: f.name(),
+            source,
+        }
+    }
+
+    /// Installed-Size and Size (0 when absent). Checked after the relations, as they come
+    /// after them in a [`Package`].
+    pub(crate) fn sizes(&self) -> Result<(u64, u64), IndexError> {
+        let number = |f: Field| -> Result<u64, IndexError> {
+            self.slots[f as usize].map(str::trim).map_or(Ok(0), |v| {
+                v.parse()
+                    .map_err(|_| value_error(self.line, self.name, f.name(), v))
+            })
+        };
+        Ok((number(Field::InstalledSize)?, number(Field::Size)?))
+    }
+}
+
+fn value_error(line: usize, package: &str, field: &'static str, value: &str) -> IndexError {
+    IndexError::Value {
         line,
-        field: "Package",
-    })?;
-    let value_err = |field: &'static str, value: &str| IndexError::Value {
-        line,
-        package: name.to_owned(),
+        package: package.to_owned(),
         field,
         value: value.chars().take(120).collect(),
-    };
-    if !valid_name(name) {
-        return Err(value_err("Package", name));
     }
-    let version = get(Field::Version).ok_or(IndexError::Missing {
-        line,
-        field: "Version",
-    })?;
-    Version::parse(version).map_err(|_| value_err("Version", version))?;
-    let arch = get(Field::Architecture).ok_or(IndexError::Missing {
-        line,
-        field: "Architecture",
-    })?;
-    let relation_err = |f: Field, source: RelationError| IndexError::Relation {
-        line,
-        package: name.to_owned(),
-        field: f.name(),
-        source,
-    };
+}
+
+/// Builds an owned [`Package`] from a checked stanza.
+fn package_from_stanza(st: &Stanza<'_>) -> Result<Package, IndexError> {
     let deps = |f: Field| -> Result<_, IndexError> {
-        get(f).map_or(Ok(Vec::new()), |v| {
-            parse_dependencies(v).map_err(|e| relation_err(f, e))
+        st.relation_text(f).map_or(Ok(Vec::new()), |v| {
+            parse_dependencies(v).map_err(|e| st.relation_error(f, e))
         })
     };
     let rels = |f: Field| -> Result<_, IndexError> {
-        get(f).map_or(Ok(Vec::new()), |v| {
-            parse_relations(v).map_err(|e| relation_err(f, e))
+        st.relation_text(f).map_or(Ok(Vec::new()), |v| {
+            parse_relations(v).map_err(|e| st.relation_error(f, e))
         })
     };
-    let number = |f: Field| -> Result<u64, IndexError> {
-        get(f).map_or(Ok(0), |v| v.parse().map_err(|_| value_err(f.name(), v)))
-    };
-    let yes = |f: Field| get(f).is_some_and(|v| v.eq_ignore_ascii_case("yes"));
-    let multi_arch = match get(Field::MultiArch) {
-        None => MultiArch::No,
-        Some(v) if v.eq_ignore_ascii_case("no") => MultiArch::No,
-        Some(v) if v.eq_ignore_ascii_case("same") => MultiArch::Same,
-        Some(v) if v.eq_ignore_ascii_case("foreign") => MultiArch::Foreign,
-        Some(v) if v.eq_ignore_ascii_case("allowed") => MultiArch::Allowed,
-        Some(other) => return Err(value_err("Multi-Arch", other)),
-    };
-    let priority = match get(Field::Priority) {
-        Some(v) if v.eq_ignore_ascii_case("required") => Priority::Required,
-        Some(v) if v.eq_ignore_ascii_case("important") => Priority::Important,
-        Some(v) if v.eq_ignore_ascii_case("standard") => Priority::Standard,
-        Some(v) if v.eq_ignore_ascii_case("extra") => Priority::Extra,
-        _ => Priority::Optional,
-    };
-    let sha256 = match get(Field::Sha256) {
-        Some(h) => Sha256::from_hex(h).map_err(|_| value_err("SHA256", h))?,
-        None => Sha256::default(),
-    };
-    let source = get(Field::Source)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap_or(name)
-        .to_owned();
+    let [depends, pre_depends, recommends, suggests, enhances] = [
+        deps(Field::Depends)?,
+        deps(Field::PreDepends)?,
+        deps(Field::Recommends)?,
+        deps(Field::Suggests)?,
+        deps(Field::Enhances)?,
+    ];
+    let [conflicts, breaks, replaces, provides] = [
+        rels(Field::Conflicts)?,
+        rels(Field::Breaks)?,
+        rels(Field::Replaces)?,
+        rels(Field::Provides)?,
+    ];
+    let (installed_size, size) = st.sizes()?;
     Ok(Package {
-        name: name.to_owned(),
-        version: version.to_owned(),
-        arch: arch.to_owned(),
-        multi_arch,
-        essential: yes(Field::Essential),
-        protected: yes(Field::Protected),
-        priority,
-        section: get(Field::Section).unwrap_or("").to_owned(),
-        source,
-        depends: deps(Field::Depends)?,
-        pre_depends: deps(Field::PreDepends)?,
-        recommends: deps(Field::Recommends)?,
-        suggests: deps(Field::Suggests)?,
-        enhances: deps(Field::Enhances)?,
-        conflicts: rels(Field::Conflicts)?,
-        breaks: rels(Field::Breaks)?,
-        replaces: rels(Field::Replaces)?,
-        provides: rels(Field::Provides)?,
-        installed_size: number(Field::InstalledSize)?,
-        size: number(Field::Size)?,
-        sha256,
-        filename: get(Field::Filename).unwrap_or("").to_owned(),
+        name: st.name.to_owned(),
+        version: st.version.to_owned(),
+        arch: st.arch.to_owned(),
+        multi_arch: st.multi_arch,
+        essential: st.essential,
+        protected: st.protected,
+        priority: st.priority,
+        section: st.section.to_owned(),
+        source: st.source.to_owned(),
+        depends,
+        pre_depends,
+        recommends,
+        suggests,
+        enhances,
+        conflicts,
+        breaks,
+        replaces,
+        provides,
+        installed_size,
+        size,
+        sha256: st.sha256,
+        filename: st.filename.to_owned(),
     })
 }
 
 /// The fields a [`Package`] is built from; the discriminant is the slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Field {
+pub(crate) enum Field {
     Package,
     Version,
     Architecture,
@@ -285,7 +389,7 @@ impl Field {
     ];
 
     /// The canonical spelling.
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Field::Package => "Package",
             Field::Version => "Version",

@@ -29,6 +29,7 @@ mod index;
 mod model;
 mod relation;
 mod release;
+mod table;
 mod verify;
 mod version;
 
@@ -58,6 +59,11 @@ pub use relation::{
 pub use release::{
     format_utc, parse_release, parse_rfc2822, split_clearsigned, ClearsignError, Clearsigned,
     Release, ReleaseError, ReleaseFile,
+};
+pub use table::{
+    multi_arch_of, op_of, priority_of, ArchivedPackageRecord, ArchivedPackageTable,
+    ArchivedRelationRecord, ArchivedSpan, PackageRecord, PackageTable, Qualifier, RelationRecord,
+    Span,
 };
 pub use verify::{verify_inrelease, Verified, VerifyError};
 pub use version::{compare_versions, Version, VersionError};
