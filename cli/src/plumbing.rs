@@ -113,7 +113,7 @@ fn solve_pinned(
     if let ([pin], None) = (pins.as_slice(), installed) {
         let t = std::time::Instant::now();
         let snapshot = st.snapshot(pin)?;
-        if let Ok(table) = snapshot.table() {
+        if let Ok(table) = snapshot.view() {
             let opened = t.elapsed();
             let solver = solver::Solver::from_table(table, &solver::Options::default());
             let indexed = t.elapsed();

@@ -33,8 +33,7 @@ impl Hasher for Fnv {
 type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<Fnv>>;
 use std::cell::OnceCell;
 use store::{
-    compare_versions, ArchQualifier, ArchivedPackageTable, MultiArch, Package, Priority, Relation,
-    Universe,
+    compare_versions, ArchQualifier, MultiArch, Package, Priority, Relation, TableView, Universe,
 };
 
 /// Architectures the solver considers.
@@ -66,10 +65,33 @@ enum Source<'u> {
     /// model the first time the solver looks at its relations: a request reaches a few thousand
     /// of the archive's packages, and converting all 63,000 would cost more than solving.
     Table {
-        table: &'u ArchivedPackageTable,
+        table: TableView<'u>,
         /// Boxed: an empty cell is then 8 bytes, not a `Package`'s ~400.
         owned: Vec<OnceCell<Box<Package>>>,
     },
+}
+
+/// The packages of one name. Almost every name has one, so it is kept inline: building the
+/// index then allocates nothing per package.
+enum Candidates {
+    One(Pkg),
+    Many(Vec<Pkg>),
+}
+
+impl Candidates {
+    fn push(&mut self, p: Pkg) {
+        match self {
+            Candidates::One(first) => *self = Candidates::Many(vec![*first, p]),
+            Candidates::Many(list) => list.push(p),
+        }
+    }
+
+    fn as_slice(&self) -> &[Pkg] {
+        match self {
+            Candidates::One(p) => std::slice::from_ref(p),
+            Candidates::Many(list) => list,
+        }
+    }
 }
 
 /// What the index reads of every package, borrowed from the source without converting it.
@@ -95,7 +117,7 @@ pub(crate) struct Index<'u> {
     essential: Vec<bool>,
     pub(crate) native: String,
     considered: Vec<bool>,
-    by_name: HashMap<&'u str, Vec<Pkg>>,
+    by_name: HashMap<&'u str, Candidates>,
     providers: HashMap<&'u str, Vec<(Pkg, Option<&'u str>)>>,
     /// Target name -> (package, is Breaks, index in that field) for every Conflicts/Breaks.
     neg_by_name: HashMap<&'u str, Vec<(Pkg, bool, u32)>>,
@@ -131,7 +153,7 @@ impl<'u> Index<'u> {
     }
 
     /// The index over a package table read in place.
-    pub(crate) fn from_table(table: &'u ArchivedPackageTable, options: &Options) -> Self {
+    pub(crate) fn from_table(table: TableView<'u>, options: &Options) -> Self {
         let heads = table.packages.iter().map(|p| Head {
             name: table.str(&p.name),
             version: table.str(&p.version),
@@ -185,7 +207,11 @@ impl<'u> Index<'u> {
                 || h.arch == options.arch
                 || options.foreign_archs.iter().any(|a| a == h.arch);
             if considered {
-                index.by_name.entry(h.name).or_default().push(i as Pkg);
+                index
+                    .by_name
+                    .entry(h.name)
+                    .and_modify(|c| c.push(i as Pkg))
+                    .or_insert(Candidates::One(i as Pkg));
             }
             index.considered.push(considered);
             index.names.push(h.name);
@@ -227,7 +253,7 @@ impl<'u> Index<'u> {
     fn sort(&mut self) {
         let mut by_name = std::mem::take(&mut self.by_name);
         for list in by_name.values_mut() {
-            if list.len() > 1 {
+            if let Candidates::Many(list) = list {
                 list.sort_by(|&a, &b| self.prefer(a, b));
             }
         }
@@ -299,7 +325,7 @@ impl<'u> Index<'u> {
 
     /// All considered packages called `name`, best candidate first.
     pub(crate) fn named(&self, name: &str) -> &[Pkg] {
-        self.by_name.get(name).map_or(&[], Vec::as_slice)
+        self.by_name.get(name).map_or(&[], Candidates::as_slice)
     }
 
     /// Whether `name` is provided by some considered package.

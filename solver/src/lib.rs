@@ -19,7 +19,7 @@
 //!
 //! Public API:
 //! - [`Solver::new`]`(&Universe, &Options) -> Solver`, or
-//!   [`Solver::from_table`]`(&ArchivedPackageTable, &Options) -> Solver` over a store snapshot
+//!   [`Solver::from_table`]`(TableView, &Options) -> Solver` over a store snapshot
 //!   read in place (packages are converted to the owned model only when the search reaches them);
 //!   [`Solver::solve`]`(&self, &Request, &[Installed]) -> Result<Solution, SolveError>`;
 //! - [`Solution`] `{ packages: Vec<Chosen { name, version, arch, reason, parent }>, changes: Vec<Change> }`,

@@ -170,7 +170,7 @@ impl<'u> Solver<'u> {
 
     /// A solver over a package table read in place (a store snapshot): the same answers as
     /// [`Solver::new`] over the table's universe, without converting the whole table first.
-    pub fn from_table(table: &'u store::ArchivedPackageTable, options: &Options) -> Self {
+    pub fn from_table(table: store::TableView<'u>, options: &Options) -> Self {
         Solver {
             index: Index::from_table(table, options),
         }

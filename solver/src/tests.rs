@@ -55,7 +55,8 @@ fn agrees_over_the_table(
     let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&table).expect("encode");
     let archived = rkyv::access::<store::ArchivedPackageTable, rkyv::rancor::Error>(&bytes)
         .expect("valid archive");
-    let got = Solver::from_table(archived, options).solve(request, installed);
+    let view = archived.view().expect("UTF-8");
+    let got = Solver::from_table(view, options).solve(request, installed);
     assert_eq!(&got, expected, "the table and the owned universe disagree");
 }
 

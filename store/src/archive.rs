@@ -12,7 +12,7 @@ use crate::id::{Blake3, Sha256};
 use crate::index::{decompress, Compression, IndexError};
 use crate::model::{Package, Universe};
 use crate::release::{parse_release, ReleaseError};
-use crate::table::{ArchivedPackageTable, PackageTable};
+use crate::table::{ArchivedPackageTable, PackageTable, TableView};
 use crate::verify::{verify_inrelease, VerifyError};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use std::collections::BTreeMap;
@@ -792,6 +792,13 @@ impl Snapshot {
             .map_err(|e| StoreError::Snapshot(self.id, e.to_string()))
     }
 
+    /// The package table with its strings checked as UTF-8 (see [`ArchivedPackageTable::view`]).
+    pub fn view(&self) -> Result<TableView<'_>, StoreError> {
+        self.table()?
+            .view()
+            .map_err(|e| StoreError::Snapshot(self.id, e))
+    }
+
     /// Validates the snapshot completely, whatever its format (span bounds included).
     pub fn validate(&self) -> Result<(), StoreError> {
         if self.bytes.starts_with(TABLE_MAGIC) {
@@ -821,7 +828,7 @@ impl Snapshot {
     /// An owned copy of the universe (either format).
     pub fn to_universe(&self) -> Result<Universe, StoreError> {
         if self.bytes.starts_with(TABLE_MAGIC) {
-            return Ok(self.table()?.to_universe());
+            return Ok(self.view()?.to_universe());
         }
         rkyv::deserialize::<Universe, rkyv::rancor::Error>(self.legacy()?)
             .map_err(|e| StoreError::Snapshot(self.id, e.to_string()))
@@ -865,7 +872,7 @@ mod tests {
         assert_eq!(encoded.id(), id);
         assert!(Snapshot::is_current_format(&path));
         let snap = Snapshot::open_verified(&path, id).expect("valid");
-        let t = snap.table().expect("table");
+        let t = snap.view().expect("table");
         assert_eq!(t.len(), 2);
         assert_eq!(t.str(&t.packages[1].name), "libc6");
         let owned = crate::parse_packages(INDEX).expect("valid");
@@ -899,7 +906,7 @@ mod tests {
         // Read without verification, a changed byte gives wrong data or an error, never
         // unchecked memory access: every lookup is bounds-checked.
         let snap = Snapshot::open(&path, id).expect("maps");
-        if let Ok(t) = snap.table() {
+        if let Ok(t) = snap.view() {
             for i in 0..t.len() {
                 let _ = t.package(i);
             }

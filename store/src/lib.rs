@@ -63,7 +63,7 @@ pub use release::{
 pub use table::{
     multi_arch_of, op_of, priority_of, ArchivedPackageRecord, ArchivedPackageTable,
     ArchivedRelationRecord, ArchivedSpan, PackageRecord, PackageTable, Qualifier, RelationRecord,
-    Span,
+    Span, TableView,
 };
 pub use verify::{verify_inrelease, Verified, VerifyError};
 pub use version::{compare_versions, Version, VersionError};

@@ -354,14 +354,61 @@ impl ArchivedPackageTable {
         self.text(s).unwrap_or("")
     }
 
-    /// The relations of a range of [`Self::relations`] (empty if out of bounds).
-    pub fn relation_slice(&self, s: &ArchivedSpan) -> &[ArchivedRelationRecord] {
-        self.relations.get(s.range()).unwrap_or(&[])
+    /// The table with its string blob checked as UTF-8 once, for reading many strings:
+    /// [`TableView::str`] then only slices. Fails if the blob is not UTF-8.
+    pub fn view(&self) -> Result<TableView<'_>, String> {
+        let strings = std::str::from_utf8(&self.strings)
+            .map_err(|e| format!("the string blob is not UTF-8 ({e})"))?;
+        Ok(TableView {
+            table: self,
+            strings,
+        })
+    }
+}
+
+/// An archived package table whose strings are known to be UTF-8 (see
+/// [`ArchivedPackageTable::view`]); it converts records to the owned model.
+#[derive(Clone, Copy)]
+pub struct TableView<'a> {
+    table: &'a ArchivedPackageTable,
+    strings: &'a str,
+}
+
+impl std::fmt::Debug for TableView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TableView")
+            .field("packages", &self.table.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::ops::Deref for TableView<'_> {
+    type Target = ArchivedPackageTable;
+    fn deref(&self) -> &ArchivedPackageTable {
+        self.table
+    }
+}
+
+impl<'a> TableView<'a> {
+    /// The archived table.
+    pub fn table(&self) -> &'a ArchivedPackageTable {
+        self.table
     }
 
-    /// The dependency entries of a range of [`Self::groups`] (empty if out of bounds).
-    pub fn group_slice(&self, s: &ArchivedSpan) -> &[ArchivedSpan] {
-        self.groups.get(s.range()).unwrap_or(&[])
+    /// The text of a span (empty if it is not within the blob on character boundaries, which
+    /// [`ArchivedPackageTable::check_spans`] rules out for a snapshot particle wrote).
+    pub fn str(&self, s: &ArchivedSpan) -> &'a str {
+        self.strings.get(s.range()).unwrap_or("")
+    }
+
+    /// The relations of a range of `relations` (empty if out of bounds).
+    pub fn relation_slice(&self, s: &ArchivedSpan) -> &'a [ArchivedRelationRecord] {
+        self.table.relations.get(s.range()).unwrap_or(&[])
+    }
+
+    /// The dependency entries of a range of `groups` (empty if out of bounds).
+    pub fn group_slice(&self, s: &ArchivedSpan) -> &'a [ArchivedSpan] {
+        self.table.groups.get(s.range()).unwrap_or(&[])
     }
 
     /// An owned [`Relation`].
@@ -399,7 +446,7 @@ impl ArchivedPackageTable {
 
     /// Package `i` as an owned [`Package`] (`None` past the end).
     pub fn package(&self, i: usize) -> Option<Package> {
-        let p = self.packages.get(i)?;
+        let p = self.table.packages.get(i)?;
         let [depends, pre_depends, recommends, suggests, enhances] =
             p.dependencies.each_ref().map(|d| self.dependencies(d));
         let [conflicts, breaks, replaces, provides] =
@@ -433,7 +480,9 @@ impl ArchivedPackageTable {
     /// Every package, owned.
     pub fn to_universe(&self) -> Universe {
         Universe {
-            packages: (0..self.len()).filter_map(|i| self.package(i)).collect(),
+            packages: (0..self.table.len())
+                .filter_map(|i| self.package(i))
+                .collect(),
         }
     }
 }
@@ -520,7 +569,11 @@ mod tests {
         let bytes = archived(&table);
         let a = rkyv::access::<ArchivedPackageTable, rkyv::rancor::Error>(&bytes).expect("valid");
         a.check_spans().expect("in bounds");
-        assert_eq!(a.to_universe(), crate::parse_packages(TWO).expect("valid"));
+        let view = a.view().expect("UTF-8");
+        assert_eq!(
+            view.to_universe(),
+            crate::parse_packages(TWO).expect("valid")
+        );
         // Deduplicated: both packages' `amd64` is the same span, also used by `foo:amd64`.
         assert_eq!(table.packages[0].arch, table.packages[1].arch);
         assert!(table
