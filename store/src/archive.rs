@@ -138,11 +138,44 @@ pub enum UpdateOutcome {
     },
 }
 
+/// The metadata database, opened for writing or only for reading.
+enum Db {
+    ReadWrite(redb::Database),
+    ReadOnly(redb::ReadOnlyDatabase),
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Db::ReadWrite(_) => "Db::ReadWrite",
+            Db::ReadOnly(_) => "Db::ReadOnly",
+        })
+    }
+}
+
+impl Db {
+    fn begin_read(&self) -> Result<redb::ReadTransaction, redb::TransactionError> {
+        match self {
+            Db::ReadWrite(db) => db.begin_read(),
+            Db::ReadOnly(db) => db.begin_read(),
+        }
+    }
+
+    fn begin_write(&self) -> Result<redb::WriteTransaction, StoreError> {
+        match self {
+            Db::ReadWrite(db) => db.begin_write().map_err(db_err),
+            Db::ReadOnly(_) => Err(StoreError::Db(
+                "the store was opened read-only; this operation writes".into(),
+            )),
+        }
+    }
+}
+
 /// `<root>/store`.
 #[derive(Debug)]
 pub struct Store {
     dir: PathBuf,
-    db: redb::Database,
+    db: Db,
     objects: ObjectStore,
 }
 
@@ -168,7 +201,7 @@ impl Store {
         tx.commit().map_err(db_err)?;
         Ok(Self {
             dir: dir.to_owned(),
-            db,
+            db: Db::ReadWrite(db),
             objects: ObjectStore::open(&dir.join("objects"))?,
         })
     }
@@ -187,7 +220,28 @@ impl Store {
         })?;
         Ok(Self {
             dir: dir.to_owned(),
-            db,
+            db: Db::ReadWrite(db),
+            objects: ObjectStore::open(&dir.join("objects"))?,
+        })
+    }
+
+    /// Opens an existing store for reading only. Opening the database for writing rewrites
+    /// and syncs its header on open and on close (tens of milliseconds on a disk); commands
+    /// that only read, such as `particle solve`, skip that. Operations that write fail.
+    pub fn open_read_only(dir: &Path) -> Result<Self, StoreError> {
+        let path = dir.join("meta.redb");
+        if !path.exists() {
+            return Err(StoreError::NotAStore {
+                path: dir.to_owned(),
+            });
+        }
+        let db = redb::ReadOnlyDatabase::open(&path).map_err(|source| StoreError::Database {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            db: Db::ReadOnly(db),
             objects: ObjectStore::open(&dir.join("objects"))?,
         })
     }
@@ -204,7 +258,7 @@ impl Store {
 
     /// Adds a source.
     pub fn add_source(&self, source: &SourceConfig) -> Result<(), StoreError> {
-        let tx = self.db.begin_write().map_err(db_err)?;
+        let tx = self.db.begin_write()?;
         {
             let mut t = tx.open_table(SOURCES).map_err(db_err)?;
             if t.get(source.name.as_str()).map_err(db_err)?.is_some() {
@@ -455,7 +509,7 @@ impl Store {
     }
 
     fn write_pin(&self, pin: &Pin) -> Result<(), StoreError> {
-        let tx = self.db.begin_write().map_err(db_err)?;
+        let tx = self.db.begin_write()?;
         {
             let mut t = tx.open_table(PINS).map_err(db_err)?;
             let json = serde_json::to_vec(pin).map_err(db_err)?;
@@ -622,7 +676,7 @@ impl Store {
             )));
         }
         let put = self.objects.put_reader(file, false)?;
-        let tx = self.db.begin_write().map_err(db_err)?;
+        let tx = self.db.begin_write()?;
         {
             let mut t = tx.open_table(DEBS).map_err(db_err)?;
             t.insert(&put.sha256.0, &put.blake3.0).map_err(db_err)?;
@@ -838,16 +892,18 @@ impl Snapshot {
 /// Maps a store object read-only.
 ///
 /// This is the one `unsafe` operation in the store. Mapping a file is unsafe in Rust because
-/// another process could change the bytes while they are borrowed. Objects are immutable: they
-/// are written to a temporary file, made read-only and renamed into place under their
-/// content's name, and never written again (a rename replaces the directory entry, not the
-/// mapped inode); the store directory belongs to root. A process that truncated an object
-/// anyway would make reads past the new end fault (SIGBUS), as with apt's mapped
+/// another process could change the bytes while they are borrowed. Store objects are immutable:
+/// each is written to a temporary file, fsynced and renamed into place under its content's
+/// name, and the store never opens an object for writing again (a rename replaces the directory
+/// entry, not the mapped inode); the store directory belongs to root. A process that truncated
+/// an object anyway would make reads past the new end fault (SIGBUS), as with apt's mapped
 /// `pkgcache.bin`; it could not make safe code read out of bounds.
 #[allow(unsafe_code)]
 fn map_object(file: &std::fs::File) -> std::io::Result<memmap2::Mmap> {
+    // Populated: the readers touch most pages (the package records and the strings), and
+    // mapping them in one call costs less than a page fault each.
     // SAFETY: see above: the file is an immutable, content-addressed store object.
-    unsafe { memmap2::Mmap::map(file) }
+    unsafe { memmap2::MmapOptions::new().populate().map(file) }
 }
 
 #[cfg(test)]
