@@ -20,9 +20,9 @@ xz -dc "$MIRROR/dists/bookworm/main/binary-amd64/Packages.xz" > "$work/Packages"
 # `particle solve` as a user runs it: over the pinned snapshot of a state directory (what
 # `repo update` wrote), as apt-get -s reads its own cache after `apt-get update`.
 export PARTICLE_ROOT="$work/state"
-"$cli" -q init
-"$cli" -q repo add debian --uri "file://$MIRROR" --suite bookworm --component main --arch amd64 --keyring "$KEYRING"
-"$cli" -q repo update
+"$cli" -q init > /dev/null
+"$cli" -q repo add debian --uri "file://$MIRROR" --suite bookworm --component main --arch amd64 --keyring "$KEYRING" > /dev/null
+"$cli" -q repo update > /dev/null
 
 # apt confined to a throwaway root (platform-notes.md).
 mkdir -p "$work/apt/parts" "$work/apt/cache/archives/partial" "$work/apt/lists/partial"
