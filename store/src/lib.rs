@@ -2,6 +2,8 @@
 //!
 //! It owns:
 //! - the package model ([`model`]) and Debian version ordering ([`version`]);
+//! - the package table (`table`): a parsed index as flat integer records over one string blob,
+//!   what universe snapshots hold and what the solver reads in place;
 //! - the deb822, relation and `Packages` parsers (pure, over `&str`);
 //! - InRelease verification (`release`, `verify`), the `.deb` reader (`deb`), the
 //!   content-addressed object store (`cas`);
