@@ -92,8 +92,5 @@ fn main() {
         median(reopen)
     );
     println!("snapshot to owned universe: {}", median(owned));
-    println!(
-        "parse straight into the owned universe: {}",
-        median(direct)
-    );
+    println!("parse straight into the owned universe: {}", median(direct));
 }
