@@ -12,9 +12,17 @@ MIRROR="${MIRROR:-$(cd .. && pwd)/shared/debian-mirror}"
 KEYRING="$MIRROR/keyring/debian-archive-keyring.gpg"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 cargo build -q -j2 --release -p solver --example particle-solve
+cargo build -q -j2 --release -p particle-cli
 particle="$CARGO_TARGET_DIR/release/examples/particle-solve"
+cli="$CARGO_TARGET_DIR/release/particle"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 xz -dc "$MIRROR/dists/bookworm/main/binary-amd64/Packages.xz" > "$work/Packages"
+# `particle solve` as a user runs it: over the pinned snapshot of a state directory (what
+# `repo update` wrote), as apt-get -s reads its own cache after `apt-get update`.
+export PARTICLE_ROOT="$work/state"
+"$cli" -q init > /dev/null
+"$cli" -q repo add debian --uri "file://$MIRROR" --suite bookworm --component main --arch amd64 --keyring "$KEYRING" > /dev/null
+"$cli" -q repo update > /dev/null
 
 # apt confined to a throwaway root (platform-notes.md).
 mkdir -p "$work/apt/parts" "$work/apt/cache/archives/partial" "$work/apt/lists/partial"
@@ -55,22 +63,26 @@ ratio() { echo "scale=1; $1 / $2" | bc; }
 
 for recs in 0 1; do
   flag=""; aptrec=false; [ "$recs" = 1 ] && aptrec=true || flag="--no-recommends"
-  p=(); a=(); l=()
+  p=(); s=(); a=(); l=()
   for _ in $(seq "$rounds"); do
     t0=$(now); "$particle" --index "$work/Packages" $flag install "$target" > /dev/null 2> "$work/p.err"; t1=$(now)
     p+=("$(echo "$t1 - $t0" | bc)")
+    t0=$(now); "$cli" -v solve $flag install "$target" > /dev/null 2> "$work/s.err"; t1=$(now)
+    s+=("$(echo "$t1 - $t0" | bc)")
     t0=$(now); apt_get -s -o APT::Install-Recommends=$aptrec install "$target" $base > "$work/apt.out"; t1=$(now)
     a+=("$(echo "$t1 - $t0" | bc)")
     t0=$(now); /usr/bin/python3 "$work/libsolv.py" "$work/Packages" "$target" "$recs" "$base" > "$work/l.out"; t1=$(now)
     l+=("$(echo "$t1 - $t0" | bc)")
   done
   pm=$(printf '%s\n' "${p[@]}" | median); am=$(printf '%s\n' "${a[@]}" | median); lm=$(printf '%s\n' "${l[@]}" | median)
+  sm=$(printf '%s\n' "${s[@]}" | median)
   echo "== install $target, recommends=$aptrec (median of $rounds, index loading included)"
-  echo "particle: ${pm}s   ($(cat "$work/p.err"))"
+  echo "particle solve (pinned snapshot): ${sm}s   ($(grep -o 'snapshot opened.*' "$work/s.err" | sed 's/\x1b\[[0-9;]*m//g'))"
+  echo "particle-solve --index Packages (parses the text): ${pm}s   ($(cat "$work/p.err"))"
   echo "apt-get -s: ${am}s ($(grep -c '^Inst' "$work/apt.out") packages)"
   read -r lparse lsolve ln lprob < "$work/l.out"
   echo "libsolv (python3-solv): ${lm}s (parse ${lparse}s, solve ${lsolve}s, $ln packages, $lprob problems)"
-  echo "ratio apt/particle: $(ratio "$am" "$pm")x   libsolv/particle: $(ratio "$lm" "$pm")x"
+  echo "ratio apt/particle solve: $(ratio "$am" "$sm")x   libsolv/particle solve: $(ratio "$lm" "$sm")x   apt/particle-solve --index: $(ratio "$am" "$pm")x"
 done
 
 echo "== whole-archive installability"

@@ -128,10 +128,10 @@ pub(crate) enum Command {
         #[arg(long)]
         verify: bool,
     },
-    /// Solve a request over Debian indices, without a state directory
+    /// Solve a request over Debian indices, or over the pinned sources of the state directory
     Solve {
-        /// Packages files (plain, .xz or .gz)
-        #[arg(long = "index", value_name = "FILE", required = true)]
+        /// Packages files (plain, .xz or .gz); without any, the pinned universe of --root
+        #[arg(long = "index", value_name = "FILE")]
         index: Vec<PathBuf>,
         /// A dpkg status file: the installed set
         #[arg(long)]
@@ -476,7 +476,14 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             installed,
             no_recommends,
             action,
-        } => crate::plumbing::solve(&index, installed.as_deref(), no_recommends, action, g.json),
+        } => crate::plumbing::solve(
+            &g.root,
+            &index,
+            installed.as_deref(),
+            no_recommends,
+            action,
+            g.json,
+        ),
         Command::Distcheck { index } => crate::plumbing::distcheck(&index, g.json),
         Command::GenerateDocs { dir } => generate_docs(&dir),
         Command::Edsp => crate::plumbing::edsp(),

@@ -56,19 +56,13 @@ fn load_installed(
 }
 
 pub(crate) fn solve(
+    root: &Path,
     index: &[std::path::PathBuf],
     installed: Option<&Path>,
     no_recommends: bool,
     action: SolveAction,
     json: bool,
 ) -> anyhow::Result<()> {
-    let t = std::time::Instant::now();
-    let mut universe = load_indices(index)?;
-    let installed = match installed {
-        Some(p) => load_installed(p, &mut universe)?,
-        None => Vec::new(),
-    };
-    let loaded = t.elapsed();
     let request = match action {
         SolveAction::Install { packages } => solver::Request {
             install: packages,
@@ -86,12 +80,67 @@ pub(crate) fn solve(
             ..Default::default()
         },
     };
-    let t2 = std::time::Instant::now();
-    let s = solver::Solver::new(&universe, &solver::Options::default());
-    let solution = s
-        .solve(&request, &installed)
-        .map_err(|e| CliError::new("unsatisfiable", e.to_string()))?;
-    tracing::info!("index loaded in {loaded:?}, solved in {:?}", t2.elapsed());
+    let t = std::time::Instant::now();
+    let solution = if index.is_empty() {
+        solve_pinned(root, installed, &request)?
+    } else {
+        let mut universe = load_indices(index)?;
+        let installed = match installed {
+            Some(p) => load_installed(p, &mut universe)?,
+            None => Vec::new(),
+        };
+        tracing::info!("indices loaded in {:?}", t.elapsed());
+        solver::Solver::new(&universe, &solver::Options::default())
+            .solve(&request, &installed)
+            .map_err(|e| CliError::new("unsatisfiable", e.to_string()))?
+    };
+    tracing::info!("loaded and solved in {:?}", t.elapsed());
+    print_solution(&solution, json)
+}
+
+/// Solves over the pinned sources of the state directory. With one source and no installed
+/// set, the solver reads the snapshot in place (no index text parsed, no universe built); with
+/// several, or a status file whose packages must join the universe, it works on an owned copy.
+fn solve_pinned(
+    root: &Path,
+    installed: Option<&Path>,
+    request: &solver::Request,
+) -> anyhow::Result<solver::Solution> {
+    let state = crate::state::State::open(root)?;
+    let st = store::Store::open_read_only(&state.store_dir())?;
+    let pins = st.pins()?;
+    let unsat = |e: solver::SolveError| CliError::new("unsatisfiable", e.to_string());
+    if let ([pin], None) = (pins.as_slice(), installed) {
+        let t = std::time::Instant::now();
+        let snapshot = st.snapshot(pin)?;
+        if let Ok(table) = snapshot.view() {
+            let opened = t.elapsed();
+            let solver = solver::Solver::from_table(table, &solver::Options::default());
+            let indexed = t.elapsed();
+            let solution = solver.solve(request, &[]).map_err(unsat)?;
+            tracing::info!(
+                "snapshot opened in {opened:?}, solver index built in {:?}, solved in {:?}",
+                indexed - opened,
+                t.elapsed() - indexed
+            );
+            // The process ends after printing: freeing the solver's index and the packages it
+            // converted (hundreds of thousands of small allocations) would cost a tenth of the
+            // command's time for nothing.
+            std::mem::forget(solver);
+            return Ok(solution);
+        }
+    }
+    let (mut universe, _) = st.universe()?;
+    let installed = match installed {
+        Some(p) => load_installed(p, &mut universe)?,
+        None => Vec::new(),
+    };
+    solver::Solver::new(&universe, &solver::Options::default())
+        .solve(request, &installed)
+        .map_err(|e| unsat(e).into())
+}
+
+fn print_solution(solution: &solver::Solution, json: bool) -> anyhow::Result<()> {
     let version_of =
         |c: &solver::Change| c.to.clone().or_else(|| c.from.clone()).unwrap_or_default();
     let install: Vec<_> = solution

@@ -42,7 +42,7 @@ complete -c particle -n "__fish_particle_needs_command" -f -a "delta" -d 'Genera
 complete -c particle -n "__fish_particle_needs_command" -f -a "status" -d 'Each variant\'s head transaction, commit, package count and profile'
 complete -c particle -n "__fish_particle_needs_command" -f -a "why" -d 'Why a package is installed: the request and the dependency chain'
 complete -c particle -n "__fish_particle_needs_command" -f -a "replay" -d 'Rebuild every commit from the journal and the store into a fresh state directory'
-complete -c particle -n "__fish_particle_needs_command" -f -a "solve" -d 'Solve a request over Debian indices, without a state directory'
+complete -c particle -n "__fish_particle_needs_command" -f -a "solve" -d 'Solve a request over Debian indices, or over the pinned sources of the state directory'
 complete -c particle -n "__fish_particle_needs_command" -f -a "edsp" -d 'Be apt\'s external solver: EDSP 0.5 on stdin, the answer on stdout (docs/solver.md)'
 complete -c particle -n "__fish_particle_needs_command" -f -a "generate-docs" -d 'Write man pages and shell completions into DIR (for packaging; docs/ holds a copy)'
 complete -c particle -n "__fish_particle_needs_command" -f -a "distcheck" -d 'Check every package of the indices for installability, like dose-distcheck'
@@ -384,7 +384,7 @@ complete -c particle -n "__fish_particle_using_subcommand replay" -s v -l verbos
 complete -c particle -n "__fish_particle_using_subcommand replay" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand replay" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand replay" -s V -l version -d 'Print version'
-complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -l index -d 'Packages files (plain, .xz or .gz)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -l index -d 'Packages files (plain, .xz or .gz); without any, the pinned universe of --root' -r -F
 complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -l installed -d 'A dpkg status file: the installed set' -r -F
 complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -l no-recommends -d 'Do not install Recommends'
@@ -450,7 +450,7 @@ complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_s
 complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant compose deploy export delta status why replay solve edsp generate-docs distcheck help" -f -a "status" -d 'Each variant\'s head transaction, commit, package count and profile'
 complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant compose deploy export delta status why replay solve edsp generate-docs distcheck help" -f -a "why" -d 'Why a package is installed: the request and the dependency chain'
 complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant compose deploy export delta status why replay solve edsp generate-docs distcheck help" -f -a "replay" -d 'Rebuild every commit from the journal and the store into a fresh state directory'
-complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant compose deploy export delta status why replay solve edsp generate-docs distcheck help" -f -a "solve" -d 'Solve a request over Debian indices, without a state directory'
+complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant compose deploy export delta status why replay solve edsp generate-docs distcheck help" -f -a "solve" -d 'Solve a request over Debian indices, or over the pinned sources of the state directory'
 complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant compose deploy export delta status why replay solve edsp generate-docs distcheck help" -f -a "edsp" -d 'Be apt\'s external solver: EDSP 0.5 on stdin, the answer on stdout (docs/solver.md)'
 complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant compose deploy export delta status why replay solve edsp generate-docs distcheck help" -f -a "generate-docs" -d 'Write man pages and shell completions into DIR (for packaging; docs/ holds a copy)'
 complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant compose deploy export delta status why replay solve edsp generate-docs distcheck help" -f -a "distcheck" -d 'Check every package of the indices for installability, like dose-distcheck'

@@ -31,7 +31,10 @@ impl Hasher for Fnv {
 }
 
 type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<Fnv>>;
-use store::{compare_versions, ArchQualifier, MultiArch, Package, Relation, Universe};
+use std::cell::OnceCell;
+use store::{
+    compare_versions, ArchQualifier, MultiArch, Package, Priority, Relation, TableView, Universe,
+};
 
 /// Architectures the solver considers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,12 +57,67 @@ impl Default for Options {
 /// Index of a package in `Universe::packages`.
 pub(crate) type Pkg = u32;
 
+/// Where the index reads packages from.
+enum Source<'u> {
+    /// An owned universe.
+    Owned(&'u [Package]),
+    /// A package table read in place (a store snapshot). A package is converted to the owned
+    /// model the first time the solver looks at its relations: a request reaches a few thousand
+    /// of the archive's packages, and converting all 63,000 would cost more than solving.
+    Table {
+        table: TableView<'u>,
+        /// Boxed: an empty cell is then 8 bytes, not a `Package`'s ~400.
+        owned: Vec<OnceCell<Box<Package>>>,
+    },
+}
+
+/// The packages of one name. Almost every name has one, so it is kept inline: building the
+/// index then allocates nothing per package.
+enum Candidates {
+    One(Pkg),
+    Many(Vec<Pkg>),
+}
+
+impl Candidates {
+    fn push(&mut self, p: Pkg) {
+        match self {
+            Candidates::One(first) => *self = Candidates::Many(vec![*first, p]),
+            Candidates::Many(list) => list.push(p),
+        }
+    }
+
+    fn as_slice(&self) -> &[Pkg] {
+        match self {
+            Candidates::One(p) => std::slice::from_ref(p),
+            Candidates::Many(list) => list,
+        }
+    }
+}
+
+/// What the index reads of every package, borrowed from the source without converting it.
+struct Head<'u> {
+    name: &'u str,
+    version: &'u str,
+    arch: &'u str,
+    multi_arch: MultiArch,
+    priority: Priority,
+    essential: bool,
+}
+
 /// Name, Provides and negative-relation lookups over the considered packages.
 pub(crate) struct Index<'u> {
-    pub(crate) pkgs: &'u [Package],
+    source: Source<'u>,
+    /// Per package: name, version, architecture, … (see [`Head`]), for the lookups that
+    /// every candidate goes through.
+    names: Vec<&'u str>,
+    versions: Vec<&'u str>,
+    archs: Vec<&'u str>,
+    multi_archs: Vec<MultiArch>,
+    priorities: Vec<Priority>,
+    essential: Vec<bool>,
     pub(crate) native: String,
     considered: Vec<bool>,
-    by_name: HashMap<&'u str, Vec<Pkg>>,
+    by_name: HashMap<&'u str, Candidates>,
     providers: HashMap<&'u str, Vec<(Pkg, Option<&'u str>)>>,
     /// Target name -> (package, is Breaks, index in that field) for every Conflicts/Breaks.
     neg_by_name: HashMap<&'u str, Vec<(Pkg, bool, u32)>>,
@@ -68,81 +126,187 @@ pub(crate) struct Index<'u> {
 impl<'u> Index<'u> {
     pub(crate) fn new(universe: &'u Universe, options: &Options) -> Self {
         let pkgs = &universe.packages[..];
-        let native = options.arch.clone();
-        let considered: Vec<bool> = pkgs
-            .iter()
-            .map(|p| p.arch == "all" || p.arch == native || options.foreign_archs.contains(&p.arch))
-            .collect();
-        let mut by_name: HashMap<&str, Vec<Pkg>> = HashMap::default();
-        let mut providers: HashMap<&str, Vec<(Pkg, Option<&str>)>> = HashMap::default();
-        let mut neg_by_name: HashMap<&str, Vec<(Pkg, bool, u32)>> = HashMap::default();
+        let heads = pkgs.iter().map(|p| Head {
+            name: &p.name,
+            version: &p.version,
+            arch: &p.arch,
+            multi_arch: p.multi_arch,
+            priority: p.priority,
+            essential: p.essential,
+        });
+        let mut index = Self::empty(Source::Owned(pkgs), heads, options);
         for (i, p) in pkgs.iter().enumerate() {
-            if !considered[i] {
-                continue;
-            }
-            let id = i as Pkg;
-            by_name.entry(p.name.as_str()).or_default().push(id);
-            for r in &p.provides {
-                let v = r.constraint.as_ref().map(|c| c.version.as_str());
-                providers.entry(r.name.as_str()).or_default().push((id, v));
-            }
-            for (k, r) in p.conflicts.iter().enumerate() {
-                neg_by_name
-                    .entry(r.name.as_str())
-                    .or_default()
-                    .push((id, false, k as u32));
-            }
-            for (k, r) in p.breaks.iter().enumerate() {
-                neg_by_name
-                    .entry(r.name.as_str())
-                    .or_default()
-                    .push((id, true, k as u32));
+            if index.considered[i] {
+                let provides = p.provides.iter().map(|r| {
+                    (
+                        r.name.as_str(),
+                        r.constraint.as_ref().map(|c| c.version.as_str()),
+                    )
+                });
+                let conflicts = p.conflicts.iter().map(|r| r.name.as_str());
+                let breaks = p.breaks.iter().map(|r| r.name.as_str());
+                index.add_relations(i as Pkg, provides, conflicts, breaks);
             }
         }
+        index.sort();
+        index
+    }
+
+    /// The index over a package table read in place.
+    pub(crate) fn from_table(table: TableView<'u>, options: &Options) -> Self {
+        let heads = table.packages.iter().map(|p| Head {
+            name: table.str(&p.name),
+            version: table.str(&p.version),
+            arch: table.str(&p.arch),
+            multi_arch: store::multi_arch_of(p.multi_arch),
+            priority: store::priority_of(p.priority),
+            essential: p.flags & 1 != 0,
+        });
+        let owned = (0..table.len()).map(|_| OnceCell::new()).collect();
+        let mut index = Self::empty(Source::Table { table, owned }, heads, options);
+        for (i, p) in table.packages.iter().enumerate() {
+            if index.considered[i] {
+                let [conflicts, breaks, _replaces, provides] = &p.relations;
+                let provides = table.relation_slice(provides).iter().map(|r| {
+                    let version = store::op_of(r.op).map(|_| table.str(&r.version));
+                    (table.str(&r.name), version)
+                });
+                let names = |s| table.relation_slice(s).iter().map(|r| table.str(&r.name));
+                index.add_relations(i as Pkg, provides, names(conflicts), names(breaks));
+            }
+        }
+        index.sort();
+        index
+    }
+
+    /// The per-package arrays and the name lookup; the relation lookups are empty.
+    fn empty(
+        source: Source<'u>,
+        heads: impl ExactSizeIterator<Item = Head<'u>>,
+        options: &Options,
+    ) -> Self {
+        let n = heads.len();
         let mut index = Index {
-            pkgs,
-            native,
-            considered,
-            by_name,
-            providers,
-            neg_by_name,
+            source,
+            names: Vec::with_capacity(n),
+            versions: Vec::with_capacity(n),
+            archs: Vec::with_capacity(n),
+            multi_archs: Vec::with_capacity(n),
+            priorities: Vec::with_capacity(n),
+            essential: Vec::with_capacity(n),
+            native: options.arch.clone(),
+            considered: Vec::with_capacity(n),
+            by_name: HashMap::with_capacity_and_hasher(n, Default::default()),
+            // Sized from bookworm: ~1 provided name per 6 packages, ~1 Conflicts/Breaks
+            // target per 5.
+            providers: HashMap::with_capacity_and_hasher(n / 6, Default::default()),
+            neg_by_name: HashMap::with_capacity_and_hasher(n / 5, Default::default()),
         };
-        let mut by_name = std::mem::take(&mut index.by_name);
-        for list in by_name.values_mut() {
-            list.sort_by(|&a, &b| index.prefer(a, b));
+        for (i, h) in heads.enumerate() {
+            let considered = h.arch == "all"
+                || h.arch == options.arch
+                || options.foreign_archs.iter().any(|a| a == h.arch);
+            if considered {
+                index
+                    .by_name
+                    .entry(h.name)
+                    .and_modify(|c| c.push(i as Pkg))
+                    .or_insert(Candidates::One(i as Pkg));
+            }
+            index.considered.push(considered);
+            index.names.push(h.name);
+            index.versions.push(h.version);
+            index.archs.push(h.arch);
+            index.multi_archs.push(h.multi_arch);
+            index.priorities.push(h.priority);
+            index.essential.push(h.essential);
         }
-        index.by_name = by_name;
-        let mut providers = std::mem::take(&mut index.providers);
+        index
+    }
+
+    /// Records a considered package's Provides, Conflicts and Breaks (by target name).
+    fn add_relations(
+        &mut self,
+        id: Pkg,
+        provides: impl Iterator<Item = (&'u str, Option<&'u str>)>,
+        conflicts: impl Iterator<Item = &'u str>,
+        breaks: impl Iterator<Item = &'u str>,
+    ) {
+        for (name, version) in provides {
+            self.providers.entry(name).or_default().push((id, version));
+        }
+        for (k, name) in conflicts.enumerate() {
+            self.neg_by_name
+                .entry(name)
+                .or_default()
+                .push((id, false, k as u32));
+        }
+        for (k, name) in breaks.enumerate() {
+            self.neg_by_name
+                .entry(name)
+                .or_default()
+                .push((id, true, k as u32));
+        }
+    }
+
+    /// Puts every candidate list in preference order.
+    fn sort(&mut self) {
+        let mut by_name = std::mem::take(&mut self.by_name);
+        for list in by_name.values_mut() {
+            if let Candidates::Many(list) = list {
+                list.sort_by(|&a, &b| self.prefer(a, b));
+            }
+        }
+        self.by_name = by_name;
+        let mut providers = std::mem::take(&mut self.providers);
         for list in providers.values_mut() {
             list.sort_by(|&(a, _), &(b, _)| {
-                let (pa, pb) = (&pkgs[a as usize], &pkgs[b as usize]);
-                pa.priority
-                    .cmp(&pb.priority)
-                    .then_with(|| pa.name.cmp(&pb.name))
-                    .then_with(|| index.prefer(a, b))
+                self.priorities[a as usize]
+                    .cmp(&self.priorities[b as usize])
+                    .then_with(|| self.names[a as usize].cmp(self.names[b as usize]))
+                    .then_with(|| self.prefer(a, b))
             });
             list.dedup();
         }
-        index.providers = providers;
-        index
+        self.providers = providers;
     }
 
     /// Candidate order among packages of one name: newest version first, native before foreign,
     /// then universe order.
     fn prefer(&self, a: Pkg, b: Pkg) -> Ordering {
-        let (pa, pb) = (&self.pkgs[a as usize], &self.pkgs[b as usize]);
-        compare_versions(&pb.version, &pa.version)
+        let (a_, b_) = (a as usize, b as usize);
+        compare_versions(self.versions[b_], self.versions[a_])
             .then_with(|| (self.eff_arch(a) != self.native).cmp(&(self.eff_arch(b) != self.native)))
-            .then_with(|| pa.arch.cmp(&pb.arch))
+            .then_with(|| self.archs[a_].cmp(self.archs[b_]))
             .then_with(|| a.cmp(&b))
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.pkgs.len()
+        self.names.len()
     }
 
-    pub(crate) fn pkg(&self, p: Pkg) -> &'u Package {
-        &self.pkgs[p as usize]
+    /// Package `p`, owned (converted from the table on first use).
+    pub(crate) fn pkg(&self, p: Pkg) -> &Package {
+        match &self.source {
+            Source::Owned(pkgs) => &pkgs[p as usize],
+            Source::Table { table, owned } => owned[p as usize].get_or_init(|| {
+                Box::new(
+                    table
+                        .package(p as usize)
+                        .expect("package ids index the table"),
+                )
+            }),
+        }
+    }
+
+    /// The name of `p` (without converting it).
+    pub(crate) fn name(&self, p: Pkg) -> &'u str {
+        self.names[p as usize]
+    }
+
+    /// The version of `p` (without converting it).
+    pub(crate) fn version(&self, p: Pkg) -> &'u str {
+        self.versions[p as usize]
     }
 
     pub(crate) fn considered(&self, p: Pkg) -> bool {
@@ -151,7 +315,7 @@ impl<'u> Index<'u> {
 
     /// The architecture a package installs as (`all` counts as native).
     pub(crate) fn eff_arch(&self, p: Pkg) -> &str {
-        let a = self.pkgs[p as usize].arch.as_str();
+        let a = self.archs[p as usize];
         if a == "all" {
             &self.native
         } else {
@@ -161,7 +325,7 @@ impl<'u> Index<'u> {
 
     /// All considered packages called `name`, best candidate first.
     pub(crate) fn named(&self, name: &str) -> &[Pkg] {
-        self.by_name.get(name).map_or(&[], Vec::as_slice)
+        self.by_name.get(name).map_or(&[], Candidates::as_slice)
     }
 
     /// Whether `name` is provided by some considered package.
@@ -172,16 +336,14 @@ impl<'u> Index<'u> {
     /// Two packages that dpkg cannot have installed together because they are instances of
     /// one name (Multi-Arch: same instances of different architectures may coexist).
     pub(crate) fn same_slot(&self, a: Pkg, b: Pkg) -> bool {
-        let (pa, pb) = (self.pkg(a), self.pkg(b));
+        let same = |p: Pkg| self.multi_archs[p as usize] == MultiArch::Same;
         a != b
-            && pa.name == pb.name
-            && !(pa.multi_arch == MultiArch::Same
-                && pb.multi_arch == MultiArch::Same
-                && self.eff_arch(a) != self.eff_arch(b))
+            && self.name(a) == self.name(b)
+            && !(same(a) && same(b) && self.eff_arch(a) != self.eff_arch(b))
     }
 
     fn pos_arch_ok(&self, r: &Relation, c: Pkg, from_arch: &str) -> bool {
-        let ma = self.pkg(c).multi_arch;
+        let ma = self.multi_archs[c as usize];
         match &r.arch {
             ArchQualifier::None => ma == MultiArch::Foreign || self.eff_arch(c) == from_arch,
             ArchQualifier::Any => {
@@ -210,7 +372,7 @@ impl<'u> Index<'u> {
             let ok = r
                 .constraint
                 .as_ref()
-                .is_none_or(|k| k.matches(&self.pkg(c).version));
+                .is_none_or(|k| k.matches(self.version(c)));
             if ok && self.pos_arch_ok(r, c, from_arch) {
                 out.push(c);
             }
@@ -235,7 +397,7 @@ impl<'u> Index<'u> {
             if c != owner
                 && r.constraint
                     .as_ref()
-                    .is_none_or(|k| k.matches(&self.pkg(c).version))
+                    .is_none_or(|k| k.matches(self.version(c)))
                 && self.neg_arch_ok(r, c)
             {
                 out.push(c);
@@ -298,16 +460,14 @@ impl<'u> Index<'u> {
     /// The names that every installation must contain, sorted: `Essential: yes` packages, plus
     /// `Priority: required` ones when `with_required`.
     pub(crate) fn base_names(&self, with_required: bool) -> Vec<&'u str> {
-        let mut names: Vec<&str> = self
-            .pkgs
-            .iter()
-            .enumerate()
-            .filter(|(i, p)| {
-                self.considered[*i]
-                    && self.eff_arch(*i as Pkg) == self.native
-                    && (p.essential || (with_required && p.priority == store::Priority::Required))
+        let mut names: Vec<&str> = (0..self.len())
+            .filter(|&i| {
+                self.considered[i]
+                    && self.eff_arch(i as Pkg) == self.native
+                    && (self.essential[i]
+                        || (with_required && self.priorities[i] == Priority::Required))
             })
-            .map(|(_, p)| p.name.as_str())
+            .map(|i| self.names[i])
             .collect();
         names.sort_unstable();
         names.dedup();

@@ -18,7 +18,9 @@
 //! - a history: it knows nothing of the journal; installed packages are given as a list.
 //!
 //! Public API:
-//! - [`Solver::new`]`(&Universe, &Options) -> Solver`;
+//! - [`Solver::new`]`(&Universe, &Options) -> Solver`, or
+//!   [`Solver::from_table`]`(TableView, &Options) -> Solver` over a store snapshot
+//!   read in place (packages are converted to the owned model only when the search reaches them);
 //!   [`Solver::solve`]`(&self, &Request, &[Installed]) -> Result<Solution, SolveError>`;
 //! - [`Solution`] `{ packages: Vec<Chosen { name, version, arch, reason, parent }>, changes: Vec<Change> }`,
 //!   [`Solution::why`]`(&self, name) -> Option<Vec<String>>`;

@@ -168,6 +168,14 @@ impl<'u> Solver<'u> {
         }
     }
 
+    /// A solver over a package table read in place (a store snapshot): the same answers as
+    /// [`Solver::new`] over the table's universe, without converting the whole table first.
+    pub fn from_table(table: store::TableView<'u>, options: &Options) -> Self {
+        Solver {
+            index: Index::from_table(table, options),
+        }
+    }
+
     /// Candidates for a request spec, best first: real packages, else providers.
     fn spec_candidates(&self, spec: &Spec<'_>, action: &str) -> Result<Vec<Pkg>, SolveError> {
         let ix = &self.index;

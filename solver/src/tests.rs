@@ -12,6 +12,11 @@ use store::Universe;
 /// The package DSL: one package per line, `name=version[:arch] Field: value; Field: value`.
 /// Architecture defaults to amd64; blank lines and `#` comments are skipped.
 fn universe(text: &str) -> Universe {
+    store::parse_packages(&stanzas(text)).expect("DSL universe parses")
+}
+
+/// The DSL as `Packages` text.
+fn stanzas(text: &str) -> String {
     let mut stanzas = String::new();
     for line in text
         .lines()
@@ -34,7 +39,25 @@ fn universe(text: &str) -> Universe {
         }
         stanzas.push('\n');
     }
-    store::parse_packages(&stanzas).expect("DSL universe parses")
+    stanzas
+}
+
+/// Solves over the DSL universe as a package table read in place, as `particle solve` does
+/// over a store snapshot; the answer must be the owned universe's, `expected`.
+fn agrees_over_the_table(
+    text: &str,
+    options: &Options,
+    request: &Request,
+    installed: &[Installed],
+    expected: &Result<Solution, SolveError>,
+) {
+    let table = store::PackageTable::parse(&stanzas(text)).expect("DSL universe parses");
+    let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&table).expect("encode");
+    let archived = rkyv::access::<store::ArchivedPackageTable, rkyv::rancor::Error>(&bytes)
+        .expect("valid archive");
+    let view = archived.view().expect("UTF-8");
+    let got = Solver::from_table(view, options).solve(request, installed);
+    assert_eq!(&got, expected, "the table and the owned universe disagree");
 }
 
 fn opts() -> Options {
@@ -123,6 +146,7 @@ fn case_with(text: &str, options: &Options, request: &Request, installed: &[Inst
         solver.solve(request, installed),
         "same input, same answer"
     );
+    agrees_over_the_table(text, options, request, installed, &first);
     show(&u, options, &first)
 }
 
@@ -531,6 +555,7 @@ proptest! {
         let solver = Solver::new(&u, &opts());
         let got = solver.solve(&request, &[]);
         prop_assert_eq!(&got, &solver.solve(&request, &[]));
+        agrees_over_the_table(&text, &opts(), &request, &[], &got);
         let candidates: Vec<usize> = (0..u.packages.len()).filter(|&i| u.packages[i].name == target).collect();
         let oracle = candidates.iter().any(|&i| brute_installable(&u, &[i], true));
         match &got {

@@ -285,3 +285,43 @@ fn install_plans_are_valid_and_close_to_apt() {
 /// first and takes luit, which breaks x11-utils, so x11-utils' own Recommends are later refused;
 /// apt visits x11-utils first. Tracked in issue 3 (docs/solver.md, "Known differences").
 const KNOWN_RECOMMENDS_DEVIATIONS: &[(&str, usize, usize)] = &[("texlive-full", 3, 1)];
+
+/// `particle solve` over a store snapshot reads the package table in place
+/// (`Solver::from_table`); on the real archive, every target gives exactly the answer the owned
+/// universe gives, with and without Recommends, and for an unsatisfiable request the same error.
+#[test]
+fn the_package_table_gives_the_owned_universes_answers() {
+    let ix = index();
+    let text = std::str::from_utf8(&ix.text).expect("UTF-8");
+    let table = store::PackageTable::parse(text).expect("Packages parses into a table");
+    let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&table).expect("encode");
+    let archived = rkyv::access::<store::ArchivedPackageTable, rkyv::rancor::Error>(&bytes)
+        .expect("valid archive");
+    archived.check_spans().expect("spans in bounds");
+    let view = archived.view().expect("UTF-8 strings");
+    assert_eq!(view.to_universe(), ix.universe);
+    let owned = Solver::new(&ix.universe, &Options::default());
+    let in_place = Solver::from_table(view, &Options::default());
+    for target in [
+        "hello",
+        "build-essential",
+        "task-gnome-desktop",
+        "task-kde-desktop",
+        "libreoffice",
+        "texlive-full",
+        "no-such-package",
+    ] {
+        for no_recommends in [true, false] {
+            let request = Request {
+                install: vec![target.to_owned()],
+                no_recommends,
+                ..Default::default()
+            };
+            assert_eq!(
+                in_place.solve(&request, &[]),
+                owned.solve(&request, &[]),
+                "{target}, no_recommends {no_recommends}"
+            );
+        }
+    }
+}

@@ -46,32 +46,33 @@ pub struct Paragraphs<'a> {
     line: usize,
 }
 
-impl<'a> Iterator for Paragraphs<'a> {
-    type Item = Result<Paragraph<'a>, Deb822Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl<'a> Paragraphs<'a> {
+    /// Reads the next paragraph, handing each field to `field` as `(name, raw value)` instead of
+    /// collecting them: the `Packages` parser fills fixed slots this way and allocates nothing
+    /// per stanza. Returns the line the paragraph starts on, `None` at the end of the text.
+    pub fn next_with(
+        &mut self,
+        mut field: impl FnMut(&'a str, &'a str),
+    ) -> Option<Result<usize, Deb822Error>> {
         let text = self.text;
         let bytes = text.as_bytes();
-        let mut para = Paragraph {
-            line: 0,
-            fields: Vec::with_capacity(24),
-        };
+        let mut first_line = None;
         // (name, value start, value end)
         let mut current: Option<(&'a str, usize, usize)> = None;
         while self.pos < bytes.len() {
             let start = self.pos;
-            let end = memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
-            self.pos = (end + 1).min(bytes.len().max(end + 1));
+            let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+            self.pos = end + 1;
             let line_no = self.line;
             self.line += 1;
             let line = &text[start..end];
             let line = line.strip_suffix('\r').unwrap_or(line);
-            if line.trim().is_empty() {
-                if current.is_some() || !para.fields.is_empty() {
+            if is_blank(line) {
+                if let Some(first) = first_line {
                     if let Some((k, vs, ve)) = current.take() {
-                        para.fields.push((k, &text[vs..ve]));
+                        field(k, &text[vs..ve]);
                     }
-                    return Some(Ok(para));
+                    return Some(Ok(first));
                 }
                 continue;
             }
@@ -83,21 +84,15 @@ impl<'a> Iterator for Paragraphs<'a> {
                 match current.as_mut() {
                     Some((_, _, ve)) => *ve = start + line.len(),
                     None => {
-                        self.pos = bytes.len();
-                        return Some(Err(Deb822Error {
-                            line: line_no,
-                            what: "continuation line without a field",
-                        }));
+                        return Some(Err(self.fail(line_no, "continuation line without a field")))
                     }
                 }
                 continue;
             }
-            let Some(colon) = line.find(':') else {
-                self.pos = bytes.len();
-                return Some(Err(Deb822Error {
-                    line: line_no,
-                    what: "line is neither `Field: value` nor a continuation",
-                }));
+            let Some(colon) = memchr::memchr(b':', line.as_bytes()) else {
+                return Some(Err(
+                    self.fail(line_no, "line is neither `Field: value` nor a continuation")
+                ));
             };
             let name = &line[..colon];
             if name.is_empty()
@@ -105,34 +100,46 @@ impl<'a> Iterator for Paragraphs<'a> {
                     .bytes()
                     .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
             {
-                self.pos = bytes.len();
-                return Some(Err(Deb822Error {
-                    line: line_no,
-                    what: "bad field name",
-                }));
+                return Some(Err(self.fail(line_no, "bad field name")));
             }
             if let Some((k, vs, ve)) = current.take() {
-                para.fields.push((k, &text[vs..ve]));
+                field(k, &text[vs..ve]);
             }
-            if para.fields.is_empty() {
-                para.line = line_no;
-            }
-            let vstart = start + colon + 1;
-            current = Some((name, vstart, start + line.len()));
+            first_line.get_or_insert(line_no);
+            current = Some((name, start + colon + 1, start + line.len()));
         }
+        self.pos = bytes.len();
         if let Some((k, vs, ve)) = current.take() {
-            para.fields.push((k, &text[vs..ve]));
+            field(k, &text[vs..ve]);
         }
-        if para.fields.is_empty() {
-            None
-        } else {
-            Some(Ok(para))
-        }
+        first_line.map(Ok)
+    }
+
+    /// Stops the iteration (a syntax error ends it) and describes the error.
+    fn fail(&mut self, line: usize, what: &'static str) -> Deb822Error {
+        self.pos = self.text.len();
+        Deb822Error { line, what }
     }
 }
 
-fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&b| b == needle)
+/// Whether a line separates paragraphs (empty or only whitespace). Only a line that starts
+/// with whitespace or a non-ASCII byte can be blank, so most lines are decided by one byte.
+fn is_blank(line: &str) -> bool {
+    match line.as_bytes().first() {
+        None => true,
+        Some(&b) if b.is_ascii_whitespace() || !b.is_ascii() => line.trim().is_empty(),
+        Some(_) => false,
+    }
+}
+
+impl<'a> Iterator for Paragraphs<'a> {
+    type Item = Result<Paragraph<'a>, Deb822Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut fields = Vec::with_capacity(24);
+        let line = self.next_with(|k, v| fields.push((k, v)))?;
+        Some(line.map(|line| Paragraph { line, fields }))
+    }
 }
 
 #[cfg(test)]

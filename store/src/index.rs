@@ -95,10 +95,11 @@ fn bounded(data: &[u8], limit: u64) -> Result<Vec<u8>, IndexError> {
 
 /// Parses the text of a `Packages` index.
 pub fn parse_packages(text: &str) -> Result<Universe, IndexError> {
-    let mut packages = Vec::with_capacity(text.len() / 1200);
-    for p in paragraphs(text) {
-        packages.push(package_from_paragraph(&p?)?);
-    }
+    let mut packages = Vec::with_capacity(text.len() / 700);
+    for_each_stanza(text, |stanza| {
+        packages.push(package_from_stanza(&stanza)?);
+        Ok(())
+    })?;
     Ok(Universe { packages })
 }
 
@@ -111,143 +112,334 @@ pub fn parse_packages_bytes(bytes: &[u8]) -> Result<Universe, IndexError> {
 /// Builds a [`Package`] from one stanza of a `Packages` file or a dpkg `status` file.
 /// Fields a `status` file lacks (Filename, Size, SHA256) default to empty.
 pub fn package_from_paragraph(p: &Paragraph<'_>) -> Result<Package, IndexError> {
-    // One pass over the stanza's fields into slots: a stanza has ~20 fields and we read ~20,
-    // so looking each one up would cost a quadratic number of comparisons per stanza.
-    let mut f: [Option<&str>; FIELDS.len()] = [None; FIELDS.len()];
-    for (k, v) in &p.fields {
-        if let Some(i) = field_slot(k) {
-            f[i] = Some(v.trim());
+    let mut slots: Slots<'_> = [None; FIELD_COUNT];
+    for (name, value) in &p.fields {
+        fill_slot(&mut slots, name, value);
+    }
+    package_from_stanza(&Stanza::check(p.line, slots)?)
+}
+
+/// Calls `each` with every stanza of `text`, its scalar fields checked. Shared by the owned
+/// [`Universe`] parse and the interned package table, so both accept exactly the same input.
+pub(crate) fn for_each_stanza<'a>(
+    text: &'a str,
+    mut each: impl FnMut(Stanza<'a>) -> Result<(), IndexError>,
+) -> Result<(), IndexError> {
+    let mut stanzas = paragraphs(text);
+    loop {
+        let mut slots: Slots<'a> = [None; FIELD_COUNT];
+        let Some(line) = stanzas.next_with(|name, value| fill_slot(&mut slots, name, value)) else {
+            return Ok(());
+        };
+        each(Stanza::check(line?, slots)?)?;
+    }
+}
+
+/// The raw values of the fields a [`Package`] is built from, indexed by [`Field`]. One pass
+/// over a stanza fills them: a stanza has ~20 fields and we read ~20, so looking each one up
+/// would cost a quadratic number of comparisons per stanza.
+type Slots<'a> = [Option<&'a str>; FIELD_COUNT];
+
+/// Records `value` in its slot if `name` is a field we read (the last occurrence wins).
+fn fill_slot<'a>(slots: &mut Slots<'a>, name: &str, value: &'a str) {
+    if let Some(f) = Field::from_name(name) {
+        slots[f as usize] = Some(value);
+    }
+}
+
+/// One stanza with its scalar fields checked, borrowing from the index text; relation fields
+/// are parsed by the caller (into owned [`Package`]s or into the interned table).
+pub(crate) struct Stanza<'a> {
+    pub(crate) line: usize,
+    pub(crate) name: &'a str,
+    pub(crate) version: &'a str,
+    pub(crate) arch: &'a str,
+    pub(crate) multi_arch: MultiArch,
+    pub(crate) essential: bool,
+    pub(crate) protected: bool,
+    pub(crate) priority: Priority,
+    pub(crate) section: &'a str,
+    /// The source package name (the binary's name when the field is absent).
+    pub(crate) source: &'a str,
+    pub(crate) sha256: Sha256,
+    pub(crate) filename: &'a str,
+    slots: Slots<'a>,
+}
+
+/// The dependency fields (entries with alternatives), in [`Package`] order.
+pub(crate) const DEPENDENCY_FIELDS: [Field; 5] = [
+    Field::Depends,
+    Field::PreDepends,
+    Field::Recommends,
+    Field::Suggests,
+    Field::Enhances,
+];
+
+/// The relation fields without alternatives, in [`Package`] order.
+pub(crate) const RELATION_FIELDS: [Field; 4] = [
+    Field::Conflicts,
+    Field::Breaks,
+    Field::Replaces,
+    Field::Provides,
+];
+
+impl<'a> Stanza<'a> {
+    /// Checks the scalar fields of a stanza starting at `line`.
+    fn check(line: usize, slots: Slots<'a>) -> Result<Self, IndexError> {
+        let get = |f: Field| slots[f as usize].map(str::trim);
+        let name = get(Field::Package).ok_or(IndexError::Missing {
+            line,
+            field: "Package",
+        })?;
+        let value_err = |field: &'static str, value: &str| value_error(line, name, field, value);
+        if !valid_name(name) {
+            return Err(value_err("Package", name));
+        }
+        let version = get(Field::Version).ok_or(IndexError::Missing {
+            line,
+            field: "Version",
+        })?;
+        Version::parse(version).map_err(|_| value_err("Version", version))?;
+        let arch = get(Field::Architecture).ok_or(IndexError::Missing {
+            line,
+            field: "Architecture",
+        })?;
+        let yes = |f: Field| get(f).is_some_and(|v| v.eq_ignore_ascii_case("yes"));
+        let multi_arch = match get(Field::MultiArch) {
+            None => MultiArch::No,
+            Some(v) if v.eq_ignore_ascii_case("no") => MultiArch::No,
+            Some(v) if v.eq_ignore_ascii_case("same") => MultiArch::Same,
+            Some(v) if v.eq_ignore_ascii_case("foreign") => MultiArch::Foreign,
+            Some(v) if v.eq_ignore_ascii_case("allowed") => MultiArch::Allowed,
+            Some(other) => return Err(value_err("Multi-Arch", other)),
+        };
+        let priority = match get(Field::Priority) {
+            Some(v) if v.eq_ignore_ascii_case("required") => Priority::Required,
+            Some(v) if v.eq_ignore_ascii_case("important") => Priority::Important,
+            Some(v) if v.eq_ignore_ascii_case("standard") => Priority::Standard,
+            Some(v) if v.eq_ignore_ascii_case("extra") => Priority::Extra,
+            _ => Priority::Optional,
+        };
+        let sha256 = match get(Field::Sha256) {
+            Some(h) => Sha256::from_hex(h).map_err(|_| value_err("SHA256", h))?,
+            None => Sha256::default(),
+        };
+        let source = get(Field::Source)
+            .and_then(|s| s.split_whitespace().next())
+            .unwrap_or(name);
+        Ok(Stanza {
+            line,
+            name,
+            version,
+            arch,
+            multi_arch,
+            essential: yes(Field::Essential),
+            protected: yes(Field::Protected),
+            priority,
+            section: get(Field::Section).unwrap_or(""),
+            source,
+            sha256,
+            filename: get(Field::Filename).unwrap_or(""),
+            slots,
+        })
+    }
+
+    /// The text of a relation field, trimmed, if the stanza has it.
+    pub(crate) fn relation_text(&self, f: Field) -> Option<&'a str> {
+        self.slots[f as usize].map(str::trim)
+    }
+
+    /// A relation field that does not parse, with where it is.
+    pub(crate) fn relation_error(&self, f: Field, source: RelationError) -> IndexError {
+        IndexError::Relation {
+            line: self.line,
+            package: self.name.to_owned(),
+            field: f.name(),
+            source,
         }
     }
-    let get = |name: &str| FIELDS.iter().position(|x| *x == name).and_then(|i| f[i]);
-    let line = p.line;
-    let name = get("Package").ok_or(IndexError::Missing {
+
+    /// Installed-Size and Size (0 when absent). Checked after the relations, as they come
+    /// after them in a [`Package`].
+    pub(crate) fn sizes(&self) -> Result<(u64, u64), IndexError> {
+        let number = |f: Field| -> Result<u64, IndexError> {
+            self.slots[f as usize].map(str::trim).map_or(Ok(0), |v| {
+                v.parse()
+                    .map_err(|_| value_error(self.line, self.name, f.name(), v))
+            })
+        };
+        Ok((number(Field::InstalledSize)?, number(Field::Size)?))
+    }
+}
+
+fn value_error(line: usize, package: &str, field: &'static str, value: &str) -> IndexError {
+    IndexError::Value {
         line,
-        field: "Package",
-    })?;
-    let value_err = |field: &'static str, value: &str| IndexError::Value {
-        line,
-        package: name.to_owned(),
+        package: package.to_owned(),
         field,
         value: value.chars().take(120).collect(),
-    };
-    if !valid_name(name) {
-        return Err(value_err("Package", name));
     }
-    let version = get("Version").ok_or(IndexError::Missing {
-        line,
-        field: "Version",
-    })?;
-    Version::parse(version).map_err(|_| value_err("Version", version))?;
-    let arch = get("Architecture").ok_or(IndexError::Missing {
-        line,
-        field: "Architecture",
-    })?;
-    let deps = |field: &'static str| -> Result<_, IndexError> {
-        get(field).map_or(Ok(Vec::new()), |v| {
-            parse_dependencies(v).map_err(|source| IndexError::Relation {
-                line,
-                package: name.to_owned(),
-                field,
-                source,
-            })
+}
+
+/// Builds an owned [`Package`] from a checked stanza.
+fn package_from_stanza(st: &Stanza<'_>) -> Result<Package, IndexError> {
+    let deps = |f: Field| -> Result<_, IndexError> {
+        st.relation_text(f).map_or(Ok(Vec::new()), |v| {
+            parse_dependencies(v).map_err(|e| st.relation_error(f, e))
         })
     };
-    let rels = |field: &'static str| -> Result<_, IndexError> {
-        get(field).map_or(Ok(Vec::new()), |v| {
-            parse_relations(v).map_err(|source| IndexError::Relation {
-                line,
-                package: name.to_owned(),
-                field,
-                source,
-            })
+    let rels = |f: Field| -> Result<_, IndexError> {
+        st.relation_text(f).map_or(Ok(Vec::new()), |v| {
+            parse_relations(v).map_err(|e| st.relation_error(f, e))
         })
     };
-    let number = |field: &'static str| -> Result<u64, IndexError> {
-        get(field).map_or(Ok(0), |v| v.parse().map_err(|_| value_err(field, v)))
-    };
-    let yes = |field: &'static str| get(field).is_some_and(|v| v.eq_ignore_ascii_case("yes"));
-    let multi_arch = match get("Multi-Arch") {
-        None => MultiArch::No,
-        Some(v) if v.eq_ignore_ascii_case("no") => MultiArch::No,
-        Some(v) if v.eq_ignore_ascii_case("same") => MultiArch::Same,
-        Some(v) if v.eq_ignore_ascii_case("foreign") => MultiArch::Foreign,
-        Some(v) if v.eq_ignore_ascii_case("allowed") => MultiArch::Allowed,
-        Some(other) => return Err(value_err("Multi-Arch", other)),
-    };
-    let priority = match get("Priority") {
-        Some(v) if v.eq_ignore_ascii_case("required") => Priority::Required,
-        Some(v) if v.eq_ignore_ascii_case("important") => Priority::Important,
-        Some(v) if v.eq_ignore_ascii_case("standard") => Priority::Standard,
-        Some(v) if v.eq_ignore_ascii_case("extra") => Priority::Extra,
-        _ => Priority::Optional,
-    };
-    let sha256 = match get("SHA256") {
-        Some(h) => Sha256::from_hex(h).map_err(|_| value_err("SHA256", h))?,
-        None => Sha256::default(),
-    };
-    let source = get("Source")
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap_or(name)
-        .to_owned();
+    let [depends, pre_depends, recommends, suggests, enhances] = [
+        deps(Field::Depends)?,
+        deps(Field::PreDepends)?,
+        deps(Field::Recommends)?,
+        deps(Field::Suggests)?,
+        deps(Field::Enhances)?,
+    ];
+    let [conflicts, breaks, replaces, provides] = [
+        rels(Field::Conflicts)?,
+        rels(Field::Breaks)?,
+        rels(Field::Replaces)?,
+        rels(Field::Provides)?,
+    ];
+    let (installed_size, size) = st.sizes()?;
     Ok(Package {
-        name: name.to_owned(),
-        version: version.to_owned(),
-        arch: arch.to_owned(),
-        multi_arch,
-        essential: yes("Essential"),
-        protected: yes("Protected"),
-        priority,
-        section: get("Section").unwrap_or("").to_owned(),
-        source,
-        depends: deps("Depends")?,
-        pre_depends: deps("Pre-Depends")?,
-        recommends: deps("Recommends")?,
-        suggests: deps("Suggests")?,
-        enhances: deps("Enhances")?,
-        conflicts: rels("Conflicts")?,
-        breaks: rels("Breaks")?,
-        replaces: rels("Replaces")?,
-        provides: rels("Provides")?,
-        installed_size: number("Installed-Size")?,
-        size: number("Size")?,
-        sha256,
-        filename: get("Filename").unwrap_or("").to_owned(),
+        name: st.name.to_owned(),
+        version: st.version.to_owned(),
+        arch: st.arch.to_owned(),
+        multi_arch: st.multi_arch,
+        essential: st.essential,
+        protected: st.protected,
+        priority: st.priority,
+        section: st.section.to_owned(),
+        source: st.source.to_owned(),
+        depends,
+        pre_depends,
+        recommends,
+        suggests,
+        enhances,
+        conflicts,
+        breaks,
+        replaces,
+        provides,
+        installed_size,
+        size,
+        sha256: st.sha256,
+        filename: st.filename.to_owned(),
     })
 }
 
-/// The fields a [`Package`] is built from, in their canonical spelling.
-const FIELDS: [&str; 23] = [
-    "Package",
-    "Version",
-    "Architecture",
-    "Multi-Arch",
-    "Essential",
-    "Protected",
-    "Priority",
-    "Section",
-    "Source",
-    "Depends",
-    "Pre-Depends",
-    "Recommends",
-    "Suggests",
-    "Enhances",
-    "Conflicts",
-    "Breaks",
-    "Replaces",
-    "Provides",
-    "Installed-Size",
-    "Size",
-    "SHA256",
-    "Filename",
-    "Status",
-];
+/// The fields a [`Package`] is built from; the discriminant is the slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    Package,
+    Version,
+    Architecture,
+    MultiArch,
+    Essential,
+    Protected,
+    Priority,
+    Section,
+    Source,
+    Depends,
+    PreDepends,
+    Recommends,
+    Suggests,
+    Enhances,
+    Conflicts,
+    Breaks,
+    Replaces,
+    Provides,
+    InstalledSize,
+    Size,
+    Sha256,
+    Filename,
+}
 
-/// The slot of a field name (case-insensitive, as deb822 field names are).
-fn field_slot(name: &str) -> Option<usize> {
-    FIELDS
-        .iter()
-        .position(|f| f.len() == name.len() && f.eq_ignore_ascii_case(name))
+const FIELD_COUNT: usize = Field::ALL.len();
+
+impl Field {
+    const ALL: [Field; 22] = [
+        Field::Package,
+        Field::Version,
+        Field::Architecture,
+        Field::MultiArch,
+        Field::Essential,
+        Field::Protected,
+        Field::Priority,
+        Field::Section,
+        Field::Source,
+        Field::Depends,
+        Field::PreDepends,
+        Field::Recommends,
+        Field::Suggests,
+        Field::Enhances,
+        Field::Conflicts,
+        Field::Breaks,
+        Field::Replaces,
+        Field::Provides,
+        Field::InstalledSize,
+        Field::Size,
+        Field::Sha256,
+        Field::Filename,
+    ];
+
+    /// The canonical spelling.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Field::Package => "Package",
+            Field::Version => "Version",
+            Field::Architecture => "Architecture",
+            Field::MultiArch => "Multi-Arch",
+            Field::Essential => "Essential",
+            Field::Protected => "Protected",
+            Field::Priority => "Priority",
+            Field::Section => "Section",
+            Field::Source => "Source",
+            Field::Depends => "Depends",
+            Field::PreDepends => "Pre-Depends",
+            Field::Recommends => "Recommends",
+            Field::Suggests => "Suggests",
+            Field::Enhances => "Enhances",
+            Field::Conflicts => "Conflicts",
+            Field::Breaks => "Breaks",
+            Field::Replaces => "Replaces",
+            Field::Provides => "Provides",
+            Field::InstalledSize => "Installed-Size",
+            Field::Size => "Size",
+            Field::Sha256 => "SHA256",
+            Field::Filename => "Filename",
+        }
+    }
+
+    /// The field called `name`. deb822 field names are case-insensitive; archives spell them
+    /// canonically, so an exact match is tried first and the case-insensitive scan only runs
+    /// for the fields we do not read (Description, Maintainer, …) and odd spellings.
+    fn from_name(name: &str) -> Option<Field> {
+        let exact = match name {
+            "Package" => Some(Field::Package),
+            "Version" => Some(Field::Version),
+            "Architecture" => Some(Field::Architecture),
+            "Depends" => Some(Field::Depends),
+            "Size" => Some(Field::Size),
+            "SHA256" => Some(Field::Sha256),
+            "Filename" => Some(Field::Filename),
+            "Section" => Some(Field::Section),
+            "Priority" => Some(Field::Priority),
+            "Installed-Size" => Some(Field::InstalledSize),
+            "Source" => Some(Field::Source),
+            _ => None,
+        };
+        exact.or_else(|| {
+            Field::ALL
+                .into_iter()
+                .find(|f| f.name().len() == name.len() && f.name().eq_ignore_ascii_case(name))
+        })
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //!
 //! It owns:
 //! - the package model ([`model`]) and Debian version ordering ([`version`]);
+//! - the package table (`table`): a parsed index as flat integer records over one string blob,
+//!   what universe snapshots hold and what the solver reads in place;
 //! - the deb822, relation and `Packages` parsers (pure, over `&str`);
 //! - InRelease verification (`release`, `verify`), the `.deb` reader (`deb`), the
 //!   content-addressed object store (`cas`);
@@ -29,6 +31,7 @@ mod index;
 mod model;
 mod relation;
 mod release;
+mod table;
 mod verify;
 mod version;
 
@@ -58,6 +61,11 @@ pub use relation::{
 pub use release::{
     format_utc, parse_release, parse_rfc2822, split_clearsigned, ClearsignError, Clearsigned,
     Release, ReleaseError, ReleaseFile,
+};
+pub use table::{
+    multi_arch_of, op_of, priority_of, ArchivedPackageRecord, ArchivedPackageTable,
+    ArchivedRelationRecord, ArchivedSpan, PackageRecord, PackageTable, Qualifier, RelationRecord,
+    Span, TableView,
 };
 pub use verify::{verify_inrelease, Verified, VerifyError};
 pub use version::{compare_versions, Version, VersionError};

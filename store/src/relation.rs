@@ -20,16 +20,53 @@ fn err(text: &str, what: &'static str) -> RelationError {
 
 /// Parses one relation without alternatives.
 pub fn parse_relation(text: &str) -> Result<Relation, RelationError> {
+    let r = parse_relation_ref(text)?;
+    Ok(Relation {
+        name: r.name.to_owned(),
+        arch: match r.arch {
+            QualifierRef::None => ArchQualifier::None,
+            QualifierRef::Any => ArchQualifier::Any,
+            QualifierRef::Native => ArchQualifier::Native,
+            QualifierRef::Named(a) => ArchQualifier::Named(a.to_owned()),
+        },
+        constraint: r.constraint.map(|(op, version)| Constraint {
+            op,
+            version: version.to_owned(),
+        }),
+    })
+}
+
+/// A relation parsed in place: what [`Relation`] holds, borrowed from the field's text (the
+/// package table interns these instead of allocating each one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RelationRef<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) arch: QualifierRef<'a>,
+    pub(crate) constraint: Option<(Op, &'a str)>,
+}
+
+/// [`ArchQualifier`], borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QualifierRef<'a> {
+    None,
+    Any,
+    Native,
+    Named(&'a str),
+}
+
+/// Parses one relation without alternatives, borrowing from `text`.
+pub(crate) fn parse_relation_ref(text: &str) -> Result<RelationRef<'_>, RelationError> {
     let s = text.trim();
     // Drop build-profile restrictions `<...>` and architecture restrictions `[...]`: they
     // only occur in source packages and do not change a binary relation's meaning.
-    let s = match s.find(['[', '<']) {
-        Some(i) if !s[..i].contains('(') || s[..i].contains(')') => s[..i].trim_end(),
+    let s = match memchr::memchr2(b'[', b'<', s.as_bytes()) {
+        Some(i) if !has(b'(', &s[..i]) || has(b')', &s[..i]) => s[..i].trim_end(),
         _ => s,
     };
-    let (head, constraint) = match s.find('(') {
+    let (head, constraint) = match memchr::memchr(b'(', s.as_bytes()) {
         Some(open) => {
-            let close = s.rfind(')').ok_or_else(|| err(text, "unclosed `(`"))?;
+            let close =
+                memchr::memrchr(b')', s.as_bytes()).ok_or_else(|| err(text, "unclosed `(`"))?;
             if close < open || !s[close + 1..].trim().is_empty() {
                 return Err(err(text, "text after `)`"));
             }
@@ -55,28 +92,22 @@ pub fn parse_relation(text: &str) -> Result<Relation, RelationError> {
             if version.is_empty() || version.contains(char::is_whitespace) {
                 return Err(err(text, "bad version in constraint"));
             }
-            (
-                s[..open].trim_end(),
-                Some(Constraint {
-                    op,
-                    version: version.to_owned(),
-                }),
-            )
+            (s[..open].trim_end(), Some((op, version)))
         }
         None => (s, None),
     };
     let (name, arch) = match head.split_once(':') {
-        Some((n, "any")) => (n, ArchQualifier::Any),
-        Some((n, "native")) => (n, ArchQualifier::Native),
-        Some((n, a)) if valid_arch(a) => (n, ArchQualifier::Named(a.to_owned())),
+        Some((n, "any")) => (n, QualifierRef::Any),
+        Some((n, "native")) => (n, QualifierRef::Native),
+        Some((n, a)) if valid_arch(a) => (n, QualifierRef::Named(a)),
         Some(_) => return Err(err(text, "bad architecture qualifier")),
-        None => (head, ArchQualifier::None),
+        None => (head, QualifierRef::None),
     };
     if !valid_name(name) {
         return Err(err(text, "bad package name"));
     }
-    Ok(Relation {
-        name: name.to_owned(),
+    Ok(RelationRef {
+        name,
         arch,
         constraint,
     })
@@ -85,15 +116,14 @@ pub fn parse_relation(text: &str) -> Result<Relation, RelationError> {
 /// Parses a dependency field (`Depends`, `Pre-Depends`, `Recommends`, …): comma-separated
 /// entries, each with `|`-separated alternatives. Empty entries (trailing commas) are skipped.
 pub fn parse_dependencies(text: &str) -> Result<Vec<Dependency>, RelationError> {
-    let mut out = Vec::new();
-    for entry in text.split(',') {
-        if entry.trim().is_empty() {
-            continue;
+    // Exact capacities: the index holds hundreds of thousands of these small vectors, and
+    // growth by doubling would waste memory (page faults are a visible part of the parse).
+    let mut out = Vec::with_capacity(count(b',', text) + 1);
+    for entry in entries(text) {
+        let mut alternatives = Vec::with_capacity(count(b'|', entry) + 1);
+        for alternative in entry.split('|') {
+            alternatives.push(parse_relation(alternative)?);
         }
-        let alternatives = entry
-            .split('|')
-            .map(parse_relation)
-            .collect::<Result<Vec<_>, _>>()?;
         out.push(Dependency { alternatives });
     }
     Ok(out)
@@ -102,17 +132,25 @@ pub fn parse_dependencies(text: &str) -> Result<Vec<Dependency>, RelationError> 
 /// Parses a field whose entries have no alternatives (`Conflicts`, `Breaks`, `Replaces`,
 /// `Provides`).
 pub fn parse_relations(text: &str) -> Result<Vec<Relation>, RelationError> {
-    let mut out = Vec::new();
-    for entry in text.split(',') {
-        if entry.trim().is_empty() {
-            continue;
-        }
-        if entry.contains('|') {
-            return Err(err(entry, "alternatives are not allowed in this field"));
-        }
+    let mut out = Vec::with_capacity(count(b',', text) + 1);
+    for entry in entries(text) {
+        check_no_alternatives(entry)?;
         out.push(parse_relation(entry)?);
     }
     Ok(out)
+}
+
+/// The non-empty comma-separated entries of a relation field (trailing commas are allowed).
+pub(crate) fn entries(text: &str) -> impl Iterator<Item = &str> {
+    text.split(',').filter(|entry| !entry.trim().is_empty())
+}
+
+/// Refuses an entry with alternatives in a field that does not allow them.
+pub(crate) fn check_no_alternatives(entry: &str) -> Result<(), RelationError> {
+    if has(b'|', entry) {
+        return Err(err(entry, "alternatives are not allowed in this field"));
+    }
+    Ok(())
 }
 
 /// Debian policy 5.6.1: lower-case letters, digits, `+`, `-`, `.`; at least two characters,
@@ -124,6 +162,16 @@ pub fn valid_name(name: &str) -> bool {
         && b[0].is_ascii_alphanumeric()
         && b.iter()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
+}
+
+/// Whether `text` contains the byte `b`.
+fn has(b: u8, text: &str) -> bool {
+    memchr::memchr(b, text.as_bytes()).is_some()
+}
+
+/// How many times `text` contains the byte `b`.
+fn count(b: u8, text: &str) -> usize {
+    memchr::memchr_iter(b, text.as_bytes()).count()
 }
 
 fn valid_arch(a: &str) -> bool {

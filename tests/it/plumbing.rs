@@ -1,4 +1,5 @@
-//! `particle solve` and `particle distcheck`: plumbing on Packages files, no state directory.
+//! `particle solve` and `particle distcheck`: plumbing on Packages files (no state directory),
+//! or on the pinned snapshot of one.
 
 use crate::common::*;
 
@@ -61,6 +62,28 @@ fn solve_and_distcheck_on_the_real_index() {
         .as_str()
         .expect("reason")
         .contains("depends on"));
+}
+
+/// Without `--index`, `solve` reads the pinned snapshot of the state directory in place; the
+/// answer is the one the same index gives as a file.
+#[test]
+fn solve_over_the_pinned_snapshot_equals_solve_over_the_index() {
+    let env = Env::with_source(&file_uri(&mirror()), &debian_keyring());
+    env.run(&["repo", "update"]).ok();
+    for recommends in [&["--no-recommends"][..], &[][..]] {
+        let solve = |index: &[&str]| {
+            let mut args = vec!["--json", "solve"];
+            args.extend_from_slice(index);
+            args.extend_from_slice(recommends);
+            args.extend_from_slice(&["install", "hello"]);
+            env.run(&args).ok().json()
+        };
+        let pinned = solve(&[]);
+        assert_eq!(pinned, solve(&["--index", &index()]), "{recommends:?}");
+        assert!(pinned["install"].as_array().expect("install").len() >= 97);
+    }
+    env.run(&["--json", "solve", "install", "no-such-pkg"])
+        .fails("unsatisfiable");
 }
 
 /// `apt-get --solver particle`: apt hands its request over EDSP to `particle edsp` (through the
