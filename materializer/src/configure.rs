@@ -134,21 +134,7 @@ fn run_scripts(
         || sandbox.run("dpkg --configure -a", &["dpkg", "--configure", "-a"], &[]),
     );
     if let Err(source) = configured {
-        let text = log_since(&sandbox.log, start);
-        let log = sandbox.log.clone();
-        return Err(match failing_package(&text, &source) {
-            Some(package) => ConfigureError::Script {
-                package,
-                script: "postinst",
-                log,
-                source,
-            },
-            None => ConfigureError::Step {
-                step: "dpkg --configure -a",
-                log,
-                source,
-            },
-        });
+        return Err(configure_failed(&sandbox.log, start, source));
     }
 
     done += pkgs.len();
@@ -227,6 +213,26 @@ pub(crate) fn settled_packages(log: &str) -> BTreeSet<String> {
         .filter_map(|rest| rest.split([' ', ':']).next())
         .map(str::to_owned)
         .collect()
+}
+
+/// The error for a failed `dpkg --configure -a` that started writing to `log` at byte `start`:
+/// names the package whose postinst failed or hung when dpkg's output says which.
+pub(crate) fn configure_failed(log: &Path, start: u64, source: SandboxError) -> ConfigureError {
+    let text = log_since(log, start);
+    let log = log.to_owned();
+    match failing_package(&text, &source) {
+        Some(package) => ConfigureError::Script {
+            package,
+            script: "postinst",
+            log,
+            source,
+        },
+        None => ConfigureError::Step {
+            step: "dpkg --configure -a",
+            log,
+            source,
+        },
+    }
 }
 
 /// The package whose postinst failed or hung, from dpkg's output (pure).

@@ -17,7 +17,7 @@
 //! gets the same checksum.
 
 use crate::commit::checkout;
-use crate::configure::{failing_package, following_log, with_services_held, ConfigureError};
+use crate::configure::{configure_failed, following_log, with_services_held, ConfigureError};
 use crate::extract::Extractor;
 use crate::known::KnownFiles;
 use crate::layout::{beneath, pre_configure_files, remove_any, undo_atomic_layout, write_file};
@@ -260,21 +260,7 @@ impl Steps<'_> {
             || self.sandbox.run("dpkg --configure -a", &argv, &[]),
         );
         if let Err(source) = configured {
-            let text = log_since(&self.sandbox.log, start);
-            let log = self.sandbox.log.clone();
-            return Err(match failing_package(&text, &source) {
-                Some(package) => ConfigureError::Script {
-                    package,
-                    script: "postinst",
-                    log,
-                    source,
-                },
-                None => ConfigureError::Step {
-                    step: "dpkg --configure -a",
-                    log,
-                    source,
-                },
-            });
+            return Err(configure_failed(&self.sandbox.log, start, source));
         }
         *done += expected;
         Ok(())
