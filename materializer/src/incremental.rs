@@ -22,7 +22,8 @@ use crate::extract::Extractor;
 use crate::known::KnownFiles;
 use crate::layout::{beneath, pre_configure_files, remove_any, undo_atomic_layout, write_file};
 use crate::materialize::{
-    read_packages, unpack, BuildInput, Clock, MaterializeError, PackageInput, Phase, Progress,
+    io_err, read_packages, unpack, BuildInput, Clock, MaterializeError, PackageInput, Phase,
+    Progress,
 };
 use crate::order::configure_order;
 use crate::sandbox::{log_since, Sandbox};
@@ -50,14 +51,6 @@ pub(crate) fn apply(
     clock: &mut Clock,
 ) -> Result<KnownFiles, MaterializeError> {
     let tree = sandbox.root.as_path();
-    let io_err = |action: &'static str, path: &Path| {
-        let path = path.to_owned();
-        move |source| MaterializeError::Io {
-            action,
-            path,
-            source,
-        }
-    };
     std::fs::remove_dir(tree).map_err(io_err("prepare the staging tree", tree))?;
     checkout(repo, base, tree)?;
     let known = KnownFiles::record(&crate::commit::open(repo)?, base, tree).map_err(|source| {

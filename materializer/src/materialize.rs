@@ -189,14 +189,6 @@ fn run(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Materialized, MaterializeError> {
     let tree = work_dir.join("tree");
-    let io_err = |action: &'static str, path: &Path| {
-        let path = path.to_owned();
-        move |source| MaterializeError::Io {
-            action,
-            path,
-            source,
-        }
-    };
     if tree.symlink_metadata().is_ok() {
         std::fs::remove_dir_all(&tree).map_err(io_err("clear the staging tree", &tree))?;
     }
@@ -218,6 +210,19 @@ fn run(
 }
 
 type Built = (String, Vec<(&'static str, Duration)>);
+
+/// A [`MaterializeError::Io`] for `action` on `path`.
+pub(crate) fn io_err(
+    action: &'static str,
+    path: &Path,
+) -> impl FnOnce(io::Error) -> MaterializeError {
+    let path = path.to_owned();
+    move |source| MaterializeError::Io {
+        action,
+        path,
+        source,
+    }
+}
 
 /// Wall-clock time of each phase.
 pub(crate) struct Clock {
