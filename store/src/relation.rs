@@ -56,21 +56,21 @@ pub(crate) enum QualifierRef<'a> {
 
 /// Parses one relation without alternatives, borrowing from `text`.
 pub(crate) fn parse_relation_ref(text: &str) -> Result<RelationRef<'_>, RelationError> {
-    let s = text.trim();
+    let s = text.trim_ascii();
     // Drop build-profile restrictions `<...>` and architecture restrictions `[...]`: they
     // only occur in source packages and do not change a binary relation's meaning.
     let s = match memchr::memchr2(b'[', b'<', s.as_bytes()) {
-        Some(i) if !has(b'(', &s[..i]) || has(b')', &s[..i]) => s[..i].trim_end(),
+        Some(i) if !has(b'(', &s[..i]) || has(b')', &s[..i]) => s[..i].trim_ascii_end(),
         _ => s,
     };
     let (head, constraint) = match memchr::memchr(b'(', s.as_bytes()) {
         Some(open) => {
             let close =
                 memchr::memrchr(b')', s.as_bytes()).ok_or_else(|| err(text, "unclosed `(`"))?;
-            if close < open || !s[close + 1..].trim().is_empty() {
+            if close < open || !s[close + 1..].trim_ascii().is_empty() {
                 return Err(err(text, "text after `)`"));
             }
-            let inner = s[open + 1..close].trim();
+            let inner = s[open + 1..close].trim_ascii();
             let (op, rest) = if let Some(r) = inner.strip_prefix("<<") {
                 (Op::Lt, r)
             } else if let Some(r) = inner.strip_prefix("<=") {
@@ -88,11 +88,11 @@ pub(crate) fn parse_relation_ref(text: &str) -> Result<RelationRef<'_>, Relation
             } else {
                 return Err(err(text, "unknown version operator"));
             };
-            let version = rest.trim();
+            let version = rest.trim_ascii();
             if version.is_empty() || version.contains(char::is_whitespace) {
                 return Err(err(text, "bad version in constraint"));
             }
-            (s[..open].trim_end(), Some((op, version)))
+            (s[..open].trim_ascii_end(), Some((op, version)))
         }
         None => (s, None),
     };
@@ -142,7 +142,8 @@ pub fn parse_relations(text: &str) -> Result<Vec<Relation>, RelationError> {
 
 /// The non-empty comma-separated entries of a relation field (trailing commas are allowed).
 pub(crate) fn entries(text: &str) -> impl Iterator<Item = &str> {
-    text.split(',').filter(|entry| !entry.trim().is_empty())
+    text.split(',')
+        .filter(|entry| !entry.trim_ascii().is_empty())
 }
 
 /// Refuses an entry with alternatives in a field that does not allow them.

@@ -121,14 +121,15 @@ struct Builder<'t> {
     recent: Vec<(u64, Span)>,
 }
 
-/// Entries of [`Builder::recent`] (a power of two).
-const RECENT: usize = 1 << 11;
+/// log2 of the entries of [`Builder::recent`].
+const RECENT_BITS: u32 = 11;
+const RECENT: usize = 1 << RECENT_BITS;
 
 impl Builder<'_> {
     /// The span of `s`: an earlier copy if the cache remembers one, else a new one.
     fn intern(&mut self, s: &str) -> Result<Span, IndexError> {
-        let hash = fnv1a(s.as_bytes());
-        let slot = &mut self.recent[hash as usize & (RECENT - 1)];
+        let hash = word_hash(s.as_bytes());
+        let slot = &mut self.recent[(hash >> (64 - RECENT_BITS)) as usize];
         if slot.0 == hash && self.table.strings.get(slot.1.range()) == Some(s.as_bytes()) {
             return Ok(slot.1);
         }
@@ -242,11 +243,21 @@ fn append(strings: &mut Vec<u8>, s: &str) -> Result<Span, IndexError> {
     Ok(span)
 }
 
-/// FNV-1a, for the dedup cache: the strings are short and come from verified indices.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+/// A hash for the dedup cache that reads eight bytes at a time (the strings are short and come
+/// from verified indices, so it needs to be fast, not hardened). The slot is taken from its top
+/// bits, which a multiplication mixes best.
+fn word_hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut h = bytes.len() as u64;
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let w = u64::from_le_bytes(w.try_into().expect("eight bytes"));
+        h = (h ^ w).wrapping_mul(K).rotate_left(31);
+    }
+    let rest = words.remainder();
+    let mut tail = [0u8; 8];
+    tail[..rest.len()].copy_from_slice(rest);
+    (h ^ u64::from_le_bytes(tail)).wrapping_mul(K)
 }
 
 fn to_u32(n: usize) -> Result<u32, IndexError> {
@@ -264,36 +275,158 @@ impl PackageTable {
     }
 
     /// Parses the text of a `Packages` index and appends its packages; returns how many.
-    /// Accepts and refuses exactly what [`crate::parse_packages`] does.
+    /// Accepts and refuses exactly what [`crate::parse_packages`] does, and reports the same
+    /// first error.
+    ///
+    /// A large index is cut at empty lines into [`PARSE_CHUNKS`] pieces that are parsed on
+    /// their own threads and appended in order (a stanza never spans an empty line, so the
+    /// packages are the same; only which recurring strings get deduplicated differs). The cut
+    /// depends on the text alone, so the table is the same on every machine.
     pub fn add_index(&mut self, text: &str) -> Result<usize, IndexError> {
         let before = self.packages.len();
-        // Sized from bookworm main: ~790 bytes of index text per package, ~11 relations and
-        // ~4 dependency entries per package, a tenth of the text in distinct strings.
-        let estimate = text.len() / 790;
+        let chunks = chunks(text);
+        self.reserve_for(text.len());
+        let (first, rest) = chunks.split_first().expect("at least one chunk");
+        std::thread::scope(|scope| {
+            let others: Vec<_> = rest
+                .iter()
+                .map(|&(offset, chunk)| {
+                    scope.spawn(move || {
+                        let mut table = PackageTable::default();
+                        table.reserve_for(chunk.len());
+                        table
+                            .add_chunk(chunk)
+                            .map(|()| table)
+                            .map_err(|e| (offset, e))
+                    })
+                })
+                .collect();
+            self.add_chunk(first.1)?;
+            for other in others {
+                let table = other
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    .map_err(|(offset, e)| e.shifted(line_count(&text[..offset])))?;
+                self.append(&table)?;
+            }
+            Ok(self.packages.len() - before)
+        })
+    }
+
+    /// Reserves room for the table of `len` bytes of index text. Sized from bookworm main:
+    /// ~790 bytes of text per package, ~11 relations and ~4 dependency entries per package, a
+    /// tenth of the text in distinct strings.
+    fn reserve_for(&mut self, len: usize) {
+        let estimate = len / 790;
         self.packages.reserve(estimate);
         self.relations.reserve(estimate * 11);
         self.groups.reserve(estimate * 4);
-        self.strings.reserve(text.len() / 10);
+        self.strings.reserve(len / 10);
+    }
+
+    /// Parses `text` (whole stanzas) into this table.
+    fn add_chunk(&mut self, text: &str) -> Result<(), IndexError> {
+        let empty = Span {
+            start: 0,
+            len: u32::MAX,
+        };
         let mut builder = Builder {
             table: self,
-            recent: vec![
-                (
-                    0,
-                    Span {
-                        start: 0,
-                        len: u32::MAX
-                    }
-                );
-                RECENT
-            ],
+            recent: vec![(0, empty); RECENT],
         };
         for_each_stanza(text, |stanza| {
             let record = builder.package(&stanza)?;
             builder.table.packages.push(record);
             Ok(())
-        })?;
-        Ok(self.packages.len() - before)
+        })
     }
+
+    /// Appends the packages of `other`, moving its spans past this table's arrays.
+    fn append(&mut self, other: &PackageTable) -> Result<(), IndexError> {
+        let strings = to_u32(self.strings.len())?;
+        let relations = to_u32(self.relations.len())?;
+        let groups = to_u32(self.groups.len())?;
+        to_u32(self.strings.len() + other.strings.len())?;
+        to_u32(self.relations.len() + other.relations.len())?;
+        to_u32(self.groups.len() + other.groups.len())?;
+        to_u32(self.packages.len() + other.packages.len())?;
+        // Empty spans stay `0..0`, as the parse writes them.
+        let moved = |s: Span, by: u32| {
+            if s.len == 0 {
+                s
+            } else {
+                Span {
+                    start: s.start + by,
+                    len: s.len,
+                }
+            }
+        };
+        self.strings.extend_from_slice(&other.strings);
+        self.relations
+            .extend(other.relations.iter().map(|r| RelationRecord {
+                name: moved(r.name, strings),
+                qualifier_arch: moved(r.qualifier_arch, strings),
+                version: moved(r.version, strings),
+                ..*r
+            }));
+        self.groups
+            .extend(other.groups.iter().map(|&g| moved(g, relations)));
+        self.packages.extend(other.packages.iter().map(|p| {
+            let mut p = p.clone();
+            for s in [
+                &mut p.name,
+                &mut p.version,
+                &mut p.arch,
+                &mut p.section,
+                &mut p.source,
+                &mut p.filename,
+            ] {
+                *s = moved(*s, strings);
+            }
+            for d in &mut p.dependencies {
+                *d = moved(*d, groups);
+            }
+            for r in &mut p.relations {
+                *r = moved(*r, relations);
+            }
+            p
+        }));
+        Ok(())
+    }
+}
+
+/// How many pieces [`PackageTable::add_index`] cuts a large index into: the machines particle
+/// is built on have two cores. A constant, not the machine's core count, so that the table
+/// (and so the snapshot's bytes) does not depend on the machine.
+pub(crate) const PARSE_CHUNKS: usize = 2;
+
+/// Below this many bytes an index is parsed in one piece (a thread costs more than it saves).
+const CHUNK_MIN: usize = 1 << 20;
+
+/// `text` cut at empty lines into at most [`PARSE_CHUNKS`] pieces of similar size, each with
+/// its byte offset.
+fn chunks(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::with_capacity(PARSE_CHUNKS);
+    let mut start = 0;
+    if text.len() >= CHUNK_MIN {
+        for k in 1..PARSE_CHUNKS {
+            let aim = (text.len() / PARSE_CHUNKS * k).max(start);
+            // Cut after the "\n\n" that ends a stanza (continuation lines never are empty).
+            let Some(cut) = memchr::memmem::find(&text.as_bytes()[aim..], b"\n\n") else {
+                break;
+            };
+            let end = aim + cut + 2;
+            out.push((start, &text[start..end]));
+            start = end;
+        }
+    }
+    out.push((start, &text[start..]));
+    out
+}
+
+/// The number of lines before a chunk: added to the line numbers of its errors.
+fn line_count(text: &str) -> usize {
+    memchr::memchr_iter(b'\n', text.as_bytes()).count()
 }
 
 impl ArchivedPackageTable {
@@ -596,6 +729,76 @@ mod tests {
             let table = PackageTable::parse(&bad).expect_err("invalid").to_string();
             assert_eq!(owned, table);
         }
+    }
+
+    /// `TWO` renamed and repeated until the index is large enough to be parsed in pieces.
+    fn large() -> String {
+        let mut text = String::new();
+        for i in 0.. {
+            if text.len() > 2 * CHUNK_MIN {
+                break;
+            }
+            text += &TWO
+                .replace("Package: hello", &format!("Package: hello{i}"))
+                .replace("pool/main/h", &format!("pool/{i}"));
+            text += "\n";
+        }
+        text
+    }
+
+    #[test]
+    fn a_large_index_parsed_in_pieces_is_the_same_index() {
+        let text = large();
+        assert_eq!(chunks(&text).len(), PARSE_CHUNKS);
+        let joined: String = chunks(&text).into_iter().map(|(_, c)| c).collect();
+        assert_eq!(joined, text);
+        let table = PackageTable::parse(&text).expect("valid");
+        let bytes = archived(&table);
+        let a = rkyv::access::<ArchivedPackageTable, rkyv::rancor::Error>(&bytes).expect("valid");
+        a.check_spans().expect("in bounds");
+        let owned = crate::parse_packages(&text).expect("valid");
+        assert!(a.view().expect("UTF-8").to_universe() == owned);
+        // Appended to a table that already holds packages, too.
+        let mut two = PackageTable::parse(TWO).expect("valid");
+        assert_eq!(two.add_index(&text).expect("valid"), owned.packages.len());
+        let bytes = archived(&two);
+        let a = rkyv::access::<ArchivedPackageTable, rkyv::rancor::Error>(&bytes).expect("valid");
+        a.check_spans().expect("in bounds");
+        let back = a.view().expect("UTF-8").to_universe();
+        assert!(back.packages[2..] == owned.packages[..]);
+    }
+
+    #[test]
+    fn errors_in_a_later_piece_name_the_line_in_the_whole_index() {
+        let text = large();
+        let (second, _) = chunks(&text)[1];
+        let late = text.rfind("Size: 53100").expect("a late stanza");
+        assert!(late > second);
+        let early = text.find("Size: 53100").expect("an early stanza");
+        let bad_late = format!("{}Size: big{}", &text[..late], &text[late + 11..]);
+        let bad_both = format!(
+            "{}Size: huge{}",
+            &bad_late[..early],
+            &bad_late[early + 11..]
+        );
+        for bad in [bad_late, bad_both] {
+            let owned = crate::parse_packages(&bad)
+                .expect_err("invalid")
+                .to_string();
+            let table = PackageTable::parse(&bad).expect_err("invalid").to_string();
+            assert_eq!(owned, table);
+        }
+        let syntax = format!("{}\n continuation without a field\n", &text[..second]);
+        let syntax = syntax + &text[second..];
+        let owned = crate::parse_packages(&syntax)
+            .expect_err("invalid")
+            .to_string();
+        assert_eq!(
+            PackageTable::parse(&syntax)
+                .expect_err("invalid")
+                .to_string(),
+            owned
+        );
     }
 
     #[test]

@@ -47,6 +47,17 @@ fn the_whole_index_parses_with_zero_errors() {
     }
 }
 
+#[test]
+fn the_package_table_holds_exactly_what_the_owned_parser_gives() {
+    // Large enough to be parsed in pieces on several threads (`PackageTable::add_index`).
+    let text = String::from_utf8(index_text()).expect("UTF-8");
+    let table = store::PackageTable::parse(&text).expect("every stanza parses");
+    let snapshot = store::Snapshot::encode(&table).expect("encode");
+    snapshot.validate().expect("every span within the table");
+    let owned = store::parse_packages(&text).expect("every stanza parses");
+    assert!(snapshot.view().expect("view").to_universe() == owned);
+}
+
 /// Deterministic pseudo-random numbers (no dependency needed for a sample).
 struct Lcg(u64);
 impl Lcg {
