@@ -8,7 +8,7 @@ packages=(
   gpgv gnupg xz-utils zstd bc util-linux
   bubblewrap dpkg-dev
   dose-distcheck libsolv-tools python3-solv mmdebstrap apt-utils time
-  systemd procps skopeo
+  systemd procps skopeo python3-fusepy
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -223,3 +223,159 @@ fn a_full_disk_at_every_stage_loses_nothing_and_the_next_transaction_works() {
     drop(journal_fs);
     drop(state_fs);
 }
+
+/// The FUSE passthrough of `support/eio_fs.py` mounted over a directory: while a control file
+/// exists, the kernel gives particle's own `pwrite`/`fdatasync` calls a real EIO.
+struct EioFs {
+    mountpoint: PathBuf,
+    control: PathBuf,
+    daemon: std::process::Child,
+}
+
+impl EioFs {
+    /// Moves `dir`'s content to a backing directory and mounts the passthrough on `dir`.
+    fn over(dir: &Path, scratch: &Path) -> Self {
+        let backing = scratch.join("eio-backing");
+        let control = scratch.join("eio-control");
+        std::fs::rename(dir, &backing).expect("move the directory to the backing store");
+        std::fs::create_dir(dir).expect("recreate the mount point");
+        std::fs::create_dir_all(&control).expect("control directory");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/it/support/eio_fs.py");
+        let daemon = Command::new("/usr/bin/python3")
+            .arg(script)
+            .args([&backing, dir, &control])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the FUSE passthrough (python3-fusepy)");
+        let fs = Self {
+            mountpoint: dir.to_owned(),
+            control,
+            daemon,
+        };
+        for _ in 0..200 {
+            let mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+            if mounts
+                .lines()
+                .any(|l| l.split(' ').nth(4) == Some(&*dir.to_string_lossy()))
+            {
+                return fs;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the FUSE passthrough did not mount on {}", dir.display());
+    }
+
+    /// Makes `op` (`write` or `fsync`) fail with EIO from now on, or work again.
+    fn fail(&self, op: &str, failing: bool) {
+        let marker = self.control.join(format!("fail-{op}"));
+        if failing {
+            std::fs::write(marker, b"").expect("set the fault");
+        } else {
+            std::fs::remove_file(marker).expect("clear the fault");
+        }
+    }
+}
+
+impl Drop for EioFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(&self.mountpoint)
+            .status();
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+}
+
+/// An I/O error (EIO) in the journal append through the CLI's real file code: the kernel
+/// returns it from `pwrite`, then from `fdatasync` (a FUSE passthrough under the journal).
+/// Each time: exit 1 with kind `journal` naming the file and the cause, `txn verify` passing,
+/// the state before or (a record whose write went through but whose sync failed) after the
+/// transaction, never a mix (settled by the next command that takes the lock, as after a kill);
+/// the next transaction works once the disk does.
+#[test]
+fn an_io_error_in_the_journal_append_loses_nothing() {
+    let env = Env::new();
+    env.run(&["init"]).ok();
+    env.run(&[
+        "repo",
+        "add",
+        "debian",
+        "--uri",
+        &file_uri(&mirror()),
+        "--suite",
+        "bookworm",
+        "--keyring",
+        &debian_keyring().to_string_lossy(),
+    ])
+    .ok();
+    env.run(&["repo", "update"]).ok();
+    env.run(&["txn", "install", "hello"]).ok();
+    let status = env.run(&["--json", "status"]).ok().json();
+    let staging = PathBuf::from(status["staging"].as_str().expect("staging"));
+    let fs = EioFs::over(&env.root().join("journal"), env.dir.path());
+
+    let journal_error = |r: &Run, what: &str| {
+        assert_eq!(r.code, 1, "{what}: {}", r.stderr);
+        let e = r.json()["error"].clone();
+        assert_eq!(e["kind"], "journal", "{what}: {e}");
+        let msg = e["message"].as_str().expect("message");
+        assert!(
+            msg.contains("Input/output error") && msg.contains("journal/records"),
+            "{what}: {msg}"
+        );
+    };
+
+    // 1. The record's write fails: nothing of it reaches the file.
+    fs.fail("write", true);
+    let r = run_env(
+        &env,
+        &[],
+        &["--json", "txn", "kargs", "--append", "eio=write"],
+    );
+    journal_error(&r, "write");
+    fs.fail("write", false);
+    assert_previous_state(&env, &staging, Some(1), "write");
+
+    // 2. The write goes through, its fdatasync fails: what is on disk is unknown to particle,
+    //    so the next command decides from the file, and finds the state before or after.
+    fs.fail("fsync", true);
+    let r = run_env(
+        &env,
+        &[],
+        &["--json", "txn", "kargs", "--append", "eio=fsync"],
+    );
+    journal_error(&r, "fsync");
+    fs.fail("fsync", false);
+    // The next command that takes the lock reads the journal back and moves the ref to match.
+    let next = env.run(&["txn", "upgrade", "--dry-run"]).ok();
+    let head = env.run(&["--json", "status"]).ok().json()["txn"]
+        .as_u64()
+        .expect("a head");
+    assert!(head == 1 || head == 2, "head {head}");
+    if head == 2 {
+        assert!(
+            next.stderr.contains("recovery: moved particle-os/base"),
+            "{}",
+            next.stderr
+        );
+    }
+    assert_previous_state(&env, &staging, Some(head), "fsync");
+    let log = env.run(&["--json", "txn", "log"]).ok().json();
+    assert_eq!(
+        log["transactions"].as_array().expect("list").len() as u64,
+        head
+    );
+
+    // 3. The disk works again: the next transaction goes through.
+    let t = run_env(
+        &env,
+        &[],
+        &["--json", "txn", "kargs", "--append", "eio=gone"],
+    )
+    .ok()
+    .json();
+    assert_eq!(t["txn"].as_u64(), Some(head + 1), "{t}");
+    assert_previous_state(&env, &staging, Some(head + 1), "after the disk recovered");
+    drop(fs);
+}

@@ -184,7 +184,12 @@ fn file_conflicts_are_refused_naming_both() {
 
 /// The smallest real set in which dpkg can run maintainer scripts.
 fn dpkg_set() -> Vec<PackageInput> {
-    test_closure(&[
+    dpkg_set_with(&[])
+}
+
+/// [`dpkg_set`] and the closure of `extra`.
+fn dpkg_set_with(extra: &[&str]) -> Vec<PackageInput> {
+    let base = [
         "dpkg",
         "dash",
         "coreutils",
@@ -194,10 +199,11 @@ fn dpkg_set() -> Vec<PackageInput> {
         "libc-bin",
         "tar",
         "findutils",
-    ])
-    .into_iter()
-    .map(package_input)
-    .collect()
+    ];
+    test_closure(&[&base[..], extra].concat())
+        .into_iter()
+        .map(package_input)
+        .collect()
 }
 
 #[test]
@@ -324,14 +330,34 @@ fn symlinks_planted_in_the_tree_never_lead_host_side_steps_outside() {
 fn maintainer_scripts_cannot_write_host_paths_or_reach_the_network() {
     let s = scene();
     let marker = s.marker.display().to_string();
+    // A host service the script tries to reach, on every address of the host.
+    let listener = std::net::TcpListener::bind("0.0.0.0:0").expect("listen");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let port = listener.local_addr().expect("address").port();
+    // The host's outward address, if it has a route (no packet is sent).
+    let outward = std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|u| u.connect("192.0.2.1:9").and_then(|()| u.local_addr()))
+        .map(|a| a.ip().to_string())
+        .ok();
+    let addresses = ["127.0.0.1".to_owned()]
+        .into_iter()
+        .chain(outward)
+        .collect::<Vec<_>>()
+        .join(" ");
     // A postinst that overwrites a host file by its absolute path and looks for a way out. It
-    // succeeds only if the write "worked" (inside the sandbox) and the network namespace has
-    // nothing but loopback and no route.
+    // succeeds only if the write "worked" (inside the sandbox), the network namespace has
+    // nothing but loopback and no route, and connecting to the host's service fails.
     let script = format!(
         "#!/bin/sh\nset -e\nmkdir -p {marker}\necho pwned > {marker}/file\necho pwned > {marker}/new\n\
          ifaces=$(sed -n '3,$p' /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\\n' ' ')\n\
          routes=$(sed -n '2,$p' /proc/net/route | wc -l)\n\
          echo \"sandbox network: interfaces [$ifaces] routes $routes\"\n\
+         for addr in {addresses}; do\n\
+           if perl -MIO::Socket::INET -e \"IO::Socket::INET->new(PeerAddr => '$addr:{port}', Timeout => 5) or exit 1\"; then\n\
+             echo \"sandbox network: connected to $addr\"; exit 1\n\
+           fi\n\
+           echo \"sandbox network: no connection to $addr\"\n\
+         done\n\
          [ \"$ifaces\" = 'lo ' ] && [ \"$routes\" = 0 ]\n"
     );
     let deb = dpkg_deb(
@@ -341,7 +367,8 @@ fn maintainer_scripts_cannot_write_host_paths_or_reach_the_network() {
         &[("postinst", &script)],
         "",
     );
-    let mut pkgs = dpkg_set();
+    // perl-base for its sockets (the minimal set has no network client).
+    let mut pkgs = dpkg_set_with(&["perl-base"]);
     pkgs.push(hostile_input(&deb, "nosy-postinst"));
     let before = snapshot(&s.marker);
     let work = s.dir.path().join("work");
@@ -358,5 +385,15 @@ fn maintainer_scripts_cannot_write_host_paths_or_reach_the_network() {
     assert!(
         log.contains("sandbox network: interfaces [lo ] routes 0"),
         "{log}"
+    );
+    for addr in addresses.split(' ') {
+        assert!(
+            log.contains(&format!("sandbox network: no connection to {addr}")),
+            "{log}"
+        );
+    }
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the host's service was reached from a maintainer script"
     );
 }
