@@ -284,7 +284,11 @@ impl Work {
     }
 }
 
-fn pick_kill(what: &str, downloads: bool, work: Work, rng: &mut Rng) -> Kill {
+/// `ceiling` bounds the outside kills' delays: it shrinks to the length of a run that finished
+/// before its outside kill (builds on the previous commit take a second or two, so a delay of up
+/// to 40 s would mostly miss), and is reset after every kill.
+fn pick_kill(what: &str, downloads: bool, work: Work, rng: &mut Rng, ceiling: Duration) -> Kill {
+    let ceiling = ceiling.as_millis() as u64;
     match what {
         "fetch" if downloads => Kill::At("fetch", 1),
         "fetch" | "unpack" if work.unpacks > 0 => {
@@ -297,14 +301,17 @@ fn pick_kill(what: &str, downloads: bool, work: Work, rng: &mut Rng) -> Kill {
         // Nothing unpacked or run: the build's first crash point instead.
         "fetch" | "unpack" | "scripts" => Kill::At("commit", 1),
         "torn" => Kill::Torn,
-        "early" => Kill::After(Duration::from_millis(rng.range(200, 5000))),
-        "any" => Kill::After(Duration::from_millis(rng.range(200, 40_000))),
+        "early" => Kill::After(Duration::from_millis(rng.range(200, ceiling.min(5000)))),
+        "any" => Kill::After(Duration::from_millis(rng.range(200, ceiling))),
         point => Kill::At(
             POINTS.iter().find(|p| **p == point).expect("a known point"),
             1,
         ),
     }
 }
+
+/// The longest delay of an outside kill ("any"), before runs show they are shorter.
+const ANY_CEILING: Duration = Duration::from_secs(40);
 
 const POINTS: &[&str] = &[
     "commit",
@@ -571,6 +578,7 @@ fn round(r: u64, seed: u64, kills: usize, log: &mut Vec<String>) {
     let mut i = 0;
     let mut completed = 0;
     let mut updates = None;
+    let mut ceiling = ANY_CEILING;
     while i < kills {
         let before = snap(&env);
         if before.seq.is_some() && updates.is_none() {
@@ -598,10 +606,12 @@ fn round(r: u64, seed: u64, kills: usize, log: &mut Vec<String>) {
             // Nothing to do (an upgrade on the one snapshot): no crash point is reached.
             Kill::After(Duration::from_millis(rng.range(50, 1000)))
         } else {
-            pick_kill(what, downloads, Work::of(&op, &before, &after), &mut rng)
+            let work = Work::of(&op, &before, &after);
+            pick_kill(what, downloads, work, &mut rng, ceiling)
         };
         let t = Instant::now();
         let killed = run_killed(&env, &op.args(), &kill, None);
+        let ran = t.elapsed();
         if killed && matches!(kill, Kill::Torn) {
             tear_last_record(&env.root());
         }
@@ -609,7 +619,7 @@ fn round(r: u64, seed: u64, kills: usize, log: &mut Vec<String>) {
             "seed {seed:#x} kill {i}: {:?} {kill:?} -> {} after {:.1?}",
             op.args(),
             if killed { "killed" } else { "completed" },
-            t.elapsed()
+            ran
         );
         eprintln!("crash harness: {desc}");
         log.push(desc.clone());
@@ -644,7 +654,11 @@ fn round(r: u64, seed: u64, kills: usize, log: &mut Vec<String>) {
         }
         if killed {
             i += 1;
+            ceiling = ANY_CEILING;
         } else {
+            if matches!(kill, Kill::After(_)) {
+                ceiling = ceiling.min(ran.max(Duration::from_millis(300)));
+            }
             completed += 1;
             assert!(
                 completed < 3 * kills,
