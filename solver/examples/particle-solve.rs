@@ -1,8 +1,12 @@
 //! Stand-in for `particle solve` / `particle distcheck` until the CLI wires them (benchmarks use it).
 //!
-//! particle-solve --index FILE [--no-recommends] [--stats] install PKG...
+//! particle-solve --index FILE [--no-recommends] [--table] [--repeat N] install PKG...
 //! particle-solve --index FILE distcheck
 //! FILE may be xz-compressed (`.xz`) or plain. Prints JSON on stdout; timings on stderr.
+//! `--table` solves over the index as a store package table read in place
+//! (`Solver::from_table`, what `particle solve` does over a snapshot) instead of an owned
+//! universe; `--repeat N` solves N times and prints every solve time (`solve-times`), for
+//! medians without re-parsing the index (and, under `perf stat`, instructions per solve).
 
 use std::time::Instant;
 
@@ -17,11 +21,15 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let mut index = None;
     let mut no_recommends = false;
+    let mut use_table = false;
+    let mut repeat = 1usize;
     let mut rest = Vec::new();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--index" => index = args.next(),
             "--no-recommends" => no_recommends = true,
+            "--table" => use_table = true,
+            "--repeat" => repeat = args.next().ok_or("--repeat N")?.parse()?,
             _ => rest.push(a),
         }
     }
@@ -48,16 +56,62 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Some("install") => {
-            let t1 = Instant::now();
-            let s = solver::Solver::new(&universe, &options);
-            let t2 = Instant::now();
+            let table_bytes = if use_table {
+                let text = std::str::from_utf8(&bytes)?;
+                let table = store::PackageTable::parse(text)?;
+                Some(rkyv::to_bytes::<rkyv::rancor::Error>(&table)?)
+            } else {
+                None
+            };
+            let view = match &table_bytes {
+                Some(b) => Some(
+                    rkyv::access::<store::ArchivedPackageTable, rkyv::rancor::Error>(b)?.view()?,
+                ),
+                None => None,
+            };
             let request = solver::Request {
                 install: rest[1..].to_vec(),
                 no_recommends,
                 ..Default::default()
             };
+            let new_solver = || match view {
+                Some(v) => solver::Solver::from_table(v, &options),
+                None => solver::Solver::new(&universe, &options),
+            };
+            // An owned universe's solver is immutable, so it is reused; a table's converts
+            // packages on first use, so each solve gets a new one (cold, as `particle solve`).
+            let reused = if use_table { None } else { Some(new_solver()) };
+            let mut times = Vec::new();
+            for _ in 1..repeat {
+                let fresh;
+                let s = match &reused {
+                    Some(s) => s,
+                    None => {
+                        fresh = new_solver();
+                        &fresh
+                    }
+                };
+                let t = Instant::now();
+                s.solve(&request, &[])?;
+                times.push(t.elapsed().as_secs_f64());
+            }
+            let t1 = Instant::now();
+            let s = new_solver();
+            let t2 = Instant::now();
             let solution = s.solve(&request, &[])?;
             let t3 = Instant::now();
+            times.push((t3 - t2).as_secs_f64());
+            if repeat > 1 {
+                let mut sorted = times.clone();
+                sorted.sort_by(f64::total_cmp);
+                eprintln!(
+                    "solve-times median {:.4}s best {:.4}s of {}: {:?}",
+                    sorted[sorted.len() / 2],
+                    sorted[0],
+                    sorted.len(),
+                    times
+                );
+            }
             if let Ok(names) = std::env::var("WHY") {
                 for n in names.split(',') {
                     eprintln!("why {n}: {:?}", solution.why(n));
