@@ -121,6 +121,9 @@ pub(crate) struct Index<'u> {
     providers: HashMap<&'u str, Vec<(Pkg, Option<&'u str>)>>,
     /// Target name -> (package, is Breaks, index in that field) for every Conflicts/Breaks.
     neg_by_name: HashMap<&'u str, Vec<(Pkg, bool, u32)>>,
+    /// Considered native packages that are `Essential: yes` or `Priority: required`, in
+    /// universe order (for [`Index::base_names`], without a pass over every package per solve).
+    base: Vec<Pkg>,
 }
 
 impl<'u> Index<'u> {
@@ -201,6 +204,7 @@ impl<'u> Index<'u> {
             // target per 5.
             providers: HashMap::with_capacity_and_hasher(n / 6, Default::default()),
             neg_by_name: HashMap::with_capacity_and_hasher(n / 5, Default::default()),
+            base: Vec::new(),
         };
         for (i, h) in heads.enumerate() {
             let considered = h.arch == "all"
@@ -212,6 +216,10 @@ impl<'u> Index<'u> {
                     .entry(h.name)
                     .and_modify(|c| c.push(i as Pkg))
                     .or_insert(Candidates::One(i as Pkg));
+            }
+            let native = h.arch == "all" || h.arch == options.arch;
+            if considered && native && (h.essential || h.priority == Priority::Required) {
+                index.base.push(i as Pkg);
             }
             index.considered.push(considered);
             index.names.push(h.name);
@@ -460,12 +468,12 @@ impl<'u> Index<'u> {
     /// The names that every installation must contain, sorted: `Essential: yes` packages, plus
     /// `Priority: required` ones when `with_required`.
     pub(crate) fn base_names(&self, with_required: bool) -> Vec<&'u str> {
-        let mut names: Vec<&str> = (0..self.len())
+        let mut names: Vec<&str> = self
+            .base
+            .iter()
+            .map(|&p| p as usize)
             .filter(|&i| {
-                self.considered[i]
-                    && self.eff_arch(i as Pkg) == self.native
-                    && (self.essential[i]
-                        || (with_required && self.priorities[i] == Priority::Required))
+                self.essential[i] || (with_required && self.priorities[i] == Priority::Required)
             })
             .map(|i| self.names[i])
             .collect();

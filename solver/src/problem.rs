@@ -62,6 +62,14 @@ pub(crate) struct Problem<'i, 'u> {
     pub(crate) deps: Vec<Vec<Cid>>,
     /// Root clauses, in request order.
     pub(crate) roots: Vec<Cid>,
+    /// Per package: its first entry in `entries` and how many it has (Pre-Depends, Depends,
+    /// then Recommends when enabled), once the package is encoded. The satisfiers of each
+    /// entry are computed once, when the package is encoded; the Recommends pass and the
+    /// reasons walk read them again.
+    lists: Vec<(u32, u32)>,
+    /// Per entry: its satisfiers, a range of `pool` (deduplicated, in preference order).
+    entries: Vec<(u32, u32)>,
+    pool: Vec<Pkg>,
     with_recommends: bool,
     /// Depth-first walk of the brancher: (package, next dependency).
     stack: Vec<(Pkg, u32)>,
@@ -89,6 +97,9 @@ impl<'i, 'u> Problem<'i, 'u> {
             free,
             deps: vec![Vec::new(); n],
             roots: Vec::new(),
+            lists: vec![(0, 0); n],
+            entries: Vec::new(),
+            pool: Vec::new(),
             with_recommends,
             stack: Vec::new(),
             mark: vec![0; n],
@@ -105,6 +116,29 @@ impl<'i, 'u> Problem<'i, 'u> {
         debug_assert_eq!(c as usize, self.info.len());
         self.info.push(info);
         c
+    }
+
+    /// The satisfiers of entry `k` of `p` (numbered over Pre-Depends, Depends, then
+    /// Recommends), if they were computed when `p` was encoded.
+    pub(crate) fn entry_cands(&self, p: Pkg, k: usize) -> Option<&[Pkg]> {
+        let (first, count) = self.lists[p as usize];
+        if k >= count as usize {
+            return None;
+        }
+        let (a, b) = self.entries[first as usize + k];
+        Some(&self.pool[a as usize..b as usize])
+    }
+
+    /// Appends the satisfiers of `dep` for `p` to the pool as a new entry; returns its range.
+    fn push_entry(&mut self, dep: &store::Dependency, arch: &str) -> (usize, usize) {
+        let start = self.pool.len();
+        for alt in &dep.alternatives {
+            self.index.satisfiers(alt, arch, &mut self.pool);
+        }
+        dedup_tail(&mut self.pool, start);
+        let end = self.pool.len();
+        self.entries.push((start as u32, end as u32));
+        (start, end)
     }
 
     fn is_free(&self, p: Pkg) -> bool {
@@ -140,20 +174,26 @@ impl<'i, 'u> Problem<'i, 'u> {
             self.done[p as usize] = true;
             let pkg = index.pkg(p);
             let arch = index.eff_arch(p);
+            let first = self.entries.len() as u32;
+            let recommends = if self.with_recommends {
+                pkg.recommends.len()
+            } else {
+                0
+            };
+            let count = pkg.pre_depends.len() + pkg.depends.len() + recommends;
+            self.lists[p as usize] = (first, count as u32);
             let fields = [(true, &pkg.pre_depends), (false, &pkg.depends)];
             for (pre, field) in fields {
                 for (k, dep) in field.iter().enumerate() {
-                    cands.clear();
-                    for alt in &dep.alternatives {
-                        index.satisfiers(alt, arch, &mut cands);
-                    }
-                    dedup_keep_order(&mut cands);
+                    let (a, b) = self.push_entry(dep, arch);
+                    let cands = &self.pool[a..b];
                     if cands.iter().any(|&c| self.is_free(c)) {
                         continue;
                     }
                     let mut lits = Vec::with_capacity(cands.len() + 1);
                     lits.push(Lit::neg(p));
-                    for &c in &cands {
+                    for i in a..b {
+                        let c = self.pool[i];
                         lits.push(Lit::pos(c));
                         if !self.active[c as usize] {
                             self.active[c as usize] = true;
@@ -173,11 +213,9 @@ impl<'i, 'u> Problem<'i, 'u> {
             }
             if self.with_recommends {
                 for dep in &pkg.recommends {
-                    cands.clear();
-                    for alt in &dep.alternatives {
-                        index.satisfiers(alt, arch, &mut cands);
-                    }
-                    for &c in &cands {
+                    let (a, b) = self.push_entry(dep, arch);
+                    for i in a..b {
+                        let c = self.pool[i];
                         if !self.active[c as usize] && !self.is_free(c) {
                             self.active[c as usize] = true;
                             stack.push(c);
@@ -331,6 +369,22 @@ impl<'i, 'u> Problem<'i, 'u> {
             }
         }
     }
+}
+
+/// [`dedup_keep_order`] on `v[start..]`.
+fn dedup_tail(v: &mut Vec<Pkg>, start: usize) {
+    if v.len() - start < 2 {
+        return;
+    }
+    let mut k = start;
+    for i in start..v.len() {
+        let x = v[i];
+        if !v[start..k].contains(&x) {
+            v[k] = x;
+            k += 1;
+        }
+    }
+    v.truncate(k);
 }
 
 pub(crate) fn dedup_keep_order(v: &mut Vec<Pkg>) {

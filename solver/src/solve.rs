@@ -435,10 +435,15 @@ impl<'u> Solver<'u> {
                 continue;
             };
             cands.clear();
-            for alt in &dep.alternatives {
-                ix.satisfiers(alt, ix.eff_arch(p), &mut cands);
+            match pb.entry_cands(p, k) {
+                Some(list) => cands.extend_from_slice(list),
+                None => {
+                    for alt in &dep.alternatives {
+                        ix.satisfiers(alt, ix.eff_arch(p), &mut cands);
+                    }
+                    dedup_keep_order(&mut cands);
+                }
             }
-            dedup_keep_order(&mut cands);
             if let Some(&q) = cands.iter().find(|&&c| pb.sat.is_true(c)) {
                 if !std::mem::replace(&mut visited[q as usize], true) {
                     stack.push((q, 0));
@@ -564,12 +569,24 @@ impl<'u> Solver<'u> {
                 .iter()
                 .chain(&pkg.depends)
                 .map(|d| (d, false));
-            for (dep, soft) in hard.chain(pkg.recommends.iter().map(|d| (d, true))) {
-                cands.clear();
-                for alt in &dep.alternatives {
-                    ix.satisfiers(alt, arch, &mut cands);
-                }
-                for &c in &cands {
+            // A Recommends gives a reason only to what the Recommends pass added.
+            let recommends = if recommended.is_empty() {
+                &[][..]
+            } else {
+                &pkg.recommends[..]
+            };
+            for (k, (dep, soft)) in hard.chain(recommends.iter().map(|d| (d, true))).enumerate() {
+                let cands = match pb.entry_cands(p, k) {
+                    Some(list) => list,
+                    None => {
+                        cands.clear();
+                        for alt in &dep.alternatives {
+                            ix.satisfiers(alt, arch, &mut cands);
+                        }
+                        &cands[..]
+                    }
+                };
+                for &c in cands {
                     if pb.sat.is_true(c) && !reason.contains_key(&c) {
                         if soft && recommended.get(&c).is_none_or(|&(by, _)| by != p) {
                             continue;
