@@ -58,8 +58,9 @@ pub(crate) struct Problem<'i, 'u> {
     done: Vec<bool>,
     /// Packages whose clauses need not be encoded (distcheck's conflict-free closure).
     free: Option<Vec<bool>>,
-    /// Dependency clauses of each package, in field order (Pre-Depends first).
-    pub(crate) deps: Vec<Vec<Cid>>,
+    /// Dependency clauses of each package, in field order (Pre-Depends first): they are added
+    /// one after another, so a range (first clause, count).
+    deps: Vec<(Cid, u32)>,
     /// Root clauses, in request order.
     pub(crate) roots: Vec<Cid>,
     /// Per package: its first entry in `entries` and how many it has (Pre-Depends, Depends,
@@ -95,7 +96,7 @@ impl<'i, 'u> Problem<'i, 'u> {
             active: vec![false; n],
             done: vec![false; n],
             free,
-            deps: vec![Vec::new(); n],
+            deps: vec![(0, 0); n],
             roots: Vec::new(),
             lists: vec![(0, 0); n],
             entries: Vec::new(),
@@ -111,7 +112,7 @@ impl<'i, 'u> Problem<'i, 'u> {
         }
     }
 
-    fn add(&mut self, lits: Vec<Lit>, info: Info) -> Cid {
+    fn add(&mut self, lits: &[Lit], info: Info) -> Cid {
         let c = self.sat.add_clause(lits);
         debug_assert_eq!(c as usize, self.info.len());
         self.info.push(info);
@@ -150,14 +151,15 @@ impl<'i, 'u> Problem<'i, 'u> {
         for &c in cands {
             self.activate(c);
         }
-        let c = self.add(cands.iter().map(|&c| Lit::pos(c)).collect(), info);
+        let lits: Vec<Lit> = cands.iter().map(|&c| Lit::pos(c)).collect();
+        let c = self.add(&lits, info);
         self.roots.push(c);
         c
     }
 
     /// Adds a unit clause `¬p`.
     pub(crate) fn add_ban(&mut self, p: Pkg, info: Info) -> Cid {
-        self.add(vec![Lit::neg(p)], info)
+        self.add(&[Lit::neg(p)], info)
     }
 
     /// Encodes `p` and everything its dependencies (and Recommends, when enabled) can reach.
@@ -170,6 +172,7 @@ impl<'i, 'u> Problem<'i, 'u> {
         self.active[p as usize] = true;
         let mut cands = std::mem::take(&mut self.scratch);
         let mut hits = Vec::new();
+        let mut lits = Vec::new();
         while let Some(p) = stack.pop() {
             self.done[p as usize] = true;
             let pkg = index.pkg(p);
@@ -190,7 +193,7 @@ impl<'i, 'u> Problem<'i, 'u> {
                     if cands.iter().any(|&c| self.is_free(c)) {
                         continue;
                     }
-                    let mut lits = Vec::with_capacity(cands.len() + 1);
+                    lits.clear();
                     lits.push(Lit::neg(p));
                     for i in a..b {
                         let c = self.pool[i];
@@ -201,14 +204,19 @@ impl<'i, 'u> Problem<'i, 'u> {
                         }
                     }
                     let cid = self.add(
-                        lits,
+                        &lits,
                         Info::Dep {
                             pkg: p,
                             pre,
                             k: k as u32,
                         },
                     );
-                    self.deps[p as usize].push(cid);
+                    let d = &mut self.deps[p as usize];
+                    if d.1 == 0 {
+                        d.0 = cid;
+                    }
+                    debug_assert_eq!(d.0 + d.1, cid, "dependency clauses are consecutive");
+                    d.1 += 1;
                 }
             }
             if self.with_recommends {
@@ -231,7 +239,7 @@ impl<'i, 'u> Problem<'i, 'u> {
                     for &q in &cands {
                         if self.done[q as usize] && q != p {
                             self.add(
-                                vec![Lit::neg(p), Lit::neg(q)],
+                                &[Lit::neg(p), Lit::neg(q)],
                                 Info::Neg {
                                     pkg: p,
                                     other: q,
@@ -248,7 +256,7 @@ impl<'i, 'u> Problem<'i, 'u> {
             for &(q, breaks, k) in &hits {
                 if self.done[q as usize] && q != p {
                     self.add(
-                        vec![Lit::neg(q), Lit::neg(p)],
+                        &[Lit::neg(q), Lit::neg(p)],
                         Info::Neg {
                             pkg: q,
                             other: p,
@@ -260,7 +268,7 @@ impl<'i, 'u> Problem<'i, 'u> {
             }
             for &s in index.named(&pkg.name) {
                 if self.done[s as usize] && index.same_slot(p, s) {
-                    self.add(vec![Lit::neg(p), Lit::neg(s)], Info::OneOf(p, s));
+                    self.add(&[Lit::neg(p), Lit::neg(s)], Info::OneOf(p, s));
                 }
             }
         }
@@ -284,12 +292,12 @@ impl<'i, 'u> Problem<'i, 'u> {
         'walk: loop {
             if let Some(top) = self.stack.last_mut() {
                 let (p, k) = *top;
-                let deps = &self.deps[p as usize];
-                if k as usize >= deps.len() {
+                let (first, count) = self.deps[p as usize];
+                if k >= count {
                     self.stack.pop();
                     continue;
                 }
-                let c = sat.clause(deps[k as usize]);
+                let c = sat.clause(first + k);
                 top.1 += 1;
                 if let Some(t) = c.iter().find(|&&l| sat.value(l) == Val::True) {
                     let q = t.var();

@@ -47,7 +47,10 @@ pub(crate) struct Sat {
     trail: Vec<Lit>,
     lim: Vec<usize>,
     qhead: usize,
-    clauses: Vec<Vec<Lit>>,
+    /// Every clause's literals, one after another in `lits` (start, length): one allocation
+    /// for all clauses rather than one each.
+    clauses: Vec<(u32, u32)>,
+    lits: Vec<Lit>,
     /// Number of original clauses; learnt ones follow.
     originals: usize,
     learnt_origin: Vec<Box<[Cid]>>,
@@ -71,6 +74,7 @@ impl Sat {
             lim: Vec::new(),
             qhead: 0,
             clauses: Vec::new(),
+            lits: Vec::new(),
             originals: 0,
             learnt_origin: Vec::new(),
             watches: vec![Vec::new(); vars * 2],
@@ -84,7 +88,7 @@ impl Sat {
     }
 
     /// Adds an original clause. Must be called before any learning (at level 0, before solving).
-    pub(crate) fn add_clause(&mut self, lits: Vec<Lit>) -> Cid {
+    pub(crate) fn add_clause(&mut self, lits: &[Lit]) -> Cid {
         debug_assert_eq!(
             self.originals,
             self.clauses.len(),
@@ -101,13 +105,25 @@ impl Sat {
                 self.watches[lits[1].0 as usize].push(id);
             }
         }
-        self.clauses.push(lits);
+        self.push_lits(lits);
         self.originals += 1;
         id
     }
 
+    fn push_lits(&mut self, lits: &[Lit]) {
+        self.clauses
+            .push((self.lits.len() as u32, lits.len() as u32));
+        self.lits.extend_from_slice(lits);
+    }
+
+    /// The range of `lits` holding clause `c`.
+    fn span(&self, c: Cid) -> std::ops::Range<usize> {
+        let (start, len) = self.clauses[c as usize];
+        start as usize..(start + len) as usize
+    }
+
     pub(crate) fn clause(&self, c: Cid) -> &[Lit] {
-        &self.clauses[c as usize]
+        &self.lits[self.span(c)]
     }
 
     pub(crate) fn value(&self, l: Lit) -> Val {
@@ -172,7 +188,7 @@ impl Sat {
         }
         while self.units_done < self.units.len() {
             let c = self.units[self.units_done];
-            let l = self.clauses[c as usize][0];
+            let l = self.clause(c)[0];
             match self.value(l) {
                 Val::True => {}
                 Val::False => return Some(c),
@@ -193,7 +209,8 @@ impl Sat {
             while i < ws.len() {
                 let cid = ws[i];
                 i += 1;
-                let c = &mut self.clauses[cid as usize];
+                let span = self.span(cid);
+                let c = &mut self.lits[span];
                 if c[0] == false_lit {
                     c.swap(0, 1);
                 }
@@ -269,7 +286,7 @@ impl Sat {
                 continue;
             }
             self.origin_into(r, out);
-            for &l in &self.clauses[r as usize] {
+            for &l in self.clause(r) {
                 if l.var() != v && !visited[l.var() as usize] {
                     stack.push(l.var());
                 }
@@ -292,8 +309,8 @@ impl Sat {
         let mut skip: Option<u32> = None;
         let p = loop {
             self.origin_into(cid, &mut origin);
-            for k in 0..self.clauses[cid as usize].len() {
-                let q = self.clauses[cid as usize][k];
+            for k in self.span(cid) {
+                let q = self.lits[k];
                 let v = q.var();
                 if Some(v) == skip || self.seen[v as usize] {
                     continue;
@@ -353,7 +370,7 @@ impl Sat {
             self.watches[learnt[1].0 as usize].push(id);
         }
         let assert = learnt[0];
-        self.clauses.push(learnt);
+        self.push_lits(&learnt);
         self.learnt_origin.push(origin.into_boxed_slice());
         self.enqueue(assert, id);
         bj
@@ -364,10 +381,7 @@ impl Sat {
     pub(crate) fn conflict_core(&self, confl: Cid) -> (Vec<Cid>, Vec<Lit>) {
         let mut out = Vec::new();
         self.origin_into(confl, &mut out);
-        let vars: Vec<u32> = self.clauses[confl as usize]
-            .iter()
-            .map(|l| l.var())
-            .collect();
+        let vars: Vec<u32> = self.clause(confl).iter().map(|l| l.var()).collect();
         let decisions = self.reasons_core(&vars, &mut out);
         out.sort_unstable();
         out.dedup();
@@ -418,12 +432,12 @@ mod tests {
         // p(i,h) = i*2+h
         let mut sat = Sat::new(6);
         for i in 0..3 {
-            sat.add_clause(vec![Lit::pos(i * 2), Lit::pos(i * 2 + 1)]);
+            sat.add_clause(&[Lit::pos(i * 2), Lit::pos(i * 2 + 1)]);
         }
         for h in 0..2 {
             for i in 0..3 {
                 for j in i + 1..3 {
-                    sat.add_clause(vec![Lit::neg(i * 2 + h), Lit::neg(j * 2 + h)]);
+                    sat.add_clause(&[Lit::neg(i * 2 + h), Lit::neg(j * 2 + h)]);
                 }
             }
         }
@@ -441,7 +455,7 @@ mod tests {
         ];
         let mut sat = Sat::new(4);
         for c in &clauses {
-            sat.add_clause(c.clone());
+            sat.add_clause(c);
         }
         assert!(solve(&mut sat, 4));
         for c in &clauses {
