@@ -14,7 +14,7 @@
 //! candidate not yet excluded; with nothing left to decide, every unset package is "not
 //! installed", which satisfies all clauses (each non-root clause has a negative literal).
 
-use crate::index::{Index, Pkg};
+use crate::index::{Field, Index, List, Pkg};
 use crate::sat::{Cid, Lit, Sat, Val};
 
 /// Why an original clause exists, for explanations.
@@ -130,10 +130,12 @@ impl<'i, 'u> Problem<'i, 'u> {
         Some(&self.pool[a as usize..b as usize])
     }
 
-    /// Appends the satisfiers of `dep` for `p` to the pool as a new entry; returns its range.
-    fn push_entry(&mut self, dep: &store::Dependency, arch: &str) -> (usize, usize) {
+    /// Appends the satisfiers of entry `k` of `field` of `p` to the pool as a new entry;
+    /// returns its range.
+    fn push_entry(&mut self, p: Pkg, field: Field, k: usize) -> (usize, usize) {
         let start = self.pool.len();
-        for alt in &dep.alternatives {
+        let arch = self.index.eff_arch(p);
+        for alt in self.index.entry(p, field, k) {
             self.index.satisfiers(alt, arch, &mut self.pool);
         }
         dedup_tail(&mut self.pool, start);
@@ -175,20 +177,19 @@ impl<'i, 'u> Problem<'i, 'u> {
         let mut lits = Vec::new();
         while let Some(p) = stack.pop() {
             self.done[p as usize] = true;
-            let pkg = index.pkg(p);
-            let arch = index.eff_arch(p);
             let first = self.entries.len() as u32;
             let recommends = if self.with_recommends {
-                pkg.recommends.len()
+                index.entry_count(p, Field::Recommends)
             } else {
                 0
             };
-            let count = pkg.pre_depends.len() + pkg.depends.len() + recommends;
+            let fields = [(true, Field::PreDepends), (false, Field::Depends)];
+            let counts = fields.map(|(_, f)| index.entry_count(p, f));
+            let count = counts[0] + counts[1] + recommends;
             self.lists[p as usize] = (first, count as u32);
-            let fields = [(true, &pkg.pre_depends), (false, &pkg.depends)];
-            for (pre, field) in fields {
-                for (k, dep) in field.iter().enumerate() {
-                    let (a, b) = self.push_entry(dep, arch);
+            for ((pre, field), n) in fields.into_iter().zip(counts) {
+                for k in 0..n {
+                    let (a, b) = self.push_entry(p, field, k);
                     let cands = &self.pool[a..b];
                     if cands.iter().any(|&c| self.is_free(c)) {
                         continue;
@@ -220,8 +221,8 @@ impl<'i, 'u> Problem<'i, 'u> {
                 }
             }
             if self.with_recommends {
-                for dep in &pkg.recommends {
-                    let (a, b) = self.push_entry(dep, arch);
+                for k in 0..recommends {
+                    let (a, b) = self.push_entry(p, Field::Recommends, k);
                     for i in a..b {
                         let c = self.pool[i];
                         if !self.active[c as usize] && !self.is_free(c) {
@@ -232,8 +233,8 @@ impl<'i, 'u> Problem<'i, 'u> {
                 }
             }
             // Conflicts between active packages: forward from p, and backward onto p.
-            for (breaks, field) in [(false, &pkg.conflicts), (true, &pkg.breaks)] {
-                for (k, r) in field.iter().enumerate() {
+            for (breaks, list) in [(false, List::Conflicts), (true, List::Breaks)] {
+                for (k, r) in index.rels(p, list).enumerate() {
                     cands.clear();
                     index.hits(r, p, &mut cands);
                     for &q in &cands {
@@ -266,7 +267,7 @@ impl<'i, 'u> Problem<'i, 'u> {
                     );
                 }
             }
-            for &s in index.named(&pkg.name) {
+            for &s in index.named(index.name(p)) {
                 if self.done[s as usize] && index.same_slot(p, s) {
                     self.add(&[Lit::neg(p), Lit::neg(s)], Info::OneOf(p, s));
                 }
