@@ -31,6 +31,53 @@ impl Hasher for Fnv {
 }
 
 type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<Fnv>>;
+
+/// A word-at-a-time multiplicative hash (rustc's FxHash): for the solver's per-request
+/// relation cache, whose keys are whole relations. Only lookups use it; nothing iterates it.
+#[derive(Default)]
+pub(crate) struct Fx(u64);
+
+impl Fx {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn write_isize(&mut self, i: isize) {
+        self.add(i as u64);
+    }
+}
+
+/// A hash map with [`Fx`].
+pub(crate) type FxMap<K, V> = StdHashMap<K, V, BuildHasherDefault<Fx>>;
 use std::cell::OnceCell;
 use store::{
     compare_versions, ArchQualifier, ArchivedRelationRecord, MultiArch, Op, Package, Priority,
@@ -39,7 +86,7 @@ use store::{
 
 /// A relation read in place from either source (an owned package or a table record): the
 /// solver's hot paths look at thousands of relations per request and need no owned copy.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Rel<'a> {
     pub(crate) name: &'a str,
     pub(crate) arch: Qual<'a>,
@@ -47,7 +94,7 @@ pub(crate) struct Rel<'a> {
 }
 
 /// [`ArchQualifier`], borrowed.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Qual<'a> {
     None,
     Any,
@@ -440,12 +487,13 @@ impl<'u> Index<'u> {
 
     /// Entry `k` of field `field` of `p` as written in the index (`a (>= 1) | b`).
     pub(crate) fn entry_text(&self, p: Pkg, field: Field, k: usize) -> String {
+        use std::fmt::Write;
         let mut out = String::new();
         for (i, r) in self.entry(p, field, k).enumerate() {
             if i > 0 {
                 out.push_str(" | ");
             }
-            out.push_str(&r.to_string());
+            write!(out, "{r}").expect("writing to a String cannot fail");
         }
         out
     }

@@ -14,7 +14,7 @@
 //! candidate not yet excluded; with nothing left to decide, every unset package is "not
 //! installed", which satisfies all clauses (each non-root clause has a negative literal).
 
-use crate::index::{Field, Index, List, Pkg};
+use crate::index::{Field, FxMap, Index, List, Pkg, Rel};
 use crate::sat::{Cid, Lit, Sat, Val};
 
 /// Why an original clause exists, for explanations.
@@ -71,6 +71,10 @@ pub(crate) struct Problem<'i, 'u> {
     /// Per entry: its satisfiers, a range of `pool` (deduplicated, in preference order).
     entries: Vec<(u32, u32)>,
     pool: Vec<Pkg>,
+    /// Satisfiers of each relation seen, for the architecture asked (a range of `known_pool`):
+    /// thousands of packages depend on the same few hundred relations (`libc6 (>= 2.34)`).
+    known: FxMap<(Rel<'u>, &'i str), (u32, u32)>,
+    known_pool: Vec<Pkg>,
     with_recommends: bool,
     /// Depth-first walk of the brancher: (package, next dependency).
     stack: Vec<(Pkg, u32)>,
@@ -101,6 +105,8 @@ impl<'i, 'u> Problem<'i, 'u> {
             lists: vec![(0, 0); n],
             entries: Vec::new(),
             pool: Vec::new(),
+            known: FxMap::with_capacity_and_hasher(4096, Default::default()),
+            known_pool: Vec::new(),
             with_recommends,
             stack: Vec::new(),
             mark: vec![0; n],
@@ -134,9 +140,16 @@ impl<'i, 'u> Problem<'i, 'u> {
     /// returns its range.
     fn push_entry(&mut self, p: Pkg, field: Field, k: usize) -> (usize, usize) {
         let start = self.pool.len();
-        let arch = self.index.eff_arch(p);
-        for alt in self.index.entry(p, field, k) {
-            self.index.satisfiers(alt, arch, &mut self.pool);
+        let index = self.index;
+        let arch = index.eff_arch(p);
+        for alt in index.entry(p, field, k) {
+            let (a, b) = *self.known.entry((alt, arch)).or_insert_with(|| {
+                let a = self.known_pool.len();
+                index.satisfiers(alt, arch, &mut self.known_pool);
+                (a as u32, self.known_pool.len() as u32)
+            });
+            self.pool
+                .extend_from_slice(&self.known_pool[a as usize..b as usize]);
         }
         dedup_tail(&mut self.pool, start);
         let end = self.pool.len();
