@@ -54,7 +54,11 @@ pub(crate) struct Sat {
     /// Number of original clauses; learnt ones follow.
     originals: usize,
     learnt_origin: Vec<Box<[Cid]>>,
-    watches: Vec<Vec<Cid>>,
+    /// Per literal: 1 + the index of its watch list in `watch_lists`, 0 for none yet. Most of
+    /// the universe's packages are never encoded: a zeroed array costs nothing to make,
+    /// 127,000 empty lists cost writing and walking 3 MB.
+    watch_slot: Vec<u32>,
+    watch_lists: Vec<Vec<Cid>>,
     units: Vec<Cid>,
     units_done: usize,
     empty: Option<Cid>,
@@ -77,7 +81,8 @@ impl Sat {
             lits: Vec::new(),
             originals: 0,
             learnt_origin: Vec::new(),
-            watches: vec![Vec::new(); vars * 2],
+            watch_slot: vec![0; vars * 2],
+            watch_lists: Vec::new(),
             units: Vec::new(),
             units_done: 0,
             empty: None,
@@ -101,13 +106,22 @@ impl Sat {
             }
             1 => self.units.push(id),
             _ => {
-                self.watches[lits[0].0 as usize].push(id);
-                self.watches[lits[1].0 as usize].push(id);
+                self.watch(lits[0], id);
+                self.watch(lits[1], id);
             }
         }
         self.push_lits(lits);
         self.originals += 1;
         id
+    }
+
+    fn watch(&mut self, l: Lit, c: Cid) {
+        let slot = &mut self.watch_slot[l.0 as usize];
+        if *slot == 0 {
+            self.watch_lists.push(Vec::new());
+            *slot = self.watch_lists.len() as u32;
+        }
+        self.watch_lists[*slot as usize - 1].push(c);
     }
 
     fn push_lits(&mut self, lits: &[Lit]) {
@@ -203,7 +217,11 @@ impl Sat {
             let p = self.trail[self.qhead];
             self.qhead += 1;
             let false_lit = p.not();
-            let mut ws = std::mem::take(&mut self.watches[false_lit.0 as usize]);
+            let slot = self.watch_slot[false_lit.0 as usize] as usize;
+            if slot == 0 {
+                continue;
+            }
+            let mut ws = std::mem::take(&mut self.watch_lists[slot - 1]);
             let (mut i, mut j) = (0, 0);
             let mut conflict = None;
             while i < ws.len() {
@@ -221,16 +239,16 @@ impl Sat {
                     j += 1;
                     continue;
                 }
-                let mut moved = false;
+                let mut moved = None;
                 for k in 2..c.len() {
                     if value_in(&self.val, c[k]) != Val::False {
                         c.swap(1, k);
-                        self.watches[c[1].0 as usize].push(cid);
-                        moved = true;
+                        moved = Some(c[1]);
                         break;
                     }
                 }
-                if moved {
+                if let Some(w) = moved {
+                    self.watch(w, cid);
                     continue;
                 }
                 ws[j] = cid;
@@ -247,7 +265,7 @@ impl Sat {
                 }
             }
             ws.truncate(j);
-            self.watches[false_lit.0 as usize] = ws;
+            self.watch_lists[slot - 1] = ws;
             if conflict.is_some() {
                 self.qhead = self.trail.len();
                 return conflict;
@@ -366,8 +384,8 @@ impl Sat {
         self.backtrack(bj);
         let id = self.clauses.len() as Cid;
         if learnt.len() > 1 {
-            self.watches[learnt[0].0 as usize].push(id);
-            self.watches[learnt[1].0 as usize].push(id);
+            self.watch(learnt[0], id);
+            self.watch(learnt[1], id);
         }
         let assert = learnt[0];
         self.push_lits(&learnt);
