@@ -6,7 +6,7 @@
 //! `--table` solves over the index as a store package table read in place
 //! (`Solver::from_table`, what `particle solve` does over a snapshot) instead of an owned
 //! universe; `--repeat N` solves N times and prints every solve time (`solve-times`), for
-//! medians without re-parsing the index (and, under `perf stat`, instructions per solve).
+//! medians without re-parsing the index (wall time and this thread's CPU time).
 
 use std::time::Instant;
 
@@ -82,6 +82,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             // packages on first use, so each solve gets a new one (cold, as `particle solve`).
             let reused = if use_table { None } else { Some(new_solver()) };
             let mut times = Vec::new();
+            let mut cpu = Vec::new();
             for _ in 1..repeat {
                 let fresh;
                 let s = match &reused {
@@ -91,24 +92,29 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                         &fresh
                     }
                 };
-                let t = Instant::now();
+                let (t, c) = (Instant::now(), cpu_time());
                 s.solve(&request, &[])?;
                 times.push(t.elapsed().as_secs_f64());
+                cpu.push(cpu_time() - c);
             }
             let t1 = Instant::now();
             let s = new_solver();
-            let t2 = Instant::now();
+            let (t2, c2) = (Instant::now(), cpu_time());
             let solution = s.solve(&request, &[])?;
             let t3 = Instant::now();
             times.push((t3 - t2).as_secs_f64());
+            cpu.push(cpu_time() - c2);
             if repeat > 1 {
-                let mut sorted = times.clone();
-                sorted.sort_by(f64::total_cmp);
+                let summary = |v: &[f64]| {
+                    let mut v = v.to_vec();
+                    v.sort_by(f64::total_cmp);
+                    format!("median {:.4}s best {:.4}s", v[v.len() / 2], v[0])
+                };
                 eprintln!(
-                    "solve-times median {:.4}s best {:.4}s of {}: {:?}",
-                    sorted[sorted.len() / 2],
-                    sorted[0],
-                    sorted.len(),
+                    "solve-times {} (CPU {}) of {}: {:?}",
+                    summary(&times),
+                    summary(&cpu),
+                    times.len(),
                     times
                 );
             }
@@ -158,4 +164,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
+}
+
+/// CPU time of this thread so far, in seconds (from /proc/thread-self/schedstat; 0 if
+/// unavailable): unlike wall time, it does not grow while other processes hold the CPU.
+fn cpu_time() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |ns| ns / 1e9)
 }
