@@ -71,8 +71,9 @@ pub(crate) struct Problem<'i, 'u> {
     /// Per entry: its satisfiers, a range of `pool` (deduplicated, in preference order).
     entries: Vec<(u32, u32)>,
     pool: Vec<Pkg>,
-    /// Satisfiers of each relation seen, for the architecture asked (a range of `known_pool`):
-    /// thousands of packages depend on the same few hundred relations (`libc6 (>= 2.34)`).
+    /// Satisfiers of each versioned relation seen, for the architecture asked (a range of
+    /// `known_pool`): thousands of packages depend on the same relations (`libc6 (>= 2.34)`),
+    /// and each lookup compares versions.
     known: FxMap<(Rel<'u>, &'i str), (u32, u32)>,
     known_pool: Vec<Pkg>,
     with_recommends: bool,
@@ -143,6 +144,11 @@ impl<'i, 'u> Problem<'i, 'u> {
         let index = self.index;
         let arch = index.eff_arch(p);
         for alt in index.entry(p, field, k) {
+            if alt.constraint.is_none() {
+                // No versions to compare: looking the name up costs what the map would.
+                index.satisfiers(alt, arch, &mut self.pool);
+                continue;
+            }
             let (a, b) = *self.known.entry((alt, arch)).or_insert_with(|| {
                 let a = self.known_pool.len();
                 index.satisfiers(alt, arch, &mut self.known_pool);
