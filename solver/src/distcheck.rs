@@ -59,7 +59,7 @@ impl Deps {
             for dep in pkg.pre_depends.iter().chain(&pkg.depends) {
                 tmp.clear();
                 for alt in &dep.alternatives {
-                    ix.satisfiers(alt, ix.eff_arch(p), &mut tmp);
+                    ix.satisfiers(alt.into(), ix.eff_arch(p), &mut tmp);
                 }
                 dedup_keep_order(&mut tmp);
                 cand.extend_from_slice(&tmp);
@@ -161,7 +161,7 @@ pub fn distcheck(universe: &Universe, options: &Options) -> DistcheckReport {
         let pkg = ix.pkg(p);
         hits.clear();
         for r in pkg.conflicts.iter().chain(&pkg.breaks) {
-            ix.hits(r, p, &mut hits);
+            ix.hits(r.into(), p, &mut hits);
         }
         hit_by.clear();
         ix.hit_by(p, &mut hit_by);

@@ -49,7 +49,7 @@ pub(crate) fn satisfiable(clauses: &[Vec<Lit>]) -> bool {
     };
     let mut sat = Sat::new(vars.len());
     for c in clauses {
-        sat.add_clause(c.iter().map(|&l| map(l)).collect());
+        sat.add_clause(&c.iter().map(|&l| map(l)).collect::<Vec<_>>());
     }
     loop {
         if let Some(c) = sat.propagate() {

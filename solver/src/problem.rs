@@ -14,7 +14,7 @@
 //! candidate not yet excluded; with nothing left to decide, every unset package is "not
 //! installed", which satisfies all clauses (each non-root clause has a negative literal).
 
-use crate::index::{Index, Pkg};
+use crate::index::{Field, FxMap, Index, List, Pkg, Rel};
 use crate::sat::{Cid, Lit, Sat, Val};
 
 /// Why an original clause exists, for explanations.
@@ -58,10 +58,24 @@ pub(crate) struct Problem<'i, 'u> {
     done: Vec<bool>,
     /// Packages whose clauses need not be encoded (distcheck's conflict-free closure).
     free: Option<Vec<bool>>,
-    /// Dependency clauses of each package, in field order (Pre-Depends first).
-    pub(crate) deps: Vec<Vec<Cid>>,
+    /// Dependency clauses of each package, in field order (Pre-Depends first): they are added
+    /// one after another, so a range (first clause, count).
+    deps: Vec<(Cid, u32)>,
     /// Root clauses, in request order.
     pub(crate) roots: Vec<Cid>,
+    /// Per package: its first entry in `entries` and how many it has (Pre-Depends, Depends,
+    /// then Recommends when enabled), once the package is encoded. The satisfiers of each
+    /// entry are computed once, when the package is encoded; the Recommends pass and the
+    /// reasons walk read them again.
+    lists: Vec<(u32, u32)>,
+    /// Per entry: its satisfiers, a range of `pool` (deduplicated, in preference order).
+    entries: Vec<(u32, u32)>,
+    pool: Vec<Pkg>,
+    /// Satisfiers of each versioned relation seen, for the architecture asked (a range of
+    /// `known_pool`): thousands of packages depend on the same relations (`libc6 (>= 2.34)`),
+    /// and each lookup compares versions.
+    known: FxMap<(Rel<'u>, &'i str), (u32, u32)>,
+    known_pool: Vec<Pkg>,
     with_recommends: bool,
     /// Depth-first walk of the brancher: (package, next dependency).
     stack: Vec<(Pkg, u32)>,
@@ -87,8 +101,13 @@ impl<'i, 'u> Problem<'i, 'u> {
             active: vec![false; n],
             done: vec![false; n],
             free,
-            deps: vec![Vec::new(); n],
+            deps: vec![(0, 0); n],
             roots: Vec::new(),
+            lists: vec![(0, 0); n],
+            entries: Vec::new(),
+            pool: Vec::new(),
+            known: FxMap::with_capacity_and_hasher(4096, Default::default()),
+            known_pool: Vec::new(),
             with_recommends,
             stack: Vec::new(),
             mark: vec![0; n],
@@ -100,11 +119,48 @@ impl<'i, 'u> Problem<'i, 'u> {
         }
     }
 
-    fn add(&mut self, lits: Vec<Lit>, info: Info) -> Cid {
+    fn add(&mut self, lits: &[Lit], info: Info) -> Cid {
         let c = self.sat.add_clause(lits);
         debug_assert_eq!(c as usize, self.info.len());
         self.info.push(info);
         c
+    }
+
+    /// The satisfiers of entry `k` of `p` (numbered over Pre-Depends, Depends, then
+    /// Recommends), if they were computed when `p` was encoded.
+    pub(crate) fn entry_cands(&self, p: Pkg, k: usize) -> Option<&[Pkg]> {
+        let (first, count) = self.lists[p as usize];
+        if k >= count as usize {
+            return None;
+        }
+        let (a, b) = self.entries[first as usize + k];
+        Some(&self.pool[a as usize..b as usize])
+    }
+
+    /// Appends the satisfiers of entry `k` of `field` of `p` to the pool as a new entry;
+    /// returns its range.
+    fn push_entry(&mut self, p: Pkg, field: Field, k: usize) -> (usize, usize) {
+        let start = self.pool.len();
+        let index = self.index;
+        let arch = index.eff_arch(p);
+        for alt in index.entry(p, field, k) {
+            if alt.constraint.is_none() {
+                // No versions to compare: looking the name up costs what the map would.
+                index.satisfiers(alt, arch, &mut self.pool);
+                continue;
+            }
+            let (a, b) = *self.known.entry((alt, arch)).or_insert_with(|| {
+                let a = self.known_pool.len();
+                index.satisfiers(alt, arch, &mut self.known_pool);
+                (a as u32, self.known_pool.len() as u32)
+            });
+            self.pool
+                .extend_from_slice(&self.known_pool[a as usize..b as usize]);
+        }
+        dedup_tail(&mut self.pool, start);
+        let end = self.pool.len();
+        self.entries.push((start as u32, end as u32));
+        (start, end)
     }
 
     fn is_free(&self, p: Pkg) -> bool {
@@ -116,14 +172,15 @@ impl<'i, 'u> Problem<'i, 'u> {
         for &c in cands {
             self.activate(c);
         }
-        let c = self.add(cands.iter().map(|&c| Lit::pos(c)).collect(), info);
+        let lits: Vec<Lit> = cands.iter().map(|&c| Lit::pos(c)).collect();
+        let c = self.add(&lits, info);
         self.roots.push(c);
         c
     }
 
     /// Adds a unit clause `¬p`.
     pub(crate) fn add_ban(&mut self, p: Pkg, info: Info) -> Cid {
-        self.add(vec![Lit::neg(p)], info)
+        self.add(&[Lit::neg(p)], info)
     }
 
     /// Encodes `p` and everything its dependencies (and Recommends, when enabled) can reach.
@@ -136,24 +193,30 @@ impl<'i, 'u> Problem<'i, 'u> {
         self.active[p as usize] = true;
         let mut cands = std::mem::take(&mut self.scratch);
         let mut hits = Vec::new();
+        let mut lits = Vec::new();
         while let Some(p) = stack.pop() {
             self.done[p as usize] = true;
-            let pkg = index.pkg(p);
-            let arch = index.eff_arch(p);
-            let fields = [(true, &pkg.pre_depends), (false, &pkg.depends)];
-            for (pre, field) in fields {
-                for (k, dep) in field.iter().enumerate() {
-                    cands.clear();
-                    for alt in &dep.alternatives {
-                        index.satisfiers(alt, arch, &mut cands);
-                    }
-                    dedup_keep_order(&mut cands);
+            let first = self.entries.len() as u32;
+            let recommends = if self.with_recommends {
+                index.entry_count(p, Field::Recommends)
+            } else {
+                0
+            };
+            let fields = [(true, Field::PreDepends), (false, Field::Depends)];
+            let counts = fields.map(|(_, f)| index.entry_count(p, f));
+            let count = counts[0] + counts[1] + recommends;
+            self.lists[p as usize] = (first, count as u32);
+            for ((pre, field), n) in fields.into_iter().zip(counts) {
+                for k in 0..n {
+                    let (a, b) = self.push_entry(p, field, k);
+                    let cands = &self.pool[a..b];
                     if cands.iter().any(|&c| self.is_free(c)) {
                         continue;
                     }
-                    let mut lits = Vec::with_capacity(cands.len() + 1);
+                    lits.clear();
                     lits.push(Lit::neg(p));
-                    for &c in &cands {
+                    for i in a..b {
+                        let c = self.pool[i];
                         lits.push(Lit::pos(c));
                         if !self.active[c as usize] {
                             self.active[c as usize] = true;
@@ -161,23 +224,26 @@ impl<'i, 'u> Problem<'i, 'u> {
                         }
                     }
                     let cid = self.add(
-                        lits,
+                        &lits,
                         Info::Dep {
                             pkg: p,
                             pre,
                             k: k as u32,
                         },
                     );
-                    self.deps[p as usize].push(cid);
+                    let d = &mut self.deps[p as usize];
+                    if d.1 == 0 {
+                        d.0 = cid;
+                    }
+                    debug_assert_eq!(d.0 + d.1, cid, "dependency clauses are consecutive");
+                    d.1 += 1;
                 }
             }
             if self.with_recommends {
-                for dep in &pkg.recommends {
-                    cands.clear();
-                    for alt in &dep.alternatives {
-                        index.satisfiers(alt, arch, &mut cands);
-                    }
-                    for &c in &cands {
+                for k in 0..recommends {
+                    let (a, b) = self.push_entry(p, Field::Recommends, k);
+                    for i in a..b {
+                        let c = self.pool[i];
                         if !self.active[c as usize] && !self.is_free(c) {
                             self.active[c as usize] = true;
                             stack.push(c);
@@ -186,14 +252,14 @@ impl<'i, 'u> Problem<'i, 'u> {
                 }
             }
             // Conflicts between active packages: forward from p, and backward onto p.
-            for (breaks, field) in [(false, &pkg.conflicts), (true, &pkg.breaks)] {
-                for (k, r) in field.iter().enumerate() {
+            for (breaks, list) in [(false, List::Conflicts), (true, List::Breaks)] {
+                for (k, r) in index.rels(p, list).enumerate() {
                     cands.clear();
                     index.hits(r, p, &mut cands);
                     for &q in &cands {
                         if self.done[q as usize] && q != p {
                             self.add(
-                                vec![Lit::neg(p), Lit::neg(q)],
+                                &[Lit::neg(p), Lit::neg(q)],
                                 Info::Neg {
                                     pkg: p,
                                     other: q,
@@ -210,7 +276,7 @@ impl<'i, 'u> Problem<'i, 'u> {
             for &(q, breaks, k) in &hits {
                 if self.done[q as usize] && q != p {
                     self.add(
-                        vec![Lit::neg(q), Lit::neg(p)],
+                        &[Lit::neg(q), Lit::neg(p)],
                         Info::Neg {
                             pkg: q,
                             other: p,
@@ -220,9 +286,9 @@ impl<'i, 'u> Problem<'i, 'u> {
                     );
                 }
             }
-            for &s in index.named(&pkg.name) {
+            for &s in index.named(index.name(p)) {
                 if self.done[s as usize] && index.same_slot(p, s) {
-                    self.add(vec![Lit::neg(p), Lit::neg(s)], Info::OneOf(p, s));
+                    self.add(&[Lit::neg(p), Lit::neg(s)], Info::OneOf(p, s));
                 }
             }
         }
@@ -246,12 +312,12 @@ impl<'i, 'u> Problem<'i, 'u> {
         'walk: loop {
             if let Some(top) = self.stack.last_mut() {
                 let (p, k) = *top;
-                let deps = &self.deps[p as usize];
-                if k as usize >= deps.len() {
+                let (first, count) = self.deps[p as usize];
+                if k >= count {
                     self.stack.pop();
                     continue;
                 }
-                let c = sat.clause(deps[k as usize]);
+                let c = sat.clause(first + k);
                 top.1 += 1;
                 if let Some(t) = c.iter().find(|&&l| sat.value(l) == Val::True) {
                     let q = t.var();
@@ -331,6 +397,22 @@ impl<'i, 'u> Problem<'i, 'u> {
             }
         }
     }
+}
+
+/// [`dedup_keep_order`] on `v[start..]`.
+fn dedup_tail(v: &mut Vec<Pkg>, start: usize) {
+    if v.len() - start < 2 {
+        return;
+    }
+    let mut k = start;
+    for i in start..v.len() {
+        let x = v[i];
+        if !v[start..k].contains(&x) {
+            v[k] = x;
+            k += 1;
+        }
+    }
+    v.truncate(k);
 }
 
 pub(crate) fn dedup_keep_order(v: &mut Vec<Pkg>) {

@@ -47,11 +47,23 @@ pub(crate) struct Sat {
     trail: Vec<Lit>,
     lim: Vec<usize>,
     qhead: usize,
-    clauses: Vec<Vec<Lit>>,
+    /// Every clause's literals, one after another in `lits` (start, length): one allocation
+    /// for all clauses rather than one each.
+    clauses: Vec<(u32, u32)>,
+    lits: Vec<Lit>,
     /// Number of original clauses; learnt ones follow.
     originals: usize,
     learnt_origin: Vec<Box<[Cid]>>,
-    watches: Vec<Vec<Cid>>,
+    /// Per literal: 1 + the index of its watch list in `watch_lists`, 0 for none yet. Most of
+    /// the universe's packages are never encoded: a zeroed array costs nothing to make,
+    /// 127,000 empty lists cost writing and walking 3 MB.
+    watch_slot: Vec<u32>,
+    watch_lists: Vec<Vec<Cid>>,
+    /// Original clauses from this one on are not in the watch lists yet: they are added in
+    /// bulk before the next propagation, each list allocated once at its size (instead of
+    /// growing one push at a time while the encoding adds ~30,000 clauses). Nothing reads or
+    /// changes the lists in between, so they end up exactly as with one push per clause.
+    unwatched: usize,
     units: Vec<Cid>,
     units_done: usize,
     empty: Option<Cid>,
@@ -71,9 +83,12 @@ impl Sat {
             lim: Vec::new(),
             qhead: 0,
             clauses: Vec::new(),
+            lits: Vec::new(),
             originals: 0,
             learnt_origin: Vec::new(),
-            watches: vec![Vec::new(); vars * 2],
+            watch_slot: vec![0; vars * 2],
+            watch_lists: Vec::new(),
+            unwatched: 0,
             units: Vec::new(),
             units_done: 0,
             empty: None,
@@ -84,7 +99,7 @@ impl Sat {
     }
 
     /// Adds an original clause. Must be called before any learning (at level 0, before solving).
-    pub(crate) fn add_clause(&mut self, lits: Vec<Lit>) -> Cid {
+    pub(crate) fn add_clause(&mut self, lits: &[Lit]) -> Cid {
         debug_assert_eq!(
             self.originals,
             self.clauses.len(),
@@ -96,18 +111,78 @@ impl Sat {
                 self.empty.get_or_insert(id);
             }
             1 => self.units.push(id),
-            _ => {
-                self.watches[lits[0].0 as usize].push(id);
-                self.watches[lits[1].0 as usize].push(id);
-            }
+            _ => {}
         }
-        self.clauses.push(lits);
+        self.push_lits(lits);
         self.originals += 1;
         id
     }
 
+    /// The index in `watch_lists` of `l`'s list (made empty if it has none yet).
+    fn slot(&mut self, l: Lit) -> usize {
+        let slot = &mut self.watch_slot[l.0 as usize];
+        if *slot == 0 {
+            self.watch_lists.push(Vec::new());
+            *slot = self.watch_lists.len() as u32;
+        }
+        *slot as usize - 1
+    }
+
+    fn watch(&mut self, l: Lit, c: Cid) {
+        let s = self.slot(l);
+        self.watch_lists[s].push(c);
+    }
+
+    /// Puts the original clauses added since the last call in the watch lists, in order.
+    fn watch_new_clauses(&mut self) {
+        let new = self.unwatched..self.clauses.len();
+        if new.is_empty() {
+            return;
+        }
+        self.unwatched = self.clauses.len();
+        let mut counts: Vec<u32> = Vec::new();
+        for c in new.clone() {
+            let (start, len) = self.clauses[c];
+            if len >= 2 {
+                for k in 0..2 {
+                    let s = self.slot(self.lits[start as usize + k]);
+                    if counts.len() <= s {
+                        counts.resize(self.watch_lists.len(), 0);
+                    }
+                    counts[s] += 1;
+                }
+            }
+        }
+        for (s, &n) in counts.iter().enumerate() {
+            if n > 0 {
+                self.watch_lists[s].reserve_exact(n as usize);
+            }
+        }
+        for c in new {
+            let (start, len) = self.clauses[c];
+            if len >= 2 {
+                for k in 0..2 {
+                    let s = self.watch_slot[self.lits[start as usize + k].0 as usize] as usize;
+                    self.watch_lists[s - 1].push(c as Cid);
+                }
+            }
+        }
+    }
+
+    fn push_lits(&mut self, lits: &[Lit]) {
+        self.clauses
+            .push((self.lits.len() as u32, lits.len() as u32));
+        self.lits.extend_from_slice(lits);
+    }
+
+    /// The range of `lits` holding clause `c`.
+    fn span(&self, c: Cid) -> std::ops::Range<usize> {
+        let (start, len) = self.clauses[c as usize];
+        start as usize..(start + len) as usize
+    }
+
     pub(crate) fn clause(&self, c: Cid) -> &[Lit] {
-        &self.clauses[c as usize]
+        &self.lits[self.span(c)]
     }
 
     pub(crate) fn value(&self, l: Lit) -> Val {
@@ -167,12 +242,13 @@ impl Sat {
     /// Propagates to a fixpoint; returns a falsified clause on conflict. Unit and empty
     /// clauses are enqueued at level 0 on the first call.
     pub(crate) fn propagate(&mut self) -> Option<Cid> {
+        self.watch_new_clauses();
         if let Some(e) = self.empty {
             return Some(e);
         }
         while self.units_done < self.units.len() {
             let c = self.units[self.units_done];
-            let l = self.clauses[c as usize][0];
+            let l = self.clause(c)[0];
             match self.value(l) {
                 Val::True => {}
                 Val::False => return Some(c),
@@ -187,13 +263,18 @@ impl Sat {
             let p = self.trail[self.qhead];
             self.qhead += 1;
             let false_lit = p.not();
-            let mut ws = std::mem::take(&mut self.watches[false_lit.0 as usize]);
+            let slot = self.watch_slot[false_lit.0 as usize] as usize;
+            if slot == 0 {
+                continue;
+            }
+            let mut ws = std::mem::take(&mut self.watch_lists[slot - 1]);
             let (mut i, mut j) = (0, 0);
             let mut conflict = None;
             while i < ws.len() {
                 let cid = ws[i];
                 i += 1;
-                let c = &mut self.clauses[cid as usize];
+                let span = self.span(cid);
+                let c = &mut self.lits[span];
                 if c[0] == false_lit {
                     c.swap(0, 1);
                 }
@@ -204,16 +285,16 @@ impl Sat {
                     j += 1;
                     continue;
                 }
-                let mut moved = false;
+                let mut moved = None;
                 for k in 2..c.len() {
                     if value_in(&self.val, c[k]) != Val::False {
                         c.swap(1, k);
-                        self.watches[c[1].0 as usize].push(cid);
-                        moved = true;
+                        moved = Some(c[1]);
                         break;
                     }
                 }
-                if moved {
+                if let Some(w) = moved {
+                    self.watch(w, cid);
                     continue;
                 }
                 ws[j] = cid;
@@ -230,7 +311,7 @@ impl Sat {
                 }
             }
             ws.truncate(j);
-            self.watches[false_lit.0 as usize] = ws;
+            self.watch_lists[slot - 1] = ws;
             if conflict.is_some() {
                 self.qhead = self.trail.len();
                 return conflict;
@@ -269,7 +350,7 @@ impl Sat {
                 continue;
             }
             self.origin_into(r, out);
-            for &l in &self.clauses[r as usize] {
+            for &l in self.clause(r) {
                 if l.var() != v && !visited[l.var() as usize] {
                     stack.push(l.var());
                 }
@@ -281,6 +362,7 @@ impl Sat {
     /// Learns from a conflict (above level 0), backjumps and asserts the learnt literal.
     /// Returns the level jumped to.
     pub(crate) fn learn(&mut self, confl: Cid) -> usize {
+        self.watch_new_clauses();
         self.conflicts += 1;
         let cur = self.level() as u32;
         let mut learnt = vec![Lit(0)];
@@ -292,8 +374,8 @@ impl Sat {
         let mut skip: Option<u32> = None;
         let p = loop {
             self.origin_into(cid, &mut origin);
-            for k in 0..self.clauses[cid as usize].len() {
-                let q = self.clauses[cid as usize][k];
+            for k in self.span(cid) {
+                let q = self.lits[k];
                 let v = q.var();
                 if Some(v) == skip || self.seen[v as usize] {
                     continue;
@@ -349,11 +431,13 @@ impl Sat {
         self.backtrack(bj);
         let id = self.clauses.len() as Cid;
         if learnt.len() > 1 {
-            self.watches[learnt[0].0 as usize].push(id);
-            self.watches[learnt[1].0 as usize].push(id);
+            self.watch(learnt[0], id);
+            self.watch(learnt[1], id);
         }
         let assert = learnt[0];
-        self.clauses.push(learnt);
+        self.push_lits(&learnt);
+        // Watched above; the original clauses were all watched when learning began.
+        self.unwatched = self.clauses.len();
         self.learnt_origin.push(origin.into_boxed_slice());
         self.enqueue(assert, id);
         bj
@@ -364,10 +448,7 @@ impl Sat {
     pub(crate) fn conflict_core(&self, confl: Cid) -> (Vec<Cid>, Vec<Lit>) {
         let mut out = Vec::new();
         self.origin_into(confl, &mut out);
-        let vars: Vec<u32> = self.clauses[confl as usize]
-            .iter()
-            .map(|l| l.var())
-            .collect();
+        let vars: Vec<u32> = self.clause(confl).iter().map(|l| l.var()).collect();
         let decisions = self.reasons_core(&vars, &mut out);
         out.sort_unstable();
         out.dedup();
@@ -418,12 +499,12 @@ mod tests {
         // p(i,h) = i*2+h
         let mut sat = Sat::new(6);
         for i in 0..3 {
-            sat.add_clause(vec![Lit::pos(i * 2), Lit::pos(i * 2 + 1)]);
+            sat.add_clause(&[Lit::pos(i * 2), Lit::pos(i * 2 + 1)]);
         }
         for h in 0..2 {
             for i in 0..3 {
                 for j in i + 1..3 {
-                    sat.add_clause(vec![Lit::neg(i * 2 + h), Lit::neg(j * 2 + h)]);
+                    sat.add_clause(&[Lit::neg(i * 2 + h), Lit::neg(j * 2 + h)]);
                 }
             }
         }
@@ -441,7 +522,7 @@ mod tests {
         ];
         let mut sat = Sat::new(4);
         for c in &clauses {
-            sat.add_clause(c.clone());
+            sat.add_clause(c);
         }
         assert!(solve(&mut sat, 4));
         for c in &clauses {

@@ -2,7 +2,7 @@
 //! with a reason for every package and the changes against the installed set.
 
 use crate::explain::{explain, minimize};
-use crate::index::{Index, Options, Pkg};
+use crate::index::{Field, Index, Options, Pkg};
 use crate::problem::{dedup_keep_order, Info, Outcome, Problem};
 use crate::sat::{Cid, Lit, Val};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -195,7 +195,7 @@ impl<'u> Solver<'u> {
                     constraint: None,
                 };
                 let mut out = Vec::new();
-                ix.satisfiers(&rel, &ix.native, &mut out);
+                ix.satisfiers((&rel).into(), &ix.native, &mut out);
                 if !out.is_empty() {
                     return Ok(out);
                 }
@@ -418,27 +418,32 @@ impl<'u> Solver<'u> {
                 }
                 continue;
             };
-            let pkg = ix.pkg(p);
             let k = *next;
             *next += 1;
-            let hard = pkg.pre_depends.len() + pkg.depends.len();
-            let (dep, is_rec) = if k < pkg.pre_depends.len() {
-                (&pkg.pre_depends[k], false)
+            let pre = ix.entry_count(p, Field::PreDepends);
+            let hard = pre + ix.entry_count(p, Field::Depends);
+            let ((field, i), is_rec) = if k < pre {
+                ((Field::PreDepends, k), false)
             } else if k < hard {
-                (&pkg.depends[k - pkg.pre_depends.len()], false)
-            } else if k < hard + pkg.recommends.len()
-                && !installed_names.contains(pkg.name.as_str())
+                ((Field::Depends, k - pre), false)
+            } else if k < hard + ix.entry_count(p, Field::Recommends)
+                && !installed_names.contains(ix.name(p))
             {
-                (&pkg.recommends[k - hard], true)
+                ((Field::Recommends, k - hard), true)
             } else {
                 stack.pop();
                 continue;
             };
             cands.clear();
-            for alt in &dep.alternatives {
-                ix.satisfiers(alt, ix.eff_arch(p), &mut cands);
+            match pb.entry_cands(p, k) {
+                Some(list) => cands.extend_from_slice(list),
+                None => {
+                    for alt in ix.entry(p, field, i) {
+                        ix.satisfiers(alt, ix.eff_arch(p), &mut cands);
+                    }
+                    dedup_keep_order(&mut cands);
+                }
             }
-            dedup_keep_order(&mut cands);
             if let Some(&q) = cands.iter().find(|&&c| pb.sat.is_true(c)) {
                 if !std::mem::replace(&mut visited[q as usize], true) {
                     stack.push((q, 0));
@@ -517,11 +522,10 @@ impl<'u> Solver<'u> {
             .collect();
         let mut order: Vec<Pkg> = chosen.clone();
         order.sort_by(|&a, &b| {
-            let (pa, pb) = (ix.pkg(a), ix.pkg(b));
-            pa.name
-                .cmp(&pb.name)
-                .then_with(|| pa.arch.cmp(&pb.arch))
-                .then_with(|| compare_versions(&pa.version, &pb.version))
+            ix.name(a)
+                .cmp(ix.name(b))
+                .then_with(|| ix.arch(a).cmp(ix.arch(b)))
+                .then_with(|| compare_versions(ix.version(a), ix.version(b)))
         });
         let pos: BTreeMap<Pkg, usize> = order.iter().enumerate().map(|(i, &p)| (p, i)).collect();
         let mut reason: BTreeMap<Pkg, (Reason, Option<Pkg>)> = BTreeMap::new();
@@ -550,32 +554,42 @@ impl<'u> Solver<'u> {
             }
         }
         for &p in &chosen {
-            let k = ix.pkg(p);
-            if installed_keys.contains(&(k.name.as_str(), k.version.as_str(), k.arch.as_str())) {
+            if installed_keys.contains(&(ix.name(p), ix.version(p), ix.arch(p))) {
                 seed(p, Reason::Installed, &mut reason);
             }
         }
         let mut cands = Vec::new();
         while let Some(p) = queue.pop_front() {
-            let pkg = ix.pkg(p);
             let arch = ix.eff_arch(p);
-            let hard = pkg
-                .pre_depends
-                .iter()
-                .chain(&pkg.depends)
-                .map(|d| (d, false));
-            for (dep, soft) in hard.chain(pkg.recommends.iter().map(|d| (d, true))) {
-                cands.clear();
-                for alt in &dep.alternatives {
-                    ix.satisfiers(alt, arch, &mut cands);
-                }
-                for &c in &cands {
+            // A Recommends gives a reason only to what the Recommends pass added.
+            let recommends = if recommended.is_empty() {
+                0
+            } else {
+                ix.entry_count(p, Field::Recommends)
+            };
+            let entries = [Field::PreDepends, Field::Depends]
+                .into_iter()
+                .flat_map(|f| (0..ix.entry_count(p, f)).map(move |i| (f, i)))
+                .chain((0..recommends).map(|i| (Field::Recommends, i)));
+            for (k, (field, i)) in entries.enumerate() {
+                let soft = field == Field::Recommends;
+                let cands = match pb.entry_cands(p, k) {
+                    Some(list) => list,
+                    None => {
+                        cands.clear();
+                        for alt in ix.entry(p, field, i) {
+                            ix.satisfiers(alt, arch, &mut cands);
+                        }
+                        &cands[..]
+                    }
+                };
+                for &c in cands {
                     if pb.sat.is_true(c) && !reason.contains_key(&c) {
                         if soft && recommended.get(&c).is_none_or(|&(by, _)| by != p) {
                             continue;
                         }
-                        let by = pkg.name.clone();
-                        let relation = dep.to_string();
+                        let by = ix.name(p).to_owned();
+                        let relation = ix.entry_text(p, field, i);
                         let r = if soft {
                             Reason::Recommends { by, relation }
                         } else {
@@ -590,12 +604,11 @@ impl<'u> Solver<'u> {
         let packages = order
             .iter()
             .map(|&p| {
-                let k = ix.pkg(p);
                 let (r, parent) = reason.get(&p).cloned().unwrap_or((Reason::Installed, None));
                 Chosen {
-                    name: k.name.clone(),
-                    version: k.version.clone(),
-                    arch: k.arch.clone(),
+                    name: ix.name(p).to_owned(),
+                    version: ix.version(p).to_owned(),
+                    arch: ix.arch(p).to_owned(),
                     reason: r,
                     parent: parent.and_then(|q| pos.get(&q).copied()),
                 }

@@ -96,21 +96,40 @@ impl Eq for Version<'_> {}
 /// Compares two version strings as `dpkg --compare-versions` does. Strings that do not parse
 /// are compared leniently (epoch 0, split at the last `-`), so the order stays total.
 pub fn compare_versions(a: &str, b: &str) -> Ordering {
-    fn lenient(s: &str) -> Version<'_> {
-        Version::parse(s).unwrap_or_else(|_| {
-            let (epoch, rest) = match s.split_once(':') {
-                Some((e, r)) => (e.parse().unwrap_or(0), r),
-                None => (0, s),
-            };
-            let (upstream, revision) = rest.rsplit_once('-').unwrap_or((rest, ""));
-            Version {
-                epoch,
-                upstream,
-                revision,
-            }
-        })
-    }
     lenient(a).cmp(&lenient(b))
+}
+
+/// `s` split as [`Version::parse`] splits it, or, if it does not parse, at the first `:` and
+/// the last `-`. The solver compares versions in its hot loops, so the common case skips the
+/// syntax check: when `s` starts and ends with a version character (so `trim` would not change
+/// it), both ways split it identically (the check only decides between them), and the split
+/// alone gives the answer.
+fn lenient(s: &str) -> Version<'_> {
+    let version_char = |b: &u8| b.is_ascii_alphanumeric() || b"+.~-:".contains(b);
+    let b = s.as_bytes();
+    let plain = b.first().is_some_and(version_char) && b.last().is_some_and(version_char);
+    if plain {
+        return split(s);
+    }
+    Version::parse(s).unwrap_or_else(|_| split(s))
+}
+
+/// `s` split at the first `:` (epoch, 0 if not a number) and the last `-`, unchecked.
+fn split(s: &str) -> Version<'_> {
+    // Byte searches: `:` and `-` are ASCII, so the slices fall on character boundaries.
+    let (epoch, rest) = match s.bytes().position(|b| b == b':') {
+        Some(i) => (s[..i].parse().unwrap_or(0), &s[i + 1..]),
+        None => (0, s),
+    };
+    let (upstream, revision) = match rest.bytes().rposition(|b| b == b'-') {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (rest, ""),
+    };
+    Version {
+        epoch,
+        upstream,
+        revision,
+    }
 }
 
 fn order(c: u8) -> i32 {
@@ -212,6 +231,23 @@ mod tests {
                 // them equal): where the two differ, dpkg itself decides.
                 proptest::prop_assert_eq!(ours, dpkg_order(&a, &b));
             }
+        }
+    }
+
+    /// The comparison before the unchecked fast path: every string checked first.
+    fn checked_then_lenient(s: &str) -> Version<'_> {
+        Version::parse(s).unwrap_or_else(|_| split(s))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_path_splits_as_the_check_does(a in "[ \t\u{b}\u{a0}0-9a-z.+~:_-]{0,8}",
+                                               b in "[ 0-9a-z.+~:-]{0,8}") {
+            let (fa, ca) = (lenient(&a), checked_then_lenient(&a));
+            proptest::prop_assert_eq!((fa.epoch, fa.upstream, fa.revision),
+                                      (ca.epoch, ca.upstream, ca.revision));
+            proptest::prop_assert_eq!(compare_versions(&a, &b),
+                                      checked_then_lenient(&a).cmp(&checked_then_lenient(&b)));
         }
     }
 
