@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 rounds="${1:-5}"
 MIRROR="${MIRROR:-$(cd .. && pwd)/shared/debian-mirror}"
 KEYRING="$MIRROR/keyring/debian-archive-keyring.gpg"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 cargo build -q -j2 --release -p particle-cli
-particle="$PWD/target/release/particle"
+particle="$CARGO_TARGET_DIR/release/particle"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/apt/parts" "$work/apt/cache"
 cat > "$work/apt/apt.conf" <<CONF
