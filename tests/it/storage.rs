@@ -295,20 +295,7 @@ impl Drop for EioFs {
 /// the next transaction works once the disk does.
 #[test]
 fn an_io_error_in_the_journal_append_loses_nothing() {
-    let env = Env::new();
-    env.run(&["init"]).ok();
-    env.run(&[
-        "repo",
-        "add",
-        "debian",
-        "--uri",
-        &file_uri(&mirror()),
-        "--suite",
-        "bookworm",
-        "--keyring",
-        &debian_keyring().to_string_lossy(),
-    ])
-    .ok();
+    let env = Env::with_source(&file_uri(&mirror()), &debian_keyring());
     env.run(&["repo", "update"]).ok();
     env.run(&["txn", "install", "hello"]).ok();
     let status = env.run(&["--json", "status"]).ok().json();
