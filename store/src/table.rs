@@ -113,7 +113,7 @@ pub struct PackageTable {
 /// Strings are deduplicated through a small direct-mapped cache of recently stored strings,
 /// not a complete map: a full interning map over bookworm's ~900,000 relation strings costs a
 /// cache miss per lookup and made the parse slower than allocating owned strings, while the
-/// cache (256 KiB) stays in the CPU cache, catches the names and versions that recur most
+/// cache (32 KiB) stays in the CPU cache, catches the names and versions that recur most
 /// (`libc6`, `2.34`, `amd64`, `python3`, …) and stores a rare string again now and then, which
 /// costs a few bytes and changes nothing else.
 struct Builder<'t> {
