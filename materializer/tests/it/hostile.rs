@@ -101,6 +101,32 @@ fn symlink_escapes_are_refused() {
 }
 
 #[test]
+fn a_directory_over_a_symlink_pointing_outside_is_refused() {
+    let s = scene();
+    let target = s.marker.display().to_string();
+    let deb = hand_made_deb(
+        s.dir.path(),
+        "evil-link-dir",
+        &[
+            Entry::Dir("./"),
+            Entry::Symlink("./escape", &target),
+            Entry::Dir("./escape/"),
+            Entry::File("./escape/file", b"pwned"),
+        ],
+    );
+    let err = refused(
+        &s,
+        vec![hostile_input(&deb, "evil-link-dir")],
+        &Options::default(),
+    )
+    .to_string();
+    assert_eq!(
+        err,
+        "package evil-link-dir: refused unsafe entry \"./escape/\": a directory entry where a non-directory already exists"
+    );
+}
+
+#[test]
 fn hard_links_out_are_refused() {
     let s = scene();
     let outside = s.marker.join("file").display().to_string();
