@@ -374,3 +374,58 @@ fn usage_and_state_errors() {
     assert_eq!(r.code, 2);
     assert_eq!(r.json()["error"]["kind"], "usage");
 }
+
+/// A `.deb` on the mirror with one byte changed, cut in half, or replaced by an HTML error page:
+/// `store fetch` refuses it against the pinned stanza's SHA256 and size before it enters the
+/// store, leaves no download behind, and fetches the package once the mirror is sound again.
+#[test]
+fn a_broken_deb_is_refused_before_it_enters_the_store() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let m = mirror_copy(tmp.path());
+    // A pool of the test's own holding only hello, so that it can be broken.
+    let rel = "pool/main/h/hello/hello_2.10-3_amd64.deb";
+    std::fs::remove_file(m.join("pool")).expect("drop the pool link");
+    std::fs::create_dir_all(m.join(rel).parent().expect("dir")).expect("mkdir");
+    let good = std::fs::read(mirror().join(rel)).expect("read hello");
+    let env = Env::with_source(&file_uri(&m), &debian_keyring());
+    env.run(&["repo", "update"]).ok();
+    let objects =
+        |env: &Env| env.run(&["--json", "store", "verify"]).ok().json()["objects"].clone();
+    let before = objects(&env);
+    let mut flipped = good.clone();
+    flipped[good.len() / 2] ^= 0x01;
+    let cases: [(&str, &[u8], &str); 3] = [
+        ("one byte changed", &flipped, "SHA256"),
+        ("truncated", &good[..good.len() / 2], "truncated"),
+        (
+            "an HTML error page",
+            b"<html><body>404 Not Found</body></html>\n",
+            "truncated or replaced",
+        ),
+    ];
+    for (what, bytes, needle) in cases {
+        std::fs::write(m.join(rel), bytes).expect("break hello");
+        let r = env
+            .run(&["--json", "store", "fetch", "hello"])
+            .fails("hash_mismatch");
+        let msg = r.json()["error"]["message"]
+            .as_str()
+            .expect("message")
+            .to_owned();
+        assert!(
+            msg.contains(needle) && msg.contains("hello_2.10-3_amd64.deb"),
+            "{what}: {msg}"
+        );
+        assert_eq!(objects(&env), before, "{what}: something entered the store");
+        let tmp_left: Vec<_> = std::fs::read_dir(env.root().join("store/objects/tmp"))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        assert!(
+            tmp_left.is_empty(),
+            "{what}: download leftovers {tmp_left:?}"
+        );
+    }
+    std::fs::write(m.join(rel), &good).expect("repair hello");
+    env.run(&["store", "fetch", "hello"]).ok();
+    assert_ne!(objects(&env), before, "the sound .deb is stored");
+}
