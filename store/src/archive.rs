@@ -11,6 +11,7 @@ use crate::fetch::{join_uri, FetchError, Fetcher};
 use crate::id::{Blake3, Sha256};
 use crate::index::{decompress, Compression, IndexError};
 use crate::model::{Package, Universe};
+use crate::names::{ArchivedNameDirectory, NameDirectory};
 use crate::release::{parse_release, ReleaseError};
 use crate::table::{ArchivedPackageTable, PackageTable, TableView};
 use crate::verify::{verify_inrelease, VerifyError};
@@ -745,10 +746,22 @@ fn runtime() -> Result<tokio::runtime::Runtime, StoreError> {
         .map_err(|e| StoreError::Db(format!("could not start the async runtime: {e}")))
 }
 
-/// The first 16 bytes of a snapshot in the package-table format (`docs/format/snapshot.md`);
-/// the rkyv archive of a [`PackageTable`] follows. A snapshot without them is in the first
-/// format, the rkyv archive of a [`Universe`]: still readable, replaced by the next update.
+/// The first 16 bytes of a snapshot in the current format (`docs/format/snapshot.md`): the
+/// length of the table's archive (8 bytes, little-endian), 8 zero bytes, the rkyv archive of a
+/// [`PackageTable`], zeros to a multiple of 16, the rkyv archive of its [`NameDirectory`].
+const NAMES_MAGIC: &[u8; 16] = b"particle-table\x00\x02";
+
+/// The first 16 bytes of a snapshot in the second format: the rkyv archive of a
+/// [`PackageTable`] follows, without a name directory (readers build their lookups). A
+/// snapshot with neither magic is in the first format, the rkyv archive of a [`Universe`].
+/// Both stay readable and are replaced by the next update.
 const TABLE_MAGIC: &[u8; 16] = b"particle-table\x00\x01";
+
+/// The parts of a snapshot in one of the table formats.
+struct Parts<'a> {
+    table: &'a [u8],
+    names: Option<&'a [u8]>,
+}
 
 /// A universe snapshot, read in place from the object store.
 ///
@@ -807,21 +820,70 @@ impl Snapshot {
             ));
         }
         snapshot.validate()?;
+        // The directory is a projection of the table: it must be exactly what the table gives.
+        if let Some(names) = snapshot.names()? {
+            let view = snapshot.view()?;
+            let rebuilt = NameDirectory::build(&view);
+            let stored = rkyv::deserialize::<NameDirectory, rkyv::rancor::Error>(names)
+                .map_err(|e| StoreError::Snapshot(id, e.to_string()))?;
+            if stored != rebuilt {
+                return Err(StoreError::Snapshot(
+                    id,
+                    "its name directory is not the one its table gives".into(),
+                ));
+            }
+        }
         Ok(snapshot)
     }
 
-    /// Encodes a package table in the current format.
+    /// Encodes a package table in the current format, with its name directory.
     pub fn encode(table: &PackageTable) -> Result<Self, StoreError> {
-        let archive = rkyv::to_bytes::<rkyv::rancor::Error>(table)
-            .map_err(|e| StoreError::Snapshot(Blake3::default(), e.to_string()))?;
-        let mut bytes = rkyv::util::AlignedVec::<16>::with_capacity(16 + archive.len());
-        bytes.extend_from_slice(TABLE_MAGIC);
-        bytes.extend_from_slice(&archive);
+        let view_error = |e| StoreError::Snapshot(Blake3::default(), e);
+        let archive = rkyv::to_bytes::<rkyv::rancor::Error>(table).map_err(encode_error)?;
+        let view = rkyv::access::<ArchivedPackageTable, rkyv::rancor::Error>(&archive)
+            .map_err(encode_error)?
+            .view()
+            .map_err(view_error)?;
+        Self::assemble(&archive, &NameDirectory::build(&view))
+    }
+
+    /// A snapshot of a table's archive and a name directory (which [`Self::encode`] builds
+    /// from the table; tests give others).
+    fn assemble(table: &[u8], names: &NameDirectory) -> Result<Self, StoreError> {
+        let names = rkyv::to_bytes::<rkyv::rancor::Error>(names).map_err(encode_error)?;
+        let padded = table.len().next_multiple_of(16);
+        let mut bytes = rkyv::util::AlignedVec::<16>::with_capacity(32 + padded + names.len());
+        bytes.extend_from_slice(NAMES_MAGIC);
+        bytes.extend_from_slice(&(table.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&[0; 8]);
+        bytes.extend_from_slice(table);
+        bytes.extend_from_slice(&vec![0; padded - table.len()]);
+        bytes.extend_from_slice(&names);
         let id = Blake3::of(&bytes);
         Ok(Self {
             id,
             bytes: SnapshotBytes::Owned(bytes),
         })
+    }
+
+    /// The table's and the directory's archives, or `None` for the first format.
+    fn parts(&self) -> Result<Option<Parts<'_>>, StoreError> {
+        if let Some(table) = self.bytes.strip_prefix(TABLE_MAGIC) {
+            return Ok(Some(Parts { table, names: None }));
+        }
+        let Some(rest) = self.bytes.strip_prefix(NAMES_MAGIC) else {
+            return Ok(None);
+        };
+        let bad = || StoreError::Snapshot(self.id, "the table's length is out of bounds".into());
+        let (len, rest) = rest.split_first_chunk::<8>().ok_or_else(bad)?;
+        let len = usize::try_from(u64::from_le_bytes(*len)).map_err(|_| bad())?;
+        let rest = rest.get(8..).ok_or_else(bad)?;
+        let table = rest.get(..len).ok_or_else(bad)?;
+        let names = rest.get(len.next_multiple_of(16)..).ok_or_else(bad)?;
+        Ok(Some(Parts {
+            table,
+            names: Some(names),
+        }))
     }
 
     /// Whether the file at `path` is a snapshot in the current format (by its first bytes).
@@ -830,38 +892,59 @@ impl Snapshot {
         let mut head = [0u8; 16];
         std::fs::File::open(path)
             .and_then(|mut f| f.read_exact(&mut head))
-            .is_ok_and(|()| &head == TABLE_MAGIC)
+            .is_ok_and(|()| &head == NAMES_MAGIC)
     }
 
     /// The package table, validated, read in place. Fails for a snapshot in the first format
-    /// (use [`Self::to_universe`], which reads both).
+    /// (use [`Self::to_universe`], which reads every format).
     pub fn table(&self) -> Result<&ArchivedPackageTable, StoreError> {
-        let body = self.bytes.strip_prefix(TABLE_MAGIC).ok_or_else(|| {
+        let parts = self.parts()?.ok_or_else(|| {
             StoreError::Snapshot(
                 self.id,
                 "written by an older particle (run `particle repo update`)".into(),
             )
         })?;
-        rkyv::access::<ArchivedPackageTable, rkyv::rancor::Error>(body)
+        rkyv::access::<ArchivedPackageTable, rkyv::rancor::Error>(parts.table)
             .map_err(|e| StoreError::Snapshot(self.id, e.to_string()))
     }
 
-    /// The package table with its strings checked as UTF-8 (see [`ArchivedPackageTable::view`]).
-    pub fn view(&self) -> Result<TableView<'_>, StoreError> {
-        self.table()?
-            .view()
-            .map_err(|e| StoreError::Snapshot(self.id, e))
+    /// The name directory, validated by rkyv, read in place; `None` for a snapshot written
+    /// before snapshots had one.
+    pub fn names(&self) -> Result<Option<&ArchivedNameDirectory>, StoreError> {
+        let Some(names) = self.parts()?.and_then(|p| p.names) else {
+            return Ok(None);
+        };
+        rkyv::access::<ArchivedNameDirectory, rkyv::rancor::Error>(names)
+            .map(Some)
+            .map_err(|e| StoreError::Snapshot(self.id, format!("name directory: {e}")))
     }
 
-    /// Validates the snapshot completely, whatever its format (span bounds included).
+    /// The package table with its strings checked as UTF-8 (see [`ArchivedPackageTable::view`])
+    /// and its name directory when the snapshot has one.
+    pub fn view(&self) -> Result<TableView<'_>, StoreError> {
+        let view = self
+            .table()?
+            .view()
+            .map_err(|e| StoreError::Snapshot(self.id, e))?;
+        Ok(match self.names()? {
+            Some(names) => view.with_names(names),
+            None => view,
+        })
+    }
+
+    /// Validates the snapshot completely, whatever its format: span bounds, and the name
+    /// directory's bounds.
     pub fn validate(&self) -> Result<(), StoreError> {
-        if self.bytes.starts_with(TABLE_MAGIC) {
-            self.table()?
-                .check_spans()
-                .map_err(|e| StoreError::Snapshot(self.id, e))
-        } else {
-            self.legacy().map(|_| ())
+        if self.parts()?.is_none() {
+            return self.legacy().map(|_| ());
         }
+        let fail = |e| StoreError::Snapshot(self.id, e);
+        self.table()?.check_spans().map_err(fail)?;
+        let view = self.view()?;
+        if let Some(names) = view.names() {
+            names.check(&view).map_err(fail)?;
+        }
+        Ok(())
     }
 
     fn legacy(&self) -> Result<&crate::model::ArchivedUniverse, StoreError> {
@@ -881,12 +964,16 @@ impl Snapshot {
 
     /// An owned copy of the universe (either format).
     pub fn to_universe(&self) -> Result<Universe, StoreError> {
-        if self.bytes.starts_with(TABLE_MAGIC) {
+        if self.parts()?.is_some() {
             return Ok(self.view()?.to_universe());
         }
         rkyv::deserialize::<Universe, rkyv::rancor::Error>(self.legacy()?)
             .map_err(|e| StoreError::Snapshot(self.id, e.to_string()))
     }
+}
+
+fn encode_error(e: rkyv::rancor::Error) -> StoreError {
+    StoreError::Snapshot(Blake3::default(), e.to_string())
 }
 
 /// Maps a store object read-only.
@@ -931,6 +1018,64 @@ mod tests {
         let t = snap.view().expect("table");
         assert_eq!(t.len(), 2);
         assert_eq!(t.str(&t.packages[1].name), "libc6");
+        let owned = crate::parse_packages(INDEX).expect("valid");
+        assert_eq!(snap.to_universe().expect("universe"), owned);
+    }
+
+    #[test]
+    fn a_snapshot_carries_the_name_directory_of_its_table() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let table = PackageTable::parse(INDEX).expect("valid");
+        let encoded = Snapshot::encode(&table).expect("encode");
+        let (path, id) = stored(dir.path(), encoded.bytes());
+        let snap = Snapshot::open_verified(&path, id).expect("valid");
+        let view = snap.view().expect("table");
+        let names = view.names().expect("a directory");
+        let greeting = names.find(&view, "greeting").expect("provided");
+        assert_eq!(
+            names.provides(greeting).map(|(p, _)| p).collect::<Vec<_>>(),
+            [0]
+        );
+        let libc6 = names.find(&view, "libc6").expect("a package");
+        assert_eq!(names.packages(libc6).collect::<Vec<_>>(), [1]);
+        assert_eq!(
+            names.find(&view, "libc6.1"),
+            None,
+            "named only in a Depends"
+        );
+    }
+
+    #[test]
+    fn verification_finds_a_directory_that_is_not_its_tables() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let table = PackageTable::parse(INDEX).expect("valid");
+        let archive = rkyv::to_bytes::<rkyv::rancor::Error>(&table).expect("encode");
+        let view = rkyv::access::<ArchivedPackageTable, rkyv::rancor::Error>(&archive)
+            .expect("valid")
+            .view()
+            .expect("UTF-8");
+        let mut names = NameDirectory::build(&view);
+        // Structurally sound, but libc6's package list now says hello.
+        names.packages.swap(0, 1);
+        let snap = Snapshot::assemble(&archive, &names).expect("encode");
+        let (path, id) = stored(dir.path(), snap.bytes());
+        snap.validate().expect("every range is in bounds");
+        let err = Snapshot::open_verified(&path, id).expect_err("not the table's directory");
+        assert!(err.to_string().contains("name directory"), "{err}");
+    }
+
+    #[test]
+    fn the_second_format_stays_readable_without_a_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let table = PackageTable::parse(INDEX).expect("valid");
+        let mut bytes = TABLE_MAGIC.to_vec();
+        bytes.extend_from_slice(&rkyv::to_bytes::<rkyv::rancor::Error>(&table).expect("encode"));
+        let (path, id) = stored(dir.path(), &bytes);
+        assert!(!Snapshot::is_current_format(&path), "update rebuilds it");
+        let snap = Snapshot::open_verified(&path, id).expect("valid");
+        let view = snap.view().expect("table");
+        assert!(view.names().is_none());
+        assert_eq!(view.len(), 2);
         let owned = crate::parse_packages(INDEX).expect("valid");
         assert_eq!(snap.to_universe().expect("universe"), owned);
     }

@@ -3,7 +3,8 @@
 //! It owns:
 //! - the package model ([`model`]) and Debian version ordering ([`version`]);
 //! - the package table (`table`): a parsed index as flat integer records over one string blob,
-//!   what universe snapshots hold and what the solver reads in place;
+//!   what universe snapshots hold and what the solver reads in place, with its name directory
+//!   (`names`: which packages carry, provide or conflict with a name), built once per snapshot;
 //! - the deb822, relation and `Packages` parsers (pure, over `&str`);
 //! - InRelease verification (`release`, `verify`), the `.deb` reader (`deb`), the
 //!   content-addressed object store (`cas`);
@@ -29,6 +30,7 @@ mod fetch;
 mod id;
 mod index;
 mod model;
+mod names;
 mod relation;
 mod release;
 mod table;
@@ -54,6 +56,10 @@ pub use index::{
 };
 pub use model::{
     ArchQualifier, Constraint, Dependency, MultiArch, Op, Package, Priority, Relation, Universe,
+};
+pub use names::{
+    name_hash, ArchivedNameDirectory, ArchivedNameEntry, NameDirectory, NameEntry, NegativeRef,
+    ProvideRef,
 };
 pub use relation::{
     parse_dependencies, parse_relation, parse_relations, valid_name, RelationError,

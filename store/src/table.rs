@@ -17,6 +17,7 @@ use crate::index::{
 use crate::model::{
     ArchQualifier, Constraint, Dependency, MultiArch, Op, Package, Priority, Relation, Universe,
 };
+use crate::names::ArchivedNameDirectory;
 use crate::relation::{check_no_alternatives, entries, parse_relation_ref, QualifierRef};
 use crate::Sha256;
 
@@ -36,7 +37,7 @@ impl Span {
 }
 
 impl ArchivedSpan {
-    fn range(&self) -> std::ops::Range<usize> {
+    pub(crate) fn range(&self) -> std::ops::Range<usize> {
         let start = self.start.to_native() as usize;
         start..start + self.len.to_native() as usize
     }
@@ -495,6 +496,7 @@ impl ArchivedPackageTable {
         Ok(TableView {
             table: self,
             strings,
+            names: None,
         })
     }
 }
@@ -505,6 +507,8 @@ impl ArchivedPackageTable {
 pub struct TableView<'a> {
     table: &'a ArchivedPackageTable,
     strings: &'a str,
+    /// The table's name directory, when its snapshot has one.
+    names: Option<&'a ArchivedNameDirectory>,
 }
 
 impl std::fmt::Debug for TableView<'_> {
@@ -526,6 +530,21 @@ impl<'a> TableView<'a> {
     /// The archived table.
     pub fn table(&self) -> &'a ArchivedPackageTable {
         self.table
+    }
+
+    /// The view with `names` as its name directory (which must have been built from this
+    /// table: a directory of another table gives wrong lookups, though never an out-of-bounds
+    /// read).
+    pub fn with_names(self, names: &'a ArchivedNameDirectory) -> Self {
+        TableView {
+            names: Some(names),
+            ..self
+        }
+    }
+
+    /// The name directory, if the view has one (see [`crate::NameDirectory`]).
+    pub fn names(&self) -> Option<&'a ArchivedNameDirectory> {
+        self.names
     }
 
     /// The text of a span (empty if it is not within the blob on character boundaries, which

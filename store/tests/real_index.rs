@@ -58,6 +58,60 @@ fn the_package_table_holds_exactly_what_the_owned_parser_gives() {
     assert!(snapshot.view().expect("view").to_universe() == owned);
 }
 
+#[test]
+fn the_name_directory_finds_every_role_of_every_name() {
+    use std::collections::BTreeMap;
+    let text = String::from_utf8(index_text()).expect("UTF-8");
+    let table = store::PackageTable::parse(&text).expect("every stanza parses");
+    let snapshot = store::Snapshot::encode(&table).expect("encode");
+    let view = snapshot.view().expect("view");
+    let dir = view.names().expect("a current snapshot has a directory");
+    // The same lookups, computed naively from the owned model.
+    type Roles = (Vec<u32>, Vec<(u32, Option<String>)>, Vec<(u32, bool, u32)>);
+    let owned = store::parse_packages(&text).expect("every stanza parses");
+    let mut naive: BTreeMap<&str, Roles> = BTreeMap::new();
+    for (i, p) in owned.packages.iter().enumerate() {
+        let i = i as u32;
+        naive.entry(&p.name).or_default().0.push(i);
+        for r in &p.provides {
+            let version = r.constraint.as_ref().map(|c| c.version.clone());
+            naive.entry(&r.name).or_default().1.push((i, version));
+        }
+        for (breaks, list) in [(false, &p.conflicts), (true, &p.breaks)] {
+            for (k, r) in list.iter().enumerate() {
+                naive
+                    .entry(&r.name)
+                    .or_default()
+                    .2
+                    .push((i, breaks, k as u32));
+            }
+        }
+    }
+    assert_eq!(dir.len(), naive.len(), "one entry per distinct name");
+    for (name, (packages, provides, negatives)) in &naive {
+        let e = dir
+            .find(&view, name)
+            .unwrap_or_else(|| panic!("{name} is not found"));
+        assert_eq!(dir.name(&view, e), *name);
+        assert_eq!(&dir.packages(e).collect::<Vec<_>>(), packages, "{name}");
+        let stored: Vec<_> = dir
+            .provides(e)
+            .map(|(p, r)| {
+                let r = &view.relations[r as usize];
+                (
+                    p,
+                    store::op_of(r.op).map(|_| view.str(&r.version).to_owned()),
+                )
+            })
+            .collect();
+        assert_eq!(&stored, provides, "{name}");
+        assert_eq!(&dir.negatives(e).collect::<Vec<_>>(), negatives, "{name}");
+    }
+    for absent in ["", "no-such-package", "libc6 ", "LIBC6"] {
+        assert_eq!(dir.find(&view, absent), None, "{absent:?}");
+    }
+}
+
 /// Deterministic pseudo-random numbers (no dependency needed for a sample).
 struct Lcg(u64);
 impl Lcg {
