@@ -1,11 +1,12 @@
 //! Stand-in for `particle solve` / `particle distcheck` until the CLI wires them (benchmarks use it).
 //!
-//! particle-solve --index FILE [--no-recommends] [--table] [--repeat N] install PKG...
+//! particle-solve --index FILE [--no-recommends] [--table [--built-lookups]] [--repeat N] install PKG...
 //! particle-solve --index FILE distcheck
 //! FILE may be xz-compressed (`.xz`) or plain. Prints JSON on stdout; timings on stderr.
 //! `--table` solves over the index as a store package table read in place
-//! (`Solver::from_table`, what `particle solve` does over a snapshot) instead of an owned
-//! universe; `--repeat N` solves N times and prints every solve time (`solve-times`), for
+//! (`Solver::from_table`, what `particle solve` does over a snapshot, with the table's name
+//! directory as a snapshot carries it; `--built-lookups`: without, as over a snapshot written
+//! before snapshots had one) instead of an owned universe; `--repeat N` solves N times and prints every solve time (`solve-times`), for
 //! medians without re-parsing the index (wall time and this thread's CPU time).
 
 use std::time::Instant;
@@ -22,6 +23,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut index = None;
     let mut no_recommends = false;
     let mut use_table = false;
+    let mut built_lookups = false;
     let mut repeat = 1usize;
     let mut rest = Vec::new();
     while let Some(a) = args.next() {
@@ -29,6 +31,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             "--index" => index = args.next(),
             "--no-recommends" => no_recommends = true,
             "--table" => use_table = true,
+            "--built-lookups" => built_lookups = true,
             "--repeat" => repeat = args.next().ok_or("--repeat N")?.parse()?,
             _ => rest.push(a),
         }
@@ -63,12 +66,22 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             } else {
                 None
             };
-            let view = match &table_bytes {
+            let mut view = match &table_bytes {
                 Some(b) => Some(
                     rkyv::access::<store::ArchivedPackageTable, rkyv::rancor::Error>(b)?.view()?,
                 ),
                 None => None,
             };
+            let names_bytes = match view {
+                Some(v) if !built_lookups => Some(rkyv::to_bytes::<rkyv::rancor::Error>(
+                    &store::NameDirectory::build(&v),
+                )?),
+                _ => None,
+            };
+            if let (Some(v), Some(b)) = (view, &names_bytes) {
+                let names = rkyv::access::<store::ArchivedNameDirectory, rkyv::rancor::Error>(b)?;
+                view = Some(v.with_names(names));
+            }
             let request = solver::Request {
                 install: rest[1..].to_vec(),
                 no_recommends,

@@ -57,10 +57,10 @@ impl Hasher for Fx {
 /// A hash map with [`Fx`].
 pub(crate) type FxMap<K, V> = StdHashMap<K, V, BuildHasherDefault<Fx>>;
 type HashMap<K, V> = FxMap<K, V>;
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use store::{
-    compare_versions, ArchQualifier, ArchivedRelationRecord, MultiArch, Op, Package, Priority,
-    Relation, TableView, Universe,
+    compare_versions, ArchQualifier, ArchivedNameDirectory, ArchivedRelationRecord, MultiArch, Op,
+    Package, Priority, Relation, TableView, Universe,
 };
 
 /// A relation read in place from either source (an owned package or a table record): the
@@ -234,23 +234,75 @@ struct Head<'u> {
     essential: bool,
 }
 
-/// Name, Provides and negative-relation lookups over the considered packages.
-pub(crate) struct Index<'u> {
-    source: Source<'u>,
-    /// Per package: name, version, architecture, … (see [`Head`]), for the lookups that
-    /// every candidate goes through.
+/// A provider of a name: the package and the version it provides the name at, if any.
+type Provider<'u> = (Pkg, Option<&'u str>);
+
+/// The lookups by name, over the considered packages, each list in preference order.
+enum Lookups<'u> {
+    /// Built when the index is made: for an owned universe, or a table without a name
+    /// directory (a snapshot written before snapshots had one).
+    Built {
+        by_name: HashMap<&'u str, Candidates>,
+        providers: HashMap<&'u str, Vec<Provider<'u>>>,
+        /// Target name -> (package, is Breaks, index in that field) for every Conflicts/Breaks.
+        neg_by_name: HashMap<&'u str, Vec<(Pkg, bool, u32)>>,
+    },
+    /// Read from the snapshot's name directory, which lists every package in table order: a
+    /// name's candidates and providers are filtered to the considered packages and put in
+    /// preference order the first time the solver asks (a request reaches a few thousand of
+    /// the archive's ~75,000 names), and kept per directory entry.
+    Stored {
+        dir: &'u ArchivedNameDirectory,
+        named: Vec<OnceCell<Box<[Pkg]>>>,
+        providers: Vec<OnceCell<Box<[Provider<'u>]>>>,
+        /// Directory entries found, by the position of the name in the table's strings (see
+        /// [`Index::find`]).
+        found: RefCell<HashMap<(usize, usize), Option<usize>>>,
+    },
+}
+
+impl Lookups<'_> {
+    /// Empty built lookups, with room for an archive of `n` packages.
+    fn built(n: usize) -> Self {
+        Lookups::Built {
+            by_name: HashMap::with_capacity_and_hasher(n, Default::default()),
+            // Sized from bookworm: ~1 provided name per 6 packages, ~1 Conflicts/Breaks
+            // target per 5.
+            providers: HashMap::with_capacity_and_hasher(n / 6, Default::default()),
+            neg_by_name: HashMap::with_capacity_and_hasher(n / 5, Default::default()),
+        }
+    }
+}
+
+/// Per package: name, version, architecture, … (see [`Head`]), for the lookups that every
+/// candidate goes through.
+enum Heads<'u> {
+    /// Copied into arrays, when building the lookups passes over every package anyway.
+    Arrays(Arrays<'u>),
+    /// Read from the table's records on each access: with a name directory, a request looks at
+    /// a few thousand of the archive's packages, and copying all 63,440 cost more than that.
+    Table(TableView<'u>),
+}
+
+/// [`Heads::Arrays`].
+#[derive(Default)]
+struct Arrays<'u> {
     names: Vec<&'u str>,
     versions: Vec<&'u str>,
     archs: Vec<&'u str>,
     multi_archs: Vec<MultiArch>,
     priorities: Vec<Priority>,
     essential: Vec<bool>,
-    pub(crate) native: String,
     considered: Vec<bool>,
-    by_name: HashMap<&'u str, Candidates>,
-    providers: HashMap<&'u str, Vec<(Pkg, Option<&'u str>)>>,
-    /// Target name -> (package, is Breaks, index in that field) for every Conflicts/Breaks.
-    neg_by_name: HashMap<&'u str, Vec<(Pkg, bool, u32)>>,
+}
+
+/// Name, Provides and negative-relation lookups over the considered packages.
+pub(crate) struct Index<'u> {
+    source: Source<'u>,
+    heads: Heads<'u>,
+    pub(crate) native: String,
+    foreign: Vec<String>,
+    lookups: Lookups<'u>,
     /// Considered native packages that are `Essential: yes` or `Priority: required`, in
     /// universe order (for [`Index::base_names`], without a pass over every package per solve).
     base: Vec<Pkg>,
@@ -269,7 +321,7 @@ impl<'u> Index<'u> {
         });
         let mut index = Self::empty(Source::Owned(pkgs), heads, options);
         for (i, p) in pkgs.iter().enumerate() {
-            if index.considered[i] {
+            if index.considered(i as Pkg) {
                 let provides = p.provides.iter().map(|r| {
                     (
                         r.name.as_str(),
@@ -285,8 +337,31 @@ impl<'u> Index<'u> {
         index
     }
 
-    /// The index over a package table read in place.
+    /// The index over a package table read in place: its lookups come from the table's name
+    /// directory when it has one, and are built otherwise.
     pub(crate) fn from_table(table: TableView<'u>, options: &Options) -> Self {
+        let owned = (0..table.len()).map(|_| OnceCell::new()).collect();
+        let source = Source::Table { table, owned };
+        if let Some(dir) = table.names() {
+            let mut index = Index {
+                source,
+                heads: Heads::Table(table),
+                native: options.arch.clone(),
+                foreign: options.foreign_archs.clone(),
+                lookups: Lookups::Stored {
+                    dir,
+                    named: (0..dir.len()).map(|_| OnceCell::new()).collect(),
+                    providers: (0..dir.len()).map(|_| OnceCell::new()).collect(),
+                    found: RefCell::default(),
+                },
+                base: Vec::new(),
+            };
+            index.base = dir
+                .base()
+                .filter(|&p| index.considered(p) && index.eff_arch(p) == index.native)
+                .collect();
+            return index;
+        }
         let heads = table.packages.iter().map(|p| Head {
             name: table.str(&p.name),
             version: table.str(&p.version),
@@ -295,10 +370,9 @@ impl<'u> Index<'u> {
             priority: store::priority_of(p.priority),
             essential: p.flags & 1 != 0,
         });
-        let owned = (0..table.len()).map(|_| OnceCell::new()).collect();
-        let mut index = Self::empty(Source::Table { table, owned }, heads, options);
+        let mut index = Self::empty(source, heads, options);
         for (i, p) in table.packages.iter().enumerate() {
-            if index.considered[i] {
+            if index.considered(i as Pkg) {
                 let [conflicts, breaks, _replaces, provides] = &p.relations;
                 let provides = table.relation_slice(provides).iter().map(|r| {
                     let version = store::op_of(r.op).map(|_| table.str(&r.version));
@@ -319,50 +393,52 @@ impl<'u> Index<'u> {
         options: &Options,
     ) -> Self {
         let n = heads.len();
-        let mut index = Index {
-            source,
+        let mut a = Arrays {
             names: Vec::with_capacity(n),
             versions: Vec::with_capacity(n),
             archs: Vec::with_capacity(n),
             multi_archs: Vec::with_capacity(n),
             priorities: Vec::with_capacity(n),
             essential: Vec::with_capacity(n),
-            native: options.arch.clone(),
             considered: Vec::with_capacity(n),
-            by_name: HashMap::with_capacity_and_hasher(n, Default::default()),
-            // Sized from bookworm: ~1 provided name per 6 packages, ~1 Conflicts/Breaks
-            // target per 5.
-            providers: HashMap::with_capacity_and_hasher(n / 6, Default::default()),
-            neg_by_name: HashMap::with_capacity_and_hasher(n / 5, Default::default()),
-            base: Vec::new(),
         };
+        let mut lookups = Lookups::built(n);
+        let Lookups::Built { by_name, .. } = &mut lookups else {
+            unreachable!("built above")
+        };
+        let mut base = Vec::new();
         for (i, h) in heads.enumerate() {
-            let considered = h.arch == "all"
-                || h.arch == options.arch
-                || options.foreign_archs.iter().any(|a| a == h.arch);
+            let considered = considered(h.arch, &options.arch, &options.foreign_archs);
             if considered {
-                index
-                    .by_name
+                by_name
                     .entry(h.name)
                     .and_modify(|c| c.push(i as Pkg))
                     .or_insert(Candidates::One(i as Pkg));
             }
             let native = h.arch == "all" || h.arch == options.arch;
             if considered && native && (h.essential || h.priority == Priority::Required) {
-                index.base.push(i as Pkg);
+                base.push(i as Pkg);
             }
-            index.considered.push(considered);
-            index.names.push(h.name);
-            index.versions.push(h.version);
-            index.archs.push(h.arch);
-            index.multi_archs.push(h.multi_arch);
-            index.priorities.push(h.priority);
-            index.essential.push(h.essential);
+            a.considered.push(considered);
+            a.names.push(h.name);
+            a.versions.push(h.version);
+            a.archs.push(h.arch);
+            a.multi_archs.push(h.multi_arch);
+            a.priorities.push(h.priority);
+            a.essential.push(h.essential);
         }
-        index
+        Index {
+            source,
+            heads: Heads::Arrays(a),
+            native: options.arch.clone(),
+            foreign: options.foreign_archs.clone(),
+            lookups,
+            base,
+        }
     }
 
-    /// Records a considered package's Provides, Conflicts and Breaks (by target name).
+    /// Records a considered package's Provides, Conflicts and Breaks (by target name) in built
+    /// lookups.
     fn add_relations(
         &mut self,
         id: Pkg,
@@ -370,57 +446,81 @@ impl<'u> Index<'u> {
         conflicts: impl Iterator<Item = &'u str>,
         breaks: impl Iterator<Item = &'u str>,
     ) {
+        let Lookups::Built {
+            providers,
+            neg_by_name,
+            ..
+        } = &mut self.lookups
+        else {
+            unreachable!("relations are recorded only while building lookups")
+        };
         for (name, version) in provides {
-            self.providers.entry(name).or_default().push((id, version));
+            providers.entry(name).or_default().push((id, version));
         }
         for (k, name) in conflicts.enumerate() {
-            self.neg_by_name
+            neg_by_name
                 .entry(name)
                 .or_default()
                 .push((id, false, k as u32));
         }
         for (k, name) in breaks.enumerate() {
-            self.neg_by_name
+            neg_by_name
                 .entry(name)
                 .or_default()
                 .push((id, true, k as u32));
         }
     }
 
-    /// Puts every candidate list in preference order.
+    /// Puts every candidate and provider list of built lookups in preference order.
     fn sort(&mut self) {
-        let mut by_name = std::mem::take(&mut self.by_name);
-        for list in by_name.values_mut() {
-            if let Candidates::Many(list) = list {
-                list.sort_by(|&a, &b| self.prefer(a, b));
+        let mut lookups = std::mem::replace(&mut self.lookups, Lookups::built(0));
+        if let Lookups::Built {
+            by_name, providers, ..
+        } = &mut lookups
+        {
+            for list in by_name.values_mut() {
+                if let Candidates::Many(list) = list {
+                    self.sort_candidates(list);
+                }
+            }
+            for list in providers.values_mut() {
+                self.sort_providers(list);
             }
         }
-        self.by_name = by_name;
-        let mut providers = std::mem::take(&mut self.providers);
-        for list in providers.values_mut() {
-            list.sort_by(|&(a, _), &(b, _)| {
-                self.priorities[a as usize]
-                    .cmp(&self.priorities[b as usize])
-                    .then_with(|| self.names[a as usize].cmp(self.names[b as usize]))
-                    .then_with(|| self.prefer(a, b))
-            });
-            list.dedup();
-        }
-        self.providers = providers;
+        self.lookups = lookups;
+    }
+
+    /// Candidates of one name, best first.
+    fn sort_candidates(&self, list: &mut [Pkg]) {
+        list.sort_by(|&a, &b| self.prefer(a, b));
+    }
+
+    /// Providers of one name in the order the solver tries them: by Priority, then name, then
+    /// as candidates of one name; each (package, version) once.
+    fn sort_providers(&self, list: &mut Vec<Provider<'u>>) {
+        list.sort_by(|&(a, _), &(b, _)| {
+            self.priority(a)
+                .cmp(&self.priority(b))
+                .then_with(|| self.name(a).cmp(self.name(b)))
+                .then_with(|| self.prefer(a, b))
+        });
+        list.dedup();
     }
 
     /// Candidate order among packages of one name: newest version first, native before foreign,
     /// then universe order.
     fn prefer(&self, a: Pkg, b: Pkg) -> Ordering {
-        let (a_, b_) = (a as usize, b as usize);
-        compare_versions(self.versions[b_], self.versions[a_])
+        compare_versions(self.version(b), self.version(a))
             .then_with(|| (self.eff_arch(a) != self.native).cmp(&(self.eff_arch(b) != self.native)))
-            .then_with(|| self.archs[a_].cmp(self.archs[b_]))
+            .then_with(|| self.arch(a).cmp(self.arch(b)))
             .then_with(|| a.cmp(&b))
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.names.len()
+        match &self.heads {
+            Heads::Arrays(a) => a.names.len(),
+            Heads::Table(t) => t.len(),
+        }
     }
 
     /// Package `p`, owned (converted from the table on first use).
@@ -503,26 +603,65 @@ impl<'u> Index<'u> {
 
     /// The architecture field of `p` (`all` stays `all`; see [`Index::eff_arch`]).
     pub(crate) fn arch(&self, p: Pkg) -> &'u str {
-        self.archs[p as usize]
+        match &self.heads {
+            Heads::Arrays(a) => a.archs[p as usize],
+            Heads::Table(t) => t.str(&t.packages[p as usize].arch),
+        }
     }
 
     /// The name of `p` (without converting it).
     pub(crate) fn name(&self, p: Pkg) -> &'u str {
-        self.names[p as usize]
+        match &self.heads {
+            Heads::Arrays(a) => a.names[p as usize],
+            Heads::Table(t) => t.str(&t.packages[p as usize].name),
+        }
     }
 
     /// The version of `p` (without converting it).
     pub(crate) fn version(&self, p: Pkg) -> &'u str {
-        self.versions[p as usize]
+        match &self.heads {
+            Heads::Arrays(a) => a.versions[p as usize],
+            Heads::Table(t) => t.str(&t.packages[p as usize].version),
+        }
     }
 
+    fn multi_arch(&self, p: Pkg) -> MultiArch {
+        match &self.heads {
+            Heads::Arrays(a) => a.multi_archs[p as usize],
+            Heads::Table(t) => store::multi_arch_of(t.packages[p as usize].multi_arch),
+        }
+    }
+
+    fn priority(&self, p: Pkg) -> Priority {
+        match &self.heads {
+            Heads::Arrays(a) => a.priorities[p as usize],
+            Heads::Table(t) => store::priority_of(t.packages[p as usize].priority),
+        }
+    }
+
+    fn essential(&self, p: Pkg) -> bool {
+        match &self.heads {
+            Heads::Arrays(a) => a.essential[p as usize],
+            Heads::Table(t) => t.packages[p as usize].flags & 1 != 0,
+        }
+    }
+
+    /// Whether the solver considers `p` (its architecture is native, `all` or an enabled
+    /// foreign one). False for an index past the end, which only a damaged name directory
+    /// gives: every package the solver reaches through the directory is checked here first.
     pub(crate) fn considered(&self, p: Pkg) -> bool {
-        self.considered[p as usize]
+        match &self.heads {
+            Heads::Arrays(a) => a.considered[p as usize],
+            Heads::Table(t) => t
+                .packages
+                .get(p as usize)
+                .is_some_and(|r| considered(t.str(&r.arch), &self.native, &self.foreign)),
+        }
     }
 
     /// The architecture a package installs as (`all` counts as native).
     pub(crate) fn eff_arch(&self, p: Pkg) -> &str {
-        let a = self.archs[p as usize];
+        let a = self.arch(p);
         if a == "all" {
             &self.native
         } else {
@@ -532,25 +671,119 @@ impl<'u> Index<'u> {
 
     /// All considered packages called `name`, best candidate first.
     pub(crate) fn named(&self, name: &str) -> &[Pkg] {
-        self.by_name.get(name).map_or(&[], Candidates::as_slice)
+        match &self.lookups {
+            Lookups::Built { by_name, .. } => by_name.get(name).map_or(&[], Candidates::as_slice),
+            Lookups::Stored { dir, named, .. } => {
+                let Some(e) = self.find(dir, name) else {
+                    return &[];
+                };
+                named[e].get_or_init(|| {
+                    let mut list: Vec<Pkg> =
+                        dir.packages(e).filter(|&p| self.considered(p)).collect();
+                    self.sort_candidates(&mut list);
+                    list.into_boxed_slice()
+                })
+            }
+        }
+    }
+
+    /// The considered packages that provide `name`, in the order the solver tries them.
+    fn providers(&self, name: &str) -> &[Provider<'u>] {
+        match &self.lookups {
+            Lookups::Built { providers, .. } => providers.get(name).map_or(&[], Vec::as_slice),
+            Lookups::Stored { dir, providers, .. } => {
+                let Some(e) = self.find(dir, name) else {
+                    return &[];
+                };
+                providers[e].get_or_init(|| {
+                    let Source::Table { table, .. } = &self.source else {
+                        unreachable!("a name directory comes with its table")
+                    };
+                    let mut list: Vec<Provider<'u>> = dir
+                        .provides(e)
+                        .filter(|&(p, _)| self.considered(p))
+                        .map(|(p, r)| {
+                            let r = table.relations.get(r as usize);
+                            let version = r
+                                .filter(|r| store::op_of(r.op).is_some())
+                                .map(|r| table.str(&r.version));
+                            (p, version)
+                        })
+                        .collect();
+                    self.sort_providers(&mut list);
+                    list.into_boxed_slice()
+                })
+            }
+        }
+    }
+
+    /// The entry of `name` in the table's name directory.
+    ///
+    /// Most names the solver looks up are relation names read in place, so the same few
+    /// thousand strings of the table come back again and again, and each directory lookup
+    /// costs a few cache misses in the mapped snapshot. Lookups of names inside the table's
+    /// string blob are remembered by their position: the blob is immutable for the index's
+    /// lifetime, so a position always holds the same name.
+    fn find(&self, dir: &ArchivedNameDirectory, name: &str) -> Option<usize> {
+        let (Source::Table { table, .. }, Lookups::Stored { found, .. }) =
+            (&self.source, &self.lookups)
+        else {
+            unreachable!("a name directory comes with its table")
+        };
+        if !table
+            .strings
+            .as_slice()
+            .as_ptr_range()
+            .contains(&name.as_ptr())
+        {
+            return dir.find(table, name);
+        }
+        let key = (name.as_ptr() as usize, name.len());
+        if let Some(&e) = found.borrow().get(&key) {
+            return e;
+        }
+        let e = dir.find(table, name);
+        found.borrow_mut().insert(key, e);
+        e
+    }
+
+    /// Calls `f` with (owner, is Breaks, index in the field) for every Conflicts/Breaks of a
+    /// considered package that names `name`.
+    fn negatives(&self, name: &str, mut f: impl FnMut(Pkg, bool, u32)) {
+        match &self.lookups {
+            Lookups::Built { neg_by_name, .. } => {
+                for &(owner, brk, k) in neg_by_name.get(name).map_or(&[][..], Vec::as_slice) {
+                    f(owner, brk, k);
+                }
+            }
+            Lookups::Stored { dir, .. } => {
+                if let Some(e) = self.find(dir, name) {
+                    for (owner, brk, k) in dir.negatives(e) {
+                        if self.considered(owner) {
+                            f(owner, brk, k);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Whether `name` is provided by some considered package.
     pub(crate) fn is_provided(&self, name: &str) -> bool {
-        self.providers.contains_key(name)
+        !self.providers(name).is_empty()
     }
 
     /// Two packages that dpkg cannot have installed together because they are instances of
     /// one name (Multi-Arch: same instances of different architectures may coexist).
     pub(crate) fn same_slot(&self, a: Pkg, b: Pkg) -> bool {
-        let same = |p: Pkg| self.multi_archs[p as usize] == MultiArch::Same;
+        let same = |p: Pkg| self.multi_arch(p) == MultiArch::Same;
         a != b
             && self.name(a) == self.name(b)
             && !(same(a) && same(b) && self.eff_arch(a) != self.eff_arch(b))
     }
 
     fn pos_arch_ok(&self, r: &Rel<'_>, c: Pkg, from_arch: &str) -> bool {
-        let ma = self.multi_archs[c as usize];
+        let ma = self.multi_arch(c);
         match r.arch {
             Qual::None => ma == MultiArch::Foreign || self.eff_arch(c) == from_arch,
             Qual::Any => {
@@ -581,16 +814,14 @@ impl<'u> Index<'u> {
                 out.push(c);
             }
         }
-        if let Some(list) = self.providers.get(r.name) {
-            for &(c, pv) in list {
-                let ok = match (r.constraint, pv) {
-                    (None, _) => true,
-                    (Some(_), Some(v)) => r.version_ok(v),
-                    (Some(_), None) => false,
-                };
-                if ok && self.pos_arch_ok(r, c, from_arch) && !out[start..].contains(&c) {
-                    out.push(c);
-                }
+        for &(c, pv) in self.providers(r.name) {
+            let ok = match (r.constraint, pv) {
+                (None, _) => true,
+                (Some(_), Some(v)) => r.version_ok(v),
+                (Some(_), None) => false,
+            };
+            if ok && self.pos_arch_ok(r, c, from_arch) && !out[start..].contains(&c) {
+                out.push(c);
             }
         }
     }
@@ -603,16 +834,14 @@ impl<'u> Index<'u> {
                 out.push(c);
             }
         }
-        if let Some(list) = self.providers.get(r.name) {
-            for &(c, pv) in list {
-                let ok = match (r.constraint, pv) {
-                    (None, _) => true,
-                    (Some(_), Some(v)) => r.version_ok(v),
-                    (Some(_), None) => false,
-                };
-                if c != owner && ok && self.neg_arch_ok(r, c) && !out.contains(&c) {
-                    out.push(c);
-                }
+        for &(c, pv) in self.providers(r.name) {
+            let ok = match (r.constraint, pv) {
+                (None, _) => true,
+                (Some(_), Some(v)) => r.version_ok(v),
+                (Some(_), None) => false,
+            };
+            if c != owner && ok && self.neg_arch_ok(r, c) && !out.contains(&c) {
+                out.push(c);
             }
         }
     }
@@ -641,16 +870,17 @@ impl<'u> Index<'u> {
         let names = std::iter::once(self.name(target))
             .chain(self.rels(target, List::Provides).map(|r| r.name));
         for name in names {
-            for &(owner, brk, k) in self.neg_by_name.get(name).map_or(&[][..], Vec::as_slice) {
+            self.negatives(name, |owner, brk, k| {
                 let list = if brk { List::Breaks } else { List::Conflicts };
-                let r = self
-                    .rels(owner, list)
-                    .nth(k as usize)
-                    .expect("neg_by_name indexes the owner's relations");
+                // Always there for built lookups; a damaged name directory may point past the
+                // owner's relations, which then hits nothing.
+                let Some(r) = self.rels(owner, list).nth(k as usize) else {
+                    return;
+                };
                 if self.hits_one(r, owner, target) && !out.contains(&(owner, brk, k)) {
                     out.push((owner, brk, k));
                 }
-            }
+            });
         }
     }
 
@@ -660,16 +890,21 @@ impl<'u> Index<'u> {
         let mut names: Vec<&str> = self
             .base
             .iter()
-            .map(|&p| p as usize)
-            .filter(|&i| {
-                self.essential[i] || (with_required && self.priorities[i] == Priority::Required)
+            .copied()
+            .filter(|&p| {
+                self.essential(p) || (with_required && self.priority(p) == Priority::Required)
             })
-            .map(|i| self.names[i])
+            .map(|p| self.name(p))
             .collect();
         names.sort_unstable();
         names.dedup();
         names
     }
+}
+
+/// Whether the solver considers packages of architecture `arch`.
+fn considered(arch: &str, native: &str, foreign: &[String]) -> bool {
+    arch == "all" || arch == native || foreign.iter().any(|a| a == arch)
 }
 
 /// Field `field` of an owned package.

@@ -43,7 +43,9 @@ fn stanzas(text: &str) -> String {
 }
 
 /// Solves over the DSL universe as a package table read in place, as `particle solve` does
-/// over a store snapshot; the answer must be the owned universe's, `expected`.
+/// over a store snapshot, with the lookups built in memory (a snapshot without a name
+/// directory) and read from the directory; both answers must be the owned universe's,
+/// `expected`.
 fn agrees_over_the_table(
     text: &str,
     options: &Options,
@@ -58,6 +60,15 @@ fn agrees_over_the_table(
     let view = archived.view().expect("UTF-8");
     let got = Solver::from_table(view, options).solve(request, installed);
     assert_eq!(&got, expected, "the table and the owned universe disagree");
+    let names =
+        rkyv::to_bytes::<rkyv::rancor::Error>(&store::NameDirectory::build(&view)).expect("encode");
+    let names = rkyv::access::<store::ArchivedNameDirectory, rkyv::rancor::Error>(&names)
+        .expect("valid archive");
+    let got = Solver::from_table(view.with_names(names), options).solve(request, installed);
+    assert_eq!(
+        &got, expected,
+        "the name directory and the owned universe disagree"
+    );
 }
 
 fn opts() -> Options {

@@ -287,8 +287,10 @@ fn install_plans_are_valid_and_close_to_apt() {
 const KNOWN_RECOMMENDS_DEVIATIONS: &[(&str, usize, usize)] = &[("texlive-full", 3, 1)];
 
 /// `particle solve` over a store snapshot reads the package table in place
-/// (`Solver::from_table`); on the real archive, every target gives exactly the answer the owned
-/// universe gives, with and without Recommends, and for an unsatisfiable request the same error.
+/// (`Solver::from_table`), with its lookups from the snapshot's name directory (or built, for a
+/// snapshot without one); on the real archive, every target gives exactly the answer the owned
+/// universe gives either way, with and without Recommends, and for an unsatisfiable request the
+/// same error.
 #[test]
 fn the_package_table_gives_the_owned_universes_answers() {
     let ix = index();
@@ -300,8 +302,13 @@ fn the_package_table_gives_the_owned_universes_answers() {
     archived.check_spans().expect("spans in bounds");
     let view = archived.view().expect("UTF-8 strings");
     assert_eq!(view.to_universe(), ix.universe);
+    let names =
+        rkyv::to_bytes::<rkyv::rancor::Error>(&store::NameDirectory::build(&view)).expect("encode");
+    let names = rkyv::access::<store::ArchivedNameDirectory, rkyv::rancor::Error>(&names)
+        .expect("valid archive");
     let owned = Solver::new(&ix.universe, &Options::default());
     let in_place = Solver::from_table(view, &Options::default());
+    let with_names = Solver::from_table(view.with_names(names), &Options::default());
     for target in [
         "hello",
         "build-essential",
@@ -317,10 +324,16 @@ fn the_package_table_gives_the_owned_universes_answers() {
                 no_recommends,
                 ..Default::default()
             };
+            let expected = owned.solve(&request, &[]);
             assert_eq!(
                 in_place.solve(&request, &[]),
-                owned.solve(&request, &[]),
+                expected,
                 "{target}, no_recommends {no_recommends}"
+            );
+            assert_eq!(
+                with_names.solve(&request, &[]),
+                expected,
+                "{target}, no_recommends {no_recommends}, name directory"
             );
         }
     }

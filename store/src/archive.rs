@@ -366,15 +366,19 @@ impl Store {
                 error,
             })?;
         let inrelease_sha256 = Sha256::of(&inrelease);
+        let mut repair = false;
         if let Some(p) = previous {
-            // A snapshot in an older format is rebuilt, so `repo update` upgrades it.
-            let current = self
-                .objects
-                .locate(&p.snapshot)
-                .is_some_and(|path| Snapshot::is_current_format(&path));
-            if p.inrelease_sha256 == inrelease_sha256 && current {
+            // A snapshot in an older format, or one that does not validate (damaged, or
+            // written by a development build of the format), is rebuilt: it is a projection of
+            // the verified indices, so `repo update` upgrades and repairs it.
+            let sound = self.objects.locate(&p.snapshot).is_some_and(|path| {
+                Snapshot::is_current_format(&path)
+                    && Snapshot::open(&path, p.snapshot).is_ok_and(|s| s.validate().is_ok())
+            });
+            if p.inrelease_sha256 == inrelease_sha256 && sound {
                 return Ok(p.clone());
             }
+            repair = !sound;
         }
         let mut indices = Vec::new();
         let mut table = PackageTable::default();
@@ -407,7 +411,14 @@ impl Store {
         let encoded = Snapshot::encode(&table)?;
         // Checked before it is pinned: a snapshot that does not read back is never pinned.
         encoded.validate()?;
-        let snapshot = self.objects.put_bytes(encoded.bytes(), false)?.blake3;
+        // Rebuilding a damaged snapshot gives the content its name promises: it must replace
+        // the damaged file, which a plain put would keep as already present.
+        let snapshot = if repair {
+            self.objects.replace_bytes(encoded.bytes(), false)?
+        } else {
+            self.objects.put_bytes(encoded.bytes(), false)?
+        }
+        .blake3;
         let inrelease_object = self.objects.put_bytes(&inrelease, false)?.blake3;
         let pin = Pin {
             source: name.clone(),
@@ -905,7 +916,16 @@ impl Snapshot {
             )
         })?;
         rkyv::access::<ArchivedPackageTable, rkyv::rancor::Error>(parts.table)
-            .map_err(|e| StoreError::Snapshot(self.id, e.to_string()))
+            .map_err(|_| self.invalid("its package table"))
+    }
+
+    /// The error for a part that fails rkyv's validation (whose error says nothing useful
+    /// without rancor's `alloc` feature).
+    fn invalid(&self, part: &str) -> StoreError {
+        StoreError::Snapshot(
+            self.id,
+            format!("{part} does not validate (`particle repo update` rebuilds it)"),
+        )
     }
 
     /// The name directory, validated by rkyv, read in place; `None` for a snapshot written
@@ -916,7 +936,7 @@ impl Snapshot {
         };
         rkyv::access::<ArchivedNameDirectory, rkyv::rancor::Error>(names)
             .map(Some)
-            .map_err(|e| StoreError::Snapshot(self.id, format!("name directory: {e}")))
+            .map_err(|_| self.invalid("its name directory"))
     }
 
     /// The package table with its strings checked as UTF-8 (see [`ArchivedPackageTable::view`])
@@ -949,7 +969,7 @@ impl Snapshot {
 
     fn legacy(&self) -> Result<&crate::model::ArchivedUniverse, StoreError> {
         rkyv::access::<crate::model::ArchivedUniverse, rkyv::rancor::Error>(&self.bytes)
-            .map_err(|e| StoreError::Snapshot(self.id, e.to_string()))
+            .map_err(|_| self.invalid("its universe"))
     }
 
     /// The encoded bytes.

@@ -101,8 +101,24 @@ impl ObjectStore {
         self.put_reader(data, compress)
     }
 
+    /// Stores `data` even if an object of that name exists: for repairing an object found
+    /// damaged (its content no longer matches its name, so [`Self::put_bytes`] would keep it).
+    pub fn replace_bytes(&self, data: &[u8], compress: bool) -> Result<PutInfo, CasError> {
+        self.put(data, compress, true)
+    }
+
     /// Streams `reader` into the store, hashing (BLAKE3 and SHA256) as it goes.
-    pub fn put_reader(&self, mut reader: impl Read, compress: bool) -> Result<PutInfo, CasError> {
+    pub fn put_reader(&self, reader: impl Read, compress: bool) -> Result<PutInfo, CasError> {
+        self.put(reader, compress, false)
+    }
+
+    /// [`Self::put_reader`]; with `replace`, an existing object of the same name is replaced.
+    fn put(
+        &self,
+        mut reader: impl Read,
+        compress: bool,
+        replace: bool,
+    ) -> Result<PutInfo, CasError> {
         let tmp_dir = self.dir.join("tmp");
         let tmp = tempfile::NamedTempFile::new_in(&tmp_dir)
             .map_err(io_err("create a temp file in", &tmp_dir))?;
@@ -144,7 +160,7 @@ impl ObjectStore {
         }
         let blake3 = Blake3(*b3.finalize().as_bytes());
         let sha256 = Sha256(sha.finalize().into());
-        if self.contains(&blake3) {
+        if !replace && self.contains(&blake3) {
             return Ok(PutInfo {
                 blake3,
                 sha256,

@@ -72,6 +72,9 @@ pub struct NameDirectory {
     /// Conflicts and Breaks, grouped by entry, each group in table order (a package's
     /// Conflicts before its Breaks).
     pub negatives: Vec<NegativeRef>,
+    /// The packages that are `Essential: yes` or `Priority: required`, in table order: every
+    /// installation starts from them, and finding them otherwise reads every package record.
+    pub base: Vec<u32>,
 }
 
 /// The hash of a name in the directory (FxHash's word step over the little-endian 8-byte words
@@ -114,6 +117,7 @@ struct Gatherer<'t> {
     ids: std::collections::HashMap<&'t str, usize>,
     names: Vec<(Span, &'t str)>,
     lists: Vec<Gathered>,
+    base: Vec<u32>,
 }
 
 impl<'t> Gatherer<'t> {
@@ -140,6 +144,9 @@ impl NameDirectory {
         let mut g = Gatherer::default();
         for (i, p) in table.packages.iter().enumerate() {
             let package = i as u32;
+            if p.flags & 1 != 0 || crate::priority_of(p.priority) == crate::Priority::Required {
+                g.base.push(package);
+            }
             g.entry(table, &p.name).packages.push(package);
             let [conflicts, breaks, _replaces, provides] = &p.relations;
             for (k, r) in table.relation_slice(provides).iter().enumerate() {
@@ -160,6 +167,7 @@ impl NameDirectory {
         }
         let mut dir = NameDirectory {
             slots: vec![0; (g.names.len() * 2).next_power_of_two().max(16)],
+            base: g.base,
             ..NameDirectory::default()
         };
         let mask = dir.slots.len() - 1;
@@ -250,6 +258,11 @@ impl ArchivedNameDirectory {
             .map(|r| (r.package.to_native(), r.breaks != 0, r.index.to_native()))
     }
 
+    /// The packages that are `Essential: yes` or `Priority: required`, in table order.
+    pub fn base(&self) -> impl Iterator<Item = u32> + '_ {
+        self.base.iter().map(|p| p.to_native())
+    }
+
     /// Checks what rkyv's validation cannot know: every range lies within its array, every name
     /// within the table's strings, every package and relation index within the table, every
     /// slot names an entry. Done when a snapshot is written and by `store verify` (which also
@@ -308,7 +321,7 @@ mod tests {
     use super::*;
     use crate::table::{ArchivedPackageTable, PackageTable};
 
-    const INDEX: &str = "Package: exim4\nVersion: 4.96-15\nArchitecture: amd64\nProvides: mail-transport-agent\nConflicts: mail-transport-agent, postfix\nBreaks: exim (<< 4)\n\nPackage: postfix\nVersion: 3.7.6-0+deb12u2\nArchitecture: amd64\nProvides: mail-transport-agent, default-mta (= 1)\nConflicts: mail-transport-agent\n\nPackage: libc6\nVersion: 2.36-9\nArchitecture: amd64\nMulti-Arch: same\n\nPackage: libc6\nVersion: 2.36-9\nArchitecture: i386\nMulti-Arch: same\n";
+    const INDEX: &str = "Package: exim4\nVersion: 4.96-15\nArchitecture: amd64\nProvides: mail-transport-agent\nConflicts: mail-transport-agent, postfix\nBreaks: exim (<< 4)\n\nPackage: postfix\nVersion: 3.7.6-0+deb12u2\nArchitecture: amd64\nProvides: mail-transport-agent, default-mta (= 1)\nConflicts: mail-transport-agent\n\nPackage: libc6\nVersion: 2.36-9\nArchitecture: amd64\nMulti-Arch: same\nPriority: required\n\nPackage: libc6\nVersion: 2.36-9\nArchitecture: i386\nMulti-Arch: same\n";
 
     fn with_view<R>(index: &str, f: impl FnOnce(&TableView<'_>, &NameDirectory) -> R) -> R {
         let table = PackageTable::parse(index).expect("valid");
@@ -349,6 +362,7 @@ mod tests {
             assert_eq!(dir.packages(postfix).collect::<Vec<_>>(), [1]);
             assert_eq!(dir.negatives(postfix).collect::<Vec<_>>(), [(0, false, 1)]);
             assert_eq!(dir.find(view, "sendmail"), None);
+            assert_eq!(dir.base().collect::<Vec<_>>(), [2]);
             assert_eq!(dir.find(view, ""), None);
         });
     }

@@ -88,6 +88,13 @@ fn the_name_directory_finds_every_role_of_every_name() {
         }
     }
     assert_eq!(dir.len(), naive.len(), "one entry per distinct name");
+    let base: Vec<u32> = (0..owned.packages.len() as u32)
+        .filter(|&i| {
+            let p = &owned.packages[i as usize];
+            p.essential || p.priority == store::Priority::Required
+        })
+        .collect();
+    assert_eq!(dir.base().collect::<Vec<_>>(), base);
     for (name, (packages, provides, negatives)) in &naive {
         let e = dir
             .find(&view, name)

@@ -429,3 +429,36 @@ fn a_broken_deb_is_refused_before_it_enters_the_store() {
     env.run(&["store", "fetch", "hello"]).ok();
     assert_ne!(objects(&env), before, "the sound .deb is stored");
 }
+
+/// The universe snapshot is a projection of the verified indices: a damaged one is reported
+/// (not silently solved over), `store verify` names it, and `repo update` rebuilds it in place
+/// even though the archive has not changed.
+#[test]
+fn a_damaged_snapshot_is_reported_and_rebuilt_by_the_next_update() {
+    let env = Env::with_source(&file_uri(&mirror()), &debian_keyring());
+    env.run(&["repo", "update"]).ok();
+    let solve = || env.run(&["--json", "solve", "install", "hello"]);
+    let answer = solve().ok().json();
+    let objects = env.root().join("store/objects");
+    let snapshot = walk(&objects)
+        .into_iter()
+        .find(|p| std::fs::read(p).is_ok_and(|b| b.starts_with(b"particle-table\x00")))
+        .expect("a pinned snapshot");
+    // The end of the file is the name directory's root object.
+    let len = std::fs::metadata(&snapshot).expect("stat").len() as usize;
+    for at in len - 16..len {
+        flip_byte(&snapshot, at);
+    }
+    let r = solve().fails("corrupt_object");
+    let message = r.json()["error"]["message"]
+        .as_str()
+        .expect("msg")
+        .to_owned();
+    assert!(message.contains("name directory"), "{message}");
+    assert!(message.contains("repo update"), "{message}");
+    env.run(&["--json", "store", "verify"])
+        .fails("corrupt_object");
+    env.run(&["repo", "update"]).ok();
+    env.run(&["store", "verify"]).ok();
+    assert_eq!(solve().ok().json(), answer);
+}
