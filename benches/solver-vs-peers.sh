@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# particle's solver against apt-get -s, libsolv (python3-solv) and, for whole-archive checks,
+# particle's solver against apt-get -s, libsolv (python3-solv, which parses the Packages text, and
+# testsolv over a .solv binary cache, libsolv's fastest path) and, for whole-archive checks,
 # libsolv's installcheck and dose-distcheck, on the same bookworm main index, in one run.
 # Usage: benches/solver-vs-peers.sh [TARGET] [ROUNDS]     (default task-gnome-desktop, 3)
 #   MIRROR=... (default ../shared/debian-mirror), SKIP_DOSE=1 to skip dose-distcheck (~20-100 s).
@@ -57,13 +58,25 @@ n = len(solver.transaction().newsolvables())
 print(f"{t1 - t0:.3f} {t2 - t1:.3f} {n} {len(problems)}")
 PY
 
+# libsolv's binary cache, built once like apt's cache and particle's snapshot (not timed), and a
+# testsolv testcase per Recommends setting asking for the same packages.
+deb2solv -r < "$work/Packages" > "$work/bookworm.solv"
+for recs in 0 1; do
+  {
+    # testsolv opens the repo relative to the testcase's directory.
+    printf 'repo system 0 empty\nrepo bookworm 0 solv bookworm.solv\nsystem amd64 deb system\n'
+    [ "$recs" = 0 ] && echo "solverflags ignorerecommended"
+    for name in "$target" $base; do echo "job install name $name"; done
+  } > "$work/testsolv-$recs.t"
+done
+
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { echo "scale=1; $1 / $2" | bc; }
 
 for recs in 0 1; do
   flag=""; aptrec=false; [ "$recs" = 1 ] && aptrec=true || flag="--no-recommends"
-  p=(); s=(); a=(); l=()
+  p=(); s=(); a=(); l=(); t=()
   for _ in $(seq "$rounds"); do
     t0=$(now); "$particle" --index "$work/Packages" $flag install "$target" > /dev/null 2> "$work/p.err"; t1=$(now)
     p+=("$(echo "$t1 - $t0" | bc)")
@@ -73,16 +86,20 @@ for recs in 0 1; do
     a+=("$(echo "$t1 - $t0" | bc)")
     t0=$(now); /usr/bin/python3 "$work/libsolv.py" "$work/Packages" "$target" "$recs" "$base" > "$work/l.out"; t1=$(now)
     l+=("$(echo "$t1 - $t0" | bc)")
+    t0=$(now); testsolv "$work/testsolv-$recs.t" > "$work/t.out" 2>&1; t1=$(now)
+    grep -q '^[0-9]* installed packages' "$work/t.out" || { cat "$work/t.out" >&2; exit 1; }
+    t+=("$(echo "$t1 - $t0" | bc)")
   done
   pm=$(printf '%s\n' "${p[@]}" | median); am=$(printf '%s\n' "${a[@]}" | median); lm=$(printf '%s\n' "${l[@]}" | median)
-  sm=$(printf '%s\n' "${s[@]}" | median)
+  sm=$(printf '%s\n' "${s[@]}" | median); tm=$(printf '%s\n' "${t[@]}" | median)
   echo "== install $target, recommends=$aptrec (median of $rounds, index loading included)"
   echo "particle solve (pinned snapshot): ${sm}s   ($(grep -o 'snapshot opened.*' "$work/s.err" | sed 's/\x1b\[[0-9;]*m//g'))"
   echo "particle-solve --index Packages (parses the text): ${pm}s   ($(cat "$work/p.err"))"
   echo "apt-get -s: ${am}s ($(grep -c '^Inst' "$work/apt.out") packages)"
   read -r lparse lsolve ln lprob < "$work/l.out"
   echo "libsolv (python3-solv): ${lm}s (parse ${lparse}s, solve ${lsolve}s, $ln packages, $lprob problems)"
-  echo "ratio apt/particle solve: $(ratio "$am" "$sm")x   libsolv/particle solve: $(ratio "$lm" "$sm")x   apt/particle-solve --index: $(ratio "$am" "$pm")x"
+  echo "libsolv testsolv (.solv binary cache): ${tm}s ($(grep -o '^[0-9]* installed packages' "$work/t.out" | head -1))"
+  echo "ratio apt/particle solve: $(ratio "$am" "$sm")x   libsolv/particle solve: $(ratio "$lm" "$sm")x   testsolv/particle solve: $(ratio "$tm" "$sm")x   apt/particle-solve --index: $(ratio "$am" "$pm")x"
 done
 
 echo "== whole-archive installability"
