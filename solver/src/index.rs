@@ -57,7 +57,7 @@ impl Hasher for Fx {
 /// A hash map with [`Fx`].
 pub(crate) type FxMap<K, V> = StdHashMap<K, V, BuildHasherDefault<Fx>>;
 type HashMap<K, V> = FxMap<K, V>;
-use std::cell::{OnceCell, RefCell};
+use std::cell::OnceCell;
 use store::{
     compare_versions, ArchQualifier, ArchivedNameDirectory, ArchivedRelationRecord, MultiArch, Op,
     Package, Priority, Relation, TableView, Universe,
@@ -70,6 +70,29 @@ pub(crate) struct Rel<'a> {
     pub(crate) name: &'a str,
     pub(crate) arch: Qual<'a>,
     pub(crate) constraint: Option<(Op, &'a str)>,
+    /// Where `name` is in the table's name directory, when the relation was read from a table
+    /// that has one.
+    pub(crate) entry: Entry,
+}
+
+/// Where a name is in a table's name directory (`store::NameDirectory`), as far as known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Entry {
+    /// Not known: the name is looked up by its text (an owned relation, a request, or a table
+    /// without a directory).
+    Unknown,
+    /// The directory has no entry for the name: no package is called so, provides it or
+    /// conflicts with it.
+    Absent,
+    /// Entry `e`.
+    At(u32),
+}
+
+impl Entry {
+    /// An entry as the directory reports it (`None`: no entry).
+    fn of(e: Option<usize>) -> Self {
+        e.map_or(Entry::Absent, |e| Entry::At(e as u32))
+    }
 }
 
 /// [`ArchQualifier`], borrowed.
@@ -92,14 +115,18 @@ impl<'a> From<&'a Relation> for Rel<'a> {
                 ArchQualifier::Named(a) => Qual::Named(a),
             },
             constraint: r.constraint.as_ref().map(|c| (c.op, c.version.as_str())),
+            entry: Entry::Unknown,
         }
     }
 }
 
 impl<'a> Rel<'a> {
-    /// A table record, read as [`TableView::relation`] reads it.
-    fn of_record(table: &TableView<'a>, r: &'a ArchivedRelationRecord) -> Self {
+    /// Record `i` of the table's relations, read as [`TableView::relation`] reads it.
+    fn of_record(table: &TableView<'a>, r: &'a ArchivedRelationRecord, i: usize) -> Self {
         Rel {
+            entry: table
+                .names()
+                .map_or(Entry::Unknown, |d| Entry::of(d.relation_entry(i))),
             name: table.str(&r.name),
             arch: match r.qualifier {
                 1 => Qual::Any,
@@ -153,7 +180,20 @@ pub(crate) enum List {
 /// Relations of one source, read in place.
 pub(crate) enum Rels<'u> {
     Owned(std::slice::Iter<'u, Relation>),
-    Table(TableView<'u>, std::slice::Iter<'u, ArchivedRelationRecord>),
+    /// Records of the table's relations, and the index of the next one.
+    Table(
+        TableView<'u>,
+        std::slice::Iter<'u, ArchivedRelationRecord>,
+        usize,
+    ),
+}
+
+impl<'u> Rels<'u> {
+    /// The relations of range `span` of the table's relations.
+    fn table(table: TableView<'u>, span: &store::ArchivedSpan) -> Self {
+        let records = table.relation_slice(span);
+        Rels::Table(table, records.iter(), span.start.to_native() as usize)
+    }
 }
 
 impl<'u> Iterator for Rels<'u> {
@@ -161,7 +201,11 @@ impl<'u> Iterator for Rels<'u> {
     fn next(&mut self) -> Option<Rel<'u>> {
         match self {
             Rels::Owned(it) => it.next().map(Rel::from),
-            Rels::Table(t, it) => it.next().map(|r| Rel::of_record(t, r)),
+            Rels::Table(t, it, i) => {
+                let r = Rel::of_record(t, it.next()?, *i);
+                *i += 1;
+                Some(r)
+            }
         }
     }
 }
@@ -255,9 +299,6 @@ enum Lookups<'u> {
         dir: &'u ArchivedNameDirectory,
         named: Vec<OnceCell<Box<[Pkg]>>>,
         providers: Vec<OnceCell<Box<[Provider<'u>]>>>,
-        /// Directory entries found, by the position of the name in the table's strings (see
-        /// [`Index::find`]).
-        found: RefCell<HashMap<(usize, usize), Option<usize>>>,
     },
 }
 
@@ -352,7 +393,6 @@ impl<'u> Index<'u> {
                     dir,
                     named: (0..dir.len()).map(|_| OnceCell::new()).collect(),
                     providers: (0..dir.len()).map(|_| OnceCell::new()).collect(),
-                    found: RefCell::default(),
                 },
                 base: Vec::new(),
             };
@@ -559,7 +599,7 @@ impl<'u> Index<'u> {
             Source::Table { table, .. } => {
                 let rec = &table.packages[p as usize];
                 let group = &table.group_slice(&rec.dependencies[table_field(field)])[k];
-                Rels::Table(*table, table.relation_slice(group).iter())
+                Rels::table(*table, group)
             }
         }
     }
@@ -596,7 +636,7 @@ impl<'u> Index<'u> {
                     List::Breaks => 1,
                     List::Provides => 3,
                 };
-                Rels::Table(*table, table.relation_slice(&rec.relations[i]).iter())
+                Rels::table(*table, &rec.relations[i])
             }
         }
     }
@@ -671,10 +711,28 @@ impl<'u> Index<'u> {
 
     /// All considered packages called `name`, best candidate first.
     pub(crate) fn named(&self, name: &str) -> &[Pkg] {
+        self.candidates(name, Entry::Unknown)
+    }
+
+    /// All considered packages called as `p` is (`p` among them if considered), best first.
+    pub(crate) fn same_name(&self, p: Pkg) -> &[Pkg] {
+        self.candidates(self.name(p), self.package_entry(p))
+    }
+
+    /// The entry of `p`'s name in the name directory, if there is one.
+    fn package_entry(&self, p: Pkg) -> Entry {
+        match &self.lookups {
+            Lookups::Stored { dir, .. } => Entry::of(dir.package_entry(p as usize)),
+            Lookups::Built { .. } => Entry::Unknown,
+        }
+    }
+
+    /// [`Self::named`], with the name's directory entry if known.
+    fn candidates(&self, name: &str, entry: Entry) -> &[Pkg] {
         match &self.lookups {
             Lookups::Built { by_name, .. } => by_name.get(name).map_or(&[], Candidates::as_slice),
             Lookups::Stored { dir, named, .. } => {
-                let Some(e) = self.find(dir, name) else {
+                let Some(e) = self.find(dir, name, entry) else {
                     return &[];
                 };
                 named[e].get_or_init(|| {
@@ -687,12 +745,13 @@ impl<'u> Index<'u> {
         }
     }
 
-    /// The considered packages that provide `name`, in the order the solver tries them.
-    fn providers(&self, name: &str) -> &[Provider<'u>] {
+    /// The considered packages that provide `name` (whose directory entry is `entry`, if
+    /// known), in the order the solver tries them.
+    fn providers(&self, name: &str, entry: Entry) -> &[Provider<'u>] {
         match &self.lookups {
             Lookups::Built { providers, .. } => providers.get(name).map_or(&[], Vec::as_slice),
             Lookups::Stored { dir, providers, .. } => {
-                let Some(e) = self.find(dir, name) else {
+                let Some(e) = self.find(dir, name, entry) else {
                     return &[];
                 };
                 providers[e].get_or_init(|| {
@@ -717,39 +776,24 @@ impl<'u> Index<'u> {
         }
     }
 
-    /// The entry of `name` in the table's name directory.
-    ///
-    /// Most names the solver looks up are relation names read in place, so the same few
-    /// thousand strings of the table come back again and again, and each directory lookup
-    /// costs a few cache misses in the mapped snapshot. Lookups of names inside the table's
-    /// string blob are remembered by their position: the blob is immutable for the index's
-    /// lifetime, so a position always holds the same name.
-    fn find(&self, dir: &ArchivedNameDirectory, name: &str) -> Option<usize> {
-        let (Source::Table { table, .. }, Lookups::Stored { found, .. }) =
-            (&self.source, &self.lookups)
-        else {
-            unreachable!("a name directory comes with its table")
-        };
-        if !table
-            .strings
-            .as_slice()
-            .as_ptr_range()
-            .contains(&name.as_ptr())
-        {
-            return dir.find(table, name);
+    /// The entry of `name` in the table's name directory: `entry` when known (a relation read
+    /// from the table, a package's own name), else looked up by the name's text.
+    fn find(&self, dir: &ArchivedNameDirectory, name: &str, entry: Entry) -> Option<usize> {
+        match entry {
+            Entry::At(e) => Some(e as usize),
+            Entry::Absent => None,
+            Entry::Unknown => {
+                let Source::Table { table, .. } = &self.source else {
+                    unreachable!("a name directory comes with its table")
+                };
+                dir.find(table, name)
+            }
         }
-        let key = (name.as_ptr() as usize, name.len());
-        if let Some(&e) = found.borrow().get(&key) {
-            return e;
-        }
-        let e = dir.find(table, name);
-        found.borrow_mut().insert(key, e);
-        e
     }
 
     /// Calls `f` with (owner, is Breaks, index in the field) for every Conflicts/Breaks of a
-    /// considered package that names `name`.
-    fn negatives(&self, name: &str, mut f: impl FnMut(Pkg, bool, u32)) {
+    /// considered package that names `name` (whose directory entry is `entry`, if known).
+    fn negatives(&self, name: &str, entry: Entry, mut f: impl FnMut(Pkg, bool, u32)) {
         match &self.lookups {
             Lookups::Built { neg_by_name, .. } => {
                 for &(owner, brk, k) in neg_by_name.get(name).map_or(&[][..], Vec::as_slice) {
@@ -757,7 +801,7 @@ impl<'u> Index<'u> {
                 }
             }
             Lookups::Stored { dir, .. } => {
-                if let Some(e) = self.find(dir, name) {
+                if let Some(e) = self.find(dir, name, entry) {
                     for (owner, brk, k) in dir.negatives(e) {
                         if self.considered(owner) {
                             f(owner, brk, k);
@@ -770,7 +814,7 @@ impl<'u> Index<'u> {
 
     /// Whether `name` is provided by some considered package.
     pub(crate) fn is_provided(&self, name: &str) -> bool {
-        !self.providers(name).is_empty()
+        !self.providers(name, Entry::Unknown).is_empty()
     }
 
     /// Two packages that dpkg cannot have installed together because they are instances of
@@ -809,12 +853,12 @@ impl<'u> Index<'u> {
     pub(crate) fn satisfiers(&self, r: Rel<'_>, from_arch: &str, out: &mut Vec<Pkg>) {
         let r = &r;
         let start = out.len();
-        for &c in self.named(r.name) {
+        for &c in self.candidates(r.name, r.entry) {
             if r.version_ok(self.version(c)) && self.pos_arch_ok(r, c, from_arch) {
                 out.push(c);
             }
         }
-        for &(c, pv) in self.providers(r.name) {
+        for &(c, pv) in self.providers(r.name, r.entry) {
             let ok = match (r.constraint, pv) {
                 (None, _) => true,
                 (Some(_), Some(v)) => r.version_ok(v),
@@ -829,12 +873,12 @@ impl<'u> Index<'u> {
     /// Appends the packages other than `owner` that `owner`'s Conflicts/Breaks entry `r` hits.
     pub(crate) fn hits(&self, r: Rel<'_>, owner: Pkg, out: &mut Vec<Pkg>) {
         let r = &r;
-        for &c in self.named(r.name) {
+        for &c in self.candidates(r.name, r.entry) {
             if c != owner && r.version_ok(self.version(c)) && self.neg_arch_ok(r, c) {
                 out.push(c);
             }
         }
-        for &(c, pv) in self.providers(r.name) {
+        for &(c, pv) in self.providers(r.name, r.entry) {
             let ok = match (r.constraint, pv) {
                 (None, _) => true,
                 (Some(_), Some(v)) => r.version_ok(v),
@@ -867,10 +911,10 @@ impl<'u> Index<'u> {
     /// Negative relations of other packages that name `target` (by its name or a name it
     /// provides) and hit it: (owner, is Breaks, index in the field).
     pub(crate) fn hit_by(&self, target: Pkg, out: &mut Vec<(Pkg, bool, u32)>) {
-        let names = std::iter::once(self.name(target))
-            .chain(self.rels(target, List::Provides).map(|r| r.name));
-        for name in names {
-            self.negatives(name, |owner, brk, k| {
+        let names = std::iter::once((self.name(target), self.package_entry(target)))
+            .chain(self.rels(target, List::Provides).map(|r| (r.name, r.entry)));
+        for (name, entry) in names {
+            self.negatives(name, entry, |owner, brk, k| {
                 let list = if brk { List::Breaks } else { List::Conflicts };
                 // Always there for built lookups; a damaged name directory may point past the
                 // owner's relations, which then hits nothing.

@@ -286,7 +286,7 @@ impl<'i, 'u> Problem<'i, 'u> {
                     );
                 }
             }
-            for &s in index.named(index.name(p)) {
+            for &s in index.same_name(p) {
                 if self.done[s as usize] && index.same_slot(p, s) {
                     self.add(&[Lit::neg(p), Lit::neg(s)], Info::OneOf(p, s));
                 }

@@ -59,7 +59,7 @@ pub use model::{
 };
 pub use names::{
     name_hash, ArchivedNameDirectory, ArchivedNameEntry, NameDirectory, NameEntry, NegativeRef,
-    ProvideRef,
+    ProvideRef, NO_ENTRY,
 };
 pub use relation::{
     parse_dependencies, parse_relation, parse_relations, valid_name, RelationError,

@@ -75,7 +75,17 @@ pub struct NameDirectory {
     /// The packages that are `Essential: yes` or `Priority: required`, in table order: every
     /// installation starts from them, and finding them otherwise reads every package record.
     pub base: Vec<u32>,
+    /// Per package of the table: the entry of its name.
+    pub package_names: Vec<u32>,
+    /// Per relation of the table (every field's): the entry of its name, or [`NO_ENTRY`] for a
+    /// name that is no package's, and no Provides or Conflicts/Breaks target (a Depends on a
+    /// package missing from the archive). Readers following relations in place then find a
+    /// name's lists without hashing it.
+    pub relation_names: Vec<u32>,
 }
+
+/// In [`NameDirectory::relation_names`]: the name has no entry.
+pub const NO_ENTRY: u32 = u32::MAX;
 
 /// The hash of a name in the directory (FxHash's word step over the little-endian 8-byte words
 /// of the name, the last one zero-padded, then the length). Part of the snapshot format: a
@@ -175,6 +185,10 @@ impl NameDirectory {
             start: start as u32,
             len: (end - start) as u32,
         };
+        let entry_of =
+            |span: &ArchivedSpan| g.ids.get(table.str(span)).map_or(NO_ENTRY, |&e| e as u32);
+        dir.package_names = table.packages.iter().map(|p| entry_of(&p.name)).collect();
+        dir.relation_names = table.relations.iter().map(|r| entry_of(&r.name)).collect();
         for (i, ((name, text), lists)) in g.names.into_iter().zip(g.lists).enumerate() {
             let (p, v, n) = (dir.packages.len(), dir.provides.len(), dir.negatives.len());
             dir.packages.extend(lists.packages);
@@ -263,6 +277,22 @@ impl ArchivedNameDirectory {
         self.base.iter().map(|p| p.to_native())
     }
 
+    /// The entry of the name of package `p` (`None` past the end).
+    pub fn package_entry(&self, p: usize) -> Option<usize> {
+        self.entry_at(self.package_names.get(p))
+    }
+
+    /// The entry of the name of relation `i` of the table (`None` if the name has none, or
+    /// past the end).
+    pub fn relation_entry(&self, i: usize) -> Option<usize> {
+        self.entry_at(self.relation_names.get(i))
+    }
+
+    fn entry_at(&self, e: Option<&rkyv::Archived<u32>>) -> Option<usize> {
+        let e = e?.to_native() as usize;
+        (e < self.entries.len()).then_some(e)
+    }
+
     /// Checks what rkyv's validation cannot know: every range lies within its array, every name
     /// within the table's strings, every package and relation index within the table, every
     /// slot names an entry. Done when a snapshot is written and by `store verify` (which also
@@ -292,6 +322,22 @@ impl ArchivedNameDirectory {
         }
         let packages = table.packages.len();
         let relations = table.relations.len();
+        if self.package_names.len() != packages || self.relation_names.len() != relations {
+            return Err("the name directory does not cover every package and relation".into());
+        }
+        let entries = self.entries.len();
+        let bad_entry = |e: &rkyv::Archived<u32>| {
+            let e = e.to_native();
+            e != NO_ENTRY && e as usize >= entries
+        };
+        if self
+            .package_names
+            .iter()
+            .any(|e| e.to_native() as usize >= entries)
+            || self.relation_names.iter().any(bad_entry)
+        {
+            return Err("the name directory names an entry it does not have".into());
+        }
         if self
             .packages
             .iter()
@@ -363,6 +409,10 @@ mod tests {
             assert_eq!(dir.negatives(postfix).collect::<Vec<_>>(), [(0, false, 1)]);
             assert_eq!(dir.find(view, "sendmail"), None);
             assert_eq!(dir.base().collect::<Vec<_>>(), [2]);
+            assert_eq!(dir.package_entry(3), Some(libc6));
+            assert_eq!(dir.package_entry(4), None, "past the end");
+            let exim_breaks = view.packages[0].relations[1].start.to_native() as usize;
+            assert_eq!(dir.relation_entry(exim_breaks), Some(exim));
             assert_eq!(dir.find(view, ""), None);
         });
     }

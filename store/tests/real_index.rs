@@ -114,6 +114,20 @@ fn the_name_directory_finds_every_role_of_every_name() {
         assert_eq!(&stored, provides, "{name}");
         assert_eq!(&dir.negatives(e).collect::<Vec<_>>(), negatives, "{name}");
     }
+    // Names followed in place need no hashing: every package and relation knows its entry.
+    for (i, p) in view.packages.iter().enumerate() {
+        let e = dir
+            .package_entry(i)
+            .expect("every package name has an entry");
+        assert_eq!(dir.name(&view, e), view.str(&p.name));
+    }
+    for (i, r) in view.relations.iter().enumerate() {
+        assert_eq!(
+            dir.relation_entry(i),
+            dir.find(&view, view.str(&r.name)),
+            "relation {i}"
+        );
+    }
     for absent in ["", "no-such-package", "libc6 ", "LIBC6"] {
         assert_eq!(dir.find(&view, absent), None, "{absent:?}");
     }
