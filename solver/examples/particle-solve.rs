@@ -1,12 +1,14 @@
 //! Stand-in for `particle solve` / `particle distcheck` until the CLI wires them (benchmarks use it).
 //!
-//! particle-solve --index FILE [--no-recommends] [--table] [--repeat N] install PKG...
+//! particle-solve --index FILE [--no-recommends] [--table] [--repeat N] [--solution] install PKG...
 //! particle-solve --index FILE distcheck
 //! FILE may be xz-compressed (`.xz`) or plain. Prints JSON on stdout; timings on stderr.
 //! `--table` solves over the index as a store package table read in place
 //! (`Solver::from_table`, what `particle solve` does over a snapshot) instead of an owned
 //! universe; `--repeat N` solves N times and prints every solve time (`solve-times`), for
 //! medians without re-parsing the index (wall time and this thread's CPU time).
+//! `--solution` prints the whole solution (every package with its reason and parent, and the
+//! changes) instead of the install list, to check that a change keeps every answer.
 
 use std::time::Instant;
 
@@ -23,12 +25,14 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut no_recommends = false;
     let mut use_table = false;
     let mut repeat = 1usize;
+    let mut full = false;
     let mut rest = Vec::new();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--index" => index = args.next(),
             "--no-recommends" => no_recommends = true,
             "--table" => use_table = true,
+            "--solution" => full = true,
             "--repeat" => repeat = args.next().ok_or("--repeat N")?.parse()?,
             _ => rest.push(a),
         }
@@ -144,6 +148,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 solution.packages.len(),
                 size
             );
+            if full {
+                println!("{}", serde_json::to_string_pretty(&solution)?);
+                return Ok(());
+            }
             let install: Vec<_> = solution
                 .packages
                 .iter()
