@@ -55,12 +55,14 @@ pub(crate) struct Sat {
     originals: usize,
     learnt_origin: Vec<Box<[Cid]>>,
     /// Per literal: 1 + the index of its watch list in `watch_lists`, 0 for none yet. Most of
-    /// the universe's packages are never encoded: a zeroed array costs nothing to make,
-    /// 127,000 empty lists cost writing and walking 3 MB.
+    /// the universe's packages are never encoded: a zeroed array costs nothing to make.
     watch_slot: Vec<u32>,
-    watch_lists: Vec<Vec<Cid>>,
+    /// Every watch list is a run of `watches`: one allocation for all lists rather than one
+    /// each (~20,000 per request, each allocated, grown and freed).
+    watch_lists: Vec<Run>,
+    watches: Vec<Cid>,
     /// Original clauses from this one on are not in the watch lists yet: they are added in
-    /// bulk before the next propagation, each list allocated once at its size (instead of
+    /// bulk before the next propagation, each list given its place at its size (instead of
     /// growing one push at a time while the encoding adds ~30,000 clauses). Nothing reads or
     /// changes the lists in between, so they end up exactly as with one push per clause.
     unwatched: usize,
@@ -88,6 +90,7 @@ impl Sat {
             learnt_origin: Vec::new(),
             watch_slot: vec![0; vars * 2],
             watch_lists: Vec::new(),
+            watches: Vec::new(),
             unwatched: 0,
             units: Vec::new(),
             units_done: 0,
@@ -122,15 +125,37 @@ impl Sat {
     fn slot(&mut self, l: Lit) -> usize {
         let slot = &mut self.watch_slot[l.0 as usize];
         if *slot == 0 {
-            self.watch_lists.push(Vec::new());
+            self.watch_lists.push(Run::default());
             *slot = self.watch_lists.len() as u32;
         }
         *slot as usize - 1
     }
 
+    /// Makes room for `extra` more watches in list `s`: a list that is full moves to the end
+    /// of the arena with `cap` places (its old place is left unused).
+    fn make_room(&mut self, s: usize, extra: u32, cap: u32) {
+        let run = &mut self.watch_lists[s];
+        if run.len + extra <= run.cap {
+            return;
+        }
+        let start = self.watches.len();
+        let old = run.start as usize..(run.start + run.len) as usize;
+        self.watches.extend_from_within(old);
+        self.watches.resize(start + cap as usize, NONE);
+        *run = Run {
+            start: start as u32,
+            len: run.len,
+            cap,
+        };
+    }
+
     fn watch(&mut self, l: Lit, c: Cid) {
         let s = self.slot(l);
-        self.watch_lists[s].push(c);
+        let cap = self.watch_lists[s].cap;
+        self.make_room(s, 1, (cap * 2).max(4));
+        let run = &mut self.watch_lists[s];
+        self.watches[(run.start + run.len) as usize] = c;
+        run.len += 1;
     }
 
     /// Puts the original clauses added since the last call in the watch lists, in order.
@@ -153,9 +178,12 @@ impl Sat {
                 }
             }
         }
+        let total: u32 = counts.iter().sum();
+        self.watches.reserve(total as usize);
         for (s, &n) in counts.iter().enumerate() {
             if n > 0 {
-                self.watch_lists[s].reserve_exact(n as usize);
+                let len = self.watch_lists[s].len;
+                self.make_room(s, n, len + n);
             }
         }
         for c in new {
@@ -163,7 +191,9 @@ impl Sat {
             if len >= 2 {
                 for k in 0..2 {
                     let s = self.watch_slot[self.lits[start as usize + k].0 as usize] as usize;
-                    self.watch_lists[s - 1].push(c as Cid);
+                    let run = &mut self.watch_lists[s - 1];
+                    self.watches[(run.start + run.len) as usize] = c as Cid;
+                    run.len += 1;
                 }
             }
         }
@@ -267,11 +297,12 @@ impl Sat {
             if slot == 0 {
                 continue;
             }
-            let mut ws = std::mem::take(&mut self.watch_lists[slot - 1]);
+            let Run { start, len, .. } = self.watch_lists[slot - 1];
+            let (start, len) = (start as usize, len as usize);
             let (mut i, mut j) = (0, 0);
             let mut conflict = None;
-            while i < ws.len() {
-                let cid = ws[i];
+            while i < len {
+                let cid = self.watches[start + i];
                 i += 1;
                 let span = self.span(cid);
                 let c = &mut self.lits[span];
@@ -281,7 +312,7 @@ impl Sat {
                 let first = c[0];
                 let first_val = value_in(&self.val, first);
                 if first_val == Val::True {
-                    ws[j] = cid;
+                    self.watches[start + j] = cid;
                     j += 1;
                     continue;
                 }
@@ -293,25 +324,25 @@ impl Sat {
                         break;
                     }
                 }
+                // `w` is not false, so its list is another one than the list being walked:
+                // moving that list does not move this one.
                 if let Some(w) = moved {
                     self.watch(w, cid);
                     continue;
                 }
-                ws[j] = cid;
+                self.watches[start + j] = cid;
                 j += 1;
                 if first_val == Val::False {
                     conflict = Some(cid);
-                    while i < ws.len() {
-                        ws[j] = ws[i];
-                        j += 1;
-                        i += 1;
-                    }
+                    self.watches.copy_within(start + i..start + len, start + j);
+                    j += len - i;
+                    i = len;
                 } else {
                     self.enqueue(first, cid);
                 }
             }
-            ws.truncate(j);
-            self.watch_lists[slot - 1] = ws;
+            debug_assert_eq!(i, len);
+            self.watch_lists[slot - 1].len = j as u32;
             if conflict.is_some() {
                 self.qhead = self.trail.len();
                 return conflict;
@@ -463,6 +494,14 @@ impl Sat {
         out.dedup();
         (out, decisions)
     }
+}
+
+/// A watch list: `len` clauses at `start` in the arena, room for `cap`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Run {
+    start: u32,
+    len: u32,
+    cap: u32,
 }
 
 fn value_in(val: &[i8], l: Lit) -> Val {
