@@ -13,7 +13,7 @@
 use crate::explain::{explain, minimize};
 use crate::index::{Index, Options, Pkg};
 use crate::problem::{dedup_keep_order, Info, Outcome, Problem};
-use crate::sat::{Cid, Lit};
+use crate::sat::Cid;
 use store::Universe;
 
 /// A package that cannot be installed.
@@ -110,7 +110,7 @@ pub fn distcheck(universe: &Universe, options: &Options) -> DistcheckReport {
         let core = minimize(&lits, &core, &[]);
         let reason = format!(
             "the essential set is not installable: {}",
-            explain(&ix, &base_pb.info, &base_pb.sat, &core, &[])
+            explain(&ix, &base_pb, &core, &[])
         );
         let broken: Vec<Broken> = (0..n as Pkg)
             .filter(|&p| ix.considered(p))
@@ -211,15 +211,16 @@ pub fn distcheck(universe: &Universe, options: &Options) -> DistcheckReport {
             continue;
         }
         pb.sat.backtrack(0);
-        if let Outcome::Unsat(core) = pb.search(&[Lit::pos(p)], &[], None) {
+        let l = pb.lit(p);
+        if let Outcome::Unsat(core) = pb.search(&[l], &[], None) {
             let lits = |c: Cid| pb.sat.clause(c).to_vec();
-            let core = minimize(&lits, &core, &[Lit::pos(p)]);
+            let core = minimize(&lits, &core, &[l]);
             let pkg = ix.pkg(p);
             report.broken.push(Broken {
                 name: pkg.name.clone(),
                 version: pkg.version.clone(),
                 arch: pkg.arch.clone(),
-                reason: explain(&ix, &pb.info, &pb.sat, &core, &[p]),
+                reason: explain(&ix, &pb, &core, &[p]),
             });
         }
     }

@@ -1,6 +1,6 @@
 //! The SAT encoding of a Debian installation problem and the dependency-ordered search.
 //!
-//! One variable per package (its index in the universe). Clauses:
+//! One variable per package the request reaches, numbered as they are reached. Clauses:
 //! - `Depends`/`Pre-Depends`: `¬p ∨ c1 ∨ … ∨ cn` over every package satisfying any alternative,
 //!   in the order apt would try them (alternatives in order, newest first, real before virtual);
 //! - `Conflicts`/`Breaks`: `¬p ∨ ¬q` for each package `q ≠ p` the relation hits (directly or
@@ -53,21 +53,17 @@ pub(crate) struct Problem<'i, 'u> {
     pub(crate) index: &'i Index<'u>,
     pub(crate) sat: Sat,
     pub(crate) info: Vec<Info>,
-    active: Vec<bool>,
-    /// Packages whose clauses are encoded (a conflict clause is added when its second package is).
-    done: Vec<bool>,
+    /// Per package: 1 + its variable, 0 for none. Only the packages a request reaches get a
+    /// variable, so the solver's per-variable arrays are sized to those few thousand rather
+    /// than to the universe's 63,000 packages (making, zeroing and freeing them cost more
+    /// than a tenth of a solve).
+    var_of: Vec<u32>,
+    /// Per variable: its package and its place in the encoding.
+    vars: Vec<Node>,
     /// Packages whose clauses need not be encoded (distcheck's conflict-free closure).
     free: Option<Vec<bool>>,
-    /// Dependency clauses of each package, in field order (Pre-Depends first): they are added
-    /// one after another, so a range (first clause, count).
-    deps: Vec<(Cid, u32)>,
     /// Root clauses, in request order.
     pub(crate) roots: Vec<Cid>,
-    /// Per package: its first entry in `entries` and how many it has (Pre-Depends, Depends,
-    /// then Recommends when enabled), once the package is encoded. The satisfiers of each
-    /// entry are computed once, when the package is encoded; the Recommends pass and the
-    /// reasons walk read them again.
-    lists: Vec<(u32, u32)>,
     /// Per entry: its satisfiers, a range of `pool` (deduplicated, in preference order).
     entries: Vec<(u32, u32)>,
     pool: Vec<Pkg>,
@@ -77,14 +73,33 @@ pub(crate) struct Problem<'i, 'u> {
     known: FxMap<(Rel<'u>, &'i str), (u32, u32)>,
     known_pool: Vec<Pkg>,
     with_recommends: bool,
-    /// Depth-first walk of the brancher: (package, next dependency).
-    stack: Vec<(Pkg, u32)>,
-    mark: Vec<u32>,
+    /// Depth-first walk of the brancher: (variable, next dependency).
+    stack: Vec<(u32, u32)>,
     gen: u32,
     root_next: usize,
     cursor: usize,
     epoch: u64,
     scratch: Vec<Pkg>,
+}
+
+/// A variable's package and its place in the encoding.
+#[derive(Clone, Copy)]
+struct Node {
+    pkg: Pkg,
+    /// Its clauses are encoded or about to be.
+    active: bool,
+    /// Its clauses are encoded (a conflict clause is added when its second package is).
+    done: bool,
+    /// Its dependency clauses, in field order (Pre-Depends first): they are added one after
+    /// another, so a range (first clause, count).
+    deps: (Cid, u32),
+    /// Its first entry in `entries` and how many it has (Pre-Depends, Depends, then
+    /// Recommends when enabled), once it is encoded. The satisfiers of each entry are
+    /// computed once, when the package is encoded; the Recommends pass and the reasons walk
+    /// read them again.
+    list: (u32, u32),
+    /// Generation in which the brancher's walk reached it.
+    mark: u32,
 }
 
 impl<'i, 'u> Problem<'i, 'u> {
@@ -96,27 +111,72 @@ impl<'i, 'u> Problem<'i, 'u> {
         let n = index.len();
         Problem {
             index,
-            sat: Sat::new(n),
+            sat: Sat::new(0),
             info: Vec::new(),
-            active: vec![false; n],
-            done: vec![false; n],
+            var_of: vec![0; n],
+            vars: Vec::new(),
             free,
-            deps: vec![(0, 0); n],
             roots: Vec::new(),
-            lists: vec![(0, 0); n],
             entries: Vec::new(),
             pool: Vec::new(),
             known: FxMap::with_capacity_and_hasher(4096, Default::default()),
             known_pool: Vec::new(),
             with_recommends,
             stack: Vec::new(),
-            mark: vec![0; n],
             gen: 0,
             root_next: 0,
             cursor: 0,
             epoch: u64::MAX,
             scratch: Vec::new(),
         }
+    }
+
+    /// The variable of `p`, made if it has none yet.
+    fn new_var(&mut self, p: Pkg) -> u32 {
+        let slot = &mut self.var_of[p as usize];
+        if *slot == 0 {
+            self.vars.push(Node {
+                pkg: p,
+                active: false,
+                done: false,
+                deps: (0, 0),
+                list: (0, 0),
+                mark: 0,
+            });
+            *slot = self.vars.len() as u32;
+            self.sat.add_var();
+        }
+        *slot - 1
+    }
+
+    /// The variable of `p`, if the request reached it.
+    pub(crate) fn var(&self, p: Pkg) -> Option<u32> {
+        self.var_of[p as usize].checked_sub(1)
+    }
+
+    /// The package of variable `v`.
+    pub(crate) fn pkg(&self, v: u32) -> Pkg {
+        self.vars[v as usize].pkg
+    }
+
+    /// How many variables there are.
+    pub(crate) fn var_count(&self) -> usize {
+        self.vars.len()
+    }
+
+    /// "`p` is installed", for a package the request reached.
+    pub(crate) fn lit(&self, p: Pkg) -> Lit {
+        Lit::pos(self.var(p).expect("the package was reached"))
+    }
+
+    /// Whether `p` is installed in the current assignment.
+    pub(crate) fn is_true(&self, p: Pkg) -> bool {
+        self.var(p).is_some_and(|v| self.sat.is_true(v))
+    }
+
+    /// Whether `p`'s clauses are encoded.
+    fn is_done(&self, p: Pkg) -> bool {
+        self.var(p).is_some_and(|v| self.vars[v as usize].done)
     }
 
     fn add(&mut self, lits: &[Lit], info: Info) -> Cid {
@@ -129,7 +189,7 @@ impl<'i, 'u> Problem<'i, 'u> {
     /// The satisfiers of entry `k` of `p` (numbered over Pre-Depends, Depends, then
     /// Recommends), if they were computed when `p` was encoded.
     pub(crate) fn entry_cands(&self, p: Pkg, k: usize) -> Option<&[Pkg]> {
-        let (first, count) = self.lists[p as usize];
+        let (first, count) = self.vars[self.var(p)? as usize].list;
         if k >= count as usize {
             return None;
         }
@@ -172,7 +232,7 @@ impl<'i, 'u> Problem<'i, 'u> {
         for &c in cands {
             self.activate(c);
         }
-        let lits: Vec<Lit> = cands.iter().map(|&c| Lit::pos(c)).collect();
+        let lits: Vec<Lit> = cands.iter().map(|&c| Lit::pos(self.new_var(c))).collect();
         let c = self.add(&lits, info);
         self.roots.push(c);
         c
@@ -180,22 +240,27 @@ impl<'i, 'u> Problem<'i, 'u> {
 
     /// Adds a unit clause `¬p`.
     pub(crate) fn add_ban(&mut self, p: Pkg, info: Info) -> Cid {
-        self.add(&[Lit::neg(p)], info)
+        let v = self.new_var(p);
+        self.add(&[Lit::neg(v)], info)
     }
 
     /// Encodes `p` and everything its dependencies (and Recommends, when enabled) can reach.
     pub(crate) fn activate(&mut self, p: Pkg) {
-        if self.active[p as usize] || self.is_free(p) {
+        if self.is_free(p) {
+            return;
+        }
+        let v = self.new_var(p);
+        if self.vars[v as usize].active {
             return;
         }
         let index = self.index;
-        let mut stack = vec![p];
-        self.active[p as usize] = true;
+        let mut stack = vec![(p, v)];
+        self.vars[v as usize].active = true;
         let mut cands = std::mem::take(&mut self.scratch);
         let mut hits = Vec::new();
         let mut lits = Vec::new();
-        while let Some(p) = stack.pop() {
-            self.done[p as usize] = true;
+        while let Some((p, v)) = stack.pop() {
+            self.vars[v as usize].done = true;
             let first = self.entries.len() as u32;
             let recommends = if self.with_recommends {
                 index.entry_count(p, Field::Recommends)
@@ -205,7 +270,7 @@ impl<'i, 'u> Problem<'i, 'u> {
             let fields = [(true, Field::PreDepends), (false, Field::Depends)];
             let counts = fields.map(|(_, f)| index.entry_count(p, f));
             let count = counts[0] + counts[1] + recommends;
-            self.lists[p as usize] = (first, count as u32);
+            self.vars[v as usize].list = (first, count as u32);
             for ((pre, field), n) in fields.into_iter().zip(counts) {
                 for k in 0..n {
                     let (a, b) = self.push_entry(p, field, k);
@@ -214,13 +279,14 @@ impl<'i, 'u> Problem<'i, 'u> {
                         continue;
                     }
                     lits.clear();
-                    lits.push(Lit::neg(p));
+                    lits.push(Lit::neg(v));
                     for i in a..b {
                         let c = self.pool[i];
-                        lits.push(Lit::pos(c));
-                        if !self.active[c as usize] {
-                            self.active[c as usize] = true;
-                            stack.push(c);
+                        let w = self.new_var(c);
+                        lits.push(Lit::pos(w));
+                        if !self.vars[w as usize].active {
+                            self.vars[w as usize].active = true;
+                            stack.push((c, w));
                         }
                     }
                     let cid = self.add(
@@ -231,7 +297,7 @@ impl<'i, 'u> Problem<'i, 'u> {
                             k: k as u32,
                         },
                     );
-                    let d = &mut self.deps[p as usize];
+                    let d = &mut self.vars[v as usize].deps;
                     if d.1 == 0 {
                         d.0 = cid;
                     }
@@ -244,9 +310,13 @@ impl<'i, 'u> Problem<'i, 'u> {
                     let (a, b) = self.push_entry(p, Field::Recommends, k);
                     for i in a..b {
                         let c = self.pool[i];
-                        if !self.active[c as usize] && !self.is_free(c) {
-                            self.active[c as usize] = true;
-                            stack.push(c);
+                        if self.is_free(c) {
+                            continue;
+                        }
+                        let w = self.new_var(c);
+                        if !self.vars[w as usize].active {
+                            self.vars[w as usize].active = true;
+                            stack.push((c, w));
                         }
                     }
                 }
@@ -257,9 +327,10 @@ impl<'i, 'u> Problem<'i, 'u> {
                     cands.clear();
                     index.hits(r, p, &mut cands);
                     for &q in &cands {
-                        if self.done[q as usize] && q != p {
+                        if q != p && self.is_done(q) {
+                            let w = self.new_var(q);
                             self.add(
-                                &[Lit::neg(p), Lit::neg(q)],
+                                &[Lit::neg(v), Lit::neg(w)],
                                 Info::Neg {
                                     pkg: p,
                                     other: q,
@@ -274,9 +345,10 @@ impl<'i, 'u> Problem<'i, 'u> {
             hits.clear();
             index.hit_by(p, &mut hits);
             for &(q, breaks, k) in &hits {
-                if self.done[q as usize] && q != p {
+                if q != p && self.is_done(q) {
+                    let w = self.new_var(q);
                     self.add(
-                        &[Lit::neg(q), Lit::neg(p)],
+                        &[Lit::neg(w), Lit::neg(v)],
                         Info::Neg {
                             pkg: q,
                             other: p,
@@ -287,8 +359,9 @@ impl<'i, 'u> Problem<'i, 'u> {
                 }
             }
             for &s in index.named(index.name(p)) {
-                if self.done[s as usize] && index.same_slot(p, s) {
-                    self.add(&[Lit::neg(p), Lit::neg(s)], Info::OneOf(p, s));
+                if self.is_done(s) && index.same_slot(p, s) {
+                    let w = self.new_var(s);
+                    self.add(&[Lit::neg(v), Lit::neg(w)], Info::OneOf(p, s));
                 }
             }
         }
@@ -312,7 +385,7 @@ impl<'i, 'u> Problem<'i, 'u> {
         'walk: loop {
             if let Some(top) = self.stack.last_mut() {
                 let (p, k) = *top;
-                let (first, count) = self.deps[p as usize];
+                let (first, count) = self.vars[p as usize].deps;
                 if k >= count {
                     self.stack.pop();
                     continue;
@@ -321,8 +394,8 @@ impl<'i, 'u> Problem<'i, 'u> {
                 top.1 += 1;
                 if let Some(t) = c.iter().find(|&&l| sat.value(l) == Val::True) {
                     let q = t.var();
-                    if q != p && self.mark[q as usize] != gen {
-                        self.mark[q as usize] = gen;
+                    if q != p && self.vars[q as usize].mark != gen {
+                        self.vars[q as usize].mark = gen;
                         self.stack.push((q, 0));
                     }
                     continue;
@@ -338,8 +411,8 @@ impl<'i, 'u> Problem<'i, 'u> {
                 if let Some(t) = c.iter().find(|&&l| sat.value(l) == Val::True) {
                     self.root_next += 1;
                     let q = t.var();
-                    if self.mark[q as usize] != gen {
-                        self.mark[q as usize] = gen;
+                    if self.vars[q as usize].mark != gen {
+                        self.vars[q as usize].mark = gen;
                         self.stack.push((q, 0));
                         continue 'walk;
                     }
@@ -351,8 +424,8 @@ impl<'i, 'u> Problem<'i, 'u> {
             while self.cursor < trail.len() {
                 let l = trail[self.cursor];
                 self.cursor += 1;
-                if !l.is_neg() && self.mark[l.var() as usize] != gen {
-                    self.mark[l.var() as usize] = gen;
+                if !l.is_neg() && self.vars[l.var() as usize].mark != gen {
+                    self.vars[l.var() as usize].mark = gen;
                     self.stack.push((l.var(), 0));
                     continue 'walk;
                 }

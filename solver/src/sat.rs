@@ -54,11 +54,8 @@ pub(crate) struct Sat {
     /// Number of original clauses; learnt ones follow.
     originals: usize,
     learnt_origin: Vec<Box<[Cid]>>,
-    /// Per literal: 1 + the index of its watch list in `watch_lists`, 0 for none yet. Most of
-    /// the universe's packages are never encoded: a zeroed array costs nothing to make.
-    watch_slot: Vec<u32>,
-    /// Every watch list is a run of `watches`: one allocation for all lists rather than one
-    /// each (~20,000 per request, each allocated, grown and freed).
+    /// Per literal, its watch list: a run of `watches`, one allocation for all lists rather
+    /// than one each (~20,000 per request, each allocated, grown and freed).
     watch_lists: Vec<Run>,
     watches: Vec<Cid>,
     /// Original clauses from this one on are not in the watch lists yet: they are added in
@@ -88,8 +85,7 @@ impl Sat {
             lits: Vec::new(),
             originals: 0,
             learnt_origin: Vec::new(),
-            watch_slot: vec![0; vars * 2],
-            watch_lists: Vec::new(),
+            watch_lists: vec![Run::default(); vars * 2],
             watches: Vec::new(),
             unwatched: 0,
             units: Vec::new(),
@@ -99,6 +95,15 @@ impl Sat {
             epoch: 0,
             conflicts: 0,
         }
+    }
+
+    /// Adds a variable (numbered after the others).
+    pub(crate) fn add_var(&mut self) {
+        self.val.push(0);
+        self.level.push(0);
+        self.reason.push(NONE);
+        self.seen.push(false);
+        self.watch_lists.extend([Run::default(); 2]);
     }
 
     /// Adds an original clause. Must be called before any learning (at level 0, before solving).
@@ -121,20 +126,10 @@ impl Sat {
         id
     }
 
-    /// The index in `watch_lists` of `l`'s list (made empty if it has none yet).
-    fn slot(&mut self, l: Lit) -> usize {
-        let slot = &mut self.watch_slot[l.0 as usize];
-        if *slot == 0 {
-            self.watch_lists.push(Run::default());
-            *slot = self.watch_lists.len() as u32;
-        }
-        *slot as usize - 1
-    }
-
     /// Makes room for `extra` more watches in list `s`: a list that is full moves to the end
     /// of the arena with `cap` places (its old place is left unused).
-    fn make_room(&mut self, s: usize, extra: u32, cap: u32) {
-        let run = &mut self.watch_lists[s];
+    fn make_room(&mut self, l: usize, extra: u32, cap: u32) {
+        let run = &mut self.watch_lists[l];
         if run.len + extra <= run.cap {
             return;
         }
@@ -150,10 +145,10 @@ impl Sat {
     }
 
     fn watch(&mut self, l: Lit, c: Cid) {
-        let s = self.slot(l);
-        let cap = self.watch_lists[s].cap;
-        self.make_room(s, 1, (cap * 2).max(4));
-        let run = &mut self.watch_lists[s];
+        let l = l.0 as usize;
+        let cap = self.watch_lists[l].cap;
+        self.make_room(l, 1, (cap * 2).max(4));
+        let run = &mut self.watch_lists[l];
         self.watches[(run.start + run.len) as usize] = c;
         run.len += 1;
     }
@@ -165,33 +160,28 @@ impl Sat {
             return;
         }
         self.unwatched = self.clauses.len();
-        let mut counts: Vec<u32> = Vec::new();
+        let mut counts = vec![0u32; self.watch_lists.len()];
+        let mut total = 0;
         for c in new.clone() {
             let (start, len) = self.clauses[c];
             if len >= 2 {
-                for k in 0..2 {
-                    let s = self.slot(self.lits[start as usize + k]);
-                    if counts.len() <= s {
-                        counts.resize(self.watch_lists.len(), 0);
-                    }
-                    counts[s] += 1;
-                }
+                counts[self.lits[start as usize].0 as usize] += 1;
+                counts[self.lits[start as usize + 1].0 as usize] += 1;
+                total += 2;
             }
         }
-        let total: u32 = counts.iter().sum();
-        self.watches.reserve(total as usize);
-        for (s, &n) in counts.iter().enumerate() {
+        self.watches.reserve(total);
+        for (l, &n) in counts.iter().enumerate() {
             if n > 0 {
-                let len = self.watch_lists[s].len;
-                self.make_room(s, n, len + n);
+                let len = self.watch_lists[l].len;
+                self.make_room(l, n, len + n);
             }
         }
         for c in new {
             let (start, len) = self.clauses[c];
             if len >= 2 {
                 for k in 0..2 {
-                    let s = self.watch_slot[self.lits[start as usize + k].0 as usize] as usize;
-                    let run = &mut self.watch_lists[s - 1];
+                    let run = &mut self.watch_lists[self.lits[start as usize + k].0 as usize];
                     self.watches[(run.start + run.len) as usize] = c as Cid;
                     run.len += 1;
                 }
@@ -293,11 +283,7 @@ impl Sat {
             let p = self.trail[self.qhead];
             self.qhead += 1;
             let false_lit = p.not();
-            let slot = self.watch_slot[false_lit.0 as usize] as usize;
-            if slot == 0 {
-                continue;
-            }
-            let Run { start, len, .. } = self.watch_lists[slot - 1];
+            let Run { start, len, .. } = self.watch_lists[false_lit.0 as usize];
             let (start, len) = (start as usize, len as usize);
             let (mut i, mut j) = (0, 0);
             let mut conflict = None;
@@ -342,7 +328,7 @@ impl Sat {
                 }
             }
             debug_assert_eq!(i, len);
-            self.watch_lists[slot - 1].len = j as u32;
+            self.watch_lists[false_lit.0 as usize].len = j as u32;
             if conflict.is_some() {
                 self.qhead = self.trail.len();
                 return conflict;

@@ -272,8 +272,8 @@ impl<'u> Solver<'u> {
             let cands = self.spec_candidates(&spec, &action)?;
             requested.extend(cands.iter().copied());
             start.extend(cands.iter().copied());
-            wishes.push(Lit::pos(cands[0]));
             pb.add_root(&cands, Info::Install(s.clone()));
+            wishes.push(pb.lit(cands[0]));
         }
         let mut removed = BTreeSet::new();
         let base_names: Vec<&str> = if base_set {
@@ -338,20 +338,19 @@ impl<'u> Solver<'u> {
                 .copied()
                 .find(|&p| ix.pkg(p).version == inst.version);
             if let (Some(e), false) = (exact, request.upgrade) {
-                kept.push(Lit::pos(e));
+                kept.push(e);
             }
             kept.extend(
                 same.iter()
                     .copied()
-                    .filter(|&p| request.upgrade || Some(p) != exact)
-                    .map(Lit::pos),
+                    .filter(|&p| request.upgrade || Some(p) != exact),
             );
         }
-        for l in &kept {
-            pb.activate(l.var());
+        for &p in &kept {
+            pb.activate(p);
         }
         let mut soft: Vec<Lit> = wishes;
-        soft.extend(kept.iter().copied());
+        soft.extend(kept.iter().map(|&p| pb.lit(p)));
         match pb.search(&[], &soft, None) {
             Outcome::Sat { .. } => {}
             Outcome::Unsat(core) => return Err(self.failure(&pb, &core, &start, request, &action)),
@@ -375,7 +374,8 @@ impl<'u> Solver<'u> {
         recommended: &mut BTreeMap<Pkg, (Pkg, u32)>,
     ) -> Result<(), Vec<Cid>> {
         let ix = &self.index;
-        let mut visited = vec![false; ix.len()];
+        // Per variable: no package is encoded during this pass.
+        let mut visited = vec![false; pb.var_count()];
         let mut cursor = 0;
         let mut epoch = pb.sat.epoch;
         let mut cands = Vec::new();
@@ -389,7 +389,7 @@ impl<'u> Solver<'u> {
                     .clause(r)
                     .iter()
                     .filter(|l| pb.sat.value(**l) == Val::True)
-                    .map(|l| l.var()),
+                    .map(|l| pb.pkg(l.var())),
             );
         }
         seeds.reverse();
@@ -411,9 +411,12 @@ impl<'u> Solver<'u> {
                     if cursor >= trail.len() {
                         return Ok(());
                     }
-                    trail[cursor].var()
+                    pb.pkg(trail[cursor].var())
                 };
-                if !std::mem::replace(&mut visited[p as usize], true) && pb.sat.is_true(p) {
+                let v = pb
+                    .var(p)
+                    .expect("a root candidate or an installed package is encoded");
+                if !std::mem::replace(&mut visited[v as usize], true) && pb.sat.is_true(v) {
                     stack.push((p, 0));
                 }
                 continue;
@@ -444,8 +447,8 @@ impl<'u> Solver<'u> {
                     dedup_keep_order(&mut cands);
                 }
             }
-            if let Some(&q) = cands.iter().find(|&&c| pb.sat.is_true(c)) {
-                if !std::mem::replace(&mut visited[q as usize], true) {
+            if let Some(&q) = cands.iter().find(|&&c| pb.is_true(c)) {
+                if !std::mem::replace(&mut visited[pb.lit(q).var() as usize], true) {
                     stack.push((q, 0));
                 }
                 continue;
@@ -454,21 +457,22 @@ impl<'u> Solver<'u> {
                 continue;
             }
             for &c in &cands {
-                if pb.sat.value(Lit::pos(c)) != Val::Unset {
+                let l = pb.lit(c);
+                if pb.sat.value(l) != Val::Unset {
                     continue;
                 }
                 let floor = pb.sat.level() + 1;
-                pb.sat.decide(Lit::pos(c));
+                pb.sat.decide(l);
                 match pb.search(&[], soft, Some(floor)) {
                     Outcome::Sat { rejected: false } => {
-                        soft.push(Lit::pos(c));
+                        soft.push(l);
                         recommended.insert(c, (p, (k - hard) as u32));
-                        visited[c as usize] = true;
+                        visited[l.var() as usize] = true;
                         stack.push((c, 0));
                         break;
                     }
                     Outcome::Sat { rejected: true } => {
-                        if pb.sat.is_true(c) {
+                        if pb.sat.is_true(l.var()) {
                             break;
                         }
                     }
@@ -488,7 +492,7 @@ impl<'u> Solver<'u> {
     ) -> SolveError {
         let lits = |c: Cid| pb.sat.clause(c).to_vec();
         let core = minimize(&lits, core, &[]);
-        let explanation = explain(&self.index, &pb.info, &pb.sat, &core, start);
+        let explanation = explain(&self.index, pb, &core, start);
         let base = core
             .iter()
             .any(|&c| matches!(pb.info[c as usize], Info::Essential(_) | Info::Required(_)));
@@ -518,7 +522,7 @@ impl<'u> Solver<'u> {
             .trail()
             .iter()
             .filter(|l| !l.is_neg())
-            .map(|l| l.var())
+            .map(|l| pb.pkg(l.var()))
             .collect();
         let mut order: Vec<Pkg> = chosen.clone();
         order.sort_by(|&a, &b| {
@@ -535,7 +539,7 @@ impl<'u> Solver<'u> {
             .map(|i| (i.name.as_str(), i.version.as_str(), i.arch.as_str()))
             .collect();
         let mut seed = |p: Pkg, r: Reason, reason: &mut BTreeMap<Pkg, (Reason, Option<Pkg>)>| {
-            if pb.sat.is_true(p) && !reason.contains_key(&p) {
+            if pb.is_true(p) && !reason.contains_key(&p) {
                 reason.insert(p, (r, None));
                 queue.push_back(p);
             }
@@ -550,7 +554,7 @@ impl<'u> Solver<'u> {
                 _ => continue,
             };
             for l in pb.sat.clause(r) {
-                seed(l.var(), r_info.clone(), &mut reason);
+                seed(pb.pkg(l.var()), r_info.clone(), &mut reason);
             }
         }
         for &p in &chosen {
@@ -584,7 +588,7 @@ impl<'u> Solver<'u> {
                     }
                 };
                 for &c in cands {
-                    if pb.sat.is_true(c) && !reason.contains_key(&c) {
+                    if pb.is_true(c) && !reason.contains_key(&c) {
                         if soft && recommended.get(&c).is_none_or(|&(by, _)| by != p) {
                             continue;
                         }
