@@ -117,20 +117,36 @@ impl<'a> Rel<'a> {
     }
 }
 
+impl Rel<'_> {
+    /// Gives `put` the pieces of the relation as [`Relation`]'s `Display` writes it
+    /// (`name:arch (op version)`): a reason's text is built from them without the
+    /// formatting machinery, which cost ~1,000 instructions per relation.
+    fn pieces<E>(&self, mut put: impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {
+        put(self.name)?;
+        match self.arch {
+            Qual::None => {}
+            Qual::Any => put(":any")?,
+            Qual::Native => put(":native")?,
+            Qual::Named(a) => {
+                put(":")?;
+                put(a)?;
+            }
+        }
+        if let Some((op, v)) = self.constraint {
+            put(" (")?;
+            put(op.as_str())?;
+            put(" ")?;
+            put(v)?;
+            put(")")?;
+        }
+        Ok(())
+    }
+}
+
 /// Written as [`Relation`]'s `Display` writes it.
 impl std::fmt::Display for Rel<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name)?;
-        match self.arch {
-            Qual::None => {}
-            Qual::Any => f.write_str(":any")?,
-            Qual::Native => f.write_str(":native")?,
-            Qual::Named(a) => write!(f, ":{a}")?,
-        }
-        if let Some((op, v)) = self.constraint {
-            write!(f, " ({} {v})", op.as_str())?;
-        }
-        Ok(())
+        self.pieces(|s| f.write_str(s))
     }
 }
 
@@ -466,13 +482,15 @@ impl<'u> Index<'u> {
 
     /// Entry `k` of field `field` of `p` as written in the index (`a (>= 1) | b`).
     pub(crate) fn entry_text(&self, p: Pkg, field: Field, k: usize) -> String {
-        use std::fmt::Write;
         let mut out = String::new();
         for (i, r) in self.entry(p, field, k).enumerate() {
             if i > 0 {
                 out.push_str(" | ");
             }
-            write!(out, "{r}").expect("writing to a String cannot fail");
+            let Ok(()) = r.pieces::<std::convert::Infallible>(|s| {
+                out.push_str(s);
+                Ok(())
+            });
         }
         out
     }

@@ -524,23 +524,33 @@ impl<'u> Solver<'u> {
             .filter(|l| !l.is_neg())
             .map(|l| pb.pkg(l.var()))
             .collect();
-        let mut order: Vec<Pkg> = chosen.clone();
-        order.sort_by(|&a, &b| {
-            ix.name(a)
-                .cmp(ix.name(b))
-                .then_with(|| ix.arch(a).cmp(ix.arch(b)))
-                .then_with(|| compare_versions(ix.version(a), ix.version(b)))
+        let mut keyed: Vec<(&str, &str, &str, Pkg)> = chosen
+            .iter()
+            .map(|&p| (ix.name(p), ix.arch(p), ix.version(p), p))
+            .collect();
+        keyed.sort_by(|a, b| {
+            a.0.cmp(b.0)
+                .then_with(|| a.1.cmp(b.1))
+                .then_with(|| compare_versions(a.2, b.2))
         });
-        let pos: BTreeMap<Pkg, usize> = order.iter().enumerate().map(|(i, &p)| (p, i)).collect();
-        let mut reason: BTreeMap<Pkg, (Reason, Option<Pkg>)> = BTreeMap::new();
+        let order: Vec<Pkg> = keyed.iter().map(|k| k.3).collect();
+        // Per variable, the place in `order` of a chosen package; per place, its reason and
+        // its parent's place, once found (arrays over the few thousand reached packages
+        // rather than maps).
+        let mut pos = vec![u32::MAX; pb.var_count()];
+        for (i, &p) in order.iter().enumerate() {
+            pos[pb.lit(p).var() as usize] = i as u32;
+        }
+        let place = |p: Pkg| pos[pb.lit(p).var() as usize] as usize;
+        let mut reason: Vec<Option<(Reason, Option<usize>)>> = vec![None; order.len()];
         let mut queue = VecDeque::new();
         let installed_keys: BTreeSet<(&str, &str, &str)> = installed
             .iter()
             .map(|i| (i.name.as_str(), i.version.as_str(), i.arch.as_str()))
             .collect();
-        let mut seed = |p: Pkg, r: Reason, reason: &mut BTreeMap<Pkg, (Reason, Option<Pkg>)>| {
-            if pb.is_true(p) && !reason.contains_key(&p) {
-                reason.insert(p, (r, None));
+        let mut seed = |p: Pkg, r: Reason, reason: &mut Vec<Option<(Reason, Option<usize>)>>| {
+            if pb.is_true(p) && reason[place(p)].is_none() {
+                reason[place(p)] = Some((r, None));
                 queue.push_back(p);
             }
         };
@@ -588,7 +598,7 @@ impl<'u> Solver<'u> {
                     }
                 };
                 for &c in cands {
-                    if pb.is_true(c) && !reason.contains_key(&c) {
+                    if pb.is_true(c) && reason[place(c)].is_none() {
                         if soft && recommended.get(&c).is_none_or(|&(by, _)| by != p) {
                             continue;
                         }
@@ -599,7 +609,7 @@ impl<'u> Solver<'u> {
                         } else {
                             Reason::Depends { by, relation }
                         };
-                        reason.insert(c, (r, Some(p)));
+                        reason[place(c)] = Some((r, Some(place(p))));
                         queue.push_back(c);
                     }
                 }
@@ -607,14 +617,15 @@ impl<'u> Solver<'u> {
         }
         let packages = order
             .iter()
-            .map(|&p| {
-                let (r, parent) = reason.get(&p).cloned().unwrap_or((Reason::Installed, None));
+            .zip(reason)
+            .map(|(&p, r)| {
+                let (reason, parent) = r.unwrap_or((Reason::Installed, None));
                 Chosen {
                     name: ix.name(p).to_owned(),
                     version: ix.version(p).to_owned(),
                     arch: ix.arch(p).to_owned(),
-                    reason: r,
-                    parent: parent.and_then(|q| pos.get(&q).copied()),
+                    reason,
+                    parent,
                 }
             })
             .collect::<Vec<_>>();
