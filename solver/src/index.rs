@@ -482,7 +482,16 @@ impl<'u> Index<'u> {
 
     /// Entry `k` of field `field` of `p` as written in the index (`a (>= 1) | b`).
     pub(crate) fn entry_text(&self, p: Pkg, field: Field, k: usize) -> String {
-        let mut out = String::new();
+        // Measured first, so that the text is allocated once.
+        let mut len = 0;
+        for (i, r) in self.entry(p, field, k).enumerate() {
+            len += if i > 0 { " | ".len() } else { 0 };
+            let Ok(()) = r.pieces::<std::convert::Infallible>(|s| {
+                len += s.len();
+                Ok(())
+            });
+        }
+        let mut out = String::with_capacity(len);
         for (i, r) in self.entry(p, field, k).enumerate() {
             if i > 0 {
                 out.push_str(" | ");

@@ -16,6 +16,7 @@
 
 use crate::index::{Field, FxMap, Index, List, Pkg, Rel};
 use crate::sat::{Cid, Lit, Sat, Val};
+use std::hash::{Hash, Hasher};
 
 /// Why an original clause exists, for explanations.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +71,7 @@ pub(crate) struct Problem<'i, 'u> {
     /// Satisfiers of each versioned relation seen, for the architecture asked (a range of
     /// `known_pool`): thousands of packages depend on the same relations (`libc6 (>= 2.34)`),
     /// and each lookup compares versions.
-    known: FxMap<(Rel<'u>, &'i str), (u32, u32)>,
+    known: FxMap<Known<'u, 'i>, (u32, u32)>,
     known_pool: Vec<Pkg>,
     with_recommends: bool,
     /// Depth-first walk of the brancher: (variable, next dependency).
@@ -119,7 +120,7 @@ impl<'i, 'u> Problem<'i, 'u> {
             roots: Vec::new(),
             entries: Vec::new(),
             pool: Vec::new(),
-            known: FxMap::with_capacity_and_hasher(4096, Default::default()),
+            known: FxMap::with_capacity_and_hasher(8192, Default::default()),
             known_pool: Vec::new(),
             with_recommends,
             stack: Vec::new(),
@@ -209,7 +210,7 @@ impl<'i, 'u> Problem<'i, 'u> {
                 index.satisfiers(alt, arch, &mut self.pool);
                 continue;
             }
-            let (a, b) = *self.known.entry((alt, arch)).or_insert_with(|| {
+            let (a, b) = *self.known.entry(Known(alt, arch)).or_insert_with(|| {
                 let a = self.known_pool.len();
                 index.satisfiers(alt, arch, &mut self.known_pool);
                 (a as u32, self.known_pool.len() as u32)
@@ -470,6 +471,37 @@ impl<'i, 'u> Problem<'i, 'u> {
             }
         }
     }
+}
+
+/// A versioned relation and the architecture it is looked up for: the key of
+/// [`Problem::known`]. Hashed from the words of its name and version only: hashing every
+/// field byte by byte (through the derived `Hash`) cost ~150 instructions a lookup, and the
+/// qualifier and architecture, nearly always the same, are still compared.
+#[derive(PartialEq, Eq)]
+struct Known<'u, 'i>(Rel<'u>, &'i str);
+
+impl Hash for Known<'_, '_> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        hash_words(self.0.name, h);
+        if let Some((op, v)) = self.0.constraint {
+            op.hash(h);
+            hash_words(v, h);
+        }
+    }
+}
+
+/// Feeds `s` to `h` eight bytes at a time, the last word padded with zeros and its length.
+fn hash_words<H: Hasher>(s: &str, h: &mut H) {
+    let mut chunks = s.as_bytes().chunks_exact(8);
+    for c in &mut chunks {
+        h.write_u64(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+    }
+    let last = chunks
+        .remainder()
+        .iter()
+        .rev()
+        .fold(0u64, |w, &b| (w << 8) | u64::from(b));
+    h.write_u64(last ^ ((s.len() as u64) << 56));
 }
 
 /// [`dedup_keep_order`] on `v[start..]`.
