@@ -68,9 +68,9 @@ pub(crate) struct Problem<'i, 'u> {
     /// Per entry: its satisfiers, a range of `pool` (deduplicated, in preference order).
     entries: Vec<(u32, u32)>,
     pool: Vec<Pkg>,
-    /// Satisfiers of each versioned relation seen, for the architecture asked (a range of
+    /// Satisfiers of each relation seen, for the architecture asked (a range of
     /// `known_pool`): thousands of packages depend on the same relations (`libc6 (>= 2.34)`),
-    /// and each lookup compares versions.
+    /// and each lookup compares versions or looks names up twice (packages, providers).
     known: FxMap<Known<'u, 'i>, (u32, u32)>,
     known_pool: Vec<Pkg>,
     with_recommends: bool,
@@ -120,7 +120,7 @@ impl<'i, 'u> Problem<'i, 'u> {
             roots: Vec::new(),
             entries: Vec::new(),
             pool: Vec::new(),
-            known: FxMap::with_capacity_and_hasher(8192, Default::default()),
+            known: FxMap::with_capacity_and_hasher(16384, Default::default()),
             known_pool: Vec::new(),
             with_recommends,
             stack: Vec::new(),
@@ -205,11 +205,6 @@ impl<'i, 'u> Problem<'i, 'u> {
         let index = self.index;
         let arch = index.eff_arch(p);
         for alt in index.entry(p, field, k) {
-            if alt.constraint.is_none() {
-                // No versions to compare: looking the name up costs what the map would.
-                index.satisfiers(alt, arch, &mut self.pool);
-                continue;
-            }
             let (a, b) = *self.known.entry(Known(alt, arch)).or_insert_with(|| {
                 let a = self.known_pool.len();
                 index.satisfiers(alt, arch, &mut self.known_pool);
@@ -473,7 +468,7 @@ impl<'i, 'u> Problem<'i, 'u> {
     }
 }
 
-/// A versioned relation and the architecture it is looked up for: the key of
+/// A relation and the architecture it is looked up for: the key of
 /// [`Problem::known`]. Hashed from the words of its name and version only: hashing every
 /// field byte by byte (through the derived `Hash`) cost ~150 instructions a lookup, and the
 /// qualifier and architecture, nearly always the same, are still compared.
