@@ -97,6 +97,20 @@ impl Sat {
         }
     }
 
+    /// No variables yet, with room for `vars` variables and `clauses` clauses of `lits`
+    /// literals in all.
+    pub(crate) fn with_capacity(vars: usize, clauses: usize, lits: usize) -> Self {
+        let mut sat = Sat::new(0);
+        sat.val.reserve(vars);
+        sat.level.reserve(vars);
+        sat.reason.reserve(vars);
+        sat.seen.reserve(vars);
+        sat.watch_lists.reserve(vars * 2);
+        sat.clauses.reserve(clauses);
+        sat.lits.reserve(lits);
+        sat
+    }
+
     /// Adds a variable (numbered after the others).
     pub(crate) fn add_var(&mut self) {
         self.val.push(0);
