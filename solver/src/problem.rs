@@ -65,14 +65,16 @@ pub(crate) struct Problem<'i, 'u> {
     free: Option<Vec<bool>>,
     /// Root clauses, in request order.
     pub(crate) roots: Vec<Cid>,
-    /// Per entry: its satisfiers, a range of `pool` (deduplicated, in preference order).
+    /// Per entry: its satisfiers, a range of `pool` (deduplicated, in preference order). An
+    /// entry of one alternative (nearly all) is the range of that relation's satisfiers.
     entries: Vec<(u32, u32)>,
     pool: Vec<Pkg>,
-    /// Satisfiers of each relation seen, for the architecture asked (a range of
-    /// `known_pool`): thousands of packages depend on the same relations (`libc6 (>= 2.34)`),
-    /// and each lookup compares versions or looks names up twice (packages, providers).
+    /// Satisfiers of each relation seen, for the architecture asked (a range of `pool`):
+    /// thousands of packages depend on the same relations (`libc6 (>= 2.34)`), and each
+    /// lookup compares versions or looks names up twice (packages, providers).
     known: FxMap<Known<'u, 'i>, (u32, u32)>,
-    known_pool: Vec<Pkg>,
+    /// The satisfiers of each alternative of the entry being added (ranges of `pool`).
+    alts: Vec<(u32, u32)>,
     with_recommends: bool,
     /// Depth-first walk of the brancher: (variable, next dependency).
     stack: Vec<(u32, u32)>,
@@ -125,9 +127,9 @@ impl<'i, 'u> Problem<'i, 'u> {
             free,
             roots: Vec::new(),
             entries: Vec::with_capacity(clauses),
-            pool: Vec::with_capacity(clauses * 5 / 4),
+            pool: Vec::with_capacity(clauses / 2),
             known: FxMap::with_capacity_and_hasher(16384, Default::default()),
-            known_pool: Vec::new(),
+            alts: Vec::new(),
             with_recommends,
             stack: Vec::new(),
             gen: 0,
@@ -204,25 +206,42 @@ impl<'i, 'u> Problem<'i, 'u> {
         Some(&self.pool[a as usize..b as usize])
     }
 
-    /// Appends the satisfiers of entry `k` of `field` of `p` to the pool as a new entry;
-    /// returns its range.
+    /// Adds entry `k` of `field` of `p`; returns the range of `pool` holding its satisfiers.
     fn push_entry(&mut self, p: Pkg, field: Field, k: usize) -> (usize, usize) {
-        let start = self.pool.len();
         let index = self.index;
         let arch = index.eff_arch(p);
-        for alt in index.entry(p, field, k) {
-            let (a, b) = *self.known.entry(Known(alt, arch)).or_insert_with(|| {
-                let a = self.known_pool.len();
-                index.satisfiers(alt, arch, &mut self.known_pool);
-                (a as u32, self.known_pool.len() as u32)
-            });
-            self.pool
-                .extend_from_slice(&self.known_pool[a as usize..b as usize]);
-        }
-        dedup_tail(&mut self.pool, start);
-        let end = self.pool.len();
-        self.entries.push((start as u32, end as u32));
-        (start, end)
+        let mut rels = index.entry(p, field, k);
+        let (a, b) = match (rels.next(), rels.next()) {
+            (None, _) => (self.pool.len() as u32, self.pool.len() as u32),
+            (Some(alt), None) => self.satisfiers(alt, arch),
+            (Some(first), Some(second)) => {
+                let mut alts = std::mem::take(&mut self.alts);
+                alts.clear();
+                for alt in [first, second].into_iter().chain(rels) {
+                    alts.push(self.satisfiers(alt, arch));
+                }
+                let start = self.pool.len();
+                for &(a, b) in &alts {
+                    self.pool.extend_from_within(a as usize..b as usize);
+                }
+                dedup_tail(&mut self.pool, start);
+                self.alts = alts;
+                (start as u32, self.pool.len() as u32)
+            }
+        };
+        self.entries.push((a, b));
+        (a as usize, b as usize)
+    }
+
+    /// The satisfiers of `alt` for architecture `arch` (a range of `pool`), computed the
+    /// first time they are asked for.
+    fn satisfiers(&mut self, alt: Rel<'u>, arch: &'i str) -> (u32, u32) {
+        let (index, pool) = (self.index, &mut self.pool);
+        *self.known.entry(Known(alt, arch)).or_insert_with(|| {
+            let a = pool.len();
+            index.satisfiers(alt, arch, pool);
+            (a as u32, pool.len() as u32)
+        })
     }
 
     fn is_free(&self, p: Pkg) -> bool {
