@@ -185,6 +185,20 @@ impl Sat {
             }
         }
         self.watches.reserve(total);
+        // Lists that have no place yet (all of them, the first time) get theirs one after
+        // another; the others move to the end if they are too small.
+        let mut end = self.watches.len() as u32;
+        for (run, &n) in self.watch_lists.iter_mut().zip(&counts) {
+            if n > 0 && run.cap == 0 {
+                *run = Run {
+                    start: end,
+                    len: 0,
+                    cap: n,
+                };
+                end += n;
+            }
+        }
+        self.watches.resize(end as usize, NONE);
         for (l, &n) in counts.iter().enumerate() {
             if n > 0 {
                 let len = self.watch_lists[l].len;
