@@ -164,7 +164,7 @@ pub fn distcheck(universe: &Universe, options: &Options) -> DistcheckReport {
             ix.hits(r.into(), p, &mut hits);
         }
         hit_by.clear();
-        ix.hit_by(p, &mut hit_by);
+        ix.hit_by(p, |_| true, &mut hit_by);
         let alone = !ix.named(&pkg.name).iter().any(|&s| ix.same_slot(p, s));
         // Forced packages stay encoded, so that what they force holds in the encoding too.
         free[p as usize] = hits.is_empty() && hit_by.is_empty() && alone && !forced[p as usize];

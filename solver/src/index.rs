@@ -664,11 +664,21 @@ impl<'u> Index<'u> {
 
     /// Negative relations of other packages that name `target` (by its name or a name it
     /// provides) and hit it: (owner, is Breaks, index in the field).
-    pub(crate) fn hit_by(&self, target: Pkg, out: &mut Vec<(Pkg, bool, u32)>) {
+    /// Only owners for which `among` holds are checked (the encoding needs only those whose
+    /// clauses are encoded, a few of the many that name a common package).
+    pub(crate) fn hit_by(
+        &self,
+        target: Pkg,
+        among: impl Fn(Pkg) -> bool,
+        out: &mut Vec<(Pkg, bool, u32)>,
+    ) {
         let names = std::iter::once(self.name(target))
             .chain(self.rels(target, List::Provides).map(|r| r.name));
         for name in names {
             for &(owner, brk, k) in self.neg_by_name.get(name).map_or(&[][..], Vec::as_slice) {
+                if !among(owner) {
+                    continue;
+                }
                 let list = if brk { List::Breaks } else { List::Conflicts };
                 let r = self
                     .rels(owner, list)

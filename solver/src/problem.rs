@@ -364,9 +364,9 @@ impl<'i, 'u> Problem<'i, 'u> {
                 }
             }
             hits.clear();
-            index.hit_by(p, &mut hits);
+            index.hit_by(p, |q| self.is_done(q), &mut hits);
             for &(q, breaks, k) in &hits {
-                if q != p && self.is_done(q) {
+                if q != p {
                     let w = self.new_var(q);
                     self.add(
                         &[Lit::neg(w), Lit::neg(v)],
