@@ -161,7 +161,7 @@ pub fn distcheck(universe: &Universe, options: &Options) -> DistcheckReport {
         let pkg = ix.pkg(p);
         hits.clear();
         for r in pkg.conflicts.iter().chain(&pkg.breaks) {
-            ix.hits(r.into(), p, &mut hits);
+            ix.hits(r.into(), p, |_| true, &mut hits);
         }
         hit_by.clear();
         ix.hit_by(p, |_| true, &mut hit_by);

@@ -622,16 +622,26 @@ impl<'u> Index<'u> {
         }
     }
 
-    /// Appends the packages other than `owner` that `owner`'s Conflicts/Breaks entry `r` hits.
-    pub(crate) fn hits(&self, r: Rel<'_>, owner: Pkg, out: &mut Vec<Pkg>) {
+    /// Appends the packages other than `owner` that `owner`'s Conflicts/Breaks entry `r` hits,
+    /// of those for which `among` holds (checked before any version is compared).
+    pub(crate) fn hits(
+        &self,
+        r: Rel<'_>,
+        owner: Pkg,
+        among: impl Fn(Pkg) -> bool,
+        out: &mut Vec<Pkg>,
+    ) {
         let r = &r;
         for &c in self.named(r.name) {
-            if c != owner && r.version_ok(self.version(c)) && self.neg_arch_ok(r, c) {
+            if c != owner && among(c) && r.version_ok(self.version(c)) && self.neg_arch_ok(r, c) {
                 out.push(c);
             }
         }
         if let Some(list) = self.providers.get(r.name) {
             for &(c, pv) in list {
+                if !among(c) {
+                    continue;
+                }
                 let ok = match (r.constraint, pv) {
                     (None, _) => true,
                     (Some(_), Some(v)) => r.version_ok(v),

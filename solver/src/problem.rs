@@ -346,9 +346,9 @@ impl<'i, 'u> Problem<'i, 'u> {
             for (breaks, list) in [(false, List::Conflicts), (true, List::Breaks)] {
                 for (k, r) in index.rels(p, list).enumerate() {
                     cands.clear();
-                    index.hits(r, p, &mut cands);
+                    index.hits(r, p, |q| self.is_done(q), &mut cands);
                     for &q in &cands {
-                        if q != p && self.is_done(q) {
+                        if q != p {
                             let w = self.new_var(q);
                             self.add(
                                 &[Lit::neg(v), Lit::neg(w)],
