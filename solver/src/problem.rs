@@ -56,8 +56,8 @@ pub(crate) struct Problem<'i, 'u> {
     pub(crate) info: Vec<Info>,
     /// Per package: 1 + its variable, 0 for none. Only the packages a request reaches get a
     /// variable, so the solver's per-variable arrays are sized to those few thousand rather
-    /// than to the universe's 63,000 packages (making, zeroing and freeing them cost more
-    /// than a tenth of a solve).
+    /// than to the universe's 63,000 packages (making, zeroing and freeing those cost ~4.5 M
+    /// instructions of a 69 M solve).
     var_of: Vec<u32>,
     /// Per variable: its package and its place in the encoding.
     vars: Vec<Node>,
