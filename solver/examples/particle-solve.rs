@@ -1,6 +1,6 @@
 //! Stand-in for `particle solve` / `particle distcheck` until the CLI wires them (benchmarks use it).
 //!
-//! particle-solve --index FILE [--no-recommends] [--table [--built-lookups]] [--repeat N] install PKG...
+//! particle-solve --index FILE [--no-recommends] [--table [--built-lookups]] [--repeat N] [--solution] install PKG...
 //! particle-solve --index FILE distcheck
 //! FILE may be xz-compressed (`.xz`) or plain. Prints JSON on stdout; timings on stderr.
 //! `--table` solves over the index as a store package table read in place
@@ -8,6 +8,8 @@
 //! directory as a snapshot carries it; `--built-lookups`: without, as over a snapshot written
 //! before snapshots had one) instead of an owned universe; `--repeat N` solves N times and prints every solve time (`solve-times`), for
 //! medians without re-parsing the index (wall time and this thread's CPU time).
+//! `--solution` prints the whole solution (every package with its reason and parent, and the
+//! changes) instead of the install list, to check that a change keeps every answer.
 
 use std::time::Instant;
 
@@ -25,6 +27,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut use_table = false;
     let mut built_lookups = false;
     let mut repeat = 1usize;
+    let mut full = false;
     let mut rest = Vec::new();
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -32,6 +35,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             "--no-recommends" => no_recommends = true,
             "--table" => use_table = true,
             "--built-lookups" => built_lookups = true,
+            "--solution" => full = true,
             "--repeat" => repeat = args.next().ok_or("--repeat N")?.parse()?,
             _ => rest.push(a),
         }
@@ -157,6 +161,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 solution.packages.len(),
                 size
             );
+            if full {
+                println!("{}", serde_json::to_string_pretty(&solution)?);
+                return Ok(());
+            }
             let install: Vec<_> = solution
                 .packages
                 .iter()

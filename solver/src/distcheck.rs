@@ -13,7 +13,7 @@
 use crate::explain::{explain, minimize};
 use crate::index::{Index, Options, Pkg};
 use crate::problem::{dedup_keep_order, Info, Outcome, Problem};
-use crate::sat::{Cid, Lit};
+use crate::sat::Cid;
 use store::Universe;
 
 /// A package that cannot be installed.
@@ -110,7 +110,7 @@ pub fn distcheck(universe: &Universe, options: &Options) -> DistcheckReport {
         let core = minimize(&lits, &core, &[]);
         let reason = format!(
             "the essential set is not installable: {}",
-            explain(&ix, &base_pb.info, &base_pb.sat, &core, &[])
+            explain(&ix, &base_pb, &core, &[])
         );
         let broken: Vec<Broken> = (0..n as Pkg)
             .filter(|&p| ix.considered(p))
@@ -161,10 +161,10 @@ pub fn distcheck(universe: &Universe, options: &Options) -> DistcheckReport {
         let pkg = ix.pkg(p);
         hits.clear();
         for r in pkg.conflicts.iter().chain(&pkg.breaks) {
-            ix.hits(r.into(), p, &mut hits);
+            ix.hits(r.into(), p, |_| true, &mut hits);
         }
         hit_by.clear();
-        ix.hit_by(p, &mut hit_by);
+        ix.hit_by(p, |_| true, &mut hit_by);
         let alone = !ix.named(&pkg.name).iter().any(|&s| ix.same_slot(p, s));
         // Forced packages stay encoded, so that what they force holds in the encoding too.
         free[p as usize] = hits.is_empty() && hit_by.is_empty() && alone && !forced[p as usize];
@@ -211,15 +211,16 @@ pub fn distcheck(universe: &Universe, options: &Options) -> DistcheckReport {
             continue;
         }
         pb.sat.backtrack(0);
-        if let Outcome::Unsat(core) = pb.search(&[Lit::pos(p)], &[], None) {
+        let l = pb.lit(p);
+        if let Outcome::Unsat(core) = pb.search(&[l], &[], None) {
             let lits = |c: Cid| pb.sat.clause(c).to_vec();
-            let core = minimize(&lits, &core, &[Lit::pos(p)]);
+            let core = minimize(&lits, &core, &[l]);
             let pkg = ix.pkg(p);
             report.broken.push(Broken {
                 name: pkg.name.clone(),
                 version: pkg.version.clone(),
                 arch: pkg.arch.clone(),
-                reason: explain(&ix, &pb.info, &pb.sat, &core, &[p]),
+                reason: explain(&ix, &pb, &core, &[p]),
             });
         }
     }

@@ -1,7 +1,7 @@
 //! Turning an unsatisfiable core (original clauses) into one readable sentence.
 
 use crate::index::{Index, Pkg};
-use crate::problem::Info;
+use crate::problem::{Info, Problem};
 use crate::sat::{Cid, Lit, Sat, Val};
 
 /// Shrinks `core` to a minimal unsatisfiable subset (each clause needed) by deletion, when it
@@ -76,12 +76,11 @@ fn pv(index: &Index<'_>, p: Pkg) -> String {
 }
 
 /// Packages a fact is about (to order facts along dependency chains).
-fn mentions(info: &Info, clause: &[Lit]) -> Vec<Pkg> {
+fn mentions(pb: &Problem<'_, '_>, info: &Info, clause: &[Lit]) -> Vec<Pkg> {
     match info {
-        Info::Dep { .. } => clause.iter().map(|l| l.var()).collect(),
         Info::Neg { pkg, other, .. } => vec![*pkg, *other],
         Info::OneOf(a, b) => vec![*a, *b],
-        _ => clause.iter().map(|l| l.var()).collect(),
+        _ => clause.iter().map(|l| pb.pkg(l.var())).collect(),
     }
 }
 
@@ -157,11 +156,11 @@ fn render(index: &Index<'_>, info: &Info, clause: &[Lit]) -> Option<String> {
 /// One sentence naming the relations in `core`, ordered along dependency chains from `start`.
 pub(crate) fn explain(
     index: &Index<'_>,
-    info: &[Info],
-    sat: &Sat,
+    pb: &Problem<'_, '_>,
     core: &[Cid],
     start: &[Pkg],
 ) -> String {
+    let (info, sat) = (&pb.info, &pb.sat);
     let mut reached: Vec<Pkg> = start.to_vec();
     let mut used = vec![false; core.len()];
     let mut parts = Vec::new();
@@ -171,7 +170,7 @@ pub(crate) fn explain(
                 let inf = &info[c as usize];
                 let first = match inf {
                     Info::Dep { pkg, .. } => vec![*pkg],
-                    other => mentions(other, sat.clause(c)),
+                    other => mentions(pb, other, sat.clause(c)),
                 };
                 matches!(inf, Info::Dep { .. } | Info::Neg { .. } | Info::OneOf(..))
                     && first.iter().any(|p| reached.contains(p))
@@ -186,7 +185,7 @@ pub(crate) fn explain(
         };
         used[i] = true;
         let c = core[i];
-        reached.extend(mentions(&info[c as usize], sat.clause(c)));
+        reached.extend(mentions(pb, &info[c as usize], sat.clause(c)));
         if let Some(s) = render(index, &info[c as usize], sat.clause(c)) {
             parts.push(s);
         }

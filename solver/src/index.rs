@@ -144,20 +144,36 @@ impl<'a> Rel<'a> {
     }
 }
 
+impl Rel<'_> {
+    /// Gives `put` the pieces of the relation as [`Relation`]'s `Display` writes it
+    /// (`name:arch (op version)`): a reason's text is built from them without the
+    /// formatting machinery, which cost ~1,000 instructions per relation.
+    fn pieces<E>(&self, mut put: impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {
+        put(self.name)?;
+        match self.arch {
+            Qual::None => {}
+            Qual::Any => put(":any")?,
+            Qual::Native => put(":native")?,
+            Qual::Named(a) => {
+                put(":")?;
+                put(a)?;
+            }
+        }
+        if let Some((op, v)) = self.constraint {
+            put(" (")?;
+            put(op.as_str())?;
+            put(" ")?;
+            put(v)?;
+            put(")")?;
+        }
+        Ok(())
+    }
+}
+
 /// Written as [`Relation`]'s `Display` writes it.
 impl std::fmt::Display for Rel<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name)?;
-        match self.arch {
-            Qual::None => {}
-            Qual::Any => f.write_str(":any")?,
-            Qual::Native => f.write_str(":native")?,
-            Qual::Named(a) => write!(f, ":{a}")?,
-        }
-        if let Some((op, v)) = self.constraint {
-            write!(f, " ({} {v})", op.as_str())?;
-        }
-        Ok(())
+        self.pieces(|s| f.write_str(s))
     }
 }
 
@@ -606,13 +622,24 @@ impl<'u> Index<'u> {
 
     /// Entry `k` of field `field` of `p` as written in the index (`a (>= 1) | b`).
     pub(crate) fn entry_text(&self, p: Pkg, field: Field, k: usize) -> String {
-        use std::fmt::Write;
-        let mut out = String::new();
+        // Measured first, so that the text is allocated once.
+        let mut len = 0;
+        for (i, r) in self.entry(p, field, k).enumerate() {
+            len += if i > 0 { " | ".len() } else { 0 };
+            let Ok(()) = r.pieces::<std::convert::Infallible>(|s| {
+                len += s.len();
+                Ok(())
+            });
+        }
+        let mut out = String::with_capacity(len);
         for (i, r) in self.entry(p, field, k).enumerate() {
             if i > 0 {
                 out.push_str(" | ");
             }
-            write!(out, "{r}").expect("writing to a String cannot fail");
+            let Ok(()) = r.pieces::<std::convert::Infallible>(|s| {
+                out.push_str(s);
+                Ok(())
+            });
         }
         out
     }
@@ -791,19 +818,30 @@ impl<'u> Index<'u> {
         }
     }
 
-    /// Calls `f` with (owner, is Breaks, index in the field) for every Conflicts/Breaks of a
-    /// considered package that names `name` (whose directory entry is `entry`, if known).
-    fn negatives(&self, name: &str, entry: Entry, mut f: impl FnMut(Pkg, bool, u32)) {
+    /// Calls `f` with (owner, is Breaks, index in the field) for every Conflicts/Breaks that
+    /// names `name` (whose directory entry is `entry`, if known) of a considered package for
+    /// which `among` holds.
+    fn negatives(
+        &self,
+        name: &str,
+        entry: Entry,
+        among: impl Fn(Pkg) -> bool,
+        mut f: impl FnMut(Pkg, bool, u32),
+    ) {
         match &self.lookups {
             Lookups::Built { neg_by_name, .. } => {
                 for &(owner, brk, k) in neg_by_name.get(name).map_or(&[][..], Vec::as_slice) {
-                    f(owner, brk, k);
+                    if among(owner) {
+                        f(owner, brk, k);
+                    }
                 }
             }
             Lookups::Stored { dir, .. } => {
                 if let Some(e) = self.find(dir, name, entry) {
                     for (owner, brk, k) in dir.negatives(e) {
-                        if self.considered(owner) {
+                        // `considered` first: it also rules out a package index past the end
+                        // (a damaged directory), which `among` may not expect.
+                        if self.considered(owner) && among(owner) {
                             f(owner, brk, k);
                         }
                     }
@@ -870,15 +908,25 @@ impl<'u> Index<'u> {
         }
     }
 
-    /// Appends the packages other than `owner` that `owner`'s Conflicts/Breaks entry `r` hits.
-    pub(crate) fn hits(&self, r: Rel<'_>, owner: Pkg, out: &mut Vec<Pkg>) {
+    /// Appends the packages other than `owner` that `owner`'s Conflicts/Breaks entry `r` hits,
+    /// of those for which `among` holds (checked before any version is compared).
+    pub(crate) fn hits(
+        &self,
+        r: Rel<'_>,
+        owner: Pkg,
+        among: impl Fn(Pkg) -> bool,
+        out: &mut Vec<Pkg>,
+    ) {
         let r = &r;
         for &c in self.candidates(r.name, r.entry) {
-            if c != owner && r.version_ok(self.version(c)) && self.neg_arch_ok(r, c) {
+            if c != owner && among(c) && r.version_ok(self.version(c)) && self.neg_arch_ok(r, c) {
                 out.push(c);
             }
         }
         for &(c, pv) in self.providers(r.name, r.entry) {
+            if !among(c) {
+                continue;
+            }
             let ok = match (r.constraint, pv) {
                 (None, _) => true,
                 (Some(_), Some(v)) => r.version_ok(v),
@@ -910,11 +958,18 @@ impl<'u> Index<'u> {
 
     /// Negative relations of other packages that name `target` (by its name or a name it
     /// provides) and hit it: (owner, is Breaks, index in the field).
-    pub(crate) fn hit_by(&self, target: Pkg, out: &mut Vec<(Pkg, bool, u32)>) {
+    /// Only owners for which `among` holds are checked (the encoding needs only those whose
+    /// clauses are encoded, a few of the many that name a common package).
+    pub(crate) fn hit_by(
+        &self,
+        target: Pkg,
+        among: impl Fn(Pkg) -> bool,
+        out: &mut Vec<(Pkg, bool, u32)>,
+    ) {
         let names = std::iter::once((self.name(target), self.package_entry(target)))
             .chain(self.rels(target, List::Provides).map(|r| (r.name, r.entry)));
         for (name, entry) in names {
-            self.negatives(name, entry, |owner, brk, k| {
+            self.negatives(name, entry, &among, |owner, brk, k| {
                 let list = if brk { List::Breaks } else { List::Conflicts };
                 // Always there for built lookups; a damaged name directory may point past the
                 // owner's relations, which then hits nothing.

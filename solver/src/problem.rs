@@ -1,6 +1,6 @@
 //! The SAT encoding of a Debian installation problem and the dependency-ordered search.
 //!
-//! One variable per package (its index in the universe). Clauses:
+//! One variable per package the request reaches, numbered as they are reached. Clauses:
 //! - `Depends`/`Pre-Depends`: `¬p ∨ c1 ∨ … ∨ cn` over every package satisfying any alternative,
 //!   in the order apt would try them (alternatives in order, newest first, real before virtual);
 //! - `Conflicts`/`Breaks`: `¬p ∨ ¬q` for each package `q ≠ p` the relation hits (directly or
@@ -16,6 +16,7 @@
 
 use crate::index::{Field, FxMap, Index, List, Pkg, Rel};
 use crate::sat::{Cid, Lit, Sat, Val};
+use std::hash::{Hash, Hasher};
 
 /// Why an original clause exists, for explanations.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,38 +54,55 @@ pub(crate) struct Problem<'i, 'u> {
     pub(crate) index: &'i Index<'u>,
     pub(crate) sat: Sat,
     pub(crate) info: Vec<Info>,
-    active: Vec<bool>,
-    /// Packages whose clauses are encoded (a conflict clause is added when its second package is).
-    done: Vec<bool>,
+    /// Per package: 1 + its variable, 0 for none. Only the packages a request reaches get a
+    /// variable, so the solver's per-variable arrays are sized to those few thousand rather
+    /// than to the universe's 63,000 packages (making, zeroing and freeing those cost ~4.5 M
+    /// instructions of a 69 M solve).
+    var_of: Vec<u32>,
+    /// Per variable: its package and its place in the encoding.
+    vars: Vec<Node>,
     /// Packages whose clauses need not be encoded (distcheck's conflict-free closure).
     free: Option<Vec<bool>>,
-    /// Dependency clauses of each package, in field order (Pre-Depends first): they are added
-    /// one after another, so a range (first clause, count).
-    deps: Vec<(Cid, u32)>,
     /// Root clauses, in request order.
     pub(crate) roots: Vec<Cid>,
-    /// Per package: its first entry in `entries` and how many it has (Pre-Depends, Depends,
-    /// then Recommends when enabled), once the package is encoded. The satisfiers of each
-    /// entry are computed once, when the package is encoded; the Recommends pass and the
-    /// reasons walk read them again.
-    lists: Vec<(u32, u32)>,
-    /// Per entry: its satisfiers, a range of `pool` (deduplicated, in preference order).
+    /// Per entry: its satisfiers, a range of `pool` (deduplicated, in preference order). An
+    /// entry of one alternative (nearly all) is the range of that relation's satisfiers.
     entries: Vec<(u32, u32)>,
     pool: Vec<Pkg>,
-    /// Satisfiers of each versioned relation seen, for the architecture asked (a range of
-    /// `known_pool`): thousands of packages depend on the same relations (`libc6 (>= 2.34)`),
-    /// and each lookup compares versions.
-    known: FxMap<(Rel<'u>, &'i str), (u32, u32)>,
-    known_pool: Vec<Pkg>,
+    /// Satisfiers of each relation seen, for the architecture asked (a range of `pool`):
+    /// thousands of packages depend on the same relations (`libc6 (>= 2.34)`), and each
+    /// lookup compares versions or looks names up twice (packages, providers).
+    known: FxMap<Known<'u, 'i>, (u32, u32)>,
+    /// The satisfiers of each alternative of the entry being added (ranges of `pool`).
+    alts: Vec<(u32, u32)>,
     with_recommends: bool,
-    /// Depth-first walk of the brancher: (package, next dependency).
-    stack: Vec<(Pkg, u32)>,
-    mark: Vec<u32>,
+    /// Depth-first walk of the brancher: (variable, next dependency).
+    stack: Vec<(u32, u32)>,
     gen: u32,
     root_next: usize,
     cursor: usize,
     epoch: u64,
     scratch: Vec<Pkg>,
+}
+
+/// A variable's package and its place in the encoding.
+#[derive(Clone, Copy)]
+struct Node {
+    pkg: Pkg,
+    /// Its clauses are encoded or about to be.
+    active: bool,
+    /// Its clauses are encoded (a conflict clause is added when its second package is).
+    done: bool,
+    /// Its dependency clauses, in field order (Pre-Depends first): they are added one after
+    /// another, so a range (first clause, count).
+    deps: (Cid, u32),
+    /// Its first entry in `entries` and how many it has (Pre-Depends, Depends, then
+    /// Recommends when enabled), once it is encoded. The satisfiers of each entry are
+    /// computed once, when the package is encoded; the Recommends pass and the reasons walk
+    /// read them again.
+    list: (u32, u32),
+    /// Generation in which the brancher's walk reached it.
+    mark: u32,
 }
 
 impl<'i, 'u> Problem<'i, 'u> {
@@ -94,29 +112,80 @@ impl<'i, 'u> Problem<'i, 'u> {
         free: Option<Vec<bool>>,
     ) -> Self {
         let n = index.len();
+        // Sized for a large request, so that encoding it grows no array (one doubling at a
+        // time, that copied ~2 MB per solve): task-gnome-desktop with Recommends reaches a
+        // thirteenth of bookworm's packages, with six clauses and six entries each, most
+        // clauses of two literals.
+        let vars = n / 12;
+        let clauses = vars * 7;
         Problem {
             index,
-            sat: Sat::new(n),
-            info: Vec::new(),
-            active: vec![false; n],
-            done: vec![false; n],
+            sat: Sat::with_capacity(vars, clauses, clauses * 2),
+            info: Vec::with_capacity(clauses),
+            var_of: vec![0; n],
+            vars: Vec::with_capacity(vars),
             free,
-            deps: vec![(0, 0); n],
             roots: Vec::new(),
-            lists: vec![(0, 0); n],
-            entries: Vec::new(),
-            pool: Vec::new(),
-            known: FxMap::with_capacity_and_hasher(4096, Default::default()),
-            known_pool: Vec::new(),
+            entries: Vec::with_capacity(clauses),
+            pool: Vec::with_capacity(clauses / 2),
+            known: FxMap::with_capacity_and_hasher(16384, Default::default()),
+            alts: Vec::new(),
             with_recommends,
             stack: Vec::new(),
-            mark: vec![0; n],
             gen: 0,
             root_next: 0,
             cursor: 0,
             epoch: u64::MAX,
             scratch: Vec::new(),
         }
+    }
+
+    /// The variable of `p`, made if it has none yet.
+    fn new_var(&mut self, p: Pkg) -> u32 {
+        let slot = &mut self.var_of[p as usize];
+        if *slot == 0 {
+            self.vars.push(Node {
+                pkg: p,
+                active: false,
+                done: false,
+                deps: (0, 0),
+                list: (0, 0),
+                mark: 0,
+            });
+            *slot = self.vars.len() as u32;
+            self.sat.add_var();
+        }
+        *slot - 1
+    }
+
+    /// The variable of `p`, if the request reached it.
+    pub(crate) fn var(&self, p: Pkg) -> Option<u32> {
+        self.var_of[p as usize].checked_sub(1)
+    }
+
+    /// The package of variable `v`.
+    pub(crate) fn pkg(&self, v: u32) -> Pkg {
+        self.vars[v as usize].pkg
+    }
+
+    /// How many variables there are.
+    pub(crate) fn var_count(&self) -> usize {
+        self.vars.len()
+    }
+
+    /// "`p` is installed", for a package the request reached.
+    pub(crate) fn lit(&self, p: Pkg) -> Lit {
+        Lit::pos(self.var(p).expect("the package was reached"))
+    }
+
+    /// Whether `p` is installed in the current assignment.
+    pub(crate) fn is_true(&self, p: Pkg) -> bool {
+        self.var(p).is_some_and(|v| self.sat.is_true(v))
+    }
+
+    /// Whether `p`'s clauses are encoded.
+    fn is_done(&self, p: Pkg) -> bool {
+        self.var(p).is_some_and(|v| self.vars[v as usize].done)
     }
 
     fn add(&mut self, lits: &[Lit], info: Info) -> Cid {
@@ -129,7 +198,7 @@ impl<'i, 'u> Problem<'i, 'u> {
     /// The satisfiers of entry `k` of `p` (numbered over Pre-Depends, Depends, then
     /// Recommends), if they were computed when `p` was encoded.
     pub(crate) fn entry_cands(&self, p: Pkg, k: usize) -> Option<&[Pkg]> {
-        let (first, count) = self.lists[p as usize];
+        let (first, count) = self.vars[self.var(p)? as usize].list;
         if k >= count as usize {
             return None;
         }
@@ -137,30 +206,42 @@ impl<'i, 'u> Problem<'i, 'u> {
         Some(&self.pool[a as usize..b as usize])
     }
 
-    /// Appends the satisfiers of entry `k` of `field` of `p` to the pool as a new entry;
-    /// returns its range.
+    /// Adds entry `k` of `field` of `p`; returns the range of `pool` holding its satisfiers.
     fn push_entry(&mut self, p: Pkg, field: Field, k: usize) -> (usize, usize) {
-        let start = self.pool.len();
         let index = self.index;
         let arch = index.eff_arch(p);
-        for alt in index.entry(p, field, k) {
-            if alt.constraint.is_none() {
-                // No versions to compare: looking the name up costs what the map would.
-                index.satisfiers(alt, arch, &mut self.pool);
-                continue;
+        let mut rels = index.entry(p, field, k);
+        let (a, b) = match (rels.next(), rels.next()) {
+            (None, _) => (self.pool.len() as u32, self.pool.len() as u32),
+            (Some(alt), None) => self.satisfiers(alt, arch),
+            (Some(first), Some(second)) => {
+                let mut alts = std::mem::take(&mut self.alts);
+                alts.clear();
+                for alt in [first, second].into_iter().chain(rels) {
+                    alts.push(self.satisfiers(alt, arch));
+                }
+                let start = self.pool.len();
+                for &(a, b) in &alts {
+                    self.pool.extend_from_within(a as usize..b as usize);
+                }
+                dedup_tail(&mut self.pool, start);
+                self.alts = alts;
+                (start as u32, self.pool.len() as u32)
             }
-            let (a, b) = *self.known.entry((alt, arch)).or_insert_with(|| {
-                let a = self.known_pool.len();
-                index.satisfiers(alt, arch, &mut self.known_pool);
-                (a as u32, self.known_pool.len() as u32)
-            });
-            self.pool
-                .extend_from_slice(&self.known_pool[a as usize..b as usize]);
-        }
-        dedup_tail(&mut self.pool, start);
-        let end = self.pool.len();
-        self.entries.push((start as u32, end as u32));
-        (start, end)
+        };
+        self.entries.push((a, b));
+        (a as usize, b as usize)
+    }
+
+    /// The satisfiers of `alt` for architecture `arch` (a range of `pool`), computed the
+    /// first time they are asked for.
+    fn satisfiers(&mut self, alt: Rel<'u>, arch: &'i str) -> (u32, u32) {
+        let (index, pool) = (self.index, &mut self.pool);
+        *self.known.entry(Known(alt, arch)).or_insert_with(|| {
+            let a = pool.len();
+            index.satisfiers(alt, arch, pool);
+            (a as u32, pool.len() as u32)
+        })
     }
 
     fn is_free(&self, p: Pkg) -> bool {
@@ -172,7 +253,7 @@ impl<'i, 'u> Problem<'i, 'u> {
         for &c in cands {
             self.activate(c);
         }
-        let lits: Vec<Lit> = cands.iter().map(|&c| Lit::pos(c)).collect();
+        let lits: Vec<Lit> = cands.iter().map(|&c| Lit::pos(self.new_var(c))).collect();
         let c = self.add(&lits, info);
         self.roots.push(c);
         c
@@ -180,22 +261,27 @@ impl<'i, 'u> Problem<'i, 'u> {
 
     /// Adds a unit clause `¬p`.
     pub(crate) fn add_ban(&mut self, p: Pkg, info: Info) -> Cid {
-        self.add(&[Lit::neg(p)], info)
+        let v = self.new_var(p);
+        self.add(&[Lit::neg(v)], info)
     }
 
     /// Encodes `p` and everything its dependencies (and Recommends, when enabled) can reach.
     pub(crate) fn activate(&mut self, p: Pkg) {
-        if self.active[p as usize] || self.is_free(p) {
+        if self.is_free(p) {
+            return;
+        }
+        let v = self.new_var(p);
+        if self.vars[v as usize].active {
             return;
         }
         let index = self.index;
-        let mut stack = vec![p];
-        self.active[p as usize] = true;
+        let mut stack = vec![(p, v)];
+        self.vars[v as usize].active = true;
         let mut cands = std::mem::take(&mut self.scratch);
         let mut hits = Vec::new();
         let mut lits = Vec::new();
-        while let Some(p) = stack.pop() {
-            self.done[p as usize] = true;
+        while let Some((p, v)) = stack.pop() {
+            self.vars[v as usize].done = true;
             let first = self.entries.len() as u32;
             let recommends = if self.with_recommends {
                 index.entry_count(p, Field::Recommends)
@@ -205,7 +291,7 @@ impl<'i, 'u> Problem<'i, 'u> {
             let fields = [(true, Field::PreDepends), (false, Field::Depends)];
             let counts = fields.map(|(_, f)| index.entry_count(p, f));
             let count = counts[0] + counts[1] + recommends;
-            self.lists[p as usize] = (first, count as u32);
+            self.vars[v as usize].list = (first, count as u32);
             for ((pre, field), n) in fields.into_iter().zip(counts) {
                 for k in 0..n {
                     let (a, b) = self.push_entry(p, field, k);
@@ -214,13 +300,14 @@ impl<'i, 'u> Problem<'i, 'u> {
                         continue;
                     }
                     lits.clear();
-                    lits.push(Lit::neg(p));
+                    lits.push(Lit::neg(v));
                     for i in a..b {
                         let c = self.pool[i];
-                        lits.push(Lit::pos(c));
-                        if !self.active[c as usize] {
-                            self.active[c as usize] = true;
-                            stack.push(c);
+                        let w = self.new_var(c);
+                        lits.push(Lit::pos(w));
+                        if !self.vars[w as usize].active {
+                            self.vars[w as usize].active = true;
+                            stack.push((c, w));
                         }
                     }
                     let cid = self.add(
@@ -231,7 +318,7 @@ impl<'i, 'u> Problem<'i, 'u> {
                             k: k as u32,
                         },
                     );
-                    let d = &mut self.deps[p as usize];
+                    let d = &mut self.vars[v as usize].deps;
                     if d.1 == 0 {
                         d.0 = cid;
                     }
@@ -244,9 +331,13 @@ impl<'i, 'u> Problem<'i, 'u> {
                     let (a, b) = self.push_entry(p, Field::Recommends, k);
                     for i in a..b {
                         let c = self.pool[i];
-                        if !self.active[c as usize] && !self.is_free(c) {
-                            self.active[c as usize] = true;
-                            stack.push(c);
+                        if self.is_free(c) {
+                            continue;
+                        }
+                        let w = self.new_var(c);
+                        if !self.vars[w as usize].active {
+                            self.vars[w as usize].active = true;
+                            stack.push((c, w));
                         }
                     }
                 }
@@ -255,11 +346,12 @@ impl<'i, 'u> Problem<'i, 'u> {
             for (breaks, list) in [(false, List::Conflicts), (true, List::Breaks)] {
                 for (k, r) in index.rels(p, list).enumerate() {
                     cands.clear();
-                    index.hits(r, p, &mut cands);
+                    index.hits(r, p, |q| self.is_done(q), &mut cands);
                     for &q in &cands {
-                        if self.done[q as usize] && q != p {
+                        if q != p {
+                            let w = self.new_var(q);
                             self.add(
-                                &[Lit::neg(p), Lit::neg(q)],
+                                &[Lit::neg(v), Lit::neg(w)],
                                 Info::Neg {
                                     pkg: p,
                                     other: q,
@@ -272,11 +364,12 @@ impl<'i, 'u> Problem<'i, 'u> {
                 }
             }
             hits.clear();
-            index.hit_by(p, &mut hits);
+            index.hit_by(p, |q| self.is_done(q), &mut hits);
             for &(q, breaks, k) in &hits {
-                if self.done[q as usize] && q != p {
+                if q != p {
+                    let w = self.new_var(q);
                     self.add(
-                        &[Lit::neg(q), Lit::neg(p)],
+                        &[Lit::neg(w), Lit::neg(v)],
                         Info::Neg {
                             pkg: q,
                             other: p,
@@ -287,8 +380,9 @@ impl<'i, 'u> Problem<'i, 'u> {
                 }
             }
             for &s in index.same_name(p) {
-                if self.done[s as usize] && index.same_slot(p, s) {
-                    self.add(&[Lit::neg(p), Lit::neg(s)], Info::OneOf(p, s));
+                if self.is_done(s) && index.same_slot(p, s) {
+                    let w = self.new_var(s);
+                    self.add(&[Lit::neg(v), Lit::neg(w)], Info::OneOf(p, s));
                 }
             }
         }
@@ -312,7 +406,7 @@ impl<'i, 'u> Problem<'i, 'u> {
         'walk: loop {
             if let Some(top) = self.stack.last_mut() {
                 let (p, k) = *top;
-                let (first, count) = self.deps[p as usize];
+                let (first, count) = self.vars[p as usize].deps;
                 if k >= count {
                     self.stack.pop();
                     continue;
@@ -321,8 +415,8 @@ impl<'i, 'u> Problem<'i, 'u> {
                 top.1 += 1;
                 if let Some(t) = c.iter().find(|&&l| sat.value(l) == Val::True) {
                     let q = t.var();
-                    if q != p && self.mark[q as usize] != gen {
-                        self.mark[q as usize] = gen;
+                    if q != p && self.vars[q as usize].mark != gen {
+                        self.vars[q as usize].mark = gen;
                         self.stack.push((q, 0));
                     }
                     continue;
@@ -338,8 +432,8 @@ impl<'i, 'u> Problem<'i, 'u> {
                 if let Some(t) = c.iter().find(|&&l| sat.value(l) == Val::True) {
                     self.root_next += 1;
                     let q = t.var();
-                    if self.mark[q as usize] != gen {
-                        self.mark[q as usize] = gen;
+                    if self.vars[q as usize].mark != gen {
+                        self.vars[q as usize].mark = gen;
                         self.stack.push((q, 0));
                         continue 'walk;
                     }
@@ -351,8 +445,8 @@ impl<'i, 'u> Problem<'i, 'u> {
             while self.cursor < trail.len() {
                 let l = trail[self.cursor];
                 self.cursor += 1;
-                if !l.is_neg() && self.mark[l.var() as usize] != gen {
-                    self.mark[l.var() as usize] = gen;
+                if !l.is_neg() && self.vars[l.var() as usize].mark != gen {
+                    self.vars[l.var() as usize].mark = gen;
                     self.stack.push((l.var(), 0));
                     continue 'walk;
                 }
@@ -397,6 +491,37 @@ impl<'i, 'u> Problem<'i, 'u> {
             }
         }
     }
+}
+
+/// A relation and the architecture it is looked up for: the key of
+/// [`Problem::known`]. Hashed from the words of its name and version only: hashing every
+/// field byte by byte (through the derived `Hash`) cost ~150 instructions a lookup, and the
+/// qualifier and architecture, nearly always the same, are still compared.
+#[derive(PartialEq, Eq)]
+struct Known<'u, 'i>(Rel<'u>, &'i str);
+
+impl Hash for Known<'_, '_> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        hash_words(self.0.name, h);
+        if let Some((op, v)) = self.0.constraint {
+            op.hash(h);
+            hash_words(v, h);
+        }
+    }
+}
+
+/// Feeds `s` to `h` eight bytes at a time, the last word padded with zeros and its length.
+fn hash_words<H: Hasher>(s: &str, h: &mut H) {
+    let mut chunks = s.as_bytes().chunks_exact(8);
+    for c in &mut chunks {
+        h.write_u64(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+    }
+    let last = chunks
+        .remainder()
+        .iter()
+        .rev()
+        .fold(0u64, |w, &b| (w << 8) | u64::from(b));
+    h.write_u64(last ^ ((s.len() as u64) << 56));
 }
 
 /// [`dedup_keep_order`] on `v[start..]`.

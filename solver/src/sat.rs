@@ -54,13 +54,12 @@ pub(crate) struct Sat {
     /// Number of original clauses; learnt ones follow.
     originals: usize,
     learnt_origin: Vec<Box<[Cid]>>,
-    /// Per literal: 1 + the index of its watch list in `watch_lists`, 0 for none yet. Most of
-    /// the universe's packages are never encoded: a zeroed array costs nothing to make,
-    /// 127,000 empty lists cost writing and walking 3 MB.
-    watch_slot: Vec<u32>,
-    watch_lists: Vec<Vec<Cid>>,
+    /// Per literal, its watch list: a run of `watches`, one allocation for all lists rather
+    /// than one each (~20,000 per request, each allocated, grown and freed).
+    watch_lists: Vec<Run>,
+    watches: Vec<Cid>,
     /// Original clauses from this one on are not in the watch lists yet: they are added in
-    /// bulk before the next propagation, each list allocated once at its size (instead of
+    /// bulk before the next propagation, each list given its place at its size (instead of
     /// growing one push at a time while the encoding adds ~30,000 clauses). Nothing reads or
     /// changes the lists in between, so they end up exactly as with one push per clause.
     unwatched: usize,
@@ -86,8 +85,8 @@ impl Sat {
             lits: Vec::new(),
             originals: 0,
             learnt_origin: Vec::new(),
-            watch_slot: vec![0; vars * 2],
-            watch_lists: Vec::new(),
+            watch_lists: vec![Run::default(); vars * 2],
+            watches: Vec::new(),
             unwatched: 0,
             units: Vec::new(),
             units_done: 0,
@@ -96,6 +95,29 @@ impl Sat {
             epoch: 0,
             conflicts: 0,
         }
+    }
+
+    /// No variables yet, with room for `vars` variables and `clauses` clauses of `lits`
+    /// literals in all.
+    pub(crate) fn with_capacity(vars: usize, clauses: usize, lits: usize) -> Self {
+        let mut sat = Sat::new(0);
+        sat.val.reserve(vars);
+        sat.level.reserve(vars);
+        sat.reason.reserve(vars);
+        sat.seen.reserve(vars);
+        sat.watch_lists.reserve(vars * 2);
+        sat.clauses.reserve(clauses);
+        sat.lits.reserve(lits);
+        sat
+    }
+
+    /// Adds a variable (numbered after the others).
+    pub(crate) fn add_var(&mut self) {
+        self.val.push(0);
+        self.level.push(0);
+        self.reason.push(NONE);
+        self.seen.push(false);
+        self.watch_lists.extend([Run::default(); 2]);
     }
 
     /// Adds an original clause. Must be called before any learning (at level 0, before solving).
@@ -118,19 +140,31 @@ impl Sat {
         id
     }
 
-    /// The index in `watch_lists` of `l`'s list (made empty if it has none yet).
-    fn slot(&mut self, l: Lit) -> usize {
-        let slot = &mut self.watch_slot[l.0 as usize];
-        if *slot == 0 {
-            self.watch_lists.push(Vec::new());
-            *slot = self.watch_lists.len() as u32;
+    /// Makes room for `extra` more watches in list `s`: a list that is full moves to the end
+    /// of the arena with `cap` places (its old place is left unused).
+    fn make_room(&mut self, l: usize, extra: u32, cap: u32) {
+        let run = &mut self.watch_lists[l];
+        if run.len + extra <= run.cap {
+            return;
         }
-        *slot as usize - 1
+        let start = self.watches.len();
+        let old = run.start as usize..(run.start + run.len) as usize;
+        self.watches.extend_from_within(old);
+        self.watches.resize(start + cap as usize, NONE);
+        *run = Run {
+            start: start as u32,
+            len: run.len,
+            cap,
+        };
     }
 
     fn watch(&mut self, l: Lit, c: Cid) {
-        let s = self.slot(l);
-        self.watch_lists[s].push(c);
+        let l = l.0 as usize;
+        let cap = self.watch_lists[l].cap;
+        self.make_room(l, 1, (cap * 2).max(4));
+        let run = &mut self.watch_lists[l];
+        self.watches[(run.start + run.len) as usize] = c;
+        run.len += 1;
     }
 
     /// Puts the original clauses added since the last call in the watch lists, in order.
@@ -140,30 +174,44 @@ impl Sat {
             return;
         }
         self.unwatched = self.clauses.len();
-        let mut counts: Vec<u32> = Vec::new();
+        let mut counts = vec![0u32; self.watch_lists.len()];
+        let mut total = 0;
         for c in new.clone() {
             let (start, len) = self.clauses[c];
             if len >= 2 {
-                for k in 0..2 {
-                    let s = self.slot(self.lits[start as usize + k]);
-                    if counts.len() <= s {
-                        counts.resize(self.watch_lists.len(), 0);
-                    }
-                    counts[s] += 1;
-                }
+                counts[self.lits[start as usize].0 as usize] += 1;
+                counts[self.lits[start as usize + 1].0 as usize] += 1;
+                total += 2;
             }
         }
-        for (s, &n) in counts.iter().enumerate() {
+        self.watches.reserve(total);
+        // Lists that have no place yet (all of them, the first time) get theirs one after
+        // another; the others move to the end if they are too small.
+        let mut end = self.watches.len() as u32;
+        for (run, &n) in self.watch_lists.iter_mut().zip(&counts) {
+            if n > 0 && run.cap == 0 {
+                *run = Run {
+                    start: end,
+                    len: 0,
+                    cap: n,
+                };
+                end += n;
+            }
+        }
+        self.watches.resize(end as usize, NONE);
+        for (l, &n) in counts.iter().enumerate() {
             if n > 0 {
-                self.watch_lists[s].reserve_exact(n as usize);
+                let len = self.watch_lists[l].len;
+                self.make_room(l, n, len + n);
             }
         }
         for c in new {
             let (start, len) = self.clauses[c];
             if len >= 2 {
                 for k in 0..2 {
-                    let s = self.watch_slot[self.lits[start as usize + k].0 as usize] as usize;
-                    self.watch_lists[s - 1].push(c as Cid);
+                    let run = &mut self.watch_lists[self.lits[start as usize + k].0 as usize];
+                    self.watches[(run.start + run.len) as usize] = c as Cid;
+                    run.len += 1;
                 }
             }
         }
@@ -263,15 +311,12 @@ impl Sat {
             let p = self.trail[self.qhead];
             self.qhead += 1;
             let false_lit = p.not();
-            let slot = self.watch_slot[false_lit.0 as usize] as usize;
-            if slot == 0 {
-                continue;
-            }
-            let mut ws = std::mem::take(&mut self.watch_lists[slot - 1]);
+            let Run { start, len, .. } = self.watch_lists[false_lit.0 as usize];
+            let (start, len) = (start as usize, len as usize);
             let (mut i, mut j) = (0, 0);
             let mut conflict = None;
-            while i < ws.len() {
-                let cid = ws[i];
+            while i < len {
+                let cid = self.watches[start + i];
                 i += 1;
                 let span = self.span(cid);
                 let c = &mut self.lits[span];
@@ -281,7 +326,7 @@ impl Sat {
                 let first = c[0];
                 let first_val = value_in(&self.val, first);
                 if first_val == Val::True {
-                    ws[j] = cid;
+                    self.watches[start + j] = cid;
                     j += 1;
                     continue;
                 }
@@ -293,25 +338,25 @@ impl Sat {
                         break;
                     }
                 }
+                // `w` is not false, so its list is another one than the list being walked:
+                // moving that list does not move this one.
                 if let Some(w) = moved {
                     self.watch(w, cid);
                     continue;
                 }
-                ws[j] = cid;
+                self.watches[start + j] = cid;
                 j += 1;
                 if first_val == Val::False {
                     conflict = Some(cid);
-                    while i < ws.len() {
-                        ws[j] = ws[i];
-                        j += 1;
-                        i += 1;
-                    }
+                    self.watches.copy_within(start + i..start + len, start + j);
+                    j += len - i;
+                    i = len;
                 } else {
                     self.enqueue(first, cid);
                 }
             }
-            ws.truncate(j);
-            self.watch_lists[slot - 1] = ws;
+            debug_assert_eq!(i, len);
+            self.watch_lists[false_lit.0 as usize].len = j as u32;
             if conflict.is_some() {
                 self.qhead = self.trail.len();
                 return conflict;
@@ -463,6 +508,14 @@ impl Sat {
         out.dedup();
         (out, decisions)
     }
+}
+
+/// A watch list: `len` clauses at `start` in the arena, room for `cap`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Run {
+    start: u32,
+    len: u32,
+    cap: u32,
 }
 
 fn value_in(val: &[i8], l: Lit) -> Val {

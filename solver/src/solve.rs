@@ -272,8 +272,8 @@ impl<'u> Solver<'u> {
             let cands = self.spec_candidates(&spec, &action)?;
             requested.extend(cands.iter().copied());
             start.extend(cands.iter().copied());
-            wishes.push(Lit::pos(cands[0]));
             pb.add_root(&cands, Info::Install(s.clone()));
+            wishes.push(pb.lit(cands[0]));
         }
         let mut removed = BTreeSet::new();
         let base_names: Vec<&str> = if base_set {
@@ -338,20 +338,19 @@ impl<'u> Solver<'u> {
                 .copied()
                 .find(|&p| ix.pkg(p).version == inst.version);
             if let (Some(e), false) = (exact, request.upgrade) {
-                kept.push(Lit::pos(e));
+                kept.push(e);
             }
             kept.extend(
                 same.iter()
                     .copied()
-                    .filter(|&p| request.upgrade || Some(p) != exact)
-                    .map(Lit::pos),
+                    .filter(|&p| request.upgrade || Some(p) != exact),
             );
         }
-        for l in &kept {
-            pb.activate(l.var());
+        for &p in &kept {
+            pb.activate(p);
         }
         let mut soft: Vec<Lit> = wishes;
-        soft.extend(kept.iter().copied());
+        soft.extend(kept.iter().map(|&p| pb.lit(p)));
         match pb.search(&[], &soft, None) {
             Outcome::Sat { .. } => {}
             Outcome::Unsat(core) => return Err(self.failure(&pb, &core, &start, request, &action)),
@@ -375,7 +374,8 @@ impl<'u> Solver<'u> {
         recommended: &mut BTreeMap<Pkg, (Pkg, u32)>,
     ) -> Result<(), Vec<Cid>> {
         let ix = &self.index;
-        let mut visited = vec![false; ix.len()];
+        // Per variable: no package is encoded during this pass.
+        let mut visited = vec![false; pb.var_count()];
         let mut cursor = 0;
         let mut epoch = pb.sat.epoch;
         let mut cands = Vec::new();
@@ -389,7 +389,7 @@ impl<'u> Solver<'u> {
                     .clause(r)
                     .iter()
                     .filter(|l| pb.sat.value(**l) == Val::True)
-                    .map(|l| l.var()),
+                    .map(|l| pb.pkg(l.var())),
             );
         }
         seeds.reverse();
@@ -411,9 +411,12 @@ impl<'u> Solver<'u> {
                     if cursor >= trail.len() {
                         return Ok(());
                     }
-                    trail[cursor].var()
+                    pb.pkg(trail[cursor].var())
                 };
-                if !std::mem::replace(&mut visited[p as usize], true) && pb.sat.is_true(p) {
+                let v = pb
+                    .var(p)
+                    .expect("a root candidate or an installed package is encoded");
+                if !std::mem::replace(&mut visited[v as usize], true) && pb.sat.is_true(v) {
                     stack.push((p, 0));
                 }
                 continue;
@@ -444,8 +447,8 @@ impl<'u> Solver<'u> {
                     dedup_keep_order(&mut cands);
                 }
             }
-            if let Some(&q) = cands.iter().find(|&&c| pb.sat.is_true(c)) {
-                if !std::mem::replace(&mut visited[q as usize], true) {
+            if let Some(&q) = cands.iter().find(|&&c| pb.is_true(c)) {
+                if !std::mem::replace(&mut visited[pb.lit(q).var() as usize], true) {
                     stack.push((q, 0));
                 }
                 continue;
@@ -454,21 +457,22 @@ impl<'u> Solver<'u> {
                 continue;
             }
             for &c in &cands {
-                if pb.sat.value(Lit::pos(c)) != Val::Unset {
+                let l = pb.lit(c);
+                if pb.sat.value(l) != Val::Unset {
                     continue;
                 }
                 let floor = pb.sat.level() + 1;
-                pb.sat.decide(Lit::pos(c));
+                pb.sat.decide(l);
                 match pb.search(&[], soft, Some(floor)) {
                     Outcome::Sat { rejected: false } => {
-                        soft.push(Lit::pos(c));
+                        soft.push(l);
                         recommended.insert(c, (p, (k - hard) as u32));
-                        visited[c as usize] = true;
+                        visited[l.var() as usize] = true;
                         stack.push((c, 0));
                         break;
                     }
                     Outcome::Sat { rejected: true } => {
-                        if pb.sat.is_true(c) {
+                        if pb.sat.is_true(l.var()) {
                             break;
                         }
                     }
@@ -488,7 +492,7 @@ impl<'u> Solver<'u> {
     ) -> SolveError {
         let lits = |c: Cid| pb.sat.clause(c).to_vec();
         let core = minimize(&lits, core, &[]);
-        let explanation = explain(&self.index, &pb.info, &pb.sat, &core, start);
+        let explanation = explain(&self.index, pb, &core, start);
         let base = core
             .iter()
             .any(|&c| matches!(pb.info[c as usize], Info::Essential(_) | Info::Required(_)));
@@ -518,25 +522,35 @@ impl<'u> Solver<'u> {
             .trail()
             .iter()
             .filter(|l| !l.is_neg())
-            .map(|l| l.var())
+            .map(|l| pb.pkg(l.var()))
             .collect();
-        let mut order: Vec<Pkg> = chosen.clone();
-        order.sort_by(|&a, &b| {
-            ix.name(a)
-                .cmp(ix.name(b))
-                .then_with(|| ix.arch(a).cmp(ix.arch(b)))
-                .then_with(|| compare_versions(ix.version(a), ix.version(b)))
+        let mut keyed: Vec<(&str, &str, &str, Pkg)> = chosen
+            .iter()
+            .map(|&p| (ix.name(p), ix.arch(p), ix.version(p), p))
+            .collect();
+        keyed.sort_by(|a, b| {
+            a.0.cmp(b.0)
+                .then_with(|| a.1.cmp(b.1))
+                .then_with(|| compare_versions(a.2, b.2))
         });
-        let pos: BTreeMap<Pkg, usize> = order.iter().enumerate().map(|(i, &p)| (p, i)).collect();
-        let mut reason: BTreeMap<Pkg, (Reason, Option<Pkg>)> = BTreeMap::new();
+        let order: Vec<Pkg> = keyed.iter().map(|k| k.3).collect();
+        // Per variable, the place in `order` of a chosen package; per place, its reason and
+        // its parent's place, once found (arrays over the few thousand reached packages
+        // rather than maps).
+        let mut pos = vec![u32::MAX; pb.var_count()];
+        for (i, &p) in order.iter().enumerate() {
+            pos[pb.lit(p).var() as usize] = i as u32;
+        }
+        let place = |p: Pkg| pos[pb.lit(p).var() as usize] as usize;
+        let mut reason: Vec<Option<(Reason, Option<usize>)>> = vec![None; order.len()];
         let mut queue = VecDeque::new();
         let installed_keys: BTreeSet<(&str, &str, &str)> = installed
             .iter()
             .map(|i| (i.name.as_str(), i.version.as_str(), i.arch.as_str()))
             .collect();
-        let mut seed = |p: Pkg, r: Reason, reason: &mut BTreeMap<Pkg, (Reason, Option<Pkg>)>| {
-            if pb.sat.is_true(p) && !reason.contains_key(&p) {
-                reason.insert(p, (r, None));
+        let mut seed = |p: Pkg, r: Reason, reason: &mut Vec<Option<(Reason, Option<usize>)>>| {
+            if pb.is_true(p) && reason[place(p)].is_none() {
+                reason[place(p)] = Some((r, None));
                 queue.push_back(p);
             }
         };
@@ -550,7 +564,7 @@ impl<'u> Solver<'u> {
                 _ => continue,
             };
             for l in pb.sat.clause(r) {
-                seed(l.var(), r_info.clone(), &mut reason);
+                seed(pb.pkg(l.var()), r_info.clone(), &mut reason);
             }
         }
         for &p in &chosen {
@@ -584,7 +598,7 @@ impl<'u> Solver<'u> {
                     }
                 };
                 for &c in cands {
-                    if pb.sat.is_true(c) && !reason.contains_key(&c) {
+                    if pb.is_true(c) && reason[place(c)].is_none() {
                         if soft && recommended.get(&c).is_none_or(|&(by, _)| by != p) {
                             continue;
                         }
@@ -595,7 +609,7 @@ impl<'u> Solver<'u> {
                         } else {
                             Reason::Depends { by, relation }
                         };
-                        reason.insert(c, (r, Some(p)));
+                        reason[place(c)] = Some((r, Some(place(p))));
                         queue.push_back(c);
                     }
                 }
@@ -603,14 +617,15 @@ impl<'u> Solver<'u> {
         }
         let packages = order
             .iter()
-            .map(|&p| {
-                let (r, parent) = reason.get(&p).cloned().unwrap_or((Reason::Installed, None));
+            .zip(reason)
+            .map(|(&p, r)| {
+                let (reason, parent) = r.unwrap_or((Reason::Installed, None));
                 Chosen {
                     name: ix.name(p).to_owned(),
                     version: ix.version(p).to_owned(),
                     arch: ix.arch(p).to_owned(),
-                    reason: r,
-                    parent: parent.and_then(|q| pos.get(&q).copied()),
+                    reason,
+                    parent,
                 }
             })
             .collect::<Vec<_>>();
