@@ -14,7 +14,7 @@
 //! candidate not yet excluded; with nothing left to decide, every unset package is "not
 //! installed", which satisfies all clauses (each non-root clause has a negative literal).
 
-use crate::index::{Field, FxMap, Index, List, Pkg, Rel};
+use crate::index::{Entry, Field, FxMap, Index, List, Pkg, Rel};
 use crate::sat::{Cid, Lit, Sat, Val};
 use std::hash::{Hash, Hasher};
 
@@ -494,15 +494,19 @@ impl<'i, 'u> Problem<'i, 'u> {
 }
 
 /// A relation and the architecture it is looked up for: the key of
-/// [`Problem::known`]. Hashed from the words of its name and version only: hashing every
-/// field byte by byte (through the derived `Hash`) cost ~150 instructions a lookup, and the
-/// qualifier and architecture, nearly always the same, are still compared.
+/// [`Problem::known`]. Hashed from the words of its name (or, read from a table with a name
+/// directory, the name's entry, which stands for it) and version only: hashing every field byte
+/// by byte (through the derived `Hash`) cost ~150 instructions a lookup, and the qualifier and
+/// architecture, nearly always the same, are still compared.
 #[derive(PartialEq, Eq)]
 struct Known<'u, 'i>(Rel<'u>, &'i str);
 
 impl Hash for Known<'_, '_> {
     fn hash<H: Hasher>(&self, h: &mut H) {
-        hash_words(self.0.name, h);
+        match self.0.entry {
+            Entry::At(e) => h.write_u32(e),
+            Entry::Unknown | Entry::Absent => hash_words(self.0.name, h),
+        }
         if let Some((op, v)) = self.0.constraint {
             op.hash(h);
             hash_words(v, h);
