@@ -13,8 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 /// The pinned sources, loaded; [`Pinned::view`] reads them.
 pub(crate) struct Pinned {
     packages: Packages,
-    /// Each source's pinned InRelease, as a transaction records it.
-    pub(crate) indices: BTreeMap<String, store::Sha256>,
+    indices: BTreeMap<String, store::Sha256>,
 }
 
 enum Packages {
@@ -92,8 +91,8 @@ impl Pinned {
         })
     }
 
-    /// Read access for one planning step. Viewing a snapshot checks its strings as UTF-8 (a
-    /// few milliseconds for bookworm), so a caller takes one view and keeps it for the step.
+    /// Read access for one planning step. Viewing a snapshot checks its strings as UTF-8, a
+    /// pass over the whole string blob, so a caller takes one view and keeps it for the step.
     pub(crate) fn view(&self) -> anyhow::Result<PinnedView<'_>> {
         let packages = match &self.packages {
             Packages::Snapshot { snapshot, origin } => {
