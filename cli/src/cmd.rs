@@ -1009,28 +1009,29 @@ fn generate_docs(dir: &Path) -> anyhow::Result<()> {
 
 fn store_fetch(g: &Global, packages: &[String]) -> anyhow::Result<()> {
     let (_state, _lock, st) = open_store_locked(g)?;
-    let pinned = txn::Pinned::load(&st)?;
-    let mut wanted = Vec::new();
+    let loaded = crate::pinned::Pinned::load(&st)?;
+    let pinned = loaded.view()?;
+    let mut list = Vec::new();
     for spec in packages {
         let s = txn::parse_spec(spec)?;
         let best = pinned
-            .universe
-            .packages
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.name == s.name && (p.arch == "amd64" || p.arch == "all"))
-            .filter(|(_, p)| s.version.as_deref().is_none_or(|v| p.version == v))
-            .max_by(|(_, a), (_, b)| store::compare_versions(&a.version, &b.version))
-            .map(|(i, _)| i)
+            .named(&s.name)
+            .into_iter()
+            .filter(|&r| {
+                let p = pinned.record(r);
+                (p.arch == "amd64" || p.arch == "all")
+                    && s.version.as_deref().is_none_or(|v| p.version == v)
+            })
+            .max_by(|&a, &b| {
+                store::compare_versions(pinned.record(a).version, pinned.record(b).version)
+            })
             .ok_or_else(|| {
                 CliError::new("unknown_package", format!("no pinned index has {spec}"))
             })?;
-        wanted.push(best);
+        list.push((pinned.package(best), pinned.origin(best)));
     }
-    let list: Vec<_> = wanted
-        .iter()
-        .map(|&i| (&pinned.universe.packages[i], &pinned.origins[i]))
-        .collect();
+    let list: Vec<(&store::Package, &store::PackageOrigin)> =
+        list.iter().map(|(p, o)| (p.as_ref(), *o)).collect();
     let missing: Vec<u64> = list
         .iter()
         .filter(|(p, _)| st.deb_by_sha256(&p.sha256).ok().flatten().is_none())

@@ -10,6 +10,7 @@ mod faults;
 mod hardware;
 mod oci;
 mod output;
+mod pinned;
 mod plumbing;
 mod progress;
 mod state;

@@ -4,6 +4,7 @@
 use crate::ctx::Ctx;
 use crate::error::CliError;
 use crate::output::{print_json, table};
+use crate::pinned::{Pinned, PinnedView};
 use journal::{CommitId, NewRecord, PackageEntry, Record, Request, State};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -40,44 +41,6 @@ fn actor() -> journal::Actor {
     journal::Actor { user, host }
 }
 
-/// The universe of every pinned source, with an index from (name, version, arch) to package.
-pub(crate) struct Pinned {
-    pub(crate) universe: store::Universe,
-    pub(crate) origins: Vec<store::PackageOrigin>,
-    pub(crate) indices: BTreeMap<String, store::Sha256>,
-}
-
-impl Pinned {
-    pub(crate) fn load(st: &store::Store) -> anyhow::Result<Self> {
-        let t = std::time::Instant::now();
-        let (universe, origins) = st.universe()?;
-        tracing::info!(
-            "loaded the pinned universe ({} packages) in {:?}",
-            universe.packages.len(),
-            t.elapsed()
-        );
-        let indices = st
-            .pins()?
-            .into_iter()
-            .map(|p| (p.source, p.inrelease_sha256))
-            .collect();
-        Ok(Self {
-            universe,
-            origins,
-            indices,
-        })
-    }
-
-    fn lookup(&self) -> HashMap<(&str, &str, &str), usize> {
-        self.universe
-            .packages
-            .iter()
-            .enumerate()
-            .map(|(i, p)| ((p.name.as_str(), p.version.as_str(), p.arch.as_str()), i))
-            .collect()
-    }
-}
-
 pub(crate) fn head_state(ctx: &Ctx, variant: &str) -> (Option<Record>, State) {
     match ctx.journal.history().head(variant) {
         Some(r) => (Some(r.clone()), r.state.clone()),
@@ -94,7 +57,8 @@ pub(crate) fn package_txn(
 ) -> anyhow::Result<()> {
     let mut ctx = Ctx::write(root, o.quiet || o.json)?;
     check_variant_known(&ctx, &o.variant)?;
-    let pinned = Pinned::load(&ctx.store)?;
+    let loaded = Pinned::load(&ctx.store)?;
+    let pinned = loaded.view()?;
     let (head, old_state) = head_state(&ctx, &o.variant);
     let new_state = solve_state(&pinned, &old_state, &request)?;
     let d = journal::diff(&old_state, &new_state);
@@ -129,7 +93,7 @@ pub(crate) fn package_txn(
 /// `old` changed by `request` as the solver resolves it over the pinned universe: the new
 /// package set (and the pinned indices it came from), the profile unchanged.
 pub(crate) fn solve_state(
-    pinned: &Pinned,
+    pinned: &PinnedView<'_>,
     old: &State,
     request: &solver::Request,
 ) -> Result<State, CliError> {
@@ -143,8 +107,8 @@ pub(crate) fn solve_state(
         })
         .collect();
     let t = std::time::Instant::now();
-    let solver = solver::Solver::new(&pinned.universe, &solver::Options::default());
-    let solution = solver
+    let solution = pinned
+        .solver()
         .solve(request, &installed)
         .map_err(|e| {
             CliError::new("unsatisfiable", e.to_string())
@@ -155,25 +119,22 @@ pub(crate) fn solve_state(
         t.elapsed(),
         solution.packages.len()
     );
-    let lookup = pinned.lookup();
     let mut packages = Vec::with_capacity(solution.packages.len());
     for c in &solution.packages {
-        let i = *lookup
-            .get(&(c.name.as_str(), c.version.as_str(), c.arch.as_str()))
-            .ok_or_else(|| {
-                CliError::new(
-                    "internal",
-                    format!(
-                        "solver chose {} {} which no pinned index has",
-                        c.name, c.version
-                    ),
-                )
-            })?;
-        let p = &pinned.universe.packages[i];
+        let r = pinned.find(&c.name, &c.version, &c.arch).ok_or_else(|| {
+            CliError::new(
+                "internal",
+                format!(
+                    "solver chose {} {} which no pinned index has",
+                    c.name, c.version
+                ),
+            )
+        })?;
+        let p = pinned.record(r);
         packages.push(PackageEntry {
-            name: p.name.clone(),
-            version: p.version.clone(),
-            arch: p.arch.clone(),
+            name: p.name.to_owned(),
+            version: p.version.to_owned(),
+            arch: p.arch.to_owned(),
             sha256: p.sha256,
         });
     }
@@ -186,14 +147,13 @@ pub(crate) fn solve_state(
 }
 
 /// What `state` still needs to download: the pinned packages whose .deb is not in the store.
-pub(crate) fn download_size(ctx: &Ctx, pinned: &Pinned, state: &State) -> u64 {
-    let lookup = pinned.lookup();
+pub(crate) fn download_size(ctx: &Ctx, pinned: &PinnedView<'_>, state: &State) -> u64 {
     state
         .packages
         .iter()
         .filter(|p| ctx.store.deb_by_sha256(&p.sha256).ok().flatten().is_none())
-        .filter_map(|p| lookup.get(&(p.name.as_str(), p.version.as_str(), p.arch.as_str())))
-        .map(|&i| pinned.universe.packages[i].size)
+        .filter_map(|p| pinned.find(&p.name, &p.version, &p.arch))
+        .map(|r| pinned.record(r).size)
         .sum()
 }
 
@@ -201,32 +161,31 @@ pub(crate) fn download_size(ctx: &Ctx, pinned: &Pinned, state: &State) -> u64 {
 /// anything is built. A package neither stored nor in a pinned index is an error naming it.
 pub(crate) fn fetch_state(
     ctx: &Ctx,
-    pinned: &Pinned,
+    pinned: &PinnedView<'_>,
     state: &State,
     o: &TxnOpts,
 ) -> anyhow::Result<()> {
-    let lookup = pinned.lookup();
-    let mut wanted: Vec<(&store::Package, &store::PackageOrigin)> = Vec::new();
+    let mut wanted = Vec::new();
     let mut download = 0;
     for p in &state.packages {
         if ctx.store.deb_by_sha256(&p.sha256)?.is_some() {
             continue;
         }
-        let i = *lookup
-            .get(&(p.name.as_str(), p.version.as_str(), p.arch.as_str()))
-            .ok_or_else(|| {
-                CliError::new(
-                    "missing_deb",
-                    format!(
-                        "{} {} is neither in the store nor in any pinned index",
-                        p.name, p.version
-                    ),
-                )
-                .hint("run `particle repo update`, or install another version")
-            })?;
-        download += pinned.universe.packages[i].size;
-        wanted.push((&pinned.universe.packages[i], &pinned.origins[i]));
+        let r = pinned.find(&p.name, &p.version, &p.arch).ok_or_else(|| {
+            CliError::new(
+                "missing_deb",
+                format!(
+                    "{} {} is neither in the store nor in any pinned index",
+                    p.name, p.version
+                ),
+            )
+            .hint("run `particle repo update`, or install another version")
+        })?;
+        download += pinned.record(r).size;
+        wanted.push((pinned.package(r), pinned.origin(r)));
     }
+    let wanted: Vec<(&store::Package, &store::PackageOrigin)> =
+        wanted.iter().map(|(p, o)| (p.as_ref(), *o)).collect();
     let fetch = crate::progress::Fetch::start(
         crate::progress::Mode::for_stderr(!o.json && !o.quiet),
         state.packages.len(),

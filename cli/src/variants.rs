@@ -10,7 +10,8 @@
 use crate::ctx::Ctx;
 use crate::error::CliError;
 use crate::output::print_json;
-use crate::txn::{self, Pinned, TxnOpts};
+use crate::pinned::{Pinned, PinnedView};
+use crate::txn::{self, TxnOpts};
 use journal::query::ProfileChange;
 use journal::{Provenance, Record, Request, State, Value};
 use serde::{Deserialize, Serialize};
@@ -485,7 +486,7 @@ impl Reconcile<'_> {
 /// `state` with `install` present and `remove` absent; the solver runs only if that changes
 /// something, so a state that already satisfies the definition stays bit for bit the same.
 fn packages(
-    pinned: &Pinned,
+    pinned: &PinnedView<'_>,
     state: State,
     install: &[String],
     remove: &[String],
@@ -512,7 +513,7 @@ fn packages(
 /// added and removed, sysctl, initramfs and hardware settings. The solver then restores any
 /// dependency the combination needs.
 fn rebased(
-    pinned: &Pinned,
+    pinned: &PinnedView<'_>,
     h: &journal::History<'_>,
     child: &Record,
     parent_head: &Record,
@@ -668,7 +669,7 @@ impl Outcome {
 #[allow(clippy::too_many_arguments)]
 fn commit_target(
     ctx: &mut Ctx,
-    pinned: &Pinned,
+    pinned: &PinnedView<'_>,
     o: &TxnOpts,
     from: &State,
     head: Option<&Record>,
@@ -705,7 +706,7 @@ fn commit_target(
 /// record; otherwise it stays on the parent transaction it was built on.
 fn apply_one(
     ctx: &mut Ctx,
-    pinned: &Pinned,
+    pinned: &PinnedView<'_>,
     def: &Definition,
     file: &str,
     o: &TxnOpts,
@@ -844,7 +845,8 @@ pub(crate) fn apply(
 ) -> anyhow::Result<()> {
     let def = Definition::load(file)?;
     let mut ctx = Ctx::write(root, quiet || json)?;
-    let pinned = Pinned::load(&ctx.store)?;
+    let loaded = Pinned::load(&ctx.store)?;
+    let pinned = loaded.view()?;
     let o = TxnOpts {
         variant: def.name.clone(),
         reason,
@@ -877,7 +879,8 @@ fn finish(o: &TxnOpts, variant: &str, outcome: &Outcome) -> anyhow::Result<()> {
 /// `particle variant rebase CHILD`: CHILD rebuilt on its parent's head with its own changes.
 pub(crate) fn rebase(root: &Path, o: &TxnOpts) -> anyhow::Result<()> {
     let mut ctx = Ctx::write(root, o.quiet || o.json)?;
-    let pinned = Pinned::load(&ctx.store)?;
+    let loaded = Pinned::load(&ctx.store)?;
+    let pinned = loaded.view()?;
     let h = ctx.journal.history();
     let head = h
         .head(&o.variant)
@@ -1044,7 +1047,8 @@ pub(crate) fn compose(
         }
     };
     let defs = ordered(defs)?;
-    let pinned = Pinned::load(&ctx.store)?;
+    let loaded = Pinned::load(&ctx.store)?;
+    let pinned = loaded.view()?;
     let mut results = Vec::new();
     for (file, def) in &defs {
         let o = TxnOpts {
@@ -1131,7 +1135,8 @@ pub(crate) fn hardware_txn(
     }
     remove.retain(|p| !install.contains(p));
     let recommends = chain.last().is_some_and(|d| d.packages.recommends);
-    let pinned = Pinned::load(&ctx.store)?;
+    let loaded = Pinned::load(&ctx.store)?;
+    let pinned = loaded.view()?;
     let target = packages(&pinned, target, &install, &remove, recommends)?;
     if !o.json && !o.quiet && !matched.is_empty() {
         eprintln!("hardware rules that match: {}", matched.join(", "));

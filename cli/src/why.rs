@@ -10,6 +10,7 @@
 use crate::ctx::Ctx;
 use crate::error::CliError;
 use crate::output::print_json;
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 
@@ -33,27 +34,25 @@ pub(crate) fn why(root: &Path, package: &str, variant: &str, json: bool) -> anyh
                 format!("{package} is not installed in {variant}"),
             )
         })?;
-    let (universe, _) = ctx.store.universe()?;
-    // The installed versions' metadata, by name.
-    let by_key: HashMap<(&str, &str, &str), &store::Package> = universe
+    let loaded = crate::pinned::Pinned::load(&ctx.store)?;
+    let pinned = loaded.view()?;
+    // The installed versions' metadata.
+    let meta: Vec<Option<Cow<'_, store::Package>>> = state
         .packages
         .iter()
-        .map(|p| ((p.name.as_str(), p.version.as_str(), p.arch.as_str()), p))
+        .map(|e| {
+            pinned
+                .find(&e.name, &e.version, &e.arch)
+                .map(|r| pinned.package(r))
+        })
         .collect();
-    let mut meta: Vec<Option<&store::Package>> = Vec::new();
     let mut index_of: HashMap<&str, usize> = HashMap::new();
     let mut providers: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, e) in state.packages.iter().enumerate() {
-        let m = by_key
-            .get(&(e.name.as_str(), e.version.as_str(), e.arch.as_str()))
-            .copied();
+    for (i, (e, m)) in state.packages.iter().zip(&meta).enumerate() {
         index_of.insert(e.name.as_str(), i);
-        if let Some(m) = m {
-            for pr in &m.provides {
-                providers.entry(pr.name.as_str()).or_default().push(i);
-            }
+        for pr in m.iter().flat_map(|m| &m.provides) {
+            providers.entry(pr.name.as_str()).or_default().push(i);
         }
-        meta.push(m);
     }
     // Roots: the latest install request naming each package, then essential/required ones.
     let mut roots: Vec<(usize, String)> = Vec::new();
@@ -102,7 +101,7 @@ pub(crate) fn why(root: &Path, package: &str, variant: &str, json: bool) -> anyh
         }
     }
     while let Some(i) = queue.pop_front() {
-        let Some(m) = meta[i] else { continue };
+        let Some(m) = &meta[i] else { continue };
         for dep in m.pre_depends.iter().chain(&m.depends).chain(&m.recommends) {
             let hit = dep.alternatives.iter().find_map(|r| {
                 index_of.get(r.name.as_str()).copied().or_else(|| {

@@ -450,3 +450,42 @@ fn state_dir_that_is_not_particles() {
         env.run(&args).fails("not_a_state_dir");
     }
 }
+
+/// With one source, planning reads the pinned snapshot in place; with two it converts both to
+/// the owned model. The same archive pinned twice must plan exactly as once, and a transaction
+/// over two sources fetches and commits.
+#[test]
+fn one_source_and_two_plan_alike() {
+    let env = Env::with_source(&file_uri(&mirror()), &debian_keyring());
+    env.run(&["repo", "update"]).ok();
+    let plan = |env: &Env| {
+        let mut dry = env
+            .run(&["--json", "txn", "install", "--dry-run", "hello", "curl"])
+            .ok()
+            .json();
+        assert_eq!(dry["dry_run"], true);
+        // The packages, not which sources were pinned (the second plan records both).
+        dry["changes"]["indices"].take();
+        dry["changes"].take()
+    };
+    let one = plan(&env);
+    assert!(names(&one["added"]).contains(&"libcurl4".to_owned()));
+    env.run(&[
+        "repo",
+        "add",
+        "again",
+        "--uri",
+        &file_uri(&mirror()),
+        "--suite",
+        "bookworm",
+        "--keyring",
+        &debian_keyring().to_string_lossy(),
+    ])
+    .ok();
+    env.run(&["repo", "update"]).ok();
+    assert_eq!(plan(&env), one);
+    env.run(&["txn", "install", "hello"]).ok();
+    let why = env.run(&["--json", "why", "hello"]).ok().json();
+    assert_eq!(why["requested_by"], 1, "{why}");
+    invariants(&env);
+}
