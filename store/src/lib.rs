@@ -58,8 +58,7 @@ pub use model::{
     ArchQualifier, Constraint, Dependency, MultiArch, Op, Package, Priority, Relation, Universe,
 };
 pub use names::{
-    name_hash, ArchivedNameDirectory, ArchivedNameEntry, NameDirectory, NameEntry, NegativeRef,
-    ProvideRef, NO_ENTRY,
+    ArchivedNameDirectory, ArchivedNameEntry, NameDirectory, NameEntry, NegativeRef, ProvideRef,
 };
 pub use relation::{
     parse_dependencies, parse_relation, parse_relations, valid_name, RelationError,

@@ -60,7 +60,7 @@ pub struct NegativeRef {
 pub struct NameDirectory {
     /// The hash table: per slot, 1 + the index of an entry, or 0 for an empty slot. A power of
     /// two, at least twice the entries; a name starts at the slot given by the top bits of its
-    /// [`name_hash`] and probes linearly.
+    /// `name_hash` (below) and probes linearly.
     pub slots: Vec<u32>,
     /// One per distinct name, in order of first mention (package by package: its name, then its
     /// Provides, Conflicts and Breaks).
@@ -77,7 +77,7 @@ pub struct NameDirectory {
     pub base: Vec<u32>,
     /// Per package of the table: the entry of its name.
     pub package_names: Vec<u32>,
-    /// Per relation of the table (every field's): the entry of its name, or [`NO_ENTRY`] for a
+    /// Per relation of the table (every field's): the entry of its name, or `u32::MAX` (`NO_ENTRY`) for a
     /// name that is no package's, and no Provides or Conflicts/Breaks target (a Depends on a
     /// package missing from the archive). Readers following relations in place then find a
     /// name's lists without hashing it.
@@ -85,12 +85,12 @@ pub struct NameDirectory {
 }
 
 /// In [`NameDirectory::relation_names`]: the name has no entry.
-pub const NO_ENTRY: u32 = u32::MAX;
+const NO_ENTRY: u32 = u32::MAX;
 
 /// The hash of a name in the directory (FxHash's word step over the little-endian 8-byte words
 /// of the name, the last one zero-padded, then the length). Part of the snapshot format: a
 /// directory written with another hash would not be found.
-pub fn name_hash(name: &[u8]) -> u64 {
+fn name_hash(name: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
     let step = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
     let mut h = 0;
