@@ -77,10 +77,10 @@ pub struct NameDirectory {
     pub base: Vec<u32>,
     /// Per package of the table: the entry of its name.
     pub package_names: Vec<u32>,
-    /// Per relation of the table (every field's): the entry of its name, or `u32::MAX` (`NO_ENTRY`) for a
-    /// name that is no package's, and no Provides or Conflicts/Breaks target (a Depends on a
-    /// package missing from the archive). Readers following relations in place then find a
-    /// name's lists without hashing it.
+    /// Per relation of the table (every field's): the entry of its name, or `u32::MAX`
+    /// (`NO_ENTRY`) for a name that is no package's, and no Provides or Conflicts/Breaks target
+    /// (a Depends on a package missing from the archive). Readers following relations in place
+    /// then find a name's lists without hashing it.
     pub relation_names: Vec<u32>,
 }
 
