@@ -91,10 +91,16 @@ impl Env {
     pub(crate) fn with_source(uri: &str, keyring: &Path) -> Self {
         let env = Self::new();
         env.run(&["init"]).ok();
-        env.run(&[
+        env.add_source("debian", uri, keyring);
+        env
+    }
+
+    /// Adds the source `name` (suite bookworm) to an initialized state directory.
+    pub(crate) fn add_source(&self, name: &str, uri: &str, keyring: &Path) {
+        self.run(&[
             "repo",
             "add",
-            "debian",
+            name,
             "--uri",
             uri,
             "--suite",
@@ -103,7 +109,6 @@ impl Env {
             &keyring.to_string_lossy(),
         ])
         .ok();
-        env
     }
 }
 

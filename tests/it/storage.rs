@@ -155,18 +155,7 @@ fn a_full_disk_at_every_stage_loses_nothing_and_the_next_transaction_works() {
     let env = Env::new();
     let state_fs = Tmpfs::mount(&env.root(), "80m");
     env.run(&["init"]).ok();
-    env.run(&[
-        "repo",
-        "add",
-        "debian",
-        "--uri",
-        &file_uri(&mirror()),
-        "--suite",
-        "bookworm",
-        "--keyring",
-        &debian_keyring().to_string_lossy(),
-    ])
-    .ok();
+    env.add_source("debian", &file_uri(&mirror()), &debian_keyring());
     env.run(&["repo", "update"]).ok();
     let status = env.run(&["--json", "status"]).ok().json();
     let staging = PathBuf::from(status["staging"].as_str().expect("staging"));

@@ -470,18 +470,7 @@ fn one_source_and_two_plan_alike() {
     };
     let one = plan(&env);
     assert!(names(&one["added"]).contains(&"libcurl4".to_owned()));
-    env.run(&[
-        "repo",
-        "add",
-        "again",
-        "--uri",
-        &file_uri(&mirror()),
-        "--suite",
-        "bookworm",
-        "--keyring",
-        &debian_keyring().to_string_lossy(),
-    ])
-    .ok();
+    env.add_source("again", &file_uri(&mirror()), &debian_keyring());
     env.run(&["repo", "update"]).ok();
     assert_eq!(plan(&env), one);
     env.run(&["txn", "install", "hello"]).ok();
