@@ -86,7 +86,7 @@ fn mentions(pb: &Problem<'_, '_>, info: &Info, clause: &[Lit]) -> Vec<Pkg> {
 
 fn render(index: &Index<'_>, info: &Info, clause: &[Lit]) -> Option<String> {
     Some(match info {
-        Info::Install(_) => return None,
+        Info::Install(_) | Info::Learnt => return None,
         Info::Essential(n) => format!("{n} is essential"),
         Info::Required(n) => format!("{n} is required (Priority: required)"),
         Info::Remove(n) => format!("{n} is to be removed"),

@@ -8,8 +8,11 @@
 //! - one instance of a name: `¬a ∨ ¬b` for two versions (or non-`same` architectures) of a name;
 //! - roots: `c1 ∨ … ∨ cn` for every requested, essential or required name; `¬x` for removals.
 //!
-//! Only packages reachable from the roots are encoded: a package that no clause can force is
-//! simply never installed. The search decides like apt: it walks installed packages in the order
+//! Only packages reachable from the roots through Depends and Pre-Depends are encoded: a
+//! package that no clause can force is simply never installed. A Recommends candidate, and
+//! what it can reach, is encoded when the Recommends pass tries it (during the search: the
+//! engine watches such clauses by the current assignment); encoding every package Recommends
+//! could reach up front was three times the packages for task-gnome-desktop, most never tried. The search decides like apt: it walks installed packages in the order
 //! they were installed and, for the first dependency not yet satisfied, installs its first
 //! candidate not yet excluded; with nothing left to decide, every unset package is "not
 //! installed", which satisfies all clauses (each non-root clause has a negative literal).
@@ -40,6 +43,8 @@ pub(crate) enum Info {
     },
     /// Two instances of one name.
     OneOf(Pkg, Pkg),
+    /// A learnt clause's place (learnt clauses are numbered with the original ones).
+    Learnt,
 }
 
 /// Outcome of a search.
@@ -190,9 +195,14 @@ impl<'i, 'u> Problem<'i, 'u> {
 
     fn add(&mut self, lits: &[Lit], info: Info) -> Cid {
         let c = self.sat.add_clause(lits);
-        debug_assert_eq!(c as usize, self.info.len());
+        self.info.resize(c as usize, Info::Learnt);
         self.info.push(info);
         c
+    }
+
+    /// Whether `p`'s relations are encoded (or being encoded).
+    pub(crate) fn is_active(&self, p: Pkg) -> bool {
+        self.var(p).is_some_and(|v| self.vars[v as usize].active)
     }
 
     /// The satisfiers of entry `k` of `p` (numbered over Pre-Depends, Depends, then
@@ -265,7 +275,9 @@ impl<'i, 'u> Problem<'i, 'u> {
         self.add(&[Lit::neg(v)], info)
     }
 
-    /// Encodes `p` and everything its dependencies (and Recommends, when enabled) can reach.
+    /// Encodes `p` and everything its dependencies can reach (its Recommends are listed, not
+    /// followed). Called during a search (a Recommends candidate), the packages it encodes are
+    /// not assigned yet, so no clause it adds is false; what they make unit is propagated.
     pub(crate) fn activate(&mut self, p: Pkg) {
         if self.is_free(p) {
             return;
@@ -326,21 +338,10 @@ impl<'i, 'u> Problem<'i, 'u> {
                     d.1 += 1;
                 }
             }
-            if self.with_recommends {
-                for k in 0..recommends {
-                    let (a, b) = self.push_entry(p, Field::Recommends, k);
-                    for i in a..b {
-                        let c = self.pool[i];
-                        if self.is_free(c) {
-                            continue;
-                        }
-                        let w = self.new_var(c);
-                        if !self.vars[w as usize].active {
-                            self.vars[w as usize].active = true;
-                            stack.push((c, w));
-                        }
-                    }
-                }
+            // Recommends are only listed: the Recommends pass encodes a candidate when it
+            // tries it (most of what Recommends could reach is never tried).
+            for k in 0..recommends {
+                self.push_entry(p, Field::Recommends, k);
             }
             // Conflicts between active packages: forward from p, and backward onto p.
             for (breaks, list) in [(false, List::Conflicts), (true, List::Breaks)] {

@@ -51,8 +51,10 @@ pub(crate) struct Sat {
     /// for all clauses rather than one each.
     clauses: Vec<(u32, u32)>,
     lits: Vec<Lit>,
-    /// Number of original clauses; learnt ones follow.
-    originals: usize,
+    /// Per clause: `NONE` for an original clause, else its place in `learnt_origin`. Original
+    /// clauses may follow learnt ones: the solver encodes a package's relations when it first
+    /// tries the package (its Recommends), which can be after conflicts.
+    learnt_index: Vec<u32>,
     learnt_origin: Vec<Box<[Cid]>>,
     /// Per literal, its watch list: a run of `watches`, one allocation for all lists rather
     /// than one each (~20,000 per request, each allocated, grown and freed).
@@ -65,6 +67,12 @@ pub(crate) struct Sat {
     unwatched: usize,
     units: Vec<Cid>,
     units_done: usize,
+    /// Unit clauses added after propagation began: they hold at the level they were added at,
+    /// not at level 0, so every propagation asserts them again (a backtrack can undo them).
+    late_units: Vec<Cid>,
+    /// Propagation has begun: clauses added from now on are watched one at a time, by what
+    /// the assignment makes of them (see [`Sat::watch_late_clauses`]).
+    started: bool,
     empty: Option<Cid>,
     seen: Vec<bool>,
     /// Incremented on every backtrack, so branchers know when to rescan.
@@ -83,13 +91,15 @@ impl Sat {
             qhead: 0,
             clauses: Vec::new(),
             lits: Vec::new(),
-            originals: 0,
+            learnt_index: Vec::new(),
             learnt_origin: Vec::new(),
             watch_lists: vec![Run::default(); vars * 2],
             watches: Vec::new(),
             unwatched: 0,
             units: Vec::new(),
             units_done: 0,
+            late_units: Vec::new(),
+            started: false,
             empty: None,
             seen: vec![false; vars],
             epoch: 0,
@@ -120,23 +130,21 @@ impl Sat {
         self.watch_lists.extend([Run::default(); 2]);
     }
 
-    /// Adds an original clause. Must be called before any learning (at level 0, before solving).
+    /// Adds an original clause. Added during a search, it must not be false under the current
+    /// assignment (a clause over at least one unassigned variable, as a package's relations
+    /// are when the package is first encoded); it is unit-propagated at the current level.
     pub(crate) fn add_clause(&mut self, lits: &[Lit]) -> Cid {
-        debug_assert_eq!(
-            self.originals,
-            self.clauses.len(),
-            "original clauses come first"
-        );
         let id = self.clauses.len() as Cid;
         match lits.len() {
             0 => {
                 self.empty.get_or_insert(id);
             }
+            1 if self.started => self.late_units.push(id),
             1 => self.units.push(id),
             _ => {}
         }
         self.push_lits(lits);
-        self.originals += 1;
+        self.learnt_index.push(NONE);
         id
     }
 
@@ -168,12 +176,16 @@ impl Sat {
     }
 
     /// Puts the original clauses added since the last call in the watch lists, in order.
-    fn watch_new_clauses(&mut self) {
+    /// Returns a clause that is false under the current assignment, if one was added.
+    fn watch_new_clauses(&mut self) -> Option<Cid> {
         let new = self.unwatched..self.clauses.len();
         if new.is_empty() {
-            return;
+            return None;
         }
         self.unwatched = self.clauses.len();
+        if self.started {
+            return self.watch_late_clauses(new);
+        }
         let mut counts = vec![0u32; self.watch_lists.len()];
         let mut total = 0;
         for c in new.clone() {
@@ -215,6 +227,45 @@ impl Sat {
                 }
             }
         }
+        None
+    }
+
+    /// Watches clauses added during a search: each watches two literals that are not false
+    /// where it has them (moved to the front as propagation moves them, so the order of the
+    /// others is kept), and one left with a single literal not false asserts it, at the
+    /// current level.
+    fn watch_late_clauses(&mut self, new: std::ops::Range<usize>) -> Option<Cid> {
+        let mut conflict = None;
+        for c in new {
+            let (start, len) = self.clauses[c];
+            let (start, len) = (start as usize, len as usize);
+            if len < 2 {
+                continue;
+            }
+            for w in 0..2 {
+                if value_in(&self.val, self.lits[start + w]) == Val::False {
+                    if let Some(k) =
+                        (2..len).find(|&k| value_in(&self.val, self.lits[start + k]) != Val::False)
+                    {
+                        self.lits.swap(start + w, start + k);
+                    }
+                }
+            }
+            if value_in(&self.val, self.lits[start]) == Val::False {
+                self.lits.swap(start, start + 1);
+            }
+            let (first, second) = (self.lits[start], self.lits[start + 1]);
+            self.watch(first, c as Cid);
+            self.watch(second, c as Cid);
+            match (value_in(&self.val, first), value_in(&self.val, second)) {
+                (Val::False, _) => {
+                    conflict.get_or_insert(c as Cid);
+                }
+                (Val::Unset, Val::False) => self.enqueue(first, c as Cid),
+                _ => {}
+            }
+        }
+        conflict
     }
 
     fn push_lits(&mut self, lits: &[Lit]) {
@@ -290,7 +341,10 @@ impl Sat {
     /// Propagates to a fixpoint; returns a falsified clause on conflict. Unit and empty
     /// clauses are enqueued at level 0 on the first call.
     pub(crate) fn propagate(&mut self) -> Option<Cid> {
-        self.watch_new_clauses();
+        if let Some(c) = self.watch_new_clauses() {
+            return Some(self.at_level_of(c));
+        }
+        self.started = true;
         if let Some(e) = self.empty {
             return Some(e);
         }
@@ -306,6 +360,15 @@ impl Sat {
                 }
             }
             self.units_done += 1;
+        }
+        for i in 0..self.late_units.len() {
+            let c = self.late_units[i];
+            let l = self.clause(c)[0];
+            match self.value(l) {
+                Val::True => {}
+                Val::False => return Some(self.at_level_of(c)),
+                Val::Unset => self.enqueue(l, c),
+            }
         }
         while self.qhead < self.trail.len() {
             let p = self.trail[self.qhead];
@@ -365,11 +428,24 @@ impl Sat {
         None
     }
 
+    /// Backtracks to the highest level of the literals of `c`, a clause false under the
+    /// assignment, so that conflict analysis finds one of them at the current level (a clause
+    /// added during a search can be false from lower levels only).
+    fn at_level_of(&mut self, c: Cid) -> Cid {
+        let top = self
+            .clause(c)
+            .iter()
+            .map(|l| self.level[l.var() as usize] as usize)
+            .max()
+            .unwrap_or(0);
+        self.backtrack(top);
+        c
+    }
+
     fn origin_into(&self, c: Cid, out: &mut Vec<Cid>) {
-        if (c as usize) < self.originals {
-            out.push(c);
-        } else {
-            out.extend_from_slice(&self.learnt_origin[c as usize - self.originals]);
+        match self.learnt_index[c as usize] {
+            NONE => out.push(c),
+            i => out.extend_from_slice(&self.learnt_origin[i as usize]),
         }
     }
 
@@ -407,7 +483,11 @@ impl Sat {
     /// Learns from a conflict (above level 0), backjumps and asserts the learnt literal.
     /// Returns the level jumped to.
     pub(crate) fn learn(&mut self, confl: Cid) -> usize {
-        self.watch_new_clauses();
+        let late = self.watch_new_clauses();
+        debug_assert!(
+            late.is_none(),
+            "clauses are watched before the conflict is found"
+        );
         self.conflicts += 1;
         let cur = self.level() as u32;
         let mut learnt = vec![Lit(0)];
@@ -483,6 +563,7 @@ impl Sat {
         self.push_lits(&learnt);
         // Watched above; the original clauses were all watched when learning began.
         self.unwatched = self.clauses.len();
+        self.learnt_index.push(self.learnt_origin.len() as u32);
         self.learnt_origin.push(origin.into_boxed_slice());
         self.enqueue(assert, id);
         bj
@@ -580,6 +661,145 @@ mod tests {
         assert!(solve(&mut sat, 4));
         for c in &clauses {
             assert!(c.iter().any(|&l| sat.value(l) == Val::True), "{c:?}");
+        }
+    }
+
+    fn satisfies(sat: &Sat, clauses: &[Vec<Lit>]) -> bool {
+        clauses
+            .iter()
+            .all(|c| c.iter().any(|&l| sat.value(l) == Val::True))
+    }
+
+    #[test]
+    fn clauses_added_during_a_search_propagate_and_outlive_backtracking() {
+        let mut sat = Sat::new(4);
+        sat.add_clause(&[Lit::pos(0), Lit::pos(1)]);
+        assert_eq!(sat.propagate(), None);
+        sat.decide(Lit::pos(0));
+        assert_eq!(sat.propagate(), None);
+        // Unit under the assignment: asserted at the current level.
+        sat.add_clause(&[Lit::neg(0), Lit::neg(2)]);
+        sat.add_clause(&[Lit::neg(3)]);
+        assert_eq!(sat.propagate(), None);
+        assert_eq!(sat.value(Lit::pos(2)), Val::False);
+        assert_eq!(sat.value(Lit::pos(3)), Val::False);
+        // Undone by a backtrack, the late unit is asserted again; the late binary clause still
+        // propagates from its other literal.
+        sat.backtrack(0);
+        assert_eq!(sat.value(Lit::pos(3)), Val::Unset);
+        assert_eq!(sat.propagate(), None);
+        assert_eq!(sat.value(Lit::pos(3)), Val::False);
+        sat.decide(Lit::pos(2));
+        assert_eq!(sat.propagate(), None);
+        assert_eq!(sat.value(Lit::pos(0)), Val::False);
+        assert_eq!(sat.value(Lit::pos(1)), Val::True);
+    }
+
+    #[test]
+    fn a_late_unit_falsified_by_a_learnt_assertion_is_a_conflict() {
+        let mut sat = Sat::new(2);
+        sat.add_clause(&[Lit::pos(0), Lit::pos(1)]);
+        assert_eq!(sat.propagate(), None);
+        sat.decide(Lit::neg(0));
+        assert_eq!(sat.propagate(), None);
+        assert_eq!(sat.value(Lit::pos(1)), Val::True);
+        let mut sat2 = Sat::new(2);
+        sat2.add_clause(&[Lit::pos(0), Lit::pos(1)]);
+        assert_eq!(sat2.propagate(), None);
+        sat2.decide(Lit::neg(0));
+        assert_eq!(sat2.propagate(), None);
+        // `¬x1` is false from level 1 only: the conflict is found and learning leaves
+        // `x0` at level 0.
+        sat2.add_clause(&[Lit::neg(1)]);
+        let c = sat2.propagate().expect("the late unit is false");
+        assert_eq!(sat2.level(), 1);
+        sat2.learn(c);
+        assert_eq!(sat2.propagate(), None);
+        assert_eq!(sat2.value(Lit::pos(0)), Val::True);
+        assert_eq!(sat2.value(Lit::pos(1)), Val::False);
+        assert!(solve(&mut sat2, 2));
+    }
+
+    /// Random small formulas, half added up front and half during the search (each added
+    /// when it is not false under the assignment, after a backtrack to level 0 otherwise):
+    /// the engine finds a model exactly when brute force does, and the model satisfies all.
+    #[test]
+    fn late_clauses_keep_the_search_complete_and_sound() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..400 {
+            let n = 3 + next(6) as u32;
+            let m = 2 + next(3 * u64::from(n)) as usize;
+            let clauses: Vec<Vec<Lit>> = (0..m)
+                .map(|_| {
+                    let len = 1 + next(3) as usize;
+                    let mut c: Vec<Lit> = Vec::new();
+                    while c.len() < len {
+                        let v = next(u64::from(n)) as u32;
+                        if c.iter().all(|l| l.var() != v) {
+                            c.push(if next(2) == 0 {
+                                Lit::pos(v)
+                            } else {
+                                Lit::neg(v)
+                            });
+                        }
+                    }
+                    c
+                })
+                .collect();
+            let brute = (0..1u32 << n).any(|bits| {
+                clauses
+                    .iter()
+                    .all(|c| c.iter().any(|l| ((bits >> l.var()) & 1 == 1) != l.is_neg()))
+            });
+            let mut sat = Sat::new(n as usize);
+            let half = m / 2;
+            for c in &clauses[..half] {
+                sat.add_clause(c);
+            }
+            let mut unsat = false;
+            'late: for c in &clauses[half..] {
+                // Some decisions first, as the Recommends pass has made when it encodes.
+                loop {
+                    if let Some(confl) = sat.propagate() {
+                        if sat.level() == 0 {
+                            unsat = true;
+                            break 'late;
+                        }
+                        sat.learn(confl);
+                        continue;
+                    }
+                    break;
+                }
+                if let Some(v) = (0..n).find(|&v| sat.value(Lit::pos(v)) == Val::Unset) {
+                    sat.decide(if next(2) == 0 {
+                        Lit::pos(v)
+                    } else {
+                        Lit::neg(v)
+                    });
+                    if sat.propagate().is_some() {
+                        sat.backtrack(0);
+                    }
+                }
+                if c.iter().all(|&l| sat.value(l) == Val::False) {
+                    sat.backtrack(0);
+                    if c.iter().all(|&l| sat.value(l) == Val::False) {
+                        unsat = true;
+                        break;
+                    }
+                }
+                sat.add_clause(c);
+            }
+            let found = !unsat && solve(&mut sat, n);
+            assert_eq!(found, brute, "{clauses:?}");
+            if found {
+                assert!(satisfies(&sat, &clauses), "{clauses:?}");
+            }
         }
     }
 }

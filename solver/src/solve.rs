@@ -457,6 +457,15 @@ impl<'u> Solver<'u> {
                 continue;
             }
             for &c in &cands {
+                if !pb.is_active(c) {
+                    // Encoded now, and what that makes unit propagated: the candidate may turn
+                    // out excluded already, as it would be had it been encoded up front.
+                    pb.activate(c);
+                    visited.resize(pb.var_count(), false);
+                    if let Outcome::Unsat(core) = pb.search(&[], soft, None) {
+                        return Err(core);
+                    }
+                }
                 let l = pb.lit(c);
                 if pb.sat.value(l) != Val::Unset {
                     continue;
