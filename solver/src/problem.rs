@@ -8,11 +8,15 @@
 //! - one instance of a name: `¬a ∨ ¬b` for two versions (or non-`same` architectures) of a name;
 //! - roots: `c1 ∨ … ∨ cn` for every requested, essential or required name; `¬x` for removals.
 //!
-//! Only packages reachable from the roots through Depends and Pre-Depends are encoded: a
-//! package that no clause can force is simply never installed. A Recommends candidate, and
-//! what it can reach, is encoded when the Recommends pass tries it (during the search: the
-//! engine watches such clauses by the current assignment); encoding every package Recommends
-//! could reach up front was three times the packages for task-gnome-desktop, most never tried. The search decides like apt: it walks installed packages in the order
+//! A package's clauses are encoded when it is first installed in the search (or is a root
+//! candidate, or is tried by the Recommends pass): every installed package is encoded before
+//! the next decision, so a model satisfies every relation of what it installs, and a
+//! package never installed needs no clause (each non-root clause has a negative literal).
+//! The engine watches clauses added during the search by the current assignment (see
+//! `Sat::add_clause`). Encoding everything the roots could reach up front, through every
+//! alternative, provider and Recommends, was 2.7 times the packages a task-gnome-desktop
+//! answer holds and half of the solve. Distcheck, which checks every package over a shared
+//! base, still encodes up front. The search decides like apt: it walks installed packages in the order
 //! they were installed and, for the first dependency not yet satisfied, installs its first
 //! candidate not yet excluded; with nothing left to decide, every unset package is "not
 //! installed", which satisfies all clauses (each non-root clause has a negative literal).
@@ -68,6 +72,13 @@ pub(crate) struct Problem<'i, 'u> {
     vars: Vec<Node>,
     /// Packages whose clauses need not be encoded (distcheck's conflict-free closure).
     free: Option<Vec<bool>>,
+    /// Encode a package when it is first installed (or tried by the Recommends pass) rather
+    /// than everything the roots can reach up front (distcheck, which checks one package at a
+    /// time over a shared base, encodes up front).
+    lazy: bool,
+    /// How much of the trail was checked for installed packages still to encode, and in which
+    /// epoch (a backtrack rewrites the trail).
+    encoded_upto: (usize, u64),
     /// Root clauses, in request order.
     pub(crate) roots: Vec<Cid>,
     /// Per entry: its satisfiers, a range of `pool` (deduplicated, in preference order). An
@@ -125,6 +136,8 @@ impl<'i, 'u> Problem<'i, 'u> {
         let clauses = vars * 7;
         Problem {
             index,
+            lazy: free.is_none(),
+            encoded_upto: (0, 0),
             sat: Sat::with_capacity(vars, clauses, clauses * 2),
             info: Vec::with_capacity(clauses),
             var_of: vec![0; n],
@@ -275,9 +288,8 @@ impl<'i, 'u> Problem<'i, 'u> {
         self.add(&[Lit::neg(v)], info)
     }
 
-    /// Encodes `p` and everything its dependencies can reach (its Recommends are listed, not
-    /// followed). Called during a search (a Recommends candidate), the packages it encodes are
-    /// not assigned yet, so no clause it adds is false; what they make unit is propagated.
+    /// Encodes `p`'s relations (its Recommends are listed, not followed) and, encoding up
+    /// front, everything its dependencies can reach.
     pub(crate) fn activate(&mut self, p: Pkg) {
         if self.is_free(p) {
             return;
@@ -317,7 +329,7 @@ impl<'i, 'u> Problem<'i, 'u> {
                         let c = self.pool[i];
                         let w = self.new_var(c);
                         lits.push(Lit::pos(w));
-                        if !self.vars[w as usize].active {
+                        if !self.lazy && !self.vars[w as usize].active {
                             self.vars[w as usize].active = true;
                             stack.push((c, w));
                         }
@@ -388,6 +400,26 @@ impl<'i, 'u> Problem<'i, 'u> {
             }
         }
         self.scratch = cands;
+    }
+
+    /// Encodes the installed packages not encoded yet (lazy encoding); whether there were any.
+    fn encode_installed(&mut self) -> bool {
+        let (mut at, epoch) = self.encoded_upto;
+        if epoch != self.sat.epoch {
+            at = 0;
+        }
+        let mut any = false;
+        while at < self.sat.trail().len() {
+            let l = self.sat.trail()[at];
+            at += 1;
+            if !l.is_neg() && !self.vars[l.var() as usize].active {
+                let p = self.vars[l.var() as usize].pkg;
+                self.activate(p);
+                any = true;
+            }
+        }
+        self.encoded_upto = (at, self.sat.epoch);
+        any
     }
 
     /// The next decision, in apt's order: depth first from the roots (in request order), each
@@ -470,6 +502,9 @@ impl<'i, 'u> Problem<'i, 'u> {
                 if floor.is_some_and(|f| bj < f) {
                     rejected = true;
                 }
+                continue;
+            }
+            if self.lazy && self.encode_installed() {
                 continue;
             }
             let level = self.sat.level();

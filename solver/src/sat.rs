@@ -3,7 +3,7 @@
 //! original clauses every learnt clause was derived from, so that an unsatisfiable request can
 //! be explained by the original relations that make it so.
 //!
-//! Branching is not done here: the caller decides (see `search.rs`), which lets the solver follow
+//! Branching is not done here: the caller decides (see `problem.rs`), which lets the solver follow
 //! Debian's dependency order the way apt and libsolv do.
 
 /// A literal: variable `v` as `2v` (installed) or `2v+1` (not installed).
@@ -70,6 +70,8 @@ pub(crate) struct Sat {
     /// Unit clauses added after propagation began: they hold at the level they were added at,
     /// not at level 0, so every propagation asserts them again (a backtrack can undo them).
     late_units: Vec<Cid>,
+    /// Scratch space for reordering a late clause's literals.
+    part: Vec<Lit>,
     /// Propagation has begun: clauses added from now on are watched one at a time, by what
     /// the assignment makes of them (see [`Sat::watch_late_clauses`]).
     started: bool,
@@ -99,6 +101,7 @@ impl Sat {
             units: Vec::new(),
             units_done: 0,
             late_units: Vec::new(),
+            part: Vec::new(),
             started: false,
             empty: None,
             seen: vec![false; vars],
@@ -130,9 +133,10 @@ impl Sat {
         self.watch_lists.extend([Run::default(); 2]);
     }
 
-    /// Adds an original clause. Added during a search, it must not be false under the current
-    /// assignment (a clause over at least one unassigned variable, as a package's relations
-    /// are when the package is first encoded); it is unit-propagated at the current level.
+    /// Adds an original clause. Added during a search (a package's relations, encoded when it
+    /// is first installed), it is watched by the current assignment at the next propagation:
+    /// unit, it asserts its literal at the current level; false, it is a conflict, found
+    /// after backtracking to the highest level among its literals.
     pub(crate) fn add_clause(&mut self, lits: &[Lit]) -> Cid {
         let id = self.clauses.len() as Cid;
         match lits.len() {
@@ -242,17 +246,17 @@ impl Sat {
             if len < 2 {
                 continue;
             }
-            for w in 0..2 {
-                if value_in(&self.val, self.lits[start + w]) == Val::False {
-                    if let Some(k) =
-                        (2..len).find(|&k| value_in(&self.val, self.lits[start + k]) != Val::False)
-                    {
-                        self.lits.swap(start + w, start + k);
-                    }
-                }
-            }
-            if value_in(&self.val, self.lits[start]) == Val::False {
-                self.lits.swap(start, start + 1);
+            let is_false = |l: Lit| value_in(&self.val, l) == Val::False;
+            if is_false(self.lits[start]) || is_false(self.lits[start + 1]) {
+                // The literals not false first, in their order (the brancher takes a
+                // dependency's first candidate not excluded), then the false ones.
+                let lits = &mut self.lits[start..start + len];
+                let mut part = std::mem::take(&mut self.part);
+                part.clear();
+                part.extend(lits.iter().filter(|&&l| !is_false(l)));
+                part.extend(lits.iter().filter(|&&l| is_false(l)));
+                lits.copy_from_slice(&part);
+                self.part = part;
             }
             let (first, second) = (self.lits[start], self.lits[start + 1]);
             self.watch(first, c as Cid);
@@ -720,9 +724,9 @@ mod tests {
         assert!(solve(&mut sat2, 2));
     }
 
-    /// Random small formulas, half added up front and half during the search (each added
-    /// when it is not false under the assignment, after a backtrack to level 0 otherwise):
-    /// the engine finds a model exactly when brute force does, and the model satisfies all.
+    /// Random small formulas, half added up front and half during the search, whatever the
+    /// assignment makes of them: the engine finds a model exactly when brute force does, and
+    /// the model satisfies every clause.
     #[test]
     fn late_clauses_keep_the_search_complete_and_sound() {
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
@@ -786,13 +790,7 @@ mod tests {
                         sat.backtrack(0);
                     }
                 }
-                if c.iter().all(|&l| sat.value(l) == Val::False) {
-                    sat.backtrack(0);
-                    if c.iter().all(|&l| sat.value(l) == Val::False) {
-                        unsat = true;
-                        break;
-                    }
-                }
+                // Unit, false or open under the assignment: the engine copes with each.
                 sat.add_clause(c);
             }
             let found = !unsat && solve(&mut sat, n);

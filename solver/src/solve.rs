@@ -461,10 +461,10 @@ impl<'u> Solver<'u> {
                     // Encoded now, and what that makes unit propagated: the candidate may turn
                     // out excluded already, as it would be had it been encoded up front.
                     pb.activate(c);
-                    visited.resize(pb.var_count(), false);
                     if let Outcome::Unsat(core) = pb.search(&[], soft, None) {
                         return Err(core);
                     }
+                    visited.resize(pb.var_count(), false);
                 }
                 let l = pb.lit(c);
                 if pb.sat.value(l) != Val::Unset {
@@ -472,7 +472,9 @@ impl<'u> Solver<'u> {
                 }
                 let floor = pb.sat.level() + 1;
                 pb.sat.decide(l);
-                match pb.search(&[], soft, Some(floor)) {
+                let outcome = pb.search(&[], soft, Some(floor));
+                visited.resize(pb.var_count(), false);
+                match outcome {
                     Outcome::Sat { rejected: false } => {
                         soft.push(l);
                         recommended.insert(c, (p, (k - hard) as u32));
