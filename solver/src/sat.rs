@@ -4,7 +4,8 @@
 //! be explained by the original relations that make it so.
 //!
 //! Branching is not done here: the caller decides (see `problem.rs`), which lets the solver follow
-//! Debian's dependency order the way apt and libsolv do.
+//! Debian's dependency order the way apt and libsolv do. Original clauses can be added at any
+//! time, also during a search: the caller encodes a package when it installs it.
 
 /// A literal: variable `v` as `2v` (installed) or `2v+1` (not installed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
