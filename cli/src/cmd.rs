@@ -707,9 +707,10 @@ fn init(g: &Global, variant: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// For commands that only read: the store opened read-only ([`crate::ctx::read_store`]).
 fn open_store(g: &Global) -> anyhow::Result<(State, store::Store)> {
     let state = State::open(&g.root)?;
-    let st = store::Store::open(&state.store_dir())?;
+    let st = crate::ctx::read_store(&state)?;
     Ok((state, st))
 }
 

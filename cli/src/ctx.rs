@@ -6,6 +6,18 @@ use crate::error::CliError;
 use crate::state::State;
 use std::path::PathBuf;
 
+/// The store of `state`, opened read-only; opened read-write only if that fails (a database
+/// that needs repairing after a crash, which only a writer can do).
+pub(crate) fn read_store(state: &State) -> anyhow::Result<store::Store> {
+    match store::Store::open_read_only(&state.store_dir()) {
+        Ok(st) => Ok(st),
+        Err(read_only) => store::Store::open(&state.store_dir()).map_err(|e| {
+            tracing::info!("the store did not open read-only ({read_only}) nor read-write");
+            e.into()
+        }),
+    }
+}
+
 pub(crate) struct Ctx {
     pub(crate) state: State,
     pub(crate) store: store::Store,
@@ -41,12 +53,20 @@ impl Ctx {
         Ok(names)
     }
 
-    /// Opens for reading: no lock, no recovery writes.
+    /// Opens for reading: no lock, no recovery, nothing written. The store and the journal are
+    /// opened read-only, so history can be read from a read-only file system or by a user who
+    /// may not write to the state directory.
     pub(crate) fn read(root: &std::path::Path) -> anyhow::Result<Self> {
         let state = State::open(root)?;
-        let store = store::Store::open(&state.store_dir())?;
-        let (journal, report) = journal::Journal::open(&state.root.join("journal"))
-            .map_err(|e| CliError::new("journal", format!("could not open the journal: {e}")))?;
+        let store = read_store(&state)?;
+        let dir = state.root.join("journal");
+        let (journal, report) = match journal::Journal::open_read_only(&dir) {
+            Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => {
+                journal::Journal::open(&dir)
+            }
+            opened => opened,
+        }
+        .map_err(|e| CliError::new("journal", format!("could not open the journal: {e}")))?;
         if let Some(t) = &report.torn_tail {
             tracing::warn!(
                 "the journal ends in an interrupted append ({} bytes); it is ignored",

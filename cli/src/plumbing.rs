@@ -107,7 +107,7 @@ fn solve_pinned(
     request: &solver::Request,
 ) -> anyhow::Result<solver::Solution> {
     let state = crate::state::State::open(root)?;
-    let st = store::Store::open_read_only(&state.store_dir())?;
+    let st = crate::ctx::read_store(&state)?;
     let pins = st.pins()?;
     let unsat = |e: solver::SolveError| CliError::new("unsatisfiable", e.to_string());
     if let ([pin], None) = (pins.as_slice(), installed) {

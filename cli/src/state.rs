@@ -106,7 +106,7 @@ pub(crate) fn lock(state: &State) -> Result<journal::Lock, CliError> {
 
 /// What to do about a read-only state directory.
 pub(crate) const READ_ONLY_HINT: &str =
-    "remount it read-write, or work on a copy with --root (even reading opens the store and the journal read-write)";
+    "remount it read-write, or work on a copy with --root (reading commands work on it as it is)";
 
 /// An I/O failure on the state directory as one line: read-only file systems and missing
 /// permissions get their own kinds and hints, because they are the user's to fix.

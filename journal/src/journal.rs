@@ -110,6 +110,17 @@ impl Journal<FileStorage> {
         })?;
         Journal::open_with(storage)
     }
+
+    /// Opens the existing journal in `dir` for reading only: nothing is created or written (a
+    /// torn tail is dropped in memory, as by [`Journal::open`]), so history can be read from a
+    /// read-only file system or without write permission. Appending to it fails.
+    pub fn open_read_only(dir: &Path) -> Result<(Journal<FileStorage>, RecoveryReport), OpenError> {
+        let storage = FileStorage::open_read_only(dir).map_err(|source| OpenError {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        Journal::open_with(storage)
+    }
 }
 
 impl<S: Storage> Journal<S> {

@@ -32,6 +32,8 @@ pub trait Storage {
 pub struct FileStorage {
     path: PathBuf,
     file: File,
+    /// Opened with [`FileStorage::open_read_only`]: every write is refused.
+    read_only: bool,
 }
 
 /// The file name of the record log inside the journal directory.
@@ -64,7 +66,33 @@ impl FileStorage {
                 File::open(parent)?.sync_all()?;
             }
         }
-        Ok(FileStorage { path, file })
+        Ok(FileStorage {
+            path,
+            file,
+            read_only: false,
+        })
+    }
+
+    /// Opens an existing `dir/records` for reading only (a read-only file system, a reader
+    /// without write permission): nothing is created, and every write fails.
+    pub fn open_read_only(dir: &Path) -> io::Result<FileStorage> {
+        let path = dir.join(RECORDS_FILE);
+        let file = File::open(&path)?;
+        Ok(FileStorage {
+            path,
+            file,
+            read_only: true,
+        })
+    }
+
+    fn writable(&self) -> io::Result<()> {
+        if self.read_only {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("{} was opened for reading only", self.path.display()),
+            ));
+        }
+        Ok(())
     }
 
     /// The records file.
@@ -86,17 +114,20 @@ impl Storage for FileStorage {
     }
 
     fn write_at(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        self.writable()?;
         // One pwrite call per record (write_all_at only loops on a short write).
         self.file.write_all_at(bytes, offset)
     }
 
     fn sync(&mut self) -> io::Result<()> {
+        self.writable()?;
         // The record lands in preallocated, already written space: fdatasync flushes the data
         // and needs no metadata commit (that is why space is preallocated with real zeros).
         self.file.sync_data()
     }
 
     fn extend_zeroed(&mut self, len: u64) -> io::Result<()> {
+        self.writable()?;
         let start = self.size()?;
         if len > start {
             let zeros = vec![0u8; usize::try_from(len - start).map_err(io::Error::other)?];
@@ -107,6 +138,7 @@ impl Storage for FileStorage {
     }
 
     fn truncate(&mut self, len: u64) -> io::Result<()> {
+        self.writable()?;
         self.file.set_len(len)?;
         self.file.sync_all()
     }

@@ -265,3 +265,50 @@ fn real_file_roundtrip_and_torn_tail() {
     assert_eq!(j.records().len(), 5);
     j.verify(|_| Ok(())).expect("verify");
 }
+
+/// Opened read-only, a journal reads what is there (a torn tail dropped in memory, as always),
+/// changes nothing on disk, refuses to append, and is not created when missing.
+#[test]
+fn read_only_opening_reads_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let jdir = dir.path().join("journal");
+    let missing = Journal::open_read_only(&jdir).expect_err("no journal yet");
+    assert_eq!(missing.source.kind(), std::io::ErrorKind::NotFound);
+    assert!(
+        !jdir.exists(),
+        "opening read-only created {}",
+        jdir.display()
+    );
+    let (mut j, _) = Journal::open(&jdir).expect("create");
+    let mut state = base_state(10);
+    for i in 0..3 {
+        step_state(&mut state, i);
+        j.append(new_record(
+            "base",
+            i as i64,
+            Request::Upgrade,
+            state.clone(),
+            None,
+        ))
+        .expect("append");
+    }
+    drop(j);
+    let file = jdir.join("records");
+    let mut bytes = std::fs::read(&file).expect("read");
+    let s = journal::scan(&bytes);
+    let last = *s.offsets.last().expect("records") as usize;
+    bytes[last + 20..s.valid_len as usize].fill(0);
+    std::fs::write(&file, &bytes).expect("write torn");
+    let (mut j, report) = Journal::open_read_only(&jdir).expect("open read-only");
+    assert_eq!(j.records().len(), 2);
+    assert!(report.torn_tail.is_some());
+    j.verify(|_| Ok(())).expect("verify");
+    step_state(&mut state, 9);
+    let refused = j.append(new_record("base", 9, Request::Upgrade, state, None));
+    assert!(refused.is_err(), "appended to a journal opened read-only");
+    assert_eq!(
+        std::fs::read(&file).expect("read"),
+        bytes,
+        "a read-only journal changed its file"
+    );
+}
