@@ -1,6 +1,6 @@
 //! The SAT encoding of a Debian installation problem and the dependency-ordered search.
 //!
-//! One variable per package the request reaches, numbered as they are reached. Clauses:
+//! One variable per package the search reaches, numbered as they are reached. Clauses:
 //! - `Depends`/`Pre-Depends`: `¬p ∨ c1 ∨ … ∨ cn` over every package satisfying any alternative,
 //!   in the order apt would try them (alternatives in order, newest first, real before virtual);
 //! - `Conflicts`/`Breaks`: `¬p ∨ ¬q` for each package `q ≠ p` the relation hits (directly or
@@ -10,16 +10,17 @@
 //!
 //! A package's clauses are encoded when it is first installed in the search (or is a root
 //! candidate, or is tried by the Recommends pass): every installed package is encoded before
-//! the next decision, so a model satisfies every relation of what it installs, and a
-//! package never installed needs no clause (each non-root clause has a negative literal).
-//! The engine watches clauses added during the search by the current assignment (see
-//! `Sat::add_clause`). Encoding everything the roots could reach up front, through every
-//! alternative, provider and Recommends, was 2.7 times the packages a task-gnome-desktop
-//! answer holds and half of the solve. Distcheck, which checks every package over a shared
-//! base, still encodes up front. The search decides like apt: it walks installed packages in the order
-//! they were installed and, for the first dependency not yet satisfied, installs its first
-//! candidate not yet excluded; with nothing left to decide, every unset package is "not
-//! installed", which satisfies all clauses (each non-root clause has a negative literal).
+//! the next decision, so a model satisfies every relation of what it installs, and a package
+//! never installed needs no clause. The engine watches clauses added during the search by the
+//! current assignment (see `Sat::add_clause`). Encoding everything the roots could reach up
+//! front, through every alternative, provider and Recommends, was 2.7 times the packages a
+//! task-gnome-desktop answer holds and half of the solve. Distcheck, which checks every
+//! package over a shared base, still encodes up front.
+//!
+//! The search decides like apt: it walks installed packages in the order they were installed
+//! and, for the first dependency not yet satisfied, installs its first candidate not yet
+//! excluded; with nothing left to decide, every unset package is "not installed", which
+//! satisfies all clauses (each non-root clause has a negative literal).
 
 use crate::index::{Entry, Field, FxMap, Index, List, Pkg, Rel};
 use crate::sat::{Cid, Lit, Sat, Val};

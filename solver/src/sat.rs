@@ -54,7 +54,7 @@ pub(crate) struct Sat {
     lits: Vec<Lit>,
     /// Per clause: `NONE` for an original clause, else its place in `learnt_origin`. Original
     /// clauses may follow learnt ones: the solver encodes a package's relations when it first
-    /// tries the package (its Recommends), which can be after conflicts.
+    /// installs or tries the package, which can be after conflicts.
     learnt_index: Vec<u32>,
     learnt_origin: Vec<Box<[Cid]>>,
     /// Per literal, its watch list: a run of `watches`, one allocation for all lists rather
