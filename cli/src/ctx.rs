@@ -7,12 +7,24 @@ use crate::state::State;
 use std::path::PathBuf;
 
 /// The store of `state`, opened read-only; opened read-write only if that fails (a database
-/// that needs repairing after a crash, which only a writer can do).
+/// that needs repairing after a crash, which only a writer can do). While a transaction holds
+/// the store, this fails with kind `locked`.
 pub(crate) fn read_store(state: &State) -> anyhow::Result<store::Store> {
     match store::Store::open_read_only(&state.store_dir()) {
         Ok(st) => Ok(st),
         Err(read_only) => store::Store::open(&state.store_dir()).map_err(|e| {
             tracing::info!("the store did not open read-only ({read_only}) nor read-write");
+            if e.is_in_use() {
+                return CliError::new(
+                    "locked",
+                    format!(
+                        "the package store of {} is in use by a running transaction",
+                        state.root.display()
+                    ),
+                )
+                .hint("wait for it to finish (`txn log`, `txn show`, `txn diff`, `status` work meanwhile)")
+                .into();
+            }
             e.into()
         }),
     }
@@ -20,7 +32,9 @@ pub(crate) fn read_store(state: &State) -> anyhow::Result<store::Store> {
 
 pub(crate) struct Ctx {
     pub(crate) state: State,
-    pub(crate) store: store::Store,
+    /// Opened when first used by a reading command ([`Ctx::store`]): the journal alone answers
+    /// `txn log/show/diff/verify` and `status`, also while a transaction holds the store.
+    store: std::cell::OnceCell<store::Store>,
     pub(crate) journal: journal::Journal,
     pub(crate) _lock: Option<journal::Lock>,
 }
@@ -41,6 +55,15 @@ impl Ctx {
         staging_dir(&self.state.root)
     }
 
+    /// The store: opened with the context by mutating commands, on first use by reading ones.
+    pub(crate) fn store(&self) -> anyhow::Result<&store::Store> {
+        if let Some(st) = self.store.get() {
+            return Ok(st);
+        }
+        let st = read_store(&self.state)?;
+        Ok(self.store.get_or_init(|| st))
+    }
+
     /// Every variant: those declared (`init`, `variant create` without a parent) in order, then
     /// those only the journal knows.
     pub(crate) fn variant_names(&self) -> Result<Vec<String>, CliError> {
@@ -58,7 +81,6 @@ impl Ctx {
     /// may not write to the state directory.
     pub(crate) fn read(root: &std::path::Path) -> anyhow::Result<Self> {
         let state = State::open(root)?;
-        let store = read_store(&state)?;
         let dir = state.root.join("journal");
         let (journal, report) = match journal::Journal::open_read_only(&dir) {
             Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => {
@@ -75,7 +97,7 @@ impl Ctx {
         }
         Ok(Self {
             state,
-            store,
+            store: std::cell::OnceCell::new(),
             journal,
             _lock: None,
         })
@@ -91,7 +113,7 @@ impl Ctx {
             .map_err(|e| CliError::new("journal", format!("could not open the journal: {e}")))?;
         let ctx = Self {
             state,
-            store,
+            store: std::cell::OnceCell::from(store),
             journal,
             _lock: Some(lock),
         };
@@ -156,7 +178,9 @@ impl Ctx {
                 &format!("recovery: removed {n} staging leftover(s) of an interrupted transaction"),
             );
         }
-        let _ = self.store.objects().clean_tmp();
+        if let Some(st) = self.store.get() {
+            let _ = st.objects().clean_tmp();
+        }
         let repo = self.repo();
         let history = self.journal.history();
         for variant in history.variants() {

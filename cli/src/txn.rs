@@ -57,7 +57,7 @@ pub(crate) fn package_txn(
 ) -> anyhow::Result<()> {
     let mut ctx = Ctx::write(root, o.quiet || o.json)?;
     check_variant_known(&ctx, &o.variant)?;
-    let loaded = Pinned::load(&ctx.store)?;
+    let loaded = Pinned::load(ctx.store()?)?;
     let pinned = loaded.view()?;
     let (head, old_state) = head_state(&ctx, &o.variant);
     let new_state = solve_state(&pinned, &old_state, &request)?;
@@ -148,10 +148,11 @@ pub(crate) fn solve_state(
 
 /// What `state` still needs to download: the pinned packages whose .deb is not in the store.
 pub(crate) fn download_size(ctx: &Ctx, pinned: &PinnedView<'_>, state: &State) -> u64 {
+    let store = ctx.store().ok();
     state
         .packages
         .iter()
-        .filter(|p| ctx.store.deb_by_sha256(&p.sha256).ok().flatten().is_none())
+        .filter(|p| store.is_none_or(|st| st.deb_by_sha256(&p.sha256).ok().flatten().is_none()))
         .filter_map(|p| pinned.find(&p.name, &p.version, &p.arch))
         .map(|r| pinned.record(r).size)
         .sum()
@@ -168,7 +169,7 @@ pub(crate) fn fetch_state(
     let mut wanted = Vec::new();
     let mut download = 0;
     for p in &state.packages {
-        if ctx.store.deb_by_sha256(&p.sha256)?.is_some() {
+        if ctx.store()?.deb_by_sha256(&p.sha256)?.is_some() {
             continue;
         }
         let r = pinned.find(&p.name, &p.version, &p.arch).ok_or_else(|| {
@@ -192,7 +193,7 @@ pub(crate) fn fetch_state(
         wanted.len(),
         download,
     );
-    let fetched = ctx.store.fetch_debs(&wanted, 4, &|done, total, size| {
+    let fetched = ctx.store()?.fetch_debs(&wanted, 4, &|done, total, size| {
         crate::faults::point("fetch");
         fetch.update(done, total, size)
     });
@@ -366,7 +367,7 @@ pub(crate) fn commit_state(
         parent_commit,
         base_commit,
     };
-    let input = build_input(&ctx.store, header, &state)?;
+    let input = build_input(ctx.store()?, header, &state)?;
     let work = ctx.staging().join(format!("txn-{seq}"));
     let progress = crate::progress::Build::new(
         crate::progress::Mode::for_stderr(!o.json && !o.quiet),
@@ -1113,7 +1114,7 @@ pub(crate) fn replay(
                 .build_base(&r.variant, r.seq, &r.request, r.base.as_ref())
                 .map(|b| b.commit.to_hex()),
         };
-        let input = build_input(&ctx.store, header, &r.state)?;
+        let input = build_input(ctx.store()?, header, &r.state)?;
         let work = crate::ctx::staging_dir(into).join(format!("txn-{}", r.seq));
         let built = materializer::materialize(&repo2, &work, &input).map_err(|e| {
             CliError::new(

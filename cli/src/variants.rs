@@ -845,7 +845,7 @@ pub(crate) fn apply(
 ) -> anyhow::Result<()> {
     let def = Definition::load(file)?;
     let mut ctx = Ctx::write(root, quiet || json)?;
-    let loaded = Pinned::load(&ctx.store)?;
+    let loaded = Pinned::load(ctx.store()?)?;
     let pinned = loaded.view()?;
     let o = TxnOpts {
         variant: def.name.clone(),
@@ -879,7 +879,7 @@ fn finish(o: &TxnOpts, variant: &str, outcome: &Outcome) -> anyhow::Result<()> {
 /// `particle variant rebase CHILD`: CHILD rebuilt on its parent's head with its own changes.
 pub(crate) fn rebase(root: &Path, o: &TxnOpts) -> anyhow::Result<()> {
     let mut ctx = Ctx::write(root, o.quiet || o.json)?;
-    let loaded = Pinned::load(&ctx.store)?;
+    let loaded = Pinned::load(ctx.store()?)?;
     let pinned = loaded.view()?;
     let h = ctx.journal.history();
     let head = h
@@ -1047,7 +1047,7 @@ pub(crate) fn compose(
         }
     };
     let defs = ordered(defs)?;
-    let loaded = Pinned::load(&ctx.store)?;
+    let loaded = Pinned::load(ctx.store()?)?;
     let pinned = loaded.view()?;
     let mut results = Vec::new();
     for (file, def) in &defs {
@@ -1135,7 +1135,7 @@ pub(crate) fn hardware_txn(
     }
     remove.retain(|p| !install.contains(p));
     let recommends = chain.last().is_some_and(|d| d.packages.recommends);
-    let loaded = Pinned::load(&ctx.store)?;
+    let loaded = Pinned::load(ctx.store()?)?;
     let pinned = loaded.view()?;
     let target = packages(&pinned, target, &install, &remove, recommends)?;
     if !o.json && !o.quiet && !matched.is_empty() {

@@ -34,7 +34,7 @@ pub(crate) fn why(root: &Path, package: &str, variant: &str, json: bool) -> anyh
                 format!("{package} is not installed in {variant}"),
             )
         })?;
-    let loaded = crate::pinned::Pinned::load(&ctx.store)?;
+    let loaded = crate::pinned::Pinned::load(ctx.store()?)?;
     let pinned = loaded.view()?;
     // The installed versions' metadata.
     let meta: Vec<Option<Cow<'_, store::Package>>> = state

@@ -122,6 +122,19 @@ pub enum StoreError {
     NothingPinned,
 }
 
+impl StoreError {
+    /// The database is held by another process (a transaction in progress).
+    pub fn is_in_use(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database {
+                source: redb::DatabaseError::DatabaseAlreadyOpen,
+                ..
+            }
+        )
+    }
+}
+
 fn db_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Db(e.to_string())
 }

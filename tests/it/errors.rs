@@ -151,6 +151,40 @@ fn a_read_only_state_directory_refuses_changes_and_keeps_its_state() {
     );
 }
 
+/// While a transaction holds the package store (here: this test holds it, as a running
+/// transaction does), the commands that read only the journal answer, and the ones that need
+/// the store say so with kind `locked` instead of a database error.
+#[test]
+fn history_reads_while_a_transaction_holds_the_store() {
+    let env = Env::with_source(&file_uri(&mirror()), &debian_keyring());
+    env.run(&["repo", "update"]).ok();
+    let held = store::Store::open(&env.root().join("store")).expect("open the store");
+    for args in [
+        &["--json", "txn", "log"][..],
+        &["--json", "status"],
+        &["--json", "variant", "list"],
+        &["--json", "txn", "verify"],
+    ] {
+        env.run(args).ok();
+    }
+    for args in [
+        &["--json", "repo", "list"][..],
+        &["--json", "solve", "install", "hello"],
+    ] {
+        let r = env.run(args).fails("locked");
+        let msg = r.json()["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        assert!(
+            msg.contains("in use by a running transaction"),
+            "{args:?}: {msg}"
+        );
+    }
+    drop(held);
+    env.run(&["--json", "repo", "list"]).ok();
+}
+
 /// Output into a pipe that its reader closed early (`particle ... | head -1`): particle ends
 /// quietly with the SIGPIPE status, never a panic or a backtrace.
 #[test]
