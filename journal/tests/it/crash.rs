@@ -1,7 +1,8 @@
 //! Crashes at every point of an append, modelled with the fault-injecting backend: after each,
 //! the journal opens, verifies, and holds a prefix of what was written, never a partial record.
 
-use journal::{AppendError, CrashKeep, Fault, FaultyStorage, Journal, Request};
+use journal::{AppendError, CrashKeep, Fault, FaultyStorage, Journal, Request, State};
+use std::path::Path;
 
 use crate::support::{base_state, linear_journal, new_record, step_state};
 
@@ -228,14 +229,13 @@ fn torn_tail_is_reported_and_cut_only_by_the_next_append() {
     assert_eq!(j3.records().len(), 4);
 }
 
-#[test]
-fn real_file_roundtrip_and_torn_tail() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let jdir = dir.path().join("journal");
-    let (mut j, report) = Journal::open(&jdir).expect("create");
+/// Appends `n` records to a new journal in `jdir` through the real file backend; returns the
+/// last record's state.
+fn real_journal(jdir: &Path, n: u64) -> State {
+    let (mut j, report) = Journal::open(jdir).expect("create");
     assert!(report.is_clean());
     let mut state = base_state(10);
-    for i in 0..5 {
+    for i in 0..n {
         step_state(&mut state, i);
         j.append(new_record(
             "base",
@@ -246,15 +246,27 @@ fn real_file_roundtrip_and_torn_tail() {
         ))
         .expect("append");
     }
-    drop(j);
-    let file = jdir.join("records");
-    let mut bytes = std::fs::read(&file).expect("read");
-    assert_eq!(bytes.len(), 1 << 20, "space is preallocated in 1 MiB steps");
-    // A write cut short: the last record's frame keeps its first 20 bytes, the rest is zeros.
+    state
+}
+
+/// Cuts the last record of `file` short, as a write interrupted by a crash leaves it: the
+/// frame keeps its first 20 bytes, the rest is zeros. Returns the file's new content.
+fn tear_last_record(file: &Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(file).expect("read");
     let s = journal::scan(&bytes);
     let last = *s.offsets.last().expect("records") as usize;
     bytes[last + 20..s.valid_len as usize].fill(0);
-    std::fs::write(&file, &bytes).expect("write torn");
+    std::fs::write(file, &bytes).expect("write torn");
+    bytes
+}
+
+#[test]
+fn real_file_roundtrip_and_torn_tail() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let jdir = dir.path().join("journal");
+    let state = real_journal(&jdir, 5);
+    let bytes = tear_last_record(&jdir.join("records"));
+    assert_eq!(bytes.len(), 1 << 20, "space is preallocated in 1 MiB steps");
     let (mut j, report) = Journal::open(&jdir).expect("open torn");
     assert_eq!(j.records().len(), 4);
     assert!(report.torn_tail.is_some());
@@ -279,26 +291,9 @@ fn read_only_opening_reads_and_writes_nothing() {
         "opening read-only created {}",
         jdir.display()
     );
-    let (mut j, _) = Journal::open(&jdir).expect("create");
-    let mut state = base_state(10);
-    for i in 0..3 {
-        step_state(&mut state, i);
-        j.append(new_record(
-            "base",
-            i as i64,
-            Request::Upgrade,
-            state.clone(),
-            None,
-        ))
-        .expect("append");
-    }
-    drop(j);
+    let mut state = real_journal(&jdir, 3);
     let file = jdir.join("records");
-    let mut bytes = std::fs::read(&file).expect("read");
-    let s = journal::scan(&bytes);
-    let last = *s.offsets.last().expect("records") as usize;
-    bytes[last + 20..s.valid_len as usize].fill(0);
-    std::fs::write(&file, &bytes).expect("write torn");
+    let bytes = tear_last_record(&file);
     let (mut j, report) = Journal::open_read_only(&jdir).expect("open read-only");
     assert_eq!(j.records().len(), 2);
     assert!(report.torn_tail.is_some());
