@@ -708,21 +708,16 @@ mod tests {
         sat.decide(Lit::neg(0));
         assert_eq!(sat.propagate(), None);
         assert_eq!(sat.value(Lit::pos(1)), Val::True);
-        let mut sat2 = Sat::new(2);
-        sat2.add_clause(&[Lit::pos(0), Lit::pos(1)]);
-        assert_eq!(sat2.propagate(), None);
-        sat2.decide(Lit::neg(0));
-        assert_eq!(sat2.propagate(), None);
         // `¬x1` is false from level 1 only: the conflict is found and learning leaves
         // `x0` at level 0.
-        sat2.add_clause(&[Lit::neg(1)]);
-        let c = sat2.propagate().expect("the late unit is false");
-        assert_eq!(sat2.level(), 1);
-        sat2.learn(c);
-        assert_eq!(sat2.propagate(), None);
-        assert_eq!(sat2.value(Lit::pos(0)), Val::True);
-        assert_eq!(sat2.value(Lit::pos(1)), Val::False);
-        assert!(solve(&mut sat2, 2));
+        sat.add_clause(&[Lit::neg(1)]);
+        let c = sat.propagate().expect("the late unit is false");
+        assert_eq!(sat.level(), 1);
+        sat.learn(c);
+        assert_eq!(sat.propagate(), None);
+        assert_eq!(sat.value(Lit::pos(0)), Val::True);
+        assert_eq!(sat.value(Lit::pos(1)), Val::False);
+        assert!(solve(&mut sat, 2));
     }
 
     /// Random small formulas, half added up front and half during the search, whatever the
