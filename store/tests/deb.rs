@@ -16,6 +16,45 @@ fn mirror() -> PathBuf {
     }
 }
 
+/// Every `Packages.xz` the mirror's InRelease lists and the mirror holds (main, contrib, non-free,
+/// non-free-firmware; amd64 and i386), each checked against the SHA256 the InRelease gives it,
+/// decompressed. The test reads them all because the pool holds packages from each.
+fn mirror_indices(mirror: &Path) -> Vec<(String, String)> {
+    let suite = mirror.join("dists/bookworm");
+    let inrelease = std::fs::read(suite.join("InRelease"))
+        .expect("the shared mirror's InRelease (set PARTICLE_MIRROR if it is elsewhere)");
+    let signed = store::split_clearsigned(&inrelease).expect("InRelease is clearsigned");
+    let release = store::parse_release(&signed.text).expect("InRelease parses");
+    let mut out = Vec::new();
+    for f in &release.files {
+        if !f.path.ends_with("/Packages.xz") || !f.path.contains("/binary-") {
+            continue;
+        }
+        let Ok(raw) = std::fs::read(suite.join(&f.path)) else {
+            continue; // listed but not mirrored (other architectures, debian-installer)
+        };
+        assert_eq!(
+            store::Sha256::of(&raw),
+            f.sha256,
+            "{} matches its InRelease hash",
+            f.path
+        );
+        let text = store::decompress(&raw, Compression::Xz, 1 << 30)
+            .unwrap_or_else(|e| panic!("{} decompresses: {e}", f.path));
+        let text = String::from_utf8(text).unwrap_or_else(|_| panic!("{} is UTF-8", f.path));
+        out.push((f.path.clone(), text));
+    }
+    let names: Vec<&str> = out.iter().map(|(p, _)| p.as_str()).collect();
+    for want in [
+        "main/binary-amd64/Packages.xz",
+        "main/binary-i386/Packages.xz",
+        "non-free-firmware/binary-amd64/Packages.xz",
+    ] {
+        assert!(names.contains(&want), "{want} is mirrored; found {names:?}");
+    }
+    out
+}
+
 fn pool_debs(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in std::fs::read_dir(dir).expect("pool directory is readable") {
         let p = e.expect("directory entry").path();
@@ -34,16 +73,19 @@ fn pool_debs(dir: &Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn every_pool_deb_reads_fully_and_matches_its_index() {
     let mirror = mirror();
-    let packages_xz = std::fs::read(mirror.join("dists/bookworm/main/binary-amd64/Packages.xz"))
-        .expect("the shared mirror's Packages.xz (set PARTICLE_MIRROR if it is elsewhere)");
-    let text = store::decompress(&packages_xz, Compression::Xz, 1 << 30)
-        .expect("Packages.xz decompresses");
-    let text = std::str::from_utf8(&text).expect("Packages is UTF-8");
+    let indices = mirror_indices(&mirror);
     let mut by_filename: HashMap<&str, store::Paragraph<'_>> = HashMap::new();
-    for p in store::paragraphs(text) {
-        let p = p.expect("Packages parses");
-        if let Some(f) = p.get("Filename") {
-            by_filename.insert(f, p);
+    for (path, text) in &indices {
+        for p in store::paragraphs(text) {
+            let p = p.unwrap_or_else(|e| panic!("{path} parses: {e}"));
+            if let Some(f) = p.get("Filename") {
+                // An `Architecture: all` package is in every architecture's index of its
+                // component, with the same stanza.
+                if let Some(seen) = by_filename.get(f) {
+                    assert_eq!(seen.get("SHA256"), p.get("SHA256"), "{f} in {path}");
+                }
+                by_filename.insert(f, p);
+            }
         }
     }
     let mut debs = Vec::new();
