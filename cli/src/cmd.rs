@@ -88,6 +88,30 @@ pub(crate) enum Command {
         #[arg(long, default_value = "particle-os")]
         stateroot: String,
     },
+    /// Write a bootable disk image of a variant's head commit (GRUB for BIOS and UEFI, an
+    /// OSTree sysroot with the commit deployed); OUT is complete or absent
+    Image {
+        #[arg(long, default_value = "base")]
+        variant: String,
+        #[arg(long, value_enum, default_value = "raw")]
+        format: ImageFormat,
+        /// The firmware the disk boots with (default: both BIOS and UEFI)
+        #[arg(long, value_enum, default_value = "both")]
+        firmware: ImageFirmware,
+        /// Disk size (bytes, or with K, M, G, T); default: twice the tree plus 512 MiB
+        #[arg(long, value_parser = parse_size)]
+        size: Option<u64>,
+        /// A host kernel argument (e.g. console=ttyS0,115200), kept in the image's
+        /// /etc/particle/host-kargs and never in the variant's journal; repeatable
+        #[arg(long = "karg", value_name = "ARG")]
+        kargs: Vec<String>,
+        /// root's password in the image, as a crypt(3) hash (`openssl passwd -6`); default:
+        /// locked, as Debian ships it
+        #[arg(long, value_name = "HASH")]
+        root_password_hash: Option<String>,
+        #[arg(value_name = "OUT")]
+        out: PathBuf,
+    },
     /// Export a variant's commit
     #[command(subcommand)]
     Export(ExportCmd),
@@ -444,6 +468,35 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             variant,
             stateroot,
         } => crate::deliver::deploy(&g.root, &sysroot, &variant, &stateroot, g.json, g.quiet),
+        Command::Image {
+            variant,
+            format,
+            firmware,
+            size,
+            kargs,
+            root_password_hash,
+            out,
+        } => crate::deliver::image(
+            &g.root,
+            &crate::deliver::ImageOpts {
+                variant: &variant,
+                format: match format {
+                    ImageFormat::Raw => machine::Format::Raw,
+                    ImageFormat::Qcow2 => machine::Format::Qcow2,
+                },
+                firmware: match firmware {
+                    ImageFirmware::Bios => machine::Firmware::Bios,
+                    ImageFirmware::Uefi => machine::Firmware::Uefi,
+                    ImageFirmware::Both => machine::Firmware::Both,
+                },
+                size,
+                kargs: &kargs,
+                root_password_hash: root_password_hash.as_deref(),
+                out: &out,
+            },
+            g.json,
+            g.quiet,
+        ),
         Command::Export(ExportCmd::Oci {
             variant,
             repo_url,
@@ -1229,4 +1282,40 @@ mod apt_sources {
             assert_eq!(s[1].components, vec!["main".to_owned()]);
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum ImageFormat {
+    Raw,
+    Qcow2,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum ImageFirmware {
+    Bios,
+    Uefi,
+    Both,
+}
+
+/// `4G`, `1500M`, `512K`, `1T` (powers of 1024) or plain bytes.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, shift) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let shift = match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                _ => return Err(format!("{s:?}: the unit is one of K, M, G, T")),
+            };
+            (&s[..i], shift)
+        }
+        _ => (s, 0),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (e.g. 4G, 1500M)"))?;
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("{s:?} is too large"))
 }

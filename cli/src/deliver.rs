@@ -10,7 +10,6 @@ use crate::ctx::Ctx;
 use crate::error::CliError;
 use crate::output::print_json;
 use journal::Record;
-use ostree::gio;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -63,119 +62,25 @@ fn ostree_err(e: impl std::fmt::Display) -> CliError {
     CliError::new("ostree", e.to_string())
 }
 
-/// Runs `ostree ARGS...`; on failure the error names the command and carries ostree's message.
-fn run_ostree(kind: &'static str, args: &[OsString]) -> Result<String, CliError> {
-    let shown = args
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(" ");
-    tracing::info!("running ostree {shown}");
-    let out = std::process::Command::new("ostree")
-        .args(args)
-        .output()
-        .map_err(|e| {
-            CliError::new(kind, format!("could not run `ostree {shown}`: {e}"))
-                .hint("install the ostree command (Debian package ostree)")
-        })?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let msg = stderr
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect::<Vec<_>>()
-            .join("; ");
-        return Err(CliError::new(
-            kind,
-            format!(
-                "`ostree {shown}` failed: {}",
-                msg.trim_start_matches("error: ")
-            ),
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+/// A `machine` error as the command line reports it: same kind, message and hint.
+pub(crate) fn machine_err(e: machine::Error) -> CliError {
+    let mut c = if e.kind() == machine::ErrorKind::Usage {
+        CliError::usage(e.message())
+    } else {
+        CliError::new(e.kind().as_str(), e.message())
+    };
+    c.hint = e.hint_text().map(str::to_owned);
+    c
 }
 
-fn os(parts: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<OsString> {
-    parts.iter().map(|p| p.as_ref().to_owned()).collect()
-}
-
-fn open_repo(path: &Path) -> Result<ostree::Repo, CliError> {
-    let r = ostree::Repo::new_for_path(path);
-    r.open(gio::Cancellable::NONE).map_err(|e| {
-        ostree_err(format!(
-            "could not open the OSTree repository {}: {e}",
-            path.display()
-        ))
-    })?;
-    Ok(r)
-}
-
-/// The subdirectory `name` of dirtree `tree`: `(dirtree, dirmeta)` checksums.
-fn subdir(repo: &ostree::Repo, tree: &str, name: &str) -> Result<Option<String>, CliError> {
-    let v = repo
-        .load_variant(ostree::ObjectType::DirTree, tree)
-        .map_err(|e| ostree_err(format!("could not load dirtree {tree}: {e}")))?;
-    let dirs = v.child_value(1);
-    for i in 0..dirs.n_children() {
-        let d = dirs.child_value(i);
-        if d.child_value(0).str() == Some(name) {
-            return Ok(Some(hex::encode(d.child_value(1).data())));
-        }
-    }
-    Ok(None)
-}
-
-/// Kernel versions in the commit: directories `/usr/lib/modules/$kver` holding a `vmlinuz`,
-/// with whether they also hold an `initramfs.img`.
-fn kernels(repo: &ostree::Repo, commit: &str) -> Result<Vec<(String, bool)>, CliError> {
-    let (c, _) = repo
-        .load_commit(commit)
-        .map_err(|e| ostree_err(format!("could not load commit {commit}: {e}")))?;
-    let mut tree = hex::encode(c.child_value(6).data());
-    for name in ["usr", "lib", "modules"] {
-        match subdir(repo, &tree, name)? {
-            Some(t) => tree = t,
-            None => return Ok(Vec::new()),
-        }
-    }
-    let modules = repo
-        .load_variant(ostree::ObjectType::DirTree, &tree)
-        .map_err(|e| ostree_err(format!("could not load dirtree {tree}: {e}")))?;
-    let dirs = modules.child_value(1);
-    let mut out = Vec::new();
-    for i in 0..dirs.n_children() {
-        let d = dirs.child_value(i);
-        let Some(kver) = d.child_value(0).str().map(str::to_owned) else {
-            continue;
-        };
-        let t = hex::encode(d.child_value(1).data());
-        let v = repo
-            .load_variant(ostree::ObjectType::DirTree, &t)
-            .map_err(|e| ostree_err(format!("could not load dirtree {t}: {e}")))?;
-        let files = v.child_value(0);
-        let names: Vec<String> = (0..files.n_children())
-            .filter_map(|j| files.child_value(j).child_value(0).str().map(str::to_owned))
-            .collect();
-        if names.iter().any(|n| n == "vmlinuz") {
-            out.push((kver, names.iter().any(|n| n == "initramfs.img")));
-        }
-    }
-    Ok(out)
-}
-
-fn no_kernel(variant: &str, seq: u64, commit: &str) -> CliError {
-    CliError::new(
-        "no_kernel",
-        format!(
-            "variant {variant} (transaction {seq}, commit {}) has no kernel: no /usr/lib/modules/*/vmlinuz, so it cannot be deployed",
-            &commit[..commit.len().min(12)]
-        ),
+/// "variant V (transaction N, commit C…)": how refusals name a head commit.
+fn describe(variant: &str, record: &Record) -> String {
+    let commit = record.commit.to_hex();
+    format!(
+        "variant {variant} (transaction {}, commit {})",
+        record.seq,
+        &commit[..12]
     )
-    .hint(format!(
-        "install one: `particle txn install --variant {variant} linux-image-amd64 initramfs-tools`"
-    ))
 }
 
 /// `particle deploy --sysroot DIR [--variant V] [--stateroot OS]`.
@@ -187,165 +92,55 @@ pub(crate) fn deploy(
     json: bool,
     quiet: bool,
 ) -> anyhow::Result<()> {
-    if stateroot.is_empty()
-        || stateroot.starts_with('.')
-        || stateroot.contains(['/', '\0'])
-        || stateroot.chars().any(char::is_whitespace)
-    {
-        return Err(CliError::usage(format!(
-            "{stateroot:?} is not a valid stateroot name (one path component, no spaces)"
-        ))
-        .into());
-    }
     let ctx = Reader::open(root)?;
     let record = ctx.head(variant)?;
     let commit = record.commit.to_hex();
     let repo_path = ctx.repo();
-    let repo = open_repo(&repo_path)?;
-    if !materializer::commit_exists(&repo_path, &commit).map_err(ostree_err)? {
-        return Err(CliError::new(
-            "missing_commit",
-            format!(
-                "commit {commit} of transaction {} is missing from the repository",
-                record.seq
-            ),
-        )
-        .hint("rebuild it with `particle replay`")
-        .into());
-    }
-    let kernels = kernels(&repo, &commit)?;
-    if kernels.is_empty() {
-        return Err(no_kernel(variant, record.seq, &commit).into());
-    }
-    if !kernels.iter().any(|(_, initramfs)| *initramfs) {
-        return Err(CliError::new(
-            "no_initramfs",
-            format!(
-                "variant {variant} has a kernel ({}) but no /usr/lib/modules/$kver/initramfs.img",
-                kernels[0].0
-            ),
-        )
-        .hint(format!(
-            "install initramfs-tools: `particle txn install --variant {variant} initramfs-tools`"
-        ))
-        .into());
-    }
-    let kargs = record.state.profile.kargs.clone();
-
-    // The sysroot: created, then initialized as an OSTree sysroot and stateroot if needed.
-    std::fs::create_dir_all(sysroot).map_err(|e| {
-        CliError::new(
-            "io",
-            format!("could not create the sysroot {}: {e}", sysroot.display()),
-        )
-    })?;
-    let sysroot = std::fs::canonicalize(sysroot)?;
-    let sysroot_repo = sysroot.join("ostree/repo");
+    machine::check_bootable(&repo_path, &commit, &describe(variant, record), variant)
+        .map_err(machine_err)?;
     let say = |m: &str| {
         if !json && !quiet {
             eprintln!("{m}");
         }
     };
-    if !sysroot_repo.join("config").exists() {
-        say(&format!(
-            "initializing the OSTree sysroot {}",
-            sysroot.display()
-        ));
-        run_ostree("deploy", &os(&[&"admin", &"init-fs", &sysroot]))?;
-    }
-    if !sysroot.join("ostree/deploy").join(stateroot).is_dir() {
-        let flag = OsString::from(format!("--sysroot={}", sysroot.display()));
-        run_ostree("deploy", &os(&[&"admin", &"os-init", &flag, &stateroot]))?;
-    }
-    // The commit into the sysroot's repository, under the variant's ref.
-    let repo_flag = OsString::from(format!("--repo={}", sysroot_repo.display()));
-    run_ostree(
-        "deploy",
-        &os(&[&repo_flag, &"pull-local", &repo_path, &commit]),
-    )?;
-    materializer::set_ref(&sysroot_repo, variant, &commit).map_err(ostree_err)?;
-    // Exactly the recorded kernel arguments (`--karg-none`: nothing carried over from the
-    // previous deployment, so a karg deleted by a transaction is gone here too). /etc is merged
-    // from the previous deployment, as ostree always does.
-    let mut args = os(&[
-        &"admin",
-        &"deploy",
-        &OsString::from(format!("--sysroot={}", sysroot.display())),
-        &OsString::from(format!("--os={stateroot}")),
-        &"--karg-none",
-    ]);
-    for k in &kargs {
-        args.push(format!("--karg-append={k}").into());
-    }
-    args.push(materializer::variant_ref(variant).into());
-    say(&format!(
-        "deploying {} (transaction {}, commit {}) into {}",
-        materializer::variant_ref(variant),
-        record.seq,
-        &commit[..12],
-        sysroot.display()
-    ));
-    run_ostree("deploy", &args)?;
-
-    // What ostree did, read back from the sysroot.
-    let sr = ostree::Sysroot::new(Some(&gio::File::for_path(&sysroot)));
-    sr.load(gio::Cancellable::NONE)
-        .map_err(|e| ostree_err(format!("could not load the sysroot after deploying: {e}")))?;
-    let deployments = sr.deployments();
-    let new = deployments
-        .iter()
-        .find(|d| d.csum() == commit.as_str() && d.osname() == stateroot)
-        .ok_or_else(|| {
-            CliError::new(
-                "deploy",
-                format!("ostree reported success but no deployment of {commit} is in the sysroot"),
-            )
-        })?;
-    let options = new
-        .bootconfig()
-        .and_then(|b| b.get("options"))
-        .map(|s| s.to_string())
-        .unwrap_or_default();
-    let entries_dir = sysroot.join("boot/loader/entries");
-    let mut entries: Vec<String> = std::fs::read_dir(&entries_dir)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".conf"))
-                .collect()
+    let kargs = record.state.profile.kargs.clone();
+    let d = machine::deploy(
+        sysroot,
+        &machine::DeployRequest {
+            repo: &repo_path,
+            commit: &commit,
+            variant,
+            stateroot,
+            kargs: &kargs,
+            host_kargs: None,
+            env: &[],
+        },
+        &say,
+    )
+    .map_err(machine_err)?;
+    let info = |i: &machine::DeploymentInfo| {
+        serde_json::json!({
+            "index": i.index, "stateroot": i.stateroot, "checksum": i.checksum,
+            "serial": i.serial, "path": i.path,
         })
-        .unwrap_or_default();
-    entries.sort();
-    let list: Vec<serde_json::Value> = deployments
-        .iter()
-        .map(|d| {
-            serde_json::json!({
-                "index": d.index(), "stateroot": d.osname().as_str(), "checksum": d.csum().as_str(),
-                "serial": d.deployserial(), "path": sysroot.join(sr.deployment_dirpath(d).as_str()),
-            })
-        })
-        .collect();
-    let deployment = serde_json::json!({
-        "index": new.index(),
-        "checksum": new.csum().as_str(),
-        "serial": new.deployserial(),
-        "path": sysroot.join(sr.deployment_dirpath(new).as_str()),
-        "kernel": kernels[0].0,
-    });
+    };
     if json {
+        let mut deployment = info(&d.deployment);
+        deployment["kernel"] = d.kernel.clone().into();
         return print_json(&serde_json::json!({
             "variant": variant,
             "txn": record.seq,
             "txn_id": record.id.to_hex(),
             "commit": commit,
-            "sysroot": sysroot,
+            "sysroot": d.sysroot,
             "stateroot": stateroot,
             "deployment": deployment,
-            "kargs": kargs,
-            "options": options,
-            "boot_entries": entries.len(),
-            "entries": entries,
-            "deployments": list,
+            "kargs": d.kargs,
+            "options": d.options,
+            "boot_entries": d.entries.len(),
+            "entries": d.entries,
+            "deployments": d.deployments.iter().map(info).collect::<Vec<_>>(),
+            "grub": d.grub,
         }));
     }
     if !quiet {
@@ -353,12 +148,85 @@ pub(crate) fn deploy(
             "deployed transaction {} ({}) as deployment {} of {} in {}; boot entries: {}",
             record.seq,
             record.id.short(12),
-            new.index(),
-            deployments.len(),
-            sysroot.display(),
-            entries.len()
+            d.deployment.index,
+            d.deployments.len(),
+            d.sysroot.display(),
+            d.entries.len()
         );
-        eprintln!("kernel arguments: {options}");
+        eprintln!("kernel arguments: {}", d.options);
+    }
+    Ok(())
+}
+
+/// What `particle image` was asked for.
+pub(crate) struct ImageOpts<'a> {
+    pub(crate) variant: &'a str,
+    pub(crate) format: machine::Format,
+    pub(crate) firmware: machine::Firmware,
+    pub(crate) size: Option<u64>,
+    pub(crate) kargs: &'a [String],
+    pub(crate) root_password_hash: Option<&'a str>,
+    pub(crate) out: &'a Path,
+}
+
+/// `particle image --variant V [--format F] [--firmware F] [--size S] [--karg A]... OUT`.
+pub(crate) fn image(root: &Path, o: &ImageOpts<'_>, json: bool, quiet: bool) -> anyhow::Result<()> {
+    let ctx = Reader::open(root)?;
+    let record = ctx.head(o.variant)?;
+    let commit = record.commit.to_hex();
+    let repo = ctx.repo();
+    let say = |m: &str| {
+        if !json && !quiet {
+            eprintln!("{m}");
+        }
+    };
+    let r = machine::build_image(
+        &machine::ImageRequest {
+            repo: &repo,
+            commit: &commit,
+            variant: o.variant,
+            what: &describe(o.variant, record),
+            stateroot: "particle-os",
+            kargs: &record.state.profile.kargs,
+            host_kargs: o.kargs,
+            firmware: o.firmware,
+            format: o.format,
+            size: o.size,
+            root_password_hash: o.root_password_hash,
+            time: record.time.max(0) as u64,
+            out: o.out,
+        },
+        &say,
+    )
+    .map_err(machine_err)?;
+    if json {
+        return print_json(&serde_json::json!({
+            "variant": o.variant,
+            "txn": record.seq,
+            "txn_id": record.id.to_hex(),
+            "commit": commit,
+            "out": r.out,
+            "format": match o.format { machine::Format::Raw => "raw", machine::Format::Qcow2 => "qcow2" },
+            "firmware": o.firmware.as_str(),
+            "size": r.size,
+            "tree_bytes": r.tree_bytes,
+            "root_uuid": r.root_uuid,
+            "kernel": r.kernel,
+            "options": r.options,
+        }));
+    }
+    if !quiet {
+        eprintln!(
+            "wrote {} ({} MiB, {} firmware): variant {} transaction {} ({}), kernel {}",
+            r.out.display(),
+            r.size >> 20,
+            o.firmware.as_str(),
+            o.variant,
+            record.seq,
+            record.id.short(12),
+            r.kernel
+        );
+        eprintln!("kernel arguments: {}", r.options);
     }
     Ok(())
 }
@@ -403,7 +271,6 @@ pub(crate) fn export_oci(
     let record = ctx.head(variant)?;
     let commit = record.commit.to_hex();
     let repo_path = ctx.repo();
-    let repo = open_repo(&repo_path)?;
     if dir.exists()
         && std::fs::read_dir(dir)
             .map(|mut d| d.next().is_some())
@@ -416,7 +283,9 @@ pub(crate) fn export_oci(
         .hint("export into a new or empty directory")
         .into());
     }
-    let bootable = !kernels(&repo, &commit)?.is_empty();
+    let bootable = !machine::kernels(&repo_path, &commit)
+        .map_err(machine_err)?
+        .is_empty();
     let repo_url = match repo_url {
         Some(u) => u.to_owned(),
         None => format!(
@@ -576,9 +445,9 @@ pub(crate) fn delta(
     }
     // `--inline`: the parts live inside the superblock, so the stored delta is one file that
     // `--output` can copy as it is (generating twice would double the cost).
-    run_ostree(
-        "delta",
-        &os(&[
+    machine::run_ostree(
+        machine::ErrorKind::Delta,
+        &machine::ostree_args(&[
             &repo_flag,
             &"static-delta",
             &"generate",
@@ -587,9 +456,16 @@ pub(crate) fn delta(
             &to,
             &NO_FALLBACK_MB,
         ]),
-    )?;
+        &[],
+    )
+    .map_err(machine_err)?;
     let name = format!("{ca}-{cb}");
-    let listed = run_ostree("delta", &os(&[&repo_flag, &"static-delta", &"list"]))?;
+    let listed = machine::run_ostree(
+        machine::ErrorKind::Delta,
+        &machine::ostree_args(&[&repo_flag, &"static-delta", &"list"]),
+        &[],
+    )
+    .map_err(machine_err)?;
     if !listed.lines().any(|l| l.trim() == name) {
         return Err(CliError::new(
             "delta",

@@ -20,7 +20,10 @@ use crate::commit::checkout;
 use crate::configure::{configure_failed, following_log, with_services_held, ConfigureError};
 use crate::extract::Extractor;
 use crate::known::KnownFiles;
-use crate::layout::{beneath, pre_configure_files, remove_any, undo_atomic_layout, write_file};
+use crate::layout::{
+    beneath, pre_configure_files, remove_any, undo_atomic_layout, wants_boot_chain, write_file,
+    BOOT_CHAIN,
+};
 use crate::materialize::{
     io_err, read_packages, unpack, BuildInput, Clock, MaterializeError, PackageInput, Phase,
     Progress,
@@ -101,6 +104,8 @@ pub(crate) fn apply(
     clock.lap("check packages");
 
     let initramfs_changed = write_initramfs_conf(tree, &input.profile)?;
+    let boot_chain_changed = write_boot_chain(tree, input)?;
+    let initramfs_changed = initramfs_changed || boot_chain_changed;
     if remove.is_empty() && changed.is_empty() && !initramfs_changed {
         return Ok(known);
     }
@@ -303,6 +308,27 @@ fn write_initramfs_conf(tree: &Path, profile: &crate::Profile) -> Result<bool, M
         None => remove_any(&path)?,
     }
     Ok(true)
+}
+
+/// Writes (or removes) the initramfs-tools boot chain as the package set asks; says whether
+/// anything changed, which means the initramfs must be rebuilt.
+fn write_boot_chain(tree: &Path, input: &BuildInput) -> Result<bool, MaterializeError> {
+    let wanted = wants_boot_chain(input.packages.iter().map(|p| p.name.as_str()));
+    let mut changed = false;
+    for (rel, text) in BOOT_CHAIN {
+        let path = beneath(tree, rel)?;
+        let before = std::fs::read(&path).ok();
+        let after = wanted.then_some(text.as_bytes());
+        if before.as_deref() == after {
+            continue;
+        }
+        changed = true;
+        remove_any(&path)?;
+        if let Some(text) = after {
+            write_file(tree, rel, text, 0o755)?;
+        }
+    }
+    Ok(changed)
 }
 
 /// `(name, arch) → version` of every package the tree's dpkg database has installed (pure

@@ -739,6 +739,33 @@ pub(crate) fn pre_configure_files(profile: &crate::Profile) -> Vec<(String, Stri
     out
 }
 
+/// The initramfs-tools half of an OSTree boot (docs/boot.md): a hook that copies
+/// `ostree-prepare-root` into the initramfs and a `local-bottom` script that runs it on the
+/// mounted root. `(path in the tree, contents)`, executable.
+pub(crate) const BOOT_CHAIN: [(&str, &str); 2] = [
+    (
+        "usr/share/initramfs-tools/hooks/particle-ostree",
+        include_str!("boot/hook.sh"),
+    ),
+    (
+        "usr/share/initramfs-tools/scripts/local-bottom/particle-ostree",
+        include_str!("boot/local-bottom.sh"),
+    ),
+];
+
+/// Whether a tree of these packages gets [`BOOT_CHAIN`]: it builds its initramfs with
+/// initramfs-tools and has `ostree-prepare-root` (package `ostree-boot`) to put in it. Trees
+/// without `ostree-boot` (every journal written before the boot chain existed) stay as they were,
+/// bit for bit.
+pub(crate) fn wants_boot_chain<'a>(mut packages: impl Iterator<Item = &'a str>) -> bool {
+    let (mut tools, mut boot) = (false, false);
+    packages.any(|name| {
+        tools |= name == "initramfs-tools";
+        boot |= name == "ostree-boot";
+        tools && boot
+    })
+}
+
 /// The profile's generated files: `(path in the tree, contents)`, each sorted (pure). Those
 /// scripts must see come from [`pre_configure_files`] instead.
 pub(crate) fn profile_files(profile: &crate::Profile) -> Vec<(String, String)> {
@@ -912,6 +939,56 @@ mod tests {
         ]
         "#);
         assert!(pre_configure_files(&crate::Profile::default()).is_empty());
+    }
+
+    #[test]
+    fn the_boot_chain_needs_initramfs_tools_and_ostree_boot() {
+        assert!(wants_boot_chain(
+            [
+                "systemd",
+                "ostree-boot",
+                "linux-image-amd64",
+                "initramfs-tools"
+            ]
+            .into_iter()
+        ));
+        assert!(!wants_boot_chain(["initramfs-tools", "ostree"].into_iter()));
+        assert!(!wants_boot_chain(["ostree-boot", "dracut"].into_iter()));
+        assert!(!wants_boot_chain(std::iter::empty()));
+        for (path, text) in BOOT_CHAIN {
+            assert!(text.starts_with("#!/bin/sh\n"), "{path} is a shell script");
+            assert!(
+                text.contains("prereqs)"),
+                "{path} answers initramfs-tools' prereqs call"
+            );
+        }
+    }
+
+    /// The scripts run under `sh -n` (syntax) and the local-bottom script does nothing on a
+    /// command line without `ostree=` (a non-OSTree boot of the same initramfs).
+    #[test]
+    fn the_boot_chain_scripts_parse_and_ignore_plain_boots() {
+        for (path, text) in BOOT_CHAIN {
+            let out = std::process::Command::new("sh")
+                .args(["-n", "-c", text])
+                .output()
+                .expect("sh runs");
+            assert!(
+                out.status.success(),
+                "{path}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let out = std::process::Command::new("sh")
+                .args(["-c", text, "sh", "prereqs"])
+                .output()
+                .expect("sh runs");
+            assert!(out.status.success(), "{path} prereqs");
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                "\n",
+                "{path}: no prerequisites"
+            );
+        }
     }
 
     #[test]

@@ -1,0 +1,108 @@
+//! One error type for the crate, with a stable kind that the command line prints and maps to
+//! exit codes.
+
+use std::fmt;
+
+/// What went wrong, stable across releases (the `kind` of particle's JSON errors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A malformed argument (a stateroot with a slash, a size that does not parse).
+    Usage,
+    /// The output exists already.
+    Exists,
+    /// The commit has no kernel.
+    NoKernel,
+    /// The commit has a kernel but no initramfs.
+    NoInitramfs,
+    /// The commit lacks the boot loader files the chosen firmware needs.
+    NoBootloader,
+    /// The disk is too small for the tree.
+    TooSmall,
+    /// The commit is not in the repository.
+    MissingCommit,
+    /// libostree failed to read a repository or sysroot.
+    Ostree,
+    /// `ostree admin ...` failed while deploying.
+    Deploy,
+    /// `ostree static-delta ...` failed.
+    Delta,
+    /// A host tool the operation needs failed or is missing (`mkfs.ext4`, `grub-mkimage`, ...).
+    Tool,
+    /// A file system operation failed.
+    Io,
+}
+
+impl ErrorKind {
+    /// The stable name (`no_kernel`, `too_small`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Usage => "usage",
+            ErrorKind::Exists => "exists",
+            ErrorKind::NoKernel => "no_kernel",
+            ErrorKind::NoInitramfs => "no_initramfs",
+            ErrorKind::NoBootloader => "no_bootloader",
+            ErrorKind::TooSmall => "too_small",
+            ErrorKind::MissingCommit => "missing_commit",
+            ErrorKind::Ostree => "ostree",
+            ErrorKind::Deploy => "deploy",
+            ErrorKind::Delta => "delta",
+            ErrorKind::Tool => "tool",
+            ErrorKind::Io => "io",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error with its kind, a message for people, and optionally what to do about it.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    hint: Option<String>,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            hint: None,
+            source: None,
+        }
+    }
+
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub(crate) fn io(action: impl fmt::Display, path: &std::path::Path, e: std::io::Error) -> Self {
+        Error {
+            kind: ErrorKind::Io,
+            message: format!("could not {action} {}: {e}", path.display()),
+            hint: None,
+            source: Some(Box::new(e)),
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn hint_text(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+}

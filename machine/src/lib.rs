@@ -1,0 +1,36 @@
+//! machine: where a commit leaves the build host and becomes a machine.
+//!
+//! It owns:
+//! - OSTree sysroots (`sysroot`): initializing one, deploying a commit into it with exactly the
+//!   variant's recorded kernel arguments plus the machine's own (host) arguments, reading back
+//!   what ostree did;
+//! - the boot loader (`bls`, `grub`): Debian's GRUB has no `blscfg`, so `grub.cfg` is generated
+//!   from ostree's Boot Loader Specification entries, every deployment a menu entry, the default
+//!   first and the rollback after it;
+//! - disk images (`disk`, `image`): a partitioned raw (or qcow2) disk with an OSTree sysroot and
+//!   GRUB for BIOS and UEFI, written without loop devices, complete or absent.
+//!
+//! It is not a journal reader or a solver: callers hand it a repository, a commit and the
+//! arguments the journal recorded. See `docs/boot.md` and `docs/delivery.md`.
+
+mod bls;
+mod disk;
+mod error;
+mod grub;
+mod image;
+mod ostree_cmd;
+mod sysroot;
+
+pub use bls::{read_entries, BootEntry};
+pub use disk::{mbr, Partition, SECTOR};
+pub use error::{Error, ErrorKind};
+pub use grub::{grub_cfg, GrubSettings};
+pub use image::{build_image, Firmware, Format, ImageReport, ImageRequest};
+pub use ostree_cmd::{args as ostree_args, run as run_ostree};
+pub use sysroot::{
+    check_bootable, deploy, host_kargs, kernels, DeployRequest, Deployed, DeploymentInfo,
+    HOST_KARGS,
+};
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

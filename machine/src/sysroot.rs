@@ -1,0 +1,392 @@
+//! OSTree sysroots: deploying a commit with the variant's recorded kernel arguments and the
+//! machine's own, and reading back what ostree did.
+
+use crate::ostree_cmd::{self, sysroot_flag};
+use crate::{read_entries, Error, ErrorKind, GrubSettings, Result};
+use ostree::gio;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// Where a machine keeps its own kernel arguments (`root=`, `console=`, ...), one per line, in
+/// `/etc` of each deployment: host configuration, carried to the next deployment by ostree's
+/// `/etc` merge and added by every deploy after the variant's recorded arguments. Never in the
+/// journal: many machines share a variant.
+pub const HOST_KARGS: &str = "etc/particle/host-kargs";
+
+/// The commit's kernels: versions under `/usr/lib/modules/` holding a `vmlinuz`, each with
+/// whether it also holds an `initramfs.img`.
+pub fn kernels(repo: &Path, commit: &str) -> Result<Vec<(String, bool)>> {
+    let r = open_repo(repo)?;
+    let (c, _) = r
+        .load_commit(commit)
+        .map_err(|e| ostree_err(format!("could not load commit {commit}: {e}")))?;
+    let mut tree = hex::encode(c.child_value(6).data());
+    for name in ["usr", "lib", "modules"] {
+        match subdir(&r, &tree, name)? {
+            Some(t) => tree = t,
+            None => return Ok(Vec::new()),
+        }
+    }
+    let modules = load_dirtree(&r, &tree)?;
+    let dirs = modules.child_value(1);
+    let mut out = Vec::new();
+    for i in 0..dirs.n_children() {
+        let d = dirs.child_value(i);
+        let Some(kver) = d.child_value(0).str().map(str::to_owned) else {
+            continue;
+        };
+        let v = load_dirtree(&r, &hex::encode(d.child_value(1).data()))?;
+        let files = v.child_value(0);
+        let names: Vec<String> = (0..files.n_children())
+            .filter_map(|j| files.child_value(j).child_value(0).str().map(str::to_owned))
+            .collect();
+        if names.iter().any(|n| n == "vmlinuz") {
+            out.push((kver, names.iter().any(|n| n == "initramfs.img")));
+        }
+    }
+    Ok(out)
+}
+
+/// The kernel version a commit boots, or `no_kernel`/`no_initramfs` (`what` names the commit in
+/// the message, e.g. "variant base (transaction 3, commit 1a2b…)").
+pub fn check_bootable(repo: &Path, commit: &str, what: &str, variant: &str) -> Result<String> {
+    if !commit_exists(repo, commit)? {
+        return Err(Error::new(
+            ErrorKind::MissingCommit,
+            format!("commit {commit} of {what} is missing from the repository"),
+        )
+        .hint("rebuild it with `particle replay`"));
+    }
+    let kernels = kernels(repo, commit)?;
+    let Some((first, _)) = kernels.first() else {
+        return Err(Error::new(
+            ErrorKind::NoKernel,
+            format!("{what} has no kernel: no /usr/lib/modules/*/vmlinuz, so it cannot be deployed"),
+        )
+        .hint(format!(
+            "install one: `particle txn install --variant {variant} linux-image-amd64 initramfs-tools`"
+        )));
+    };
+    match kernels.iter().find(|(_, initramfs)| *initramfs) {
+        Some((kver, _)) => Ok(kver.clone()),
+        None => Err(Error::new(
+            ErrorKind::NoInitramfs,
+            format!("{what} has a kernel ({first}) but no /usr/lib/modules/$kver/initramfs.img"),
+        )
+        .hint(format!(
+            "install initramfs-tools: `particle txn install --variant {variant} initramfs-tools`"
+        ))),
+    }
+}
+
+/// What to deploy, and how.
+#[derive(Debug, Clone)]
+pub struct DeployRequest<'a> {
+    /// The repository holding the commit (particle's state repository).
+    pub repo: &'a Path,
+    pub commit: &'a str,
+    pub variant: &'a str,
+    /// The OSTree stateroot (os name).
+    pub stateroot: &'a str,
+    /// The variant's kernel arguments, as its journal records them.
+    pub kargs: &'a [String],
+    /// The machine's own kernel arguments: `Some` sets them (and writes them to [`HOST_KARGS`] of
+    /// the new deployment); `None` keeps those of the sysroot's current default deployment.
+    pub host_kargs: Option<&'a [String]>,
+    /// Environment for the `ostree` commands (`OSTREE_SYSROOT_OPTS=skip-sync`, ...).
+    pub env: &'a [(&'a str, &'a str)],
+}
+
+/// One deployment of a sysroot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentInfo {
+    pub index: i32,
+    pub stateroot: String,
+    pub checksum: String,
+    pub serial: i32,
+    pub path: PathBuf,
+}
+
+/// What [`deploy`] did.
+#[derive(Debug, Clone)]
+pub struct Deployed {
+    pub sysroot: PathBuf,
+    pub deployment: DeploymentInfo,
+    pub kernel: String,
+    /// The kernel arguments the deployment boots with: the variant's, the host's, ostree's.
+    pub kargs: Vec<String>,
+    pub options: String,
+    /// BLS entry file names, sorted.
+    pub entries: Vec<String>,
+    pub deployments: Vec<DeploymentInfo>,
+    /// Whether `boot/grub/grub.cfg` was regenerated.
+    pub grub: bool,
+}
+
+/// Deploys `req.commit` into `sysroot` (created and initialized when needed): the commit is
+/// pulled into the sysroot's repository under the variant's ref, deployed with exactly the
+/// recorded kernel arguments plus the host's (`--karg-none`: nothing else carried over), `/etc`
+/// merged from the previous default as ostree always does; a GRUB configuration particle wrote
+/// (`boot/grub/grub.cfg` beside `boot/grub/particle.env`) is regenerated. `say` gets progress
+/// lines. Every refusal happens before the sysroot is touched.
+pub fn deploy(sysroot: &Path, req: &DeployRequest<'_>, say: &dyn Fn(&str)) -> Result<Deployed> {
+    let s = req.stateroot;
+    if s.is_empty()
+        || s.starts_with('.')
+        || s.contains(['/', '\0'])
+        || s.chars().any(char::is_whitespace)
+    {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            format!("{s:?} is not a valid stateroot name (one path component, no spaces)"),
+        ));
+    }
+    let what = format!("variant {}", req.variant);
+    let kernel = check_bootable(req.repo, req.commit, &what, req.variant)?;
+    std::fs::create_dir_all(sysroot).map_err(|e| Error::io("create the sysroot", sysroot, e))?;
+    let sysroot = std::fs::canonicalize(sysroot).map_err(|e| Error::io("resolve", sysroot, e))?;
+    let host_kargs: Vec<String> = match req.host_kargs {
+        Some(k) => k.to_vec(),
+        None => host_kargs(&sysroot)?,
+    };
+    let sysroot_repo = sysroot.join("ostree/repo");
+    if !sysroot_repo.join("config").exists() {
+        say(&format!(
+            "initializing the OSTree sysroot {}",
+            sysroot.display()
+        ));
+        ostree_cmd::run(
+            ErrorKind::Deploy,
+            &ostree_cmd::args(&[&"admin", &"init-fs", &sysroot]),
+            req.env,
+        )?;
+        // particle writes the boot loader configuration itself (crate::grub): ostree must not
+        // run grub-mkconfig when it finds boot/grub/grub.cfg.
+        let repo_flag = repo_flag(&sysroot_repo);
+        ostree_cmd::run(
+            ErrorKind::Deploy,
+            &ostree_cmd::args(&[
+                &repo_flag,
+                &"config",
+                &"set",
+                &"sysroot.bootloader",
+                &"none",
+            ]),
+            req.env,
+        )?;
+    }
+    if !sysroot.join("ostree/deploy").join(s).is_dir() {
+        ostree_cmd::run(
+            ErrorKind::Deploy,
+            &ostree_cmd::args(&[&"admin", &"os-init", &sysroot_flag(&sysroot), &s]),
+            req.env,
+        )?;
+    }
+    let repo_flag = repo_flag(&sysroot_repo);
+    ostree_cmd::run(
+        ErrorKind::Deploy,
+        &ostree_cmd::args(&[&repo_flag, &"pull-local", &req.repo, &req.commit]),
+        req.env,
+    )?;
+    let r = ref_name(req.variant);
+    open_repo(&sysroot_repo)?
+        .set_ref_immediate(None, &r, Some(req.commit), gio::Cancellable::NONE)
+        .map_err(|e| {
+            ostree_err(format!(
+                "could not set {r} in {}: {e}",
+                sysroot_repo.display()
+            ))
+        })?;
+    let mut args = ostree_cmd::args(&[
+        &"admin",
+        &"deploy",
+        &sysroot_flag(&sysroot),
+        &OsString::from(format!("--os={s}")),
+        &"--karg-none",
+    ]);
+    let kargs: Vec<String> = req.kargs.iter().chain(&host_kargs).cloned().collect();
+    for k in &kargs {
+        args.push(format!("--karg-append={k}").into());
+    }
+    args.push(r.clone().into());
+    say(&format!(
+        "deploying {r} (commit {}) into {}",
+        &req.commit[..req.commit.len().min(12)],
+        sysroot.display()
+    ));
+    ostree_cmd::run(ErrorKind::Deploy, &args, req.env)?;
+
+    let (deployments, new, options, path) = read_back(&sysroot, req.commit, s)?;
+    if req.host_kargs.is_some() || !host_kargs.is_empty() {
+        write_host_kargs(&path, &host_kargs)?;
+    }
+    let grub = match GrubSettings::load(&sysroot)? {
+        Some(settings) => {
+            write_grub_cfg(&sysroot, &settings)?;
+            true
+        }
+        None => false,
+    };
+    let mut entries: Vec<String> = read_entries(&sysroot.join("boot/loader/entries"))?
+        .into_iter()
+        .map(|e| e.file)
+        .collect();
+    entries.sort();
+    Ok(Deployed {
+        sysroot,
+        deployment: new,
+        kernel,
+        kargs,
+        options,
+        entries,
+        deployments,
+        grub,
+    })
+}
+
+/// The host kernel arguments of the sysroot's default deployment ([`HOST_KARGS`]), empty when
+/// it has none (or no deployment).
+pub fn host_kargs(sysroot: &Path) -> Result<Vec<String>> {
+    let sr = ostree::Sysroot::new(Some(&gio::File::for_path(sysroot)));
+    if !sysroot.join("ostree/deploy").is_dir() {
+        return Ok(Vec::new());
+    }
+    sr.load(gio::Cancellable::NONE).map_err(|e| {
+        ostree_err(format!(
+            "could not load the sysroot {}: {e}",
+            sysroot.display()
+        ))
+    })?;
+    let Some(default) = sr.deployments().into_iter().next() else {
+        return Ok(Vec::new());
+    };
+    let path = sysroot
+        .join(sr.deployment_dirpath(&default).as_str())
+        .join(HOST_KARGS);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(Error::io("read", &path, e)),
+    }
+}
+
+fn write_host_kargs(deployment: &Path, kargs: &[String]) -> Result<()> {
+    let path = deployment.join(HOST_KARGS);
+    let dir = path.parent().expect("HOST_KARGS has a parent");
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    let mut text = String::from(
+        "# This machine's kernel arguments, added after the variant's by every deploy.\n",
+    );
+    for k in kargs {
+        text.push_str(k);
+        text.push('\n');
+    }
+    std::fs::write(&path, text).map_err(|e| Error::io("write", &path, e))
+}
+
+/// Regenerates `boot/grub/grub.cfg` from the sysroot's BLS entries (written beside and renamed).
+pub(crate) fn write_grub_cfg(sysroot: &Path, settings: &GrubSettings) -> Result<()> {
+    let entries = read_entries(&sysroot.join("boot/loader/entries"))?;
+    let text = crate::grub_cfg(&entries, settings);
+    let dir = sysroot.join("boot/grub");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
+    let tmp = dir.join("grub.cfg.new");
+    std::fs::write(&tmp, text).map_err(|e| Error::io("write", &tmp, e))?;
+    let f = std::fs::File::open(&tmp).map_err(|e| Error::io("open", &tmp, e))?;
+    f.sync_all().map_err(|e| Error::io("sync", &tmp, e))?;
+    let dst = dir.join("grub.cfg");
+    std::fs::rename(&tmp, &dst).map_err(|e| Error::io("rename into place", &dst, e))
+}
+
+type ReadBack = (Vec<DeploymentInfo>, DeploymentInfo, String, PathBuf);
+
+/// The sysroot's deployments after a deploy, the new one, its options and directory.
+fn read_back(sysroot: &Path, commit: &str, stateroot: &str) -> Result<ReadBack> {
+    let sr = ostree::Sysroot::new(Some(&gio::File::for_path(sysroot)));
+    sr.load(gio::Cancellable::NONE)
+        .map_err(|e| ostree_err(format!("could not load the sysroot after deploying: {e}")))?;
+    let deployments = sr.deployments();
+    let info = |d: &ostree::Deployment| DeploymentInfo {
+        index: d.index(),
+        stateroot: d.osname().to_string(),
+        checksum: d.csum().to_string(),
+        serial: d.deployserial(),
+        path: sysroot.join(sr.deployment_dirpath(d).as_str()),
+    };
+    let new = deployments
+        .iter()
+        .find(|d| d.csum() == commit && d.osname() == stateroot)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::Deploy,
+                format!("ostree reported success but no deployment of {commit} is in the sysroot"),
+            )
+        })?;
+    let options = new
+        .bootconfig()
+        .and_then(|b| b.get("options"))
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    let new_info = info(new);
+    let path = new_info.path.clone();
+    Ok((
+        deployments.iter().map(info).collect(),
+        new_info,
+        options,
+        path,
+    ))
+}
+
+fn repo_flag(repo: &Path) -> OsString {
+    let mut s = OsString::from("--repo=");
+    s.push(repo);
+    s
+}
+
+/// `particle-os/VARIANT`, the ref a variant's commits are under.
+fn ref_name(variant: &str) -> String {
+    format!("particle-os/{variant}")
+}
+
+fn ostree_err(msg: String) -> Error {
+    Error::new(ErrorKind::Ostree, msg)
+}
+
+fn open_repo(path: &Path) -> Result<ostree::Repo> {
+    let r = ostree::Repo::new_for_path(path);
+    r.open(gio::Cancellable::NONE).map_err(|e| {
+        ostree_err(format!(
+            "could not open the OSTree repository {}: {e}",
+            path.display()
+        ))
+    })?;
+    Ok(r)
+}
+
+fn commit_exists(repo: &Path, commit: &str) -> Result<bool> {
+    let r = open_repo(repo)?;
+    r.has_object(ostree::ObjectType::Commit, commit, gio::Cancellable::NONE)
+        .map_err(|e| ostree_err(format!("could not look up commit {commit}: {e}")))
+}
+
+fn load_dirtree(repo: &ostree::Repo, tree: &str) -> Result<ostree::glib::Variant> {
+    repo.load_variant(ostree::ObjectType::DirTree, tree)
+        .map_err(|e| ostree_err(format!("could not load dirtree {tree}: {e}")))
+}
+
+/// The subdirectory `name` of dirtree `tree`.
+fn subdir(repo: &ostree::Repo, tree: &str, name: &str) -> Result<Option<String>> {
+    let dirs = load_dirtree(repo, tree)?.child_value(1);
+    for i in 0..dirs.n_children() {
+        let d = dirs.child_value(i);
+        if d.child_value(0).str() == Some(name) {
+            return Ok(Some(hex::encode(d.child_value(1).data())));
+        }
+    }
+    Ok(None)
+}
