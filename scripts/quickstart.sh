@@ -40,5 +40,16 @@ run "$particle" replay --into "$STATE-replayed" --verify
 run "$particle" variant apply --reason "quickstart: a server variant" variants/bosom.toml
 run "$particle" variant list
 run ostree --repo="$STATE/ostree/repo" log particle-os/base
+# A machine: base as variants/base.toml defines it (kernel, initramfs-tools with particle's
+# OSTree hook, GRUB), written to a disk that boots with BIOS or UEFI, booted under qemu to the
+# login prompt on its serial console (docs/boot.md). root's password in this image: particle.
+run "$particle" variant apply --reason "quickstart: a bootable base" variants/base.toml
+IMAGE="${IMAGE:-$STATE-base.raw}"
+rm -f "$IMAGE"
+run "$particle" image --variant base --karg console=ttyS0,115200 \
+  --root-password-hash "$(openssl passwd -6 -salt quickstart particle)" "$IMAGE"
+run bash scripts/boot-image.sh "$IMAGE" bios
 echo >&2
 echo "quickstart done: state directory $STATE (replayed copy in $STATE-replayed)" >&2
+echo "disk image $IMAGE (root password: particle); log in on its console with" >&2
+echo "  bash scripts/boot-image.sh $IMAGE bios --interactive" >&2

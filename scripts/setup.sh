@@ -9,6 +9,9 @@ packages=(
   bubblewrap dpkg-dev
   dose-distcheck libsolv-tools python3-solv mmdebstrap apt-utils time
   systemd procps skopeo python3-fusepy
+  # particle image: file systems written into the image file, GRUB's mkimage (the modules come
+  # from the commit), the partition table read back in tests; booting images in tests.
+  e2fsprogs dosfstools mtools grub-common fdisk openssl ovmf
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -19,6 +22,16 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# qemu-system-x86 from bookworm. Some images carry a newer qemu-utils (from backports) that
+# Breaks bookworm's qemu-system-common: both then come from bookworm, at one version.
+if ! dpkg-query -W -f='${Status}' qemu-system-x86 2>/dev/null | grep -q "install ok installed"; then
+  export DEBIAN_FRONTEND=noninteractive
+  [ "${#missing[@]}" -gt 0 ] || apt-get update -qq
+  qemu_version=$(apt-cache policy qemu-system-x86 | awk '/Candidate:/ {print $2}')
+  echo "setup: installing qemu-system-x86 $qemu_version" >&2
+  apt-get install -y -qq --no-install-recommends --allow-downgrades \
+    "qemu-system-x86=$qemu_version" "qemu-utils=$qemu_version" >/dev/null
 fi
 if ! command -v cargo >/dev/null 2>&1; then
   [ -x "$HOME/.cargo/bin/cargo" ] || curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal

@@ -40,6 +40,9 @@ _particle() {
             particle,help)
                 cmd="particle__subcmd__help"
                 ;;
+            particle,image)
+                cmd="particle__subcmd__image"
+                ;;
             particle,init)
                 cmd="particle__subcmd__init"
                 ;;
@@ -102,6 +105,9 @@ _particle() {
                 ;;
             particle__subcmd__help,help)
                 cmd="particle__subcmd__help__subcmd__help"
+                ;;
+            particle__subcmd__help,image)
+                cmd="particle__subcmd__help__subcmd__image"
                 ;;
             particle__subcmd__help,init)
                 cmd="particle__subcmd__help__subcmd__init"
@@ -404,7 +410,7 @@ _particle() {
 
     case "${cmd}" in
         particle)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version init repo store txn variant compose deploy export delta status why replay solve edsp generate-docs distcheck help"
+            opts="-v -q -h -V --root --json --verbose --quiet --help --version init repo store txn variant compose deploy image export delta status why replay solve edsp generate-docs distcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -648,7 +654,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__help)
-            opts="init repo store txn variant compose deploy export delta status why replay solve edsp generate-docs distcheck help"
+            opts="init repo store txn variant compose deploy image export delta status why replay solve edsp generate-docs distcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -774,6 +780,20 @@ _particle() {
             return 0
             ;;
         particle__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__help__subcmd__image)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1270,6 +1290,48 @@ _particle() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__image)
+            opts="-v -q -h -V --variant --format --firmware --size --karg --root-password-hash --root --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --variant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "raw qcow2" -- "${cur}"))
+                    return 0
+                    ;;
+                --firmware)
+                    COMPREPLY=($(compgen -W "bios uefi both" -- "${cur}"))
+                    return 0
+                    ;;
+                --size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --karg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root-password-hash)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `particle` binary on `../shared/debian-mirror` (or `$PARTICLE_MIRROR`)
 //! in temporary state directories.
 
+mod boot;
 mod common;
 mod crash;
 mod deliver;
