@@ -31,12 +31,14 @@ start() { # ACCEL LOG
   qemu_pid=$!
 }
 
+now() { date +%s.%N; }
+
 wait_for() { # LOG TEXT SECONDS
   local deadline=$((SECONDS + $3))
   while [ "$SECONDS" -lt "$deadline" ]; do
     grep -aq "$2" "$1" 2>/dev/null && return 0
     kill -0 "$qemu_pid" 2>/dev/null || return 1
-    sleep 0.5
+    sleep 0.1
   done
   return 1
 }
@@ -49,14 +51,14 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then
   wait "$qemu_pid" 2>/dev/null || true
 fi
 echo "booting $image ($firmware firmware, $accel)" >&2
-begin=$SECONDS
+begin=$(now)
 start "$accel" "$work/console.log"
 if ! wait_for "$work/console.log" "login:" "$limit"; then
   echo "no login prompt within ${limit}s; the console's last lines:" >&2
   tail -n 40 "$work/console.log" >&2
   exit 1
 fi
-took=$((SECONDS - begin))
+took=$(echo "$(now) - $begin" | bc)
 grep -a "login:" "$work/console.log" | tail -n 1 >&2
 echo "login prompt after ${took}s ($accel, $firmware)"
 if [ "$interactive" = --interactive ]; then

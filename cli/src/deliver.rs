@@ -92,6 +92,7 @@ pub(crate) fn deploy(
     json: bool,
     quiet: bool,
 ) -> anyhow::Result<()> {
+    machine::check_stateroot(stateroot).map_err(machine_err)?;
     let ctx = Reader::open(root)?;
     let record = ctx.head(variant)?;
     let commit = record.commit.to_hex();

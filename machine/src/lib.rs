@@ -28,8 +28,8 @@ pub use grub::{grub_cfg, GrubSettings};
 pub use image::{build_image, Firmware, Format, ImageReport, ImageRequest};
 pub use ostree_cmd::{args as ostree_args, run as run_ostree};
 pub use sysroot::{
-    check_bootable, deploy, host_kargs, kernels, DeployRequest, Deployed, DeploymentInfo,
-    HOST_KARGS,
+    check_bootable, check_stateroot, deploy, host_kargs, kernels, DeployRequest, Deployed,
+    DeploymentInfo, HOST_KARGS,
 };
 
 /// `Result` with this crate's [`Error`].

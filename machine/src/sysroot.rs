@@ -79,6 +79,21 @@ pub fn check_bootable(repo: &Path, commit: &str, what: &str, variant: &str) -> R
     }
 }
 
+/// A stateroot (os) name is one path component without spaces (`usage` otherwise).
+pub fn check_stateroot(s: &str) -> Result<()> {
+    if s.is_empty()
+        || s.starts_with('.')
+        || s.contains(['/', '\0'])
+        || s.chars().any(char::is_whitespace)
+    {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            format!("{s:?} is not a valid stateroot name (one path component, no spaces)"),
+        ));
+    }
+    Ok(())
+}
+
 /// What to deploy, and how.
 #[derive(Debug, Clone)]
 pub struct DeployRequest<'a> {
@@ -131,16 +146,7 @@ pub struct Deployed {
 /// lines. Every refusal happens before the sysroot is touched.
 pub fn deploy(sysroot: &Path, req: &DeployRequest<'_>, say: &dyn Fn(&str)) -> Result<Deployed> {
     let s = req.stateroot;
-    if s.is_empty()
-        || s.starts_with('.')
-        || s.contains(['/', '\0'])
-        || s.chars().any(char::is_whitespace)
-    {
-        return Err(Error::new(
-            ErrorKind::Usage,
-            format!("{s:?} is not a valid stateroot name (one path component, no spaces)"),
-        ));
-    }
+    check_stateroot(s)?;
     let what = format!("variant {}", req.variant);
     let kernel = check_bootable(req.repo, req.commit, &what, req.variant)?;
     std::fs::create_dir_all(sysroot).map_err(|e| Error::io("create the sysroot", sysroot, e))?;

@@ -443,6 +443,7 @@ pub(crate) fn atomic_layout(
     tree: &Path,
     variant: &VariantInfo<'_>,
     profile: &crate::Profile,
+    machine: bool,
 ) -> Result<(), LayoutError> {
     // dpkg database under /usr, linked back from /var at boot.
     let db = beneath(tree, "var/lib/dpkg")?;
@@ -513,6 +514,27 @@ pub(crate) fn atomic_layout(
     for (rel, text) in profile_files(profile) {
         write_file(tree, &rel, text.as_bytes(), 0o644)?;
     }
+    // A tree that boots as an OSTree deployment keeps its system users alive on machines whose
+    // /etc/passwd has local changes (ostree's /etc merge keeps the machine's file whole).
+    if machine {
+        let passwd = read_optional(&beneath(tree, "usr/etc/passwd")?)?;
+        let group = read_optional(&beneath(tree, "usr/etc/group")?)?;
+        let mut declared = String::new();
+        let dir = beneath(tree, "usr/lib/sysusers.d")?;
+        if kind(&dir)? == Kind::Dir {
+            for name in sorted_entries(&dir)? {
+                if name.ends_with(".conf") && format!("usr/lib/sysusers.d/{name}") != SYSUSERS {
+                    declared.push_str(&read_optional(&dir.join(&name))?);
+                }
+            }
+        }
+        write_file(
+            tree,
+            SYSUSERS,
+            sysusers_conf(&passwd, &group, &declared).as_bytes(),
+            0o644,
+        )?;
+    }
 
     // /var: emptied, its contents turned into tmpfiles.d entries.
     let users = id_names(&beneath(tree, "usr/etc/passwd")?)?;
@@ -552,7 +574,11 @@ const GENERATED_FILES: &[&str] = &[
     "usr/lib/bootc/kargs.d/10-particle.toml",
     "usr/lib/kernel/cmdline",
     "usr/lib/sysctl.d/50-particle.conf",
+    SYSUSERS,
 ];
+
+/// The tree's system users and groups as `sysusers.d` lines (see [`sysusers_conf`]).
+const SYSUSERS: &str = "usr/lib/sysusers.d/particle.conf";
 
 /// Where [`atomic_layout`] describes `/var`.
 const VAR_TMPFILES: &str = "usr/lib/tmpfiles.d/particle-var.conf";
@@ -790,6 +816,80 @@ pub(crate) fn profile_files(profile: &crate::Profile) -> Vec<(String, String)> {
     out
 }
 
+fn read_optional(path: &Path) -> Result<String, LayoutError> {
+    match kind(path)? {
+        Kind::Other => fs::read_to_string(path).map_err(io_err("read", path)),
+        _ => Ok(String::new()),
+    }
+}
+
+/// Every system group and user of the tree (`/etc/group`, `/etc/passwd`: ids below 1000, and
+/// `nogroup`/`nobody`; root is always there) as `systemd-sysusers` lines with their ids fixed
+/// (pure). On a machine, ostree's three-way merge keeps a locally changed `/etc/passwd` whole, so
+/// a user that a new package's maintainer script created in the commit would be missing there;
+/// `systemd-sysusers` reads this file at every boot and adds what is missing, with the id the
+/// files in `/usr` are owned by. Users and groups that exist are left alone.
+pub(crate) fn sysusers_conf(passwd: &str, group: &str, declared: &str) -> String {
+    let system = |id: u32| (1..1000).contains(&id) || id == 65534;
+    // Names the packages' own sysusers.d files declare are theirs (systemd's basic.conf,
+    // ...): declaring them again only makes systemd-sysusers warn about the conflict.
+    let taken = |kind: &str, name: &str| {
+        declared.lines().any(|l| {
+            let mut f = l.split_whitespace();
+            f.next() == Some(kind) && f.next() == Some(name)
+        })
+    };
+    let mut out = String::from(
+        "# Written by particle: the tree's system users and groups, created at boot when\n# /etc lacks them (a machine whose /etc/passwd has local changes keeps its own file).\n",
+    );
+    let mut members = Vec::new();
+    for l in group.lines() {
+        let f: Vec<&str> = l.split(':').collect();
+        let (Some(name), Some(gid)) = (f.first(), f.get(2).and_then(|g| g.parse::<u32>().ok()))
+        else {
+            continue;
+        };
+        if !system(gid) {
+            continue;
+        }
+        for m in f
+            .get(3)
+            .into_iter()
+            .flat_map(|m| m.split(','))
+            .filter(|m| !m.is_empty())
+        {
+            members.push(format!("m {m} {name}"));
+        }
+        if !taken("g", name) && !taken("u", name) {
+            let _ = writeln!(out, "g {name} {gid}");
+        }
+    }
+    for l in passwd.lines() {
+        let f: Vec<&str> = l.split(':').collect();
+        if f.len() < 7 {
+            continue;
+        }
+        let (Ok(uid), Ok(gid)) = (f[2].parse::<u32>(), f[3].parse::<u32>()) else {
+            continue;
+        };
+        if !system(uid) || taken("u", f[0]) {
+            continue;
+        }
+        let gecos = if f[4].is_empty() {
+            "-".to_owned()
+        } else {
+            format!("{:?}", f[4])
+        };
+        let home = if f[5].is_empty() { "-" } else { f[5] };
+        let shell = if f[6].is_empty() { "-" } else { f[6] };
+        let _ = writeln!(out, "u {} {uid}:{gid} {gecos} {home} {shell}", f[0]);
+    }
+    for m in members {
+        let _ = writeln!(out, "{m}");
+    }
+    out
+}
+
 fn id_names(path: &Path) -> Result<BTreeMap<u32, String>, LayoutError> {
     if kind(path)? != Kind::Other {
         return Ok(BTreeMap::new());
@@ -989,6 +1089,24 @@ mod tests {
                 "{path}: no prerequisites"
             );
         }
+    }
+
+    #[test]
+    fn system_users_become_sysusers_lines() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nsshd:x:100:65534::/run/sshd:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\nalice:x:1000:1000:Alice:/home/alice:/bin/bash\n";
+        let group =
+            "root:x:0:\ndaemon:x:1:\nadm:x:4:syslog,alice\nnogroup:x:65534:\nalice:x:1000:\n";
+        let declared = "# systemd's own\nu nobody 65534 \"Kernel Overflow User\" -\ng adm 4\n";
+        insta::assert_snapshot!(sysusers_conf(passwd, group, declared), @r#"
+        # Written by particle: the tree's system users and groups, created at boot when
+        # /etc lacks them (a machine whose /etc/passwd has local changes keeps its own file).
+        g daemon 1
+        g nogroup 65534
+        u daemon 1:1 "daemon" /usr/sbin /usr/sbin/nologin
+        u sshd 100:65534 - /run/sshd /usr/sbin/nologin
+        m syslog adm
+        m alice adm
+        "#);
     }
 
     #[test]

@@ -294,7 +294,8 @@ fn build(
         seq: input.seq,
         journal_head: &input.journal_head,
     };
-    atomic_layout(tree, &variant, &input.profile)?;
+    let machine = wants_boot_chain(input.packages.iter().map(|p| p.name.as_str()));
+    atomic_layout(tree, &variant, &input.profile, machine)?;
     strip_xattrs(tree)?;
     clock.lap("layout");
 

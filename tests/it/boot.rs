@@ -3,7 +3,8 @@
 //! initramfs to a login prompt on the serial console, and checked from inside (logged in as
 //! root with the password the image was given). One disk, two boots: BIOS (SeaBIOS) first,
 //! then UEFI (OVMF) from the same disk, which also shows that `/var` and `/etc` persist across
-//! a reboot. One VM at a time; KVM when it really runs a guest here, TCG otherwise, with the
+//! a reboot. Then, offline, system users survive an upgrade of a sysroot whose `/etc/passwd`
+//! has local changes. One VM at a time; KVM when it really runs a guest here, TCG otherwise, with the
 //! timeouts of the one in use.
 
 use crate::common::*;
@@ -343,6 +344,49 @@ fn the_base_variant_boots_from_its_image_with_bios_and_uefi() {
     );
     assert!(!small.exists());
 
+    // kill -9 in the middle of an image build: no OUT, the state directory as it was; the
+    // staging directory it leaves is swept by the next build into the same directory.
+    let log_before = env.run(&["--json", "txn", "log"]).ok().stdout;
+    let killed = dir.join("killed.raw");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_particle"))
+        .arg("--root")
+        .arg(env.root())
+        .args(["-q", "image", "--variant", "base"])
+        .arg(&killed)
+        .spawn()
+        .expect("particle image");
+    let started = Instant::now();
+    let staging = loop {
+        let found = std::fs::read_dir(&dir)
+            .expect("list")
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.to_string_lossy().contains(".particle-image-")
+                    && p.join("sysroot/ostree/deploy").exists()
+            });
+        if let Some(p) = found {
+            break p;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120)
+                && child.try_wait().expect("wait").is_none(),
+            "particle image never got as far as deploying"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    child.kill().expect("kill -9");
+    child.wait().expect("reap");
+    assert!(!killed.exists(), "no half image after kill -9");
+    assert!(
+        staging.exists(),
+        "the killed build's staging directory is left ({})",
+        staging.display()
+    );
+    env.run(&["txn", "verify"]).ok();
+    assert_eq!(env.run(&["--json", "txn", "log"]).ok().stdout, log_before);
+
     let j = env
         .run(&[
             "--json",
@@ -366,7 +410,11 @@ fn the_base_variant_boots_from_its_image_with_bios_and_uefi() {
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(leftovers, ["base.raw"], "only the image is left beside it");
+    assert_eq!(
+        leftovers,
+        ["base.raw"],
+        "only the image is left beside it (the killed build's leftovers were swept)"
+    );
     env.run(&["--json", "image", img]).fails("exists");
 
     // First boot: BIOS.
@@ -429,4 +477,97 @@ fn the_base_variant_boots_from_its_image_with_bios_and_uefi() {
     let state = vm.ok("systemctl is-system-running --wait || systemctl --failed --no-legend");
     assert_eq!(state, "running");
     vm.poweroff(accel);
+
+    system_users_survive_an_upgrade_of_a_machine_with_local_users(&env, &commit);
+}
+
+/// The machine's `/etc/passwd` has a local user; the upgrade's new package (openssh-server)
+/// creates a system user (sshd) in the commit. ostree's `/etc` merge keeps the machine's file
+/// whole, so sshd is not in it after the deploy; the commit's `sysusers.d` entry adds it at the
+/// next boot (`systemd-sysusers`, here run on the deployment as the boot would), with the id the
+/// commit's files are owned by, and the local user stays.
+fn system_users_survive_an_upgrade_of_a_machine_with_local_users(env: &Env, commit: &str) {
+    let sysroot = env.dir.path().join("sysroot");
+    let sys = sysroot.to_str().expect("utf-8");
+    let vars = [
+        ("OSTREE_SYSROOT_OPTS", "skip-sync"),
+        ("OSTREE_SYSROOT_DEBUG", "mutable-deployments"),
+    ];
+    let first = env
+        .run_env(&vars, &["--json", "deploy", "--sysroot", sys])
+        .ok()
+        .json();
+    assert_eq!(first["commit"], commit);
+    let dep = PathBuf::from(first["deployment"]["path"].as_str().expect("path"));
+    // What `useradd alice` writes: all four account files change, so ostree's merge keeps all
+    // four of the machine's.
+    let append = |file: &str, line: &str| {
+        let p = dep.join("etc").join(file);
+        let mut text = std::fs::read_to_string(&p).expect("read");
+        text.push_str(line);
+        std::fs::write(&p, text).expect("write");
+    };
+    append(
+        "passwd",
+        "alice:x:1000:1000:Alice:/var/home/alice:/bin/bash\n",
+    );
+    append("group", "alice:x:1000:\n");
+    append("shadow", "alice:!:20000:0:99999:7:::\n");
+    append("gshadow", "alice:!::\n");
+
+    let j = env
+        .run(&["--json", "txn", "install", "openssh-server"])
+        .ok()
+        .json();
+    let upgraded = j["commit"].as_str().expect("commit").to_owned();
+    let second = env
+        .run_env(&vars, &["--json", "deploy", "--sysroot", sys])
+        .ok()
+        .json();
+    assert_eq!(second["commit"], upgraded.as_str());
+    let dep = PathBuf::from(second["deployment"]["path"].as_str().expect("path"));
+    let user = |file: &str, name: &str| -> Option<String> {
+        std::fs::read_to_string(dep.join(file))
+            .expect("read")
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}:")))
+            .map(str::to_owned)
+    };
+    let shipped = user("usr/etc/passwd", "sshd").expect("the commit has the sshd user");
+    assert!(
+        user("etc/passwd", "alice").is_some(),
+        "the merge kept the local user"
+    );
+    assert!(
+        user("etc/passwd", "sshd").is_none(),
+        "ostree's merge keeps the machine's /etc/passwd whole (what sysusers.d is for)"
+    );
+    let conf = std::fs::read_to_string(dep.join("usr/lib/sysusers.d/particle.conf"))
+        .expect("the commit's sysusers.d entry");
+    assert!(conf.lines().any(|l| l.starts_with("u sshd ")), "{conf}");
+
+    let out = Command::new("systemd-sysusers")
+        .arg(format!("--root={}", dep.display()))
+        .output()
+        .expect("systemd-sysusers");
+    assert!(
+        out.status.success(),
+        "systemd-sysusers: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sshd = user("etc/passwd", "sshd").expect("sysusers added sshd");
+    let id = |l: &str| l.split(':').nth(2).map(str::to_owned);
+    assert_eq!(
+        id(&sshd),
+        id(&shipped),
+        "sshd has the commit's uid: {sshd} / {shipped}"
+    );
+    assert!(
+        user("etc/passwd", "alice").is_some(),
+        "and alice is still there"
+    );
+    assert!(
+        user("etc/shadow", "sshd").is_some(),
+        "sshd has a shadow entry"
+    );
 }
