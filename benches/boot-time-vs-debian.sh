@@ -75,6 +75,6 @@ for i in $(seq "$runs"); do
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 mo=$(median "${ours[@]}"); mp=$(median "${plain[@]}")
-echo "packages: particle $("$particle" --json status | sed -n 's/.*"packages":\([0-9]*\).*/\1/p'), plain $(chroot "$work/tree" dpkg-query -W | wc -l)"
+echo "packages: particle $("$particle" --json status | grep -o '"packages": *[0-9]*' | head -1 | grep -o '[0-9]*$'), plain $(chroot "$work/tree" dpkg-query -W | wc -l)"
 echo "median seconds to the login prompt: particle $mo, plain $mp"
 echo "ratio particle/plain: $(echo "scale=3; $mo / $mp" | bc)"

@@ -37,6 +37,10 @@ pub(crate) struct Global {
         value_name = "DIR"
     )]
     pub(crate) root: PathBuf,
+    /// The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status`
+    /// lists its deployments, `deploy` deploys into it (initialized if needed)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) sysroot: Option<PathBuf>,
     /// Print exactly one JSON document on stdout (errors too)
     #[arg(long, global = true)]
     pub(crate) json: bool,
@@ -77,11 +81,9 @@ pub(crate) enum Command {
         #[arg(long)]
         reason: Option<String>,
     },
-    /// Deploy a variant's commit into an OSTree sysroot with its recorded kernel arguments
+    /// Deploy a variant's commit into an OSTree sysroot (--sysroot DIR) with its recorded
+    /// kernel arguments and the machine's own
     Deploy {
-        /// The sysroot (initialized if needed), e.g. / on a booted system
-        #[arg(long, value_name = "DIR")]
-        sysroot: PathBuf,
         #[arg(long, default_value = "base")]
         variant: String,
         /// The OSTree stateroot (os name) to deploy into
@@ -424,6 +426,14 @@ pub(crate) enum StoreCmd {
 
 pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     let g = &cli.global;
+    if g.sysroot.is_some()
+        && !matches!(cli.command, Command::Status { .. } | Command::Deploy { .. })
+    {
+        return Err(CliError::usage(
+            "--sysroot is taken by `status` and `deploy` so far; transactions on a sysroot are not built yet",
+        )
+        .into());
+    }
     match cli.command {
         Command::Init { variant } => init(g, &variant),
         Command::Repo(c) => repo(g, c),
@@ -463,11 +473,12 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Compose { dir, reason } => {
             crate::variants::compose(&g.root, dir.as_deref(), reason, g.json, g.quiet)
         }
-        Command::Deploy {
-            sysroot,
-            variant,
-            stateroot,
-        } => crate::deliver::deploy(&g.root, &sysroot, &variant, &stateroot, g.json, g.quiet),
+        Command::Deploy { variant, stateroot } => {
+            let sysroot = g.sysroot.as_deref().ok_or_else(|| {
+                CliError::usage("deploy needs --sysroot DIR (the sysroot to deploy into)")
+            })?;
+            crate::deliver::deploy(&g.root, sysroot, &variant, &stateroot, g.json, g.quiet)
+        }
         Command::Image {
             variant,
             format,
@@ -516,7 +527,13 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Delta { a, b, output } => {
             crate::deliver::delta(&g.root, &a, &b, output.as_deref(), g.json, g.quiet)
         }
-        Command::Status { variant } => txn::status(&g.root, variant, g.json),
+        Command::Status { variant } => match &g.sysroot {
+            Some(sysroot) => crate::deliver::sysroot_status(sysroot, g.json),
+            None if variant.is_none() && machine::booted_system() && !g.root.exists() => {
+                crate::deliver::sysroot_status(Path::new("/"), g.json)
+            }
+            None => txn::status(&g.root, variant, g.json),
+        },
         Command::Why { package, variant } => crate::why::why(&g.root, &package, &variant, g.json),
         Command::Replay {
             variant,

@@ -159,6 +159,72 @@ pub(crate) fn deploy(
     Ok(())
 }
 
+/// `particle --sysroot DIR status`: the sysroot's deployments in boot order, each with the
+/// transaction its commit was built from; the top-level fields are the default deployment's
+/// (the contract's `status` shape).
+pub(crate) fn sysroot_status(sysroot: &Path, json: bool) -> anyhow::Result<()> {
+    let list = machine::deployments(sysroot).map_err(machine_err)?;
+    if json {
+        let deployments: Vec<serde_json::Value> = list
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "index": d.index, "booted": d.booted, "staged": d.staged,
+                    "rollback": d.rollback, "variant": d.variant, "txn": d.txn,
+                    "txn_id": d.txn_id, "commit": d.commit, "version": d.version,
+                    "stateroot": d.stateroot, "path": d.path,
+                })
+            })
+            .collect();
+        let first = list.first();
+        return print_json(&serde_json::json!({
+            "sysroot": sysroot,
+            "variant": first.and_then(|d| d.variant.clone()),
+            "txn": first.and_then(|d| d.txn),
+            "txn_id": first.and_then(|d| d.txn_id.clone()),
+            "commit": first.map(|d| d.commit.clone()),
+            "ref": first.and_then(|d| d.variant.as_deref()).map(materializer::variant_ref),
+            "packages": first.and_then(|d| d.packages),
+            "deployments": deployments,
+        }));
+    }
+    println!("deployments of {} (boot order):", sysroot.display());
+    if list.is_empty() {
+        println!("  none");
+    }
+    for d in &list {
+        let mut tags = Vec::new();
+        for (on, tag) in [
+            (d.booted, "booted"),
+            (d.staged, "staged"),
+            (d.rollback, "rollback"),
+        ] {
+            if on {
+                tags.push(tag);
+            }
+        }
+        if d.index == 0 && !d.staged {
+            tags.push("default");
+        }
+        let txn = match (&d.variant, d.txn, &d.txn_id) {
+            (Some(v), Some(seq), Some(id)) => {
+                format!("{v}  transaction {seq} ({})", &id[..id.len().min(12)])
+            }
+            _ => "(not built by particle)".to_owned(),
+        };
+        println!(
+            "{} {}  {}  {txn}  commit {}  {}  [{}]",
+            if d.booted { "●" } else { " " },
+            d.index,
+            d.stateroot,
+            &d.commit[..d.commit.len().min(12)],
+            d.version.as_deref().unwrap_or("-"),
+            tags.join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// What `particle image` was asked for.
 pub(crate) struct ImageOpts<'a> {
     pub(crate) variant: &'a str,

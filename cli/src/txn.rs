@@ -275,6 +275,8 @@ pub(crate) fn human_bytes(b: u64) -> String {
 #[derive(Debug, Clone)]
 pub(crate) struct Header<'a> {
     pub(crate) variant: &'a str,
+    /// What the variant's definition says it is ([`crate::variants::description_at`]).
+    pub(crate) description: Option<String>,
     pub(crate) parent_variant: Option<String>,
     pub(crate) seq: u64,
     pub(crate) prev: journal::TxnId,
@@ -317,6 +319,7 @@ pub(crate) fn build_input(
     }
     Ok(materializer::BuildInput {
         variant: h.variant.to_owned(),
+        description: h.description,
         parent_variant: h.parent_variant,
         txn_id: format!("seq-{}", h.seq),
         seq: h.seq,
@@ -358,8 +361,11 @@ pub(crate) fn commit_state(
         .history()
         .build_base(&o.variant, seq, &request, base.as_ref())
         .map(|r| r.commit.to_hex());
+    let description =
+        crate::variants::description_at(&ctx.journal.history(), &o.variant, seq, &request);
     let header = Header {
         variant: &o.variant,
+        description,
         parent_variant,
         seq,
         prev,
@@ -1105,6 +1111,7 @@ pub(crate) fn replay(
             .map(|p| p.commit.to_hex());
         let header = Header {
             variant: &r.variant,
+            description: crate::variants::description_at(&h, &r.variant, r.seq, &r.request),
             parent_variant: r.base.as_ref().map(|b| b.variant.clone()),
             seq: r.seq,
             prev: r.prev,

@@ -387,6 +387,29 @@ pub(crate) fn requested_by_definition(r: &Record) -> Vec<String> {
     names
 }
 
+/// The description the variant's definition gives it for transaction `seq` with `request`:
+/// the definition that request applies, else the latest one the variant was applied with
+/// before `seq` (its own records only). Read from the journal alone, so a replay finds the same.
+pub(crate) fn description_at(
+    h: &journal::History<'_>,
+    variant: &str,
+    seq: u64,
+    request: &Request,
+) -> Option<String> {
+    if let Request::Apply { definition, .. } = request {
+        return serde_json::from_str::<Definition>(definition)
+            .ok()
+            .map(|d| d.description);
+    }
+    h.lineage(variant, Some(seq.saturating_sub(1)))
+        .ok()?
+        .iter()
+        .rev()
+        .filter(|r| r.variant == variant)
+        .find_map(|r| Definition::from_record(r))
+        .map(|d| d.description)
+}
+
 /// The latest definition `variant` was applied with (its own records only).
 fn last_definition(h: &journal::History<'_>, variant: &str) -> Option<Definition> {
     let head = h.head(variant)?;

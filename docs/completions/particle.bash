@@ -410,13 +410,17 @@ _particle() {
 
     case "${cmd}" in
         particle)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version init repo store txn variant compose deploy image export delta status why replay solve edsp generate-docs distcheck help"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version init repo store txn variant compose deploy image export delta status why replay solve edsp generate-docs distcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -428,7 +432,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__compose)
-            opts="-v -q -h -V --dir --reason --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --dir --reason --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -446,6 +450,10 @@ _particle() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -454,7 +462,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__delta)
-            opts="-v -q -h -V --output --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --output --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -468,6 +476,10 @@ _particle() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -476,16 +488,12 @@ _particle() {
             return 0
             ;;
         particle__subcmd__deploy)
-            opts="-v -q -h -V --sysroot --variant --stateroot --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --variant --stateroot --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --sysroot)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --variant)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -498,6 +506,10 @@ _particle() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -506,7 +518,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__distcheck)
-            opts="-v -q -h -V --index --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --index --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -520,6 +532,10 @@ _particle() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -528,13 +544,17 @@ _particle() {
             return 0
             ;;
         particle__subcmd__edsp)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -546,13 +566,17 @@ _particle() {
             return 0
             ;;
         particle__subcmd__export)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version oci help"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version oci help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -606,7 +630,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__export__subcmd__oci)
-            opts="-v -q -h -V --variant --repo-url --compression-level --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --variant --repo-url --compression-level --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -628,6 +652,10 @@ _particle() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -636,13 +664,17 @@ _particle() {
             return 0
             ;;
         particle__subcmd__generate__subcmd__docs)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1298,7 +1330,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__image)
-            opts="-v -q -h -V --variant --format --firmware --size --karg --root-password-hash --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --variant --format --firmware --size --karg --root-password-hash --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1332,6 +1364,10 @@ _particle() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1340,7 +1376,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__init)
-            opts="-v -q -h -V --variant --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --variant --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1354,6 +1390,10 @@ _particle() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1362,7 +1402,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__replay)
-            opts="-v -q -h -V --variant --upto --into --verify --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --variant --upto --into --verify --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1384,6 +1424,10 @@ _particle() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1392,13 +1436,17 @@ _particle() {
             return 0
             ;;
         particle__subcmd__repo)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version add import-apt list update help"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version add import-apt list update help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1410,7 +1458,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__repo__subcmd__add)
-            opts="-v -q -h -V --uri --suite --component --arch --keyring --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --uri --suite --component --arch --keyring --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1437,6 +1485,10 @@ _particle() {
                     return 0
                     ;;
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1532,13 +1584,17 @@ _particle() {
             return 0
             ;;
         particle__subcmd__repo__subcmd__import__subcmd__apt)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1550,13 +1606,17 @@ _particle() {
             return 0
             ;;
         particle__subcmd__repo__subcmd__list)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1568,13 +1628,17 @@ _particle() {
             return 0
             ;;
         particle__subcmd__repo__subcmd__update)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1586,7 +1650,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__solve)
-            opts="-v -q -h -V --index --installed --no-recommends --root --json --verbose --quiet --help --version install remove upgrade help"
+            opts="-v -q -h -V --index --installed --no-recommends --root --sysroot --json --verbose --quiet --help --version install remove upgrade help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1601,6 +1665,10 @@ _particle() {
                     return 0
                     ;;
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1682,13 +1750,17 @@ _particle() {
             return 0
             ;;
         particle__subcmd__solve__subcmd__install)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1700,13 +1772,17 @@ _particle() {
             return 0
             ;;
         particle__subcmd__solve__subcmd__remove)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1718,13 +1794,17 @@ _particle() {
             return 0
             ;;
         particle__subcmd__solve__subcmd__upgrade)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1736,7 +1816,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__status)
-            opts="-v -q -h -V --variant --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --variant --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1750,6 +1830,10 @@ _particle() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1758,13 +1842,17 @@ _particle() {
             return 0
             ;;
         particle__subcmd__store)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version verify fetch help"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version verify fetch help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1776,13 +1864,17 @@ _particle() {
             return 0
             ;;
         particle__subcmd__store__subcmd__fetch)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1850,13 +1942,17 @@ _particle() {
             return 0
             ;;
         particle__subcmd__store__subcmd__verify)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1868,13 +1964,17 @@ _particle() {
             return 0
             ;;
         particle__subcmd__txn)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1886,7 +1986,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__txn__subcmd__bisect)
-            opts="-v -q -h -V --variant --good --bad --run --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --variant --good --bad --run --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1912,6 +2012,10 @@ _particle() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1920,13 +2024,17 @@ _particle() {
             return 0
             ;;
         particle__subcmd__txn__subcmd__diff)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1938,7 +2046,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__txn__subcmd__hardware)
-            opts="-v -q -h -V --variant --reason --detect --from --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --variant --reason --detect --from --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1957,6 +2065,10 @@ _particle() {
                     return 0
                     ;;
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2178,7 +2290,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__txn__subcmd__initramfs)
-            opts="-v -q -h -V --variant --reason --set --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --variant --reason --set --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2200,6 +2312,10 @@ _particle() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2208,7 +2324,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__txn__subcmd__install)
-            opts="-v -q -h -V --variant --reason --no-recommends --dry-run --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --variant --reason --no-recommends --dry-run --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2226,6 +2342,10 @@ _particle() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2234,7 +2354,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__txn__subcmd__kargs)
-            opts="-v -q -h -V --variant --reason --append --delete --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --variant --reason --append --delete --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2260,6 +2380,10 @@ _particle() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2268,7 +2392,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__txn__subcmd__log)
-            opts="-v -q -h -V --variant --package --since --until --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --variant --package --since --until --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2294,6 +2418,10 @@ _particle() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2302,7 +2430,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__txn__subcmd__remove)
-            opts="-v -q -h -V --variant --reason --dry-run --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --variant --reason --dry-run --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2320,6 +2448,10 @@ _particle() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2328,7 +2460,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__txn__subcmd__rollback)
-            opts="-v -q -h -V --variant --reason --to --dry-run --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --variant --reason --to --dry-run --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2350,6 +2482,10 @@ _particle() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2358,13 +2494,17 @@ _particle() {
             return 0
             ;;
         particle__subcmd__txn__subcmd__show)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2376,7 +2516,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__txn__subcmd__sysctl)
-            opts="-v -q -h -V --variant --reason --set --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --variant --reason --set --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2398,6 +2538,10 @@ _particle() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2406,7 +2550,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__txn__subcmd__upgrade)
-            opts="-v -q -h -V --variant --reason --dry-run --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --variant --reason --dry-run --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2424,6 +2568,10 @@ _particle() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2432,13 +2580,17 @@ _particle() {
             return 0
             ;;
         particle__subcmd__txn__subcmd__verify)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2450,13 +2602,17 @@ _particle() {
             return 0
             ;;
         particle__subcmd__variant)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version list create apply rebase help"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version list create apply rebase help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2468,7 +2624,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__variant__subcmd__apply)
-            opts="-v -q -h -V --reason --dry-run --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --reason --dry-run --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2482,6 +2638,10 @@ _particle() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2490,7 +2650,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__variant__subcmd__create)
-            opts="-v -q -h -V --from --reason --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --from --reason --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2505,6 +2665,10 @@ _particle() {
                     return 0
                     ;;
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2600,13 +2764,17 @@ _particle() {
             return 0
             ;;
         particle__subcmd__variant__subcmd__list)
-            opts="-v -q -h -V --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2618,7 +2786,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__variant__subcmd__rebase)
-            opts="-v -q -h -V --reason --dry-run --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --reason --dry-run --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2632,6 +2800,10 @@ _particle() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2640,7 +2812,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__why)
-            opts="-v -q -h -V --variant --root --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --variant --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2651,6 +2823,10 @@ _particle() {
                     return 0
                     ;;
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

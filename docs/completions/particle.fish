@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_particle_global_optspecs
-    string join \n root= json v/verbose q/quiet h/help V/version
+    string join \n root= sysroot= json v/verbose q/quiet h/help V/version
 end
 
 function __fish_particle_needs_command
@@ -25,6 +25,7 @@ function __fish_particle_using_subcommand
 end
 
 complete -c particle -n "__fish_particle_needs_command" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_needs_command" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_needs_command" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_needs_command" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_needs_command" -s q -l quiet -d 'Only errors on stderr'
@@ -36,7 +37,7 @@ complete -c particle -n "__fish_particle_needs_command" -f -a "store" -d 'The co
 complete -c particle -n "__fish_particle_needs_command" -f -a "txn" -d 'Transactions: install, remove, upgrade, rollback, profiles, history'
 complete -c particle -n "__fish_particle_needs_command" -f -a "variant" -d 'Variants: the OS flavours built from this state directory'
 complete -c particle -n "__fish_particle_needs_command" -f -a "compose" -d 'Build every defined variant, parents first (apply each definition, rebase children)'
-complete -c particle -n "__fish_particle_needs_command" -f -a "deploy" -d 'Deploy a variant\'s commit into an OSTree sysroot with its recorded kernel arguments'
+complete -c particle -n "__fish_particle_needs_command" -f -a "deploy" -d 'Deploy a variant\'s commit into an OSTree sysroot (--sysroot DIR) with its recorded kernel arguments and the machine\'s own'
 complete -c particle -n "__fish_particle_needs_command" -f -a "image" -d 'Write a bootable disk image of a variant\'s head commit (GRUB for BIOS and UEFI, an OSTree sysroot with the commit deployed); OUT is complete or absent'
 complete -c particle -n "__fish_particle_needs_command" -f -a "export" -d 'Export a variant\'s commit'
 complete -c particle -n "__fish_particle_needs_command" -f -a "delta" -d 'Generate a static delta between two transactions\' commits'
@@ -50,12 +51,14 @@ complete -c particle -n "__fish_particle_needs_command" -f -a "distcheck" -d 'Ch
 complete -c particle -n "__fish_particle_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c particle -n "__fish_particle_using_subcommand init" -l variant -d 'Name of the first variant' -r
 complete -c particle -n "__fish_particle_using_subcommand init" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand init" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand init" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand init" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand init" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand init" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand init" -s V -l version -d 'Print version'
 complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -s q -l quiet -d 'Only errors on stderr'
@@ -72,24 +75,28 @@ complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -l arch -d 'Architectures (repeatable; default amd64)' -r
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -l keyring -d 'OpenPGP keyring that signs the archive\'s InRelease' -r -F
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from import-apt" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from import-apt" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from import-apt" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from import-apt" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from import-apt" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from import-apt" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from import-apt" -s V -l version -d 'Print version'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from list" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from list" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from list" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from update" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from update" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from update" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from update" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from update" -s q -l quiet -d 'Only errors on stderr'
@@ -101,6 +108,7 @@ complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "update" -d 'Fetch and verify InRelease and indices for every source; pin the result'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c particle -n "__fish_particle_using_subcommand store; and not __fish_seen_subcommand_from verify fetch help" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand store; and not __fish_seen_subcommand_from verify fetch help" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand store; and not __fish_seen_subcommand_from verify fetch help" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand store; and not __fish_seen_subcommand_from verify fetch help" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand store; and not __fish_seen_subcommand_from verify fetch help" -s q -l quiet -d 'Only errors on stderr'
@@ -110,12 +118,14 @@ complete -c particle -n "__fish_particle_using_subcommand store; and not __fish_
 complete -c particle -n "__fish_particle_using_subcommand store; and not __fish_seen_subcommand_from verify fetch help" -f -a "fetch" -d 'Fetch and verify packages (PKG or PKG=VERSION) into the store without a transaction'
 complete -c particle -n "__fish_particle_using_subcommand store; and not __fish_seen_subcommand_from verify fetch help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from verify" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from verify" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from verify" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
 complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from fetch" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from fetch" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from fetch" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from fetch" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from fetch" -s q -l quiet -d 'Only errors on stderr'
@@ -125,6 +135,7 @@ complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen
 complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "fetch" -d 'Fetch and verify packages (PKG or PKG=VERSION) into the store without a transaction'
 complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -s q -l quiet -d 'Only errors on stderr'
@@ -147,6 +158,7 @@ complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_se
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -l variant -d 'The variant to change' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -l reason -d 'Why: recorded in the journal' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -l no-recommends -d 'Do not install Recommends'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -l dry-run -d 'Print what would change and stop'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -l json -d 'Print exactly one JSON document on stdout (errors too)'
@@ -157,6 +169,7 @@ complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_s
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -l variant -d 'The variant to change' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -l reason -d 'Why: recorded in the journal' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -l dry-run -d 'Print what would change and stop'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -166,6 +179,7 @@ complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_s
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -l variant -d 'The variant to change' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -l reason -d 'Why: recorded in the journal' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -l dry-run
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -176,6 +190,7 @@ complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_s
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -l reason -d 'Why: recorded in the journal' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -l to -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -l dry-run
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -187,6 +202,7 @@ complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_s
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -l append -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -l delete -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -s q -l quiet -d 'Only errors on stderr'
@@ -196,6 +212,7 @@ complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_s
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -l reason -d 'Why: recorded in the journal' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -l set -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -s q -l quiet -d 'Only errors on stderr'
@@ -205,6 +222,7 @@ complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_s
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -l reason -d 'Why: recorded in the journal' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -l set -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -s q -l quiet -d 'Only errors on stderr'
@@ -214,6 +232,7 @@ complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_s
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from hardware" -l reason -d 'Why: recorded in the journal' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from hardware" -l from -d 'A JSON profile (tests use fixtures)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from hardware" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from hardware" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from hardware" -l detect -d 'Read PCI devices, CPU, storage, network and audio from sysfs and procfs'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from hardware" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from hardware" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -225,18 +244,21 @@ complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_s
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -l since -d 'Only transactions at or after this time (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS UTC, or unix seconds)' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -l until -d 'Only transactions at or before this time' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -s V -l version -d 'Print version'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from show" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from show" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from show" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from diff" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from diff" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from diff" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from diff" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from diff" -s q -l quiet -d 'Only errors on stderr'
@@ -247,12 +269,14 @@ complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_s
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from bisect" -l bad -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from bisect" -l run -d 'Command run with PARTICLE_CHECKOUT set; exit 0 good, 125 skip, else bad' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from bisect" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from bisect" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from bisect" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from bisect" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from bisect" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from bisect" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from bisect" -s V -l version -d 'Print version'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from verify" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from verify" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from verify" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Only errors on stderr'
@@ -273,6 +297,7 @@ complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_s
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check the hash chain and that every recorded commit exists and passes fsck'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list create apply rebase help" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list create apply rebase help" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list create apply rebase help" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list create apply rebase help" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list create apply rebase help" -s q -l quiet -d 'Only errors on stderr'
@@ -284,6 +309,7 @@ complete -c particle -n "__fish_particle_using_subcommand variant; and not __fis
 complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list create apply rebase help" -f -a "rebase" -d 'Rebuild CHILD on its parent\'s head, keeping CHILD\'s own changes and recording provenance'
 complete -c particle -n "__fish_particle_using_subcommand variant; and not __fish_seen_subcommand_from list create apply rebase help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from list" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from list" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from list" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'
@@ -292,6 +318,7 @@ complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_se
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from create" -l from -d 'PARENT or PARENT@TXN' -r
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from create" -l reason -d 'Why: recorded in the journal' -r
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from create" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from create" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from create" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from create" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Only errors on stderr'
@@ -299,6 +326,7 @@ complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_se
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from apply" -l reason -d 'Why: recorded in the journal' -r
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from apply" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from apply" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from apply" -l dry-run -d 'Print what would change and stop'
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from apply" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from apply" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -307,6 +335,7 @@ complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_se
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from apply" -s V -l version -d 'Print version'
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from rebase" -l reason -d 'Why: recorded in the journal' -r
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from rebase" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from rebase" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from rebase" -l dry-run -d 'Print what would change and stop'
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from rebase" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_seen_subcommand_from rebase" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -321,15 +350,16 @@ complete -c particle -n "__fish_particle_using_subcommand variant; and __fish_se
 complete -c particle -n "__fish_particle_using_subcommand compose" -l dir -d 'A directory of variant definitions (*.toml); default: the definitions last applied' -r -F
 complete -c particle -n "__fish_particle_using_subcommand compose" -l reason -d 'Why: recorded in the journal' -r
 complete -c particle -n "__fish_particle_using_subcommand compose" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand compose" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand compose" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand compose" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand compose" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand compose" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand compose" -s V -l version -d 'Print version'
-complete -c particle -n "__fish_particle_using_subcommand deploy" -l sysroot -d 'The sysroot (initialized if needed), e.g. / on a booted system' -r -F
 complete -c particle -n "__fish_particle_using_subcommand deploy" -l variant -r
 complete -c particle -n "__fish_particle_using_subcommand deploy" -l stateroot -d 'The OSTree stateroot (os name) to deploy into' -r
 complete -c particle -n "__fish_particle_using_subcommand deploy" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand deploy" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand deploy" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand deploy" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand deploy" -s q -l quiet -d 'Only errors on stderr'
@@ -345,12 +375,14 @@ complete -c particle -n "__fish_particle_using_subcommand image" -l size -d 'Dis
 complete -c particle -n "__fish_particle_using_subcommand image" -l karg -d 'A host kernel argument (e.g. console=ttyS0,115200), kept in the image\'s /etc/particle/host-kargs and never in the variant\'s journal; repeatable' -r
 complete -c particle -n "__fish_particle_using_subcommand image" -l root-password-hash -d 'root\'s password in the image, as a crypt(3) hash (`openssl passwd -6`); default: locked, as Debian ships it' -r
 complete -c particle -n "__fish_particle_using_subcommand image" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand image" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand image" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand image" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand image" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand image" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand image" -s V -l version -d 'Print version'
 complete -c particle -n "__fish_particle_using_subcommand export; and not __fish_seen_subcommand_from oci help" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand export; and not __fish_seen_subcommand_from oci help" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand export; and not __fish_seen_subcommand_from oci help" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand export; and not __fish_seen_subcommand_from oci help" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand export; and not __fish_seen_subcommand_from oci help" -s q -l quiet -d 'Only errors on stderr'
@@ -362,6 +394,7 @@ complete -c particle -n "__fish_particle_using_subcommand export; and __fish_see
 complete -c particle -n "__fish_particle_using_subcommand export; and __fish_seen_subcommand_from oci" -l repo-url -d 'The value of the org.osbuild.ostree.repo label (default: file:// and the repository\'s path)' -r
 complete -c particle -n "__fish_particle_using_subcommand export; and __fish_seen_subcommand_from oci" -l compression-level -d 'gzip level of the layer, 1 (fastest) to 9 (smallest); part of what makes the digest' -r
 complete -c particle -n "__fish_particle_using_subcommand export; and __fish_seen_subcommand_from oci" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand export; and __fish_seen_subcommand_from oci" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand export; and __fish_seen_subcommand_from oci" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand export; and __fish_seen_subcommand_from oci" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand export; and __fish_seen_subcommand_from oci" -s q -l quiet -d 'Only errors on stderr'
@@ -371,6 +404,7 @@ complete -c particle -n "__fish_particle_using_subcommand export; and __fish_see
 complete -c particle -n "__fish_particle_using_subcommand export; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c particle -n "__fish_particle_using_subcommand delta" -l output -d 'Also write the delta as one self-contained file' -r -F
 complete -c particle -n "__fish_particle_using_subcommand delta" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand delta" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand delta" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand delta" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand delta" -s q -l quiet -d 'Only errors on stderr'
@@ -378,6 +412,7 @@ complete -c particle -n "__fish_particle_using_subcommand delta" -s h -l help -d
 complete -c particle -n "__fish_particle_using_subcommand delta" -s V -l version -d 'Print version'
 complete -c particle -n "__fish_particle_using_subcommand status" -l variant -r
 complete -c particle -n "__fish_particle_using_subcommand status" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand status" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand status" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand status" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand status" -s q -l quiet -d 'Only errors on stderr'
@@ -385,6 +420,7 @@ complete -c particle -n "__fish_particle_using_subcommand status" -s h -l help -
 complete -c particle -n "__fish_particle_using_subcommand status" -s V -l version -d 'Print version'
 complete -c particle -n "__fish_particle_using_subcommand why" -l variant -r
 complete -c particle -n "__fish_particle_using_subcommand why" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand why" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand why" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand why" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand why" -s q -l quiet -d 'Only errors on stderr'
@@ -394,6 +430,7 @@ complete -c particle -n "__fish_particle_using_subcommand replay" -l variant -r
 complete -c particle -n "__fish_particle_using_subcommand replay" -l upto -d 'Stop at this transaction (sequence number or id prefix)' -r
 complete -c particle -n "__fish_particle_using_subcommand replay" -l into -d 'The fresh state directory to build into' -r -F
 complete -c particle -n "__fish_particle_using_subcommand replay" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand replay" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand replay" -l verify -d 'Exit 1 unless every rebuilt commit equals the recorded one'
 complete -c particle -n "__fish_particle_using_subcommand replay" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand replay" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -403,6 +440,7 @@ complete -c particle -n "__fish_particle_using_subcommand replay" -s V -l versio
 complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -l index -d 'Packages files (plain, .xz or .gz); without any, the pinned universe of --root' -r -F
 complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -l installed -d 'A dpkg status file: the installed set' -r -F
 complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -l no-recommends -d 'Do not install Recommends'
 complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -414,18 +452,21 @@ complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_
 complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -f -a "upgrade" -d 'Upgrade everything installed'
 complete -c particle -n "__fish_particle_using_subcommand solve; and not __fish_seen_subcommand_from install remove upgrade help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from install" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from install" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from install" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from install" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from install" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from install" -s V -l version -d 'Print version'
 complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from remove" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from remove" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from remove" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
 complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from upgrade" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from upgrade" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from upgrade" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from upgrade" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from upgrade" -s q -l quiet -d 'Only errors on stderr'
@@ -436,12 +477,14 @@ complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen
 complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from help" -f -a "upgrade" -d 'Upgrade everything installed'
 complete -c particle -n "__fish_particle_using_subcommand solve; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c particle -n "__fish_particle_using_subcommand edsp" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand edsp" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand edsp" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand edsp" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand edsp" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand edsp" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand edsp" -s V -l version -d 'Print version'
 complete -c particle -n "__fish_particle_using_subcommand generate-docs" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand generate-docs" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand generate-docs" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand generate-docs" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand generate-docs" -s q -l quiet -d 'Only errors on stderr'
@@ -449,6 +492,7 @@ complete -c particle -n "__fish_particle_using_subcommand generate-docs" -s h -l
 complete -c particle -n "__fish_particle_using_subcommand generate-docs" -s V -l version -d 'Print version'
 complete -c particle -n "__fish_particle_using_subcommand distcheck" -l index -r -F
 complete -c particle -n "__fish_particle_using_subcommand distcheck" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand distcheck" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand distcheck" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand distcheck" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand distcheck" -s q -l quiet -d 'Only errors on stderr'
@@ -460,7 +504,7 @@ complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_s
 complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant compose deploy image export delta status why replay solve edsp generate-docs distcheck help" -f -a "txn" -d 'Transactions: install, remove, upgrade, rollback, profiles, history'
 complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant compose deploy image export delta status why replay solve edsp generate-docs distcheck help" -f -a "variant" -d 'Variants: the OS flavours built from this state directory'
 complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant compose deploy image export delta status why replay solve edsp generate-docs distcheck help" -f -a "compose" -d 'Build every defined variant, parents first (apply each definition, rebase children)'
-complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant compose deploy image export delta status why replay solve edsp generate-docs distcheck help" -f -a "deploy" -d 'Deploy a variant\'s commit into an OSTree sysroot with its recorded kernel arguments'
+complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant compose deploy image export delta status why replay solve edsp generate-docs distcheck help" -f -a "deploy" -d 'Deploy a variant\'s commit into an OSTree sysroot (--sysroot DIR) with its recorded kernel arguments and the machine\'s own'
 complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant compose deploy image export delta status why replay solve edsp generate-docs distcheck help" -f -a "image" -d 'Write a bootable disk image of a variant\'s head commit (GRUB for BIOS and UEFI, an OSTree sysroot with the commit deployed); OUT is complete or absent'
 complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant compose deploy image export delta status why replay solve edsp generate-docs distcheck help" -f -a "export" -d 'Export a variant\'s commit'
 complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_seen_subcommand_from init repo store txn variant compose deploy image export delta status why replay solve edsp generate-docs distcheck help" -f -a "delta" -d 'Generate a static delta between two transactions\' commits'

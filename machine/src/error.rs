@@ -23,6 +23,8 @@ pub enum ErrorKind {
     MissingCommit,
     /// libostree failed to read a repository or sysroot.
     Ostree,
+    /// The directory is not an OSTree sysroot.
+    NoSysroot,
     /// `ostree admin ...` failed while deploying.
     Deploy,
     /// `ostree static-delta ...` failed.
@@ -45,6 +47,7 @@ impl ErrorKind {
             ErrorKind::TooSmall => "too_small",
             ErrorKind::MissingCommit => "missing_commit",
             ErrorKind::Ostree => "ostree",
+            ErrorKind::NoSysroot => "no_sysroot",
             ErrorKind::Deploy => "deploy",
             ErrorKind::Delta => "delta",
             ErrorKind::Tool => "tool",

@@ -232,6 +232,29 @@ pub fn build_image(req: &ImageRequest<'_>, say: &dyn Fn(&str)) -> Result<ImageRe
         )
     })?;
     crate::sysroot::check_bootable(req.repo, req.commit, req.what, req.variant)?;
+    for (wanted, dir) in [
+        (req.firmware.bios(), "i386-pc"),
+        (req.firmware.uefi(), "x86_64-efi"),
+    ] {
+        if wanted && !crate::sysroot::has_dir(req.repo, req.commit, &["usr", "lib", "grub", dir])? {
+            let (firmware, package) = if dir == "i386-pc" {
+                ("BIOS", "grub-pc-bin")
+            } else {
+                ("UEFI", "grub-efi-amd64-bin")
+            };
+            return Err(Error::new(
+                ErrorKind::NoBootloader,
+                format!(
+                    "{} has no GRUB for {firmware} (/usr/lib/grub/{dir}), so it cannot boot with {firmware} firmware",
+                    req.what
+                ),
+            )
+            .hint(format!(
+                "install it: `particle txn install --variant {} {package}`",
+                req.variant
+            )));
+        }
+    }
     sweep_stale(&parent);
     let staging = tempfile::Builder::new()
         .prefix(".particle-image-")
@@ -284,33 +307,6 @@ fn build_in(
         say,
     )?;
     let dep = &deployed.deployment.path;
-    for (wanted, dir) in [
-        (req.firmware.bios(), "i386-pc"),
-        (req.firmware.uefi(), "x86_64-efi"),
-    ] {
-        if wanted
-            && !dep
-                .join("usr/lib/grub")
-                .join(dir)
-                .join("modinfo.sh")
-                .exists()
-        {
-            return Err(Error::new(
-                ErrorKind::NoBootloader,
-                format!(
-                    "{} has no GRUB for {} (/usr/lib/grub/{dir}), so it cannot boot with {} firmware",
-                    req.what,
-                    dir,
-                    if dir == "i386-pc" { "BIOS" } else { "UEFI" }
-                ),
-            )
-            .hint(format!(
-                "install it: `particle txn install --variant {} {}`",
-                req.variant,
-                if dir == "i386-pc" { "grub-pc-bin" } else { "grub-efi-amd64-bin" }
-            )));
-        }
-    }
     if let Some(hash) = req.root_password_hash {
         set_root_password(dep, hash)?;
     }

@@ -19,6 +19,7 @@ mod error;
 mod grub;
 mod image;
 mod ostree_cmd;
+mod status;
 mod sysroot;
 
 pub use bls::{read_entries, BootEntry};
@@ -27,6 +28,7 @@ pub use error::{Error, ErrorKind};
 pub use grub::{grub_cfg, GrubSettings};
 pub use image::{build_image, Firmware, Format, ImageReport, ImageRequest};
 pub use ostree_cmd::{args as ostree_args, run as run_ostree};
+pub use status::{booted_system, deployments, DeploymentStatus};
 pub use sysroot::{
     check_bootable, check_stateroot, deploy, host_kargs, kernels, DeployRequest, Deployed,
     DeploymentInfo, HOST_KARGS,

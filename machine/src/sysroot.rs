@@ -47,6 +47,23 @@ pub fn kernels(repo: &Path, commit: &str) -> Result<Vec<(String, bool)>> {
     Ok(out)
 }
 
+/// Whether the commit has the directory `path` (components from the root, e.g.
+/// `["usr", "lib", "grub", "i386-pc"]`).
+pub(crate) fn has_dir(repo: &Path, commit: &str, path: &[&str]) -> Result<bool> {
+    let r = open_repo(repo)?;
+    let (c, _) = r
+        .load_commit(commit)
+        .map_err(|e| ostree_err(format!("could not load commit {commit}: {e}")))?;
+    let mut tree = hex::encode(c.child_value(6).data());
+    for name in path {
+        match subdir(&r, &tree, name)? {
+            Some(t) => tree = t,
+            None => return Ok(false),
+        }
+    }
+    Ok(true)
+}
+
 /// The kernel version a commit boots, or `no_kernel`/`no_initramfs` (`what` names the commit in
 /// the message, e.g. "variant base (transaction 3, commit 1a2b…)").
 pub fn check_bootable(repo: &Path, commit: &str, what: &str, variant: &str) -> Result<String> {

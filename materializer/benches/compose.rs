@@ -46,6 +46,7 @@ fn main() {
     }
     let input = materializer::BuildInput {
         variant: "bench".to_owned(),
+        description: None,
         parent_variant: None,
         txn_id: "bench".to_owned(),
         seq: 1,

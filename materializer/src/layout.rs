@@ -420,6 +420,7 @@ const VAR_LINKS: &[(&str, &str, &str)] = &[
 #[derive(Debug, Clone)]
 pub(crate) struct VariantInfo<'a> {
     pub(crate) variant: &'a str,
+    pub(crate) description: Option<&'a str>,
     pub(crate) parent: Option<&'a str>,
     pub(crate) txn_id: &'a str,
     pub(crate) seq: u64,
@@ -433,6 +434,22 @@ pub(crate) fn variant_conf(v: &VariantInfo<'_>) -> String {
         v.variant,
         v.parent.unwrap_or(""),
         v.txn_id,
+        v.seq,
+        v.journal_head
+    )
+}
+
+/// `/etc/particle-os/variant.conf` of a tree that boots as a machine (pure): the seed's
+/// `[Variant]` form, which tools on the machine read, plus the transaction it was built by.
+pub(crate) fn machine_variant_conf(v: &VariantInfo<'_>) -> String {
+    format!(
+        "# Written by particle: which Particle-OS variant this system is.\n[Variant]\nName={}\nDescription={}\nVersion={}.{}\nBaseRef=particle-os/{}\nInheritsFrom={}\nTransaction={}\nJournalHead={}\n",
+        v.variant,
+        v.description.unwrap_or(""),
+        v.variant,
+        v.seq,
+        v.variant,
+        v.parent.unwrap_or(""),
         v.seq,
         v.journal_head
     )
@@ -505,10 +522,18 @@ pub(crate) fn atomic_layout(
         conf.as_bytes(),
         0o644,
     )?;
+    // Trees built before machines existed keep the first form (their commits replay bit for
+    // bit); machine trees get the seed's `[Variant]` form. usr/lib/particle/variant.conf keeps
+    // the first form in both.
+    let etc_conf = if machine {
+        machine_variant_conf(variant)
+    } else {
+        conf.clone()
+    };
     write_file(
         tree,
         "usr/etc/particle-os/variant.conf",
-        conf.as_bytes(),
+        etc_conf.as_bytes(),
         0o644,
     )?;
     for (rel, text) in profile_files(profile) {
@@ -1149,6 +1174,7 @@ mod tests {
     fn variant_conf_names_everything() {
         let v = VariantInfo {
             variant: "base",
+            description: Some("Particle-OS foundation"),
             parent: None,
             txn_id: "t1",
             seq: 3,
@@ -1161,6 +1187,22 @@ mod tests {
         TXN_ID=t1
         TXN_SEQ=3
         JOURNAL_HEAD=abc
+        ");
+        let child = VariantInfo {
+            variant: "bosom",
+            parent: Some("base"),
+            ..v
+        };
+        insta::assert_snapshot!(machine_variant_conf(&child), @r"
+        # Written by particle: which Particle-OS variant this system is.
+        [Variant]
+        Name=bosom
+        Description=Particle-OS foundation
+        Version=bosom.3
+        BaseRef=particle-os/bosom
+        InheritsFrom=base
+        Transaction=3
+        JournalHead=abc
         ");
     }
 }

@@ -42,6 +42,9 @@ pub struct Profile {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildInput {
     pub variant: String,
+    /// The variant's description, as its definition gives it (`Description=` of a machine
+    /// tree's `/etc/particle-os/variant.conf`).
+    pub description: Option<String>,
     pub parent_variant: Option<String>,
     pub txn_id: String,
     pub seq: u64,
@@ -289,6 +292,7 @@ fn build(
     normalize(tree)?;
     let variant = VariantInfo {
         variant: &input.variant,
+        description: input.description.as_deref(),
         parent: input.parent_variant.as_deref(),
         txn_id: &input.txn_id,
         seq: input.seq,

@@ -555,6 +555,41 @@ fn system_users_survive_an_upgrade_of_a_machine_with_local_users(env: &Env, comm
         "systemd-sysusers: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The sysroot's deployments, as `particle --sysroot DIR status` shows them: the upgrade
+    // first (the default), the image's commit after it (the rollback), neither booted here.
+    let st = env.run(&["--json", "--sysroot", sys, "status"]).ok().json();
+    assert_eq!(st["commit"], upgraded.as_str());
+    assert_eq!(st["variant"], "base");
+    assert_eq!(st["txn"], j["txn"]);
+    let deps = st["deployments"].as_array().expect("deployments");
+    assert_eq!(deps.len(), 2, "{st}");
+    assert_eq!(deps[0]["index"], 0);
+    assert_eq!(deps[0]["commit"], upgraded.as_str());
+    assert_eq!(deps[0]["txn_id"], j["txn_id"]);
+    assert_eq!(deps[0]["rollback"], false);
+    assert_eq!(deps[1]["commit"], commit);
+    assert_eq!(deps[1]["rollback"], true);
+    assert!(deps
+        .iter()
+        .all(|d| d["booted"] == false && d["staged"] == false));
+    let human = env.run(&["--sysroot", sys, "status"]).ok().stdout;
+    assert!(
+        human.contains("[default]") && human.contains("[rollback]"),
+        "{human}"
+    );
+    let refused = env.run(&["--json", "--sysroot", sys, "txn", "log"]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert_eq!(refused.json()["error"]["kind"], "usage");
+    let nothing = env.dir.path().join("not-a-sysroot");
+    std::fs::create_dir_all(&nothing).expect("mkdir");
+    env.run(&[
+        "--json",
+        "--sysroot",
+        nothing.to_str().expect("utf-8"),
+        "status",
+    ])
+    .fails("no_sysroot");
+
     let sshd = user("etc/passwd", "sshd").expect("sysusers added sshd");
     let id = |l: &str| l.split(':').nth(2).map(str::to_owned);
     assert_eq!(

@@ -95,6 +95,7 @@ pub(crate) fn package_input(p: &Package) -> PackageInput {
 pub(crate) fn build_input(packages: Vec<PackageInput>, seq: u64) -> BuildInput {
     BuildInput {
         variant: "base".to_owned(),
+        description: None,
         parent_variant: None,
         txn_id: format!("txn-{seq}"),
         seq,

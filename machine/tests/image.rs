@@ -1,0 +1,120 @@
+//! `build_image` and `check_bootable` refusing what cannot boot, on small commits made here with
+//! the `ostree` command: nothing is left at OUT and no staging directory stays behind.
+
+use machine::{build_image, check_bootable, ErrorKind, Firmware, Format, ImageRequest};
+use std::path::Path;
+use std::process::Command;
+
+fn ostree(args: &[&str]) -> String {
+    let out = Command::new("ostree").args(args).output().expect("ostree");
+    assert!(
+        out.status.success(),
+        "ostree {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A bare-user repository with one commit of `files` (path → contents).
+fn commit(dir: &Path, files: &[(&str, &str)]) -> (std::path::PathBuf, String) {
+    let repo = dir.join("repo");
+    let tree = dir.join("tree");
+    let _ = std::fs::remove_dir_all(&tree);
+    for (path, text) in files {
+        let p = tree.join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    std::fs::create_dir_all(tree.join("usr/etc")).expect("mkdir");
+    let r = repo.to_str().expect("utf-8");
+    if !repo.join("config").exists() {
+        ostree(&["init", "--mode=bare-user", &format!("--repo={r}")]);
+    }
+    let c = ostree(&[
+        &format!("--repo={r}"),
+        "commit",
+        "--branch=particle-os/base",
+        "--no-xattrs",
+        "--timestamp=@1700000000",
+        tree.to_str().expect("utf-8"),
+    ]);
+    (repo, c)
+}
+
+fn request<'a>(repo: &'a Path, commit: &'a str, out: &'a Path) -> ImageRequest<'a> {
+    ImageRequest {
+        repo,
+        commit,
+        variant: "base",
+        what: "variant base (test commit)",
+        stateroot: "particle-os",
+        kargs: &[],
+        host_kargs: &[],
+        firmware: Firmware::Both,
+        format: Format::Raw,
+        size: None,
+        root_password_hash: None,
+        time: 1_700_000_000,
+        out,
+    }
+}
+
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("list")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".particle-image-") || n.ends_with(".raw"))
+        .collect()
+}
+
+#[test]
+fn a_commit_without_a_kernel_or_initramfs_or_grub_is_refused_and_nothing_is_left() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let out_dir = d.path().join("out");
+    std::fs::create_dir_all(&out_dir).expect("mkdir");
+    let out = out_dir.join("disk.raw");
+
+    let (repo, c) = commit(d.path(), &[("usr/bin/true", "x")]);
+    let e = check_bootable(&repo, &c, "variant base", "base").expect_err("no kernel");
+    assert_eq!(e.kind(), ErrorKind::NoKernel);
+    let e = build_image(&request(&repo, &c, &out), &|_| {}).expect_err("no kernel");
+    assert_eq!(e.kind(), ErrorKind::NoKernel, "{e}");
+    assert!(e.to_string().contains("has no kernel"), "{e}");
+    assert!(leftovers(&out_dir).is_empty(), "{:?}", leftovers(&out_dir));
+
+    let (repo, c) = commit(
+        d.path(),
+        &[("usr/lib/modules/6.1.0-test/vmlinuz", "kernel")],
+    );
+    let e = build_image(&request(&repo, &c, &out), &|_| {}).expect_err("no initramfs");
+    assert_eq!(e.kind(), ErrorKind::NoInitramfs, "{e}");
+    assert!(leftovers(&out_dir).is_empty());
+
+    // A kernel and an initramfs, but no GRUB in the commit: refused before anything is
+    // staged.
+    let (repo, c) = commit(
+        d.path(),
+        &[
+            ("usr/lib/modules/6.1.0-test/vmlinuz", "kernel"),
+            ("usr/lib/modules/6.1.0-test/initramfs.img", "initramfs"),
+        ],
+    );
+    assert_eq!(
+        check_bootable(&repo, &c, "variant base", "base").expect("bootable"),
+        "6.1.0-test"
+    );
+    let e = build_image(&request(&repo, &c, &out), &|_| {}).expect_err("no GRUB");
+    assert_eq!(e.kind(), ErrorKind::NoBootloader, "{e}");
+    assert!(
+        e.hint_text().is_some_and(|h| h.contains("grub-pc-bin")),
+        "{e:?}"
+    );
+    assert!(leftovers(&out_dir).is_empty(), "{:?}", leftovers(&out_dir));
+
+    // An existing OUT is never touched.
+    std::fs::write(&out, "mine").expect("write");
+    let e = build_image(&request(&repo, &c, &out), &|_| {}).expect_err("exists");
+    assert_eq!(e.kind(), ErrorKind::Exists);
+    assert_eq!(std::fs::read(&out).expect("read"), b"mine");
+}
