@@ -51,12 +51,23 @@ pub fn deployments(sysroot: &Path) -> Result<Vec<DeploymentStatus>> {
     let repo = sr.repo();
     let booted = sr.booted_deployment();
     let staged = sr.staged_deployment();
-    let (_, rollback) = sr.query_deployments_for(None);
+    let all = sr.deployments();
+    // The rollback is the first deployment of the same stateroot after the booted one, as
+    // libostree's `query_deployments_for` has it; on a sysroot nothing runs from (an image, an
+    // offline directory), after the default one, which is what boots next.
+    let anchor = booted.clone().or_else(|| all.first().cloned());
+    let rollback = anchor.as_ref().and_then(|a| {
+        all.iter()
+            .skip_while(|d| !d.equal(a))
+            .skip(1)
+            .find(|d| d.osname() == a.osname())
+            .cloned()
+    });
     let same = |a: &Option<ostree::Deployment>, d: &ostree::Deployment| {
         a.as_ref().is_some_and(|a| a.equal(d))
     };
     let mut out = Vec::new();
-    for d in sr.deployments() {
+    for d in all {
         let commit = d.csum().to_string();
         let meta = repo
             .load_commit(&commit)

@@ -118,3 +118,87 @@ fn a_commit_without_a_kernel_or_initramfs_or_grub_is_refused_and_nothing_is_left
     assert_eq!(e.kind(), ErrorKind::Exists);
     assert_eq!(std::fs::read(&out).expect("read"), b"mine");
 }
+
+/// A sysroot whose GRUB menu particle writes (as `particle image` leaves it): every deploy
+/// regenerates `grub.cfg` from the BLS entries, the new default first and the previous one
+/// (the rollback) after it, each with its own kernel arguments and the host's.
+#[test]
+fn every_deploy_regenerates_the_menu_default_first_then_the_rollback() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let files = |extra: &'static str| {
+        vec![
+            ("usr/lib/modules/6.1.0-test/vmlinuz", "kernel"),
+            ("usr/lib/modules/6.1.0-test/initramfs.img", "initramfs"),
+            (
+                "usr/etc/os-release",
+                "ID=debian\nNAME=\"Debian GNU/Linux\"\n",
+            ),
+            ("usr/share/marker", extra),
+        ]
+    };
+    let (repo, first) = commit(d.path(), &files("one"));
+    let sysroot = d.path().join("sysroot");
+    let env = [
+        ("OSTREE_SYSROOT_OPTS", "skip-sync"),
+        ("OSTREE_SYSROOT_DEBUG", "mutable-deployments"),
+    ];
+    let host = vec!["root=UUID=feed".to_owned(), "console=ttyS0".to_owned()];
+    let deploy = |c: &str, kargs: &[String], host: Option<&[String]>| {
+        machine::deploy(
+            &sysroot,
+            &machine::DeployRequest {
+                repo: &repo,
+                commit: c,
+                variant: "base",
+                stateroot: "particle-os",
+                kargs,
+                host_kargs: host,
+                env: &env,
+            },
+            &|_| {},
+        )
+        .expect("deploy")
+    };
+    let one = deploy(&first, &["quiet".to_owned()], Some(&host));
+    assert!(
+        !one.grub,
+        "no GRUB settings yet: the menu is not particle's"
+    );
+    machine::GrubSettings {
+        timeout: 1,
+        serial: true,
+        boot_uuid: "feed".into(),
+        boot_prefix: "/boot".into(),
+    }
+    .install(&sysroot)
+    .expect("install GRUB settings");
+
+    let (_, second) = commit(d.path(), &files("two"));
+    // Host kargs come from the default deployment's /etc/particle/host-kargs this time.
+    let two = deploy(&second, &["splash".to_owned()], None);
+    assert!(two.grub, "the menu was regenerated");
+    assert_eq!(two.kargs, ["splash", "root=UUID=feed", "console=ttyS0"]);
+    let cfg = std::fs::read_to_string(sysroot.join("boot/grub/grub.cfg")).expect("grub.cfg");
+    let linux: Vec<&str> = cfg
+        .lines()
+        .filter(|l| l.trim_start().starts_with("linux "))
+        .collect();
+    assert_eq!(linux.len(), 2, "{cfg}");
+    assert!(
+        linux[0].contains("splash root=UUID=feed console=ttyS0 ostree="),
+        "the new deployment is the default: {cfg}"
+    );
+    assert!(
+        linux[1].contains("quiet root=UUID=feed console=ttyS0 ostree="),
+        "the previous one is the rollback: {cfg}"
+    );
+    let status = machine::deployments(&sysroot).expect("status");
+    assert_eq!(status.len(), 2);
+    assert_eq!(status[0].commit, second);
+    assert_eq!(status[1].commit, first);
+    assert!(status[1].rollback && !status[0].rollback);
+    assert_eq!(
+        machine::host_kargs(&sysroot).expect("host kargs"),
+        ["root=UUID=feed", "console=ttyS0"]
+    );
+}
