@@ -528,9 +528,9 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             crate::deliver::delta(&g.root, &a, &b, output.as_deref(), g.json, g.quiet)
         }
         Command::Status { variant } => match &g.sysroot {
-            Some(sysroot) => crate::deliver::sysroot_status(sysroot, g.json),
+            Some(sysroot) => crate::deliver::sysroot_status(&g.root, sysroot, g.json),
             None if variant.is_none() && machine::booted_system() && !g.root.exists() => {
-                crate::deliver::sysroot_status(Path::new("/"), g.json)
+                crate::deliver::sysroot_status(&g.root, Path::new("/"), g.json)
             }
             None => txn::status(&g.root, variant, g.json),
         },
@@ -808,7 +808,7 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
                 components.push("main".into());
             }
             if architectures.is_empty() {
-                architectures.push("amd64".into());
+                architectures.push(store::native_architecture().into());
             }
             let source = source_config(name, uri, suite, components, architectures, keyring)?;
             st.add_source(&source)?;
@@ -1090,7 +1090,7 @@ fn store_fetch(g: &Global, packages: &[String]) -> anyhow::Result<()> {
             .into_iter()
             .filter(|&r| {
                 let p = pinned.record(r);
-                (p.arch == "amd64" || p.arch == "all")
+                (p.arch == store::native_architecture() || p.arch == "all")
                     && s.version.as_deref().is_none_or(|v| p.version == v)
             })
             .max_by(|&a, &b| {
@@ -1198,7 +1198,7 @@ mod apt_sources {
             let components = words("Components");
             let mut architectures = words("Architectures");
             if architectures.is_empty() {
-                architectures.push("amd64".into());
+                architectures.push(store::native_architecture().into());
             }
             if uris.is_empty() || suites.is_empty() {
                 return Err(bad(format!(

@@ -162,8 +162,29 @@ pub(crate) fn deploy(
 /// `particle --sysroot DIR status`: the sysroot's deployments in boot order, each with the
 /// transaction its commit was built from; the top-level fields are the default deployment's
 /// (the contract's `status` shape).
-pub(crate) fn sysroot_status(sysroot: &Path, json: bool) -> anyhow::Result<()> {
-    let list = machine::deployments(sysroot).map_err(machine_err)?;
+pub(crate) fn sysroot_status(root: &Path, sysroot: &Path, json: bool) -> anyhow::Result<()> {
+    let mut list = machine::deployments(sysroot).map_err(machine_err)?;
+    // A commit records the sequence number of its transaction but cannot hold the record's id
+    // (the id covers the commit checksum): the journal of the state directory, when there is
+    // one, names the record that committed each deployment's checksum.
+    if let Ok((journal, _)) = journal::Journal::open_read_only(&root.join("journal")) {
+        for d in &mut list {
+            let record = journal
+                .records()
+                .iter()
+                .find(|r| r.commit.to_hex() == d.commit);
+            if let Some(r) = record {
+                d.txn = Some(r.seq);
+                d.txn_id = Some(r.id.to_hex());
+                d.variant = Some(r.variant.clone());
+            }
+        }
+    }
+    for d in &mut list {
+        if d.txn_id.as_deref().is_some_and(|id| id.starts_with("seq-")) {
+            d.txn_id = None;
+        }
+    }
     if json {
         let deployments: Vec<serde_json::Value> = list
             .iter()
@@ -306,7 +327,7 @@ fn oci_arch(record: &Record) -> String {
         .iter()
         .map(|p| p.arch.as_str())
         .find(|a| *a != "all")
-        .unwrap_or("amd64");
+        .unwrap_or(store::native_architecture());
     match dpkg {
         "i386" => "386",
         "armhf" | "armel" => "arm",

@@ -2,16 +2,15 @@
 //! dependency chain.
 //!
 //! The journal records resolved sets, not reasons, so the chain is recomputed over the variant's
-//! current state: a breadth-first search from the roots (packages named by install requests in
-//! the variant's history, then Essential and required packages) along Pre-Depends, Depends and
-//! Recommends of the installed versions, taking the first installed package that satisfies each
-//! relation (by name or Provides). Shortest chains first, deterministic order.
+//! current state by [`solver::why`] (shortest chain, versions and Provides as dpkg has them) from
+//! the roots found here: packages named by install requests in the variant's history, newest
+//! first, then Essential and required packages.
 
 use crate::ctx::Ctx;
 use crate::error::CliError;
 use crate::output::print_json;
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::path::Path;
 
 pub(crate) fn why(root: &Path, package: &str, variant: &str, json: bool) -> anyhow::Result<()> {
@@ -46,14 +45,12 @@ pub(crate) fn why(root: &Path, package: &str, variant: &str, json: bool) -> anyh
                 .map(|r| pinned.package(r))
         })
         .collect();
-    let mut index_of: HashMap<&str, usize> = HashMap::new();
-    let mut providers: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, (e, m)) in state.packages.iter().zip(&meta).enumerate() {
-        index_of.insert(e.name.as_str(), i);
-        for pr in m.iter().flat_map(|m| &m.provides) {
-            providers.entry(pr.name.as_str()).or_default().push(i);
-        }
-    }
+    let index_of: HashMap<&str, usize> = state
+        .packages
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.name.as_str(), i))
+        .collect();
     // Roots: the latest install request naming each package, then essential/required ones.
     let mut roots: Vec<(usize, String)> = Vec::new();
     let lineage = h.lineage(variant, None).map_err(crate::txn::query_err)?;
@@ -91,49 +88,22 @@ pub(crate) fn why(root: &Path, package: &str, variant: &str, json: bool) -> anyh
             }
         }
     }
-    let mut parent: Vec<Option<usize>> = vec![None; state.packages.len()];
-    let mut origin: Vec<Option<usize>> = vec![None; state.packages.len()];
-    let mut queue = VecDeque::new();
-    for (k, (i, _)) in roots.iter().enumerate() {
-        if origin[*i].is_none() {
-            origin[*i] = Some(k);
-            queue.push_back(*i);
-        }
-    }
-    while let Some(i) = queue.pop_front() {
-        let Some(m) = &meta[i] else { continue };
-        for dep in m.pre_depends.iter().chain(&m.depends).chain(&m.recommends) {
-            let hit = dep.alternatives.iter().find_map(|r| {
-                index_of.get(r.name.as_str()).copied().or_else(|| {
-                    providers
-                        .get(r.name.as_str())
-                        .and_then(|v| v.first().copied())
-                })
-            });
-            if let Some(j) = hit {
-                if origin[j].is_none() {
-                    origin[j] = origin[i];
-                    parent[j] = Some(i);
-                    queue.push_back(j);
-                }
-            }
-        }
-    }
+    let installed: Vec<Option<&store::Package>> = meta.iter().map(|m| m.as_deref()).collect();
+    let root_indices: Vec<usize> = roots.iter().map(|(i, _)| *i).collect();
     let t = index_of[target.name.as_str()];
-    let Some(root_k) = origin[t] else {
+    let Some(found) = solver::why(&installed, &root_indices, t) else {
         return Err(CliError::new(
             "no_reason",
             format!("{package} is installed but nothing in {variant} needs it (an orphan)"),
         )
         .into());
     };
-    let mut chain = vec![state.packages[t].name.clone()];
-    let mut cur = t;
-    while let Some(p) = parent[cur] {
-        chain.push(state.packages[p].name.clone());
-        cur = p;
-    }
-    chain.reverse();
+    let root_k = found.root;
+    let chain: Vec<String> = found
+        .chain
+        .iter()
+        .map(|&i| state.packages[i].name.clone())
+        .collect();
     let (_, why_root) = &roots[root_k];
     let requested_by = why_root
         .strip_prefix("txn:")

@@ -19,7 +19,9 @@ pub struct DeploymentStatus {
     pub rollback: bool,
     pub commit: String,
     /// The particle variant, transaction sequence number and id the commit was built from
-    /// (`None` for a commit particle did not build).
+    /// (`None` for a commit particle did not build). The commit's metadata holds `seq-N` where
+    /// the id would go (the record's id covers the commit checksum); a caller with the
+    /// journal fills in the real id.
     pub variant: Option<String>,
     pub txn: Option<u64>,
     pub txn_id: Option<String>,

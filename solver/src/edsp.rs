@@ -62,7 +62,7 @@ pub fn parse_request(text: &str) -> Result<EdspRequest, EdspError> {
     }
     let architecture = head
         .get("Architecture")
-        .unwrap_or("amd64")
+        .unwrap_or(store::native_architecture())
         .trim()
         .to_owned();
     let mut architectures = list(head.get("Architectures"));

@@ -229,7 +229,8 @@ impl<'u> Iterator for Rels<'u> {
 /// Architectures the solver considers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
-    /// The native architecture (`amd64`); `Architecture: all` packages count as native.
+    /// The native architecture (default: [`store::native_architecture`], `amd64` here);
+    /// `Architecture: all` packages count as native.
     pub arch: String,
     /// Foreign architectures enabled as with `dpkg --add-architecture`.
     pub foreign_archs: Vec<String>,
@@ -238,7 +239,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            arch: "amd64".to_owned(),
+            arch: store::native_architecture().to_owned(),
             foreign_archs: Vec::new(),
         }
     }

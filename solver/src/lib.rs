@@ -38,6 +38,7 @@ mod index;
 mod problem;
 mod sat;
 mod solve;
+mod why;
 
 #[cfg(test)]
 mod tests;
@@ -47,3 +48,4 @@ pub use index::Options;
 pub use solve::{
     Change, ChangeKind, Chosen, Installed, Reason, Request, Solution, SolveError, Solver,
 };
+pub use why::{satisfies, why, WhyChain};

@@ -13,7 +13,12 @@ use std::process::Command;
 use std::sync::OnceLock;
 use store::Universe;
 
-const MIRROR: &str = "/work/shared/debian-mirror";
+/// The shared mirror: `$PARTICLE_MIRROR`, else `../shared/debian-mirror` beside the checkout.
+fn mirror() -> String {
+    let path = std::env::var("PARTICLE_MIRROR")
+        .unwrap_or_else(|_| format!("{}/../../shared/debian-mirror", env!("CARGO_MANIFEST_DIR")));
+    std::fs::canonicalize(&path).map_or(path, |p| p.display().to_string())
+}
 
 struct Index {
     universe: Universe,
@@ -24,7 +29,7 @@ struct Index {
 fn index() -> &'static Index {
     static INDEX: OnceLock<Index> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let path = format!("{MIRROR}/dists/bookworm/main/binary-amd64/Packages.xz");
+        let path = format!("{}/dists/bookworm/main/binary-amd64/Packages.xz", mirror());
         let xz = std::fs::read(&path).expect("the shared mirror's Packages.xz is readable");
         let text = store::decompress(&xz, store::Compression::Xz, 1 << 30)
             .expect("Packages.xz decompresses");
@@ -109,7 +114,10 @@ impl Apt {
         std::fs::write(d.join("status"), "").expect("write status");
         std::fs::write(
             d.join("sources.list"),
-            format!("deb [signed-by={MIRROR}/keyring/debian-archive-keyring.gpg] file://{MIRROR} bookworm main\n"),
+            format!(
+                "deb [signed-by={m}/keyring/debian-archive-keyring.gpg] file://{m} bookworm main\n",
+                m = mirror()
+            ),
         )
         .expect("write sources.list");
         std::fs::write(

@@ -55,7 +55,8 @@ pub use index::{
     IndexError,
 };
 pub use model::{
-    ArchQualifier, Constraint, Dependency, MultiArch, Op, Package, Priority, Relation, Universe,
+    native_architecture, ArchQualifier, Constraint, Dependency, MultiArch, Op, Package, Priority,
+    Relation, Universe,
 };
 pub use names::{
     ArchivedNameDirectory, ArchivedNameEntry, NameDirectory, NameEntry, NegativeRef, ProvideRef,

@@ -197,6 +197,24 @@ pub enum Priority {
     Extra,
 }
 
+/// The Debian architecture this program was built for (`dpkg --print-architecture` on the
+/// system it runs on, for a native build): the default architecture of a source and of a
+/// package named without one.
+pub fn native_architecture() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "x86" => "i386",
+        "aarch64" => "arm64",
+        "arm" => "armhf",
+        "powerpc64" => "ppc64el",
+        "riscv64" => "riscv64",
+        "s390x" => "s390x",
+        "loongarch64" => "loong64",
+        "mips64" => "mips64el",
+        other => other,
+    }
+}
+
 /// One binary package as an index describes it.
 #[derive(
     Debug,

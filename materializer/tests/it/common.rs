@@ -7,23 +7,27 @@ use std::process::Command;
 use std::sync::OnceLock;
 use store::{Package, Priority, Universe};
 
-pub(crate) const MIRROR: &str = "/work/shared/debian-mirror";
+/// The shared mirror: `$PARTICLE_MIRROR`, else `../shared/debian-mirror` beside the checkout.
+pub(crate) fn mirror() -> std::path::PathBuf {
+    match std::env::var_os("PARTICLE_MIRROR") {
+        Some(p) => std::path::PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/debian-mirror"),
+    }
+}
 
 /// The bookworm index, restricted to packages whose .deb is in the pool.
 pub(crate) fn pool() -> &'static Vec<Package> {
     static POOL: OnceLock<Vec<Package>> = OnceLock::new();
     POOL.get_or_init(|| {
-        let xz =
-            std::fs::read(Path::new(MIRROR).join("dists/bookworm/main/binary-amd64/Packages.xz"))
-                .expect("read Packages.xz");
+        let xz = std::fs::read(mirror().join("dists/bookworm/main/binary-amd64/Packages.xz"))
+            .expect("read Packages.xz");
         let text = store::decompress(&xz, store::Compression::Xz, 1 << 30)
             .expect("decompress Packages.xz");
         let Universe { packages } = store::parse_packages_bytes(&text).expect("parse Packages");
         packages
             .into_iter()
             .filter(|p| {
-                (p.arch == "amd64" || p.arch == "all")
-                    && Path::new(MIRROR).join(&p.filename).is_file()
+                (p.arch == "amd64" || p.arch == "all") && mirror().join(&p.filename).is_file()
             })
             .collect()
     })
@@ -88,7 +92,7 @@ pub(crate) fn package_input(p: &Package) -> PackageInput {
         name: p.name.clone(),
         version: p.version.clone(),
         arch: p.arch.clone(),
-        deb_path: Path::new(MIRROR).join(&p.filename),
+        deb_path: mirror().join(&p.filename),
     }
 }
 
