@@ -417,6 +417,34 @@ fn the_base_variant_boots_from_its_image_with_bios_and_uefi() {
     );
     env.run(&["--json", "image", img]).fails("exists");
 
+    // qcow2, UEFI only: qemu-img reads it back with the size asked for.
+    let qcow = dir.join("base-uefi.qcow2");
+    let q = env
+        .run(&[
+            "--json",
+            "image",
+            "--format",
+            "qcow2",
+            "--firmware",
+            "uefi",
+            "--size",
+            "3G",
+            qcow.to_str().expect("utf-8"),
+        ])
+        .ok()
+        .json();
+    assert_eq!(q["format"], "qcow2");
+    assert_eq!(q["size"], 3u64 << 30);
+    let info = Command::new("qemu-img")
+        .args(["info", "--output=json"])
+        .arg(&qcow)
+        .output()
+        .expect("qemu-img");
+    let info: serde_json::Value = serde_json::from_slice(&info.stdout).expect("qemu-img json");
+    assert_eq!(info["format"], "qcow2");
+    assert_eq!(info["virtual-size"], 3u64 << 30);
+    std::fs::remove_file(&qcow).expect("remove");
+
     // First boot: BIOS.
     let accel = accel(&image, &dir);
     let mut vm = Vm::start(&image, Firmware::Bios, accel, &dir, false);
