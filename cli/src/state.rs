@@ -76,16 +76,11 @@ pub(crate) fn declare_variant(state: &State, name: &str) -> Result<(), CliError>
         return Ok(());
     }
     v.push(name.to_owned());
+    // Temp file beside it, fsync, rename, fsync the directory (the rename is durable too).
     let path = state.root.join("variants");
-    let tmp = state.root.join("variants.tmp");
-    let io =
-        |e: std::io::Error| CliError::new("io", format!("could not write {}: {e}", path.display()));
-    std::fs::write(&tmp, v.join("\n") + "\n").map_err(io)?;
-    std::fs::File::open(&tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(io)?;
-    std::fs::rename(&tmp, &path).map_err(io)?;
-    Ok(())
+    store::write_atomic(&path, (v.join("\n") + "\n").as_bytes()).map_err(|e| {
+        crate::error::classify("io", format!("could not write {}: {e}", path.display()), &e)
+    })
 }
 
 /// Takes the process-wide writer lock (the journal's `flock` on `<root>/lock`); fails at once,

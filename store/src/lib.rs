@@ -41,6 +41,8 @@ mod version;
 pub use archive::{
     IndexPin, PackageOrigin, Pin, Snapshot, SourceConfig, Store, StoreError, UpdateOutcome,
 };
+#[cfg(feature = "archive")]
+pub use cas::write_atomic;
 pub use cas::{CasError, CasVerifyReport, ObjectStore, PutInfo};
 pub use deb::{
     Conffile, Control, DataArchive, DataEntries, DataEntry, DataReader, DebError, DebLimits,
