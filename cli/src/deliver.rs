@@ -97,8 +97,6 @@ pub(crate) fn deploy(
     let record = ctx.head(variant)?;
     let commit = record.commit.to_hex();
     let repo_path = ctx.repo();
-    machine::check_bootable(&repo_path, &commit, &describe(variant, record), variant)
-        .map_err(machine_err)?;
     let say = |m: &str| {
         if !json && !quiet {
             eprintln!("{m}");
@@ -111,6 +109,7 @@ pub(crate) fn deploy(
             repo: &repo_path,
             commit: &commit,
             variant,
+            what: &describe(variant, record),
             stateroot,
             kargs: &kargs,
             host_kargs: None,

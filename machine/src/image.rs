@@ -23,7 +23,6 @@ use crate::sysroot::{deploy, DeployRequest};
 use crate::{Error, ErrorKind, GrubSettings, Result};
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -264,9 +263,8 @@ pub fn build_image(req: &ImageRequest<'_>, say: &dyn Fn(&str)) -> Result<ImageRe
         .map_err(|e| Error::io("create", &staging.path().join("lock"), e))?;
     rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
         .map_err(|e| Error::io("lock", &staging.path().join("lock"), e.into()))?;
-    let result = build_in(req, staging.path(), &parent.join(name), say);
-    let _ = make_mutable(staging.path());
-    result
+    // The staging sysroot is deployed with `mutable-deployments`: dropping `staging` removes it.
+    build_in(req, staging.path(), &parent.join(name), say)
 }
 
 fn build_in(
@@ -299,6 +297,7 @@ fn build_in(
             repo: req.repo,
             commit: req.commit,
             variant: req.variant,
+            what: req.what,
             stateroot: req.stateroot,
             kargs: req.kargs,
             host_kargs: Some(&host_kargs),
@@ -568,15 +567,8 @@ fn set_root_password(deployment: &Path, hash: &str) -> Result<()> {
             format!("{} has no root entry", path.display()),
         ));
     }
-    let mut f = OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(&path)
-        .map_err(|e| Error::io("open", &path, e))?;
-    f.seek(SeekFrom::Start(0))
-        .map_err(|e| Error::io("write", &path, e))?;
-    f.write_all((lines.join("\n") + "\n").as_bytes())
-        .map_err(|e| Error::io("write", &path, e))
+    // Rewritten in place: the file keeps its owner and mode (0640 root:shadow).
+    std::fs::write(&path, lines.join("\n") + "\n").map_err(|e| Error::io("write", &path, e))
 }
 
 #[cfg(test)]

@@ -118,6 +118,8 @@ pub struct DeployRequest<'a> {
     pub repo: &'a Path,
     pub commit: &'a str,
     pub variant: &'a str,
+    /// Names the commit in refusals ("variant base (transaction 3, commit …)").
+    pub what: &'a str,
     /// The OSTree stateroot (os name).
     pub stateroot: &'a str,
     /// The variant's kernel arguments, as its journal records them.
@@ -164,8 +166,7 @@ pub struct Deployed {
 pub fn deploy(sysroot: &Path, req: &DeployRequest<'_>, say: &dyn Fn(&str)) -> Result<Deployed> {
     let s = req.stateroot;
     check_stateroot(s)?;
-    let what = format!("variant {}", req.variant);
-    let kernel = check_bootable(req.repo, req.commit, &what, req.variant)?;
+    let kernel = check_bootable(req.repo, req.commit, req.what, req.variant)?;
     std::fs::create_dir_all(sysroot).map_err(|e| Error::io("create the sysroot", sysroot, e))?;
     let sysroot = std::fs::canonicalize(sysroot).map_err(|e| Error::io("resolve", sysroot, e))?;
     let host_kargs: Vec<String> = match req.host_kargs {

@@ -150,6 +150,7 @@ fn every_deploy_regenerates_the_menu_default_first_then_the_rollback() {
                 repo: &repo,
                 commit: c,
                 variant: "base",
+                what: "variant base (test commit)",
                 stateroot: "particle-os",
                 kargs,
                 host_kargs: host,
