@@ -49,7 +49,7 @@ impl std::fmt::Debug for Ctx {
 
 impl Ctx {
     pub(crate) fn repo(&self) -> PathBuf {
-        self.state.root.join("ostree/repo")
+        self.state.repo()
     }
     pub(crate) fn staging(&self) -> PathBuf {
         staging_dir(&self.state.root)

@@ -29,7 +29,25 @@ impl Reader {
         Ok(Self { state, journal })
     }
     fn repo(&self) -> PathBuf {
-        self.state.root.join("ostree/repo")
+        self.state.repo()
+    }
+
+    /// What a machine deployed from here records as its origin: this state directory, and the
+    /// sources it pins (none when the store is held by a running transaction: the machine then
+    /// adds its own with `repo add`).
+    fn origin(&self) -> anyhow::Result<(String, Vec<store::SourceConfig>)> {
+        let from = std::fs::canonicalize(&self.state.root)
+            .unwrap_or_else(|_| self.state.root.clone())
+            .display()
+            .to_string();
+        let sources = match crate::ctx::read_store(&self.state) {
+            Ok(st) => st.sources()?,
+            Err(e) => {
+                tracing::warn!("the machine gets no sources: {e}");
+                Vec::new()
+            }
+        };
+        Ok((from, sources))
     }
 
     /// The head record of `variant`, or a clear error.
@@ -103,6 +121,7 @@ pub(crate) fn deploy(
         }
     };
     let kargs = record.state.profile.kargs.clone();
+    let grub_mkconfig = machine::grub_mkconfig_program();
     let d = machine::deploy(
         sysroot,
         &machine::DeployRequest {
@@ -114,10 +133,14 @@ pub(crate) fn deploy(
             kargs: &kargs,
             host_kargs: None,
             env: &[],
+            grub_mkconfig: grub_mkconfig.as_deref(),
+            stage: false,
         },
         &say,
     )
     .map_err(machine_err)?;
+    let (from, sources) = ctx.origin()?;
+    let machine_root = crate::machine_state::seed(&d.sysroot, stateroot, &from, record, &sources)?;
     let info = |i: &machine::DeploymentInfo| {
         serde_json::json!({
             "index": i.index, "stateroot": i.stateroot, "checksum": i.checksum,
@@ -141,6 +164,7 @@ pub(crate) fn deploy(
             "entries": d.entries,
             "deployments": d.deployments.iter().map(info).collect::<Vec<_>>(),
             "grub": d.grub,
+            "machine_root": machine_root,
         }));
     }
     if !quiet {
@@ -262,6 +286,7 @@ pub(crate) fn image(root: &Path, o: &ImageOpts<'_>, json: bool, quiet: bool) -> 
     let record = ctx.head(o.variant)?;
     let commit = record.commit.to_hex();
     let repo = ctx.repo();
+    let (from, sources) = ctx.origin()?;
     let say = |m: &str| {
         if !json && !quiet {
             eprintln!("{m}");
@@ -282,6 +307,11 @@ pub(crate) fn image(root: &Path, o: &ImageOpts<'_>, json: bool, quiet: bool) -> 
             root_password_hash: o.root_password_hash,
             time: record.time.max(0) as u64,
             out: o.out,
+            seed: Some(&|sysroot: &Path| {
+                crate::machine_state::seed(sysroot, "particle-os", &from, record, &sources)
+                    .map(drop)
+                    .map_err(|e| crate::error::CliError::from(e).message)
+            }),
         },
         &say,
     )

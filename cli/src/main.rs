@@ -8,6 +8,7 @@ mod deliver;
 mod error;
 mod faults;
 mod hardware;
+mod machine_state;
 mod oci;
 mod output;
 mod pinned;

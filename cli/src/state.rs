@@ -10,11 +10,23 @@ const MARKER: &str = "particle-state";
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) root: PathBuf,
+    /// Set for a machine's own state directory (`/var/lib/particle` of a sysroot): its
+    /// repository is the sysroot's, and its transactions end in a deployment.
+    pub(crate) machine: Option<crate::machine_state::Machine>,
 }
 
 impl State {
     pub(crate) fn store_dir(&self) -> PathBuf {
         self.root.join("store")
+    }
+
+    /// The OSTree repository commits are written to: `<root>/ostree/repo` on a build host, the
+    /// sysroot's own `ostree/repo` on a machine.
+    pub(crate) fn repo(&self) -> PathBuf {
+        match &self.machine {
+            Some(m) => m.repo(),
+            None => self.root.join("ostree/repo"),
+        }
     }
 
     /// Opens `root`, which must have been made by `particle init`.
@@ -32,6 +44,7 @@ impl State {
         }
         Ok(Self {
             root: root.to_owned(),
+            machine: crate::machine_state::detect(root)?,
         })
     }
 
@@ -46,6 +59,7 @@ impl State {
         }
         Ok(Self {
             root: root.to_owned(),
+            machine: None,
         })
     }
 }

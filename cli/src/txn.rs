@@ -25,7 +25,7 @@ pub(crate) fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-fn actor() -> journal::Actor {
+pub(crate) fn actor() -> journal::Actor {
     let user = std::env::var("SUDO_USER")
         .or_else(|_| std::env::var("USER"))
         .unwrap_or_else(|_| {

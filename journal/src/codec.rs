@@ -211,6 +211,12 @@ impl Enc {
                 self.str(file);
                 self.str(definition);
             }
+            Request::Origin { from, seq, txn } => {
+                self.u8(12);
+                self.str(from);
+                self.u64(*seq);
+                self.bytes32(&txn.0 .0);
+            }
         }
     }
 }
@@ -473,6 +479,11 @@ impl<'a> Dec<'a> {
             11 => Request::Apply {
                 file: self.str()?,
                 definition: self.str()?,
+            },
+            12 => Request::Origin {
+                from: self.str()?,
+                seq: self.u64()?,
+                txn: TxnId(Blake3(self.bytes32()?)),
             },
             tag => return Err(DecodeError::UnknownRequest { tag, at }),
         })

@@ -134,6 +134,11 @@ pub enum Request {
     /// move it onto its parent's newer head, in the same record). `definition` is the definition in
     /// canonical JSON, so later transactions (hardware rules, the next apply) can read it back.
     Apply { file: String, definition: String },
+    /// A machine's state set by a deployment from elsewhere (the first record of a machine's
+    /// journal in `/var/lib/particle`, and every later deploy onto it): transaction `seq` (id
+    /// `txn`) of the variant in the state directory or repository `from`. The record's state and
+    /// commit are that transaction's, so the machine's own transactions build on that commit.
+    Origin { from: String, seq: u64, txn: TxnId },
 }
 
 impl Request {
@@ -151,6 +156,7 @@ impl Request {
             Request::VariantCreate { .. } => "variant-create",
             Request::Rebase { .. } => "rebase",
             Request::Apply { .. } => "apply",
+            Request::Origin { .. } => "origin",
         }
     }
 }

@@ -946,6 +946,14 @@ impl<'a> History<'a> {
                 parent_state(&b.variant, b.seq, &b.txn)?;
                 Ok(())
             }
+            Request::Origin { .. } => {
+                // A machine's state replaced by a deployment from elsewhere: the first record
+                // of its journal, and every later deploy onto it.
+                if base.is_some() {
+                    return Err("an origin record has no base".to_string());
+                }
+                Ok(())
+            }
             other => {
                 if let Some(prev) = prev_own {
                     if base != prev.base.as_ref() {

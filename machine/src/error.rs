@@ -33,6 +33,9 @@ pub enum ErrorKind {
     Tool,
     /// A file system operation failed.
     Io,
+    /// The machine's own state (its journal and store in `/var/lib/particle`) could not be
+    /// set up.
+    MachineState,
 }
 
 impl ErrorKind {
@@ -52,6 +55,7 @@ impl ErrorKind {
             ErrorKind::Delta => "delta",
             ErrorKind::Tool => "tool",
             ErrorKind::Io => "io",
+            ErrorKind::MachineState => "machine_state",
         }
     }
 }

@@ -1,15 +1,29 @@
 //! `grub.cfg` from ostree's boot loader entries. Debian's GRUB 2.06 has no `blscfg` (a Fedora
-//! patch), and ostree's own generator (`15_ostree` → `ostree admin instutil grub2-generate`)
-//! writes `linux16`/`linuxefi`, commands of Fedora's GRUB. particle writes a plain `grub.cfg`
-//! instead, on every deploy: one `menuentry` per BLS entry, in ostree's order.
+//! patch), and ostree's own generator (`15_ostree` run by `grub-mkconfig`) needs `grub-probe`,
+//! which fails on an offline sysroot (ostreedev/ostree#2289). particle writes a plain
+//! `grub.cfg` instead: one `menuentry` per BLS entry, in ostree's order.
+//!
+//! It is written the way ostree's own grub2 back end writes it, so that a power cut at any
+//! moment leaves a menu that boots the old or the new deployment: the sysroot's repository says
+//! `sysroot.bootloader=grub2`, and ostree runs particle's generator ([`GRUB_EXEC_ENV`], the
+//! `particle-grub-mkconfig` program, [`mkconfig`]) with `-o /boot/loader.N/grub.cfg` for the
+//! new boot version before it swaps `/boot/loader` to it; `/boot/grub/grub.cfg` is a symlink to
+//! `../loader/grub.cfg`. The menu and the `ostree=/ostree/boot.N/...` paths it names change in
+//! the one atomic rename. Staged deployments are finalized at shutdown by
+//! `ostree-finalize-staged.service`, which gets the variable from the drop-in particle's
+//! package ships.
 
 use crate::{BootEntry, Error, ErrorKind, Result};
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// Where a sysroot whose `grub.cfg` particle writes keeps the [`GrubSettings`]: the next deploy
-/// reads them to regenerate the menu.
+/// Where a sysroot whose `grub.cfg` particle writes keeps the [`GrubSettings`]: the generator
+/// reads them every time it writes the menu.
 const SETTINGS: &str = "boot/grub/particle.env";
+
+/// The environment variable that makes libostree run particle's generator instead of
+/// `grub-mkconfig` (read by libostree with `g_getenv`).
+pub const GRUB_EXEC_ENV: &str = "OSTREE_GRUB2_EXEC";
 
 /// What the generated configuration needs besides the entries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,14 +77,118 @@ impl GrubSettings {
         }
     }
 
-    /// Records the settings in `sysroot` and writes its `grub.cfg` from its entries.
+    /// Makes particle write the menu of `sysroot` (after its first deploy): records the
+    /// settings, writes the current menu into the current `boot/loader.N/grub.cfg`, points
+    /// `boot/grub/grub.cfg` at `../loader/grub.cfg` (replacing a menu particle wrote before it
+    /// used ostree's swap) and sets `sysroot.bootloader=grub2`. Each step leaves a menu that boots.
     pub fn install(&self, sysroot: &Path) -> Result<()> {
         let path = sysroot.join(SETTINGS);
         let dir = path.parent().expect("SETTINGS has a parent");
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
-        std::fs::write(&path, self.to_text()).map_err(|e| Error::io("write", &path, e))?;
-        crate::sysroot::write_grub_cfg(sysroot, self)
+        write_synced(&path, self.to_text().as_bytes())?;
+        let loader = std::fs::canonicalize(sysroot.join("boot/loader"))
+            .map_err(|e| Error::io("resolve", &sysroot.join("boot/loader"), e))?;
+        let entries = crate::read_entries(&loader.join("entries"))?;
+        write_synced(
+            &loader.join("grub.cfg"),
+            grub_cfg(&entries, self).as_bytes(),
+        )?;
+        let link = dir.join("grub.cfg");
+        if std::fs::read_link(&link).ok().as_deref() != Some(Path::new(LINK_TARGET)) {
+            let tmp = dir.join("grub.cfg.link");
+            let _ = std::fs::remove_file(&tmp);
+            std::os::unix::fs::symlink(LINK_TARGET, &tmp)
+                .map_err(|e| Error::io("create", &tmp, e))?;
+            std::fs::rename(&tmp, &link).map_err(|e| Error::io("rename into place", &link, e))?;
+            sync_dir(dir)?;
+        }
+        let mut repo = std::ffi::OsString::from("--repo=");
+        repo.push(sysroot.join("ostree/repo"));
+        crate::ostree_cmd::run(
+            ErrorKind::Deploy,
+            &crate::ostree_cmd::args(&[&repo, &"config", &"set", &"sysroot.bootloader", &"grub2"]),
+            &[],
+        )?;
+        Ok(())
     }
+
+    /// Whether `sysroot`'s menu is written through ostree's swap ([`GrubSettings::install`] ran).
+    pub fn installed(sysroot: &Path) -> bool {
+        std::fs::read_link(sysroot.join("boot/grub/grub.cfg"))
+            .ok()
+            .as_deref()
+            == Some(Path::new(LINK_TARGET))
+    }
+}
+
+/// Where particle's package installs the generator.
+pub const GRUB_MKCONFIG_INSTALLED: &str = "/usr/libexec/particle/grub-mkconfig";
+
+/// The generator to hand to ostree: `particle-grub-mkconfig` beside the running program (a
+/// build tree), else the installed one.
+pub fn grub_mkconfig_program() -> Option<std::path::PathBuf> {
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|e| Some(e.parent()?.join("particle-grub-mkconfig")));
+    beside
+        .into_iter()
+        .chain(std::iter::once(std::path::PathBuf::from(
+            GRUB_MKCONFIG_INSTALLED,
+        )))
+        .find(|p| p.is_file())
+}
+
+/// What `boot/grub/grub.cfg` links to.
+const LINK_TARGET: &str = "../loader/grub.cfg";
+
+/// The generator ostree runs (`particle-grub-mkconfig -o SYSROOT/boot/loader.N/grub.cfg`):
+/// writes the menu of the entries in `loader.N/entries` beside `out`, with the settings of the
+/// sysroot `out` belongs to.
+pub fn mkconfig(out: &Path) -> Result<()> {
+    let loader = out.parent().ok_or_else(|| bad_out(out))?;
+    let sysroot = loader
+        .parent()
+        .and_then(Path::parent)
+        .ok_or_else(|| bad_out(out))?;
+    let settings = GrubSettings::load(sysroot)?.ok_or_else(|| {
+        Error::new(
+            ErrorKind::Deploy,
+            format!(
+                "{} has no particle GRUB settings ({SETTINGS})",
+                sysroot.display()
+            ),
+        )
+    })?;
+    let entries = crate::read_entries(&loader.join("entries"))?;
+    write_synced(out, grub_cfg(&entries, &settings).as_bytes())
+}
+
+fn bad_out(out: &Path) -> Error {
+    Error::new(
+        ErrorKind::Usage,
+        format!(
+            "{} is not a boot loader configuration path (SYSROOT/boot/loader.N/grub.cfg)",
+            out.display()
+        ),
+    )
+}
+
+/// Writes `path` through a temporary file beside it, synced, then renamed.
+fn write_synced(path: &Path, data: &[u8]) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".new");
+    let tmp = std::path::PathBuf::from(tmp);
+    let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+    std::io::Write::write_all(&mut f, data).map_err(|e| Error::io("write", &tmp, e))?;
+    f.sync_all().map_err(|e| Error::io("sync", &tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io("rename into place", path, e))?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("sync", dir, e))
 }
 
 /// GRUB single quotes: `'` itself is written as `'\''`.

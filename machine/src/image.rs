@@ -62,7 +62,7 @@ pub enum Format {
 }
 
 /// What to write.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ImageRequest<'a> {
     /// The repository holding the commit.
     pub repo: &'a Path,
@@ -85,6 +85,10 @@ pub struct ImageRequest<'a> {
     /// Seconds since the epoch for every timestamp the tools write (the transaction time).
     pub time: u64,
     pub out: &'a Path,
+    /// Called with the staged sysroot once the commit is deployed, before the file systems are
+    /// written: the caller adds the machine's own state (its journal in `/var`). An error
+    /// (kind `machine_state`) ends the build with nothing written.
+    pub seed: Option<&'a dyn Fn(&Path) -> std::result::Result<(), String>>,
 }
 
 /// What [`build_image`] wrote.
@@ -302,10 +306,20 @@ fn build_in(
             kargs: req.kargs,
             host_kargs: Some(&host_kargs),
             env: &env,
+            grub_mkconfig: None,
+            stage: false,
         },
         say,
     )?;
     let dep = &deployed.deployment.path;
+    if let Some(seed) = req.seed {
+        seed(&sysroot).map_err(|m| {
+            Error::new(
+                ErrorKind::MachineState,
+                format!("could not set up the machine's state: {m}"),
+            )
+        })?;
+    }
     if let Some(hash) = req.root_password_hash {
         set_root_password(dep, hash)?;
     }

@@ -25,13 +25,15 @@ mod sysroot;
 pub use bls::{read_entries, BootEntry};
 pub use disk::{mbr, Partition, SECTOR};
 pub use error::{Error, ErrorKind};
-pub use grub::{grub_cfg, GrubSettings};
+pub use grub::{
+    grub_cfg, grub_mkconfig_program, mkconfig, GrubSettings, GRUB_EXEC_ENV, GRUB_MKCONFIG_INSTALLED,
+};
 pub use image::{build_image, Firmware, Format, ImageReport, ImageRequest};
 pub use ostree_cmd::{args as ostree_args, run as run_ostree};
 pub use status::{booted_system, deployments, DeploymentStatus};
 pub use sysroot::{
-    check_bootable, check_stateroot, deploy, host_kargs, kernels, DeployRequest, Deployed,
-    DeploymentInfo, HOST_KARGS,
+    check_bootable, check_stateroot, deploy, drop_staged, host_kargs, kernels, set_default,
+    DeployRequest, Deployed, DeploymentInfo, HOST_KARGS,
 };
 
 /// `Result` with this crate's [`Error`].

@@ -129,6 +129,12 @@ pub struct DeployRequest<'a> {
     pub host_kargs: Option<&'a [String]>,
     /// Environment for the `ostree` commands (`OSTREE_SYSROOT_OPTS=skip-sync`, ...).
     pub env: &'a [(&'a str, &'a str)],
+    /// The program libostree runs to write the GRUB menu of a sysroot whose menu particle
+    /// writes (`particle-grub-mkconfig`, [`crate::GRUB_EXEC_ENV`]); required for those.
+    pub grub_mkconfig: Option<&'a Path>,
+    /// Stage the deployment (`ostree admin deploy --stage`, only on the running system): ostree
+    /// finalizes it at shutdown, merging `/etc` as it is then and writing the boot entries.
+    pub stage: bool,
 }
 
 /// One deployment of a sysroot.
@@ -206,12 +212,38 @@ pub fn deploy(sysroot: &Path, req: &DeployRequest<'_>, say: &dyn Fn(&str)) -> Re
             req.env,
         )?;
     }
+    // A sysroot whose menu particle writes: moved to ostree's swap first if an older particle
+    // wrote its grub.cfg in place, and the generator handed to ostree.
+    let settings = GrubSettings::load(&sysroot)?;
+    let exec;
+    let mut env: Vec<(&str, &str)> = req.env.to_vec();
+    if let Some(settings) = &settings {
+        let program = req.grub_mkconfig.ok_or_else(|| {
+            Error::new(
+                ErrorKind::Deploy,
+                format!(
+                    "{} has a GRUB menu written by particle, but particle-grub-mkconfig was not found",
+                    sysroot.display()
+                ),
+            )
+            .hint("install particle's package, or build the workspace (target/*/particle-grub-mkconfig)")
+        })?;
+        if !GrubSettings::installed(&sysroot) {
+            settings.install(&sysroot)?;
+        }
+        exec = program.to_string_lossy().into_owned();
+        env.push((crate::GRUB_EXEC_ENV, exec.as_str()));
+    }
     let repo_flag = repo_flag(&sysroot_repo);
-    ostree_cmd::run(
-        ErrorKind::Deploy,
-        &ostree_cmd::args(&[&repo_flag, &"pull-local", &req.repo, &req.commit]),
-        req.env,
-    )?;
+    let same_repo = std::fs::canonicalize(req.repo)
+        .is_ok_and(|r| std::fs::canonicalize(&sysroot_repo).is_ok_and(|s| s == r));
+    if !same_repo {
+        ostree_cmd::run(
+            ErrorKind::Deploy,
+            &ostree_cmd::args(&[&repo_flag, &"pull-local", &req.repo, &req.commit]),
+            &env,
+        )?;
+    }
     let r = ref_name(req.variant);
     open_repo(&sysroot_repo)?
         .set_ref_immediate(None, &r, Some(req.commit), gio::Cancellable::NONE)
@@ -228,6 +260,9 @@ pub fn deploy(sysroot: &Path, req: &DeployRequest<'_>, say: &dyn Fn(&str)) -> Re
         &OsString::from(format!("--os={s}")),
         &"--karg-none",
     ]);
+    if req.stage {
+        args.push("--stage".into());
+    }
     let kargs: Vec<String> = req.kargs.iter().chain(&host_kargs).cloned().collect();
     for k in &kargs {
         args.push(format!("--karg-append={k}").into());
@@ -238,19 +273,15 @@ pub fn deploy(sysroot: &Path, req: &DeployRequest<'_>, say: &dyn Fn(&str)) -> Re
         &req.commit[..req.commit.len().min(12)],
         sysroot.display()
     ));
-    ostree_cmd::run(ErrorKind::Deploy, &args, req.env)?;
+    ostree_cmd::run(ErrorKind::Deploy, &args, &env)?;
 
     let (deployments, new, options, path) = read_back(&sysroot, req.commit, s)?;
-    if req.host_kargs.is_some() || !host_kargs.is_empty() {
+    // A staged deployment gets `/etc` (host kargs included) merged at finalization, and its
+    // boot entries only then: the menu is regenerated after it (docs/delivery.md).
+    if req.host_kargs.is_some() || (!req.stage && !host_kargs.is_empty()) {
         write_host_kargs(&path, &host_kargs)?;
     }
-    let grub = match GrubSettings::load(&sysroot)? {
-        Some(settings) => {
-            write_grub_cfg(&sysroot, &settings)?;
-            true
-        }
-        None => false,
-    };
+    let grub = settings.is_some() && !req.stage;
     let mut entries: Vec<String> = read_entries(&sysroot.join("boot/loader/entries"))?
         .into_iter()
         .map(|e| e.file)
@@ -311,20 +342,6 @@ fn write_host_kargs(deployment: &Path, kargs: &[String]) -> Result<()> {
         text.push('\n');
     }
     std::fs::write(&path, text).map_err(|e| Error::io("write", &path, e))
-}
-
-/// Regenerates `boot/grub/grub.cfg` from the sysroot's BLS entries (written beside and renamed).
-pub(crate) fn write_grub_cfg(sysroot: &Path, settings: &GrubSettings) -> Result<()> {
-    let entries = read_entries(&sysroot.join("boot/loader/entries"))?;
-    let text = crate::grub_cfg(&entries, settings);
-    let dir = sysroot.join("boot/grub");
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
-    let tmp = dir.join("grub.cfg.new");
-    std::fs::write(&tmp, text).map_err(|e| Error::io("write", &tmp, e))?;
-    let f = std::fs::File::open(&tmp).map_err(|e| Error::io("open", &tmp, e))?;
-    f.sync_all().map_err(|e| Error::io("sync", &tmp, e))?;
-    let dst = dir.join("grub.cfg");
-    std::fs::rename(&tmp, &dst).map_err(|e| Error::io("rename into place", &dst, e))
 }
 
 type ReadBack = (Vec<DeploymentInfo>, DeploymentInfo, String, PathBuf);
@@ -413,4 +430,124 @@ fn subdir(repo: &ostree::Repo, tree: &str, name: &str) -> Result<Option<String>>
         }
     }
     Ok(None)
+}
+
+/// Makes deployment `index` of `sysroot` (boot order, as [`crate::deployments`] lists it) the
+/// default for the next boot, keeping every other deployment after it in its order and
+/// dropping a staged one: the cheap rollback, as `rpm-ostree rollback` does it, through
+/// libostree's `write_deployments` (the GRUB menu through the same swap, with `grub_mkconfig`).
+/// Returns the deployments in their new order.
+pub fn set_default(
+    sysroot: &Path,
+    index: usize,
+    grub_mkconfig: Option<&Path>,
+) -> Result<Vec<DeploymentInfo>> {
+    if GrubSettings::load(sysroot)?.is_some() {
+        let program = grub_mkconfig.ok_or_else(|| {
+            Error::new(
+                ErrorKind::Deploy,
+                "particle-grub-mkconfig was not found; the GRUB menu could not be written",
+            )
+        })?;
+        // libostree reads it with g_getenv in this process; nothing else runs meanwhile.
+        std::env::set_var(crate::GRUB_EXEC_ENV, program);
+    }
+    let sr = load_locked(sysroot)?;
+    let all = sr.deployments();
+    let target = all.get(index).cloned().ok_or_else(|| {
+        Error::new(
+            ErrorKind::Usage,
+            format!("{} has no deployment {index}", sysroot.display()),
+        )
+    })?;
+    let staged = sr.staged_deployment();
+    let is = |a: &Option<ostree::Deployment>, d: &ostree::Deployment| {
+        a.as_ref().is_some_and(|a| a.equal(d))
+    };
+    if is(&staged, &target) {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            "the staged deployment is already the default for the next boot",
+        ));
+    }
+    let order: Vec<ostree::Deployment> = std::iter::once(target.clone())
+        .chain(
+            all.iter()
+                .filter(|d| !d.equal(&target) && !is(&staged, d))
+                .cloned(),
+        )
+        .collect();
+    let written = sr.write_deployments(&order, gio::Cancellable::NONE);
+    sr.unlock();
+    written.map_err(|e| {
+        Error::new(
+            ErrorKind::Deploy,
+            format!("could not write the new deployment order: {e}"),
+        )
+    })?;
+    deployment_infos(sysroot)
+}
+
+/// Drops the staged deployment of the running system, if there is one (as `ostree admin
+/// undeploy 0` does); returns whether there was one.
+pub fn drop_staged(sysroot: &Path) -> Result<bool> {
+    let sr = load_locked(sysroot)?;
+    let Some(staged) = sr.staged_deployment() else {
+        sr.unlock();
+        return Ok(false);
+    };
+    let keep: Vec<ostree::Deployment> = sr
+        .deployments()
+        .into_iter()
+        .filter(|d| !d.equal(&staged))
+        .collect();
+    let written = sr.write_deployments(&keep, gio::Cancellable::NONE);
+    sr.unlock();
+    written.map_err(|e| {
+        Error::new(
+            ErrorKind::Deploy,
+            format!("could not drop the staged deployment: {e}"),
+        )
+    })?;
+    Ok(true)
+}
+
+fn load_locked(sysroot: &Path) -> Result<ostree::Sysroot> {
+    let sr = ostree::Sysroot::new(Some(&gio::File::for_path(sysroot)));
+    sr.lock().map_err(|e| {
+        ostree_err(format!(
+            "could not lock the sysroot {}: {e}",
+            sysroot.display()
+        ))
+    })?;
+    if let Err(e) = sr.load(gio::Cancellable::NONE) {
+        sr.unlock();
+        return Err(ostree_err(format!(
+            "could not load the sysroot {}: {e}",
+            sysroot.display()
+        )));
+    }
+    Ok(sr)
+}
+
+/// The deployments of `sysroot` in boot order.
+fn deployment_infos(sysroot: &Path) -> Result<Vec<DeploymentInfo>> {
+    let sr = ostree::Sysroot::new(Some(&gio::File::for_path(sysroot)));
+    sr.load(gio::Cancellable::NONE).map_err(|e| {
+        ostree_err(format!(
+            "could not load the sysroot {}: {e}",
+            sysroot.display()
+        ))
+    })?;
+    Ok(sr
+        .deployments()
+        .iter()
+        .map(|d| DeploymentInfo {
+            index: d.index(),
+            stateroot: d.osname().to_string(),
+            checksum: d.csum().to_string(),
+            serial: d.deployserial(),
+            path: sysroot.join(sr.deployment_dirpath(d).as_str()),
+        })
+        .collect())
 }

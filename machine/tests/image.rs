@@ -56,6 +56,7 @@ fn request<'a>(repo: &'a Path, commit: &'a str, out: &'a Path) -> ImageRequest<'
         root_password_hash: None,
         time: 1_700_000_000,
         out,
+        seed: None,
     }
 }
 
@@ -155,6 +156,8 @@ fn every_deploy_regenerates_the_menu_default_first_then_the_rollback() {
                 kargs,
                 host_kargs: host,
                 env: &env,
+                grub_mkconfig: Some(Path::new(env!("CARGO_BIN_EXE_particle-grub-mkconfig"))),
+                stage: false,
             },
             &|_| {},
         )
@@ -185,6 +188,22 @@ fn every_deploy_regenerates_the_menu_default_first_then_the_rollback() {
         .filter(|l| l.trim_start().starts_with("linux "))
         .collect();
     assert_eq!(linux.len(), 2, "{cfg}");
+    // ostree's grub2 back end ran particle's generator for the new boot version before its
+    // swap: the menu is reached through /boot/loader, and every `ostree=` path it names exists.
+    assert_eq!(
+        std::fs::read_link(sysroot.join("boot/grub/grub.cfg")).expect("a symlink"),
+        Path::new("../loader/grub.cfg")
+    );
+    for l in &linux {
+        let target = l
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("ostree="))
+            .expect("ostree= karg");
+        assert!(
+            sysroot.join(target.trim_start_matches('/')).is_dir(),
+            "{target} resolves to a deployment: {cfg}"
+        );
+    }
     assert!(
         linux[0].contains("splash root=UUID=feed console=ttyS0 ostree="),
         "the new deployment is the default: {cfg}"
@@ -202,4 +221,22 @@ fn every_deploy_regenerates_the_menu_default_first_then_the_rollback() {
         machine::host_kargs(&sysroot).expect("host kargs"),
         ["root=UUID=feed", "console=ttyS0"]
     );
+
+    // The cheap rollback: the previous deployment becomes the default, nothing is checked
+    // out, and the menu follows through the same swap.
+    let grub = Path::new(env!("CARGO_BIN_EXE_particle-grub-mkconfig"));
+    let order = machine::set_default(&sysroot, 1, Some(grub)).expect("rollback");
+    let commits: Vec<&str> = order.iter().map(|d| d.checksum.as_str()).collect();
+    assert_eq!(commits, [first.as_str(), second.as_str()]);
+    assert_eq!(
+        order[1].path, status[0].path,
+        "the same deployment, not a new one"
+    );
+    let cfg = std::fs::read_to_string(sysroot.join("boot/grub/grub.cfg")).expect("grub.cfg");
+    let first_linux = cfg
+        .lines()
+        .find(|l| l.trim_start().starts_with("linux "))
+        .expect("an entry");
+    assert!(first_linux.contains("quiet root=UUID=feed"), "{cfg}");
+    assert!(!machine::drop_staged(&sysroot).expect("nothing staged offline"));
 }
