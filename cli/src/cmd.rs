@@ -137,8 +137,9 @@ pub(crate) enum Command {
     /// Why a package is installed: the request and the dependency chain
     Why {
         package: String,
-        #[arg(long, default_value = "base")]
-        variant: String,
+        /// The variant (default: base; on a machine, the variant it runs)
+        #[arg(long)]
+        variant: Option<String>,
     },
     /// Rebuild every commit from the journal and the store into a fresh state directory
     Replay {
@@ -198,9 +199,9 @@ pub(crate) enum SolveAction {
 
 #[derive(Debug, Args)]
 pub(crate) struct TxnCommon {
-    /// The variant to change
-    #[arg(long, default_value = "base")]
-    variant: String,
+    /// The variant to change (default: base; on a machine, the variant it runs)
+    #[arg(long)]
+    variant: Option<String>,
     /// Why: recorded in the journal
     #[arg(long)]
     reason: Option<String>,
@@ -240,7 +241,8 @@ pub(crate) enum TxnCmd {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Append a transaction whose state equals TXN's (default: the state before the head)
+    /// Append a transaction whose state equals TXN's (default: the state before the head; on a
+    /// machine, the rollback deployment, made the default without a rebuild)
     Rollback {
         #[command(flatten)]
         common: TxnCommon,
@@ -248,6 +250,12 @@ pub(crate) enum TxnCmd {
         to: Option<String>,
         #[arg(long)]
         dry_run: bool,
+    },
+    /// On a running machine: drop the deployment staged for the next boot (recorded as a
+    /// return to the booted transaction)
+    Cancel {
+        #[command(flatten)]
+        common: TxnCommon,
     },
     /// Change kernel arguments
     Kargs {
@@ -425,16 +433,32 @@ pub(crate) enum StoreCmd {
 }
 
 pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
-    let g = &cli.global;
-    if g.sysroot.is_some()
-        && !matches!(cli.command, Command::Status { .. } | Command::Deploy { .. })
-    {
-        return Err(CliError::usage(
-            "--sysroot is taken by `status` and `deploy` so far; transactions on a sysroot are not built yet",
-        )
-        .into());
+    let Cli {
+        mut global,
+        command,
+    } = cli;
+    // On a sysroot, the machine's own state directory in it (`/var/lib/particle` of its
+    // stateroot); `deploy` and `status` take the sysroot itself.
+    if let Some(sysroot) = &global.sysroot {
+        match &command {
+            Command::Deploy { .. } | Command::Status { .. } => {}
+            Command::Txn(_)
+            | Command::Repo(_)
+            | Command::Store(_)
+            | Command::Why { .. }
+            | Command::Solve { .. } => {
+                global.root = crate::machine_state::root_for(sysroot)?;
+            }
+            _ => {
+                return Err(CliError::usage(
+                    "--sysroot is taken by txn, repo, store, why, solve, status and deploy",
+                )
+                .into())
+            }
+        }
     }
-    match cli.command {
+    let g = &global;
+    match command {
         Command::Init { variant } => init(g, &variant),
         Command::Repo(c) => repo(g, c),
         Command::Store(StoreCmd::Verify) => store_verify(g),
@@ -532,9 +556,17 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             None if variant.is_none() && machine::booted_system() && !g.root.exists() => {
                 crate::deliver::sysroot_status(&g.root, Path::new("/"), g.json)
             }
-            None => txn::status(&g.root, variant, g.json),
+            None => match crate::machine_state::detect(&g.root)? {
+                Some(m) if variant.is_none() => {
+                    crate::deliver::sysroot_status(&g.root, &m.sysroot, g.json)
+                }
+                _ => txn::status(&g.root, variant, g.json),
+            },
         },
-        Command::Why { package, variant } => crate::why::why(&g.root, &package, &variant, g.json),
+        Command::Why { package, variant } => {
+            let variant = variant.unwrap_or_else(|| default_variant(&g.root));
+            crate::why::why(&g.root, &package, &variant, g.json)
+        }
         Command::Replay {
             variant,
             upto,
@@ -588,9 +620,15 @@ fn parse_time(s: &str) -> Result<i64, String> {
     store::parse_rfc2822(&rfc).ok_or_else(bad)
 }
 
+/// The variant a command acts on when none is named: on a machine, the one it runs (its
+/// journal's head); else `base`.
+fn default_variant(root: &Path) -> String {
+    crate::machine_state::machine_variant(root).unwrap_or_else(|| "base".to_owned())
+}
+
 fn opts(g: &Global, c: TxnCommon, dry_run: bool) -> txn::TxnOpts {
     txn::TxnOpts {
-        variant: c.variant,
+        variant: c.variant.unwrap_or_else(|| default_variant(&g.root)),
         reason: c.reason,
         dry_run,
         json: g.json,
@@ -656,7 +694,16 @@ fn txn_cmd(g: &Global, c: TxnCmd) -> anyhow::Result<()> {
             common,
             to,
             dry_run,
-        } => txn::rollback(&g.root, &opts(g, common, dry_run), to.as_deref()),
+        } => {
+            let o = opts(g, common, dry_run);
+            match to {
+                None if crate::machine_state::machine_variant(&g.root).is_some() => {
+                    crate::machine_state::rollback(&g.root, &o)
+                }
+                to => txn::rollback(&g.root, &o, to.as_deref()),
+            }
+        }
+        TxnCmd::Cancel { common } => crate::machine_state::cancel(&g.root, &opts(g, common, false)),
         TxnCmd::Kargs {
             common,
             append,

@@ -135,6 +135,12 @@ impl Ctx {
             .into());
         }
         ctx.recover(quiet)?;
+        if let Some(m) = &ctx.state.machine {
+            let say = |msg: &str| note(quiet, msg);
+            if let Some(done) = crate::machine_state::reconcile(m, &ctx.journal, &say)? {
+                note(quiet, &done);
+            }
+        }
         tracing::info!(
             "locked and opened {} (journal at transaction {}), recovery checked, in {:?}",
             root.display(),

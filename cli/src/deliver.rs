@@ -188,13 +188,30 @@ pub(crate) fn deploy(
 pub(crate) fn sysroot_status(root: &Path, sysroot: &Path, json: bool) -> anyhow::Result<()> {
     let mut list = machine::deployments(sysroot).map_err(machine_err)?;
     // A commit records the sequence number of its transaction but cannot hold the record's id
-    // (the id covers the commit checksum): the journal of the state directory, when there is
-    // one, names the record that committed each deployment's checksum.
-    if let Ok((journal, _)) = journal::Journal::open_read_only(&root.join("journal")) {
+    // (the id covers the commit checksum): the journal names the record that committed each
+    // deployment's checksum. The machine's own journal when it has one (its numbering), else
+    // the state directory's.
+    let machine_root = crate::machine_state::root_for(sysroot)
+        .ok()
+        .filter(|r| r.join("journal").exists());
+    let machine = match &machine_root {
+        Some(r) => crate::machine_state::detect(r)?,
+        None => None,
+    };
+    let journal_dir = machine_root.as_deref().unwrap_or(root).join("journal");
+    let journal = journal::Journal::open_read_only(&journal_dir)
+        .ok()
+        .map(|(j, _)| j);
+    let problem = match (&machine, &journal) {
+        (Some(m), Some(j)) => crate::machine_state::drift(m, j, &list),
+        _ => None,
+    };
+    if let Some(journal) = &journal {
         for d in &mut list {
             let record = journal
                 .records()
                 .iter()
+                .rev()
                 .find(|r| r.commit.to_hex() == d.commit);
             if let Some(r) = record {
                 d.txn = Some(r.seq);
@@ -221,8 +238,10 @@ pub(crate) fn sysroot_status(root: &Path, sysroot: &Path, json: bool) -> anyhow:
             })
             .collect();
         let first = list.first();
-        return print_json(&serde_json::json!({
+        print_json(&serde_json::json!({
             "sysroot": sysroot,
+            "machine_root": machine_root,
+            "problem": problem,
             "variant": first.and_then(|d| d.variant.clone()),
             "txn": first.and_then(|d| d.txn),
             "txn_id": first.and_then(|d| d.txn_id.clone()),
@@ -230,7 +249,11 @@ pub(crate) fn sysroot_status(root: &Path, sysroot: &Path, json: bool) -> anyhow:
             "ref": first.and_then(|d| d.variant.as_deref()).map(materializer::variant_ref),
             "packages": first.and_then(|d| d.packages),
             "deployments": deployments,
-        }));
+        }))?;
+        return match problem {
+            Some(_) => Err(CliError::reported(1).into()),
+            None => Ok(()),
+        };
     }
     println!("deployments of {} (boot order):", sysroot.display());
     if list.is_empty() {
@@ -266,7 +289,12 @@ pub(crate) fn sysroot_status(root: &Path, sysroot: &Path, json: bool) -> anyhow:
             tags.join(", ")
         );
     }
-    Ok(())
+    match problem {
+        Some(p) => Err(CliError::new("not_deployed", p)
+            .hint("the next particle transaction deploys the journal's head again; `particle txn rollback --to TXN` records the running state instead")
+            .into()),
+        None => Ok(()),
+    }
 }
 
 /// What `particle image` was asked for.

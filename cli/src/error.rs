@@ -23,6 +23,16 @@ impl CliError {
         self.hint = Some(hint.into());
         self
     }
+    /// A failure the command has already reported in its output (a `--json` document that
+    /// says what is wrong): only the exit status is left to give.
+    pub(crate) fn reported(exit: u8) -> Self {
+        Self {
+            kind: REPORTED,
+            message: String::new(),
+            hint: None,
+            exit,
+        }
+    }
     pub(crate) fn usage(message: impl Into<String>) -> Self {
         Self {
             kind: "usage",
@@ -32,6 +42,9 @@ impl CliError {
         }
     }
 }
+
+/// The kind of [`CliError::reported`].
+pub(crate) const REPORTED: &str = "reported";
 
 /// The hint for a full filesystem: nothing was lost, what to do.
 pub(crate) const NO_SPACE_HINT: &str =

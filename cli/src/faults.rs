@@ -26,6 +26,7 @@ pub(crate) const POINTS: &[&str] = &[
     "materialized",
     "appended",
     "ref-moved",
+    "deployed",
 ];
 
 #[derive(Debug)]

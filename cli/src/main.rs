@@ -89,6 +89,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let err = CliError::from(err);
+            if err.kind == error::REPORTED {
+                return ExitCode::from(err.exit);
+            }
             if json {
                 output::print_json_error(err.kind, &err.message, err.hint.as_deref());
             } else {

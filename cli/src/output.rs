@@ -165,6 +165,12 @@ pub(crate) fn describe_request(r: &journal::Request) -> String {
         R::Rebase {
             parent, parent_seq, ..
         } => format!("rebase on {parent} at transaction {parent_seq}"),
+        R::Origin { from, seq, txn } => {
+            format!(
+                "deployed from {from}, transaction {seq} ({})",
+                txn.short(12)
+            )
+        }
         // Requests added to the journal later still get a line.
         #[allow(unreachable_patterns)]
         other => other.kind().to_owned(),

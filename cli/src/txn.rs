@@ -62,7 +62,7 @@ pub(crate) fn package_txn(
     let (head, old_state) = head_state(&ctx, &o.variant);
     let new_state = solve_state(&pinned, &old_state, &request)?;
     let d = journal::diff(&old_state, &new_state);
-    let download = download_size(&ctx, &pinned, &new_state);
+    let download = download_size(&ctx, &pinned, &new_state, Some(&old_state));
     if d.added.is_empty() && d.removed.is_empty() && d.changed.is_empty() && head.is_some() {
         if o.json {
             print_json(
@@ -84,10 +84,10 @@ pub(crate) fn package_txn(
         }
         return Ok(());
     }
-    fetch_state(&ctx, &pinned, &new_state, o)?;
+    fetch_state(&ctx, &pinned, &new_state, Some(&old_state), o)?;
     let base = head.as_ref().and_then(|h| h.base.clone());
     let record = commit_state(&mut ctx, o, journal_request, new_state, head.as_ref(), base)?;
-    report(o, &record, &d)
+    report(&ctx, o, &record, &d)
 }
 
 /// `old` changed by `request` as the solver resolves it over the pinned universe: the new
@@ -147,11 +147,27 @@ pub(crate) fn solve_state(
 }
 
 /// What `state` still needs to download: the pinned packages whose .deb is not in the store.
-pub(crate) fn download_size(ctx: &Ctx, pinned: &PinnedView<'_>, state: &State) -> u64 {
+/// Whether `state` has exactly `p` (same name, architecture, version and `.deb`).
+fn has_package(state: &State, p: &PackageEntry) -> bool {
+    state
+        .packages
+        .binary_search_by(|q| q.key().cmp(&p.key()))
+        .is_ok_and(|i| state.packages[i] == *p)
+}
+
+/// Bytes to download for `state`: what the store lacks, except what `base` (the state the
+/// build starts from) has.
+pub(crate) fn download_size(
+    ctx: &Ctx,
+    pinned: &PinnedView<'_>,
+    state: &State,
+    base: Option<&State>,
+) -> u64 {
     let store = ctx.store().ok();
     state
         .packages
         .iter()
+        .filter(|p| !base.is_some_and(|b| has_package(b, p)))
         .filter(|p| store.is_none_or(|st| st.deb_by_sha256(&p.sha256).ok().flatten().is_none()))
         .filter_map(|p| pinned.find(&p.name, &p.version, &p.arch))
         .map(|r| pinned.record(r).size)
@@ -159,17 +175,21 @@ pub(crate) fn download_size(ctx: &Ctx, pinned: &PinnedView<'_>, state: &State) -
 }
 
 /// Fetches and verifies every .deb of `state` that the store does not have yet, before
-/// anything is built. A package neither stored nor in a pinned index is an error naming it.
+/// anything is built, except those of `base` (the state the build starts from: its commit has
+/// them unpacked already). A package neither stored nor in a pinned index is an error naming it.
 pub(crate) fn fetch_state(
     ctx: &Ctx,
     pinned: &PinnedView<'_>,
     state: &State,
+    base: Option<&State>,
     o: &TxnOpts,
 ) -> anyhow::Result<()> {
     let mut wanted = Vec::new();
     let mut download = 0;
     for p in &state.packages {
-        if ctx.store()?.deb_by_sha256(&p.sha256)?.is_some() {
+        if base.is_some_and(|b| has_package(b, p))
+            || ctx.store()?.deb_by_sha256(&p.sha256)?.is_some()
+        {
             continue;
         }
         let r = pinned.find(&p.name, &p.version, &p.arch).ok_or_else(|| {
@@ -286,15 +306,29 @@ pub(crate) struct Header<'a> {
     pub(crate) base_commit: Option<String>,
 }
 
-/// The BuildInput for the record described by `h`, whose state is `state`.
+/// The BuildInput for the record described by `h`, whose state is `state`. `base` is the
+/// state of the commit the build starts from: its packages need no `.deb` in the store (the
+/// build reads only what changed), which is what lets a machine change one package without
+/// downloading its whole set.
 pub(crate) fn build_input(
     ctx_store: &store::Store,
     h: Header<'_>,
     state: &State,
+    base: Option<&State>,
 ) -> anyhow::Result<materializer::BuildInput> {
     let mut packages = Vec::with_capacity(state.packages.len());
     for p in &state.packages {
-        let id = ctx_store.deb_by_sha256(&p.sha256)?.ok_or_else(|| {
+        let found = ctx_store.deb_by_sha256(&p.sha256)?;
+        if found.is_none() && base.is_some_and(|b| has_package(b, p)) {
+            packages.push(materializer::PackageInput {
+                name: p.name.clone(),
+                version: p.version.clone(),
+                arch: p.arch.clone(),
+                deb_path: None,
+            });
+            continue;
+        }
+        let id = found.ok_or_else(|| {
             CliError::new(
                 "missing_deb",
                 format!(
@@ -314,7 +348,7 @@ pub(crate) fn build_input(
             name: p.name.clone(),
             version: p.version.clone(),
             arch: p.arch.clone(),
-            deb_path,
+            deb_path: Some(deb_path),
         });
     }
     Ok(materializer::BuildInput {
@@ -356,11 +390,20 @@ pub(crate) fn commit_state(
     let time = now();
     let parent_commit = head.map(|h| h.commit.to_hex());
     let parent_variant = base.as_ref().map(|b| b.variant.clone());
-    let base_commit = ctx
-        .journal
-        .history()
-        .build_base(&o.variant, seq, &request, base.as_ref())
-        .map(|r| r.commit.to_hex());
+    let history = ctx.journal.history();
+    let mut build_base = history.build_base(&o.variant, seq, &request, base.as_ref());
+    if let (Some(_), Some(b)) = (&ctx.state.machine, build_base) {
+        // ostree prunes the commits of deployments it removed: a machine builds on the commit
+        // it has (its head's) when the journal's choice is gone.
+        let repo = ctx.repo();
+        if !materializer::commit_exists(&repo, &b.commit.to_hex()).unwrap_or(false) {
+            build_base = head.filter(|h| {
+                materializer::commit_exists(&repo, &h.commit.to_hex()).unwrap_or(false)
+            });
+        }
+    }
+    let base_state = build_base.map(|r| r.state.clone());
+    let base_commit = build_base.map(|r| r.commit.to_hex());
     let description =
         crate::variants::description_at(&ctx.journal.history(), &o.variant, seq, &request);
     let header = Header {
@@ -373,7 +416,7 @@ pub(crate) fn commit_state(
         parent_commit,
         base_commit,
     };
-    let input = build_input(ctx.store()?, header, &state)?;
+    let input = build_input(ctx.store()?, header, &state, base_state.as_ref())?;
     let work = ctx.staging().join(format!("txn-{seq}"));
     let progress = crate::progress::Build::new(
         crate::progress::Mode::for_stderr(!o.json && !o.quiet),
@@ -399,6 +442,12 @@ pub(crate) fn commit_state(
     }
     let commit =
         CommitId::from_hex(&built.commit).map_err(|e| CliError::new("internal", e.to_string()))?;
+    if let Some(m) = &ctx.state.machine {
+        // Refused here, nothing is recorded: a full /boot would otherwise fail at shutdown.
+        crate::machine_state::preflight(m, &built.commit).inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(&work);
+        })?;
+    }
     let t = std::time::Instant::now();
     let record = ctx
         .journal
@@ -445,6 +494,17 @@ pub(crate) fn commit_state(
     let _ = std::fs::create_dir_all(&logs);
     let _ = std::fs::copy(&built.log, logs.join(format!("txn-{}.log", record.seq)));
     let _ = std::fs::remove_dir_all(&work);
+    if let Some(m) = &ctx.state.machine {
+        // Recorded: from here a failure is repaired by the next command's recovery, which
+        // deploys the journal's head.
+        let quiet = o.quiet || o.json;
+        crate::machine_state::deploy_record(m, &record, &|msg| {
+            if !quiet {
+                eprintln!("{msg}");
+            }
+        })?;
+        crate::faults::point("deployed");
+    }
     Ok(record)
 }
 
@@ -462,7 +522,8 @@ fn chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-pub(crate) fn report(o: &TxnOpts, r: &Record, d: &journal::Diff) -> anyhow::Result<()> {
+pub(crate) fn report(ctx: &Ctx, o: &TxnOpts, r: &Record, d: &journal::Diff) -> anyhow::Result<()> {
+    let machine = ctx.state.machine.as_ref();
     if o.json {
         let mut j = serde_json::json!({
             "variant": r.variant, "txn": r.seq, "txn_id": r.id.to_hex(), "commit": r.commit.to_hex(),
@@ -471,6 +532,13 @@ pub(crate) fn report(o: &TxnOpts, r: &Record, d: &journal::Diff) -> anyhow::Resu
         if let (serde_json::Value::Object(m), serde_json::Value::Object(c)) = (&mut j, diff_json(d))
         {
             m.extend(c);
+        }
+        if let Some(m) = machine {
+            let list = machine::deployments(&m.sysroot).unwrap_or_default();
+            let first = list.first().filter(|d| d.commit == r.commit.to_hex());
+            j["sysroot"] = serde_json::json!(m.sysroot);
+            j["staged"] = first.is_some_and(|d| d.staged).into();
+            j["reboot_required"] = first.is_some_and(|d| !d.booted).into();
         }
         print_json(&j)?;
     } else if !o.quiet {
@@ -482,6 +550,21 @@ pub(crate) fn report(o: &TxnOpts, r: &Record, d: &journal::Diff) -> anyhow::Resu
             materializer::variant_ref(&r.variant),
             r.commit.to_hex()
         );
+        if let Some(m) = machine {
+            let list = machine::deployments(&m.sysroot).unwrap_or_default();
+            let first = list.first().filter(|d| d.commit == r.commit.to_hex());
+            match first {
+                Some(d) if d.staged => eprintln!(
+                    "staged for the next boot: reboot to apply it (`particle txn cancel` drops it)"
+                ),
+                Some(d) if d.booted => eprintln!("this is the running deployment"),
+                Some(_) => eprintln!(
+                    "the default deployment of {} from the next boot",
+                    m.sysroot.display()
+                ),
+                None => {}
+            }
+        }
     }
     Ok(())
 }
@@ -531,6 +614,15 @@ pub(crate) fn rollback(root: &Path, o: &TxnOpts, to: Option<&str>) -> anyhow::Re
         }
         return Ok(());
     }
+    if ctx.state.machine.is_some()
+        && !materializer::commit_exists(&ctx.repo(), &target.commit.to_hex()).unwrap_or(false)
+    {
+        // ostree pruned it: the machine rebuilds on its head's commit and needs the .debs of
+        // what differs.
+        let loaded = Pinned::load(ctx.store()?)?;
+        let pinned = loaded.view()?;
+        fetch_state(&ctx, &pinned, &target.state, Some(&old_state), o)?;
+    }
     let base = head.as_ref().and_then(|h| h.base.clone());
     let record = commit_state(
         &mut ctx,
@@ -543,7 +635,7 @@ pub(crate) fn rollback(root: &Path, o: &TxnOpts, to: Option<&str>) -> anyhow::Re
         head.as_ref(),
         base,
     )?;
-    report(o, &record, &d)
+    report(&ctx, o, &record, &d)
 }
 
 /// `variant create NAME [--from PARENT[@TXN]]`: without a parent the variant is declared empty
@@ -625,7 +717,12 @@ pub(crate) fn variant_create(root: &Path, o: &TxnOpts, from: Option<&str>) -> an
         None,
         Some(base),
     )?;
-    report(o, &record, &journal::diff(&State::default(), &record.state))
+    report(
+        &ctx,
+        o,
+        &record,
+        &journal::diff(&State::default(), &record.state),
+    )
 }
 
 /// `txn kargs/initramfs/sysctl`: a profile change, committed like a package change.
@@ -673,7 +770,7 @@ fn profile_change(
     }
     let base = head.base.clone();
     let record = commit_state(&mut ctx, o, request, state, Some(&head), base)?;
-    report(o, &record, &d)
+    report(&ctx, o, &record, &d)
 }
 
 /// The head record and state of a variant that must already have a transaction (profile and
@@ -935,6 +1032,21 @@ pub(crate) fn diff(root: &Path, a: &str, b: &str, json: bool) -> anyhow::Result<
 pub(crate) fn verify(root: &Path, json: bool) -> anyhow::Result<()> {
     let ctx = Ctx::read(root)?;
     let repo = ctx.repo();
+    // On a machine, ostree prunes the commits of the deployments it removes: only the head's
+    // and the deployed ones must be there (any other state is rebuilt from the journal).
+    let needed: Option<Vec<String>> = match &ctx.state.machine {
+        Some(m) => {
+            let mut v: Vec<String> = machine::deployments(&m.sysroot)
+                .map_err(crate::deliver::machine_err)?
+                .into_iter()
+                .map(|d| d.commit)
+                .collect();
+            v.extend(ctx.journal.last().map(|r| r.commit.to_hex()));
+            Some(v)
+        }
+        None => None,
+    };
+    let mut pruned = std::collections::BTreeSet::new();
     let mut checked = HashMap::new();
     let result = ctx.journal.verify(|commit| {
         let hex = commit.to_hex();
@@ -945,6 +1057,10 @@ pub(crate) fn verify(root: &Path, json: bool) -> anyhow::Result<()> {
             Ok(true) => materializer::fsck(&repo, &hex)
                 .map(|_| ())
                 .map_err(|e| format!("commit {hex} fails fsck: {e}")),
+            Ok(false) if needed.as_ref().is_some_and(|n| !n.contains(&hex)) => {
+                pruned.insert(hex.clone());
+                Ok(())
+            }
             Ok(false) => Err(format!("commit {hex} is missing from the repository")),
             Err(e) => Err(e.to_string()),
         };
@@ -954,13 +1070,20 @@ pub(crate) fn verify(root: &Path, json: bool) -> anyhow::Result<()> {
     match result {
         Ok(v) => {
             if json {
-                print_json(
-                    &serde_json::json!({ "ok": true, "records": v.records, "head": v.head.map(|h| h.to_hex()) }),
-                )?;
-            } else {
+                print_json(&serde_json::json!({
+                    "ok": true, "records": v.records, "head": v.head.map(|h| h.to_hex()),
+                    "pruned_commits": pruned.len(),
+                }))?;
+            } else if pruned.is_empty() {
                 eprintln!(
                     "journal intact: {} records, every commit present and fsck-clean",
                     v.records
+                );
+            } else {
+                eprintln!(
+                    "journal intact: {} records; every deployed commit present and fsck-clean, {} commit(s) of earlier transactions pruned by ostree (`txn rollback --to` rebuilds them)",
+                    v.records,
+                    pruned.len()
                 );
             }
             Ok(())
@@ -1121,7 +1244,7 @@ pub(crate) fn replay(
                 .build_base(&r.variant, r.seq, &r.request, r.base.as_ref())
                 .map(|b| b.commit.to_hex()),
         };
-        let input = build_input(ctx.store()?, header, &r.state)?;
+        let input = build_input(ctx.store()?, header, &r.state, None)?;
         let work = crate::ctx::staging_dir(into).join(format!("txn-{}", r.seq));
         let built = materializer::materialize(&repo2, &work, &input).map_err(|e| {
             CliError::new(

@@ -706,17 +706,17 @@ fn commit_target(
     if diff.is_empty() && same_base && !force {
         return Ok(Outcome::Unchanged(head.map(|h| h.seq)));
     }
-    let download = txn::download_size(ctx, pinned, &target);
+    let download = txn::download_size(ctx, pinned, &target, None);
     if !o.json && !o.quiet {
         txn::print_plan(&diff, download);
     }
     if o.dry_run {
         return Ok(Outcome::DryRun { diff, download });
     }
-    txn::fetch_state(ctx, pinned, &target, o)?;
+    txn::fetch_state(ctx, pinned, &target, None, o)?;
     let record = txn::commit_state(ctx, o, request, target, head, base)?;
     if !o.json {
-        txn::report(o, &record, &diff)?;
+        txn::report(ctx, o, &record, &diff)?;
     }
     Ok(Outcome::Committed {
         record: Box::new(record),

@@ -33,6 +33,9 @@ pub enum ErrorKind {
     Tool,
     /// A file system operation failed.
     Io,
+    /// Not enough free space for the new deployment (`/boot` or the sysroot), found before
+    /// anything was changed.
+    NoSpace,
     /// The machine's own state (its journal and store in `/var/lib/particle`) could not be
     /// set up.
     MachineState,
@@ -55,6 +58,7 @@ impl ErrorKind {
             ErrorKind::Delta => "delta",
             ErrorKind::Tool => "tool",
             ErrorKind::Io => "io",
+            ErrorKind::NoSpace => "no_space",
             ErrorKind::MachineState => "machine_state",
         }
     }

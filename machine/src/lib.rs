@@ -32,8 +32,8 @@ pub use image::{build_image, Firmware, Format, ImageReport, ImageRequest};
 pub use ostree_cmd::{args as ostree_args, run as run_ostree};
 pub use status::{booted_system, deployments, DeploymentStatus};
 pub use sysroot::{
-    check_bootable, check_stateroot, deploy, drop_staged, host_kargs, kernels, set_default,
-    DeployRequest, Deployed, DeploymentInfo, HOST_KARGS,
+    check_bootable, check_stateroot, deploy, drop_staged, host_kargs, kernels, preflight,
+    set_default, DeployRequest, Deployed, DeploymentInfo, Preflight, HOST_KARGS,
 };
 
 /// `Result` with this crate's [`Error`].

@@ -4,6 +4,7 @@
 use crate::ostree_cmd::{self, sysroot_flag};
 use crate::{read_entries, Error, ErrorKind, GrubSettings, Result};
 use ostree::gio;
+use ostree::gio::prelude::*;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -550,4 +551,131 @@ fn deployment_infos(sysroot: &Path) -> Result<Vec<DeploymentInfo>> {
             path: sysroot.join(sr.deployment_dirpath(d).as_str()),
         })
         .collect())
+}
+
+/// What a new deployment of a commit needs, and what the sysroot has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preflight {
+    /// Bytes the new deployment adds to `/boot`: its kernel and initramfs, unless a deployment
+    /// already boots the same pair (ostree then shares their directory).
+    pub boot_needed: u64,
+    pub boot_free: u64,
+    /// Bytes the checkout adds to the sysroot's file system: its own copy of `/etc` and the
+    /// directories (files are hard links into the repository), with a margin.
+    pub root_needed: u64,
+    pub root_free: u64,
+}
+
+/// Checks that `sysroot` has room for a deployment of `commit` (in the sysroot's repository)
+/// in `/boot` and on the sysroot's file system; `no_space`, naming what is short, if not.
+/// A full `/boot` otherwise fails at shutdown, when ostree finalizes a staged deployment.
+pub fn preflight(sysroot: &Path, commit: &str) -> Result<Preflight> {
+    let repo = open_repo(&sysroot.join("ostree/repo"))?;
+    let boot_files = |c: &str| -> Result<Vec<(String, u64)>> {
+        let kernels = kernels(&sysroot.join("ostree/repo"), c)?;
+        let Some((kver, _)) = kernels.first() else {
+            return Ok(Vec::new());
+        };
+        let (root, _) = repo
+            .read_commit(c, gio::Cancellable::NONE)
+            .map_err(|e| ostree_err(format!("could not read commit {c}: {e}")))?;
+        let mut out = Vec::new();
+        for name in ["vmlinuz", "initramfs.img"] {
+            let f = root.resolve_relative_path(format!("usr/lib/modules/{kver}/{name}"));
+            let Ok(info) = f.query_info(
+                "standard::size",
+                gio::FileQueryInfoFlags::NOFOLLOW_SYMLINKS,
+                gio::Cancellable::NONE,
+            ) else {
+                continue;
+            };
+            let sum = f
+                .downcast_ref::<ostree::RepoFile>()
+                .map(|r| r.checksum().to_string())
+                .unwrap_or_default();
+            out.push((sum, info.size().max(0) as u64));
+        }
+        Ok(out)
+    };
+    let new = boot_files(commit)?;
+    let mut shared = false;
+    for d in crate::deployments(sysroot)? {
+        let theirs = boot_files(&d.commit)?;
+        if !theirs.is_empty() && theirs.iter().map(|f| &f.0).eq(new.iter().map(|f| &f.0)) {
+            shared = true;
+            break;
+        }
+    }
+    const MIB: u64 = 1 << 20;
+    let boot_needed = if shared {
+        0
+    } else {
+        new.iter().map(|f| f.1).sum::<u64>() + MIB
+    };
+    let etc = tree_size(&repo, commit, "usr/etc")?;
+    let root_needed = etc + 32 * MIB;
+    let free = |p: &Path| -> Result<u64> {
+        rustix::fs::statvfs(p)
+            .map(|v| v.f_bavail.saturating_mul(v.f_frsize))
+            .map_err(|e| Error::io("query the free space of", p, e.into()))
+    };
+    let boot = sysroot.join("boot");
+    let report = Preflight {
+        boot_needed,
+        boot_free: free(&boot)?,
+        root_needed,
+        root_free: free(sysroot)?,
+    };
+    let mib = |b: u64| b.div_ceil(MIB);
+    if report.boot_needed > report.boot_free {
+        return Err(Error::new(
+            ErrorKind::NoSpace,
+            format!(
+                "{} has {} MiB free, and the new deployment's kernel and initramfs need {} MiB",
+                boot.display(),
+                report.boot_free / MIB,
+                mib(report.boot_needed)
+            ),
+        )
+        .hint("free space in /boot (`particle gc` removes old deployments), then run the command again; nothing was changed"));
+    }
+    if report.root_needed > report.root_free {
+        return Err(Error::new(
+            ErrorKind::NoSpace,
+            format!(
+                "{} has {} MiB free, and the new deployment needs {} MiB",
+                sysroot.display(),
+                report.root_free / MIB,
+                mib(report.root_needed)
+            ),
+        )
+        .hint("free space (`particle gc`), then run the command again; nothing was changed"));
+    }
+    Ok(report)
+}
+
+/// The bytes of the regular files under `path` of `commit`.
+fn tree_size(repo: &ostree::Repo, commit: &str, path: &str) -> Result<u64> {
+    let (root, _) = repo
+        .read_commit(commit, gio::Cancellable::NONE)
+        .map_err(|e| ostree_err(format!("could not read commit {commit}: {e}")))?;
+    let mut total = 0u64;
+    let mut stack = vec![root.resolve_relative_path(path)];
+    while let Some(dir) = stack.pop() {
+        let Ok(children) = dir.enumerate_children(
+            "standard::name,standard::type,standard::size",
+            gio::FileQueryInfoFlags::NOFOLLOW_SYMLINKS,
+            gio::Cancellable::NONE,
+        ) else {
+            continue;
+        };
+        for info in children.flatten() {
+            match info.file_type() {
+                gio::FileType::Directory => stack.push(dir.child(info.name())),
+                gio::FileType::Regular => total += info.size().max(0) as u64,
+                _ => {}
+            }
+        }
+    }
+    Ok(total)
 }

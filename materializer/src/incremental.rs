@@ -113,8 +113,8 @@ pub(crate) fn apply(
     sandbox.ro_binds = changed
         .iter()
         .enumerate()
-        .map(|(i, p)| (p.deb_path.clone(), format!("{DEB_DIR}/{i}.deb")))
-        .collect();
+        .map(|(i, p)| Ok((p.deb()?.to_owned(), format!("{DEB_DIR}/{i}.deb"))))
+        .collect::<Result<_, MaterializeError>>()?;
     let steps = Steps {
         sandbox: &sandbox,
         remove: &remove,

@@ -24,7 +24,21 @@ pub struct PackageInput {
     pub name: String,
     pub version: String,
     pub arch: String,
-    pub deb_path: PathBuf,
+    /// The `.deb` in the store. `None` is allowed only for a package the base commit already
+    /// has in this version (a build on a commit reads only the `.deb`s of what changed, so a
+    /// machine never downloads its whole package set for a one-package change).
+    pub deb_path: Option<PathBuf>,
+}
+
+impl PackageInput {
+    /// The `.deb`, or [`MaterializeError::NoDeb`].
+    pub(crate) fn deb(&self) -> Result<&Path, MaterializeError> {
+        self.deb_path
+            .as_deref()
+            .ok_or_else(|| MaterializeError::NoDeb {
+                package: format!("{} {} ({})", self.name, self.version, self.arch),
+            })
+    }
 }
 
 /// The variant's profile, as the journal records it.
@@ -115,6 +129,8 @@ pub struct Progress {
 /// Why a build failed. Nothing was committed and no ref moved.
 #[derive(Debug, thiserror::Error)]
 pub enum MaterializeError {
+    #[error("package {package}: its .deb is not in the store, and the build needs it")]
+    NoDeb { package: String },
     #[error("package {package}: could not read {path}")]
     Deb {
         package: String,
@@ -339,12 +355,12 @@ fn build(
 pub(crate) fn read_packages(inputs: &[&PackageInput]) -> Result<Vec<DbPackage>, MaterializeError> {
     let mut pkgs = Vec::with_capacity(inputs.len());
     for p in inputs {
-        let (package, control) =
-            read_control(&p.deb_path).map_err(|source| MaterializeError::Deb {
-                package: p.name.clone(),
-                path: p.deb_path.clone(),
-                source: Box::new(source),
-            })?;
+        let deb = p.deb()?;
+        let (package, control) = read_control(deb).map_err(|source| MaterializeError::Deb {
+            package: p.name.clone(),
+            path: deb.to_owned(),
+            source: Box::new(source),
+        })?;
         if (
             package.name.as_str(),
             package.version.as_str(),
@@ -353,7 +369,7 @@ pub(crate) fn read_packages(inputs: &[&PackageInput]) -> Result<Vec<DbPackage>, 
         {
             return Err(MaterializeError::Mismatch {
                 package: p.name.clone(),
-                path: p.deb_path.clone(),
+                path: deb.to_owned(),
                 expected: format!("{} {} {}", p.name, p.version, p.arch),
                 found: format!("{} {} {}", package.name, package.version, package.arch),
             });
@@ -385,7 +401,7 @@ pub(crate) fn unpack(
     });
     for (n, &i) in order.iter().enumerate() {
         let p = &pkgs[i];
-        let path = &inputs[i].deb_path;
+        let path = inputs[i].deb()?;
         let conffiles = conffile_paths(p.control.get("conffiles"));
         let pref = PackageRef {
             name: &p.package.name,
@@ -395,7 +411,7 @@ pub(crate) fn unpack(
         };
         let deb_err = |source: DebError| MaterializeError::Deb {
             package: p.package.name.clone(),
-            path: path.clone(),
+            path: path.to_owned(),
             source: Box::new(source),
         };
         let mut data = open_data(path).map_err(deb_err)?;

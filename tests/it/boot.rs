@@ -294,7 +294,7 @@ fn password_hash() -> String {
 
 /// The shipped base variant, as `variants/base.toml` defines it, with one recorded kernel
 /// argument added by a transaction (so that `/proc/cmdline` can show the variant's arguments).
-fn composed_base() -> (Env, String) {
+pub(crate) fn composed_base() -> (Env, String) {
     let env = Env::with_source(&file_uri(&mirror()), &debian_keyring());
     env.run(&["repo", "update"]).ok();
     let def = Path::new(env!("CARGO_MANIFEST_DIR")).join("../variants/base.toml");
@@ -585,15 +585,24 @@ fn system_users_survive_an_upgrade_of_a_machine_with_local_users(env: &Env, comm
     );
     // The sysroot's deployments, as `particle --sysroot DIR status` shows them: the upgrade
     // first (the default), the image's commit after it (the rollback), neither booted here.
+    // The machine's journal numbers them: two origins, the second naming the build host's
+    // transaction.
     let st = env.run(&["--json", "--sysroot", sys, "status"]).ok().json();
     assert_eq!(st["commit"], upgraded.as_str());
     assert_eq!(st["variant"], "base");
-    assert_eq!(st["txn"], j["txn"]);
+    assert_eq!(st["txn"], 2);
     let deps = st["deployments"].as_array().expect("deployments");
     assert_eq!(deps.len(), 2, "{st}");
     assert_eq!(deps[0]["index"], 0);
     assert_eq!(deps[0]["commit"], upgraded.as_str());
-    assert_eq!(deps[0]["txn_id"], j["txn_id"]);
+    let origin = env
+        .run(&["--json", "--sysroot", sys, "txn", "show", "2"])
+        .ok()
+        .json();
+    assert_eq!(origin["id"], deps[0]["txn_id"]);
+    assert_eq!(origin["request"]["kind"], "origin");
+    assert_eq!(origin["request"]["seq"], j["txn"]);
+    assert_eq!(origin["request"]["txn"], j["txn_id"]);
     assert_eq!(deps[0]["rollback"], false);
     assert_eq!(deps[1]["commit"], commit);
     assert_eq!(deps[1]["rollback"], true);
@@ -605,7 +614,7 @@ fn system_users_survive_an_upgrade_of_a_machine_with_local_users(env: &Env, comm
         human.contains("[default]") && human.contains("[rollback]"),
         "{human}"
     );
-    let refused = env.run(&["--json", "--sysroot", sys, "txn", "log"]);
+    let refused = env.run(&["--json", "--sysroot", sys, "variant", "list"]);
     assert_eq!(refused.code, 2, "{refused:?}");
     assert_eq!(refused.json()["error"]["kind"], "usage");
     let nothing = env.dir.path().join("not-a-sysroot");

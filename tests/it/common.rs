@@ -243,3 +243,48 @@ pub(crate) fn signed_archive(
     .expect("write");
     root
 }
+
+/// A tmpfs mounted at a path for the life of the guard.
+pub(crate) struct Tmpfs {
+    path: PathBuf,
+}
+
+impl Tmpfs {
+    pub(crate) fn mount(path: &Path, size: &str) -> Self {
+        std::fs::create_dir_all(path).expect("mkdir mount point");
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(path)
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "mount tmpfs on {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self {
+            path: path.to_owned(),
+        }
+    }
+
+    pub(crate) fn resize(&self, size: &str) {
+        let out = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.path)
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "remount {}: {}",
+            self.path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+    }
+}

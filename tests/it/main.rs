@@ -8,6 +8,7 @@ mod deliver;
 mod docs;
 mod errors;
 mod http;
+mod machine;
 mod plumbing;
 mod repo;
 mod snapshots;

@@ -8,51 +8,6 @@ use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// A tmpfs mounted at a path for the life of the guard.
-struct Tmpfs {
-    path: PathBuf,
-}
-
-impl Tmpfs {
-    fn mount(path: &Path, size: &str) -> Self {
-        std::fs::create_dir_all(path).expect("mkdir mount point");
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(path)
-            .output()
-            .expect("run mount");
-        assert!(
-            out.status.success(),
-            "mount tmpfs on {}: {}",
-            path.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Self {
-            path: path.to_owned(),
-        }
-    }
-
-    fn resize(&self, size: &str) {
-        let out = Command::new("mount")
-            .args(["-o", &format!("remount,size={size}")])
-            .arg(&self.path)
-            .output()
-            .expect("run mount");
-        assert!(
-            out.status.success(),
-            "remount {}: {}",
-            self.path.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
-    }
-}
-
 fn run_env(env: &Env, vars: &[(&str, &Path)], args: &[&str]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_particle"));
     cmd.arg("--root").arg(env.root()).args(args);

@@ -92,7 +92,7 @@ pub(crate) fn package_input(p: &Package) -> PackageInput {
         name: p.name.clone(),
         version: p.version.clone(),
         arch: p.arch.clone(),
-        deb_path: mirror().join(&p.filename),
+        deb_path: Some(mirror().join(&p.filename)),
     }
 }
 

@@ -31,7 +31,7 @@ fn hostile_input(path: &Path, name: &str) -> PackageInput {
         name: name.to_owned(),
         version: "1.0".to_owned(),
         arch: "all".to_owned(),
-        deb_path: path.to_owned(),
+        deb_path: Some(path.to_owned()),
     }
 }
 

@@ -36,7 +36,7 @@ fn ptest(dir: &Path, version: &str) -> PackageInput {
         name: "ptest".to_owned(),
         version: version.to_owned(),
         arch: "all".to_owned(),
-        deb_path: deb,
+        deb_path: Some(deb),
     }
 }
 
@@ -213,7 +213,7 @@ fn hostile_packages_are_refused_on_a_base_as_from_nothing() {
         name: "evil".into(),
         version: "1.0".into(),
         arch: "all".into(),
-        deb_path: deb,
+        deb_path: Some(deb),
     });
     let work = dir.path().join("work");
     let err = materialize(&repo, &work, &on_base(packages, 2, &c.commit))
@@ -252,7 +252,7 @@ fn file_capabilities_set_by_a_postinst_are_committed() {
         name: "captest".into(),
         version: "1.0".into(),
         arch: "all".into(),
-        deb_path: deb,
+        deb_path: Some(deb),
     });
     let commit = build(
         &c.repo,

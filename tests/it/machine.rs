@@ -1,0 +1,229 @@
+//! particle on the machine it manages, offline (issue #18): the shipped base variant deployed
+//! from a build host into a sysroot directory, then transactions run *on the sysroot*
+//! (`--sysroot DIR`), as an administrator runs them on the booted system, without a VM. Each
+//! acts on the machine's own state directory (`/var/lib/particle` of the stateroot, whose
+//! journal starts with an `origin` record) and the sysroot's own repository, and ends in a
+//! deployment: install, the cheap rollback, a command killed between recording and deploying
+//! (status says so, the next command repairs it), and a `/boot` too small for a new initramfs
+//! (refused before anything is recorded).
+
+use crate::common::*;
+use std::path::{Path, PathBuf};
+
+const SKIP_SYNC: [(&str, &str); 1] = [("OSTREE_SYSROOT_OPTS", "skip-sync")];
+
+#[test]
+fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
+    let (env, commit) = crate::boot::composed_base();
+    let host = env.run(&["--json", "status"]).ok().json();
+    let host_head = &host["variants"][0];
+    let sysroot = env.dir.path().join("machine");
+    let sys = sysroot.to_str().expect("utf-8").to_owned();
+    let on_env = |vars: &[(&str, &str)], args: &[&str]| {
+        let mut all: Vec<&str> = vec!["--sysroot", &sys];
+        all.extend_from_slice(args);
+        let mut v = SKIP_SYNC.to_vec();
+        v.extend_from_slice(vars);
+        env.run_env(&v, &all)
+    };
+    let on = |args: &[&str]| on_env(&[], args);
+
+    // Deployed from the build host: the machine's journal starts with the origin.
+    let d = env
+        .run_env(&SKIP_SYNC, &["--json", "deploy", "--sysroot", &sys])
+        .ok()
+        .json();
+    let machine_root = PathBuf::from(d["machine_root"].as_str().expect("machine_root"));
+    assert_eq!(
+        machine_root,
+        std::fs::canonicalize(&sysroot)
+            .expect("sysroot")
+            .join("ostree/deploy/particle-os/var/lib/particle")
+    );
+    let log = on(&["--json", "txn", "log"]).ok().json();
+    let entries = log["transactions"].as_array().expect("transactions");
+    assert_eq!(entries.len(), 1, "{log}");
+    assert_eq!(entries[0]["kind"], "origin");
+    let origin = on(&["--json", "txn", "show", "1"]).ok().json();
+    assert_eq!(origin["request"]["kind"], "origin", "{origin}");
+    assert_eq!(origin["request"]["seq"], host_head["txn"]);
+    assert_eq!(origin["request"]["txn"], host_head["txn_id"]);
+    assert_eq!(origin["commit"], commit.as_str());
+    let st = on(&["--json", "status"]).ok().json();
+    let deps = st["deployments"].as_array().expect("deployments");
+    assert_eq!(deps.len(), 1, "{st}");
+    assert_eq!(
+        (&deps[0]["txn"], &deps[0]["variant"]),
+        (&1.into(), &"base".into())
+    );
+    assert_eq!(deps[0]["txn_id"], origin["id"]);
+
+    // An install on the machine: built on the commit it runs, in the sysroot's repository, and
+    // deployed as the new default (offline: at once; booted: staged).
+    on(&["repo", "update"]).ok();
+    let plan = on(&["--json", "txn", "install", "--dry-run", "jq"])
+        .ok()
+        .json();
+    let download = plan["download_bytes"].as_u64().expect("download_bytes");
+    assert!(
+        download > 0 && download < 2 << 20,
+        "only jq and its libraries are fetched, not the machine's whole set: {plan}"
+    );
+    let j = on(&["--json", "txn", "install", "jq"]).ok().json();
+    assert_eq!((&j["txn"], &j["kind"]), (&2.into(), &"install".into()));
+    assert_eq!(
+        (&j["staged"], &j["reboot_required"]),
+        (&false.into(), &true.into())
+    );
+    let installed = j["commit"].as_str().expect("commit").to_owned();
+    let st = on(&["--json", "status"]).ok().json();
+    let deps = st["deployments"].as_array().expect("deployments").clone();
+    assert_eq!(deps.len(), 2, "{st}");
+    assert_eq!(deps[0]["commit"], installed.as_str());
+    assert_eq!(deps[0]["txn"], 2);
+    assert_eq!(deps[1]["commit"], commit.as_str());
+    assert_eq!(deps[1]["rollback"], true);
+    let path = |d: &serde_json::Value| PathBuf::from(d["path"].as_str().expect("path"));
+    assert!(path(&deps[0]).join("usr/bin/jq").exists());
+    assert!(!path(&deps[1]).join("usr/bin/jq").exists());
+    let repo = sysroot.join("ostree/repo");
+    assert!(
+        repo.join("objects")
+            .join(&installed[..2])
+            .join(format!("{}.commit", &installed[2..]))
+            .exists(),
+        "the commit is in the sysroot's own repository"
+    );
+    let still = env.run(&["--json", "status"]).ok().json();
+    assert_eq!(
+        still["variants"][0]["commit"],
+        commit.as_str(),
+        "the build host is unchanged"
+    );
+
+    // The cheap rollback: the previous deployment becomes the default, nothing is rebuilt.
+    let r = on(&["--json", "txn", "rollback"]).ok().json();
+    assert_eq!((&r["txn"], &r["kind"]), (&3.into(), &"rollback".into()));
+    assert_eq!(r["commit"], commit.as_str());
+    let st = on(&["--json", "status"]).ok().json();
+    let now = st["deployments"].as_array().expect("deployments").clone();
+    assert_eq!(now.len(), 2, "{st}");
+    assert_eq!(now[0]["commit"], commit.as_str());
+    assert_eq!(
+        path(&now[0]),
+        path(&deps[1]),
+        "the same deployment, not a new one"
+    );
+    assert_eq!(now[0]["txn"], 3);
+    assert_eq!(now[1]["commit"], installed.as_str());
+    assert_eq!(now[1]["rollback"], true);
+    on(&["--json", "txn", "cancel"]).fails("nothing_staged");
+    let show = on(&["--json", "txn", "show", "3"]).ok().json();
+    assert_eq!(show["request"]["to_seq"], 1, "{show}");
+
+    // Killed after recording, before deploying: `status` says so and exits non-zero; the next
+    // command deploys the journal's head.
+    let killed = on_env(
+        &[("PARTICLE_CRASH_AT", "appended")],
+        &["txn", "sysctl", "--set", "vm.swappiness=10"],
+    );
+    assert_ne!(killed.code, 0, "{killed:?}");
+    let drift = on(&["--json", "status"]);
+    assert_eq!(drift.code, 1, "{drift:?}");
+    let problem = drift.json()["problem"]
+        .as_str()
+        .expect("problem")
+        .to_owned();
+    assert!(problem.contains("transaction 4"), "{problem}");
+    let human = on(&["status"]);
+    assert_eq!(human.code, 1);
+    assert!(human.stderr.contains("transaction 4"), "{human:?}");
+    let repaired = on(&["txn", "install", "--dry-run", "tree"]).ok();
+    assert!(
+        repaired
+            .stderr
+            .contains("recovery: transaction 4 was recorded but not deployed"),
+        "{repaired:?}"
+    );
+    let st = on(&["--json", "status"]).ok().json();
+    assert_eq!(st["deployments"][0]["txn"], 4, "{st}");
+    let sysctl = path(&st["deployments"][0]);
+    let conf = std::fs::read_dir(sysctl.join("usr/lib/sysctl.d"))
+        .expect("sysctl.d")
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect::<String>();
+    assert!(
+        conf.contains("vm.swappiness = 10") || conf.contains("vm.swappiness=10"),
+        "{conf}"
+    );
+
+    // /boot too small for the new initramfs: refused before anything is recorded or deployed.
+    let before_log = on(&["--json", "txn", "log"]).ok().json();
+    let before = on(&["--json", "status"]).ok().json();
+    {
+        let _small = small_boot(&sysroot);
+        let e = on(&["--json", "txn", "initramfs", "--set", "COMPRESS=xz"]).fails("no_space");
+        let msg = e.json()["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        assert!(msg.contains("boot"), "{msg}");
+    }
+    assert_eq!(on(&["--json", "txn", "log"]).ok().json(), before_log);
+    assert_eq!(on(&["--json", "status"]).ok().json(), before);
+
+    let kinds: Vec<String> = on(&["--json", "txn", "log"]).ok().json()["transactions"]
+        .as_array()
+        .expect("transactions")
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(kinds, ["origin", "install", "rollback", "sysctl"]);
+    // ostree pruned the install's commit with its deployment; verify says so and passes.
+    let v = on(&["--json", "txn", "verify"]).ok().json();
+    assert_eq!(v["pruned_commits"], 1, "{v}");
+
+    // Any earlier state is rebuilt from the journal: the install's, on the commit the machine
+    // has, with only the .debs of what differs.
+    let back = on(&["--json", "txn", "rollback", "--to", "2"]).ok().json();
+    assert_eq!(
+        (&back["txn"], &back["kind"]),
+        (&5.into(), &"rollback".into())
+    );
+    let st = on(&["--json", "status"]).ok().json();
+    assert_eq!(st["deployments"][0]["txn"], 5, "{st}");
+    assert!(path(&st["deployments"][0]).join("usr/bin/jq").exists());
+    on(&["txn", "verify"]).ok();
+}
+
+/// `/boot` of `sysroot` replaced, for the guard's life, by a tmpfs holding the same files with
+/// 2 MiB to spare: too little for another kernel and initramfs.
+fn small_boot(sysroot: &Path) -> Tmpfs {
+    let boot = sysroot.join("boot");
+    let keep = sysroot.join("boot.saved");
+    let cp = |from: &Path, to: &Path| {
+        std::fs::create_dir_all(to).expect("mkdir");
+        let ok = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(format!("{}/.", from.display()))
+            .arg(to)
+            .status()
+            .expect("cp");
+        assert!(ok.success());
+    };
+    cp(&boot, &keep);
+    let du = std::process::Command::new("du")
+        .args(["-sk"])
+        .arg(&keep)
+        .output()
+        .expect("du");
+    let used: u64 = String::from_utf8_lossy(&du.stdout)
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("du -sk");
+    let t = Tmpfs::mount(&boot, &format!("{}k", used + 2048));
+    cp(&keep, &boot);
+    t
+}
