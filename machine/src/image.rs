@@ -61,6 +61,10 @@ pub enum Format {
     Qcow2,
 }
 
+/// Adds the machine's own state to a staged sysroot (see [`ImageRequest::seed`]); the error
+/// is a message for people.
+pub type Seed<'a> = dyn Fn(&Path) -> std::result::Result<(), String> + 'a;
+
 /// What to write.
 #[derive(Clone)]
 pub struct ImageRequest<'a> {
@@ -88,7 +92,7 @@ pub struct ImageRequest<'a> {
     /// Called with the staged sysroot once the commit is deployed, before the file systems are
     /// written: the caller adds the machine's own state (its journal in `/var`). An error
     /// (kind `machine_state`) ends the build with nothing written.
-    pub seed: Option<&'a dyn Fn(&Path) -> std::result::Result<(), String>>,
+    pub seed: Option<&'a Seed<'a>>,
 }
 
 /// What [`build_image`] wrote.

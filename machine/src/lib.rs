@@ -28,7 +28,7 @@ pub use error::{Error, ErrorKind};
 pub use grub::{
     grub_cfg, grub_mkconfig_program, mkconfig, GrubSettings, GRUB_EXEC_ENV, GRUB_MKCONFIG_INSTALLED,
 };
-pub use image::{build_image, Firmware, Format, ImageReport, ImageRequest};
+pub use image::{build_image, Firmware, Format, ImageReport, ImageRequest, Seed};
 pub use ostree_cmd::{args as ostree_args, run as run_ostree};
 pub use status::{booted_system, deployments, DeploymentStatus};
 pub use sysroot::{

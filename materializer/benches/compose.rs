@@ -41,7 +41,7 @@ fn main() {
             name: p.name.clone(),
             version: p.version.clone(),
             arch: p.arch.clone(),
-            deb_path: mirror.join(&p.filename),
+            deb_path: Some(mirror.join(&p.filename)),
         });
     }
     let input = materializer::BuildInput {
