@@ -964,11 +964,20 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
             Ok(())
         }
         RepoCmd::Update => {
-            let (_state, _lock, st) = open_store_locked(g)?;
+            let (state, _lock, st) = open_store_locked(g)?;
             if st.sources()?.is_empty() {
                 return Err(CliError::new("no_sources", "no sources configured")
                     .hint("add one with `particle repo add` or `particle repo import-apt`")
                     .into());
+            }
+            // particle's own package follows the running programs (rebuilt when they changed).
+            if state.machine.is_none()
+                && st
+                    .sources()?
+                    .iter()
+                    .any(|s| s.name == crate::own_package::SOURCE)
+            {
+                crate::own_package::ensure(&state, &st, true, &|_| {})?;
             }
             let outcomes = st.update(now())?;
             let mut json_sources = Vec::new();

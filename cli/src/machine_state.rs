@@ -141,7 +141,11 @@ pub(crate) fn seed(
     let _lock = crate::state::lock(&state)?;
     let st = store::Store::create(&state.store_dir())?;
     let known = st.sources()?;
-    for s in sources {
+    // The build host's archive of particle's own package stays on the build host.
+    for s in sources
+        .iter()
+        .filter(|s| s.name != crate::own_package::SOURCE)
+    {
         if !known.iter().any(|k| k.name == s.name) {
             st.add_source(s)?;
         }

@@ -11,6 +11,7 @@ mod hardware;
 mod machine_state;
 mod oci;
 mod output;
+mod own_package;
 mod pinned;
 mod plumbing;
 mod progress;

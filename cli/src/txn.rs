@@ -57,6 +57,14 @@ pub(crate) fn package_txn(
 ) -> anyhow::Result<()> {
     let mut ctx = Ctx::write(root, o.quiet || o.json)?;
     check_variant_known(&ctx, &o.variant)?;
+    if crate::own_package::wanted(request.install.iter().map(String::as_str)) {
+        let quiet = o.quiet || o.json;
+        crate::own_package::ensure(&ctx.state, ctx.store()?, false, &|m| {
+            if !quiet {
+                eprintln!("{m}");
+            }
+        })?;
+    }
     let loaded = Pinned::load(ctx.store()?)?;
     let pinned = loaded.view()?;
     let (head, old_state) = head_state(&ctx, &o.variant);

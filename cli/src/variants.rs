@@ -868,6 +868,7 @@ pub(crate) fn apply(
 ) -> anyhow::Result<()> {
     let def = Definition::load(file)?;
     let mut ctx = Ctx::write(root, quiet || json)?;
+    own_package_if_wanted(&ctx, std::slice::from_ref(&def), quiet || json)?;
     let loaded = Pinned::load(ctx.store()?)?;
     let pinned = loaded.view()?;
     let o = TxnOpts {
@@ -879,6 +880,22 @@ pub(crate) fn apply(
     };
     let outcome = apply_one(&mut ctx, &pinned, &def, &file_name(file), &o, false)?;
     finish(&o, &def.name, &outcome)
+}
+
+/// Sets up particle's own package as a source when a definition installs it
+/// ([`crate::own_package`]).
+fn own_package_if_wanted(ctx: &Ctx, defs: &[Definition], quiet: bool) -> anyhow::Result<()> {
+    let names = defs
+        .iter()
+        .flat_map(|d| d.packages.install.iter().map(String::as_str));
+    if crate::own_package::wanted(names) {
+        crate::own_package::ensure(&ctx.state, ctx.store()?, false, &|m| {
+            if !quiet {
+                eprintln!("{m}");
+            }
+        })?;
+    }
+    Ok(())
 }
 
 fn file_name(p: &Path) -> String {
@@ -1070,6 +1087,8 @@ pub(crate) fn compose(
         }
     };
     let defs = ordered(defs)?;
+    let just_defs: Vec<Definition> = defs.iter().map(|(_, d)| d.clone()).collect();
+    own_package_if_wanted(&ctx, &just_defs, quiet || json)?;
     let loaded = Pinned::load(ctx.store()?)?;
     let pinned = loaded.view()?;
     let mut results = Vec::new();

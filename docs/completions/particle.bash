@@ -169,6 +169,9 @@ _particle() {
             particle__subcmd__help__subcmd__txn,bisect)
                 cmd="particle__subcmd__help__subcmd__txn__subcmd__bisect"
                 ;;
+            particle__subcmd__help__subcmd__txn,cancel)
+                cmd="particle__subcmd__help__subcmd__txn__subcmd__cancel"
+                ;;
             particle__subcmd__help__subcmd__txn,diff)
                 cmd="particle__subcmd__help__subcmd__txn__subcmd__diff"
                 ;;
@@ -292,6 +295,9 @@ _particle() {
             particle__subcmd__txn,bisect)
                 cmd="particle__subcmd__txn__subcmd__bisect"
                 ;;
+            particle__subcmd__txn,cancel)
+                cmd="particle__subcmd__txn__subcmd__cancel"
+                ;;
             particle__subcmd__txn,diff)
                 cmd="particle__subcmd__txn__subcmd__diff"
                 ;;
@@ -333,6 +339,9 @@ _particle() {
                 ;;
             particle__subcmd__txn__subcmd__help,bisect)
                 cmd="particle__subcmd__txn__subcmd__help__subcmd__bisect"
+                ;;
+            particle__subcmd__txn__subcmd__help,cancel)
+                cmd="particle__subcmd__txn__subcmd__help__subcmd__cancel"
                 ;;
             particle__subcmd__txn__subcmd__help,diff)
                 cmd="particle__subcmd__txn__subcmd__help__subcmd__diff"
@@ -1050,7 +1059,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__help__subcmd__txn)
-            opts="install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify"
+            opts="install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1064,6 +1073,20 @@ _particle() {
             return 0
             ;;
         particle__subcmd__help__subcmd__txn__subcmd__bisect)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__help__subcmd__txn__subcmd__cancel)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1964,7 +1987,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__txn)
-            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2005,6 +2028,36 @@ _particle() {
                     return 0
                     ;;
                 --run)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__txn__subcmd__cancel)
+            opts="-v -q -h -V --variant --reason --root --sysroot --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --variant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2080,7 +2133,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__txn__subcmd__help)
-            opts="install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help"
+            opts="install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2094,6 +2147,20 @@ _particle() {
             return 0
             ;;
         particle__subcmd__txn__subcmd__help__subcmd__bisect)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__txn__subcmd__help__subcmd__cancel)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -134,28 +134,29 @@ complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen
 complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Re-hash every stored object; exit 1 naming the first bad one'
 complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "fetch" -d 'Fetch and verify packages (PKG or PKG=VERSION) into the store without a transaction'
 complete -c particle -n "__fish_particle_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
-complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
-complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -l json -d 'Print exactly one JSON document on stdout (errors too)'
-complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -s v -l verbose -d 'More detail on stderr (repeat for more)'
-complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -s q -l quiet -d 'Only errors on stderr'
-complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -s h -l help -d 'Print help'
-complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -s V -l version -d 'Print version'
-complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "install" -d 'Install packages (PKG or PKG=VERSION) and their dependencies'
-complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "remove" -d 'Remove packages (and what depends on them)'
-complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "upgrade" -d 'Upgrade every package to the newest pinned version'
-complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "rollback" -d 'Append a transaction whose state equals TXN\'s (default: the state before the head)'
-complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "kargs" -d 'Change kernel arguments'
-complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "initramfs" -d 'Change initramfs-tools settings (KEY= removes a key)'
-complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "sysctl" -d 'Change sysctl settings (KEY= removes a key)'
-complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "hardware" -d 'Record the hardware profile, detected from this machine or read from a JSON file'
-complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "log" -d 'The variant\'s transactions, oldest first'
-complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "show" -d 'One transaction in full'
-complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "diff" -d 'What differs between two transactions\' states'
-complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "bisect" -d 'Find the first bad transaction between a good and a bad one'
-complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "verify" -d 'Check the hash chain and that every recorded commit exists and passes fsck'
-complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -l variant -d 'The variant to change' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "install" -d 'Install packages (PKG or PKG=VERSION) and their dependencies'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "remove" -d 'Remove packages (and what depends on them)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "upgrade" -d 'Upgrade every package to the newest pinned version'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "rollback" -d 'Append a transaction whose state equals TXN\'s (default: the state before the head; on a machine, the rollback deployment, made the default without a rebuild)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "cancel" -d 'On a running machine: drop the deployment staged for the next boot (recorded as a return to the booted transaction)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "kargs" -d 'Change kernel arguments'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "initramfs" -d 'Change initramfs-tools settings (KEY= removes a key)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "sysctl" -d 'Change sysctl settings (KEY= removes a key)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "hardware" -d 'Record the hardware profile, detected from this machine or read from a JSON file'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "log" -d 'The variant\'s transactions, oldest first'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "show" -d 'One transaction in full'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "diff" -d 'What differs between two transactions\' states'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "bisect" -d 'Find the first bad transaction between a good and a bad one'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "verify" -d 'Check the hash chain and that every recorded commit exists and passes fsck'
+complete -c particle -n "__fish_particle_using_subcommand txn; and not __fish_seen_subcommand_from install remove upgrade rollback cancel kargs initramfs sysctl hardware log show diff bisect verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -l variant -d 'The variant to change (default: base; on a machine, the variant it runs)' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -l reason -d 'Why: recorded in the journal' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
@@ -166,7 +167,7 @@ complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_s
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from install" -s V -l version -d 'Print version'
-complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -l variant -d 'The variant to change' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -l variant -d 'The variant to change (default: base; on a machine, the variant it runs)' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -l reason -d 'Why: recorded in the journal' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
@@ -176,7 +177,7 @@ complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_s
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
-complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -l variant -d 'The variant to change' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -l variant -d 'The variant to change (default: base; on a machine, the variant it runs)' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -l reason -d 'Why: recorded in the journal' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
@@ -186,7 +187,7 @@ complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_s
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from upgrade" -s V -l version -d 'Print version'
-complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -l variant -d 'The variant to change' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -l variant -d 'The variant to change (default: base; on a machine, the variant it runs)' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -l reason -d 'Why: recorded in the journal' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -l to -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
@@ -197,7 +198,16 @@ complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_s
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from rollback" -s V -l version -d 'Print version'
-complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -l variant -d 'The variant to change' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from cancel" -l variant -d 'The variant to change (default: base; on a machine, the variant it runs)' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from cancel" -l reason -d 'Why: recorded in the journal' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from cancel" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from cancel" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from cancel" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from cancel" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from cancel" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from cancel" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from cancel" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -l variant -d 'The variant to change (default: base; on a machine, the variant it runs)' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -l reason -d 'Why: recorded in the journal' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -l append -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -l delete -r
@@ -208,7 +218,7 @@ complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_s
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from kargs" -s V -l version -d 'Print version'
-complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -l variant -d 'The variant to change' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -l variant -d 'The variant to change (default: base; on a machine, the variant it runs)' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -l reason -d 'Why: recorded in the journal' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -l set -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
@@ -218,7 +228,7 @@ complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_s
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from initramfs" -s V -l version -d 'Print version'
-complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -l variant -d 'The variant to change' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -l variant -d 'The variant to change (default: base; on a machine, the variant it runs)' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -l reason -d 'Why: recorded in the journal' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -l set -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
@@ -228,7 +238,7 @@ complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_s
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from sysctl" -s V -l version -d 'Print version'
-complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from hardware" -l variant -d 'The variant to change' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from hardware" -l variant -d 'The variant to change (default: base; on a machine, the variant it runs)' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from hardware" -l reason -d 'Why: recorded in the journal' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from hardware" -l from -d 'A JSON profile (tests use fixtures)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from hardware" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
@@ -285,7 +295,8 @@ complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_s
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "install" -d 'Install packages (PKG or PKG=VERSION) and their dependencies'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove packages (and what depends on them)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "upgrade" -d 'Upgrade every package to the newest pinned version'
-complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "rollback" -d 'Append a transaction whose state equals TXN\'s (default: the state before the head)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "rollback" -d 'Append a transaction whose state equals TXN\'s (default: the state before the head; on a machine, the rollback deployment, made the default without a rebuild)'
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "cancel" -d 'On a running machine: drop the deployment staged for the next boot (recorded as a return to the booted transaction)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "kargs" -d 'Change kernel arguments'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "initramfs" -d 'Change initramfs-tools settings (KEY= removes a key)'
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from help" -f -a "sysctl" -d 'Change sysctl settings (KEY= removes a key)'
@@ -418,7 +429,7 @@ complete -c particle -n "__fish_particle_using_subcommand status" -s v -l verbos
 complete -c particle -n "__fish_particle_using_subcommand status" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand status" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand status" -s V -l version -d 'Print version'
-complete -c particle -n "__fish_particle_using_subcommand why" -l variant -r
+complete -c particle -n "__fish_particle_using_subcommand why" -l variant -d 'The variant (default: base; on a machine, the variant it runs)' -r
 complete -c particle -n "__fish_particle_using_subcommand why" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand why" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand why" -l json -d 'Print exactly one JSON document on stdout (errors too)'
@@ -525,7 +536,8 @@ complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_
 complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from txn" -f -a "install" -d 'Install packages (PKG or PKG=VERSION) and their dependencies'
 complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from txn" -f -a "remove" -d 'Remove packages (and what depends on them)'
 complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from txn" -f -a "upgrade" -d 'Upgrade every package to the newest pinned version'
-complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from txn" -f -a "rollback" -d 'Append a transaction whose state equals TXN\'s (default: the state before the head)'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from txn" -f -a "rollback" -d 'Append a transaction whose state equals TXN\'s (default: the state before the head; on a machine, the rollback deployment, made the default without a rebuild)'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from txn" -f -a "cancel" -d 'On a running machine: drop the deployment staged for the next boot (recorded as a return to the booted transaction)'
 complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from txn" -f -a "kargs" -d 'Change kernel arguments'
 complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from txn" -f -a "initramfs" -d 'Change initramfs-tools settings (KEY= removes a key)'
 complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from txn" -f -a "sysctl" -d 'Change sysctl settings (KEY= removes a key)'

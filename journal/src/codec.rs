@@ -949,17 +949,33 @@ mod tests {
         let r = decode_record(&body).expect("decodes");
         assert_eq!(r.request, new.request);
         assert_eq!(encode_record(&r), body);
-        // Tag 12 is still unknown: readers refuse it by name instead of guessing.
+        // Tag 13 is still unknown: readers refuse it by name instead of guessing.
         let at = body
             .windows(13)
             .position(|w| w[0] == 11 && w[1..5] == 12u32.to_le_bytes())
             .expect("the apply tag followed by the file name's length");
         let mut unknown = body.clone();
-        unknown[at] = 12;
+        unknown[at] = 13;
         assert!(matches!(
             decode_record(&unknown),
-            Err(DecodeError::UnknownRequest { tag: 12, .. })
+            Err(DecodeError::UnknownRequest { tag: 13, .. })
         ));
+    }
+
+    #[test]
+    fn origin_request_roundtrips() {
+        let prev = TxnId(Blake3::of(b"prev"));
+        let (_, mut new) = sample(1, prev);
+        new.request = Request::Origin {
+            from: "/var/lib/particle-build".into(),
+            seq: 41,
+            txn: TxnId(Blake3::of(b"build host record")),
+        };
+        let body = encode_body(1, &prev, &new);
+        let r = decode_record(&body).expect("decodes");
+        assert_eq!(r.request, new.request);
+        assert_eq!(r.kind(), "origin");
+        assert_eq!(encode_record(&r), body);
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod error;
 mod grub;
 mod image;
 mod ostree_cmd;
+mod package;
 mod status;
 mod sysroot;
 
@@ -30,6 +31,7 @@ pub use grub::{
 };
 pub use image::{build_image, Firmware, Format, ImageReport, ImageRequest, Seed};
 pub use ostree_cmd::{args as ostree_args, run as run_ostree};
+pub use package::{build_package, write_archive, BuiltPackage, PackageRequest, PACKAGE};
 pub use status::{booted_system, deployments, DeploymentStatus};
 pub use sysroot::{
     check_bootable, check_stateroot, deploy, drop_staged, host_kargs, kernels, preflight,

@@ -316,7 +316,20 @@ impl Store {
     /// Fetches, verifies and pins every source. Sources are independent: one failing does not
     /// stop the others, and it keeps its previous pin.
     pub fn update(&self, now: i64) -> Result<Vec<UpdateOutcome>, StoreError> {
-        let sources = self.sources()?;
+        self.update_sources(now, None)
+    }
+
+    /// [`Store::update`] of the sources named in `only` (every source for `None`).
+    pub fn update_sources(
+        &self,
+        now: i64,
+        only: Option<&[&str]>,
+    ) -> Result<Vec<UpdateOutcome>, StoreError> {
+        let sources: Vec<SourceConfig> = self
+            .sources()?
+            .into_iter()
+            .filter(|s| only.is_none_or(|names| names.contains(&s.name.as_str())))
+            .collect();
         let rt = runtime()?;
         let fetcher = Fetcher::new().map_err(|error| StoreError::Fetch {
             source_name: String::new(),

@@ -67,8 +67,8 @@ pub use relation::{
     parse_dependencies, parse_relation, parse_relations, valid_name, RelationError,
 };
 pub use release::{
-    format_utc, parse_release, parse_rfc2822, split_clearsigned, ClearsignError, Clearsigned,
-    Release, ReleaseError, ReleaseFile,
+    format_rfc2822, format_utc, parse_release, parse_rfc2822, split_clearsigned, ClearsignError,
+    Clearsigned, Release, ReleaseError, ReleaseFile,
 };
 pub use table::{
     multi_arch_of, op_of, priority_of, ArchivedPackageRecord, ArchivedPackageTable,

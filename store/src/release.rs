@@ -353,8 +353,39 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 /// `YYYY-MM-DD HH:MM:SS UTC`, for messages.
 pub fn format_utc(t: i64) -> String {
-    let days = t.div_euclid(86400);
+    let (y, m, d) = civil_from_days(t.div_euclid(86400));
     let secs = t.rem_euclid(86400);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// `Sat, 05 Dec 2026 05:00:00 UTC`: the form of a Release file's `Date` (what
+/// [`parse_rfc2822`] reads).
+pub fn format_rfc2822(t: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = t.div_euclid(86400);
+    let (y, m, d) = civil_from_days(days);
+    let secs = t.rem_euclid(86400);
+    format!(
+        "{}, {d:02} {} {y} {:02}:{:02}:{:02} UTC",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(m - 1) as usize],
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// The proleptic Gregorian (year, month, day) of a day count since 1970-01-01 (Howard
+/// Hinnant's algorithm, the inverse of `days_from_civil`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719468;
     let era = z.div_euclid(146097);
     let doe = z - era * 146097;
@@ -364,17 +395,21 @@ pub fn format_utc(t: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    (y, m, d)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc2822_dates_round_trip() {
+        assert_eq!(format_rfc2822(0), "Thu, 01 Jan 1970 00:00:00 UTC");
+        assert_eq!(format_rfc2822(951_782_400), "Tue, 29 Feb 2000 00:00:00 UTC");
+        for t in [0, 951_782_400, 1_796_446_800, 4_102_444_799] {
+            assert_eq!(parse_rfc2822(&format_rfc2822(t)), Some(t));
+        }
+    }
 
     const SIGNED: &str = "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nOrigin: Test\nSuite: stable\nCodename: bookworm\nDate: Sat, 11 Jul 2026 10:16:37 UTC\nSHA256:\n 0000000000000000000000000000000000000000000000000000000000000001 12 main/binary-amd64/Packages.xz\n- -dash line\n-----BEGIN PGP SIGNATURE-----\n\nAAAA\n-----END PGP SIGNATURE-----\n";
 
