@@ -95,6 +95,19 @@ struct Vm {
 
 impl Vm {
     fn start(image: &Path, fw: Firmware, accel: Accel, dir: &Path, snapshot: bool) -> Vm {
+        Vm::start_sharing(image, fw, accel, dir, snapshot, None)
+    }
+
+    /// [`Vm::start`] with `share` given to the guest read-only as the 9p file system tagged
+    /// `mirror` (the shared Debian mirror, so in-guest transactions use `file://` sources).
+    fn start_sharing(
+        image: &Path,
+        fw: Firmware,
+        accel: Accel,
+        dir: &Path,
+        snapshot: bool,
+        share: Option<&Path>,
+    ) -> Vm {
         let sock = dir.join(format!("console-{}.sock", std::process::id()));
         let _ = std::fs::remove_file(&sock);
         let log = dir.join(format!("console-{}-{:?}.log", accel.name, fw));
@@ -118,6 +131,12 @@ impl Vm {
             .arg(format!("file={},format=raw,if=virtio", image.display()));
         if snapshot {
             cmd.arg("-snapshot");
+        }
+        if let Some(share) = share {
+            cmd.arg("-virtfs").arg(format!(
+                "local,path={},mount_tag=mirror,security_model=none,readonly=on",
+                share.display()
+            ));
         }
         if fw == Firmware::Uefi {
             let vars = dir.join("OVMF_VARS.fd");
@@ -241,11 +260,17 @@ impl Vm {
     /// Runs `cmd` in the guest's shell: its exit status and output (trimmed).
     #[track_caller]
     fn sh(&mut self, cmd: &str) -> (i32, String) {
+        self.sh_within(cmd, Duration::from_secs(300))
+    }
+
+    /// [`Vm::sh`] for a command that may take up to `timeout`.
+    #[track_caller]
+    fn sh_within(&mut self, cmd: &str, timeout: Duration) -> (i32, String) {
         self.marker += 1;
         let m = self.marker;
         self.send(&format!("echo '<'{m}'<'; {cmd}; echo '>'{m}'>' $?\n"));
         self.expect(&format!("<{m}<\n"), Duration::from_secs(300));
-        let out = self.expect(&format!(">{m}> "), Duration::from_secs(300));
+        let out = self.expect(&format!(">{m}> "), timeout);
         let status = self.expect("\n", Duration::from_secs(30));
         let status = status
             .trim()
@@ -260,6 +285,21 @@ impl Vm {
         let (status, out) = self.sh(cmd);
         assert_eq!(status, 0, "{cmd:?} in the guest exited {status}: {out}");
         out
+    }
+
+    /// `particle --json ARGS` in the guest must succeed: its document.
+    #[track_caller]
+    fn particle_json(&mut self, args: &str, timeout: Duration) -> serde_json::Value {
+        let cmd = format!("particle --json {args} > /tmp/out.json 2>/tmp/err.txt");
+        let (status, out) = self.sh_within(&cmd, timeout);
+        let err = self.ok("cat /tmp/err.txt");
+        assert_eq!(
+            status, 0,
+            "particle {args} in the guest exited {status}: {out}\n{err}"
+        );
+        let text = self.ok("cat /tmp/out.json");
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("particle {args}: not one JSON document ({e}):\n{text}"))
     }
 
     /// Powers the guest off and waits for qemu to end.
@@ -295,7 +335,13 @@ fn password_hash() -> String {
 /// The shipped base variant, as `variants/base.toml` defines it, with one recorded kernel
 /// argument added by a transaction (so that `/proc/cmdline` can show the variant's arguments).
 pub(crate) fn composed_base() -> (Env, String) {
-    let env = Env::with_source(&file_uri(&mirror()), &debian_keyring());
+    // By its canonical path: a machine deployed from here keeps the source, and a guest
+    // mounts the mirror at that path.
+    let mirror = std::fs::canonicalize(mirror()).expect("the shared mirror");
+    let env = Env::with_source(
+        &file_uri(&mirror),
+        &mirror.join("keyring/debian-archive-keyring.gpg"),
+    );
     env.run(&["repo", "update"]).ok();
     let def = Path::new(env!("CARGO_MANIFEST_DIR")).join("../variants/base.toml");
     env.run(&["--json", "variant", "apply", def.to_str().expect("utf-8")])
@@ -495,7 +541,8 @@ fn the_base_variant_boots_from_its_image_with_bios_and_uefi() {
     vm.poweroff(accel);
 
     // Second boot of the same disk: UEFI. /etc and /var kept what the first boot wrote.
-    let mut vm = Vm::start(&image, Firmware::Uefi, accel, &dir, false);
+    let mirror = std::fs::canonicalize(mirror()).expect("the shared mirror");
+    let mut vm = Vm::start_sharing(&image, Firmware::Uefi, accel, &dir, false, Some(&mirror));
     vm.login(accel);
     assert_eq!(vm.ok("cat /var/lib/particle-test/token"), "persisted");
     assert_eq!(vm.ok("cat /etc/particle-test"), "edited");
@@ -504,9 +551,97 @@ fn the_base_variant_boots_from_its_image_with_bios_and_uefi() {
         .ends_with("uefi"));
     let state = vm.ok("systemctl is-system-running --wait || systemctl --failed --no-legend");
     assert_eq!(state, "running");
-    vm.poweroff(accel);
+    particle_runs_the_machine_it_is_on(vm, &image, &dir, accel, &mirror, &commit);
 
     system_users_survive_an_upgrade_of_a_machine_with_local_users(&env, &commit);
+}
+
+/// particle inside the image manages the machine it runs on (issue #18): its status shows the
+/// one booted deployment; `txn install jq` (from the mirror, shared with the guest) is staged,
+/// an `/etc` edit made after staging is merged when ostree finalizes the deployment at
+/// shutdown, and the next boot runs it with jq; `txn rollback` makes the previous deployment
+/// the default and the boot after that has no jq; the journal has every step and verifies.
+fn particle_runs_the_machine_it_is_on(
+    mut vm: Vm,
+    image: &Path,
+    dir: &Path,
+    accel: Accel,
+    mirror: &Path,
+    commit: &str,
+) {
+    let slow = accel.login * 2;
+    assert!(vm
+        .ok("dpkg-query -W -f '${Status}' particle")
+        .ends_with("install ok installed"));
+    let st = vm.particle_json("status", slow);
+    let deps = st["deployments"].as_array().expect("deployments").clone();
+    assert_eq!(deps.len(), 1, "{st}");
+    assert_eq!(deps[0]["booted"], true);
+    assert_eq!(deps[0]["commit"], commit);
+    assert_eq!(
+        (&deps[0]["txn"], &deps[0]["variant"]),
+        (&1.into(), &"base".into())
+    );
+
+    let m = mirror.display();
+    vm.ok(&format!(
+        "mkdir -p {m} && mount -t 9p -o trans=virtio,version=9p2000.L,ro mirror {m}"
+    ));
+    vm.particle_json("repo update", slow);
+    let j = vm.particle_json("txn install jq", slow);
+    assert_eq!((&j["txn"], &j["staged"]), (&2.into(), &true.into()), "{j}");
+    let installed = j["commit"].as_str().expect("commit").to_owned();
+    vm.ok("echo after-staging > /etc/particle-staged-edit");
+    let st = vm.particle_json("status", slow);
+    assert_eq!(st["deployments"][0]["staged"], true, "{st}");
+    assert_eq!(st["deployments"][0]["commit"], installed.as_str());
+    assert_eq!(st["deployments"][1]["booted"], true);
+    let (code, _) = vm.sh("command -v jq");
+    assert_ne!(code, 0, "jq arrives with the next boot, not before");
+    vm.poweroff(accel);
+
+    // ostree finalized the staged deployment at shutdown and ran particle's GRUB generator.
+    let mut vm = Vm::start_sharing(image, Firmware::Uefi, accel, dir, false, Some(mirror));
+    vm.login(accel);
+    assert_eq!(vm.ok("jq -n 6*7"), "42");
+    assert_eq!(vm.ok("cat /etc/particle-staged-edit"), "after-staging");
+    assert_eq!(vm.ok("readlink /boot/grub/grub.cfg"), "../loader/grub.cfg");
+    let st = vm.particle_json("status", slow);
+    let deps = st["deployments"].as_array().expect("deployments").clone();
+    assert_eq!(deps.len(), 2, "{st}");
+    assert_eq!(deps[0]["booted"], true);
+    assert_eq!(deps[0]["txn"], 2);
+    assert_eq!(deps[1]["rollback"], true);
+    assert_eq!(deps[1]["commit"], commit);
+    let r = vm.particle_json("txn rollback", slow);
+    assert_eq!(
+        (&r["txn"], &r["kind"]),
+        (&3.into(), &"rollback".into()),
+        "{r}"
+    );
+    vm.poweroff(accel);
+
+    let mut vm = Vm::start_sharing(image, Firmware::Uefi, accel, dir, false, Some(mirror));
+    vm.login(accel);
+    let (code, _) = vm.sh("command -v jq");
+    assert_ne!(code, 0, "rolled back: no jq");
+    assert_eq!(vm.ok("cat /etc/particle-staged-edit"), "after-staging");
+    let st = vm.particle_json("status", slow);
+    assert_eq!(st["deployments"][0]["booted"], true, "{st}");
+    assert_eq!(st["deployments"][0]["commit"], commit);
+    assert_eq!(st["deployments"][0]["txn"], 3);
+    let log = vm.particle_json("txn log", slow);
+    let kinds: Vec<&str> = log["transactions"]
+        .as_array()
+        .expect("transactions")
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(kinds, ["origin", "install", "rollback"]);
+    vm.particle_json("txn verify", slow);
+    let state = vm.ok("systemctl is-system-running --wait || systemctl --failed --no-legend");
+    assert_eq!(state, "running");
+    vm.poweroff(accel);
 }
 
 /// The machine's `/etc/passwd` has a local user; the upgrade's new package (openssh-server)
