@@ -26,44 +26,7 @@ export PARTICLE_ROOT="$work/state"
 "$particle" -q variant apply --reason "boot benchmark" variants/base.toml
 "$particle" -q image --variant base --firmware bios --karg console=ttyS0,115200 "$work/particle.raw"
 
-# The plain image: the same packages (the base variant's list, the essential/required set with
-# it, as particle solves it), the same kernel, root on ext4 written with mkfs.ext4 -d.
-pkgs=$(sed -n '/^install = \[/,/^\]/p' variants/base.toml | grep -o '"[^"]*"' | tr -d '"' | paste -sd, -)
-mkdir -p "$work/apt/parts"
-printf 'Dir::Etc::Parts "%s";\nAcquire::Languages "none";\n' "$work/apt/parts" >"$work/apt/apt.conf"
-APT_CONFIG="$work/apt/apt.conf" mmdebstrap --quiet --variant=required --mode=root \
-  --include="$pkgs" bookworm "$work/tree" \
-  "deb [signed-by=$keyring] copy://$mirror bookworm main" >/dev/null
-kver=$(basename "$(ls -d "$work"/tree/lib/modules/*)")
-uuid=6a3b1f43-0d6e-4b52-9f0c-2a4b5d9e7c11
-echo "UUID=$uuid / ext4 defaults 0 1" >"$work/tree/etc/fstab"
-echo particle-bench >"$work/tree/etc/hostname"
-mkdir -p "$work/tree/boot/grub"
-cat >"$work/tree/boot/grub/grub.cfg" <<CFG
-set timeout=1
-set default=0
-serial --unit=0 --speed=115200
-terminal_input serial console
-terminal_output serial console
-insmod part_msdos
-insmod ext2
-insmod gzio
-search --no-floppy --fs-uuid --set=root $uuid
-menuentry 'Debian GNU/Linux (plain)' {
-	linux /boot/vmlinuz-$kver root=UUID=$uuid rw console=ttyS0,115200
-	initrd /boot/initrd.img-$kver
-}
-CFG
-size_mib=$(( $(du -sm "$work/tree" | cut -f1) * 2 + 512 ))
-truncate -s "$((size_mib + 1))M" "$work/plain.raw"
-printf 'label: dos\nstart=2048, type=83, bootable\n' | sfdisk -q "$work/plain.raw"
-mkfs.ext4 -q -F -U "$uuid" -E offset=1048576 -d "$work/tree" "$work/plain.raw" "${size_mib}M"
-printf 'search --no-floppy --fs-uuid --set=root %s\nset prefix=($root)/boot/grub\n' "$uuid" >"$work/early.cfg"
-grub-mkimage -d "$work/tree/usr/lib/grub/i386-pc" -O i386-pc -p /boot/grub -c "$work/early.cfg" \
-  -o "$work/core.img" biosdisk part_msdos ext2 normal linux serial terminal configfile echo test \
-  search search_fs_uuid gzio ls cat boot
-dd if="$work/tree/usr/lib/grub/i386-pc/boot.img" of="$work/plain.raw" bs=440 count=1 conv=notrunc status=none
-dd if="$work/core.img" of="$work/plain.raw" bs=512 seek=1 conv=notrunc status=none
+bash benches/plain-image.sh "$work" "$mirror"
 
 boot() { bash scripts/boot-image.sh "$1" bios 2>/dev/null | sed -n 's/^login prompt after \([0-9.]*\)s.*/\1/p'; }
 ours=() plain=()

@@ -134,6 +134,16 @@ pub(crate) enum Command {
         #[arg(long)]
         variant: Option<String>,
     },
+    /// Remove commits and cached .debs that no variant head, deployment or recent transaction
+    /// needs (the journal is never pruned: any state is rebuilt from it)
+    Gc {
+        /// Also keep what the last N transactions need
+        #[arg(long, default_value_t = 3, value_name = "N")]
+        keep: u64,
+        /// Only say what would be removed
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Why a package is installed: the request and the dependency chain
     Why {
         package: String,
@@ -446,12 +456,13 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             | Command::Repo(_)
             | Command::Store(_)
             | Command::Why { .. }
+            | Command::Gc { .. }
             | Command::Solve { .. } => {
                 global.root = crate::machine_state::root_for(sysroot)?;
             }
             _ => {
                 return Err(CliError::usage(
-                    "--sysroot is taken by txn, repo, store, why, solve, status and deploy",
+                    "--sysroot is taken by txn, repo, store, why, gc, solve, status and deploy",
                 )
                 .into())
             }
@@ -563,6 +574,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
                 _ => txn::status(&g.root, variant, g.json),
             },
         },
+        Command::Gc { keep, dry_run } => crate::gc::gc(&g.root, keep, dry_run, g.json, g.quiet),
         Command::Why { package, variant } => {
             let variant = variant.unwrap_or_else(|| default_variant(&g.root));
             crate::why::why(&g.root, &package, &variant, g.json)

@@ -7,6 +7,7 @@ mod ctx;
 mod deliver;
 mod error;
 mod faults;
+mod gc;
 mod hardware;
 mod machine_state;
 mod oci;

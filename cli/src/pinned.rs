@@ -91,6 +91,36 @@ impl Pinned {
         })
     }
 
+    /// [`Pinned::load`] with `installed` added to the universe: packages a state has that no
+    /// pinned index offers (particle's own package on a machine, a package whose source was
+    /// removed), described by the dpkg database they were installed with, so that the solver
+    /// keeps them as apt keeps what dpkg has installed. They need the owned form.
+    pub(crate) fn load_keeping(
+        st: &store::Store,
+        installed: Vec<store::Package>,
+    ) -> anyhow::Result<Self> {
+        if installed.is_empty() {
+            return Self::load(st);
+        }
+        let indices = st
+            .pins()?
+            .iter()
+            .map(|p| (p.source.clone(), p.inrelease_sha256))
+            .collect();
+        let (mut universe, mut origins) = st.universe()?;
+        for p in installed {
+            universe.packages.push(p);
+            origins.push(store::PackageOrigin {
+                source: "installed".to_owned(),
+                uri: String::new(),
+            });
+        }
+        Ok(Self {
+            packages: Packages::Owned(Owned::new(universe, origins)),
+            indices,
+        })
+    }
+
     /// Read access for one planning step. Viewing a snapshot checks its strings as UTF-8, a
     /// pass over the whole string blob, so a caller takes one view and keeps it for the step.
     pub(crate) fn view(&self) -> anyhow::Result<PinnedView<'_>> {

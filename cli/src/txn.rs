@@ -65,9 +65,13 @@ pub(crate) fn package_txn(
             }
         })?;
     }
-    let loaded = Pinned::load(ctx.store()?)?;
-    let pinned = loaded.view()?;
     let (head, old_state) = head_state(&ctx, &o.variant);
+    let mut loaded = Pinned::load(ctx.store()?)?;
+    let kept = installed_only(&ctx, &loaded.view()?, &old_state, head.as_ref())?;
+    if !kept.is_empty() {
+        loaded = Pinned::load_keeping(ctx.store()?, kept)?;
+    }
+    let pinned = loaded.view()?;
     let new_state = solve_state(&pinned, &old_state, &request)?;
     let d = journal::diff(&old_state, &new_state);
     let download = download_size(&ctx, &pinned, &new_state, Some(&old_state));
@@ -96,6 +100,51 @@ pub(crate) fn package_txn(
     let base = head.as_ref().and_then(|h| h.base.clone());
     let record = commit_state(&mut ctx, o, journal_request, new_state, head.as_ref(), base)?;
     report(&ctx, o, &record, &d)
+}
+
+/// The packages of `state` that no pinned index offers, as the dpkg database in `head`'s commit
+/// describes them (with the state's SHA256), for [`Pinned::load_keeping`].
+fn installed_only(
+    ctx: &Ctx,
+    pinned: &PinnedView<'_>,
+    state: &State,
+    head: Option<&Record>,
+) -> anyhow::Result<Vec<store::Package>> {
+    let missing: Vec<&PackageEntry> = state
+        .packages
+        .iter()
+        .filter(|p| pinned.find(&p.name, &p.version, &p.arch).is_none())
+        .collect();
+    let Some(head) = head.filter(|_| !missing.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let commit = head.commit.to_hex();
+    let status = machine::read_commit_file(&ctx.repo(), &commit, "usr/lib/sysimage/dpkg/status")
+        .map_err(crate::deliver::machine_err)?;
+    let text = String::from_utf8_lossy(&status);
+    let mut out = Vec::new();
+    for para in store::paragraphs(&text) {
+        let Ok(para) = para else { continue };
+        let Ok(mut p) = store::package_from_paragraph(&para) else {
+            continue;
+        };
+        if let Some(e) = missing
+            .iter()
+            .find(|e| e.name == p.name && e.version == p.version && e.arch == p.arch)
+        {
+            p.sha256 = e.sha256;
+            out.push(p);
+        }
+    }
+    tracing::info!(
+        "{} installed package(s) no pinned index offers are kept: {}",
+        out.len(),
+        out.iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(out)
 }
 
 /// `old` changed by `request` as the solver resolves it over the pinned universe: the new
@@ -400,9 +449,10 @@ pub(crate) fn commit_state(
     let parent_variant = base.as_ref().map(|b| b.variant.clone());
     let history = ctx.journal.history();
     let mut build_base = history.build_base(&o.variant, seq, &request, base.as_ref());
-    if let (Some(_), Some(b)) = (&ctx.state.machine, build_base) {
-        // ostree prunes the commits of deployments it removed: a machine builds on the commit
-        // it has (its head's) when the journal's choice is gone.
+    if let Some(b) = build_base {
+        // ostree prunes the commits of deployments it removed on a machine, and `gc` those of
+        // old transactions: the build then starts from the head's commit, which the build
+        // turns into the same tree (replay --verify checks that).
         let repo = ctx.repo();
         if !materializer::commit_exists(&repo, &b.commit.to_hex()).unwrap_or(false) {
             build_base = head.filter(|h| {
@@ -622,11 +672,9 @@ pub(crate) fn rollback(root: &Path, o: &TxnOpts, to: Option<&str>) -> anyhow::Re
         }
         return Ok(());
     }
-    if ctx.state.machine.is_some()
-        && !materializer::commit_exists(&ctx.repo(), &target.commit.to_hex()).unwrap_or(false)
-    {
-        // ostree pruned it: the machine rebuilds on its head's commit and needs the .debs of
-        // what differs.
+    if !materializer::commit_exists(&ctx.repo(), &target.commit.to_hex()).unwrap_or(false) {
+        // Pruned (by ostree with its deployment on a machine, or by `gc`): rebuilt on the
+        // head's commit, with the .debs of what differs.
         let loaded = Pinned::load(ctx.store()?)?;
         let pinned = loaded.view()?;
         fetch_state(&ctx, &pinned, &target.state, Some(&old_state), o)?;
@@ -1041,7 +1089,9 @@ pub(crate) fn verify(root: &Path, json: bool) -> anyhow::Result<()> {
     let ctx = Ctx::read(root)?;
     let repo = ctx.repo();
     // On a machine, ostree prunes the commits of the deployments it removes: only the head's
-    // and the deployed ones must be there (any other state is rebuilt from the journal).
+    // and the deployed ones must be there (any other state is rebuilt from the journal). On a
+    // build host, `gc` lists what it removed.
+    let gc_pruned = crate::gc::pruned_commits(&ctx.state.root);
     let needed: Option<Vec<String>> = match &ctx.state.machine {
         Some(m) => {
             let mut v: Vec<String> = machine::deployments(&m.sysroot)
@@ -1065,7 +1115,10 @@ pub(crate) fn verify(root: &Path, json: bool) -> anyhow::Result<()> {
             Ok(true) => materializer::fsck(&repo, &hex)
                 .map(|_| ())
                 .map_err(|e| format!("commit {hex} fails fsck: {e}")),
-            Ok(false) if needed.as_ref().is_some_and(|n| !n.contains(&hex)) => {
+            Ok(false)
+                if needed.as_ref().is_some_and(|n| !n.contains(&hex))
+                    || gc_pruned.contains(&hex) =>
+            {
                 pruned.insert(hex.clone());
                 Ok(())
             }
@@ -1089,7 +1142,7 @@ pub(crate) fn verify(root: &Path, json: bool) -> anyhow::Result<()> {
                 );
             } else {
                 eprintln!(
-                    "journal intact: {} records; every deployed commit present and fsck-clean, {} commit(s) of earlier transactions pruned by ostree (`txn rollback --to` rebuilds them)",
+                    "journal intact: {} records; every kept commit present and fsck-clean, {} commit(s) of earlier transactions pruned (`txn rollback --to` and `replay` rebuild them)",
                     v.records,
                     pruned.len()
                 );

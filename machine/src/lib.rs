@@ -35,7 +35,7 @@ pub use package::{build_package, write_archive, BuiltPackage, PackageRequest, PA
 pub use status::{booted_system, deployments, DeploymentStatus};
 pub use sysroot::{
     check_bootable, check_stateroot, deploy, drop_staged, host_kargs, kernels, preflight,
-    set_default, DeployRequest, Deployed, DeploymentInfo, Preflight, HOST_KARGS,
+    read_commit_file, set_default, DeployRequest, Deployed, DeploymentInfo, Preflight, HOST_KARGS,
 };
 
 /// `Result` with this crate's [`Error`].

@@ -654,6 +654,19 @@ pub fn preflight(sysroot: &Path, commit: &str) -> Result<Preflight> {
     Ok(report)
 }
 
+/// The content of the file at `path` (relative to the root) in `commit` of `repo`.
+pub fn read_commit_file(repo: &Path, commit: &str, path: &str) -> Result<Vec<u8>> {
+    let r = open_repo(repo)?;
+    let (root, _) = r
+        .read_commit(commit, gio::Cancellable::NONE)
+        .map_err(|e| ostree_err(format!("could not read commit {commit}: {e}")))?;
+    let (bytes, _) = root
+        .resolve_relative_path(path)
+        .load_contents(gio::Cancellable::NONE)
+        .map_err(|e| ostree_err(format!("could not read /{path} of commit {commit}: {e}")))?;
+    Ok(bytes.to_vec())
+}
+
 /// The bytes of the regular files under `path` of `commit`.
 fn tree_size(repo: &ostree::Repo, commit: &str, path: &str) -> Result<u64> {
     let (root, _) = repo

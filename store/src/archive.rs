@@ -754,10 +754,71 @@ impl Store {
         Ok(report)
     }
 
+    /// Removes every stored `.deb` whose SHA256 is not in `keep` (with `dry_run`, only counts
+    /// them): the index rows first, in one transaction, then the files, so a crash in between
+    /// leaves only unreferenced files, never a row naming a missing object.
+    pub fn gc_debs(
+        &self,
+        keep: &std::collections::BTreeSet<Sha256>,
+        dry_run: bool,
+    ) -> Result<GcReport, StoreError> {
+        let mut doomed = Vec::new();
+        let mut report = GcReport::default();
+        {
+            let tx = self.db.begin_read().map_err(db_err)?;
+            let t = tx.open_table(DEBS).map_err(db_err)?;
+            for row in t.iter().map_err(db_err)? {
+                let (k, v) = row.map_err(db_err)?;
+                let (sha, id) = (Sha256(*k.value()), Blake3(*v.value()));
+                if keep.contains(&sha) {
+                    report.kept += 1;
+                    continue;
+                }
+                let path = self.objects.locate(&id);
+                report.removed += 1;
+                report.bytes += path
+                    .as_ref()
+                    .and_then(|p| std::fs::metadata(p).ok())
+                    .map_or(0, |m| m.len());
+                doomed.push((sha, path));
+            }
+        }
+        if dry_run || doomed.is_empty() {
+            return Ok(report);
+        }
+        let tx = self.db.begin_write()?;
+        {
+            let mut t = tx.open_table(DEBS).map_err(db_err)?;
+            for (sha, _) in &doomed {
+                t.remove(&sha.0).map_err(db_err)?;
+            }
+        }
+        tx.commit().map_err(db_err)?;
+        for (_, path) in doomed {
+            if let Some(p) = path {
+                std::fs::remove_file(&p).map_err(|source| CasError::Io {
+                    action: "remove",
+                    path: p.clone(),
+                    source,
+                })?;
+            }
+        }
+        Ok(report)
+    }
+
     /// Writes a file into the store directory atomically (used for small state files).
     pub fn write_file(&self, rel: &str, data: &[u8]) -> Result<(), StoreError> {
         Ok(write_atomic(&self.dir.join(rel), data)?)
     }
+}
+
+/// What [`Store::gc_debs`] removed (or would remove).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GcReport {
+    pub removed: usize,
+    pub kept: usize,
+    /// The removed files' bytes.
+    pub bytes: u64,
 }
 
 /// Which source a package in [`Store::universe`] came from.

@@ -39,7 +39,8 @@ mod version;
 
 #[cfg(feature = "archive")]
 pub use archive::{
-    IndexPin, PackageOrigin, Pin, Snapshot, SourceConfig, Store, StoreError, UpdateOutcome,
+    GcReport, IndexPin, PackageOrigin, Pin, Snapshot, SourceConfig, Store, StoreError,
+    UpdateOutcome,
 };
 #[cfg(feature = "archive")]
 pub use cas::write_atomic;

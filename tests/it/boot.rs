@@ -20,9 +20,9 @@ const PASSWORD: &str = "particle-boot-test";
 
 /// qemu's accelerator and how long a boot to the login prompt may take with it.
 #[derive(Debug, Clone, Copy)]
-struct Accel {
-    name: &'static str,
-    login: Duration,
+pub(crate) struct Accel {
+    pub(crate) name: &'static str,
+    pub(crate) login: Duration,
 }
 
 const TCG: Accel = Accel {
@@ -38,7 +38,7 @@ const KVM: Accel = Accel {
 /// runs under it (on these machines the device exists, the CPU shows no `vmx`, and a guest gets
 /// as far as GRUB but its kernel never prints): the probe boots the image under KVM and expects
 /// the kernel's first line within 60 s.
-fn accel(image: &Path, dir: &Path) -> Accel {
+pub(crate) fn accel(image: &Path, dir: &Path) -> Accel {
     static CHOSEN: OnceLock<Accel> = OnceLock::new();
     *CHOSEN.get_or_init(|| {
         if std::fs::OpenOptions::new()
@@ -79,13 +79,13 @@ fn accel(image: &Path, dir: &Path) -> Accel {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Firmware {
+pub(crate) enum Firmware {
     Bios,
     Uefi,
 }
 
 /// One qemu guest with its serial console on a Unix socket (and copied to a log file).
-struct Vm {
+pub(crate) struct Vm {
     child: Child,
     console: UnixStream,
     seen: String,
@@ -94,13 +94,19 @@ struct Vm {
 }
 
 impl Vm {
-    fn start(image: &Path, fw: Firmware, accel: Accel, dir: &Path, snapshot: bool) -> Vm {
+    pub(crate) fn start(
+        image: &Path,
+        fw: Firmware,
+        accel: Accel,
+        dir: &Path,
+        snapshot: bool,
+    ) -> Vm {
         Vm::start_sharing(image, fw, accel, dir, snapshot, None)
     }
 
     /// [`Vm::start`] with `share` given to the guest read-only as the 9p file system tagged
     /// `mirror` (the shared Debian mirror, so in-guest transactions use `file://` sources).
-    fn start_sharing(
+    pub(crate) fn start_sharing(
         image: &Path,
         fw: Firmware,
         accel: Accel,
@@ -128,7 +134,15 @@ impl Vm {
             ))
             .args(["-serial", "chardev:console"])
             .arg("-drive")
-            .arg(format!("file={},format=raw,if=virtio", image.display()));
+            .arg(format!(
+                "file={},format={},if=virtio",
+                image.display(),
+                if image.extension().is_some_and(|e| e == "qcow2") {
+                    "qcow2"
+                } else {
+                    "raw"
+                }
+            ));
         if snapshot {
             cmd.arg("-snapshot");
         }
@@ -181,7 +195,7 @@ impl Vm {
 
     /// Reads the console until `needle` appears in what was not consumed yet, within
     /// `timeout`; consumes through the needle and returns what came before it.
-    fn read_until(&mut self, needle: &str, timeout: Duration) -> Option<String> {
+    pub(crate) fn read_until(&mut self, needle: &str, timeout: Duration) -> Option<String> {
         let deadline = Instant::now() + timeout;
         let mut buf = [0u8; 4096];
         loop {
@@ -213,12 +227,12 @@ impl Vm {
         }
     }
 
-    fn wait_quiet(&mut self, needle: &str, timeout: Duration) -> bool {
+    pub(crate) fn wait_quiet(&mut self, needle: &str, timeout: Duration) -> bool {
         self.read_until(needle, timeout).is_some()
     }
 
     #[track_caller]
-    fn expect(&mut self, needle: &str, timeout: Duration) -> String {
+    pub(crate) fn expect(&mut self, needle: &str, timeout: Duration) -> String {
         match self.read_until(needle, timeout) {
             Some(before) => before,
             None => {
@@ -232,13 +246,13 @@ impl Vm {
         }
     }
 
-    fn send(&mut self, text: &str) {
+    pub(crate) fn send(&mut self, text: &str) {
         self.console
             .write_all(text.as_bytes())
             .expect("write to the console");
     }
 
-    fn login(&mut self, accel: Accel) {
+    pub(crate) fn login(&mut self, accel: Accel) {
         self.expect("login: ", accel.login);
         self.send("root\n");
         self.expect("Password: ", Duration::from_secs(60));
@@ -259,13 +273,13 @@ impl Vm {
 
     /// Runs `cmd` in the guest's shell: its exit status and output (trimmed).
     #[track_caller]
-    fn sh(&mut self, cmd: &str) -> (i32, String) {
+    pub(crate) fn sh(&mut self, cmd: &str) -> (i32, String) {
         self.sh_within(cmd, Duration::from_secs(300))
     }
 
     /// [`Vm::sh`] for a command that may take up to `timeout`.
     #[track_caller]
-    fn sh_within(&mut self, cmd: &str, timeout: Duration) -> (i32, String) {
+    pub(crate) fn sh_within(&mut self, cmd: &str, timeout: Duration) -> (i32, String) {
         self.marker += 1;
         let m = self.marker;
         self.send(&format!("echo '<'{m}'<'; {cmd}; echo '>'{m}'>' $?\n"));
@@ -281,7 +295,7 @@ impl Vm {
 
     /// `cmd` must succeed: its output.
     #[track_caller]
-    fn ok(&mut self, cmd: &str) -> String {
+    pub(crate) fn ok(&mut self, cmd: &str) -> String {
         let (status, out) = self.sh(cmd);
         assert_eq!(status, 0, "{cmd:?} in the guest exited {status}: {out}");
         out
@@ -289,21 +303,39 @@ impl Vm {
 
     /// `particle --json ARGS` in the guest must succeed: its document.
     #[track_caller]
-    fn particle_json(&mut self, args: &str, timeout: Duration) -> serde_json::Value {
-        let cmd = format!("particle --json {args} > /tmp/out.json 2>/tmp/err.txt");
-        let (status, out) = self.sh_within(&cmd, timeout);
-        let err = self.ok("cat /tmp/err.txt");
+    pub(crate) fn particle_json(&mut self, args: &str, timeout: Duration) -> serde_json::Value {
+        let (status, doc, err) = self.particle_json_status(args, timeout);
         assert_eq!(
             status, 0,
-            "particle {args} in the guest exited {status}: {out}\n{err}"
+            "particle {args} in the guest exited {status}: {doc}\n{err}"
         );
+        doc
+    }
+
+    /// `particle --json ARGS` in the guest, whatever its exit status: its document.
+    #[track_caller]
+    pub(crate) fn particle_json_any(&mut self, args: &str, timeout: Duration) -> serde_json::Value {
+        self.particle_json_status(args, timeout).1
+    }
+
+    #[track_caller]
+    fn particle_json_status(
+        &mut self,
+        args: &str,
+        timeout: Duration,
+    ) -> (i32, serde_json::Value, String) {
+        let cmd = format!("particle --json {args} > /tmp/out.json 2>/tmp/err.txt");
+        let (status, _) = self.sh_within(&cmd, timeout);
+        let err = self.ok("cat /tmp/err.txt");
         let text = self.ok("cat /tmp/out.json");
-        serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("particle {args}: not one JSON document ({e}):\n{text}"))
+        let doc = serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!("particle {args}: not one JSON document ({e}):\n{text}\n{err}")
+        });
+        (status, doc, err)
     }
 
     /// Powers the guest off and waits for qemu to end.
-    fn poweroff(mut self, accel: Accel) {
+    pub(crate) fn poweroff(mut self, accel: Accel) {
         self.send("systemctl poweroff\n");
         let deadline = Instant::now() + accel.login;
         while Instant::now() < deadline {
@@ -323,7 +355,7 @@ impl Drop for Vm {
     }
 }
 
-fn password_hash() -> String {
+pub(crate) fn password_hash() -> String {
     let out = Command::new("openssl")
         .args(["passwd", "-6", "-salt", "particletest", PASSWORD])
         .output()
@@ -603,7 +635,7 @@ fn particle_runs_the_machine_it_is_on(
     // ostree finalized the staged deployment at shutdown and ran particle's GRUB generator.
     let mut vm = Vm::start_sharing(image, Firmware::Uefi, accel, dir, false, Some(mirror));
     vm.login(accel);
-    assert_eq!(vm.ok("jq -n 6*7"), "42");
+    assert_eq!(vm.ok("jq -M -n 6*7"), "42");
     assert_eq!(vm.ok("cat /etc/particle-staged-edit"), "after-staging");
     assert_eq!(vm.ok("readlink /boot/grub/grub.cfg"), "../loader/grub.cfg");
     let st = vm.particle_json("status", slow);

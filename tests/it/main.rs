@@ -10,6 +10,7 @@ mod errors;
 mod http;
 mod machine;
 mod plumbing;
+mod powercut;
 mod repo;
 mod snapshots;
 mod storage;

@@ -478,3 +478,58 @@ fn one_source_and_two_plan_alike() {
     assert_eq!(why["requested_by"], 1, "{why}");
     invariants(&env);
 }
+
+/// `gc --keep 1` removes the commits and cached .debs only older transactions need, never the
+/// journal: `txn verify` still passes (it knows what gc removed), and the removed state is
+/// rebuilt from the journal (`txn rollback --to`, fetching the .debs again).
+#[test]
+fn gc_keeps_the_heads_and_the_last_transactions_and_the_journal_rebuilds_the_rest() {
+    let env = Env::with_source(&file_uri(&mirror()), &debian_keyring());
+    env.run(&["repo", "update"]).ok();
+    env.run(&["txn", "install", "hello"]).ok();
+    let with_jq = env.run(&["--json", "txn", "install", "jq"]).ok().json();
+    env.run(&["txn", "remove", "jq"]).ok();
+    let dry = env
+        .run(&["--json", "gc", "--keep", "1", "--dry-run"])
+        .ok()
+        .json();
+    assert_eq!(dry["kept_transactions"], serde_json::json!([3]), "{dry}");
+    assert_eq!(dry["removed"]["commits"].as_array().map(Vec::len), Some(2));
+    assert_eq!(dry["removed"]["debs"], 3, "jq, libjq1 and libonig5: {dry}");
+    let repo = env.root().join("ostree/repo");
+    let commit_file = |c: &str| {
+        repo.join("objects")
+            .join(&c[..2])
+            .join(format!("{}.commit", &c[2..]))
+    };
+    let c2 = with_jq["commit"].as_str().expect("commit").to_owned();
+    assert!(commit_file(&c2).exists(), "a dry run removes nothing");
+    let done = env.run(&["--json", "gc", "--keep", "1"]).ok().json();
+    assert_eq!(done["removed"], dry["removed"]);
+    assert!(!commit_file(&c2).exists());
+    let v = env.run(&["--json", "txn", "verify"]).ok().json();
+    assert_eq!(v["pruned_commits"], 2, "{v}");
+    let again = env.run(&["--json", "gc", "--keep", "1"]).ok().json();
+    assert_eq!(again["removed"]["debs"], 0, "{again}");
+    let back = env
+        .run(&["--json", "txn", "rollback", "--to", "2"])
+        .ok()
+        .json();
+    assert_eq!(package_set(&env, "4"), package_set(&env, "2"));
+    assert_eq!(back["kind"], "rollback");
+    env.run(&["txn", "verify"]).ok();
+    // Built on the head's commit because gc removed transaction 2's, it is still the commit a
+    // replay builds from the journal alone.
+    let into = env.dir.path().join("replayed");
+    let r = env
+        .run(&[
+            "--json",
+            "replay",
+            "--into",
+            into.to_str().expect("utf-8"),
+            "--verify",
+        ])
+        .ok()
+        .json();
+    assert_eq!(r["verified"], true, "{r}");
+}
