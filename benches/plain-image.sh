@@ -41,6 +41,8 @@ if [ -n "${PLAIN_ROOT_HASH:-}" ]; then
 fi
 if [ -n "${PLAIN_APT_SOURCE:-}" ]; then
   echo "$PLAIN_APT_SOURCE" >"$work/tree/etc/apt/sources.list"
+  # The mirror has no translations.
+  echo 'Acquire::Languages "none";' >"$work/tree/etc/apt/apt.conf.d/99no-translations"
 fi
 size_mib=$(( $(du -sm "$work/tree" | cut -f1) * 2 + 512 ))
 truncate -s "$((size_mib + 1))M" "$work/plain.raw"

@@ -153,6 +153,16 @@ fn check_after_the_cut(
         (booted_commit == commit && !has_jq) || (booted_commit != commit && has_jq),
         "{what}: booted {booted_commit} (image {commit}), jq {has_jq}: {st}"
     );
+    eprintln!(
+        "  up in the {} deployment (transaction {}){}",
+        if has_jq { "new" } else { "old" },
+        booted["txn"],
+        if st["problem"].is_null() {
+            String::new()
+        } else {
+            format!("; status: {}", st["problem"])
+        }
+    );
     vm.particle_json("txn verify", slow);
     if !st["problem"].is_null() {
         // Recorded, not deployed: the next transaction's recovery stages it again.
