@@ -4,7 +4,7 @@ and runs shell commands in the guest, one after the other. A command written `TI
 timed (from sending it to its end, as seen on the console) and reported as
 `time<TAB>SECONDS<TAB>cmd`; every command must exit 0.
 
-  benches/guest.py IMAGE --password PW [--share DIR] [--uefi] -- CMD...
+  benches/guest.py IMAGE --password PW [--share DIR] [--uefi] CMD...
 
 The accelerator is KVM when /dev/kvm really runs a guest here (as scripts/boot-image.sh probes
 it), else TCG; the same flags as the boot test (-m 1536 -smp 2, virtio disk). `--share DIR`
@@ -64,7 +64,10 @@ class Guest:
                 data = self.console.recv(4096)
             except socket.timeout:
                 continue
-            self.seen += data.decode("utf-8", "replace").replace("\r", "")
+            text = data.decode("utf-8", "replace").replace("\r", "")
+            if os.environ.get("GUEST_CONSOLE"):
+                sys.stderr.write(text)
+            self.seen += text
         before, _, self.seen = self.seen.partition(needle)
         return before
 
@@ -100,9 +103,15 @@ class Guest:
 
     def poweroff(self):
         self.send("systemctl poweroff\n")
-        try:
-            self.qemu.wait(timeout=600)
-        except subprocess.TimeoutExpired:
+        # Keep reading: qemu stops the guest while nobody drains its console.
+        deadline = time.monotonic() + 600
+        while self.qemu.poll() is None and time.monotonic() < deadline:
+            try:
+                if not self.console.recv(4096):
+                    time.sleep(0.1)
+            except OSError:
+                time.sleep(0.1)
+        if self.qemu.poll() is None:
             self.qemu.kill()
 
 
@@ -113,7 +122,7 @@ def main():
     p.add_argument("--share")
     p.add_argument("--uefi", action="store_true")
     p.add_argument("commands", nargs="*")
-    a = p.parse_args()
+    a = p.parse_intermixed_args()
     with tempfile.TemporaryDirectory() as work:
         g = Guest(a.image, a.share, a.uefi, work)
         try:

@@ -144,6 +144,9 @@ pub(crate) enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// The space used: journal, cached .debs, repository objects; on a machine also /boot and
+    /// what each deployment holds of its own
+    Du,
     /// Why a package is installed: the request and the dependency chain
     Why {
         package: String,
@@ -457,12 +460,13 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             | Command::Store(_)
             | Command::Why { .. }
             | Command::Gc { .. }
+            | Command::Du
             | Command::Solve { .. } => {
                 global.root = crate::machine_state::root_for(sysroot)?;
             }
             _ => {
                 return Err(CliError::usage(
-                    "--sysroot is taken by txn, repo, store, why, gc, solve, status and deploy",
+                    "--sysroot is taken by txn, repo, store, why, gc, du, solve, status and deploy",
                 )
                 .into())
             }
@@ -574,6 +578,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
                 _ => txn::status(&g.root, variant, g.json),
             },
         },
+        Command::Du => crate::du::du(&g.root, g.json),
         Command::Gc { keep, dry_run } => crate::gc::gc(&g.root, keep, dry_run, g.json, g.quiet),
         Command::Why { package, variant } => {
             let variant = variant.unwrap_or_else(|| default_variant(&g.root));

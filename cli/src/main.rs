@@ -5,6 +5,7 @@
 mod cmd;
 mod ctx;
 mod deliver;
+mod du;
 mod error;
 mod faults;
 mod gc;

@@ -48,11 +48,10 @@ pub(crate) fn ensure(
     std::fs::create_dir_all(&dir)
         .map_err(|e| crate::state::io_error(&state.root, &dir, "create", &e))?;
     let arch = store::native_architecture();
-    let arch: &str = arch.as_ref();
     let pkg = machine::build_package(
         &machine::PackageRequest {
             version: env!("CARGO_PKG_VERSION"),
-            arch: &arch,
+            arch,
             program: &program,
             grub_mkconfig: &grub,
             license: "Apache-2.0",

@@ -239,9 +239,9 @@ fn tar_gz(files: &[(&str, Content<'_>, u32)]) -> Result<Vec<u8>> {
 
 /// One member of a Debian `ar` archive: name, mtime 0, owner 0, mode 644, padded to even.
 fn ar_member(out: &mut Vec<u8>, name: &str, data: &[u8]) {
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+        "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`",
         name,
         0,
         0,

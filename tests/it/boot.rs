@@ -662,6 +662,24 @@ fn particle_runs_the_machine_it_is_on(
     assert_eq!(st["deployments"][0]["booted"], true, "{st}");
     assert_eq!(st["deployments"][0]["commit"], commit);
     assert_eq!(st["deployments"][0]["txn"], 3);
+    // A staged deployment dropped before the reboot: recorded as a return to the booted
+    // transaction, nothing left staged.
+    vm.ok(&format!(
+        "mkdir -p {m} && mount -t 9p -o trans=virtio,version=9p2000.L,ro mirror {m}",
+        m = mirror.display()
+    ));
+    let again = vm.particle_json("txn install jq", slow);
+    assert_eq!(again["staged"], true, "{again}");
+    let c = vm.particle_json("txn cancel", slow);
+    assert_eq!(
+        (&c["kind"], &c["commit"]),
+        (&"rollback".into(), &commit.into()),
+        "{c}"
+    );
+    let st = vm.particle_json("status", slow);
+    let deps = st["deployments"].as_array().expect("deployments");
+    assert!(deps.iter().all(|d| d["staged"] == false), "{st}");
+    assert_eq!(deps[0]["booted"], true);
     let log = vm.particle_json("txn log", slow);
     let kinds: Vec<&str> = log["transactions"]
         .as_array()
@@ -669,7 +687,10 @@ fn particle_runs_the_machine_it_is_on(
         .iter()
         .map(|t| t["kind"].as_str().unwrap_or(""))
         .collect();
-    assert_eq!(kinds, ["origin", "install", "rollback"]);
+    assert_eq!(
+        kinds,
+        ["origin", "install", "rollback", "install", "rollback"]
+    );
     vm.particle_json("txn verify", slow);
     let state = vm.ok("systemctl is-system-running --wait || systemctl --failed --no-legend");
     assert_eq!(state, "running");

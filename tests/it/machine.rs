@@ -199,6 +199,26 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
     assert_eq!(st["deployments"][0]["txn"], 5, "{st}");
     assert!(path(&st["deployments"][0]).join("usr/bin/jq").exists());
     on(&["txn", "verify"]).ok();
+
+    // Space: what gc could free and what each deployment holds of its own; gc on a machine
+    // leaves ostree's deployments and the journal alone.
+    let du = on(&["--json", "du"]).ok().json();
+    assert!(
+        du["boot_bytes"].as_u64().is_some_and(|b| b > 1 << 20),
+        "{du}"
+    );
+    assert!(du["journal_bytes"].as_u64().is_some_and(|b| b > 0), "{du}");
+    let listed = du["deployments"].as_array().expect("deployments");
+    assert_eq!(listed.len(), 2, "{du}");
+    assert!(listed
+        .iter()
+        .all(|d| d["own_bytes"].as_u64().is_some_and(|b| b > 0)));
+    on(&["--json", "gc", "--keep", "1"]).ok();
+    assert_eq!(
+        on(&["--json", "status"]).ok().json()["deployments"],
+        st["deployments"]
+    );
+    on(&["txn", "verify"]).ok();
 }
 
 /// `/boot` of `sysroot` replaced, for the guard's life, by a tmpfs holding the same files with
