@@ -28,11 +28,17 @@ _particle() {
             particle,distcheck)
                 cmd="particle__subcmd__distcheck"
                 ;;
+            particle,du)
+                cmd="particle__subcmd__du"
+                ;;
             particle,edsp)
                 cmd="particle__subcmd__edsp"
                 ;;
             particle,export)
                 cmd="particle__subcmd__export"
+                ;;
+            particle,gc)
+                cmd="particle__subcmd__gc"
                 ;;
             particle,generate-docs)
                 cmd="particle__subcmd__generate__subcmd__docs"
@@ -94,11 +100,17 @@ _particle() {
             particle__subcmd__help,distcheck)
                 cmd="particle__subcmd__help__subcmd__distcheck"
                 ;;
+            particle__subcmd__help,du)
+                cmd="particle__subcmd__help__subcmd__du"
+                ;;
             particle__subcmd__help,edsp)
                 cmd="particle__subcmd__help__subcmd__edsp"
                 ;;
             particle__subcmd__help,export)
                 cmd="particle__subcmd__help__subcmd__export"
+                ;;
+            particle__subcmd__help,gc)
+                cmd="particle__subcmd__help__subcmd__gc"
                 ;;
             particle__subcmd__help,generate-docs)
                 cmd="particle__subcmd__help__subcmd__generate__subcmd__docs"
@@ -419,7 +431,7 @@ _particle() {
 
     case "${cmd}" in
         particle)
-            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version init repo store txn variant compose deploy image export delta status why replay solve edsp generate-docs distcheck help"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version init repo store txn variant compose deploy image export delta status gc du why replay solve edsp generate-docs distcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -537,6 +549,28 @@ _particle() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__du)
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -672,6 +706,32 @@ _particle() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        particle__subcmd__gc)
+            opts="-v -q -h -V --keep --dry-run --root --sysroot --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         particle__subcmd__generate__subcmd__docs)
             opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -695,7 +755,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__help)
-            opts="init repo store txn variant compose deploy image export delta status why replay solve edsp generate-docs distcheck help"
+            opts="init repo store txn variant compose deploy image export delta status gc du why replay solve edsp generate-docs distcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -764,6 +824,20 @@ _particle() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        particle__subcmd__help__subcmd__du)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         particle__subcmd__help__subcmd__edsp)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -795,6 +869,20 @@ _particle() {
         particle__subcmd__help__subcmd__export__subcmd__oci)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__help__subcmd__gc)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
