@@ -164,7 +164,8 @@ impl Ctx {
                     continue;
                 }
                 let p = e.path();
-                std::fs::remove_dir_all(&p)
+                materializer::remove_work_dir(&p)
+                    .map_err(|e| std::io::Error::other(e.to_string()))
                     .or_else(|_| std::fs::remove_file(&p))
                     .map_err(|err| {
                         CliError::new(

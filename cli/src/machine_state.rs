@@ -34,6 +34,15 @@ impl Machine {
     }
 }
 
+/// The directory of a deployment of `commit` in the machine's sysroot, if one has it.
+pub(crate) fn deployment_of(m: &Machine, commit: &str) -> Option<PathBuf> {
+    machine::deployments(&m.sysroot)
+        .ok()?
+        .into_iter()
+        .find(|d| d.commit == commit && d.path.is_dir())
+        .map(|d| d.path)
+}
+
 /// `<sysroot>/ostree/deploy/<stateroot>/var/lib/particle`.
 pub(crate) fn state_dir_of(sysroot: &Path, stateroot: &str) -> PathBuf {
     sysroot

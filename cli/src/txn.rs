@@ -481,9 +481,18 @@ pub(crate) fn commit_state(
         input.packages.len(),
     );
     let t = std::time::Instant::now();
-    let built = materializer::materialize_with_progress(&ctx.repo(), &work, &input, &|p| {
-        progress.update(p)
-    });
+    let options = materializer::Options {
+        // On a machine the base is usually deployed: the build's overlay stands on it.
+        base_checkout: match (&ctx.state.machine, &input.base_commit) {
+            (Some(m), Some(base)) => crate::machine_state::deployment_of(m, base),
+            _ => None,
+        },
+        ..materializer::Options::default()
+    };
+    let built =
+        materializer::materialize_with_progress(&ctx.repo(), &work, &input, &options, &|p| {
+            progress.update(p)
+        });
     progress.finish(built.is_ok());
     let built = built.map_err(|e| {
         let _ = std::fs::remove_dir_all(&work);

@@ -137,12 +137,12 @@ pub(crate) fn commit_tree(
     repo: &Path,
     tree: &Path,
     meta: &CommitMeta<'_>,
-    known: Option<&crate::known::KnownFiles>,
+    from_base: Option<&crate::known::FromBase>,
 ) -> Result<String, RepoError> {
     let r = open(repo)?;
     r.prepare_transaction(gio::Cancellable::NONE)
         .map_err(repo_err("start a transaction in", repo))?;
-    let result = write(&r, repo, tree, meta, known);
+    let result = write(&r, repo, tree, meta, from_base);
     match result {
         Ok(commit) => {
             r.commit_transaction(gio::Cancellable::NONE)
@@ -162,8 +162,9 @@ fn write(
     repo: &Path,
     tree: &Path,
     meta: &CommitMeta<'_>,
-    known: Option<&crate::known::KnownFiles>,
+    from_base: Option<&crate::known::FromBase>,
 ) -> Result<String, RepoError> {
+    use crate::known::FromBase;
     let filter = |_: &ostree::Repo, path: &str, _: &gio::FileInfo| {
         if path.starts_with("/dev/") {
             ostree::RepoCommitFilterResult::Skip
@@ -176,9 +177,13 @@ fn write(
         Some(Box::new(filter)),
     );
     let mtree = ostree::MutableTree::new();
-    match known {
+    match from_base {
         // Built on a commit: files the checkout wrote and nothing changed keep their checksum.
-        Some(known) => crate::known::write_tree(r, tree, "", &mtree, known),
+        Some(FromBase::Copy(known)) => crate::known::write_tree(r, tree, "", &mtree, known),
+        // Built on an overlay: what its upper layer does not hold is the base's.
+        Some(FromBase::Overlay { base, upper }) => {
+            crate::overlay::write_tree(r, base, tree, upper, &mtree)
+        }
         None => r.write_directory_to_mtree(
             &gio::File::for_path(tree),
             &mtree,

@@ -19,14 +19,14 @@
 use crate::commit::checkout;
 use crate::configure::{configure_failed, following_log, with_services_held, ConfigureError};
 use crate::extract::Extractor;
-use crate::known::KnownFiles;
+use crate::known::{FromBase, KnownFiles};
 use crate::layout::{
     beneath, pre_configure_files, remove_any, undo_atomic_layout, wants_boot_chain, write_file,
     BOOT_CHAIN,
 };
 use crate::materialize::{
-    io_err, read_packages, unpack, BuildInput, Clock, MaterializeError, PackageInput, Phase,
-    Progress,
+    io_err, read_packages, unpack, BuildInput, Clock, MaterializeError, Options, PackageInput,
+    Phase, Progress,
 };
 use crate::order::configure_order;
 use crate::sandbox::{log_since, Sandbox};
@@ -43,28 +43,60 @@ const DEB_DIR: &str = "/run/particle/debs";
 /// the package's default says otherwise), as apt does non-interactively.
 const DPKG_OPTS: [&str; 2] = ["--force-confdef", "--force-confold"];
 
-/// Changes the staging tree (`sandbox.root`, empty) from commit `base` into `input`.
-pub(crate) fn apply(
+/// Makes the staging tree `tree` (empty, under `work_dir`) the live tree of commit `base`: an
+/// overlay over its files where one can be used (`crate::overlay`), a copy otherwise.
+pub(crate) fn prepare(
     repo: &Path,
+    base: &str,
+    work_dir: &Path,
+    tree: &Path,
+    options: &Options,
+    clock: &mut Clock,
+) -> Result<FromBase, MaterializeError> {
+    let overlay = if options.copy_base {
+        Err("copying was asked for")
+    } else {
+        crate::overlay::mount(repo, base, work_dir, tree, options.base_checkout.as_deref())?
+    };
+    let known = match overlay {
+        Ok(upper) => {
+            clock.lap("overlay");
+            FromBase::Overlay {
+                base: base.to_owned(),
+                upper,
+            }
+        }
+        Err(why) => {
+            tracing::debug!("building on a copy of {base}: no overlay ({why})");
+            std::fs::remove_dir(tree).map_err(io_err("prepare the staging tree", tree))?;
+            checkout(repo, base, tree)?;
+            let known =
+                KnownFiles::record(&crate::commit::open(repo)?, base, tree).map_err(|source| {
+                    crate::commit::RepoError::Repo {
+                        action: "read the base commit's tree in",
+                        repo: repo.to_owned(),
+                        source,
+                    }
+                })?;
+            clock.lap("checkout");
+            FromBase::Copy(known)
+        }
+    };
+    undo_atomic_layout(tree)?;
+    clock.lap("undo layout");
+    Ok(known)
+}
+
+/// Changes the live tree of commit `base` at `sandbox.root` (see [`prepare`]) into `input`.
+pub(crate) fn apply(
     base: &str,
     work_dir: &Path,
     sandbox: &Sandbox,
     input: &BuildInput,
     progress: &(dyn Fn(Progress) + Sync),
     clock: &mut Clock,
-) -> Result<KnownFiles, MaterializeError> {
+) -> Result<(), MaterializeError> {
     let tree = sandbox.root.as_path();
-    std::fs::remove_dir(tree).map_err(io_err("prepare the staging tree", tree))?;
-    checkout(repo, base, tree)?;
-    let known = KnownFiles::record(&crate::commit::open(repo)?, base, tree).map_err(|source| {
-        crate::commit::RepoError::Repo {
-            action: "read the base commit's tree in",
-            repo: repo.to_owned(),
-            source,
-        }
-    })?;
-    undo_atomic_layout(tree)?;
-    clock.lap("checkout");
 
     let installed = installed_packages(tree).map_err(|reason| MaterializeError::Base {
         commit: base.to_owned(),
@@ -107,7 +139,7 @@ pub(crate) fn apply(
     let boot_chain_changed = write_boot_chain(tree, input)?;
     let initramfs_changed = initramfs_changed || boot_chain_changed;
     if remove.is_empty() && changed.is_empty() && !initramfs_changed {
-        return Ok(known);
+        return Ok(());
     }
     let mut sandbox = sandbox.clone();
     sandbox.ro_binds = changed
@@ -127,7 +159,7 @@ pub(crate) fn apply(
     };
     with_services_held(&sandbox, || steps.run())?;
     clock.lap("configure");
-    Ok(known)
+    Ok(())
 }
 
 /// The dpkg work of one incremental build.

@@ -20,6 +20,18 @@ use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+/// What a build on a commit knows about the tree it commits.
+#[derive(Debug)]
+pub(crate) enum FromBase {
+    /// A copy of the base: files the checkout wrote and nothing changed keep their checksum.
+    Copy(KnownFiles),
+    /// An overlay over the base's files (`crate::overlay`): only its upper layer is read.
+    Overlay {
+        base: String,
+        upper: std::path::PathBuf,
+    },
+}
+
 /// What the checkout wrote: inode → (ctime, size, content checksum).
 #[derive(Debug, Default)]
 pub(crate) struct KnownFiles {
@@ -139,7 +151,7 @@ pub(crate) fn write_tree(
 }
 
 /// One regular file or symlink as a content object; returns its checksum.
-fn write_file(
+pub(crate) fn write_file(
     r: &ostree::Repo,
     path: &Path,
     meta: &std::fs::Metadata,
@@ -166,7 +178,7 @@ fn write_file(
     )
 }
 
-fn query(path: &Path) -> Result<gio::FileInfo, glib::Error> {
+pub(crate) fn query(path: &Path) -> Result<gio::FileInfo, glib::Error> {
     gio::File::for_path(path).query_info(
         ATTRIBUTES,
         gio::FileQueryInfoFlags::NOFOLLOW_SYMLINKS,
@@ -177,7 +189,7 @@ fn query(path: &Path) -> Result<gio::FileInfo, glib::Error> {
 /// The extended attributes of `path` as OSTree records them (`a(ayay)`, names with their
 /// terminating NUL, sorted); `None` when there are none. The tree was stripped to
 /// `security.capability` beforehand.
-fn xattrs(path: &Path) -> Result<Option<glib::Variant>, glib::Error> {
+pub(crate) fn xattrs(path: &Path) -> Result<Option<glib::Variant>, glib::Error> {
     let mut names = vec![0u8; 256];
     let len = loop {
         match rustix::fs::llistxattr(path, &mut names[..]) {

@@ -29,6 +29,7 @@ mod known;
 mod layout;
 mod materialize;
 mod order;
+mod overlay;
 mod sandbox;
 
 pub use commit::{
@@ -43,4 +44,5 @@ pub use materialize::{
     materialize, materialize_with, materialize_with_progress, BuildInput, MaterializeError,
     Materialized, Options, PackageInput, Phase, Profile, Progress,
 };
+pub use overlay::remove_work_dir;
 pub use sandbox::SandboxError;

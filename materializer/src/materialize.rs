@@ -83,12 +83,22 @@ pub struct BuildInput {
 pub struct Options {
     /// Time limit for each sandboxed step (one preinst, `dpkg --configure -a`, triggers).
     pub script_timeout: Duration,
+    /// A hard-link checkout of the build's base commit (a deployment of it in a sysroot whose
+    /// repository is the build's): the overlay a build on a commit uses takes it as its lower
+    /// layer instead of checking the base out. Top-level entries the commit does not have (a
+    /// deployment's `/etc`) are hidden; a directory missing one of the commit's is not used.
+    pub base_checkout: Option<PathBuf>,
+    /// Copy the base commit even where an overlay could be used (the two give the same commit;
+    /// tests compare them).
+    pub copy_base: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             script_timeout: Duration::from_secs(600),
+            base_checkout: None,
+            copy_base: false,
         }
     }
 }
@@ -179,15 +189,16 @@ pub fn materialize(
     materialize_with(repo, work_dir, input, &Options::default())
 }
 
-/// [`materialize`], reporting [`Progress`] to `progress` (from the calling thread and, while
-/// `dpkg --configure -a` runs, from a thread that follows the script log).
+/// [`materialize_with`], reporting [`Progress`] to `progress` (from the calling thread and,
+/// while `dpkg --configure -a` runs, from a thread that follows the script log).
 pub fn materialize_with_progress(
     repo: &Path,
     work_dir: &Path,
     input: &BuildInput,
+    options: &Options,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Materialized, MaterializeError> {
-    run(repo, work_dir, input, &Options::default(), progress)
+    run(repo, work_dir, input, options, progress)
 }
 
 /// [`materialize`] with explicit [`Options`].
@@ -208,6 +219,7 @@ fn run(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Materialized, MaterializeError> {
     let tree = work_dir.join("tree");
+    crate::overlay::teardown(work_dir)?;
     if tree.symlink_metadata().is_ok() {
         std::fs::remove_dir_all(&tree).map_err(io_err("clear the staging tree", &tree))?;
     }
@@ -217,7 +229,9 @@ fn run(
     let result = build(repo, work_dir, &log, input, options, progress);
     // Atomic: the staging tree never outlives the build, whatever happened.
     let started = Instant::now();
-    let cleanup = std::fs::remove_dir_all(&tree).map_err(io_err("remove the staging tree", &tree));
+    let cleanup = crate::overlay::teardown(work_dir).and_then(|()| {
+        std::fs::remove_dir_all(&tree).map_err(io_err("remove the staging tree", &tree))
+    });
     let (commit, mut timings) = result?;
     cleanup?;
     timings.push(("cleanup", started.elapsed()));
@@ -289,14 +303,17 @@ fn build(
         timeout: options.script_timeout,
         ro_binds: Vec::new(),
     };
-    let known = match &input.base_commit {
+    let from_base = match &input.base_commit {
         None => {
             compose(&sandbox, input, progress, &mut clock)?;
             None
         }
-        Some(base) => Some(crate::incremental::apply(
-            repo, base, work_dir, &sandbox, input, progress, &mut clock,
-        )?),
+        Some(base) => {
+            let from_base =
+                crate::incremental::prepare(repo, base, work_dir, tree, options, &mut clock)?;
+            crate::incremental::apply(base, work_dir, &sandbox, input, progress, &mut clock)?;
+            Some(from_base)
+        }
     };
     let tree = tree.as_path();
 
@@ -341,7 +358,7 @@ fn build(
         inrelease: &input.inrelease,
     };
     crate::hook::point("commit");
-    let commit = commit_tree(repo, tree, &meta, known.as_ref())?;
+    let commit = commit_tree(repo, tree, &meta, from_base.as_ref())?;
     clock.lap("commit");
     progress(Progress {
         phase: Phase::Commit,

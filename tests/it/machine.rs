@@ -69,7 +69,13 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
         download > 0 && download < 2 << 20,
         "only jq and its libraries are fetched, not the machine's whole set: {plan}"
     );
-    let j = on(&["--json", "txn", "install", "jq"]).ok().json();
+    let out = on(&["-vv", "--json", "txn", "install", "jq"]).ok();
+    assert!(
+        out.stderr.contains("materializer overlay:") && !out.stderr.contains("no overlay"),
+        "built on an overlay over the deployment, not on a copy: {}",
+        out.stderr
+    );
+    let j = out.json();
     assert_eq!((&j["txn"], &j["kind"]), (&2.into(), &"install".into()));
     assert_eq!(
         (&j["staged"], &j["reboot_required"]),
@@ -203,10 +209,9 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
     // Space: what gc could free and what each deployment holds of its own; gc on a machine
     // leaves ostree's deployments and the journal alone.
     let du = on(&["--json", "du"]).ok().json();
-    assert!(
-        du["boot_bytes"].as_u64().is_some_and(|b| b > 1 << 20),
-        "{du}"
-    );
+    // /boot's kernel and initramfs are hard links of the repository's objects here (one file
+    // system), counted once with the repository: /boot itself holds the menu and the entries.
+    assert!(du["boot_bytes"].as_u64().is_some_and(|b| b > 0), "{du}");
     assert!(du["journal_bytes"].as_u64().is_some_and(|b| b > 0), "{du}");
     let listed = du["deployments"].as_array().expect("deployments");
     assert_eq!(listed.len(), 2, "{du}");

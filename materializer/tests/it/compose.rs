@@ -27,7 +27,8 @@ fn compose_into(dir: &Path, input: &BuildInput) -> (PathBuf, String, Vec<Progres
     let repo = dir.join("ostree/repo");
     init_repo(&repo).expect("init repo");
     let progress = std::sync::Mutex::new(Vec::new());
-    let built = materialize_with_progress(&repo, &dir.join("work"), input, &|p| {
+    let options = materializer::Options::default();
+    let built = materialize_with_progress(&repo, &dir.join("work"), input, &options, &|p| {
         progress.lock().expect("not poisoned").push(p)
     })
     .unwrap_or_else(|e| {

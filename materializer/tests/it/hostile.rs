@@ -273,6 +273,7 @@ fn hanging_postinst_is_killed_and_aborts() {
     pkgs.push(hostile_input(&deb, "hang-postinst"));
     let options = Options {
         script_timeout: Duration::from_secs(30),
+        ..Options::default()
     };
     let err = refused(&s, pkgs, &options);
     let text = err.to_string();

@@ -8,7 +8,7 @@ use crate::common::{
     run, snapshot, test_closure, Entry,
 };
 use crate::compose::composed;
-use materializer::{materialize, BuildInput, PackageInput};
+use materializer::{materialize, BuildInput, Options, PackageInput};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -269,4 +269,103 @@ fn file_capabilities_set_by_a_postinst_are_committed() {
         .arg(format!("--repo={}", c.repo.display()))
         .args(["ls", "-X", &commit, "/usr/bin/captest", "/usr/bin/sh"]));
     assert!(xattrs.contains("security.capability"), "{xattrs}");
+}
+
+/// On a `bare` repository as root (a machine's sysroot) a build on a commit runs on an overlay
+/// over a hard-link checkout (or a deployment) of the base instead of a copy: the commits are
+/// the ones a copy gives, step after step (installs, an upgrade whose postinst appends to a
+/// file of the base in place, removals), and the repository's objects never change.
+#[test]
+fn an_overlay_build_gives_the_commit_a_copy_gives_and_leaves_the_objects_alone() {
+    assert!(
+        rustix::process::geteuid().is_root(),
+        "overlay builds mount: run the suite as root, as CI does"
+    );
+    let c = composed();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path().join("bare");
+    let ostree = |args: &[&str]| {
+        run(Command::new("ostree")
+            .arg(format!("--repo={}", repo.display()))
+            .args(args))
+    };
+    ostree(&["init", "--mode=bare"]);
+    ostree(&["pull-local", &c.repo.display().to_string(), &c.commit]);
+
+    let minbase = c.input.packages.clone();
+    let mut second = minbase.clone();
+    for p in test_closure(&["jq"]) {
+        if !second.iter().any(|q| q.name == p.name) {
+            second.push(package_input(p));
+        }
+    }
+    second.push(ptest(dir.path(), "1.0"));
+    let second = sorted(second);
+    let input2 = on_base(second.clone(), 2, &c.commit);
+
+    let with = |work: &str, input: &BuildInput, options: Options| {
+        let built = materializer::materialize_with(&repo, &dir.path().join(work), input, &options)
+            .unwrap_or_else(|e| panic!("build in {work} failed: {e}"));
+        let phases: Vec<&str> = built.timings.iter().map(|(p, _)| *p).collect();
+        (built.commit, phases)
+    };
+    let copy = Options {
+        copy_base: true,
+        ..Options::default()
+    };
+    let (by_copy, phases) = with("copy", &input2, copy.clone());
+    assert!(phases.contains(&"checkout"), "{phases:?}");
+    let (by_overlay, phases) = with("overlay", &input2, Options::default());
+    assert!(
+        phases.contains(&"overlay") && !phases.contains(&"checkout"),
+        "the overlay was not used: {phases:?}"
+    );
+    assert_eq!(by_overlay, by_copy, "an overlay build differs from a copy");
+    assert!(
+        !dir.path().join("overlay/overlay").exists() && !dir.path().join("overlay/tree").exists(),
+        "the overlay outlived its build"
+    );
+
+    // A deployment as the lower layer: its own /etc is hidden, and it is not written.
+    let deployment = dir.path().join("deploy");
+    ostree(&[
+        "checkout",
+        "--require-hardlinks",
+        &c.commit,
+        &deployment.display().to_string(),
+    ]);
+    std::fs::create_dir(deployment.join("etc")).expect("mkdir etc");
+    std::fs::write(deployment.join("etc/machine-only"), b"local\n").expect("write");
+    let before = snapshot(&deployment);
+    let (by_deployment, _) = with(
+        "deployed",
+        &input2,
+        Options {
+            base_checkout: Some(deployment.clone()),
+            ..Options::default()
+        },
+    );
+    assert_eq!(by_deployment, by_copy, "a build on a deployment differs");
+    assert_eq!(snapshot(&deployment), before, "the deployment was written");
+
+    // Upgrade ptest (its postinst appends to /var/lib/ptest/calls, a file of the base) and
+    // remove jq, on the overlay and on a copy.
+    let mut third: Vec<PackageInput> = second.into_iter().filter(|p| p.name != "jq").collect();
+    third.retain(|p| p.name != "ptest");
+    third.push(ptest(dir.path(), "2.0"));
+    let input3 = on_base(sorted(third), 3, &by_copy);
+    let (third_copy, _) = with("copy3", &input3, copy);
+    let (third_overlay, _) = with("overlay3", &input3, Options::default());
+    assert_eq!(
+        third_overlay, third_copy,
+        "an overlay build differs from a copy"
+    );
+    let co = dir.path().join("co3");
+    ostree(&["checkout", &third_overlay, &co.display().to_string()]);
+    assert!(!co.join("usr/bin/jq").exists(), "jq was not removed");
+    assert!(co.join("usr/share/ptest/only-2.0").exists());
+    assert_same_tree_as_ostree_commit(&repo, &third_overlay, &co);
+
+    // Every object still has the content its checksum names.
+    ostree(&["fsck"]);
 }
