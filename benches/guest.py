@@ -2,7 +2,8 @@
 """Boots a disk image under qemu (a throw-away snapshot), logs in as root on the serial console
 and runs shell commands in the guest, one after the other. A command written `TIME cmd` is
 timed (from sending it to its end, as seen on the console) and reported as
-`time<TAB>SECONDS<TAB>cmd`; every command must exit 0.
+`time<TAB>SECONDS<TAB>cmd`; a command written `SHOW cmd` has its output printed, each line as
+`out<TAB>LINE`; every command must exit 0.
 
   benches/guest.py IMAGE --password PW [--share DIR] [--uefi] CMD...
 
@@ -99,7 +100,7 @@ class Guest:
         status = self.expect("\n", 30).strip()
         if status != "0":
             sys.exit(f"{cmd!r} exited {status} in the guest:\n{out}")
-        return elapsed
+        return elapsed, out
 
     def poweroff(self):
         self.send("systemctl poweroff\n")
@@ -128,11 +129,14 @@ def main():
         try:
             g.login(a.password)
             for c in a.commands:
-                timed = c.startswith("TIME ")
-                cmd = c[5:] if timed else c
-                elapsed = g.run(cmd)
+                timed, show = c.startswith("TIME "), c.startswith("SHOW ")
+                cmd = c[5:] if timed or show else c
+                elapsed, out = g.run(cmd)
                 if timed:
                     print(f"time\t{elapsed:.2f}\t{cmd}", flush=True)
+                if show:
+                    for line in out.splitlines():
+                        print(f"out\t{line.rstrip()}", flush=True)
             g.poweroff()
         finally:
             if g.qemu.poll() is None:

@@ -680,6 +680,38 @@ fn particle_runs_the_machine_it_is_on(
     let deps = st["deployments"].as_array().expect("deployments");
     assert!(deps.iter().all(|d| d["staged"] == false), "{st}");
     assert_eq!(deps[0]["booted"], true);
+
+    // A finalization that fails at shutdown (/boot made immutable after staging, so ostree
+    // cannot write the new boot entries): the machine boots the deployment it ran, `status`
+    // says what failed and exits 1; the next transaction command stages the journal's head
+    // again (here `txn cancel`, which then drops it).
+    let failing = vm.particle_json("txn install jq", slow);
+    assert_eq!(failing["staged"], true, "{failing}");
+    vm.ok("chattr +i /boot");
+    vm.poweroff(accel);
+    let mut vm = Vm::start_sharing(image, Firmware::Uefi, accel, dir, false, Some(mirror));
+    vm.login(accel);
+    vm.ok("chattr -i /boot");
+    let (code, _) = vm.sh("command -v jq");
+    assert_ne!(code, 0, "the failed deployment does not boot");
+    let (code, _) = vm.sh_within("particle status > /dev/null 2>&1", slow);
+    assert_eq!(code, 1, "status exits 1 after a failed finalization");
+    let st = vm.particle_json_any("status", slow);
+    let problem = st["problem"].as_str().unwrap_or_default();
+    assert!(
+        problem.contains("transaction 6") && problem.contains("failed to finalize"),
+        "{st}"
+    );
+    assert_eq!(st["deployments"][0]["booted"], true, "{st}");
+    assert_eq!(st["deployments"][0]["commit"], commit, "{st}");
+    vm.ok(&format!(
+        "mkdir -p {m} && mount -t 9p -o trans=virtio,version=9p2000.L,ro mirror {m}",
+        m = mirror.display()
+    ));
+    vm.particle_json("txn cancel", slow);
+    let st = vm.particle_json("status", slow);
+    assert!(st["problem"].is_null(), "{st}");
+
     let log = vm.particle_json("txn log", slow);
     let kinds: Vec<&str> = log["transactions"]
         .as_array()
@@ -689,7 +721,7 @@ fn particle_runs_the_machine_it_is_on(
         .collect();
     assert_eq!(
         kinds,
-        ["origin", "install", "rollback", "install", "rollback"]
+        ["origin", "install", "rollback", "install", "rollback", "install", "rollback"]
     );
     vm.particle_json("txn verify", slow);
     let state = vm.ok("systemctl is-system-running --wait || systemctl --failed --no-legend");
