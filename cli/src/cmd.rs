@@ -6,6 +6,7 @@ use crate::state::State;
 use crate::txn;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use engine::ErrorKind;
 use std::path::{Path, PathBuf};
 
 /// Transactional package management for Debian-based OSTree systems.
@@ -829,9 +830,9 @@ fn init(g: &Global, variant: &str) -> anyhow::Result<()> {
     store::Store::create(&state.store_dir())?;
     std::fs::create_dir_all(state.root.join("ostree"))?;
     materializer::init_repo(&state.root.join("ostree/repo"))
-        .map_err(|e| CliError::new("ostree", e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Ostree, e.to_string()))?;
     journal::Journal::open(&state.root.join("journal"))
-        .map_err(|e| CliError::new("journal", e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Journal, e.to_string()))?;
     crate::state::declare_variant(&state, variant)?;
     if g.json {
         print_json(&serde_json::json!({ "root": state.root, "variant": variant }))?;
@@ -983,7 +984,7 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
         RepoCmd::Update => {
             let (state, _lock, st) = open_store_locked(g)?;
             if st.sources()?.is_empty() {
-                return Err(CliError::new("no_sources", "no sources configured")
+                return Err(CliError::new(ErrorKind::NoSources, "no sources configured")
                     .hint("add one with `particle repo add` or `particle repo import-apt`")
                     .into());
             }
@@ -1075,7 +1076,7 @@ fn source_config(
     }
     if !keyring.exists() {
         return Err(CliError::new(
-            "keyring",
+            ErrorKind::Keyring,
             format!("keyring {} does not exist", keyring.display()),
         )
         .hint("pass --keyring with the archive's OpenPGP keyring"));
@@ -1104,7 +1105,7 @@ fn host_sources() -> anyhow::Result<Vec<PathBuf>> {
     files.sort();
     if files.is_empty() {
         return Err(CliError::new(
-            "no_sources",
+            ErrorKind::NoSources,
             "no deb822 .sources files in /etc/apt/sources.list.d",
         )
         .hint("pass the files to import, or use `particle repo add`")
@@ -1170,7 +1171,10 @@ fn store_fetch(g: &Global, packages: &[String]) -> anyhow::Result<()> {
                 store::compare_versions(pinned.record(a).version, pinned.record(b).version)
             })
             .ok_or_else(|| {
-                CliError::new("unknown_package", format!("no pinned index has {spec}"))
+                CliError::new(
+                    ErrorKind::UnknownPackage,
+                    format!("no pinned index has {spec}"),
+                )
             })?;
         list.push((pinned.package(best), pinned.origin(best)));
     }
@@ -1240,8 +1244,12 @@ mod apt_sources {
             .and_then(|s| s.to_str())
             .unwrap_or("apt")
             .to_owned();
-        let bad =
-            |what: String| CliError::new("bad_sources", format!("{}: {what}", file.display()));
+        let bad = |what: String| {
+            CliError::new(
+                engine::ErrorKind::BadSources,
+                format!("{}: {what}", file.display()),
+            )
+        };
         let mut out = Vec::new();
         for para in store::paragraphs(text) {
             let para = para.map_err(|e| bad(e.to_string()))?;

@@ -4,6 +4,7 @@
 
 use crate::error::CliError;
 use crate::state::State;
+use engine::ErrorKind;
 use std::path::PathBuf;
 
 /// The store of `state`, opened read-only; opened read-write only if that fails (a database
@@ -16,7 +17,7 @@ pub(crate) fn read_store(state: &State) -> anyhow::Result<store::Store> {
             tracing::info!("the store did not open read-only ({read_only}) nor read-write");
             if e.is_in_use() {
                 return CliError::new(
-                    "locked",
+                    ErrorKind::Locked,
                     format!(
                         "the package store of {} is in use by a running transaction",
                         state.root.display()
@@ -88,7 +89,12 @@ impl Ctx {
             }
             opened => opened,
         }
-        .map_err(|e| CliError::new("journal", format!("could not open the journal: {e}")))?;
+        .map_err(|e| {
+            CliError::new(
+                ErrorKind::Journal,
+                format!("could not open the journal: {e}"),
+            )
+        })?;
         if let Some(t) = &report.torn_tail {
             tracing::warn!(
                 "the journal ends in an interrupted append ({} bytes); it is ignored",
@@ -109,8 +115,13 @@ impl Ctx {
         let state = State::open(root)?;
         let lock = crate::state::lock(&state)?;
         let store = store::Store::open(&state.store_dir())?;
-        let (journal, report) = journal::Journal::open(&state.root.join("journal"))
-            .map_err(|e| CliError::new("journal", format!("could not open the journal: {e}")))?;
+        let (journal, report) =
+            journal::Journal::open(&state.root.join("journal")).map_err(|e| {
+                CliError::new(
+                    ErrorKind::Journal,
+                    format!("could not open the journal: {e}"),
+                )
+            })?;
         let ctx = Self {
             state,
             store: std::cell::OnceCell::from(store),
@@ -128,7 +139,7 @@ impl Ctx {
         }
         if !ctx.journal.is_writable() {
             return Err(CliError::new(
-                "journal_corrupt",
+                ErrorKind::JournalCorrupt,
                 "the journal is damaged in the middle; refusing to change anything",
             )
             .hint("run `particle txn verify` to find the first bad record")
@@ -169,7 +180,7 @@ impl Ctx {
                     .or_else(|_| std::fs::remove_file(&p))
                     .map_err(|err| {
                         CliError::new(
-                            "io",
+                            ErrorKind::Io,
                             format!(
                                 "could not remove the staging leftover {}: {err}",
                                 p.display()
@@ -196,7 +207,7 @@ impl Ctx {
             };
             let want = head.commit.to_hex();
             let have = materializer::resolve_ref(&repo, variant)
-                .map_err(|e| CliError::new("ostree", e.to_string()))?;
+                .map_err(|e| CliError::new(ErrorKind::Ostree, e.to_string()))?;
             if have.as_deref() != Some(want.as_str()) {
                 // The ref only ever moves to a commit after its record is durable, so it can be
                 // behind the head (a crash between append and ref move) but never at a commit no
@@ -210,7 +221,7 @@ impl Ctx {
                         .any(|r| r.variant == *variant && r.commit.to_hex() == h);
                     if !known {
                         return Err(CliError::new(
-                            "ref_mismatch",
+                            ErrorKind::RefMismatch,
                             format!(
                                 "variant {variant}: {} points at commit {h}, which no transaction in the journal recorded (the journal's head is transaction {}, commit {want})",
                                 materializer::variant_ref(variant),
@@ -226,17 +237,17 @@ impl Ctx {
                     }
                 }
                 if !materializer::commit_exists(&repo, &want)
-                    .map_err(|e| CliError::new("ostree", e.to_string()))?
+                    .map_err(|e| CliError::new(ErrorKind::Ostree, e.to_string()))?
                 {
                     return Err(CliError::new(
-                        "missing_commit",
+                        ErrorKind::MissingCommit,
                         format!("variant {variant}: commit {want} of transaction {} is missing from the repository", head.seq),
                     )
                     .hint("rebuild it with `particle replay`")
                     .into());
                 }
                 materializer::set_ref(&repo, variant, &want)
-                    .map_err(|e| CliError::new("ostree", e.to_string()))?;
+                    .map_err(|e| CliError::new(ErrorKind::Ostree, e.to_string()))?;
                 note(
                     quiet,
                     &format!(

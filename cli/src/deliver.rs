@@ -9,6 +9,7 @@
 use crate::ctx::Ctx;
 use crate::error::CliError;
 use crate::output::print_json;
+use engine::ErrorKind;
 use journal::Record;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -24,8 +25,12 @@ struct Reader {
 impl Reader {
     fn open(root: &Path) -> anyhow::Result<Self> {
         let state = crate::state::State::open(root)?;
-        let (journal, _) = journal::Journal::open(&state.root.join("journal"))
-            .map_err(|e| CliError::new("journal", format!("could not open the journal: {e}")))?;
+        let (journal, _) = journal::Journal::open(&state.root.join("journal")).map_err(|e| {
+            CliError::new(
+                ErrorKind::Journal,
+                format!("could not open the journal: {e}"),
+            )
+        })?;
         Ok(Self { state, journal })
     }
     fn repo(&self) -> PathBuf {
@@ -60,7 +65,7 @@ impl Reader {
             .any(|v| v == variant)
         {
             return Err(CliError::new(
-                "no_transactions",
+                ErrorKind::NoTransactions,
                 format!("variant {variant} has no transactions yet, so it has no commit"),
             )
             .hint(format!(
@@ -68,16 +73,40 @@ impl Reader {
             ))
             .into());
         }
-        Err(
-            CliError::new("unknown_variant", format!("no variant named {variant:?}"))
-                .hint("see `particle variant list`; create one with `particle variant create`")
-                .into(),
+        Err(CliError::new(
+            ErrorKind::UnknownVariant,
+            format!("no variant named {variant:?}"),
         )
+        .hint("see `particle variant list`; create one with `particle variant create`")
+        .into())
     }
 }
 
 fn ostree_err(e: impl std::fmt::Display) -> CliError {
-    CliError::new("ostree", e.to_string())
+    CliError::new(ErrorKind::Ostree, e.to_string())
+}
+
+/// The kind of the same name.
+fn machine_kind(k: machine::ErrorKind) -> ErrorKind {
+    use machine::ErrorKind as M;
+    match k {
+        M::Usage => ErrorKind::Usage,
+        M::Exists => ErrorKind::Exists,
+        M::NoKernel => ErrorKind::NoKernel,
+        M::NoInitramfs => ErrorKind::NoInitramfs,
+        M::NoBootloader => ErrorKind::NoBootloader,
+        M::TooSmall => ErrorKind::TooSmall,
+        M::MissingCommit => ErrorKind::MissingCommit,
+        M::Ostree => ErrorKind::Ostree,
+        M::NoSysroot => ErrorKind::NoSysroot,
+        M::Deploy => ErrorKind::Deploy,
+        M::Delta => ErrorKind::Delta,
+        M::Tool => ErrorKind::Tool,
+        M::Io => ErrorKind::Io,
+        M::NoSpace => ErrorKind::NoSpace,
+        M::MachineState => ErrorKind::MachineState,
+        _ => ErrorKind::Failed,
+    }
 }
 
 /// A `machine` error as the command line reports it: same kind, message and hint.
@@ -85,7 +114,7 @@ pub(crate) fn machine_err(e: machine::Error) -> CliError {
     let mut c = if e.kind() == machine::ErrorKind::Usage {
         CliError::usage(e.message())
     } else {
-        CliError::new(e.kind().as_str(), e.message())
+        CliError::new(machine_kind(e.kind()), e.message())
     };
     c.hint = e.hint_text().map(str::to_owned);
     c
@@ -290,7 +319,7 @@ pub(crate) fn sysroot_status(root: &Path, sysroot: &Path, json: bool) -> anyhow:
         );
     }
     match problem {
-        Some(p) => Err(CliError::new("not_deployed", p)
+        Some(p) => Err(CliError::new(ErrorKind::NotDeployed, p)
             .hint("the next particle transaction deploys the journal's head again; `particle txn rollback --to TXN` records the running state instead")
             .into()),
         None => Ok(()),
@@ -422,7 +451,7 @@ pub(crate) fn export_oci(
             .unwrap_or(true)
     {
         return Err(CliError::new(
-            "exists",
+            ErrorKind::Exists,
             format!("{} exists and is not empty", dir.display()),
         )
         .hint("export into a new or empty directory")
@@ -499,7 +528,7 @@ pub(crate) fn export_oci(
         Ok(o) => o,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&tmp);
-            return Err(CliError::new("export", e.to_string()).into());
+            return Err(CliError::new(ErrorKind::Export, e.to_string()).into());
         }
     };
     if dir.exists() {
@@ -554,7 +583,7 @@ pub(crate) fn delta(
     let (ca, cb) = (ra.commit.to_hex(), rb.commit.to_hex());
     if ca == cb {
         return Err(CliError::new(
-            "same_commit",
+            ErrorKind::SameCommit,
             format!(
                 "transactions {} and {} have the same commit {ca}; there is no delta between them",
                 ra.seq, rb.seq
@@ -566,7 +595,7 @@ pub(crate) fn delta(
     for (r, c) in [(ra, &ca), (rb, &cb)] {
         if !materializer::commit_exists(&repo_path, c).map_err(ostree_err)? {
             return Err(CliError::new(
-                "missing_commit",
+                ErrorKind::MissingCommit,
                 format!(
                     "commit {c} of transaction {} is missing from the repository",
                     r.seq
@@ -613,7 +642,7 @@ pub(crate) fn delta(
     .map_err(machine_err)?;
     if !listed.lines().any(|l| l.trim() == name) {
         return Err(CliError::new(
-            "delta",
+            ErrorKind::Delta,
             format!(
                 "ostree generated no delta named {name} in {}",
                 repo_path.display()
@@ -643,7 +672,7 @@ pub(crate) fn delta(
         if let Err(e) = copy {
             let _ = std::fs::remove_file(&tmp);
             return Err(CliError::new(
-                "io",
+                ErrorKind::Io,
                 format!(
                     "could not copy {} to {}: {e}",
                     superblock.display(),
@@ -683,7 +712,7 @@ pub(crate) fn delta(
 fn mbase64(checksum: &str) -> Result<String, CliError> {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+_";
     let bytes = hex::decode(checksum)
-        .map_err(|e| CliError::new("internal", format!("bad checksum {checksum}: {e}")))?;
+        .map_err(|e| CliError::new(ErrorKind::Internal, format!("bad checksum {checksum}: {e}")))?;
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
         let b = [

@@ -1,17 +1,19 @@
 //! How failures reach a person or a script: one line, a stable `kind`, an exit code, a hint.
 
+use engine::ErrorKind;
+
 /// An error with everything the top level needs to report it.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub(crate) struct CliError {
-    pub(crate) kind: &'static str,
+    pub(crate) kind: ErrorKind,
     pub(crate) message: String,
     pub(crate) hint: Option<String>,
     pub(crate) exit: u8,
 }
 
 impl CliError {
-    pub(crate) fn new(kind: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             kind,
             message: message.into(),
@@ -27,7 +29,7 @@ impl CliError {
     /// says what is wrong): only the exit status is left to give.
     pub(crate) fn reported(exit: u8) -> Self {
         Self {
-            kind: REPORTED,
+            kind: ErrorKind::Reported,
             message: String::new(),
             hint: None,
             exit,
@@ -35,16 +37,13 @@ impl CliError {
     }
     pub(crate) fn usage(message: impl Into<String>) -> Self {
         Self {
-            kind: "usage",
+            kind: ErrorKind::Usage,
             message: message.into(),
             hint: None,
             exit: 2,
         }
     }
 }
-
-/// The kind of [`CliError::reported`].
-pub(crate) const REPORTED: &str = "reported";
 
 /// The hint for a full filesystem: nothing was lost, what to do.
 pub(crate) const NO_SPACE_HINT: &str =
@@ -82,12 +81,12 @@ pub(crate) fn is_no_space(e: &(dyn std::error::Error + 'static)) -> bool {
 
 /// `kind`, or `no_space` with its hint when the cause is a full filesystem.
 pub(crate) fn classify(
-    kind: &'static str,
+    kind: ErrorKind,
     message: String,
     e: &(dyn std::error::Error + 'static),
 ) -> CliError {
     if is_no_space(e) {
-        CliError::new("no_space", message).hint(NO_SPACE_HINT)
+        CliError::new(ErrorKind::NoSpace, message).hint(NO_SPACE_HINT)
     } else {
         CliError::new(kind, message)
     }
@@ -100,7 +99,7 @@ impl From<anyhow::Error> for CliError {
             Err(e) => e,
         };
         if e.chain().any(is_no_space_one) {
-            return CliError::new("no_space", chain_message(&e)).hint(NO_SPACE_HINT);
+            return CliError::new(ErrorKind::NoSpace, chain_message(&e)).hint(NO_SPACE_HINT);
         }
         let e = match e.downcast::<store::StoreError>() {
             Ok(s) => return store_error(s),
@@ -108,10 +107,10 @@ impl From<anyhow::Error> for CliError {
         };
         // A read-only file system deep in the chain: say so, whatever the operation was.
         if e.chain().any(is_read_only) {
-            return CliError::new("read_only", chain_message(&e))
+            return CliError::new(ErrorKind::ReadOnly, chain_message(&e))
                 .hint(crate::state::READ_ONLY_HINT);
         }
-        CliError::new("failed", chain_message(&e))
+        CliError::new(ErrorKind::Failed, chain_message(&e))
     }
 }
 
@@ -142,23 +141,24 @@ fn store_error(e: store::StoreError) -> CliError {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
     while let Some(c) = cause {
         if is_read_only(c) {
-            return CliError::new("read_only", e.to_string()).hint(crate::state::READ_ONLY_HINT);
+            return CliError::new(ErrorKind::ReadOnly, e.to_string())
+                .hint(crate::state::READ_ONLY_HINT);
         }
         cause = c.source();
     }
     let kind = match &e {
-        S::NotAStore { .. } => "not_a_state_dir",
-        S::UnknownSource(_) => "unknown_source",
-        S::DuplicateSource(_) => "duplicate_source",
-        S::Verify { .. } => "signature",
-        S::Release { .. } => "release",
-        S::IndexHash { .. } => "hash_mismatch",
-        S::Index { .. } => "bad_index",
-        S::Fetch { .. } => "fetch",
-        S::Cas(store::CasError::Corrupt { .. }) => "corrupt_object",
-        S::Snapshot(..) => "corrupt_object",
-        S::NothingPinned => "no_snapshot",
-        _ => "store",
+        S::NotAStore { .. } => ErrorKind::NotAStateDir,
+        S::UnknownSource(_) => ErrorKind::UnknownSource,
+        S::DuplicateSource(_) => ErrorKind::DuplicateSource,
+        S::Verify { .. } => ErrorKind::Signature,
+        S::Release { .. } => ErrorKind::Release,
+        S::IndexHash { .. } => ErrorKind::HashMismatch,
+        S::Index { .. } => ErrorKind::BadIndex,
+        S::Fetch { .. } => ErrorKind::Fetch,
+        S::Cas(store::CasError::Corrupt { .. }) => ErrorKind::CorruptObject,
+        S::Snapshot(..) => ErrorKind::CorruptObject,
+        S::NothingPinned => ErrorKind::NoSnapshot,
+        _ => ErrorKind::Store,
     };
     let hint = match &e {
         S::NotAStore { .. } => {
@@ -196,8 +196,8 @@ mod tests {
     fn journal_write_errors_are_classified_by_their_cause() {
         // fdatasync/pwrite failing with EIO: a journal error, not a full disk.
         let eio = append_error(std::io::Error::from_raw_os_error(5));
-        let e = classify("journal", eio.to_string(), &eio);
-        assert_eq!((e.kind, e.exit), ("journal", 1));
+        let e = classify(ErrorKind::Journal, eio.to_string(), &eio);
+        assert_eq!((e.kind, e.exit), (ErrorKind::Journal, 1));
         assert!(
             e.message.contains("/state/journal/records"),
             "{}",
@@ -205,8 +205,8 @@ mod tests {
         );
         // ENOSPC while preallocating: no_space, with the hint.
         let full = append_error(std::io::Error::from_raw_os_error(28));
-        let e = classify("journal", full.to_string(), &full);
-        assert_eq!(e.kind, "no_space");
+        let e = classify(ErrorKind::Journal, full.to_string(), &full);
+        assert_eq!(e.kind, ErrorKind::NoSpace);
         assert_eq!(e.hint.as_deref(), Some(NO_SPACE_HINT));
         // OSTree's reserve, known only by its text.
         let ostree = std::io::Error::other(
@@ -216,6 +216,6 @@ mod tests {
         assert!(!is_no_space(&std::io::Error::other("permission denied")));
         // Through anyhow, as errors reach main.
         let wrapped = anyhow::Error::new(std::io::Error::from_raw_os_error(28)).context("fetch");
-        assert_eq!(CliError::from(wrapped).kind, "no_space");
+        assert_eq!(CliError::from(wrapped).kind, ErrorKind::NoSpace);
     }
 }

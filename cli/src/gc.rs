@@ -7,6 +7,7 @@
 use crate::ctx::Ctx;
 use crate::error::CliError;
 use crate::output::print_json;
+use engine::ErrorKind;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -89,8 +90,12 @@ pub(crate) fn gc(
         pruned.extend(doomed.iter().cloned());
         let list: String = pruned.iter().map(|c| format!("{c}\n")).collect();
         let path = ctx.state.root.join(PRUNED);
-        store::write_atomic(&path, list.as_bytes())
-            .map_err(|e| CliError::new("io", format!("could not write {}: {e}", path.display())))?;
+        store::write_atomic(&path, list.as_bytes()).map_err(|e| {
+            CliError::new(
+                ErrorKind::Io,
+                format!("could not write {}: {e}", path.display()),
+            )
+        })?;
         for c in &doomed {
             ostree(&[&repo_flag, &"prune", &format!("--delete-commit={c}")])?;
         }
@@ -111,7 +116,7 @@ pub(crate) fn gc(
                 // before; on a build host a kept commit must survive.
                 if !on_machine {
                     return Err(CliError::new(
-                        "internal",
+                        ErrorKind::Internal,
                         format!("gc removed commit {c}, which it meant to keep"),
                     )
                     .into());

@@ -3,6 +3,7 @@
 //! the same machine always gives the same profile.
 
 use crate::error::CliError;
+use engine::ErrorKind;
 use journal::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,12 +11,20 @@ use std::path::Path;
 /// Reads a profile from a JSON file (objects, arrays, strings, integers, booleans; no floats, so
 /// that every profile has one canonical encoding in the journal).
 pub(crate) fn from_file(path: &Path) -> Result<Value, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::new("io", format!("could not read {}: {e}", path.display())))?;
-    let json: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| CliError::new("bad_profile", format!("{}: not JSON: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CliError::new(
+            ErrorKind::Io,
+            format!("could not read {}: {e}", path.display()),
+        )
+    })?;
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        CliError::new(
+            ErrorKind::BadProfile,
+            format!("{}: not JSON: {e}", path.display()),
+        )
+    })?;
     convert(&json)
-        .map_err(|what| CliError::new("bad_profile", format!("{}: {what}", path.display())))
+        .map_err(|what| CliError::new(ErrorKind::BadProfile, format!("{}: {what}", path.display())))
 }
 
 fn convert(v: &serde_json::Value) -> Result<Value, String> {

@@ -9,6 +9,7 @@ use crate::ctx::Ctx;
 use crate::deliver::machine_err;
 use crate::error::CliError;
 use crate::txn::TxnOpts;
+use engine::ErrorKind;
 use journal::{NewRecord, Record, Request};
 use std::path::{Path, PathBuf};
 
@@ -66,7 +67,7 @@ pub(crate) fn root_for(sysroot: &Path) -> Result<PathBuf, CliError> {
     let list = machine::deployments(sysroot).map_err(machine_err)?;
     let first = list.first().ok_or_else(|| {
         CliError::new(
-            "no_sysroot",
+            ErrorKind::NoSysroot,
             format!("the sysroot {} has no deployment", sysroot.display()),
         )
         .hint("deploy a variant into it first: `particle deploy --sysroot DIR`")
@@ -89,11 +90,12 @@ pub(crate) fn detect(root: &Path) -> Result<Option<Machine>, CliError> {
         .map(str::to_owned)
         .ok_or_else(|| {
             CliError::new(
-                "not_a_state_dir",
+                ErrorKind::NotAStateDir,
                 format!("{} names no stateroot", path.display()),
             )
         })?;
-    let canonical = std::fs::canonicalize(root).map_err(|e| CliError::new("io", e.to_string()))?;
+    let canonical =
+        std::fs::canonicalize(root).map_err(|e| CliError::new(ErrorKind::Io, e.to_string()))?;
     let tail = Path::new("ostree/deploy")
         .join(&stateroot)
         .join("var")
@@ -117,7 +119,7 @@ pub(crate) fn detect(root: &Path) -> Result<Option<Machine>, CliError> {
         },
         _ => {
             return Err(CliError::new(
-                "no_sysroot",
+                ErrorKind::NoSysroot,
                 format!(
                     "{} is a machine's state directory, but it is not inside an OSTree sysroot and this system did not boot from one",
                     root.display()
@@ -145,8 +147,12 @@ pub(crate) fn seed(
     let dir = state_dir_of(sysroot, stateroot);
     let state = crate::state::State::create(&dir)?;
     let marker = dir.join(MACHINE_FILE);
-    store::write_atomic(&marker, format!("stateroot={stateroot}\n").as_bytes())
-        .map_err(|e| CliError::new("io", format!("could not write {}: {e}", marker.display())))?;
+    store::write_atomic(&marker, format!("stateroot={stateroot}\n").as_bytes()).map_err(|e| {
+        CliError::new(
+            ErrorKind::Io,
+            format!("could not write {}: {e}", marker.display()),
+        )
+    })?;
     let _lock = crate::state::lock(&state)?;
     let st = store::Store::create(&state.store_dir())?;
     let known = st.sources()?;
@@ -159,8 +165,12 @@ pub(crate) fn seed(
             st.add_source(s)?;
         }
     }
-    let (mut journal, _) = journal::Journal::open(&dir.join("journal"))
-        .map_err(|e| CliError::new("journal", format!("could not open the journal: {e}")))?;
+    let (mut journal, _) = journal::Journal::open(&dir.join("journal")).map_err(|e| {
+        CliError::new(
+            ErrorKind::Journal,
+            format!("could not open the journal: {e}"),
+        )
+    })?;
     if journal.last().is_some_and(|h| h.commit == record.commit) {
         return Ok(dir);
     }
@@ -184,7 +194,12 @@ pub(crate) fn seed(
             commit: record.commit,
             base: None,
         })
-        .map_err(|e| CliError::new("journal", format!("could not record the origin: {e}")))?;
+        .map_err(|e| {
+            CliError::new(
+                ErrorKind::Journal,
+                format!("could not record the origin: {e}"),
+            )
+        })?;
     Ok(dir)
 }
 
@@ -365,10 +380,10 @@ fn return_to(
             commit: target.commit,
             base: head.and_then(|h| h.base),
         })
-        .map_err(|e| CliError::new("journal", format!("could not append: {e}")))?;
+        .map_err(|e| CliError::new(ErrorKind::Journal, format!("could not append: {e}")))?;
     crate::faults::point("appended");
     materializer::set_ref(&m.repo(), &o.variant, &record.commit.to_hex())
-        .map_err(|e| CliError::new("ostree", e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Ostree, e.to_string()))?;
     switch(&m)?;
     crate::txn::report(ctx, o, &record, &d)
 }
@@ -386,7 +401,7 @@ pub(crate) fn rollback(root: &Path, o: &TxnOpts) -> anyhow::Result<()> {
     let list = machine::deployments(&m.sysroot).map_err(machine_err)?;
     let Some(at) = list.iter().position(|d| d.rollback) else {
         return Err(CliError::new(
-            "no_rollback",
+            ErrorKind::NoRollback,
             format!("{} has no rollback deployment", m.sysroot.display()),
         )
         .hint("`particle txn rollback --to TXN` rebuilds any earlier state from the journal")
@@ -397,7 +412,7 @@ pub(crate) fn rollback(root: &Path, o: &TxnOpts) -> anyhow::Result<()> {
         .cloned()
         .ok_or_else(|| {
             CliError::new(
-                "no_rollback",
+                ErrorKind::NoRollback,
                 format!(
                     "the rollback deployment (commit {}) was not made by a transaction of {} in this machine's journal",
                     &commit[..12],
@@ -434,7 +449,7 @@ pub(crate) fn cancel(root: &Path, o: &TxnOpts) -> anyhow::Result<()> {
         list.iter().find(|d| d.booted),
     ) else {
         return Err(CliError::new(
-            "nothing_staged",
+            ErrorKind::NothingStaged,
             format!("nothing is staged on {}", m.sysroot.display()),
         )
         .hint(if m.booted {
@@ -449,7 +464,7 @@ pub(crate) fn cancel(root: &Path, o: &TxnOpts) -> anyhow::Result<()> {
         .cloned()
         .ok_or_else(|| {
             CliError::new(
-                "no_rollback",
+                ErrorKind::NoRollback,
                 format!(
                     "the booted deployment (commit {}) was not made by a transaction of {} in this machine's journal",
                     &booted.commit[..12],

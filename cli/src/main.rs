@@ -92,11 +92,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let err = CliError::from(err);
-            if err.kind == error::REPORTED {
+            if err.kind == engine::ErrorKind::Reported {
                 return ExitCode::from(err.exit);
             }
             if json {
-                output::print_json_error(err.kind, &err.message, err.hint.as_deref());
+                output::print_json_error(err.kind.as_str(), &err.message, err.hint.as_deref());
             } else {
                 output::print_error(&err.message, err.hint.as_deref());
             }

@@ -8,6 +8,7 @@
 
 use crate::error::CliError;
 use crate::state::State;
+use engine::ErrorKind;
 use std::path::PathBuf;
 
 /// The source's name.
@@ -35,11 +36,15 @@ pub(crate) fn ensure(
     if present && !refresh {
         return Ok(false);
     }
-    let program = std::env::current_exe()
-        .map_err(|e| CliError::new("io", format!("could not find the running program: {e}")))?;
+    let program = std::env::current_exe().map_err(|e| {
+        CliError::new(
+            ErrorKind::Io,
+            format!("could not find the running program: {e}"),
+        )
+    })?;
     let grub = machine::grub_mkconfig_program().ok_or_else(|| {
         CliError::new(
-            "tool",
+            ErrorKind::Tool,
             "particle-grub-mkconfig was not found beside particle nor installed",
         )
         .hint("build the whole workspace (`cargo build`), or install particle's package")
@@ -86,7 +91,7 @@ pub(crate) fn ensure(
     for outcome in st.update_sources(crate::txn::now(), Some(&[SOURCE]))? {
         if let store::UpdateOutcome::Failed { error, .. } = outcome {
             return Err(CliError::new(
-                "own_package",
+                ErrorKind::OwnPackage,
                 format!("particle's own package archive did not verify: {error}"),
             )
             .into());

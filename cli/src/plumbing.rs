@@ -3,18 +3,23 @@
 use crate::cmd::SolveAction;
 use crate::error::CliError;
 use crate::output::{print_json, table};
+use engine::ErrorKind;
 use std::path::Path;
 
 fn load_indices(files: &[std::path::PathBuf]) -> anyhow::Result<store::Universe> {
     let mut universe = store::Universe::default();
     for f in files {
-        let raw = std::fs::read(f)
-            .map_err(|e| CliError::new("io", format!("could not read {}: {e}", f.display())))?;
+        let raw = std::fs::read(f).map_err(|e| {
+            CliError::new(
+                ErrorKind::Io,
+                format!("could not read {}: {e}", f.display()),
+            )
+        })?;
         let name = f.to_string_lossy();
         let text = store::decompress(&raw, store::Compression::from_name(&name), 4 << 30)
-            .map_err(|e| CliError::new("bad_index", format!("{}: {e}", f.display())))?;
+            .map_err(|e| CliError::new(ErrorKind::BadIndex, format!("{}: {e}", f.display())))?;
         let u = store::parse_packages_bytes(&text)
-            .map_err(|e| CliError::new("bad_index", format!("{}: {e}", f.display())))?;
+            .map_err(|e| CliError::new(ErrorKind::BadIndex, format!("{}: {e}", f.display())))?;
         universe.packages.extend(u.packages);
     }
     Ok(universe)
@@ -26,8 +31,12 @@ fn load_installed(
     path: &Path,
     universe: &mut store::Universe,
 ) -> anyhow::Result<Vec<solver::Installed>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::new("io", format!("could not read {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CliError::new(
+            ErrorKind::Io,
+            format!("could not read {}: {e}", path.display()),
+        )
+    })?;
     let mut out = Vec::new();
     let mut known: std::collections::HashSet<(String, String, String)> = universe
         .packages
@@ -35,14 +44,14 @@ fn load_installed(
         .map(|p| (p.name.clone(), p.version.clone(), p.arch.clone()))
         .collect();
     for para in store::paragraphs(&text) {
-        let para =
-            para.map_err(|e| CliError::new("bad_status", format!("{}: {e}", path.display())))?;
+        let para = para
+            .map_err(|e| CliError::new(ErrorKind::BadStatus, format!("{}: {e}", path.display())))?;
         let status = para.get("Status").unwrap_or("");
         if !status.ends_with(" installed") {
             continue;
         }
         let p = store::package_from_paragraph(&para)
-            .map_err(|e| CliError::new("bad_status", format!("{}: {e}", path.display())))?;
+            .map_err(|e| CliError::new(ErrorKind::BadStatus, format!("{}: {e}", path.display())))?;
         out.push(solver::Installed {
             name: p.name.clone(),
             version: p.version.clone(),
@@ -92,7 +101,7 @@ pub(crate) fn solve(
         tracing::info!("indices loaded in {:?}", t.elapsed());
         solver::Solver::new(&universe, &solver::Options::default())
             .solve(&request, &installed)
-            .map_err(|e| CliError::new("unsatisfiable", e.to_string()))?
+            .map_err(|e| CliError::new(ErrorKind::Unsatisfiable, e.to_string()))?
     };
     tracing::info!("loaded and solved in {:?}", t.elapsed());
     print_solution(&solution, json)
@@ -109,7 +118,7 @@ fn solve_pinned(
     let state = crate::state::State::open(root)?;
     let st = crate::ctx::read_store(&state)?;
     let pins = st.pins()?;
-    let unsat = |e: solver::SolveError| CliError::new("unsatisfiable", e.to_string());
+    let unsat = |e: solver::SolveError| CliError::new(ErrorKind::Unsatisfiable, e.to_string());
     if let ([pin], None) = (pins.as_slice(), installed) {
         let t = std::time::Instant::now();
         let snapshot = st.snapshot(pin)?;
@@ -207,9 +216,12 @@ pub(crate) fn distcheck(index: &[std::path::PathBuf], json: bool) -> anyhow::Res
 pub(crate) fn edsp() -> anyhow::Result<()> {
     use std::io::{Read, Write};
     let mut input = String::new();
-    std::io::stdin()
-        .read_to_string(&mut input)
-        .map_err(|e| CliError::new("io", format!("could not read the EDSP request: {e}")))?;
+    std::io::stdin().read_to_string(&mut input).map_err(|e| {
+        CliError::new(
+            ErrorKind::Io,
+            format!("could not read the EDSP request: {e}"),
+        )
+    })?;
     let t = std::time::Instant::now();
     let answer = solver::edsp::solve_edsp(&input);
     tracing::info!("EDSP request solved in {:?}", t.elapsed());

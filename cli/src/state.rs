@@ -1,6 +1,7 @@
 //! The state directory: `<root>/{ostree/repo, journal, store}` and its process-wide lock.
 
 use crate::error::CliError;
+use engine::ErrorKind;
 use std::path::{Path, PathBuf};
 
 /// The marker that says a directory is particle's.
@@ -37,10 +38,11 @@ impl State {
             } else {
                 "does not exist"
             };
-            return Err(
-                CliError::new("not_a_state_dir", format!("{} {what}", root.display()))
-                    .hint("create it with `particle init`, or pass --root / set PARTICLE_ROOT"),
-            );
+            return Err(CliError::new(
+                ErrorKind::NotAStateDir,
+                format!("{} {what}", root.display()),
+            )
+            .hint("create it with `particle init`, or pass --root / set PARTICLE_ROOT"));
         }
         Ok(Self {
             root: root.to_owned(),
@@ -77,7 +79,7 @@ pub(crate) fn variants(state: &State) -> Result<Vec<String>, CliError> {
             .collect()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(CliError::new(
-            "io",
+            ErrorKind::Io,
             format!("could not read {}: {e}", path.display()),
         )),
     }
@@ -93,7 +95,11 @@ pub(crate) fn declare_variant(state: &State, name: &str) -> Result<(), CliError>
     // Temp file beside it, fsync, rename, fsync the directory (the rename is durable too).
     let path = state.root.join("variants");
     store::write_atomic(&path, (v.join("\n") + "\n").as_bytes()).map_err(|e| {
-        crate::error::classify("io", format!("could not write {}: {e}", path.display()), &e)
+        crate::error::classify(
+            ErrorKind::Io,
+            format!("could not write {}: {e}", path.display()),
+            &e,
+        )
     })
 }
 
@@ -102,7 +108,7 @@ pub(crate) fn declare_variant(state: &State, name: &str) -> Result<(), CliError>
 pub(crate) fn lock(state: &State) -> Result<journal::Lock, CliError> {
     journal::Lock::acquire(&state.root).map_err(|e| match e {
         journal::LockError::Held { .. } => CliError::new(
-            "locked",
+            ErrorKind::Locked,
             format!(
                 "{} is locked by another particle process",
                 state.root.display()
@@ -122,7 +128,7 @@ pub(crate) const READ_ONLY_HINT: &str =
 pub(crate) fn io_error(root: &Path, path: &Path, action: &str, e: &std::io::Error) -> CliError {
     match e.kind() {
         std::io::ErrorKind::ReadOnlyFilesystem => CliError::new(
-            "read_only",
+            ErrorKind::ReadOnly,
             format!(
                 "{} is on a read-only file system: could not {action} {}",
                 root.display(),
@@ -131,10 +137,13 @@ pub(crate) fn io_error(root: &Path, path: &Path, action: &str, e: &std::io::Erro
         )
         .hint(READ_ONLY_HINT),
         std::io::ErrorKind::PermissionDenied => CliError::new(
-            "permission",
+            ErrorKind::Permission,
             format!("could not {action} {}: permission denied", path.display()),
         )
         .hint("run as a user who may write to the state directory (e.g. with sudo)"),
-        _ => CliError::new("io", format!("could not {action} {}: {e}", path.display())),
+        _ => CliError::new(
+            ErrorKind::Io,
+            format!("could not {action} {}: {e}", path.display()),
+        ),
     }
 }

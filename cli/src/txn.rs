@@ -5,6 +5,7 @@ use crate::ctx::Ctx;
 use crate::error::CliError;
 use crate::output::{print_json, table};
 use crate::pinned::{Pinned, PinnedView};
+use engine::ErrorKind;
 use journal::{CommitId, NewRecord, PackageEntry, Record, Request, State};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -168,7 +169,7 @@ pub(crate) fn solve_state(
         .solver()
         .solve(request, &installed)
         .map_err(|e| {
-            CliError::new("unsatisfiable", e.to_string())
+            CliError::new(ErrorKind::Unsatisfiable, e.to_string())
                 .hint("nothing was changed; check names and versions against the pinned sources (`particle repo list`)")
         })?;
     tracing::info!(
@@ -180,7 +181,7 @@ pub(crate) fn solve_state(
     for c in &solution.packages {
         let r = pinned.find(&c.name, &c.version, &c.arch).ok_or_else(|| {
             CliError::new(
-                "internal",
+                ErrorKind::Internal,
                 format!(
                     "solver chose {} {} which no pinned index has",
                     c.name, c.version
@@ -251,7 +252,7 @@ pub(crate) fn fetch_state(
         }
         let r = pinned.find(&p.name, &p.version, &p.arch).ok_or_else(|| {
             CliError::new(
-                "missing_deb",
+                ErrorKind::MissingDeb,
                 format!(
                     "{} {} is neither in the store nor in any pinned index",
                     p.name, p.version
@@ -287,11 +288,12 @@ pub(crate) fn check_variant_known(ctx: &Ctx, variant: &str) -> anyhow::Result<()
     {
         return Ok(());
     }
-    Err(
-        CliError::new("unknown_variant", format!("no variant named {variant:?}"))
-            .hint("see `particle variant list`; create one with `particle variant create`")
-            .into(),
+    Err(CliError::new(
+        ErrorKind::UnknownVariant,
+        format!("no variant named {variant:?}"),
     )
+    .hint("see `particle variant list`; create one with `particle variant create`")
+    .into())
 }
 
 pub(crate) fn print_plan(d: &journal::Diff, download: u64) {
@@ -387,7 +389,7 @@ pub(crate) fn build_input(
         }
         let id = found.ok_or_else(|| {
             CliError::new(
-                "missing_deb",
+                ErrorKind::MissingDeb,
                 format!(
                     "{} {} ({}) is not in the store",
                     p.name,
@@ -397,10 +399,9 @@ pub(crate) fn build_input(
             )
             .hint("run the transaction again after `particle repo update`, or restore the store")
         })?;
-        let deb_path = ctx_store
-            .objects()
-            .locate(&id)
-            .ok_or_else(|| CliError::new("missing_deb", format!("object {id} is missing")))?;
+        let deb_path = ctx_store.objects().locate(&id).ok_or_else(|| {
+            CliError::new(ErrorKind::MissingDeb, format!("object {id} is missing"))
+        })?;
         packages.push(materializer::PackageInput {
             name: p.name.clone(),
             version: p.version.clone(),
@@ -496,7 +497,7 @@ pub(crate) fn commit_state(
     progress.finish(built.is_ok());
     let built = built.map_err(|e| {
         let _ = std::fs::remove_dir_all(&work);
-        let err = crate::error::classify("materialize", chain(&e), &e);
+        let err = crate::error::classify(ErrorKind::Materialize, chain(&e), &e);
         let hint = err.hint.clone();
         err.hint(
             hint.unwrap_or_else(|| "nothing was committed; the previous state is in force".into()),
@@ -507,8 +508,8 @@ pub(crate) fn commit_state(
     for (phase, d) in &built.timings {
         tracing::debug!("  materializer {phase}: {d:.2?}");
     }
-    let commit =
-        CommitId::from_hex(&built.commit).map_err(|e| CliError::new("internal", e.to_string()))?;
+    let commit = CommitId::from_hex(&built.commit)
+        .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
     if let Some(m) = &ctx.state.machine {
         // Refused here, nothing is recorded: a full /boot would otherwise fail at shutdown.
         crate::machine_state::preflight(m, &built.commit).inspect_err(|_| {
@@ -530,8 +531,8 @@ pub(crate) fn commit_state(
         })
         .map_err(|e| {
             let _ = std::fs::remove_dir_all(&work);
-            let err = crate::error::classify("journal", chain(&e), &e);
-            let space = if err.kind == "no_space" {
+            let err = crate::error::classify(ErrorKind::Journal, chain(&e), &e);
+            let space = if err.kind == ErrorKind::NoSpace {
                 "free space on the filesystem holding the journal and run the command again; "
             } else {
                 ""
@@ -548,7 +549,7 @@ pub(crate) fn commit_state(
     );
     let t = std::time::Instant::now();
     materializer::set_ref(&ctx.repo(), &o.variant, &built.commit)
-        .map_err(|e| CliError::new("ostree", e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Ostree, e.to_string()))?;
     crate::faults::point("ref-moved");
     tracing::info!(
         "moved {} to {} in {:?}",
@@ -715,7 +716,7 @@ pub(crate) fn variant_create(root: &Path, o: &TxnOpts, from: Option<&str>) -> an
         || crate::state::variants(&ctx.state)?.contains(&o.variant);
     if exists {
         return Err(CliError::new(
-            "variant_exists",
+            ErrorKind::VariantExists,
             format!("variant {:?} already exists", o.variant),
         )
         .into());
@@ -737,7 +738,7 @@ pub(crate) fn variant_create(root: &Path, o: &TxnOpts, from: Option<&str>) -> an
         let h = ctx.journal.history();
         let head = h.head(parent).ok_or_else(|| {
             CliError::new(
-                "unknown_variant",
+                ErrorKind::UnknownVariant,
                 format!("variant {parent:?} has no transactions to start from"),
             )
         })?;
@@ -747,7 +748,7 @@ pub(crate) fn variant_create(root: &Path, o: &TxnOpts, from: Option<&str>) -> an
         };
         if !h.in_lineage(parent, seq) {
             return Err(CliError::new(
-                "not_in_lineage",
+                ErrorKind::NotInLineage,
                 format!("transaction {seq} is not in the history of {parent}"),
             )
             .into());
@@ -844,7 +845,7 @@ pub(crate) fn existing_head(ctx: &Ctx, variant: &str) -> Result<(Record, State),
     match head_state(ctx, variant) {
         (Some(head), state) => Ok((head, state)),
         (None, _) => Err(CliError::new(
-            "empty_variant",
+            ErrorKind::EmptyVariant,
             format!("variant {variant} has no transaction yet"),
         )
         .hint("install packages first: `particle txn install`")),
@@ -879,9 +880,9 @@ pub(crate) fn parse_assignments(items: &[String]) -> Result<BTreeMap<String, Str
 
 pub(crate) fn query_err(e: journal::QueryError) -> CliError {
     let kind = match &e {
-        journal::QueryError::UnknownVariant { .. } => "unknown_variant",
-        journal::QueryError::UnknownSeq { .. } => "unknown_txn",
-        _ => "query",
+        journal::QueryError::UnknownVariant { .. } => ErrorKind::UnknownVariant,
+        journal::QueryError::UnknownSeq { .. } => ErrorKind::UnknownTxn,
+        _ => ErrorKind::Query,
     };
     CliError::new(kind, e.to_string())
 }
@@ -889,12 +890,12 @@ pub(crate) fn query_err(e: journal::QueryError) -> CliError {
 pub(crate) fn resolve<'a>(ctx: &'a Ctx, reference: &str) -> anyhow::Result<&'a Record> {
     ctx.journal.history().resolve(reference).map_err(|e| {
         let kind = if matches!(e, journal::ResolveError::Invalid { .. }) {
-            "usage"
+            ErrorKind::Usage
         } else {
-            "unknown_txn"
+            ErrorKind::UnknownTxn
         };
         let mut err = CliError::new(kind, e.to_string()).hint("see `particle txn log`");
-        if kind == "usage" {
+        if kind == ErrorKind::Usage {
             err.exit = 2;
         }
         err.into()
@@ -1159,7 +1160,7 @@ pub(crate) fn verify(root: &Path, json: bool) -> anyhow::Result<()> {
             Ok(())
         }
         Err(bad) => Err(CliError::new(
-            "journal_corrupt",
+            ErrorKind::JournalCorrupt,
             format!("journal verification failed: {bad}"),
         )
         .hint("the journal was damaged or edited; records after the named one cannot be trusted")
@@ -1183,7 +1184,7 @@ pub(crate) fn status(root: &Path, variant: Option<String>, json: bool) -> anyhow
     for name in &names {
         let head = h.head(name);
         let ref_commit = materializer::resolve_ref(&repo, name)
-            .map_err(|e| CliError::new("ostree", e.to_string()))?;
+            .map_err(|e| CliError::new(ErrorKind::Ostree, e.to_string()))?;
         let commit = head.map(|r| r.commit.to_hex());
         all.push(serde_json::json!({
             "variant": name,
@@ -1283,16 +1284,17 @@ pub(crate) fn replay(
             .map(|mut d| d.next().is_some())
             .unwrap_or(false)
     {
-        return Err(
-            CliError::new("exists", format!("{} is not empty", into.display()))
-                .hint("replay builds into a fresh directory")
-                .into(),
-        );
+        return Err(CliError::new(
+            ErrorKind::Exists,
+            format!("{} is not empty", into.display()),
+        )
+        .hint("replay builds into a fresh directory")
+        .into());
     }
     let target = crate::state::State::create(into)?;
     std::fs::create_dir_all(into.join("ostree"))?;
     materializer::init_repo(&into.join("ostree/repo"))
-        .map_err(|e| CliError::new("ostree", e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Ostree, e.to_string()))?;
     store::Store::create(&target.store_dir())?;
     let repo2 = into.join("ostree/repo");
     let mut results = Vec::new();
@@ -1318,7 +1320,7 @@ pub(crate) fn replay(
         let work = crate::ctx::staging_dir(into).join(format!("txn-{}", r.seq));
         let built = materializer::materialize(&repo2, &work, &input).map_err(|e| {
             CliError::new(
-                "materialize",
+                ErrorKind::Materialize,
                 format!("replaying transaction {}: {}", r.seq, chain(&e)),
             )
         })?;
@@ -1338,7 +1340,7 @@ pub(crate) fn replay(
             first_bad = Some((r.seq, recorded.clone(), built.commit.clone()));
         }
         materializer::set_ref(&repo2, &r.variant, &built.commit)
-            .map_err(|e| CliError::new("ostree", e.to_string()))?;
+            .map_err(|e| CliError::new(ErrorKind::Ostree, e.to_string()))?;
         results.push(serde_json::json!({ "seq": r.seq, "variant": r.variant, "recorded": recorded, "rebuilt": built.commit, "identical": same }));
     }
     // The journal itself is copied byte for byte: the new directory is a complete state directory.
@@ -1353,7 +1355,7 @@ pub(crate) fn replay(
     if check {
         if let Some((seq, want, got)) = first_bad {
             return Err(CliError::new(
-                "not_reproducible",
+                ErrorKind::NotReproducible,
                 format!("transaction {seq} rebuilt as {got}, but the journal records {want}"),
             )
             .into());
@@ -1406,12 +1408,12 @@ pub(crate) fn bisect(
         .tempdir()?;
     loop {
         match journal::bisect_step(&range, &verdicts)
-            .map_err(|e| CliError::new("bisect", e.to_string()))?
+            .map_err(|e| CliError::new(ErrorKind::Bisect, e.to_string()))?
         {
             journal::BisectStep::Test { seq } => {
-                let r = h
-                    .record(seq)
-                    .ok_or_else(|| CliError::new("internal", format!("no record {seq}")))?;
+                let r = h.record(seq).ok_or_else(|| {
+                    CliError::new(ErrorKind::Internal, format!("no record {seq}"))
+                })?;
                 let dir = checkouts.path().join(seq.to_string());
                 checkout(&ctx.repo(), &r.commit.to_hex(), &dir)?;
                 let status = std::process::Command::new(&cmd[0])
@@ -1420,7 +1422,7 @@ pub(crate) fn bisect(
                     .env("PARTICLE_TXN", seq.to_string())
                     .status()
                     .map_err(|e| {
-                        CliError::new("bisect", format!("could not run {}: {e}", cmd[0]))
+                        CliError::new(ErrorKind::Bisect, format!("could not run {}: {e}", cmd[0]))
                     })?;
                 let code = status.code().unwrap_or(128);
                 let v = journal::Verdict::from_exit_code(code);
@@ -1437,10 +1439,10 @@ pub(crate) fn bisect(
             } => {
                 let fb = h
                     .record(first_bad)
-                    .ok_or_else(|| CliError::new("internal", "missing record"))?;
+                    .ok_or_else(|| CliError::new(ErrorKind::Internal, "missing record"))?;
                 let lg = h
                     .record(last_good)
-                    .ok_or_else(|| CliError::new("internal", "missing record"))?;
+                    .ok_or_else(|| CliError::new(ErrorKind::Internal, "missing record"))?;
                 let d = journal::diff(&lg.state, &fb.state);
                 if json {
                     return print_json(&serde_json::json!({
@@ -1484,10 +1486,10 @@ pub(crate) fn checkout(repo: &Path, commit: &str, dir: &PathBuf) -> anyhow::Resu
         .args(["checkout", commit])
         .arg(dir)
         .output()
-        .map_err(|e| CliError::new("ostree", format!("could not run ostree: {e}")))?;
+        .map_err(|e| CliError::new(ErrorKind::Ostree, format!("could not run ostree: {e}")))?;
     if !out.status.success() {
         return Err(CliError::new(
-            "ostree",
+            ErrorKind::Ostree,
             format!(
                 "ostree checkout {commit}: {}",
                 String::from_utf8_lossy(&out.stderr).trim()

@@ -12,6 +12,7 @@ use crate::error::CliError;
 use crate::output::print_json;
 use crate::pinned::{Pinned, PinnedView};
 use crate::txn::{self, TxnOpts};
+use engine::ErrorKind;
 use journal::query::ProfileChange;
 use journal::{Provenance, Record, Request, State, Value};
 use serde::{Deserialize, Serialize};
@@ -135,20 +136,25 @@ fn push_unique(v: &mut Vec<String>, x: &str) {
 impl Definition {
     /// Reads and checks a definition file.
     pub(crate) fn load(path: &Path) -> Result<Definition, CliError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| CliError::new("io", format!("could not read {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            CliError::new(
+                ErrorKind::Io,
+                format!("could not read {}: {e}", path.display()),
+            )
+        })?;
         let mut def: Definition = toml::from_str(&text).map_err(|e| {
             let at = e.span().map_or(String::new(), |s| {
                 let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
                 format!(" (line {line})")
             });
             CliError::new(
-                "bad_definition",
+                ErrorKind::BadDefinition,
                 format!("{}{at}: {}", path.display(), e.message().trim_end()),
             )
         })?;
-        def.check()
-            .map_err(|m| CliError::new("bad_definition", format!("{}: {m}", path.display())))?;
+        def.check().map_err(|m| {
+            CliError::new(ErrorKind::BadDefinition, format!("{}: {m}", path.display()))
+        })?;
         def.normalize();
         Ok(def)
     }
@@ -543,7 +549,7 @@ fn rebased(
 ) -> Result<State, CliError> {
     let b = child.base.as_ref().ok_or_else(|| {
         CliError::new(
-            "not_a_child",
+            ErrorKind::NotAChild,
             format!("variant {} has no parent to rebase on", child.variant),
         )
     })?;
@@ -616,7 +622,7 @@ fn rebased(
         .find(|p| solved.packages.iter().any(|q| q.name == p.name))
     {
         return Err(CliError::new(
-            "rebase_conflict",
+            ErrorKind::RebaseConflict,
             format!(
                 "{} removed {} but {}'s new head needs it",
                 child.variant, p.name, b.variant
@@ -743,7 +749,7 @@ fn apply_one(
             h.head(p)
                 .ok_or_else(|| {
                     CliError::new(
-                        "unknown_variant",
+                        ErrorKind::UnknownVariant,
                         format!("{}'s parent {p:?} has no transactions yet", def.name),
                     )
                     .hint(format!(
@@ -760,7 +766,7 @@ fn apply_one(
         .and_then(|r| r.base.as_ref().map(|b| b.variant.clone()));
     if head.is_some() && recorded_parent != def.parent {
         return Err(CliError::new(
-            "parent_mismatch",
+            ErrorKind::ParentMismatch,
             format!(
                 "variant {} is built on {}, but the definition says {}",
                 def.name,
@@ -773,7 +779,7 @@ fn apply_one(
     }
     if head.is_none() && declared && def.parent.is_some() {
         return Err(CliError::new(
-            "parent_mismatch",
+            ErrorKind::ParentMismatch,
             format!(
                 "variant {} was created empty, but the definition gives it a parent",
                 def.name
@@ -822,7 +828,7 @@ fn apply_one(
     .profile(&mut target);
     if target.packages.is_empty() && install.is_empty() {
         return Err(CliError::new(
-            "empty_definition",
+            ErrorKind::EmptyDefinition,
             format!(
                 "{} would have no packages: list some under [packages] install",
                 def.name
@@ -926,7 +932,7 @@ pub(crate) fn rebase(root: &Path, o: &TxnOpts) -> anyhow::Result<()> {
         .head(&o.variant)
         .ok_or_else(|| {
             CliError::new(
-                "unknown_variant",
+                ErrorKind::UnknownVariant,
                 format!("variant {:?} has no transactions", o.variant),
             )
             .hint("see `particle variant list`")
@@ -934,7 +940,7 @@ pub(crate) fn rebase(root: &Path, o: &TxnOpts) -> anyhow::Result<()> {
         .clone();
     let b = head.base.clone().ok_or_else(|| {
         CliError::new(
-            "not_a_child",
+            ErrorKind::NotAChild,
             format!("variant {} has no parent to rebase on", o.variant),
         )
     })?;
@@ -942,7 +948,7 @@ pub(crate) fn rebase(root: &Path, o: &TxnOpts) -> anyhow::Result<()> {
         .head(&b.variant)
         .ok_or_else(|| {
             CliError::new(
-                "unknown_variant",
+                ErrorKind::UnknownVariant,
                 format!("parent {} has no transactions", b.variant),
             )
         })?
@@ -986,8 +992,12 @@ pub(crate) fn rebase(root: &Path, o: &TxnOpts) -> anyhow::Result<()> {
 
 /// Reads every `*.toml` of `dir` (sorted by name).
 fn load_dir(dir: &Path) -> Result<Vec<(String, Definition)>, CliError> {
-    let rd = std::fs::read_dir(dir)
-        .map_err(|e| CliError::new("io", format!("could not read {}: {e}", dir.display())))?;
+    let rd = std::fs::read_dir(dir).map_err(|e| {
+        CliError::new(
+            ErrorKind::Io,
+            format!("could not read {}: {e}", dir.display()),
+        )
+    })?;
     let mut files: Vec<PathBuf> = rd
         .flatten()
         .map(|e| e.path())
@@ -1002,7 +1012,7 @@ fn load_dir(dir: &Path) -> Result<Vec<(String, Definition)>, CliError> {
             .find(|(_, x): &&(String, Definition)| x.name == d.name)
         {
             return Err(CliError::new(
-                "bad_definition",
+                ErrorKind::BadDefinition,
                 format!("{} and {other} both define {}", f.display(), d.name),
             ));
         }
@@ -1010,7 +1020,7 @@ fn load_dir(dir: &Path) -> Result<Vec<(String, Definition)>, CliError> {
     }
     if defs.is_empty() {
         return Err(CliError::new(
-            "bad_definition",
+            ErrorKind::BadDefinition,
             format!("{} holds no variant definitions (*.toml)", dir.display()),
         ));
     }
@@ -1033,7 +1043,7 @@ fn ordered(defs: Vec<(String, Definition)>) -> Result<Vec<(String, Definition)>,
             None => {
                 let names: Vec<&str> = left.iter().map(|(_, d)| d.name.as_str()).collect();
                 return Err(CliError::new(
-                    "bad_definition",
+                    ErrorKind::BadDefinition,
                     format!("the parents of {} form a cycle", names.join(", ")),
                 ));
             }
@@ -1077,7 +1087,7 @@ pub(crate) fn compose(
             }
             if defs.is_empty() {
                 return Err(CliError::new(
-                    "bad_definition",
+                    ErrorKind::BadDefinition,
                     "no variant has been applied from a definition yet",
                 )
                 .hint("run `particle compose --dir variants/` or `particle variant apply FILE`")

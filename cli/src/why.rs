@@ -9,6 +9,7 @@
 use crate::ctx::Ctx;
 use crate::error::CliError;
 use crate::output::print_json;
+use engine::ErrorKind;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
@@ -18,7 +19,7 @@ pub(crate) fn why(root: &Path, package: &str, variant: &str, json: bool) -> anyh
     let h = ctx.journal.history();
     let head = h.head(variant).ok_or_else(|| {
         CliError::new(
-            "unknown_variant",
+            ErrorKind::UnknownVariant,
             format!("variant {variant:?} has no transactions"),
         )
     })?;
@@ -29,7 +30,7 @@ pub(crate) fn why(root: &Path, package: &str, variant: &str, json: bool) -> anyh
         .find(|p| p.name == package)
         .ok_or_else(|| {
             CliError::new(
-                "not_installed",
+                ErrorKind::NotInstalled,
                 format!("{package} is not installed in {variant}"),
             )
         })?;
@@ -93,7 +94,7 @@ pub(crate) fn why(root: &Path, package: &str, variant: &str, json: bool) -> anyh
     let t = index_of[target.name.as_str()];
     let Some(found) = solver::why(&installed, &root_indices, t) else {
         return Err(CliError::new(
-            "no_reason",
+            ErrorKind::NoReason,
             format!("{package} is installed but nothing in {variant} needs it (an orphan)"),
         )
         .into());

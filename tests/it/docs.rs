@@ -50,3 +50,21 @@ fn help_is_there_for_every_command() {
         assert!(r.stdout.contains("Usage:"), "{args:?}: {}", r.stdout);
     }
 }
+
+/// `kind` is stable and documented: docs/cli.md's table names every `engine::ErrorKind`.
+#[test]
+fn every_error_kind_is_documented() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/cli.md"),
+    )
+    .expect("docs/cli.md");
+    let missing: Vec<&str> = engine::ErrorKind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .filter(|k| !doc.contains(&format!("| `{k}` |")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not in docs/cli.md's table: {missing:?}"
+    );
+}

@@ -1,0 +1,321 @@
+//! What kind of failure an error is: a closed, stable set of names that scripts match on
+//! (`--json` prints it as `"kind"`; `docs/cli.md` lists them). The command line maps each kind to
+//! an exit status and a hint; the libraries below produce their own error types, which the
+//! engine and the command line classify into these.
+
+use std::fmt;
+
+/// The kind of a failure. Its name ([`ErrorKind::as_str`]) is stable: new kinds may be added,
+/// none renamed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// `usage`: bad usage: a wrong argument or combination (exit 2).
+    Usage,
+    /// `reported`: a failure the command's own output already reported (a `--json` status document with a `problem`): only the exit status is left to give.
+    Reported,
+    /// `failed`: an operation failed for a reason no other kind names.
+    Failed,
+    /// `internal`: a bug: something particle itself produced does not parse back.
+    Internal,
+    /// `io`: reading or writing a file failed.
+    Io,
+    /// `no_space`: a file system (or a machine's `/boot`) is full or too small; nothing was committed.
+    NoSpace,
+    /// `read_only`: the state directory (or what a command writes) is on a read-only file system.
+    ReadOnly,
+    /// `permission`: the state directory cannot be written by this user.
+    Permission,
+    /// `locked`: another particle process holds the state directory.
+    Locked,
+    /// `not_a_state_dir`: the root is not a particle state directory.
+    NotAStateDir,
+    /// `exists`: what a command would create already exists.
+    Exists,
+    /// `no_sources`: no package source is configured.
+    NoSources,
+    /// `bad_sources`: the sources file does not parse.
+    BadSources,
+    /// `unknown_source`: no source has that name.
+    UnknownSource,
+    /// `duplicate_source`: a source with that name exists.
+    DuplicateSource,
+    /// `keyring`: a source's keyring cannot be read.
+    Keyring,
+    /// `signature`: a Release file's signature does not verify.
+    Signature,
+    /// `release`: a Release file is malformed or does not list an index.
+    Release,
+    /// `hash_mismatch`: an index does not match the hash its Release file gives.
+    HashMismatch,
+    /// `bad_index`: an index does not parse.
+    BadIndex,
+    /// `fetch`: downloading a file failed.
+    Fetch,
+    /// `corrupt_object`: a stored object does not match its hash.
+    CorruptObject,
+    /// `no_snapshot`: nothing is pinned yet (`repo update` first).
+    NoSnapshot,
+    /// `store`: the package store failed.
+    Store,
+    /// `unknown_package`: no source offers that package.
+    UnknownPackage,
+    /// `not_installed`: the package is not installed.
+    NotInstalled,
+    /// `unsatisfiable`: the request cannot be satisfied; the message explains why.
+    Unsatisfiable,
+    /// `missing_deb`: a package's `.deb` is not in the store.
+    MissingDeb,
+    /// `materialize`: building the tree or its commit failed; nothing was committed.
+    Materialize,
+    /// `journal`: appending to or reading the journal failed.
+    Journal,
+    /// `journal_corrupt`: the journal's hash chain or a record does not verify.
+    JournalCorrupt,
+    /// `query`: a journal query failed.
+    Query,
+    /// `unknown_txn`: no transaction has that number or id.
+    UnknownTxn,
+    /// `no_transactions`: the variant has no transactions yet.
+    NoTransactions,
+    /// `no_reason`: a transaction that needs `--reason` was given none.
+    NoReason,
+    /// `not_reproducible`: a rebuilt commit differs from the recorded one.
+    NotReproducible,
+    /// `ref_mismatch`: a ref does not point where the journal says.
+    RefMismatch,
+    /// `missing_commit`: a recorded commit is not in the repository.
+    MissingCommit,
+    /// `same_commit`: both commits of a delta are the same.
+    SameCommit,
+    /// `ostree`: an OSTree operation failed.
+    Ostree,
+    /// `bisect`: a bisect session is in a state that does not allow the command.
+    Bisect,
+    /// `bad_status`: a tree's dpkg status does not parse.
+    BadStatus,
+    /// `bad_profile`: a boot or hardware profile setting is invalid.
+    BadProfile,
+    /// `unknown_variant`: no variant has that name.
+    UnknownVariant,
+    /// `variant_exists`: a variant with that name exists.
+    VariantExists,
+    /// `empty_variant`: the variant has no packages.
+    EmptyVariant,
+    /// `bad_definition`: a variant definition does not parse or is inconsistent.
+    BadDefinition,
+    /// `empty_definition`: a variant definition names no packages.
+    EmptyDefinition,
+    /// `not_a_child`: the variant has no parent to rebase on.
+    NotAChild,
+    /// `parent_mismatch`: the variant's parent is not the one named.
+    ParentMismatch,
+    /// `not_in_lineage`: the transaction is not in the variant's lineage.
+    NotInLineage,
+    /// `rebase_conflict`: a rebase cannot keep the child's own changes.
+    RebaseConflict,
+    /// `export`: exporting an image failed.
+    Export,
+    /// `delta`: generating or applying a static delta failed.
+    Delta,
+    /// `deploy`: deploying into a sysroot failed.
+    Deploy,
+    /// `no_sysroot`: the directory is not an OSTree sysroot.
+    NoSysroot,
+    /// `no_kernel`: the commit has no kernel.
+    NoKernel,
+    /// `no_initramfs`: the commit has no initramfs.
+    NoInitramfs,
+    /// `no_bootloader`: the commit has no GRUB.
+    NoBootloader,
+    /// `too_small`: the image size is too small for the tree.
+    TooSmall,
+    /// `tool`: a host tool failed or is missing; the message has its command line and output.
+    Tool,
+    /// `machine_state`: a machine's state directory could not be set up.
+    MachineState,
+    /// `not_deployed`: a machine's journal head is not what boots next.
+    NotDeployed,
+    /// `nothing_staged`: there is no staged deployment to drop.
+    NothingStaged,
+    /// `no_rollback`: there is no rollback deployment made by particle.
+    NoRollback,
+    /// `own_package`: particle's own package archive did not verify.
+    OwnPackage,
+}
+
+impl ErrorKind {
+    /// Every kind, in the order `docs/cli.md` lists them.
+    pub const ALL: &'static [ErrorKind] = &[
+        ErrorKind::Usage,
+        ErrorKind::Reported,
+        ErrorKind::Failed,
+        ErrorKind::Internal,
+        ErrorKind::Io,
+        ErrorKind::NoSpace,
+        ErrorKind::ReadOnly,
+        ErrorKind::Permission,
+        ErrorKind::Locked,
+        ErrorKind::NotAStateDir,
+        ErrorKind::Exists,
+        ErrorKind::NoSources,
+        ErrorKind::BadSources,
+        ErrorKind::UnknownSource,
+        ErrorKind::DuplicateSource,
+        ErrorKind::Keyring,
+        ErrorKind::Signature,
+        ErrorKind::Release,
+        ErrorKind::HashMismatch,
+        ErrorKind::BadIndex,
+        ErrorKind::Fetch,
+        ErrorKind::CorruptObject,
+        ErrorKind::NoSnapshot,
+        ErrorKind::Store,
+        ErrorKind::UnknownPackage,
+        ErrorKind::NotInstalled,
+        ErrorKind::Unsatisfiable,
+        ErrorKind::MissingDeb,
+        ErrorKind::Materialize,
+        ErrorKind::Journal,
+        ErrorKind::JournalCorrupt,
+        ErrorKind::Query,
+        ErrorKind::UnknownTxn,
+        ErrorKind::NoTransactions,
+        ErrorKind::NoReason,
+        ErrorKind::NotReproducible,
+        ErrorKind::RefMismatch,
+        ErrorKind::MissingCommit,
+        ErrorKind::SameCommit,
+        ErrorKind::Ostree,
+        ErrorKind::Bisect,
+        ErrorKind::BadStatus,
+        ErrorKind::BadProfile,
+        ErrorKind::UnknownVariant,
+        ErrorKind::VariantExists,
+        ErrorKind::EmptyVariant,
+        ErrorKind::BadDefinition,
+        ErrorKind::EmptyDefinition,
+        ErrorKind::NotAChild,
+        ErrorKind::ParentMismatch,
+        ErrorKind::NotInLineage,
+        ErrorKind::RebaseConflict,
+        ErrorKind::Export,
+        ErrorKind::Delta,
+        ErrorKind::Deploy,
+        ErrorKind::NoSysroot,
+        ErrorKind::NoKernel,
+        ErrorKind::NoInitramfs,
+        ErrorKind::NoBootloader,
+        ErrorKind::TooSmall,
+        ErrorKind::Tool,
+        ErrorKind::MachineState,
+        ErrorKind::NotDeployed,
+        ErrorKind::NothingStaged,
+        ErrorKind::NoRollback,
+        ErrorKind::OwnPackage,
+    ];
+
+    /// The stable name (`snake_case`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Usage => "usage",
+            ErrorKind::Reported => "reported",
+            ErrorKind::Failed => "failed",
+            ErrorKind::Internal => "internal",
+            ErrorKind::Io => "io",
+            ErrorKind::NoSpace => "no_space",
+            ErrorKind::ReadOnly => "read_only",
+            ErrorKind::Permission => "permission",
+            ErrorKind::Locked => "locked",
+            ErrorKind::NotAStateDir => "not_a_state_dir",
+            ErrorKind::Exists => "exists",
+            ErrorKind::NoSources => "no_sources",
+            ErrorKind::BadSources => "bad_sources",
+            ErrorKind::UnknownSource => "unknown_source",
+            ErrorKind::DuplicateSource => "duplicate_source",
+            ErrorKind::Keyring => "keyring",
+            ErrorKind::Signature => "signature",
+            ErrorKind::Release => "release",
+            ErrorKind::HashMismatch => "hash_mismatch",
+            ErrorKind::BadIndex => "bad_index",
+            ErrorKind::Fetch => "fetch",
+            ErrorKind::CorruptObject => "corrupt_object",
+            ErrorKind::NoSnapshot => "no_snapshot",
+            ErrorKind::Store => "store",
+            ErrorKind::UnknownPackage => "unknown_package",
+            ErrorKind::NotInstalled => "not_installed",
+            ErrorKind::Unsatisfiable => "unsatisfiable",
+            ErrorKind::MissingDeb => "missing_deb",
+            ErrorKind::Materialize => "materialize",
+            ErrorKind::Journal => "journal",
+            ErrorKind::JournalCorrupt => "journal_corrupt",
+            ErrorKind::Query => "query",
+            ErrorKind::UnknownTxn => "unknown_txn",
+            ErrorKind::NoTransactions => "no_transactions",
+            ErrorKind::NoReason => "no_reason",
+            ErrorKind::NotReproducible => "not_reproducible",
+            ErrorKind::RefMismatch => "ref_mismatch",
+            ErrorKind::MissingCommit => "missing_commit",
+            ErrorKind::SameCommit => "same_commit",
+            ErrorKind::Ostree => "ostree",
+            ErrorKind::Bisect => "bisect",
+            ErrorKind::BadStatus => "bad_status",
+            ErrorKind::BadProfile => "bad_profile",
+            ErrorKind::UnknownVariant => "unknown_variant",
+            ErrorKind::VariantExists => "variant_exists",
+            ErrorKind::EmptyVariant => "empty_variant",
+            ErrorKind::BadDefinition => "bad_definition",
+            ErrorKind::EmptyDefinition => "empty_definition",
+            ErrorKind::NotAChild => "not_a_child",
+            ErrorKind::ParentMismatch => "parent_mismatch",
+            ErrorKind::NotInLineage => "not_in_lineage",
+            ErrorKind::RebaseConflict => "rebase_conflict",
+            ErrorKind::Export => "export",
+            ErrorKind::Delta => "delta",
+            ErrorKind::Deploy => "deploy",
+            ErrorKind::NoSysroot => "no_sysroot",
+            ErrorKind::NoKernel => "no_kernel",
+            ErrorKind::NoInitramfs => "no_initramfs",
+            ErrorKind::NoBootloader => "no_bootloader",
+            ErrorKind::TooSmall => "too_small",
+            ErrorKind::Tool => "tool",
+            ErrorKind::MachineState => "machine_state",
+            ErrorKind::NotDeployed => "not_deployed",
+            ErrorKind::NothingStaged => "nothing_staged",
+            ErrorKind::NoRollback => "no_rollback",
+            ErrorKind::OwnPackage => "own_package",
+        }
+    }
+
+    /// The kind named `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|k| k.as_str() == name)
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn names_are_unique_snake_case_and_round_trip() {
+        let names: BTreeSet<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names.len(), ErrorKind::ALL.len(), "two kinds share a name");
+        for k in ErrorKind::ALL {
+            let n = k.as_str();
+            assert!(
+                n.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') && !n.starts_with('_'),
+                "{n}"
+            );
+            assert_eq!(ErrorKind::from_name(n), Some(*k));
+        }
+        assert_eq!(ErrorKind::from_name("no_such_kind"), None);
+    }
+}
