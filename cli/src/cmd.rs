@@ -2,10 +2,10 @@
 
 use crate::error::CliError;
 use crate::output::{print_json, table};
-use crate::state::State;
 use crate::txn;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use engine::state::State;
 use engine::ErrorKind;
 use std::path::{Path, PathBuf};
 
@@ -463,7 +463,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             | Command::Gc { .. }
             | Command::Du
             | Command::Solve { .. } => {
-                global.root = crate::machine_state::root_for(sysroot)?;
+                global.root = engine::state::root_for(sysroot)?;
             }
             _ => {
                 return Err(CliError::usage(
@@ -572,7 +572,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             None if variant.is_none() && machine::booted_system() && !g.root.exists() => {
                 crate::deliver::sysroot_status(&g.root, Path::new("/"), g.json)
             }
-            None => match crate::machine_state::detect(&g.root)? {
+            None => match engine::state::detect(&g.root)? {
                 Some(m) if variant.is_none() => {
                     crate::deliver::sysroot_status(&g.root, &m.sysroot, g.json)
                 }
@@ -826,14 +826,14 @@ fn init(g: &Global, variant: &str) -> anyhow::Result<()> {
         .into());
     }
     let state = State::create(&g.root)?;
-    let _lock = crate::state::lock(&state)?;
+    let _lock = engine::state::lock(&state)?;
     store::Store::create(&state.store_dir())?;
     std::fs::create_dir_all(state.root.join("ostree"))?;
     materializer::init_repo(&state.root.join("ostree/repo"))
         .map_err(|e| CliError::new(ErrorKind::Ostree, e.to_string()))?;
     journal::Journal::open(&state.root.join("journal"))
         .map_err(|e| CliError::new(ErrorKind::Journal, e.to_string()))?;
-    crate::state::declare_variant(&state, variant)?;
+    engine::state::declare_variant(&state, variant)?;
     if g.json {
         print_json(&serde_json::json!({ "root": state.root, "variant": variant }))?;
     } else {
@@ -853,7 +853,7 @@ fn open_store(g: &Global) -> anyhow::Result<(State, store::Store)> {
 /// refused before anything is opened for writing.
 fn open_store_locked(g: &Global) -> anyhow::Result<(State, journal::Lock, store::Store)> {
     let state = State::open(&g.root)?;
-    let lock = crate::state::lock(&state)?;
+    let lock = engine::state::lock(&state)?;
     let st = store::Store::open(&state.store_dir())?;
     Ok((state, lock, st))
 }

@@ -3,7 +3,7 @@
 //! removed and every variant's ref is moved to its journal head's commit (refs are projections).
 
 use crate::error::CliError;
-use crate::state::State;
+use engine::state::State;
 use engine::ErrorKind;
 use std::path::PathBuf;
 
@@ -68,7 +68,7 @@ impl Ctx {
     /// Every variant: those declared (`init`, `variant create` without a parent) in order, then
     /// those only the journal knows.
     pub(crate) fn variant_names(&self) -> Result<Vec<String>, CliError> {
-        let mut names = crate::state::variants(&self.state)?;
+        let mut names = engine::state::variants(&self.state)?;
         for v in self.journal.history().variants() {
             if !names.iter().any(|n| n == v) {
                 names.push(v.to_owned());
@@ -113,7 +113,7 @@ impl Ctx {
     pub(crate) fn write(root: &std::path::Path, quiet: bool) -> anyhow::Result<Self> {
         let t = std::time::Instant::now();
         let state = State::open(root)?;
-        let lock = crate::state::lock(&state)?;
+        let lock = engine::state::lock(&state)?;
         let store = store::Store::open(&state.store_dir())?;
         let (journal, report) =
             journal::Journal::open(&state.root.join("journal")).map_err(|e| {

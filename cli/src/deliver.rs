@@ -18,13 +18,13 @@ use std::path::{Path, PathBuf};
 /// its database is held by a running transaction, and delivering the current head while the
 /// next transaction builds must work.
 struct Reader {
-    state: crate::state::State,
+    state: engine::state::State,
     journal: journal::Journal,
 }
 
 impl Reader {
     fn open(root: &Path) -> anyhow::Result<Self> {
-        let state = crate::state::State::open(root)?;
+        let state = engine::state::State::open(root)?;
         let (journal, _) = journal::Journal::open(&state.root.join("journal")).map_err(|e| {
             CliError::new(
                 ErrorKind::Journal,
@@ -60,7 +60,7 @@ impl Reader {
         if let Some(r) = self.journal.history().head(variant) {
             return Ok(r);
         }
-        if crate::state::variants(&self.state)?
+        if engine::state::variants(&self.state)?
             .iter()
             .any(|v| v == variant)
         {
@@ -86,38 +86,9 @@ fn ostree_err(e: impl std::fmt::Display) -> CliError {
     CliError::new(ErrorKind::Ostree, e.to_string())
 }
 
-/// The kind of the same name.
-fn machine_kind(k: machine::ErrorKind) -> ErrorKind {
-    use machine::ErrorKind as M;
-    match k {
-        M::Usage => ErrorKind::Usage,
-        M::Exists => ErrorKind::Exists,
-        M::NoKernel => ErrorKind::NoKernel,
-        M::NoInitramfs => ErrorKind::NoInitramfs,
-        M::NoBootloader => ErrorKind::NoBootloader,
-        M::TooSmall => ErrorKind::TooSmall,
-        M::MissingCommit => ErrorKind::MissingCommit,
-        M::Ostree => ErrorKind::Ostree,
-        M::NoSysroot => ErrorKind::NoSysroot,
-        M::Deploy => ErrorKind::Deploy,
-        M::Delta => ErrorKind::Delta,
-        M::Tool => ErrorKind::Tool,
-        M::Io => ErrorKind::Io,
-        M::NoSpace => ErrorKind::NoSpace,
-        M::MachineState => ErrorKind::MachineState,
-        _ => ErrorKind::Failed,
-    }
-}
-
 /// A `machine` error as the command line reports it: same kind, message and hint.
 pub(crate) fn machine_err(e: machine::Error) -> CliError {
-    let mut c = if e.kind() == machine::ErrorKind::Usage {
-        CliError::usage(e.message())
-    } else {
-        CliError::new(machine_kind(e.kind()), e.message())
-    };
-    c.hint = e.hint_text().map(str::to_owned);
-    c
+    engine::Error::from(e).into()
 }
 
 /// "variant V (transaction N, commit C…)": how refusals name a head commit.
@@ -220,11 +191,11 @@ pub(crate) fn sysroot_status(root: &Path, sysroot: &Path, json: bool) -> anyhow:
     // (the id covers the commit checksum): the journal names the record that committed each
     // deployment's checksum. The machine's own journal when it has one (its numbering), else
     // the state directory's.
-    let machine_root = crate::machine_state::root_for(sysroot)
+    let machine_root = engine::state::root_for(sysroot)
         .ok()
         .filter(|r| r.join("journal").exists());
     let machine = match &machine_root {
-        Some(r) => crate::machine_state::detect(r)?,
+        Some(r) => engine::state::detect(r)?,
         None => None,
     };
     let journal_dir = machine_root.as_deref().unwrap_or(root).join("journal");

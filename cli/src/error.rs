@@ -92,10 +92,30 @@ pub(crate) fn classify(
     }
 }
 
+impl From<engine::Error> for CliError {
+    /// Same kind, message and hint; exit 2 for bad usage; `no_space` when a full file system is
+    /// what failed underneath.
+    fn from(e: engine::Error) -> Self {
+        if e.kind() != ErrorKind::NoSpace && is_no_space(&e) {
+            return CliError::new(ErrorKind::NoSpace, e.message()).hint(NO_SPACE_HINT);
+        }
+        let mut c = CliError::new(e.kind(), e.message());
+        c.hint = e.hint_text().map(str::to_owned);
+        if e.kind() == ErrorKind::Usage {
+            c.exit = 2;
+        }
+        c
+    }
+}
+
 impl From<anyhow::Error> for CliError {
     fn from(e: anyhow::Error) -> Self {
         let e = match e.downcast::<CliError>() {
             Ok(c) => return c,
+            Err(e) => e,
+        };
+        let e = match e.downcast::<engine::Error>() {
+            Ok(c) => return c.into(),
             Err(e) => e,
         };
         if e.chain().any(is_no_space_one) {
@@ -108,7 +128,7 @@ impl From<anyhow::Error> for CliError {
         // A read-only file system deep in the chain: say so, whatever the operation was.
         if e.chain().any(is_read_only) {
             return CliError::new(ErrorKind::ReadOnly, chain_message(&e))
-                .hint(crate::state::READ_ONLY_HINT);
+                .hint(engine::state::READ_ONLY_HINT);
         }
         CliError::new(ErrorKind::Failed, chain_message(&e))
     }
@@ -142,7 +162,7 @@ fn store_error(e: store::StoreError) -> CliError {
     while let Some(c) = cause {
         if is_read_only(c) {
             return CliError::new(ErrorKind::ReadOnly, e.to_string())
-                .hint(crate::state::READ_ONLY_HINT);
+                .hint(engine::state::READ_ONLY_HINT);
         }
         cause = c.source();
     }

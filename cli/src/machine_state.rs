@@ -13,123 +13,7 @@ use engine::ErrorKind;
 use journal::{NewRecord, Record, Request};
 use std::path::{Path, PathBuf};
 
-/// The file that marks a state directory as a machine's: `stateroot=NAME`.
-const MACHINE_FILE: &str = "machine";
-
-/// Where a machine's state directory sits in its stateroot's `/var`.
-const IN_VAR: &str = "lib/particle";
-
-/// The sysroot a machine state directory belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Machine {
-    pub(crate) sysroot: PathBuf,
-    pub(crate) stateroot: String,
-    /// The sysroot is the running system: new deployments are staged, and ostree finalizes
-    /// them at shutdown.
-    pub(crate) booted: bool,
-}
-
-impl Machine {
-    pub(crate) fn repo(&self) -> PathBuf {
-        self.sysroot.join("ostree/repo")
-    }
-}
-
-/// The directory of a deployment of `commit` in the machine's sysroot, if one has it.
-pub(crate) fn deployment_of(m: &Machine, commit: &str) -> Option<PathBuf> {
-    machine::deployments(&m.sysroot)
-        .ok()?
-        .into_iter()
-        .find(|d| d.commit == commit && d.path.is_dir())
-        .map(|d| d.path)
-}
-
-/// `<sysroot>/ostree/deploy/<stateroot>/var/lib/particle`.
-pub(crate) fn state_dir_of(sysroot: &Path, stateroot: &str) -> PathBuf {
-    sysroot
-        .join("ostree/deploy")
-        .join(stateroot)
-        .join("var")
-        .join(IN_VAR)
-}
-
-/// Whether `sysroot` is `/` of the OSTree system this process runs on.
-pub(crate) fn is_running_root(sysroot: &Path) -> bool {
-    machine::booted_system() && std::fs::canonicalize(sysroot).is_ok_and(|p| p == Path::new("/"))
-}
-
-/// The state directory `--sysroot DIR` acts on: that of the stateroot of DIR's default
-/// deployment, or `/var/lib/particle` when DIR is `/` of the running system.
-pub(crate) fn root_for(sysroot: &Path) -> Result<PathBuf, CliError> {
-    if is_running_root(sysroot) {
-        return Ok(PathBuf::from("/var").join(IN_VAR));
-    }
-    let list = machine::deployments(sysroot).map_err(machine_err)?;
-    let first = list.first().ok_or_else(|| {
-        CliError::new(
-            ErrorKind::NoSysroot,
-            format!("the sysroot {} has no deployment", sysroot.display()),
-        )
-        .hint("deploy a variant into it first: `particle deploy --sysroot DIR`")
-    })?;
-    Ok(state_dir_of(sysroot, &first.stateroot))
-}
-
-/// Reads the machine marker of `root`: `Some` for a machine state directory, with the sysroot
-/// found from where the directory sits (offline) or `/` (on the running system).
-pub(crate) fn detect(root: &Path) -> Result<Option<Machine>, CliError> {
-    let path = root.join(MACHINE_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(crate::state::io_error(root, &path, "read", &e)),
-    };
-    let stateroot = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("stateroot="))
-        .map(str::to_owned)
-        .ok_or_else(|| {
-            CliError::new(
-                ErrorKind::NotAStateDir,
-                format!("{} names no stateroot", path.display()),
-            )
-        })?;
-    let canonical =
-        std::fs::canonicalize(root).map_err(|e| CliError::new(ErrorKind::Io, e.to_string()))?;
-    let tail = Path::new("ostree/deploy")
-        .join(&stateroot)
-        .join("var")
-        .join(IN_VAR);
-    let prefix = canonical
-        .ancestors()
-        .nth(tail.components().count())
-        .filter(|_| canonical.ends_with(&tail))
-        .map(Path::to_path_buf);
-    let running = machine::booted_system();
-    let machine = match prefix {
-        Some(p) if !(running && p == Path::new("/sysroot")) => Machine {
-            sysroot: p,
-            stateroot,
-            booted: false,
-        },
-        _ if running => Machine {
-            sysroot: PathBuf::from("/"),
-            stateroot,
-            booted: true,
-        },
-        _ => {
-            return Err(CliError::new(
-                ErrorKind::NoSysroot,
-                format!(
-                    "{} is a machine's state directory, but it is not inside an OSTree sysroot and this system did not boot from one",
-                    root.display()
-                ),
-            )
-            .hint("pass the sysroot with --sysroot DIR"))
-        }
-    };
-    Ok(Some(machine))
-}
+use engine::state::{state_dir_of, Machine, MACHINE_FILE};
 
 /// Creates (or continues) the machine state directory of `stateroot` in `sysroot` after
 /// `record`'s commit was deployed there: the marker, an empty package store with the build
@@ -145,7 +29,7 @@ pub(crate) fn seed(
     sources: &[store::SourceConfig],
 ) -> anyhow::Result<PathBuf> {
     let dir = state_dir_of(sysroot, stateroot);
-    let state = crate::state::State::create(&dir)?;
+    let state = engine::state::State::create(&dir)?;
     let marker = dir.join(MACHINE_FILE);
     store::write_atomic(&marker, format!("stateroot={stateroot}\n").as_bytes()).map_err(|e| {
         CliError::new(
@@ -153,7 +37,7 @@ pub(crate) fn seed(
             format!("could not write {}: {e}", marker.display()),
         )
     })?;
-    let _lock = crate::state::lock(&state)?;
+    let _lock = engine::state::lock(&state)?;
     let st = store::Store::create(&state.store_dir())?;
     let known = st.sources()?;
     // The build host's archive of particle's own package stays on the build host.

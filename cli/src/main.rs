@@ -17,7 +17,6 @@ mod own_package;
 mod pinned;
 mod plumbing;
 mod progress;
-mod state;
 mod txn;
 mod variants;
 mod why;

@@ -7,7 +7,7 @@
 //! docs/delivery.md, "particle in the images".
 
 use crate::error::CliError;
-use crate::state::State;
+use engine::state::State;
 use engine::ErrorKind;
 use std::path::PathBuf;
 
@@ -51,7 +51,7 @@ pub(crate) fn ensure(
     })?;
     let dir = dir(state);
     std::fs::create_dir_all(&dir)
-        .map_err(|e| crate::state::io_error(&state.root, &dir, "create", &e))?;
+        .map_err(|e| engine::state::io_error(&state.root, &dir, "create", &e))?;
     let arch = store::native_architecture();
     let pkg = machine::build_package(
         &machine::PackageRequest {

@@ -282,7 +282,7 @@ pub(crate) fn fetch_state(
 
 pub(crate) fn check_variant_known(ctx: &Ctx, variant: &str) -> anyhow::Result<()> {
     if ctx.journal.history().head(variant).is_some()
-        || crate::state::variants(&ctx.state)?
+        || engine::state::variants(&ctx.state)?
             .iter()
             .any(|v| v == variant)
     {
@@ -485,7 +485,7 @@ pub(crate) fn commit_state(
     let options = materializer::Options {
         // On a machine the base is usually deployed: the build's overlay stands on it.
         base_checkout: match (&ctx.state.machine, &input.base_commit) {
-            (Some(m), Some(base)) => crate::machine_state::deployment_of(m, base),
+            (Some(m), Some(base)) => engine::state::deployment_of(m, base),
             _ => None,
         },
         ..materializer::Options::default()
@@ -566,11 +566,13 @@ pub(crate) fn commit_state(
         // Recorded: from here a failure is repaired by the next command's recovery, which
         // deploys the journal's head.
         let quiet = o.quiet || o.json;
+        let t = std::time::Instant::now();
         crate::machine_state::deploy_record(m, &record, &|msg| {
             if !quiet {
                 eprintln!("{msg}");
             }
         })?;
+        tracing::info!("deployed transaction {} in {:.2?}", record.seq, t.elapsed());
         crate::faults::point("deployed");
     }
     Ok(record)
@@ -713,7 +715,7 @@ pub(crate) fn variant_create(root: &Path, o: &TxnOpts, from: Option<&str>) -> an
     }
     let mut ctx = Ctx::write(root, o.quiet || o.json)?;
     let exists = ctx.journal.history().head(&o.variant).is_some()
-        || crate::state::variants(&ctx.state)?.contains(&o.variant);
+        || engine::state::variants(&ctx.state)?.contains(&o.variant);
     if exists {
         return Err(CliError::new(
             ErrorKind::VariantExists,
@@ -722,7 +724,7 @@ pub(crate) fn variant_create(root: &Path, o: &TxnOpts, from: Option<&str>) -> an
         .into());
     }
     let Some(from) = from else {
-        crate::state::declare_variant(&ctx.state, &o.variant)?;
+        engine::state::declare_variant(&ctx.state, &o.variant)?;
         if o.json {
             print_json(&serde_json::json!({ "variant": o.variant, "parent": null, "txn": null }))?;
         } else if !o.quiet {
@@ -1291,7 +1293,7 @@ pub(crate) fn replay(
         .hint("replay builds into a fresh directory")
         .into());
     }
-    let target = crate::state::State::create(into)?;
+    let target = engine::state::State::create(into)?;
     std::fs::create_dir_all(into.join("ostree"))?;
     materializer::init_repo(&into.join("ostree/repo"))
         .map_err(|e| CliError::new(ErrorKind::Ostree, e.to_string()))?;

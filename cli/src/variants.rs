@@ -743,7 +743,7 @@ fn apply_one(
 ) -> anyhow::Result<Outcome> {
     let h = ctx.journal.history();
     let head = h.head(&def.name).cloned();
-    let declared = crate::state::variants(&ctx.state)?.contains(&def.name);
+    let declared = engine::state::variants(&ctx.state)?.contains(&def.name);
     let parent_head = match &def.parent {
         Some(p) => Some(
             h.head(p)
@@ -848,7 +848,7 @@ fn apply_one(
         ..o.clone()
     };
     if head.is_none() && !declared && def.parent.is_none() {
-        crate::state::declare_variant(&ctx.state, &def.name)?;
+        engine::state::declare_variant(&ctx.state, &def.name)?;
     }
     commit_target(
         ctx,

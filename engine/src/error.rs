@@ -5,6 +5,88 @@
 
 use std::fmt;
 
+/// A failure with what a front end needs to report it: its kind, one line saying what failed on
+/// which file/package/transaction, what to do about it, and the lower error it came from.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    hint: Option<String>,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+/// What engine functions return.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            hint: None,
+            source: None,
+        }
+    }
+
+    /// Adds what to do about it.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Keeps the lower error this one came from.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn hint_text(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+}
+
+/// The engine kind of a `machine` kind: the one of the same name.
+pub fn machine_kind(k: machine::ErrorKind) -> ErrorKind {
+    use machine::ErrorKind as M;
+    match k {
+        M::Usage => ErrorKind::Usage,
+        M::Exists => ErrorKind::Exists,
+        M::NoKernel => ErrorKind::NoKernel,
+        M::NoInitramfs => ErrorKind::NoInitramfs,
+        M::NoBootloader => ErrorKind::NoBootloader,
+        M::TooSmall => ErrorKind::TooSmall,
+        M::MissingCommit => ErrorKind::MissingCommit,
+        M::Ostree => ErrorKind::Ostree,
+        M::NoSysroot => ErrorKind::NoSysroot,
+        M::Deploy => ErrorKind::Deploy,
+        M::Delta => ErrorKind::Delta,
+        M::Tool => ErrorKind::Tool,
+        M::Io => ErrorKind::Io,
+        M::NoSpace => ErrorKind::NoSpace,
+        M::MachineState => ErrorKind::MachineState,
+        _ => ErrorKind::Failed,
+    }
+}
+
+impl From<machine::Error> for Error {
+    /// Same kind, message and hint.
+    fn from(e: machine::Error) -> Self {
+        let mut out = Error::new(machine_kind(e.kind()), e.message());
+        out.hint = e.hint_text().map(str::to_owned);
+        out
+    }
+}
+
 /// The kind of a failure. Its name ([`ErrorKind::as_str`]) is stable: new kinds may be added,
 /// none renamed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

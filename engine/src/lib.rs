@@ -1,8 +1,10 @@
 //! particle's transaction engine, being carved out of the command line (issue #16): what every
 //! front end (the `particle` binary, a machine's update service, a build farm) needs to drive
-//! transactions. So far it holds the stable error kinds; the state directory, the transaction
+//! transactions. So far it holds the stable error kinds and the state directory (opening,
+//! creating, the lock, declared variants, and whether it is a machine's); the transaction
 //! protocol and the variants model follow.
 
 mod error;
+pub mod state;
 
-pub use error::ErrorKind;
+pub use error::{machine_kind, Error, ErrorKind, Result};

@@ -38,9 +38,11 @@ pub(crate) fn tool_output(
         .collect::<Vec<_>>()
         .join(" ");
     tracing::info!("running {shown}");
+    let started = std::time::Instant::now();
     let out = cmd.output().map_err(|e| {
         Error::new(kind, format!("could not run `{shown}`: {e}")).hint(missing_hint.to_owned())
     })?;
+    tracing::debug!("{name} ran for {:.2?}", started.elapsed());
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let msg = stderr

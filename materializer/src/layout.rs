@@ -368,6 +368,29 @@ pub(crate) fn strip_xattrs(tree: &Path) -> Result<(), LayoutError> {
     Ok(())
 }
 
+/// [`strip_xattrs`] for a tree that is an overlay mounted at `tree` with upper layer `upper`
+/// (`crate::overlay`): only what the upper layer holds can carry anything new, since the lower
+/// layer is the base commit's files, stripped when it was built. Whiteouts (character devices in
+/// the upper layer) are not in the tree and are skipped.
+pub(crate) fn strip_xattrs_upper(tree: &Path, upper: &Path) -> Result<(), LayoutError> {
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        strip_one(&tree.join(&rel))?;
+        let dir = upper.join(&rel);
+        for entry in fs::read_dir(&dir).map_err(io_err("read", &dir))? {
+            let entry = entry.map_err(io_err("read", &dir))?;
+            let ty = entry.file_type().map_err(io_err("read", &dir))?;
+            let rel = rel.join(entry.file_name());
+            if ty.is_dir() {
+                stack.push(rel);
+            } else if ty.is_file() || ty.is_symlink() {
+                strip_one(&tree.join(&rel))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn strip_one(path: &Path) -> Result<(), LayoutError> {
     let mut buf = vec![0u8; 256];
     let len = loop {

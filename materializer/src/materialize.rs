@@ -333,7 +333,12 @@ fn build(
     };
     let machine = wants_boot_chain(input.packages.iter().map(|p| p.name.as_str()));
     atomic_layout(tree, &variant, &input.profile, machine)?;
-    strip_xattrs(tree)?;
+    match &from_base {
+        Some(crate::known::FromBase::Overlay { upper, .. }) => {
+            crate::layout::strip_xattrs_upper(tree, upper)?
+        }
+        _ => strip_xattrs(tree)?,
+    }
     clock.lap("layout");
 
     let mut strings = BTreeMap::new();
