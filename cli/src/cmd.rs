@@ -641,7 +641,7 @@ fn parse_time(s: &str) -> Result<i64, String> {
 /// The variant a command acts on when none is named: on a machine, the one it runs (its
 /// journal's head); else `base`.
 fn default_variant(root: &Path) -> String {
-    crate::machine_state::machine_variant(root).unwrap_or_else(|| "base".to_owned())
+    engine::machine::machine_variant(root).unwrap_or_else(|| "base".to_owned())
 }
 
 fn opts(g: &Global, c: TxnCommon, dry_run: bool) -> txn::TxnOpts {
@@ -715,7 +715,7 @@ fn txn_cmd(g: &Global, c: TxnCmd) -> anyhow::Result<()> {
         } => {
             let o = opts(g, common, dry_run);
             match to {
-                None if crate::machine_state::machine_variant(&g.root).is_some() => {
+                None if engine::machine::machine_variant(&g.root).is_some() => {
                     crate::machine_state::rollback(&g.root, &o)
                 }
                 to => txn::rollback(&g.root, &o, to.as_deref()),
@@ -812,11 +812,7 @@ fn variant_list(g: &Global) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
+use engine::machine::now;
 
 fn init(g: &Global, variant: &str) -> anyhow::Result<()> {
     if !store::valid_name(variant) {

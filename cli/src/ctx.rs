@@ -148,7 +148,7 @@ impl Ctx {
         ctx.recover(quiet)?;
         if let Some(m) = &ctx.state.machine {
             let say = |msg: &str| note(quiet, msg);
-            if let Some(done) = crate::machine_state::reconcile(m, &ctx.journal, &say)? {
+            if let Some(done) = engine::machine::reconcile(m, &ctx.journal, &say)? {
                 note(quiet, &done);
             }
         }

@@ -140,7 +140,7 @@ pub(crate) fn deploy(
     )
     .map_err(machine_err)?;
     let (from, sources) = ctx.origin()?;
-    let machine_root = crate::machine_state::seed(&d.sysroot, stateroot, &from, record, &sources)?;
+    let machine_root = engine::machine::seed(&d.sysroot, stateroot, &from, record, &sources)?;
     let info = |i: &machine::DeploymentInfo| {
         serde_json::json!({
             "index": i.index, "stateroot": i.stateroot, "checksum": i.checksum,
@@ -203,7 +203,7 @@ pub(crate) fn sysroot_status(root: &Path, sysroot: &Path, json: bool) -> anyhow:
         .ok()
         .map(|(j, _)| j);
     let problem = match (&machine, &journal) {
-        (Some(m), Some(j)) => crate::machine_state::drift(m, j, &list),
+        (Some(m), Some(j)) => engine::machine::drift(m, j, &list),
         _ => None,
     };
     if let Some(journal) = &journal {
@@ -336,7 +336,7 @@ pub(crate) fn image(root: &Path, o: &ImageOpts<'_>, json: bool, quiet: bool) -> 
             time: record.time.max(0) as u64,
             out: o.out,
             seed: Some(&|sysroot: &Path| {
-                crate::machine_state::seed(sysroot, "particle-os", &from, record, &sources)
+                engine::machine::seed(sysroot, "particle-os", &from, record, &sources)
                     .map(drop)
                     .map_err(|e| crate::error::CliError::from(e).message)
             }),

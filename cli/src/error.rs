@@ -126,21 +126,12 @@ impl From<anyhow::Error> for CliError {
             Err(e) => e,
         };
         // A read-only file system deep in the chain: say so, whatever the operation was.
-        if e.chain().any(is_read_only) {
+        if e.chain().any(engine::is_read_only) {
             return CliError::new(ErrorKind::ReadOnly, chain_message(&e))
-                .hint(engine::state::READ_ONLY_HINT);
+                .hint(engine::READ_ONLY_HINT);
         }
         CliError::new(ErrorKind::Failed, chain_message(&e))
     }
-}
-
-/// Whether `e` is an I/O error of a read-only file system (redb wraps it in its own error, whose
-/// `source` is not set, so its message is checked too).
-fn is_read_only(e: &(dyn std::error::Error + 'static)) -> bool {
-    e.downcast_ref::<std::io::Error>()
-        .is_some_and(|io| io.kind() == std::io::ErrorKind::ReadOnlyFilesystem)
-        || e.to_string()
-            .contains("Read-only file system (os error 30)")
 }
 
 /// The error and its causes, in one line.
@@ -157,48 +148,7 @@ fn chain_message(e: &anyhow::Error) -> String {
 }
 
 fn store_error(e: store::StoreError) -> CliError {
-    use store::StoreError as S;
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-    while let Some(c) = cause {
-        if is_read_only(c) {
-            return CliError::new(ErrorKind::ReadOnly, e.to_string())
-                .hint(engine::state::READ_ONLY_HINT);
-        }
-        cause = c.source();
-    }
-    let kind = match &e {
-        S::NotAStore { .. } => ErrorKind::NotAStateDir,
-        S::UnknownSource(_) => ErrorKind::UnknownSource,
-        S::DuplicateSource(_) => ErrorKind::DuplicateSource,
-        S::Verify { .. } => ErrorKind::Signature,
-        S::Release { .. } => ErrorKind::Release,
-        S::IndexHash { .. } => ErrorKind::HashMismatch,
-        S::Index { .. } => ErrorKind::BadIndex,
-        S::Fetch { .. } => ErrorKind::Fetch,
-        S::Cas(store::CasError::Corrupt { .. }) => ErrorKind::CorruptObject,
-        S::Snapshot(..) => ErrorKind::CorruptObject,
-        S::NothingPinned => ErrorKind::NoSnapshot,
-        _ => ErrorKind::Store,
-    };
-    let hint = match &e {
-        S::NotAStore { .. } => {
-            Some("create one with `particle init`, or point --root at an existing state directory")
-        }
-        S::NothingPinned => Some("run `particle repo update` first"),
-        S::Verify { .. } => {
-            Some("check the source's --keyring; the previous snapshot stays pinned")
-        }
-        S::IndexHash { .. } | S::Release { .. } => {
-            Some("the mirror may be corrupt or mid-sync; the previous snapshot stays pinned")
-        }
-        S::Cas(store::CasError::Corrupt { .. }) => {
-            Some("remove the named object and fetch it again")
-        }
-        _ => None,
-    };
-    let mut err = CliError::new(kind, e.to_string());
-    err.hint = hint.map(str::to_owned);
-    err
+    engine::Error::from(e).into()
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use engine::ErrorKind;
 use std::path::PathBuf;
 
 /// The source's name.
-pub(crate) const SOURCE: &str = "particle";
+pub(crate) const SOURCE: &str = engine::machine::OWN_PACKAGE_SOURCE;
 
 fn dir(state: &State) -> PathBuf {
     state.root.join("self")

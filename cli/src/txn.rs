@@ -20,27 +20,7 @@ pub(crate) struct TxnOpts {
     pub(crate) quiet: bool,
 }
 
-pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
-pub(crate) fn actor() -> journal::Actor {
-    let user = std::env::var("SUDO_USER")
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| {
-            if rustix::process::getuid().is_root() {
-                "root".into()
-            } else {
-                rustix::process::getuid().as_raw().to_string()
-            }
-        });
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "localhost".into());
-    journal::Actor { user, host }
-}
+pub(crate) use engine::machine::{actor, now};
 
 pub(crate) fn head_state(ctx: &Ctx, variant: &str) -> (Option<Record>, State) {
     match ctx.journal.history().head(variant) {
@@ -512,7 +492,7 @@ pub(crate) fn commit_state(
         .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
     if let Some(m) = &ctx.state.machine {
         // Refused here, nothing is recorded: a full /boot would otherwise fail at shutdown.
-        crate::machine_state::preflight(m, &built.commit).inspect_err(|_| {
+        engine::machine::preflight(m, &built.commit).inspect_err(|_| {
             let _ = std::fs::remove_dir_all(&work);
         })?;
     }
@@ -567,7 +547,7 @@ pub(crate) fn commit_state(
         // deploys the journal's head.
         let quiet = o.quiet || o.json;
         let t = std::time::Instant::now();
-        crate::machine_state::deploy_record(m, &record, &|msg| {
+        engine::machine::deploy_record(m, &record, &|msg| {
             if !quiet {
                 eprintln!("{msg}");
             }

@@ -78,6 +78,69 @@ pub fn machine_kind(k: machine::ErrorKind) -> ErrorKind {
     }
 }
 
+/// What to do about a read-only state directory.
+pub const READ_ONLY_HINT: &str =
+    "remount it read-write, or work on a copy with --root (reading commands work on it as it is)";
+
+/// Whether `e` is an I/O error of a read-only file system (redb wraps it in its own error, whose
+/// `source` is not set, so its message is checked too).
+pub fn is_read_only(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::ReadOnlyFilesystem)
+        || e.to_string()
+            .contains("Read-only file system (os error 30)")
+}
+
+impl From<store::StoreError> for Error {
+    /// The store's failures by kind, with what to do about the ones users can fix; a read-only
+    /// file system anywhere underneath is `read_only`, whatever the operation was.
+    fn from(e: store::StoreError) -> Self {
+        use store::StoreError as S;
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(c) = cause {
+            if is_read_only(c) {
+                return Error::new(ErrorKind::ReadOnly, e.to_string())
+                    .hint(READ_ONLY_HINT)
+                    .with_source(e);
+            }
+            cause = c.source();
+        }
+        let kind = match &e {
+            S::NotAStore { .. } => ErrorKind::NotAStateDir,
+            S::UnknownSource(_) => ErrorKind::UnknownSource,
+            S::DuplicateSource(_) => ErrorKind::DuplicateSource,
+            S::Verify { .. } => ErrorKind::Signature,
+            S::Release { .. } => ErrorKind::Release,
+            S::IndexHash { .. } => ErrorKind::HashMismatch,
+            S::Index { .. } => ErrorKind::BadIndex,
+            S::Fetch { .. } => ErrorKind::Fetch,
+            S::Cas(store::CasError::Corrupt { .. }) => ErrorKind::CorruptObject,
+            S::Snapshot(..) => ErrorKind::CorruptObject,
+            S::NothingPinned => ErrorKind::NoSnapshot,
+            _ => ErrorKind::Store,
+        };
+        let hint = match &e {
+            S::NotAStore { .. } => Some(
+                "create one with `particle init`, or point --root at an existing state directory",
+            ),
+            S::NothingPinned => Some("run `particle repo update` first"),
+            S::Verify { .. } => {
+                Some("check the source's --keyring; the previous snapshot stays pinned")
+            }
+            S::IndexHash { .. } | S::Release { .. } => {
+                Some("the mirror may be corrupt or mid-sync; the previous snapshot stays pinned")
+            }
+            S::Cas(store::CasError::Corrupt { .. }) => {
+                Some("remove the named object and fetch it again")
+            }
+            _ => None,
+        };
+        let mut out = Error::new(kind, e.to_string());
+        out.hint = hint.map(str::to_owned);
+        out.with_source(e)
+    }
+}
+
 impl From<machine::Error> for Error {
     /// Same kind, message and hint.
     fn from(e: machine::Error) -> Self {

@@ -5,6 +5,7 @@
 //! protocol and the variants model follow.
 
 mod error;
+pub mod machine;
 pub mod state;
 
-pub use error::{machine_kind, Error, ErrorKind, Result};
+pub use error::{is_read_only, machine_kind, Error, ErrorKind, Result, READ_ONLY_HINT};

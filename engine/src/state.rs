@@ -121,10 +121,6 @@ pub fn lock(state: &State) -> Result<journal::Lock> {
     })
 }
 
-/// What to do about a read-only state directory.
-pub const READ_ONLY_HINT: &str =
-    "remount it read-write, or work on a copy with --root (reading commands work on it as it is)";
-
 /// An I/O failure on the state directory as one line: read-only file systems and missing
 /// permissions get their own kinds and hints, because they are the user's to fix.
 pub fn io_error(root: &Path, path: &Path, action: &str, e: &std::io::Error) -> Error {
@@ -137,7 +133,7 @@ pub fn io_error(root: &Path, path: &Path, action: &str, e: &std::io::Error) -> E
                 path.display()
             ),
         )
-        .hint(READ_ONLY_HINT),
+        .hint(crate::READ_ONLY_HINT),
         std::io::ErrorKind::PermissionDenied => Error::new(
             ErrorKind::Permission,
             format!("could not {action} {}: permission denied", path.display()),
@@ -266,4 +262,80 @@ pub fn detect(root: &Path) -> Result<Option<Machine>> {
         }
     };
     Ok(Some(machine))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_particle_did_not_make_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let e = State::open(dir.path()).expect_err("not a state directory");
+        assert_eq!(e.kind(), ErrorKind::NotAStateDir);
+        assert!(e.message().ends_with("is not a particle state directory"));
+        assert!(e.hint_text().is_some_and(|h| h.contains("particle init")));
+        let e = State::open(&dir.path().join("missing")).expect_err("missing");
+        assert!(e.message().ends_with("does not exist"));
+    }
+
+    #[test]
+    fn create_is_idempotent_and_declared_variants_are_kept_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("state");
+        let s = State::create(&root).expect("create");
+        State::create(&root).expect("again");
+        let s2 = State::open(&root).expect("open");
+        assert_eq!(s2.machine, None, "a build host's state directory");
+        assert_eq!(s.repo(), root.join("ostree/repo"));
+        assert!(variants(&s).expect("variants").is_empty());
+        declare_variant(&s, "base").expect("declare");
+        declare_variant(&s, "apex").expect("declare");
+        declare_variant(&s, "base").expect("declare again");
+        assert_eq!(variants(&s).expect("variants"), ["base", "apex"]);
+    }
+
+    #[test]
+    fn a_second_writer_is_refused_while_the_lock_is_held() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = State::create(dir.path()).expect("create");
+        let held = lock(&s).expect("lock");
+        let e = lock(&s).expect_err("held");
+        assert_eq!(e.kind(), ErrorKind::Locked);
+        drop(held);
+        lock(&s).expect("free again");
+    }
+
+    #[test]
+    fn a_machine_marker_outside_a_sysroot_is_refused_unless_booted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("state");
+        State::create(&root).expect("create");
+        std::fs::write(root.join(MACHINE_FILE), "stateroot=particle-os\n").expect("marker");
+        if !machine::booted_system() {
+            let e = State::open(&root).expect_err("not in a sysroot");
+            assert_eq!(e.kind(), ErrorKind::NoSysroot);
+        }
+        std::fs::write(root.join(MACHINE_FILE), "nothing\n").expect("marker");
+        let e = State::open(&root).expect_err("no stateroot");
+        assert_eq!(e.kind(), ErrorKind::NotAStateDir);
+
+        // Where a sysroot's stateroot keeps it: the sysroot is found from the path.
+        let sysroot = dir.path().join("sysroot");
+        let inside = state_dir_of(&sysroot, "particle-os");
+        State::create(&inside).expect("create");
+        std::fs::write(inside.join(MACHINE_FILE), "stateroot=particle-os\n").expect("marker");
+        let m = State::open(&inside)
+            .expect("open")
+            .machine
+            .expect("a machine");
+        assert_eq!(
+            (m.sysroot, m.stateroot.as_str(), m.booted),
+            (
+                std::fs::canonicalize(&sysroot).expect("sysroot"),
+                "particle-os",
+                false
+            )
+        );
+    }
 }
