@@ -8,7 +8,7 @@ use store::Blake3;
 
 use crate::codec::{self, BadRecord, Problem, ScanEnd, MAX_BODY_LEN};
 use crate::model::{CommitId, NewRecord, Record, TxnId};
-use crate::query::{History, VariantIndex};
+use crate::query::{CheckError, History, VariantIndex};
 use crate::storage::{FileStorage, Storage};
 
 /// Free space is added to the file in steps of this many bytes.
@@ -77,8 +77,11 @@ pub enum AppendError {
     Corrupt { path: String, bad: Box<BadRecord> },
     #[error("the journal {path} had a failed write earlier; reopen it before appending")]
     Poisoned { path: String },
-    #[error("refusing to append an invalid record to {path}: {message}")]
-    Invalid { path: String, message: String },
+    #[error("refusing to append an invalid record to {path}: {reason}")]
+    Invalid {
+        path: String,
+        reason: Box<CheckError>,
+    },
     #[error("record is {len} bytes, more than the {MAX_BODY_LEN} a frame can hold")]
     TooLarge { len: usize },
     /// The write or fsync failed: the record may or may not be durable; reopen to find out.
@@ -205,9 +208,9 @@ impl<S: Storage> Journal<S> {
         let seq = self.records.len() as u64 + 1;
         self.history()
             .check(seq, &new)
-            .map_err(|message| AppendError::Invalid {
+            .map_err(|reason| AppendError::Invalid {
                 path: path(),
-                message,
+                reason: Box::new(reason),
             })?;
         let prev = self.records.last().map_or(TxnId::GENESIS, |r| r.id);
         let body = codec::encode_body(seq, &prev, &new);
@@ -297,9 +300,11 @@ fn verify_records(
             offset,
             problem,
         };
-        history
-            .check_record(r)
-            .map_err(|message| bad(Problem::Semantic { message }))?;
+        history.check_record(r).map_err(|e| {
+            bad(Problem::Semantic {
+                message: e.to_string(),
+            })
+        })?;
         check_commit(&r.commit).map_err(|message| {
             bad(Problem::Commit {
                 commit: r.commit,

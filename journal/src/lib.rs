@@ -56,6 +56,6 @@ pub use crate::model::{
     State, TxnId, Value,
 };
 pub use crate::query::{
-    diff, Diff, History, LogEntry, LogFilter, QueryError, ResolveError, TxnLog, TxnShow,
+    diff, CheckError, Diff, History, LogEntry, LogFilter, QueryError, ResolveError, TxnLog, TxnShow,
 };
 pub use crate::storage::{CrashKeep, Fault, FaultyStorage, FileStorage, Storage};

@@ -50,6 +50,76 @@ impl VariantIndex {
 }
 
 /// A query that cannot be answered.
+/// Why a record breaks the journal's rules ([`History::check`]): the record is refused (on
+/// append) or reported (by verify). The messages are what users see.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckError {
+    #[error("variant name {0:?} is not valid (letters, digits, '-', '_', '.')")]
+    VariantName(String),
+    #[error("package set is not sorted by (name, arch) without duplicates at {name}:{arch}")]
+    Unsorted { name: String, arch: String },
+    #[error("parent transaction {0} is not before this one")]
+    ParentNotBefore(u64),
+    #[error("parent transaction {0} does not exist")]
+    ParentMissing(u64),
+    #[error("parent transaction {seq} has id {found}, not {expected}")]
+    ParentId {
+        seq: u64,
+        found: TxnId,
+        expected: TxnId,
+    },
+    #[error("transaction {seq} is not in the history of parent {parent:?}")]
+    NotInParentHistory { seq: u64, parent: String },
+    #[error("parent {parent:?} has no state at {seq}")]
+    ParentHasNoState { parent: String, seq: u64 },
+    #[error("base must be {}@{} ({}), found {found:?}", expected.variant, expected.seq, expected.txn)]
+    Base {
+        expected: Box<Provenance>,
+        found: Option<Box<Provenance>>,
+    },
+    #[error("variant {0:?} already exists")]
+    VariantExists(String),
+    #[error("a variant cannot be created from itself")]
+    FromItself,
+    #[error("a new variant's state must equal its parent {parent:?}'s state at {seq}")]
+    NewVariantState { parent: String, seq: u64 },
+    #[error("variant {0:?} does not exist")]
+    NoVariant(String),
+    #[error("variant {variant:?} is not a child of {parent:?}")]
+    NotAChild { variant: String, parent: String },
+    #[error(
+        "variant {variant:?} is a child of {parent:?}: an apply must name its parent transaction"
+    )]
+    ApplyWithoutParent {
+        variant: String,
+        parent: Option<String>,
+    },
+    #[error("an origin record has no base")]
+    OriginWithBase,
+    #[error("base changed from {from:?} to {to:?} without a rebase")]
+    BaseChanged {
+        from: Option<Box<Provenance>>,
+        to: Option<Box<Provenance>>,
+    },
+    #[error("the first record of a root variant has no base")]
+    RootWithBase,
+    #[error("rollback target {0} is not before this transaction")]
+    RollbackNotBefore(u64),
+    #[error("rollback target {0} does not exist")]
+    RollbackMissing(u64),
+    #[error("rollback target {seq} has id {found}, not {expected}")]
+    RollbackId {
+        seq: u64,
+        found: TxnId,
+        expected: TxnId,
+    },
+    #[error("rollback target {seq} is not in the history of {variant:?}")]
+    RollbackNotInHistory { seq: u64, variant: String },
+    #[error("a rollback's state must equal the state at {0}")]
+    RollbackState(u64),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueryError {
     #[error("no variant named {variant:?} in the journal")]
@@ -810,12 +880,12 @@ impl<'a> History<'a> {
 
     /// The rules record number `seq` (appended after every record with a smaller seq) must
     /// satisfy; records at or after `seq` in this history are ignored. Returns what is wrong.
-    pub fn check(&self, seq: u64, r: &NewRecord) -> Result<(), String> {
+    pub fn check(&self, seq: u64, r: &NewRecord) -> Result<(), CheckError> {
         self.check_parts(seq, &r.variant, &r.request, &r.state, r.base.as_ref())
     }
 
     /// [`History::check`] on an existing record (as `verify` does), without copying it.
-    pub fn check_record(&self, r: &Record) -> Result<(), String> {
+    pub fn check_record(&self, r: &Record) -> Result<(), CheckError> {
         self.check_parts(r.seq, &r.variant, &r.request, &r.state, r.base.as_ref())
     }
 
@@ -826,41 +896,38 @@ impl<'a> History<'a> {
         request: &Request,
         state: &State,
         base: Option<&Provenance>,
-    ) -> Result<(), String> {
+    ) -> Result<(), CheckError> {
         let before = seq.saturating_sub(1);
         if !valid_variant_name(variant) {
-            return Err(format!(
-                "variant name {:?} is not valid (letters, digits, '-', '_', '.')",
-                variant
-            ));
+            return Err(CheckError::VariantName(variant.to_owned()));
         }
         if let Some(w) = state.packages.windows(2).find(|w| w[0].key() >= w[1].key()) {
-            return Err(format!(
-                "package set is not sorted by (name, arch) without duplicates at {}:{}",
-                w[1].name, w[1].arch
-            ));
+            return Err(CheckError::Unsorted {
+                name: w[1].name.clone(),
+                arch: w[1].arch.clone(),
+            });
         }
         let prev_own = self.own_at(variant, before);
         let parent_state =
-            |parent: &str, parent_seq: u64, parent_txn: &TxnId| -> Result<&'a Record, String> {
+            |parent: &str, parent_seq: u64, parent_txn: &TxnId| -> Result<&'a Record, CheckError> {
                 if parent_seq >= seq {
-                    return Err(format!(
-                        "parent transaction {parent_seq} is not before this one"
-                    ));
+                    return Err(CheckError::ParentNotBefore(parent_seq));
                 }
                 let at = self
                     .record(parent_seq)
-                    .ok_or_else(|| format!("parent transaction {parent_seq} does not exist"))?;
+                    .ok_or(CheckError::ParentMissing(parent_seq))?;
                 if at.id != *parent_txn {
-                    return Err(format!(
-                        "parent transaction {parent_seq} has id {}, not {}",
-                        at.id, parent_txn
-                    ));
+                    return Err(CheckError::ParentId {
+                        seq: parent_seq,
+                        found: at.id,
+                        expected: *parent_txn,
+                    });
                 }
                 if !self.in_lineage(parent, parent_seq) {
-                    return Err(format!(
-                        "transaction {parent_seq} is not in the history of parent {parent:?}"
-                    ));
+                    return Err(CheckError::NotInParentHistory {
+                        seq: parent_seq,
+                        parent: parent.to_owned(),
+                    });
                 }
                 self.own_at(parent, parent_seq)
                     .or_else(|| {
@@ -868,16 +935,22 @@ impl<'a> History<'a> {
                             .ok()
                             .and_then(|l| l.last().copied())
                     })
-                    .ok_or_else(|| format!("parent {parent:?} has no state at {parent_seq}"))
+                    .ok_or_else(|| CheckError::ParentHasNoState {
+                        parent: parent.to_owned(),
+                        seq: parent_seq,
+                    })
             };
-        let expect_base = |p: &str, s: u64, t: &TxnId| -> Result<(), String> {
+        let expect_base = |p: &str, s: u64, t: &TxnId| -> Result<(), CheckError> {
             let want = Provenance {
                 variant: p.to_string(),
                 seq: s,
                 txn: *t,
             };
             if base != Some(&want) {
-                return Err(format!("base must be {p}@{s} ({t}), found {base:?}"));
+                return Err(CheckError::Base {
+                    expected: Box::new(want),
+                    found: base.cloned().map(Box::new),
+                });
             }
             Ok(())
         };
@@ -888,16 +961,17 @@ impl<'a> History<'a> {
                 parent_txn,
             } => {
                 if prev_own.is_some() {
-                    return Err(format!("variant {:?} already exists", variant));
+                    return Err(CheckError::VariantExists(variant.to_owned()));
                 }
                 if *parent == variant {
-                    return Err("a variant cannot be created from itself".to_string());
+                    return Err(CheckError::FromItself);
                 }
                 let p = parent_state(parent, *parent_seq, parent_txn)?;
                 if p.state != *state {
-                    return Err(format!(
-                        "a new variant's state must equal its parent {parent:?}'s state at {parent_seq}"
-                    ));
+                    return Err(CheckError::NewVariantState {
+                        parent: parent.clone(),
+                        seq: *parent_seq,
+                    });
                 }
                 expect_base(parent, *parent_seq, parent_txn)
             }
@@ -906,15 +980,14 @@ impl<'a> History<'a> {
                 parent_seq,
                 parent_txn,
             } => {
-                let prev =
-                    prev_own.ok_or_else(|| format!("variant {:?} does not exist", variant))?;
+                let prev = prev_own.ok_or_else(|| CheckError::NoVariant(variant.to_owned()))?;
                 match &prev.base {
                     Some(b) if b.variant == *parent => {}
                     _ => {
-                        return Err(format!(
-                            "variant {:?} is not a child of {parent:?}",
-                            variant
-                        ))
+                        return Err(CheckError::NotAChild {
+                            variant: variant.to_owned(),
+                            parent: parent.clone(),
+                        })
                     }
                 }
                 parent_state(parent, *parent_seq, parent_txn)?;
@@ -923,10 +996,10 @@ impl<'a> History<'a> {
             Request::Apply { .. } => {
                 let Some(b) = base else {
                     return match prev_own {
-                        Some(prev) if prev.base.is_some() => Err(format!(
-                            "variant {variant:?} is a child of {:?}: an apply must name its parent transaction",
-                            prev.base.as_ref().map(|b| &b.variant)
-                        )),
+                        Some(prev) if prev.base.is_some() => Err(CheckError::ApplyWithoutParent {
+                            variant: variant.to_owned(),
+                            parent: prev.base.as_ref().map(|b| b.variant.clone()),
+                        }),
                         _ => Ok(()),
                     };
                 };
@@ -934,14 +1007,14 @@ impl<'a> History<'a> {
                     match &prev.base {
                         Some(pb) if pb.variant == b.variant => {}
                         _ => {
-                            return Err(format!(
-                                "variant {variant:?} is not a child of {:?}",
-                                b.variant
-                            ))
+                            return Err(CheckError::NotAChild {
+                                variant: variant.to_owned(),
+                                parent: b.variant.clone(),
+                            })
                         }
                     }
                 } else if b.variant == variant {
-                    return Err("a variant cannot be created from itself".to_string());
+                    return Err(CheckError::FromItself);
                 }
                 parent_state(&b.variant, b.seq, &b.txn)?;
                 Ok(())
@@ -950,46 +1023,43 @@ impl<'a> History<'a> {
                 // A machine's state replaced by a deployment from elsewhere: the first record
                 // of its journal, and every later deploy onto it.
                 if base.is_some() {
-                    return Err("an origin record has no base".to_string());
+                    return Err(CheckError::OriginWithBase);
                 }
                 Ok(())
             }
             other => {
                 if let Some(prev) = prev_own {
                     if base != prev.base.as_ref() {
-                        return Err(format!(
-                            "base changed from {:?} to {:?} without a rebase",
-                            prev.base, base
-                        ));
+                        return Err(CheckError::BaseChanged {
+                            from: prev.base.clone().map(Box::new),
+                            to: base.cloned().map(Box::new),
+                        });
                     }
                 } else if base.is_some() {
-                    return Err("the first record of a root variant has no base".to_string());
+                    return Err(CheckError::RootWithBase);
                 }
                 if let Request::Rollback { to_seq, to } = other {
                     if *to_seq >= seq {
-                        return Err(format!(
-                            "rollback target {to_seq} is not before this transaction"
-                        ));
+                        return Err(CheckError::RollbackNotBefore(*to_seq));
                     }
                     let t = self
                         .record(*to_seq)
-                        .ok_or_else(|| format!("rollback target {to_seq} does not exist"))?;
+                        .ok_or(CheckError::RollbackMissing(*to_seq))?;
                     if t.id != *to {
-                        return Err(format!(
-                            "rollback target {to_seq} has id {}, not {to}",
-                            t.id
-                        ));
+                        return Err(CheckError::RollbackId {
+                            seq: *to_seq,
+                            found: t.id,
+                            expected: *to,
+                        });
                     }
                     if prev_own.is_none() || !self.in_lineage(variant, *to_seq) {
-                        return Err(format!(
-                            "rollback target {to_seq} is not in the history of {:?}",
-                            variant
-                        ));
+                        return Err(CheckError::RollbackNotInHistory {
+                            seq: *to_seq,
+                            variant: variant.to_owned(),
+                        });
                     }
                     if t.state != *state {
-                        return Err(format!(
-                            "a rollback's state must equal the state at {to_seq}"
-                        ));
+                        return Err(CheckError::RollbackState(*to_seq));
                     }
                 }
                 Ok(())

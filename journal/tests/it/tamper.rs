@@ -175,7 +175,11 @@ fn a_consistent_rewrite_of_the_chain_still_fails_semantic_checks() {
         to: records[1].id,
     };
     let err = h.check(5, &rb).expect_err("state differs from the target");
-    assert!(err.contains("must equal"), "{err}");
+    assert_eq!(err, journal::CheckError::RollbackState(2));
+    assert_eq!(
+        err.to_string(),
+        "a rollback's state must equal the state at 2"
+    );
 }
 
 fn to_new(r: &journal::Record) -> journal::NewRecord {
