@@ -200,13 +200,43 @@ pub fn drift(
             "the staged deployment failed to finalize at shutdown: {}",
             text.trim()
         ),
-        Err(_) => "it was recorded but is not what boots next (an interrupted command, or a staged deployment that failed to finalize at shutdown: see `journalctl -b -1 -u ostree-finalize-staged`)".to_owned(),
+        Err(_) => match m.booted.then(boot_complete_failure).flatten() {
+            Some(text) => format!(
+                "the staged deployment failed to finalize at the last shutdown: {text} (`systemctl status ostree-boot-complete`)"
+            ),
+            None => "it was recorded but is not what boots next (an interrupted command, or a staged deployment that failed to finalize at shutdown: see `journalctl -b -1 -u ostree-finalize-staged`)".to_owned(),
+        },
     };
     Some(format!(
         "transaction {} ({}) is the journal's head, but {why}",
         head.seq,
         head.id.short(12)
     ))
+}
+
+/// What `ostree-boot-complete.service` reported in this boot, if it failed: early in the boot
+/// after a failed finalization it takes ostree's failure stamp from `/boot` and fails with its
+/// text, so the stamp is gone by the time anyone runs `status`.
+fn boot_complete_failure() -> Option<String> {
+    const UNIT: &str = "ostree-boot-complete.service";
+    let state = std::process::Command::new("systemctl")
+        .args(["is-failed", UNIT])
+        .output()
+        .ok()?;
+    if String::from_utf8_lossy(&state.stdout).trim() != "failed" {
+        return None;
+    }
+    let log = std::process::Command::new("journalctl")
+        .args(["-b", "-u", UNIT, "-o", "cat", "--no-pager"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&log.stdout);
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.contains("error"))
+        .map(|l| l.trim().to_owned());
+    Some(line.unwrap_or_else(|| format!("{UNIT} failed")))
 }
 
 /// The variant a machine runs (its journal's head), when `root` is a machine state directory.

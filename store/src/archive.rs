@@ -79,8 +79,12 @@ pub enum StoreError {
         path: PathBuf,
         source: redb::DatabaseError,
     },
-    #[error("store database: {0}")]
-    Db(String),
+    /// The metadata database (redb) or a row in it failed; the lower error is the source.
+    #[error("store database: {source}")]
+    Db {
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("{0}")]
     Cas(#[from] CasError),
     #[error("source {source_name}: {what}")]
@@ -135,8 +139,8 @@ impl StoreError {
     }
 }
 
-fn db_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Db(e.to_string())
+fn db_err(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> StoreError {
+    StoreError::Db { source: e.into() }
 }
 
 /// What `update` did for one source.
@@ -178,8 +182,8 @@ impl Db {
     fn begin_write(&self) -> Result<redb::WriteTransaction, StoreError> {
         match self {
             Db::ReadWrite(db) => db.begin_write().map_err(db_err),
-            Db::ReadOnly(_) => Err(StoreError::Db(
-                "the store was opened read-only; this operation writes".into(),
+            Db::ReadOnly(_) => Err(db_err(
+                "the store was opened read-only; this operation writes",
             )),
         }
     }
@@ -841,7 +845,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, StoreError> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| StoreError::Db(format!("could not start the async runtime: {e}")))
+        .map_err(|e| db_err(format!("could not start the async runtime: {e}")))
 }
 
 /// The first 16 bytes of a snapshot in the current format (`docs/format/snapshot.md`): the

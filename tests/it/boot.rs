@@ -702,6 +702,11 @@ fn particle_runs_the_machine_it_is_on(
         problem.contains("transaction 6") && problem.contains("failed to finalize"),
         "{st}"
     );
+    // ostree's own report of it: ostree-boot-complete took the failure stamp and failed (the
+    // system is `degraded` until that is acknowledged).
+    let (_, unit) = vm.sh("systemctl is-failed ostree-boot-complete.service");
+    assert_eq!(unit.trim(), "failed", "{st}");
+    vm.ok("systemctl reset-failed ostree-boot-complete.service");
     assert_eq!(st["deployments"][0]["booted"], true, "{st}");
     assert_eq!(st["deployments"][0]["commit"], commit, "{st}");
     vm.ok(&format!(
