@@ -233,20 +233,29 @@ fn write(
 /// modes (running as root), never as hard links into the repository: maintainer scripts will
 /// change files in place, and the objects must not change with them.
 pub(crate) fn checkout(repo: &Path, commit: &str, dest: &Path) -> Result<(), RepoError> {
-    use std::os::fd::AsRawFd;
-    let r = open(repo)?;
     let options = ostree::RepoCheckoutAtOptions {
         force_copy: true,
         ..Default::default()
     };
+    checkout_at(&open(repo)?, commit, dest, &options)
+        .map_err(repo_err("check out a commit from", repo))
+}
+
+/// Checks `commit` out into `dest` (which must not exist) with `options`.
+pub(crate) fn checkout_at(
+    r: &ostree::Repo,
+    commit: &str,
+    dest: &Path,
+    options: &ostree::RepoCheckoutAtOptions,
+) -> Result<(), glib::Error> {
+    use std::os::fd::AsRawFd;
     r.checkout_at(
-        Some(&options),
+        Some(options),
         rustix::fs::CWD.as_raw_fd(),
         dest,
         commit,
         gio::Cancellable::NONE,
     )
-    .map_err(repo_err("check out a commit from", repo))
 }
 
 /// A commit's string metadata (for checks and replay).

@@ -110,33 +110,12 @@ pub(crate) fn write_tree(
     mtree: &ostree::MutableTree,
     known: &KnownFiles,
 ) -> Result<(), glib::Error> {
-    let info = query(dir)?;
-    let dirmeta = ostree::create_directory_metadata(&info, xattrs(dir)?.as_ref());
-    let checksum = r.write_metadata(
-        ostree::ObjectType::DirMeta,
-        None,
-        &dirmeta,
-        gio::Cancellable::NONE,
-    )?;
-    mtree.set_metadata_checksum(&checksum.to_hex());
-    // /dev's contents are never committed (nodes bwrap or scripts left).
-    if rel == "/dev" {
+    if !write_dir_meta(r, dir, rel, mtree)? {
         return Ok(());
     }
-    let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(dir)
-        .map_err(io_to_glib)?
-        .map(|e| e.map(|e| e.file_name()))
-        .collect::<Result<_, _>>()
-        .map_err(io_to_glib)?;
-    names.sort();
-    for name in names {
+    for name in sorted_names(dir)? {
         let path = dir.join(&name);
-        let name = name.to_str().ok_or_else(|| {
-            glib::Error::new(
-                gio::IOErrorEnum::InvalidFilename,
-                &format!("{} is not UTF-8", path.display()),
-            )
-        })?;
+        let name = utf8_name(&name, &path)?;
         let meta = std::fs::symlink_metadata(&path).map_err(io_to_glib)?;
         if meta.is_dir() {
             let child = mtree.ensure_dir(name)?;
@@ -148,6 +127,50 @@ pub(crate) fn write_tree(
         }
     }
     Ok(())
+}
+
+/// Writes the metadata of directory `dir` (at `rel` in the tree) into `mtree`; `false` when its
+/// contents are not committed (`/dev`: nodes bwrap or scripts left).
+pub(crate) fn write_dir_meta(
+    r: &ostree::Repo,
+    dir: &Path,
+    rel: &str,
+    mtree: &ostree::MutableTree,
+) -> Result<bool, glib::Error> {
+    let info = query(dir)?;
+    let dirmeta = ostree::create_directory_metadata(&info, xattrs(dir)?.as_ref());
+    let checksum = r.write_metadata(
+        ostree::ObjectType::DirMeta,
+        None,
+        &dirmeta,
+        gio::Cancellable::NONE,
+    )?;
+    mtree.set_metadata_checksum(&checksum.to_hex());
+    Ok(rel != "/dev")
+}
+
+/// The entries of `dir`, sorted.
+pub(crate) fn sorted_names(dir: &Path) -> Result<Vec<std::ffi::OsString>, glib::Error> {
+    let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(dir)
+        .map_err(io_to_glib)?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<Result<_, _>>()
+        .map_err(io_to_glib)?;
+    names.sort();
+    Ok(names)
+}
+
+/// `name` (of `path`) as UTF-8, which OSTree requires.
+pub(crate) fn utf8_name<'n>(
+    name: &'n std::ffi::OsStr,
+    path: &Path,
+) -> Result<&'n str, glib::Error> {
+    name.to_str().ok_or_else(|| {
+        glib::Error::new(
+            gio::IOErrorEnum::InvalidFilename,
+            &format!("{} is not UTF-8", path.display()),
+        )
+    })
 }
 
 /// One regular file or symlink as a content object; returns its checksum.
@@ -221,7 +244,7 @@ pub(crate) fn xattrs(path: &Path) -> Result<Option<glib::Variant>, glib::Error> 
     Ok(Some(glib::prelude::ToVariant::to_variant(&pairs)))
 }
 
-fn io_to_glib(e: std::io::Error) -> glib::Error {
+pub(crate) fn io_to_glib(e: std::io::Error) -> glib::Error {
     glib::Error::new(gio::IOErrorEnum::Failed, &e.to_string())
 }
 

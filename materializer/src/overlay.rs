@@ -21,9 +21,12 @@
 //! The mount never outlives the build: [`teardown`] unmounts and removes the layers after it and
 //! before the next one (after a crash).
 
-use crate::known::{query, write_file, write_tree as write_whole_tree, xattrs, KnownFiles};
+use crate::known::{
+    io_to_glib, sorted_names, utf8_name, write_dir_meta, write_file,
+    write_tree as write_whole_tree, KnownFiles,
+};
 use crate::materialize::{io_err, MaterializeError};
-use ostree::{gio, glib};
+use ostree::glib;
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -219,19 +222,12 @@ fn hidden_entries(dir: &Path, root: &DirTree) -> Result<Vec<String>, ()> {
 
 /// Checks `commit` out at `dest` as hard links into the repository (nothing copied).
 fn link_checkout(r: &ostree::Repo, commit: &str, dest: &Path) -> Result<(), &'static str> {
-    use std::os::fd::AsRawFd;
     let options = ostree::RepoCheckoutAtOptions {
         no_copy_fallback: true,
         ..Default::default()
     };
-    r.checkout_at(
-        Some(&options),
-        rustix::fs::CWD.as_raw_fd(),
-        dest,
-        commit,
-        gio::Cancellable::NONE,
-    )
-    .map_err(|_| "the base commit cannot be checked out as hard links")
+    crate::commit::checkout_at(r, commit, dest, &options)
+        .map_err(|_| "the base commit cannot be checked out as hard links")
 }
 
 /// Writes the overlay mounted at `merged` (upper layer `upper`) over commit `base` into `mtree`.
@@ -264,35 +260,14 @@ impl Walk<'_> {
         lower: Option<&str>,
         mtree: &ostree::MutableTree,
     ) -> Result<(), glib::Error> {
-        let info = query(merged)?;
-        let dirmeta = ostree::create_directory_metadata(&info, xattrs(merged)?.as_ref());
-        let checksum = self.r.write_metadata(
-            ostree::ObjectType::DirMeta,
-            None,
-            &dirmeta,
-            gio::Cancellable::NONE,
-        )?;
-        mtree.set_metadata_checksum(&checksum.to_hex());
-        // /dev's contents are never committed (nodes bwrap or scripts left).
-        if rel == "/dev" {
+        if !write_dir_meta(self.r, merged, rel, mtree)? {
             return Ok(());
         }
         let lower = lower.map(|c| load(self.r, c)).transpose()?;
-        let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(merged)
-            .map_err(io_to_glib)?
-            .map(|e| e.map(|e| e.file_name()))
-            .collect::<Result<_, _>>()
-            .map_err(io_to_glib)?;
-        names.sort();
-        for name in names {
+        for name in sorted_names(merged)? {
             let path = merged.join(&name);
             let up = upper.join(&name);
-            let name = name.to_str().ok_or_else(|| {
-                glib::Error::new(
-                    gio::IOErrorEnum::InvalidFilename,
-                    &format!("{} is not UTF-8", path.display()),
-                )
-            })?;
+            let name = utf8_name(&name, &path)?;
             let child_rel = format!("{rel}/{name}");
             let meta = std::fs::symlink_metadata(&path).map_err(io_to_glib)?;
             let in_upper = match up.symlink_metadata() {
@@ -366,8 +341,4 @@ fn overlay_xattr(path: &Path, name: &str) -> Result<Option<Vec<u8>>, glib::Error
         Err(rustix::io::Errno::NODATA) => Ok(None),
         Err(e) => Err(io_to_glib(e.into())),
     }
-}
-
-fn io_to_glib(e: std::io::Error) -> glib::Error {
-    glib::Error::new(gio::IOErrorEnum::Failed, &e.to_string())
 }
