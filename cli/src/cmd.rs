@@ -6,7 +6,7 @@ use crate::txn;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use engine::state::State;
-use engine::ErrorKind;
+use engine::{Change, ErrorKind};
 use std::path::{Path, PathBuf};
 
 /// Transactional package management for Debian-based OSTree systems.
@@ -495,7 +495,16 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             file,
             reason,
             dry_run,
-        }) => crate::variants::apply(&g.root, &file, reason, dry_run, g.json, g.quiet),
+        }) => {
+            let o = txn::TxnOpts {
+                variant: String::new(),
+                reason,
+                dry_run,
+                json: g.json,
+                quiet: g.quiet,
+            };
+            crate::variants::apply(&g.root, &file, &o)
+        }
         Command::Variant(VariantCmd::Rebase {
             child,
             reason,
@@ -511,7 +520,14 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             crate::variants::rebase(&g.root, &o)
         }
         Command::Compose { dir, reason } => {
-            crate::variants::compose(&g.root, dir.as_deref(), reason, g.json, g.quiet)
+            let o = txn::TxnOpts {
+                variant: String::new(),
+                reason,
+                dry_run: false,
+                json: g.json,
+                quiet: g.quiet,
+            };
+            crate::variants::compose(&g.root, dir.as_deref(), &o)
         }
         Command::Deploy { variant, stateroot } => {
             let sysroot = g.sysroot.as_deref().ok_or_else(|| {
@@ -580,10 +596,10 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             },
         },
         Command::Du => crate::du::du(&g.root, g.json),
-        Command::Gc { keep, dry_run } => crate::gc::gc(&g.root, keep, dry_run, g.json, g.quiet),
+        Command::Gc { keep, dry_run } => crate::du::gc(&g.root, keep, dry_run, g.json, g.quiet),
         Command::Why { package, variant } => {
             let variant = variant.unwrap_or_else(|| default_variant(&g.root));
-            crate::why::why(&g.root, &package, &variant, g.json)
+            why(&g.root, &package, &variant, g.json)
         }
         Command::Replay {
             variant,
@@ -655,73 +671,43 @@ fn opts(g: &Global, c: TxnCommon, dry_run: bool) -> txn::TxnOpts {
 }
 
 fn txn_cmd(g: &Global, c: TxnCmd) -> anyhow::Result<()> {
-    use journal::Request as R;
-    match c {
+    let (common, dry_run, change) = match c {
         TxnCmd::Install {
             common,
             no_recommends,
             dry_run,
             packages,
-        } => {
-            let specs = packages
-                .iter()
-                .map(|p| txn::parse_spec(p))
-                .collect::<Result<Vec<_>, _>>()?;
-            let req = solver::Request {
-                install: packages.clone(),
+        } => (
+            common,
+            dry_run,
+            Change::Install {
+                packages,
                 no_recommends,
-                ..Default::default()
-            };
-            txn::package_txn(
-                &g.root,
-                &opts(g, common, dry_run),
-                req,
-                R::Install {
-                    packages: specs,
-                    no_recommends,
-                },
-            )
-        }
+            },
+        ),
         TxnCmd::Remove {
             common,
             dry_run,
             packages,
-        } => {
-            for p in &packages {
-                txn::parse_spec(p)?;
-            }
-            let req = solver::Request {
-                remove: packages.clone(),
-                ..Default::default()
-            };
-            txn::package_txn(
-                &g.root,
-                &opts(g, common, dry_run),
-                req,
-                R::Remove { packages },
-            )
-        }
-        TxnCmd::Upgrade { common, dry_run } => {
-            let req = solver::Request {
-                upgrade: true,
-                ..Default::default()
-            };
-            txn::package_txn(&g.root, &opts(g, common, dry_run), req, R::Upgrade)
-        }
+        } => (common, dry_run, Change::Remove { packages }),
+        TxnCmd::Upgrade { common, dry_run } => (common, dry_run, Change::Upgrade),
         TxnCmd::Rollback {
             common,
             to,
             dry_run,
         } => {
-            let o = opts(g, common, dry_run);
-            match to {
+            let change = match to {
                 None if engine::machine::machine_variant(&g.root).is_some() => {
-                    crate::machine_state::rollback(&g.root, &o)
+                    Change::RollbackDeployment
                 }
-                to => txn::rollback(&g.root, &o, to.as_deref()),
-            }
+                None => Change::Rollback { to: None },
+                Some(r) => Change::Rollback {
+                    to: Some(engine::Session::read(&g.root)?.resolve(&r)?.seq),
+                },
+            };
+            (common, dry_run, change)
         }
-        TxnCmd::Cancel { common } => crate::machine_state::cancel(&g.root, &opts(g, common, false)),
+        TxnCmd::Cancel { common } => (common, false, Change::Cancel),
         TxnCmd::Kargs {
             common,
             append,
@@ -730,15 +716,11 @@ fn txn_cmd(g: &Global, c: TxnCmd) -> anyhow::Result<()> {
             if append.is_empty() && delete.is_empty() {
                 return Err(CliError::usage("give at least one --append or --delete").into());
             }
-            txn::profile_txn(
-                &g.root,
-                &opts(g, common, false),
-                R::Kargs { append, delete },
-            )
+            (common, false, Change::Kargs { append, delete })
         }
         TxnCmd::Initramfs { common, set } => {
             let set = txn::parse_assignments(&set)?;
-            txn::profile_txn(&g.root, &opts(g, common, false), R::Initramfs { set })
+            (common, false, Change::Initramfs { set })
         }
         TxnCmd::Hardware {
             common,
@@ -746,15 +728,23 @@ fn txn_cmd(g: &Global, c: TxnCmd) -> anyhow::Result<()> {
             from,
         } => {
             let (profile, source) = match from {
-                Some(f) => (crate::hardware::from_file(&f)?, f.display().to_string()),
-                None => (crate::hardware::detect(), "detect".to_owned()),
+                Some(f) => (engine::hardware::from_file(&f)?, f.display().to_string()),
+                None => (engine::hardware::detect(), "detect".to_owned()),
             };
-            crate::variants::hardware_txn(&g.root, &opts(g, common, false), profile, source)
+            (common, false, Change::Hardware { profile, source })
         }
         TxnCmd::Sysctl { common, set } => {
             let set = txn::parse_assignments(&set)?;
-            txn::profile_txn(&g.root, &opts(g, common, false), R::Sysctl { set })
+            (common, false, Change::Sysctl { set })
         }
+        other => return txn_read_cmd(g, other),
+    };
+    txn::transact(&g.root, &opts(g, common, dry_run), change)
+}
+
+/// The `txn` commands that only read.
+fn txn_read_cmd(g: &Global, c: TxnCmd) -> anyhow::Result<()> {
+    match c {
         TxnCmd::Log {
             variant,
             package,
@@ -770,12 +760,42 @@ fn txn_cmd(g: &Global, c: TxnCmd) -> anyhow::Result<()> {
             run,
         } => txn::bisect(&g.root, &variant, &good, &bad, &run, g.json, g.quiet),
         TxnCmd::Verify => txn::verify(&g.root, g.json),
+        _ => unreachable!("txn_cmd runs the transactions"),
     }
 }
 
+/// `why PKG`.
+fn why(root: &Path, package: &str, variant: &str, json: bool) -> anyhow::Result<()> {
+    let w = engine::Session::read(root)?.why(package, variant)?;
+    if json {
+        return print_json(&serde_json::json!({
+            "package": w.package, "version": w.version, "variant": variant,
+            "requested_by": w.requested_by, "root": w.root, "chain": w.chain,
+        }));
+    }
+    let root_is = match w.requested_by {
+        Some(seq) => format!("requested in transaction {seq}"),
+        None if w.root == "essential" => "an essential package".to_owned(),
+        None => format!("a {} package", w.root),
+    };
+    if w.chain.len() == 1 {
+        println!(
+            "{} {} is installed because it is {root_is}",
+            w.package, w.version
+        );
+    } else {
+        println!(
+            "{} {} is installed because {} ({root_is}) needs it:",
+            w.package, w.version, w.chain[0]
+        );
+        println!("  {}", w.chain.join(" -> "));
+    }
+    Ok(())
+}
+
 fn variant_list(g: &Global) -> anyhow::Result<()> {
-    let ctx = crate::ctx::Ctx::read(&g.root)?;
-    let h = ctx.journal.history();
+    let ctx = engine::Session::read(&g.root)?;
+    let h = ctx.history();
     let names = ctx.variant_names()?;
     let list: Vec<_> = names
         .iter()
@@ -815,21 +835,7 @@ fn variant_list(g: &Global) -> anyhow::Result<()> {
 use engine::machine::now;
 
 fn init(g: &Global, variant: &str) -> anyhow::Result<()> {
-    if !store::valid_name(variant) {
-        return Err(CliError::usage(format!(
-            "{variant:?} is not a valid variant name (letters, digits, + - .)"
-        ))
-        .into());
-    }
-    let state = State::create(&g.root)?;
-    let _lock = engine::state::lock(&state)?;
-    store::Store::create(&state.store_dir())?;
-    std::fs::create_dir_all(state.root.join("ostree"))?;
-    materializer::init_repo(&state.root.join("ostree/repo"))
-        .map_err(|e| CliError::new(ErrorKind::Ostree, e.to_string()))?;
-    journal::Journal::open(&state.root.join("journal"))
-        .map_err(|e| CliError::new(ErrorKind::Journal, e.to_string()))?;
-    engine::state::declare_variant(&state, variant)?;
+    let state = engine::Session::init(&g.root, variant)?;
     if g.json {
         print_json(&serde_json::json!({ "root": state.root, "variant": variant }))?;
     } else {
@@ -838,10 +844,10 @@ fn init(g: &Global, variant: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// For commands that only read: the store opened read-only ([`crate::ctx::read_store`]).
+/// For commands that only read: the store opened read-only ([`engine::read_store`]).
 fn open_store(g: &Global) -> anyhow::Result<(State, store::Store)> {
     let state = State::open(&g.root)?;
-    let st = crate::ctx::read_store(&state)?;
+    let st = engine::read_store(&state)?;
     Ok((state, st))
 }
 
@@ -989,9 +995,9 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
                 && st
                     .sources()?
                     .iter()
-                    .any(|s| s.name == crate::own_package::SOURCE)
+                    .any(|s| s.name == engine::own_package::SOURCE)
             {
-                crate::own_package::ensure(&state, &st, true, &|_| {})?;
+                engine::own_package::ensure(&state, &st, true, &engine::Silent)?;
             }
             let outcomes = st.update(now())?;
             let mut json_sources = Vec::new();
@@ -1149,58 +1155,17 @@ fn generate_docs(dir: &Path) -> anyhow::Result<()> {
 }
 
 fn store_fetch(g: &Global, packages: &[String]) -> anyhow::Result<()> {
-    let (_state, _lock, st) = open_store_locked(g)?;
-    let loaded = crate::pinned::Pinned::load(&st)?;
-    let pinned = loaded.view()?;
-    let mut list = Vec::new();
-    for spec in packages {
-        let s = txn::parse_spec(spec)?;
-        let best = pinned
-            .named(&s.name)
-            .into_iter()
-            .filter(|&r| {
-                let p = pinned.record(r);
-                (p.arch == store::native_architecture() || p.arch == "all")
-                    && s.version.as_deref().is_none_or(|v| p.version == v)
-            })
-            .max_by(|&a, &b| {
-                store::compare_versions(pinned.record(a).version, pinned.record(b).version)
-            })
-            .ok_or_else(|| {
-                CliError::new(
-                    ErrorKind::UnknownPackage,
-                    format!("no pinned index has {spec}"),
-                )
-            })?;
-        list.push((pinned.package(best), pinned.origin(best)));
-    }
-    let list: Vec<(&store::Package, &store::PackageOrigin)> =
-        list.iter().map(|(p, o)| (p.as_ref(), *o)).collect();
-    let missing: Vec<u64> = list
-        .iter()
-        .filter(|(p, _)| st.deb_by_sha256(&p.sha256).ok().flatten().is_none())
-        .map(|(p, _)| p.size)
-        .collect();
-    let fetch = crate::progress::Fetch::start(
-        crate::progress::Mode::for_stderr(!g.json && !g.quiet),
-        list.len(),
-        missing.len(),
-        missing.iter().sum(),
-    );
-    let ids = st.fetch_debs(&list, 4, &|done, total, size| {
-        fetch.update(done, total, size)
-    });
-    fetch.finish(ids.is_ok());
-    let ids = ids?;
-    let fetched: Vec<_> = list
-        .iter()
-        .zip(&ids)
-        .map(|((p, _), id)| serde_json::json!({ "name": p.name, "version": p.version, "arch": p.arch, "sha256": p.sha256, "object": id }))
-        .collect();
+    let reporter = crate::progress::Reporter::new(!g.json && !g.quiet);
+    let mut session = engine::Session::write(&g.root, &reporter)?;
+    let fetched = session.fetch_packages(packages, &reporter)?;
     if g.json {
-        print_json(&serde_json::json!({ "fetched": fetched }))?;
+        let list: Vec<_> = fetched
+            .iter()
+            .map(|(p, id)| serde_json::json!({ "name": p.name, "version": p.version, "arch": p.arch, "sha256": p.sha256, "object": id }))
+            .collect();
+        print_json(&serde_json::json!({ "fetched": list }))?;
     } else {
-        for ((p, _), id) in list.iter().zip(&ids) {
+        for (p, id) in &fetched {
             eprintln!("{} {} -> {}", p.name, p.version, id.short(16));
         }
     }

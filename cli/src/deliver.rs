@@ -6,10 +6,10 @@
 //! errors are reported with the command that failed and ostree's own message. `export oci` reads
 //! the commit's objects through libostree (`crate::oci`).
 
-use crate::ctx::Ctx;
 use crate::error::CliError;
 use crate::output::print_json;
 use engine::ErrorKind;
+use engine::Session;
 use journal::Record;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -45,7 +45,7 @@ impl Reader {
             .unwrap_or_else(|_| self.state.root.clone())
             .display()
             .to_string();
-        let sources = match crate::ctx::read_store(&self.state) {
+        let sources = match engine::read_store(&self.state) {
             Ok(st) => st.sources()?,
             Err(e) => {
                 tracing::warn!("the machine gets no sources: {e}");
@@ -548,9 +548,9 @@ pub(crate) fn delta(
     quiet: bool,
 ) -> anyhow::Result<()> {
     // Generating writes into the repository (deltas/), so it takes the lock like a transaction.
-    let ctx = Ctx::write(root, quiet || json)?;
-    let ra = crate::txn::resolve(&ctx, a)?;
-    let rb = crate::txn::resolve(&ctx, b)?;
+    let ctx = Session::write(root, &crate::progress::Reporter::new(!quiet && !json))?;
+    let ra = ctx.resolve(a)?;
+    let rb = ctx.resolve(b)?;
     let (ca, cb) = (ra.commit.to_hex(), rb.commit.to_hex());
     if ca == cb {
         return Err(CliError::new(

@@ -3,8 +3,8 @@
 //! links counted once), and on a machine `/boot` and what each deployment holds beyond the
 //! objects it shares with the repository (its own `/etc`, its directories).
 
-use crate::ctx::Ctx;
 use crate::output::{print_json, table};
+use engine::Session;
 use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -38,16 +38,16 @@ fn usage(dir: &Path, seen: &mut HashSet<(u64, u64)>, own_only: bool) -> (u64, u6
 }
 
 pub(crate) fn du(root: &Path, json: bool) -> anyhow::Result<()> {
-    let ctx = Ctx::read(root)?;
+    let ctx = Session::read(root)?;
     let mut seen = HashSet::new();
     let mut rows: Vec<(String, u64, u64)> = Vec::new();
-    let journal = usage(&ctx.state.root.join("journal"), &mut seen, false);
+    let journal = usage(&ctx.state().root.join("journal"), &mut seen, false);
     rows.push(("journal".into(), journal.0, journal.1));
     let store = ctx.store()?;
     // A dry run that keeps nothing counts every cached .deb.
     let debs = store.gc_debs(&Default::default(), true)?;
     rows.push(("cached .debs".into(), debs.bytes, debs.removed as u64));
-    let objects = usage(&ctx.state.root.join("store"), &mut seen, false);
+    let objects = usage(&ctx.state().root.join("store"), &mut seen, false);
     rows.push((
         "store (snapshots, indices)".into(),
         objects.0.saturating_sub(debs.bytes),
@@ -56,10 +56,10 @@ pub(crate) fn du(root: &Path, json: bool) -> anyhow::Result<()> {
     let repo = usage(&ctx.repo().join("objects"), &mut seen, false);
     rows.push(("repository objects".into(), repo.0, repo.1));
     let mut deployments = Vec::new();
-    if let Some(m) = &ctx.state.machine {
+    if let Some(m) = &ctx.state().machine {
         let boot = usage(&m.sysroot.join("boot"), &mut seen, false);
         rows.push(("/boot".into(), boot.0, boot.1));
-        for d in machine::deployments(&m.sysroot).map_err(crate::deliver::machine_err)? {
+        for d in machine::deployments(&m.sysroot)? {
             let own = usage(&d.path, &mut seen, true);
             rows.push((
                 format!(
@@ -82,7 +82,7 @@ pub(crate) fn du(root: &Path, json: bool) -> anyhow::Result<()> {
             "deb_bytes": debs.bytes,
             "debs": debs.removed,
             "repository_bytes": by_name("repository objects"),
-            "boot_bytes": ctx.state.machine.as_ref().map(|_| by_name("/boot")),
+            "boot_bytes": ctx.state().machine.as_ref().map(|_| by_name("/boot")),
             "deployments": deployments,
         }));
     }
@@ -99,5 +99,46 @@ pub(crate) fn du(root: &Path, json: bool) -> anyhow::Result<()> {
         ]);
     }
     print!("{}", table(&out));
+    Ok(())
+}
+
+/// `particle gc [--keep N] [--dry-run]`: see [`engine::gc`].
+pub(crate) fn gc(
+    root: &Path,
+    keep: u64,
+    dry_run: bool,
+    json: bool,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let session = Session::write(root, &crate::progress::Reporter::new(!quiet && !json))?;
+    let r = session.gc(keep, dry_run)?;
+    if json {
+        return print_json(&serde_json::json!({
+            "dry_run": r.dry_run,
+            "keep": r.keep,
+            "kept_transactions": r.kept_transactions,
+            "removed": {
+                "commits": r.removed_commits,
+                "debs": r.removed_debs,
+                "deb_bytes": r.removed_deb_bytes,
+            },
+            "kept_debs": r.kept_debs,
+        }));
+    }
+    if !quiet {
+        eprintln!(
+            "{} {} commit(s) and {} cached .deb(s) ({}); kept transactions {} and {} .deb(s); the journal keeps every state",
+            if dry_run { "would remove" } else { "removed" },
+            r.removed_commits.len(),
+            r.removed_debs,
+            crate::txn::human_bytes(r.removed_deb_bytes),
+            r.kept_transactions
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            r.kept_debs
+        );
+    }
     Ok(())
 }

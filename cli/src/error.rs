@@ -45,52 +45,7 @@ impl CliError {
     }
 }
 
-/// The hint for a full filesystem: nothing was lost, what to do.
-pub(crate) const NO_SPACE_HINT: &str =
-    "free space on that filesystem and run the command again; nothing was committed, the previous state is in force";
-
-/// Whether `e` is the filesystem running out of space (ENOSPC, EDQUOT, OSTree's free-space
-/// reserve): an `io::Error` of that kind, or the text of one (GLib errors carry only a message).
-fn is_no_space_one(e: &(dyn std::error::Error + 'static)) -> bool {
-    if let Some(io) = e.downcast_ref::<std::io::Error>() {
-        if matches!(
-            io.kind(),
-            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
-        ) {
-            return true;
-        }
-    }
-    // OSTree also refuses a write that would eat into its reserve (`min-free-space-percent`).
-    let text = e.to_string();
-    text.contains("No space left on device")
-        || text.contains("Disk quota exceeded")
-        || text.contains("min-free-space")
-}
-
-/// Whether `e` or any of its causes is a full filesystem.
-pub(crate) fn is_no_space(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur = Some(e);
-    while let Some(c) = cur {
-        if is_no_space_one(c) {
-            return true;
-        }
-        cur = c.source();
-    }
-    false
-}
-
-/// `kind`, or `no_space` with its hint when the cause is a full filesystem.
-pub(crate) fn classify(
-    kind: ErrorKind,
-    message: String,
-    e: &(dyn std::error::Error + 'static),
-) -> CliError {
-    if is_no_space(e) {
-        CliError::new(ErrorKind::NoSpace, message).hint(NO_SPACE_HINT)
-    } else {
-        CliError::new(kind, message)
-    }
-}
+use engine::{is_no_space, is_no_space_one, NO_SPACE_HINT};
 
 impl From<engine::Error> for CliError {
     /// Same kind, message and hint; exit 2 for bad usage; `no_space` when a full file system is
@@ -155,37 +110,15 @@ fn store_error(e: store::StoreError) -> CliError {
 mod tests {
     use super::*;
 
-    fn append_error(source: std::io::Error) -> journal::AppendError {
-        journal::AppendError::Io {
-            path: "/state/journal/records".into(),
-            source,
-        }
-    }
-
     #[test]
-    fn journal_write_errors_are_classified_by_their_cause() {
-        // fdatasync/pwrite failing with EIO: a journal error, not a full disk.
-        let eio = append_error(std::io::Error::from_raw_os_error(5));
-        let e = classify(ErrorKind::Journal, eio.to_string(), &eio);
-        assert_eq!((e.kind, e.exit), (ErrorKind::Journal, 1));
-        assert!(
-            e.message.contains("/state/journal/records"),
-            "{}",
-            e.message
-        );
-        // ENOSPC while preallocating: no_space, with the hint.
-        let full = append_error(std::io::Error::from_raw_os_error(28));
-        let e = classify(ErrorKind::Journal, full.to_string(), &full);
-        assert_eq!(e.kind, ErrorKind::NoSpace);
-        assert_eq!(e.hint.as_deref(), Some(NO_SPACE_HINT));
-        // OSTree's reserve, known only by its text.
-        let ostree = std::io::Error::other(
-            "Writing content object: min-free-space-percent '3%' would be exceeded",
-        );
-        assert!(is_no_space(&ostree));
-        assert!(!is_no_space(&std::io::Error::other("permission denied")));
+    fn errors_reach_the_top_with_their_kind() {
         // Through anyhow, as errors reach main.
         let wrapped = anyhow::Error::new(std::io::Error::from_raw_os_error(28)).context("fetch");
         assert_eq!(CliError::from(wrapped).kind, ErrorKind::NoSpace);
+        let usage = anyhow::Error::new(engine::Error::usage("bad"));
+        let e = CliError::from(usage);
+        assert_eq!((e.kind, e.exit), (ErrorKind::Usage, 2));
+        let ro = anyhow::Error::new(std::io::Error::from_raw_os_error(30)).context("write");
+        assert_eq!(CliError::from(ro).kind, ErrorKind::ReadOnly);
     }
 }

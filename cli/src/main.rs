@@ -3,23 +3,15 @@
 //! Logic belongs in the libraries; this crate only wires them.
 
 mod cmd;
-mod ctx;
 mod deliver;
 mod du;
 mod error;
-mod faults;
-mod gc;
-mod hardware;
-mod machine_state;
 mod oci;
 mod output;
-mod own_package;
-mod pinned;
 mod plumbing;
 mod progress;
 mod txn;
 mod variants;
-mod why;
 
 use clap::Parser;
 use error::CliError;
@@ -84,7 +76,7 @@ fn main() -> ExitCode {
     };
     init_tracing(cli.global.verbose, cli.global.quiet);
     let json = cli.global.json;
-    match faults::install()
+    match engine::faults::install()
         .map_err(anyhow::Error::from)
         .and_then(|()| cmd::run(cli))
     {

@@ -116,7 +116,7 @@ fn solve_pinned(
     request: &solver::Request,
 ) -> anyhow::Result<solver::Solution> {
     let state = engine::state::State::open(root)?;
-    let st = crate::ctx::read_store(&state)?;
+    let st = engine::read_store(&state)?;
     let pins = st.pins()?;
     let unsat = |e: solver::SolveError| CliError::new(ErrorKind::Unsatisfiable, e.to_string());
     if let ([pin], None) = (pins.as_slice(), installed) {

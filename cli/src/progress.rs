@@ -276,3 +276,64 @@ mod tests {
         assert_eq!(packages(114), "114 packages");
     }
 }
+
+/// The engine's [`engine::Observer`] on stderr: notes as lines, fetching and building as the
+/// [`Fetch`] and [`Build`] progress of the chosen [`Mode`].
+#[derive(Debug)]
+pub(crate) struct Reporter {
+    mode: Mode,
+    notes: bool,
+    fetch: Mutex<Option<Fetch>>,
+    build: Mutex<Option<Build>>,
+}
+
+impl Reporter {
+    /// Shows notes and progress only when `show` (not `--json`, not `-q`).
+    pub(crate) fn new(show: bool) -> Self {
+        Self {
+            mode: Mode::for_stderr(show),
+            notes: show,
+            fetch: Mutex::new(None),
+            build: Mutex::new(None),
+        }
+    }
+}
+
+impl engine::Observer for Reporter {
+    fn note(&self, message: &str) {
+        tracing::info!("{message}");
+        if self.notes {
+            eprintln!("{message}");
+        }
+    }
+    fn fetch_started(&self, packages: usize, to_fetch: usize, bytes: u64) {
+        let fetch = Fetch::start(self.mode, packages, to_fetch, bytes);
+        *self.fetch.lock().unwrap_or_else(|e| e.into_inner()) = Some(fetch);
+    }
+    fn fetched(&self, done: usize, total: usize, size: u64) {
+        if let Some(f) = &*self.fetch.lock().unwrap_or_else(|e| e.into_inner()) {
+            f.update(done, total, size);
+        }
+    }
+    fn fetch_finished(&self, ok: bool) {
+        let fetch = self.fetch.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(f) = fetch {
+            f.finish(ok);
+        }
+    }
+    fn build_started(&self, packages: usize) {
+        let build = Build::new(self.mode, packages);
+        *self.build.lock().unwrap_or_else(|e| e.into_inner()) = Some(build);
+    }
+    fn building(&self, progress: materializer::Progress) {
+        if let Some(b) = &*self.build.lock().unwrap_or_else(|e| e.into_inner()) {
+            b.update(progress);
+        }
+    }
+    fn build_finished(&self, ok: bool) {
+        let build = self.build.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(b) = build {
+            b.finish(ok);
+        }
+    }
+}

@@ -53,6 +53,81 @@ impl Error {
     pub fn hint_text(&self) -> Option<&str> {
         self.hint.as_deref()
     }
+
+    /// Bad usage (exit 2 on the command line).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Usage, message)
+    }
+
+    /// `kind` with `message`, or `no_space` with its hint when a full file system is what
+    /// failed underneath `e`; `e` is kept as the source.
+    pub fn classify(
+        kind: ErrorKind,
+        message: impl Into<String>,
+        e: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        let kind = if is_no_space(&e) {
+            ErrorKind::NoSpace
+        } else {
+            kind
+        };
+        let out = Error::new(kind, message).with_source(e);
+        if kind == ErrorKind::NoSpace {
+            out.hint(NO_SPACE_HINT)
+        } else {
+            out
+        }
+    }
+}
+
+/// The hint for a full filesystem: nothing was lost, what to do.
+pub const NO_SPACE_HINT: &str =
+    "free space on that filesystem and run the command again; nothing was committed, the previous state is in force";
+
+/// Whether `e` itself is the filesystem running out of space (ENOSPC, EDQUOT, OSTree's
+/// free-space reserve): an `io::Error` of that kind, or the text of one (GLib errors carry only
+/// a message).
+pub fn is_no_space_one(e: &(dyn std::error::Error + 'static)) -> bool {
+    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        if matches!(
+            io.kind(),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        ) {
+            return true;
+        }
+    }
+    // OSTree also refuses a write that would eat into its reserve (`min-free-space-percent`).
+    let text = e.to_string();
+    text.contains("No space left on device")
+        || text.contains("Disk quota exceeded")
+        || text.contains("min-free-space")
+}
+
+/// Whether `e` or any of its causes is a full filesystem.
+pub fn is_no_space(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(c) = cur {
+        if is_no_space_one(c) {
+            return true;
+        }
+        cur = c.source();
+    }
+    false
+}
+
+/// `e` and its causes in one line, each cause once.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
 }
 
 /// The engine kind of a `machine` kind: the one of the same name.
@@ -448,6 +523,38 @@ impl fmt::Display for ErrorKind {
 mod tests {
     use super::*;
     use std::collections::BTreeSet;
+
+    fn append_error(source: std::io::Error) -> journal::AppendError {
+        journal::AppendError::Io {
+            path: "/state/journal/records".into(),
+            source,
+        }
+    }
+
+    #[test]
+    fn write_errors_are_classified_by_their_cause() {
+        // fdatasync/pwrite failing with EIO: a journal error, not a full disk.
+        let eio = append_error(std::io::Error::from_raw_os_error(5));
+        let e = Error::classify(ErrorKind::Journal, chain(&eio), eio);
+        assert_eq!(e.kind(), ErrorKind::Journal);
+        assert!(
+            e.message().contains("/state/journal/records"),
+            "{}",
+            e.message()
+        );
+        assert!(std::error::Error::source(&e).is_some(), "the cause is kept");
+        // ENOSPC while preallocating: no_space, with the hint.
+        let full = append_error(std::io::Error::from_raw_os_error(28));
+        let e = Error::classify(ErrorKind::Journal, chain(&full), full);
+        assert_eq!(e.kind(), ErrorKind::NoSpace);
+        assert_eq!(e.hint_text(), Some(NO_SPACE_HINT));
+        // OSTree's reserve, known only by its text.
+        let ostree = std::io::Error::other(
+            "Writing content object: min-free-space-percent '3%' would be exceeded",
+        );
+        assert!(is_no_space(&ostree));
+        assert!(!is_no_space(&std::io::Error::other("permission denied")));
+    }
 
     #[test]
     fn names_are_unique_snake_case_and_round_trip() {

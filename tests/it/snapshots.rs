@@ -241,4 +241,46 @@ fn human_output() {
         &["txn", "show", "zz"],
         2,
     );
+    // One JSON shape for every transaction outcome (docs/cli.md, "Transaction outcomes"): the
+    // field names and value types of nothing to do, a dry run, a rollback's dry run and a
+    // committed profile change.
+    let shape_of = |name: &str, args: &[&str]| {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let (code, text) = run_in(Some(root), &all);
+        assert_eq!(code, 0, "{name}: {args:?}\n{text}");
+        let stdout = text
+            .split("----- stderr -----")
+            .next()
+            .and_then(|t| t.split_once("----- stdout -----\n"))
+            .map(|(_, t)| t)
+            .unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(stdout)
+            .unwrap_or_else(|e| panic!("{name}: not JSON ({e}):\n{text}"));
+        insta::assert_snapshot!(
+            name,
+            serde_json::to_string_pretty(&shape(&v)).expect("serializes")
+        );
+    };
+    shape_of("outcome_nothing_to_do", &["txn", "install", "hello"]);
+    shape_of("outcome_dry_run", &["txn", "install", "--dry-run", "jq"]);
+    shape_of("outcome_rollback_dry_run", &["txn", "rollback", "--dry-run"]);
+    shape_of(
+        "outcome_committed",
+        &["txn", "sysctl", "--set", "vm.swappiness=10"],
+    );
+}
+
+/// A JSON value's shape: objects keep their keys, arrays the shape of their first element,
+/// scalars become their type's name.
+fn shape(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as V;
+    match v {
+        V::Null => "null".into(),
+        V::Bool(_) => "bool".into(),
+        V::Number(_) => "number".into(),
+        V::String(_) => "string".into(),
+        V::Array(a) => V::Array(a.first().map(shape).into_iter().collect()),
+        V::Object(m) => V::Object(m.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
+    }
 }

@@ -6,19 +6,35 @@
 //! the roots found here: packages named by install requests in the variant's history, newest
 //! first, then Essential and required packages.
 
-use crate::ctx::Ctx;
-use crate::error::CliError;
-use crate::output::print_json;
-use engine::ErrorKind;
+use crate::session::Session;
+use crate::{Error, ErrorKind, Result};
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::path::Path;
 
-pub(crate) fn why(root: &Path, package: &str, variant: &str, json: bool) -> anyhow::Result<()> {
-    let ctx = Ctx::read(root)?;
-    let h = ctx.journal.history();
+/// Why a package is installed in a variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Why {
+    pub package: String,
+    pub version: String,
+    /// The transaction whose request named the root of the chain, if one did.
+    pub requested_by: Option<u64>,
+    /// What the root is: `txn:N`, `essential` or `required`.
+    pub root: String,
+    /// Package names from the root to the package.
+    pub chain: Vec<String>,
+}
+
+impl Session {
+    /// Which request brought `package` into `variant`, and through which dependency chain.
+    pub fn why(&self, package: &str, variant: &str) -> Result<Why> {
+        why(self, package, variant)
+    }
+}
+
+fn why(ctx: &Session, package: &str, variant: &str) -> Result<Why> {
+    let h = ctx.history();
     let head = h.head(variant).ok_or_else(|| {
-        CliError::new(
+        Error::new(
             ErrorKind::UnknownVariant,
             format!("variant {variant:?} has no transactions"),
         )
@@ -29,7 +45,7 @@ pub(crate) fn why(root: &Path, package: &str, variant: &str, json: bool) -> anyh
         .iter()
         .find(|p| p.name == package)
         .ok_or_else(|| {
-            CliError::new(
+            Error::new(
                 ErrorKind::NotInstalled,
                 format!("{package} is not installed in {variant}"),
             )
@@ -93,11 +109,10 @@ pub(crate) fn why(root: &Path, package: &str, variant: &str, json: bool) -> anyh
     let root_indices: Vec<usize> = roots.iter().map(|(i, _)| *i).collect();
     let t = index_of[target.name.as_str()];
     let Some(found) = solver::why(&installed, &root_indices, t) else {
-        return Err(CliError::new(
+        return Err(Error::new(
             ErrorKind::NoReason,
             format!("{package} is installed but nothing in {variant} needs it (an orphan)"),
-        )
-        .into());
+        ));
     };
     let root_k = found.root;
     let chain: Vec<String> = found
@@ -109,29 +124,11 @@ pub(crate) fn why(root: &Path, package: &str, variant: &str, json: bool) -> anyh
     let requested_by = why_root
         .strip_prefix("txn:")
         .and_then(|s| s.parse::<u64>().ok());
-    if json {
-        return print_json(&serde_json::json!({
-            "package": target.name, "version": target.version, "variant": variant,
-            "requested_by": requested_by, "root": why_root, "chain": chain,
-        }));
-    }
-    let root_name = &chain[0];
-    let root_is = match requested_by {
-        Some(seq) => format!("requested in transaction {seq}"),
-        None if why_root == "essential" => "an essential package".to_owned(),
-        None => format!("a {why_root} package"),
-    };
-    if chain.len() == 1 {
-        println!(
-            "{} {} is installed because it is {root_is}",
-            target.name, target.version
-        );
-    } else {
-        println!(
-            "{} {} is installed because {root_name} ({root_is}) needs it:",
-            target.name, target.version
-        );
-        println!("  {}", chain.join(" -> "));
-    }
-    Ok(())
+    Ok(Why {
+        package: target.name.clone(),
+        version: target.version.clone(),
+        requested_by,
+        root: why_root.clone(),
+        chain,
+    })
 }

@@ -4,10 +4,8 @@
 //! deployments are ostree's (it keeps the booted, the staged, the default and the rollback
 //! one); `ostree admin cleanup` removes the rest with their `/boot` files and objects.
 
-use crate::ctx::Ctx;
-use crate::error::CliError;
-use crate::output::print_json;
-use engine::ErrorKind;
+use crate::session::Session;
+use crate::{Error, ErrorKind, Result};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -15,7 +13,7 @@ use std::path::Path;
 const PRUNED: &str = "pruned-commits";
 
 /// The commits `gc` removed from this state directory's repository.
-pub(crate) fn pruned_commits(root: &Path) -> BTreeSet<String> {
+pub fn pruned_commits(root: &Path) -> BTreeSet<String> {
     std::fs::read_to_string(root.join(PRUNED))
         .unwrap_or_default()
         .lines()
@@ -25,16 +23,32 @@ pub(crate) fn pruned_commits(root: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-pub(crate) fn gc(
-    root: &Path,
-    keep: u64,
-    dry_run: bool,
-    json: bool,
-    quiet: bool,
-) -> anyhow::Result<()> {
-    let ctx = Ctx::write(root, quiet || json)?;
-    let history = ctx.journal.history();
-    let records = ctx.journal.records();
+/// What `gc` removed (or would remove, for a dry run) and kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GcReport {
+    pub dry_run: bool,
+    /// The last N transactions kept (with every variant's head).
+    pub keep: u64,
+    pub kept_transactions: BTreeSet<u64>,
+    /// Commits removed from the repository.
+    pub removed_commits: Vec<String>,
+    /// Cached `.deb`s removed, and their bytes.
+    pub removed_debs: usize,
+    pub removed_deb_bytes: u64,
+    pub kept_debs: usize,
+}
+
+impl Session {
+    /// Removes the commits and cached `.deb`s that neither a variant's head, a deployment,
+    /// nor the last `keep` transactions need (only reports them with `dry_run`).
+    pub fn gc(&self, keep: u64, dry_run: bool) -> Result<GcReport> {
+        gc(self, keep, dry_run)
+    }
+}
+
+fn gc(ctx: &Session, keep: u64, dry_run: bool) -> Result<GcReport> {
+    let history = ctx.journal().history();
+    let records = ctx.journal().records();
     let last = records.last().map_or(0, |r| r.seq);
     let mut kept: BTreeSet<u64> = records
         .iter()
@@ -53,8 +67,8 @@ pub(crate) fn gc(
         .filter_map(|s| history.record(*s))
         .map(|r| r.commit.to_hex())
         .collect();
-    if let Some(m) = &ctx.state.machine {
-        for d in machine::deployments(&m.sysroot).map_err(crate::deliver::machine_err)? {
+    if let Some(m) = &ctx.state().machine {
+        for d in machine::deployments(&m.sysroot)? {
             kept_commits.insert(d.commit);
         }
     }
@@ -80,18 +94,17 @@ pub(crate) fn gc(
     let debs = ctx.store()?.gc_debs(&keep_debs, dry_run)?;
     let ostree = |args: &[&dyn AsRef<std::ffi::OsStr>]| {
         machine::run_ostree(machine::ErrorKind::Ostree, &machine::ostree_args(args), &[])
-            .map_err(crate::deliver::machine_err)
     };
     let mut repo_flag = std::ffi::OsString::from("--repo=");
     repo_flag.push(&repo);
     if !dry_run {
         // Recorded first: `txn verify` then knows these commits were removed on purpose.
-        let mut pruned = pruned_commits(&ctx.state.root);
+        let mut pruned = pruned_commits(&ctx.state().root);
         pruned.extend(doomed.iter().cloned());
         let list: String = pruned.iter().map(|c| format!("{c}\n")).collect();
-        let path = ctx.state.root.join(PRUNED);
+        let path = ctx.state().root.join(PRUNED);
         store::write_atomic(&path, list.as_bytes()).map_err(|e| {
-            CliError::new(
+            Error::new(
                 ErrorKind::Io,
                 format!("could not write {}: {e}", path.display()),
             )
@@ -99,7 +112,7 @@ pub(crate) fn gc(
         for c in &doomed {
             ostree(&[&repo_flag, &"prune", &format!("--delete-commit={c}")])?;
         }
-        match &ctx.state.machine {
+        match &ctx.state().machine {
             Some(m) => {
                 let mut sysroot = std::ffi::OsString::from("--sysroot=");
                 sysroot.push(&m.sysroot);
@@ -111,42 +124,25 @@ pub(crate) fn gc(
         }
         for c in &kept_commits {
             if !materializer::commit_exists(&repo, c).unwrap_or(true) && !doomed.contains(c) {
-                let on_machine = ctx.state.machine.is_some();
+                let on_machine = ctx.state().machine.is_some();
                 // On a machine ostree may have pruned a kept record's commit with its deployment
                 // before; on a build host a kept commit must survive.
                 if !on_machine {
-                    return Err(CliError::new(
+                    return Err(Error::new(
                         ErrorKind::Internal,
                         format!("gc removed commit {c}, which it meant to keep"),
-                    )
-                    .into());
+                    ));
                 }
             }
         }
     }
-    if json {
-        return print_json(&serde_json::json!({
-            "dry_run": dry_run,
-            "keep": keep,
-            "kept_transactions": kept,
-            "removed": {
-                "commits": doomed,
-                "debs": debs.removed,
-                "deb_bytes": debs.bytes,
-            },
-            "kept_debs": debs.kept,
-        }));
-    }
-    if !quiet {
-        eprintln!(
-            "{} {} commit(s) and {} cached .deb(s) ({}); kept transactions {} and {} .deb(s); the journal keeps every state",
-            if dry_run { "would remove" } else { "removed" },
-            doomed.len(),
-            debs.removed,
-            crate::txn::human_bytes(debs.bytes),
-            kept.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
-            debs.kept
-        );
-    }
-    Ok(())
+    Ok(GcReport {
+        dry_run,
+        keep,
+        kept_transactions: kept,
+        removed_commits: doomed,
+        removed_debs: debs.removed,
+        removed_deb_bytes: debs.bytes,
+        kept_debs: debs.kept,
+    })
 }

@@ -6,44 +6,52 @@
 //! the programs changed. The store verifies and pins it like any other source. See
 //! docs/delivery.md, "particle in the images".
 
-use crate::error::CliError;
-use engine::state::State;
-use engine::ErrorKind;
+use crate::session::Session;
+use crate::state::State;
+use crate::txn::Observer;
+use crate::{Error, ErrorKind, Result};
 use std::path::PathBuf;
 
 /// The source's name.
-pub(crate) const SOURCE: &str = engine::machine::OWN_PACKAGE_SOURCE;
+pub const SOURCE: &str = crate::machine::OWN_PACKAGE_SOURCE;
 
 fn dir(state: &State) -> PathBuf {
     state.root.join("self")
 }
 
 /// Whether `names` asks for particle's own package.
-pub(crate) fn wanted<'a>(mut names: impl Iterator<Item = &'a str>) -> bool {
+pub fn wanted<'a>(mut names: impl Iterator<Item = &'a str>) -> bool {
     names.any(|n| n.split(['=', ':']).next() == Some(machine::PACKAGE))
 }
 
-/// Makes sure the state directory offers particle's own package: builds it and its archive,
-/// adds the source and pins it, when the source is missing, or when `refresh` is set and the
-/// running programs differ from the packaged ones. Returns whether the pin changed.
-pub(crate) fn ensure(
-    state: &State,
-    st: &store::Store,
-    refresh: bool,
-    say: &dyn Fn(&str),
-) -> anyhow::Result<bool> {
+impl Session {
+    /// Makes sure the state directory offers particle's own package: builds it and its
+    /// archive, adds the source and pins it, when the source is missing, or when `refresh` is
+    /// set and the running programs differ from the packaged ones. Returns whether the pin
+    /// changed.
+    pub fn ensure_own_package(&mut self, refresh: bool, obs: &dyn Observer) -> Result<bool> {
+        let changed = ensure(&self.state, self.store()?, refresh, obs)?;
+        if changed {
+            self.pinned = None;
+        }
+        Ok(changed)
+    }
+}
+
+/// [`Session::ensure_own_package`] on a store opened outside a session (`repo update`).
+pub fn ensure(state: &State, st: &store::Store, refresh: bool, obs: &dyn Observer) -> Result<bool> {
     let present = st.sources()?.iter().any(|s| s.name == SOURCE);
     if present && !refresh {
         return Ok(false);
     }
     let program = std::env::current_exe().map_err(|e| {
-        CliError::new(
+        Error::new(
             ErrorKind::Io,
             format!("could not find the running program: {e}"),
         )
     })?;
     let grub = machine::grub_mkconfig_program().ok_or_else(|| {
-        CliError::new(
+        Error::new(
             ErrorKind::Tool,
             "particle-grub-mkconfig was not found beside particle nor installed",
         )
@@ -51,7 +59,7 @@ pub(crate) fn ensure(
     })?;
     let dir = dir(state);
     std::fs::create_dir_all(&dir)
-        .map_err(|e| engine::state::io_error(&state.root, &dir, "create", &e))?;
+        .map_err(|e| crate::state::io_error(&state.root, &dir, "create", &e))?;
     let arch = store::native_architecture();
     let pkg = machine::build_package(
         &machine::PackageRequest {
@@ -62,8 +70,7 @@ pub(crate) fn ensure(
             license: "Apache-2.0",
         },
         &dir,
-    )
-    .map_err(crate::deliver::machine_err)?;
+    )?;
     let in_pool = dir
         .join("pool/main/p/particle")
         .join(pkg.path.file_name().unwrap_or_default());
@@ -71,8 +78,7 @@ pub(crate) fn ensure(
     let keyring = if same {
         dir.join("keyring.gpg")
     } else {
-        machine::write_archive(&dir, &pkg, crate::txn::now())
-            .map_err(crate::deliver::machine_err)?
+        machine::write_archive(&dir, &pkg, crate::machine::now())?
     };
     let _ = std::fs::remove_file(&pkg.path);
     if same {
@@ -88,16 +94,15 @@ pub(crate) fn ensure(
             keyring,
         })?;
     }
-    for outcome in st.update_sources(crate::txn::now(), Some(&[SOURCE]))? {
+    for outcome in st.update_sources(crate::machine::now(), Some(&[SOURCE]))? {
         if let store::UpdateOutcome::Failed { error, .. } = outcome {
-            return Err(CliError::new(
+            return Err(Error::new(
                 ErrorKind::OwnPackage,
                 format!("particle's own package archive did not verify: {error}"),
-            )
-            .into());
+            ));
         }
     }
-    say(&format!(
+    obs.note(&format!(
         "{SOURCE}: offering particle {} ({arch}) built from {}",
         pkg.version,
         program.display()

@@ -47,7 +47,7 @@ impl Owned {
 }
 
 impl Pinned {
-    pub(crate) fn load(st: &store::Store) -> anyhow::Result<Self> {
+    pub(crate) fn load(st: &store::Store) -> crate::Result<Self> {
         let t = std::time::Instant::now();
         let pins = st.pins()?;
         let indices = pins
@@ -98,7 +98,7 @@ impl Pinned {
     pub(crate) fn load_keeping(
         st: &store::Store,
         installed: Vec<store::Package>,
-    ) -> anyhow::Result<Self> {
+    ) -> crate::Result<Self> {
         if installed.is_empty() {
             return Self::load(st);
         }
@@ -123,7 +123,7 @@ impl Pinned {
 
     /// Read access for one planning step. Viewing a snapshot checks its strings as UTF-8, a
     /// pass over the whole string blob, so a caller takes one view and keeps it for the step.
-    pub(crate) fn view(&self) -> anyhow::Result<PinnedView<'_>> {
+    pub(crate) fn view(&self) -> crate::Result<PinnedView<'_>> {
         let packages = match &self.packages {
             Packages::Snapshot { snapshot, origin } => {
                 let table = snapshot.view()?;

@@ -11,12 +11,12 @@
 //! `materialized` (before the journal append), `appended` (the record is durable, the ref not
 //! moved), `ref-moved` (before the staging tree and the script log are cleaned up).
 
-use crate::error::CliError;
+use crate::Error;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 /// Every point a crash can be asked for.
-pub(crate) const POINTS: &[&str] = &[
+pub const POINTS: &[&str] = &[
     "fetch",
     "unpack",
     "scripts",
@@ -38,7 +38,7 @@ struct Target {
 
 static TARGET: OnceLock<Option<Target>> = OnceLock::new();
 
-fn parse(spec: &str) -> Result<Target, CliError> {
+fn parse(spec: &str) -> Result<Target, Error> {
     let (point, n) = match spec.split_once(':') {
         Some((p, n)) => (p, n.parse::<u64>().ok().filter(|&n| n > 0)),
         None => (spec, Some(1)),
@@ -49,7 +49,7 @@ fn parse(spec: &str) -> Result<Target, CliError> {
             n,
             seen: AtomicU64::new(0),
         }),
-        _ => Err(CliError::usage(format!(
+        _ => Err(Error::usage(format!(
             "PARTICLE_CRASH_AT={spec:?}: expected POINT[:N] with N ≥ 1 and POINT one of {}",
             POINTS.join(", ")
         ))),
@@ -58,7 +58,7 @@ fn parse(spec: &str) -> Result<Target, CliError> {
 
 /// Reads `PARTICLE_CRASH_AT` once; a malformed value is a usage error (a typo must not make a
 /// crash test silently crash nowhere).
-pub(crate) fn install() -> Result<(), CliError> {
+pub fn install() -> Result<(), Error> {
     let target = match std::env::var("PARTICLE_CRASH_AT") {
         Ok(spec) => Some(parse(&spec)?),
         Err(_) => None,
@@ -72,7 +72,7 @@ pub(crate) fn install() -> Result<(), CliError> {
 }
 
 /// A crash point: kills the process if `PARTICLE_CRASH_AT` names it and this is the n-th time.
-pub(crate) fn point(name: &str) {
+pub fn point(name: &str) {
     let Some(Some(t)) = TARGET.get() else {
         return;
     };

@@ -2,29 +2,28 @@
 //! recorded as a profile event. Detection reads sysfs and procfs only, and sorts everything, so
 //! the same machine always gives the same profile.
 
-use crate::error::CliError;
-use engine::ErrorKind;
+use crate::{Error, ErrorKind, Result};
 use journal::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Reads a profile from a JSON file (objects, arrays, strings, integers, booleans; no floats, so
 /// that every profile has one canonical encoding in the journal).
-pub(crate) fn from_file(path: &Path) -> Result<Value, CliError> {
+pub fn from_file(path: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        CliError::new(
+        Error::new(
             ErrorKind::Io,
             format!("could not read {}: {e}", path.display()),
         )
     })?;
     let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        CliError::new(
+        Error::new(
             ErrorKind::BadProfile,
             format!("{}: not JSON: {e}", path.display()),
         )
     })?;
     convert(&json)
-        .map_err(|what| CliError::new(ErrorKind::BadProfile, format!("{}: {what}", path.display())))
+        .map_err(|what| Error::new(ErrorKind::BadProfile, format!("{}: {what}", path.display())))
 }
 
 fn convert(v: &serde_json::Value) -> Result<Value, String> {
@@ -67,7 +66,7 @@ fn map(items: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
 
 /// PCI devices (class, vendor, device), CPU vendor, model and flags, block devices by kind,
 /// network interfaces with their drivers, and sound cards.
-pub(crate) fn detect() -> Value {
+pub fn detect() -> Value {
     let pci: Vec<Value> = entries("/sys/bus/pci/devices")
         .iter()
         .map(|d| {
