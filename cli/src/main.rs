@@ -11,7 +11,6 @@ mod faults;
 mod gc;
 mod hardware;
 mod machine_state;
-mod oci;
 mod output;
 mod own_package;
 mod pinned;
