@@ -4,7 +4,7 @@
 //! `deploy` and `delta` drive the `ostree` command (`ostree admin ...`, `ostree static-delta
 //! ...`), which is what the issue asks for and what an administrator would run by hand; its
 //! errors are reported with the command that failed and ostree's own message. `export oci` reads
-//! the commit's objects through libostree (`crate::oci`).
+//! the commit's objects through libostree (`machine::oci`).
 
 use crate::error::CliError;
 use crate::output::print_json;
@@ -457,13 +457,13 @@ pub(crate) fn export_oci(
         ("org.opencontainers.image.version", version),
         (
             "org.opencontainers.image.created",
-            crate::oci::rfc3339(record.time.max(0) as u64),
+            machine::oci::rfc3339(record.time.max(0) as u64),
         ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    let info = crate::oci::ImageInfo {
+    let info = machine::oci::ImageInfo {
         labels: labels.clone(),
         architecture: oci_arch(record),
         ref_name: variant.to_owned(),
@@ -495,7 +495,7 @@ pub(crate) fn export_oci(
         );
     }
     let t = std::time::Instant::now();
-    let out = match crate::oci::export(&repo_path, &commit, &info, &tmp) {
+    let out = match machine::oci::export(&repo_path, &commit, &info, &tmp) {
         Ok(o) => o,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&tmp);

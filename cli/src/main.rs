@@ -1,12 +1,11 @@
-//! `particle`: the command line. Parses arguments, takes the state-directory lock for mutating
-//! commands, calls the libraries, and prints either for people or one JSON document (`--json`).
-//! Logic belongs in the libraries; this crate only wires them.
+//! `particle`: the command line. Parses arguments, calls the engine (which runs transactions)
+//! and the libraries, and prints either for people or one JSON document (`--json`). Logic
+//! belongs in the libraries; this crate only renders.
 
 mod cmd;
 mod deliver;
 mod du;
 mod error;
-mod oci;
 mod output;
 mod plumbing;
 mod progress;

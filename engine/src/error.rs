@@ -149,6 +149,7 @@ pub fn machine_kind(k: machine::ErrorKind) -> ErrorKind {
         M::Io => ErrorKind::Io,
         M::NoSpace => ErrorKind::NoSpace,
         M::MachineState => ErrorKind::MachineState,
+        M::Export => ErrorKind::Export,
         _ => ErrorKind::Failed,
     }
 }

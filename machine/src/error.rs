@@ -39,6 +39,8 @@ pub enum ErrorKind {
     /// The machine's own state (its journal and store in `/var/lib/particle`) could not be
     /// set up.
     MachineState,
+    /// Exporting a commit as an image (`oci::export`) failed.
+    Export,
 }
 
 impl ErrorKind {
@@ -60,6 +62,7 @@ impl ErrorKind {
             ErrorKind::Io => "io",
             ErrorKind::NoSpace => "no_space",
             ErrorKind::MachineState => "machine_state",
+            ErrorKind::Export => "export",
         }
     }
 }
@@ -115,5 +118,17 @@ impl Error {
 
     pub fn hint_text(&self) -> Option<&str> {
         self.hint.as_deref()
+    }
+}
+
+impl From<crate::oci::OciError> for Error {
+    /// Kind [`ErrorKind::Export`], the same message, the [`crate::oci::OciError`] as the source.
+    fn from(e: crate::oci::OciError) -> Self {
+        Error {
+            kind: ErrorKind::Export,
+            message: e.to_string(),
+            hint: None,
+            source: Some(Box::new(e)),
+        }
     }
 }

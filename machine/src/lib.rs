@@ -8,7 +8,9 @@
 //!   from ostree's Boot Loader Specification entries, every deployment a menu entry, the default
 //!   first and the rollback after it;
 //! - disk images (`disk`, `image`): a partitioned raw (or qcow2) disk with an OSTree sysroot and
-//!   GRUB for BIOS and UEFI, written without loop devices, complete or absent.
+//!   GRUB for BIOS and UEFI, written without loop devices, complete or absent;
+//! - container images (`oci`): a commit as a reproducible OCI image layout, read from the
+//!   commit's objects.
 //!
 //! It is not a journal reader or a solver: callers hand it a repository, a commit and the
 //! arguments the journal recorded. See `docs/boot.md` and `docs/delivery.md`.
@@ -18,6 +20,7 @@ mod disk;
 mod error;
 mod grub;
 mod image;
+pub mod oci;
 mod ostree_cmd;
 mod package;
 mod status;

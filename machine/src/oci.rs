@@ -10,6 +10,10 @@
 //! its first path (what an OSTree deployment has: one inode per object), except under `/etc`,
 //! which a deployment holds as a copy. `/usr/etc` is written as `/etc`, as ostree-ext and bootc
 //! do for container images.
+//!
+//! The writer prints nothing: [`export`] returns what it wrote ([`Exported`]) or an [`OciError`],
+//! which converts into a [`crate::Error`] of kind [`crate::ErrorKind::Export`] with the same
+//! message. Writing into a fresh directory and moving it into place is the caller's job.
 
 use ostree::{gio, glib};
 use sha2::{Digest, Sha256};
@@ -17,21 +21,37 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 use std::path::Path;
 
-/// Why an export failed.
+/// Why an export failed. Every variant is an export failure: as a [`crate::Error`] (through
+/// `From`) it is of kind [`crate::ErrorKind::Export`], with this message.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum OciError {
+#[non_exhaustive]
+pub enum OciError {
+    /// libostree could not open the repository or read an object from it.
     #[error("could not {action} in the OSTree repository {repo}: {source}")]
     Repo {
+        /// What was being done (`open`, `load commit C`, `load dirtree T`, ...).
         action: String,
+        /// The repository's path.
         repo: String,
+        /// libostree's error.
         #[source]
         source: glib::Error,
     },
+    /// The commit's objects are not what an OSTree commit holds (a missing timestamp, a
+    /// symlink without a target, both `/etc` and `/usr/etc`, ...).
     #[error("commit {commit}: {what}")]
-    Malformed { commit: String, what: String },
+    Malformed {
+        /// The commit's checksum.
+        commit: String,
+        /// What is wrong with it.
+        what: String,
+    },
+    /// Writing the layout (a blob, `index.json`, a layer entry) failed.
     #[error("could not write {path}: {source}")]
     Write {
+        /// The file written, or `the layer entry P`, `the image config`, `the image manifest`.
         path: String,
+        /// The I/O error.
         #[source]
         source: io::Error,
     },
@@ -39,28 +59,36 @@ pub(crate) enum OciError {
 
 /// What goes into the image besides the tree.
 #[derive(Debug, Clone)]
-pub(crate) struct ImageInfo {
+pub struct ImageInfo {
     /// Labels on the image config (also the manifest's annotations).
-    pub(crate) labels: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
     /// OCI architecture (`amd64`, `arm64`, ...).
-    pub(crate) architecture: String,
+    pub architecture: String,
     /// `org.opencontainers.image.ref.name` in `index.json`.
-    pub(crate) ref_name: String,
+    pub ref_name: String,
     /// gzip level (1–9) of the layer.
-    pub(crate) compression_level: u32,
+    pub compression_level: u32,
 }
 
-/// What was written.
+/// What was written. Digests are `sha256:HEX`.
 #[derive(Debug, Clone, serde::Serialize)]
-pub(crate) struct Exported {
-    pub(crate) manifest_digest: String,
-    pub(crate) config_digest: String,
-    pub(crate) layer_digest: String,
-    pub(crate) diff_id: String,
-    pub(crate) layer_size: u64,
-    pub(crate) entries: u64,
-    pub(crate) hardlinks: u64,
-    pub(crate) created: String,
+pub struct Exported {
+    /// The manifest's digest (what `index.json` points at, and what `skopeo inspect` prints).
+    pub manifest_digest: String,
+    /// The image config's digest.
+    pub config_digest: String,
+    /// The compressed layer's digest (its blob's name).
+    pub layer_digest: String,
+    /// The uncompressed layer's digest (the config's `rootfs.diff_ids`).
+    pub diff_id: String,
+    /// The compressed layer's size in bytes.
+    pub layer_size: u64,
+    /// Entries in the layer (directories, files, symlinks, hard links; the root not counted).
+    pub entries: u64,
+    /// How many of those entries are hard links.
+    pub hardlinks: u64,
+    /// The commit's timestamp as RFC 3339 (the config's `created`).
+    pub created: String,
 }
 
 /// A writer that hashes what passes through it.
@@ -96,7 +124,7 @@ impl<W> Hashing<W> {
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for unix seconds (proleptic Gregorian, UTC).
-pub(crate) fn rfc3339(secs: u64) -> String {
+pub fn rfc3339(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     // Howard Hinnant's civil_from_days.
@@ -343,8 +371,10 @@ fn blob(dir: &Path, bytes: &[u8]) -> Result<(String, u64), OciError> {
 }
 
 /// Writes the OCI image layout of `commit` (in the repository at `repo`) into `dir`, which must
-/// exist and be empty.
-pub(crate) fn export(
+/// exist and be empty: `oci-layout`, `index.json` (one manifest, named `info.ref_name`) and
+/// `blobs/sha256/` (the layer, the config, the manifest). On failure `dir` holds a partial
+/// layout (the caller removes it).
+pub fn export(
     repo: &Path,
     commit: &str,
     info: &ImageInfo,
