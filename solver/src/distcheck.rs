@@ -220,7 +220,7 @@ pub fn distcheck(universe: &Universe, options: &Options) -> DistcheckReport {
                 name: pkg.name.clone(),
                 version: pkg.version.clone(),
                 arch: pkg.arch.clone(),
-                reason: explain(&ix, &pb, &core, &[p]),
+                reason: explain(&ix, &pb, &core, &[p]).to_string(),
             });
         }
     }

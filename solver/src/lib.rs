@@ -10,7 +10,8 @@
 //! - requests (`solve`): install, remove (taking reverse dependencies with it, refusing to remove
 //!   essential or required packages), upgrade, relative to an installed set and keeping it where
 //!   possible; Recommends by an apt-like greedy pass; a reason for every package; the changes;
-//! - failure explanations (`explain`): a minimal set of relations, in one sentence;
+//! - failure explanations (`explain`): a minimal set of relations, as data ([`Explanation`],
+//!   its [`Step`]s) that renders as one sentence;
 //! - whole-archive installability (`distcheck`), with the essential set, as dose-distcheck does.
 //!
 //! It is not:
@@ -24,6 +25,9 @@
 //!   [`Solver::solve`]`(&self, &Request, &[Installed]) -> Result<Solution, SolveError>`;
 //! - [`Solution`] `{ packages: Vec<Chosen { name, version, arch, reason, parent }>, changes: Vec<Change> }`,
 //!   [`Solution::why`]`(&self, name) -> Option<Vec<String>>`;
+//! - [`SolveError`]: its `Unsatisfiable` and `Essential` refusals carry an [`Explanation`]
+//!   `{ steps: Vec<Step> }` (what depends on, conflicts with, breaks or must keep what;
+//!   [`Explanation::packages`] lists the names involved), whose `Display` is the sentence shown;
 //! - [`distcheck`]`(&Universe, &Options) -> DistcheckReport { total, broken: Vec<Broken> }`;
 //! - [`edsp::solve_edsp`]`(&str) -> String`: apt's External Dependency Solver Protocol.
 //!
@@ -44,6 +48,7 @@ mod why;
 mod tests;
 
 pub use distcheck::{distcheck, Broken, DistcheckReport};
+pub use explain::{Explanation, PackageVersion, Step};
 pub use index::Options;
 pub use solve::{
     Change, ChangeKind, Chosen, Installed, Reason, Request, Solution, SolveError, Solver,

@@ -1,7 +1,7 @@
 //! Requests (install, remove, upgrade) relative to an installed set, solved into a target set
 //! with a reason for every package and the changes against the installed set.
 
-use crate::explain::{explain, minimize};
+use crate::explain::{explain, minimize, Explanation, Step};
 use crate::index::{Field, Index, Options, Pkg};
 use crate::problem::{dedup_keep_order, Info, Outcome, Problem};
 use crate::sat::{Cid, Lit, Val};
@@ -118,8 +118,11 @@ impl Solution {
 /// Why a request cannot be solved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SolveError {
+    /// A requested name that no package has (nor provides).
     #[error("cannot {action}: no package named {name} is available")]
     Unknown { action: String, name: String },
+    /// A requested `name=version` that no package of that name has (`available`: the versions
+    /// there are, comma-separated).
     #[error("cannot {action}: {name} has no version {version} (available: {available})")]
     UnknownVersion {
         action: String,
@@ -127,10 +130,19 @@ pub enum SolveError {
         version: String,
         available: String,
     },
+    /// The request would remove an essential or required package (`name`: the packages the
+    /// request removes, comma-separated).
     #[error("refusing to remove {name}: {explanation}")]
-    Essential { name: String, explanation: String },
+    Essential {
+        name: String,
+        explanation: Explanation,
+    },
+    /// No installation satisfies the request (`action`: the request, as in "install a, b").
     #[error("cannot {action}: {explanation}")]
-    Unsatisfiable { action: String, explanation: String },
+    Unsatisfiable {
+        action: String,
+        explanation: Explanation,
+    },
 }
 
 /// A solver over one universe. Building it indexes the universe once; each [`Solver::solve`]
@@ -139,13 +151,13 @@ pub struct Solver<'u> {
     index: Index<'u>,
 }
 
-struct Spec<'a> {
-    name: &'a str,
+pub(crate) struct Spec<'a> {
+    pub(crate) name: &'a str,
     arch: Option<&'a str>,
     version: Option<&'a str>,
 }
 
-fn parse_spec(s: &str) -> Spec<'_> {
+pub(crate) fn parse_spec(s: &str) -> Spec<'_> {
     let (head, version) = match s.split_once('=') {
         Some((h, v)) => (h, Some(v)),
         None => (s, None),
@@ -286,11 +298,13 @@ impl<'u> Solver<'u> {
             let cands = self.spec_candidates(&spec, &action)?;
             if base_names.contains(&spec.name) {
                 let p = ix.pkg(cands[0]);
-                let explanation = if p.essential {
-                    format!("{} is essential", spec.name)
+                let name = spec.name.to_owned();
+                let step = if p.essential {
+                    Step::Essential { name }
                 } else {
-                    format!("{} is required (Priority: required)", spec.name)
+                    Step::Required { name }
                 };
+                let explanation = Explanation { steps: vec![step] };
                 return Err(SolveError::Essential {
                     name: spec.name.to_owned(),
                     explanation,

@@ -4,7 +4,10 @@
 #[path = "../tests/support/closure.rs"]
 mod closure;
 
-use crate::{distcheck, Installed, Options, Request, Solution, SolveError, Solver};
+use crate::{
+    distcheck, Explanation, Installed, Options, PackageVersion, Request, Solution, SolveError,
+    Solver, Step,
+};
 use closure::Check;
 use proptest::prelude::*;
 use store::Universe;
@@ -414,6 +417,269 @@ fn recommends() {
         ..install(&["a"])
     };
     insta::assert_snapshot!("no_recommends", case(&u, &norec, &[]));
+}
+
+/// A package version as explanations name it (native architecture).
+fn pv(name: &str, version: &str) -> PackageVersion {
+    PackageVersion {
+        name: name.to_owned(),
+        version: version.to_owned(),
+        arch: "amd64".to_owned(),
+        foreign: false,
+    }
+}
+
+fn dependency(text: &str) -> store::Dependency {
+    let mut deps = store::parse_dependencies(text).expect("a dependency");
+    assert_eq!(deps.len(), 1);
+    deps.remove(0)
+}
+
+/// The explanation of an `Unsatisfiable` refusal (from the owned universe; the table's answer
+/// is checked equal, structure included).
+fn unsatisfiable(text: &str, request: &Request, installed: &[Installed]) -> Explanation {
+    let u = universe(text);
+    let got = Solver::new(&u, &opts()).solve(request, installed);
+    agrees_over_the_table(text, &opts(), request, installed, &got);
+    match got {
+        Err(SolveError::Unsatisfiable { explanation, .. }) => explanation,
+        other => panic!("expected Unsatisfiable, got {other:?}"),
+    }
+}
+
+#[test]
+fn explanation_of_a_missing_dependency() {
+    let u = format!(
+        "{BASE}
+        app=1 Depends: tool
+        newer=1 Depends: lib (>= 2) | lib-compat
+        lib=1"
+    );
+    let e = unsatisfiable(&u, &install(&["app"]), &[]);
+    assert_eq!(
+        e.steps,
+        [Step::MissingDependency {
+            package: pv("app", "1"),
+            pre_depends: false,
+            dependency: dependency("tool"),
+            available: vec![],
+        }]
+    );
+    assert_eq!(e.packages(), ["app", "tool"]);
+    assert_eq!(
+        e.to_string(),
+        "app 1 depends on tool, which no available package satisfies"
+    );
+
+    // Versions that exist but do not satisfy it are listed.
+    let e = unsatisfiable(&u, &install(&["newer"]), &[]);
+    assert_eq!(
+        e.steps,
+        [Step::MissingDependency {
+            package: pv("newer", "1"),
+            pre_depends: false,
+            dependency: dependency("lib (>= 2) | lib-compat"),
+            available: vec![pv("lib", "1")],
+        }]
+    );
+    assert_eq!(e.packages(), ["newer", "lib", "lib-compat"]);
+    assert_eq!(
+        e.to_string(),
+        "newer 1 depends on lib (>= 2) | lib-compat, which no available package satisfies \
+         (available: lib 1)"
+    );
+}
+
+#[test]
+fn explanation_of_a_conflict_between_requested_packages() {
+    let u = format!(
+        "{BASE}
+        a=1 Conflicts: b
+        b=1
+        c=1 Breaks: virt
+        d=2 Provides: virt
+        e=1 Depends: f (>= 1)
+        f=1 Breaks: a (<< 2)"
+    );
+    let e = unsatisfiable(&u, &install(&["a", "b"]), &[]);
+    assert_eq!(
+        e.steps,
+        [Step::Conflicts {
+            package: pv("a", "1"),
+            breaks: false,
+            relation: store::parse_relation("b").expect("a relation"),
+            other: pv("b", "1"),
+        }]
+    );
+    assert_eq!(e.packages(), ["a", "b"]);
+    assert_eq!(e.to_string(), "a 1 conflicts with b");
+
+    // Through Provides: the relation names the virtual package, `other` the provider.
+    let e = unsatisfiable(&u, &install(&["c", "d"]), &[]);
+    assert_eq!(
+        e.steps,
+        [Step::Conflicts {
+            package: pv("c", "1"),
+            breaks: true,
+            relation: store::parse_relation("virt").expect("a relation"),
+            other: pv("d", "2"),
+        }]
+    );
+    assert_eq!(e.packages(), ["c", "d"]);
+    assert_eq!(e.to_string(), "c 1 breaks virt (provided by d 2)");
+
+    // Along a dependency chain from a requested package, with a versioned relation.
+    let e = unsatisfiable(&u, &install(&["e", "a"]), &[]);
+    assert_eq!(
+        e.steps,
+        [
+            Step::Depends {
+                package: pv("e", "1"),
+                pre_depends: false,
+                dependency: dependency("f (>= 1)"),
+            },
+            Step::Conflicts {
+                package: pv("f", "1"),
+                breaks: true,
+                relation: store::parse_relation("a (<< 2)").expect("a relation"),
+                other: pv("a", "1"),
+            },
+        ]
+    );
+    assert_eq!(e.packages(), ["e", "f", "a"]);
+    assert_eq!(
+        e.to_string(),
+        "e 1 depends on f (>= 1); f 1 breaks a (<< 2) (matching a 1)"
+    );
+}
+
+#[test]
+fn explanation_of_removing_an_essential_package() {
+    let u = format!("{BASE}\nother=1\nmawk=1 Priority: required");
+    let installed = [
+        inst("base-files", "12"),
+        inst("mawk", "1"),
+        inst("libc6", "2.36"),
+        inst("dash", "0.5"),
+        inst("other", "1"),
+    ];
+    let rm = |n: &str| Request {
+        remove: vec![n.to_owned()],
+        ..Request::default()
+    };
+    let solver_universe = universe(&u);
+    let solver = Solver::new(&solver_universe, &opts());
+    let essential = |r: &Request| match solver.solve(r, &installed) {
+        Err(SolveError::Essential { name, explanation }) => (name, explanation),
+        other => panic!("expected Essential, got {other:?}"),
+    };
+
+    // The essential package itself.
+    let (name, e) = essential(&rm("dash"));
+    assert_eq!(name, "dash");
+    assert_eq!(
+        e.steps,
+        [Step::Essential {
+            name: "dash".to_owned()
+        }]
+    );
+    assert_eq!(e.packages(), ["dash"]);
+
+    // A required one.
+    let (name, e) = essential(&rm("mawk"));
+    assert_eq!(name, "mawk");
+    assert_eq!(
+        e.steps,
+        [Step::Required {
+            name: "mawk".to_owned()
+        }]
+    );
+    assert_eq!(e.to_string(), "mawk is required (Priority: required)");
+
+    // What an essential package pre-depends on, named with its architecture.
+    let (name, e) = essential(&rm("libc6:amd64"));
+    assert_eq!(name, "libc6:amd64");
+    assert_eq!(
+        e.steps,
+        [
+            Step::Removed {
+                name: "libc6".to_owned(),
+                spec: "libc6:amd64".to_owned(),
+            },
+            Step::Depends {
+                package: pv("dash", "0.5"),
+                pre_depends: true,
+                dependency: dependency("libc6 (>= 2.34)"),
+            },
+            Step::Essential {
+                name: "dash".to_owned()
+            },
+        ]
+    );
+    assert_eq!(e.packages(), ["libc6", "dash"]);
+    assert_eq!(
+        e.to_string(),
+        "libc6:amd64 is to be removed; dash 0.5 pre-depends on libc6 (>= 2.34); dash is essential"
+    );
+}
+
+#[test]
+fn explanation_renders_foreign_architectures_and_instances() {
+    let u = format!(
+        "{BASE}
+        b=1
+        b=2
+        old=1 Depends: b (<< 2)
+        plain=1:amd64
+        wantsplain=1:i386 Depends: plain"
+    );
+    let e = unsatisfiable(&u, &install(&["b=2", "old"]), &[]);
+    assert_eq!(
+        e.steps,
+        [
+            Step::Depends {
+                package: pv("old", "1"),
+                pre_depends: false,
+                dependency: dependency("b (<< 2)"),
+            },
+            Step::OneInstance {
+                first: pv("b", "1"),
+                second: pv("b", "2"),
+            },
+        ]
+    );
+    assert_eq!(e.packages(), ["old", "b"]);
+
+    let o = Options {
+        arch: "amd64".into(),
+        foreign_archs: vec!["i386".into()],
+    };
+    let parsed = universe(&u);
+    let Err(SolveError::Unsatisfiable { explanation, .. }) =
+        Solver::new(&parsed, &o).solve(&install(&["wantsplain"]), &[])
+    else {
+        panic!("wantsplain:i386 cannot depend on plain:amd64");
+    };
+    let Step::MissingDependency { package, .. } = &explanation.steps[0] else {
+        panic!("expected a missing dependency: {explanation:?}");
+    };
+    assert_eq!(
+        package,
+        &PackageVersion {
+            name: "wantsplain".to_owned(),
+            version: "1".to_owned(),
+            arch: "i386".to_owned(),
+            foreign: true,
+        }
+    );
+    assert_eq!(package.to_string(), "wantsplain:i386 1");
+}
+
+#[test]
+fn an_empty_explanation_reads_no_installable_candidate() {
+    let e = Explanation::default();
+    assert_eq!(e.to_string(), "no installable candidate");
+    assert!(e.packages().is_empty());
 }
 
 #[test]
