@@ -545,7 +545,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             out,
         } => crate::deliver::image(
             &g.root,
-            &crate::deliver::ImageOpts {
+            &engine::deliver::ImageOptions {
                 variant: &variant,
                 format: match format {
                     ImageFormat::Raw => machine::Format::Raw,
@@ -571,7 +571,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             dir,
         }) => crate::deliver::export_oci(
             &g.root,
-            &crate::deliver::ExportOpts {
+            &engine::deliver::ExportOptions {
                 variant: &variant,
                 dir: &dir,
                 repo_url: repo_url.as_deref(),

@@ -64,6 +64,11 @@ fn commit(s: &mut Session, plan: Plan) -> Committed {
     }
 }
 
+fn step(s: &mut Session, variant: &str, change: Change) -> Committed {
+    let p = plan(s, variant, change);
+    commit(s, p)
+}
+
 fn names(s: &Session, variant: &str) -> Vec<String> {
     s.head_state(variant)
         .1
@@ -105,10 +110,13 @@ fn every_transaction_kind_plans_dry_runs_and_commits() {
         )
         .expect("dry run");
     assert!(matches!(dry, Outcome::DryRun(_)), "{dry:?}");
-    assert!(s.journal().records().is_empty(), "a dry run records nothing");
+    assert!(
+        s.journal().records().is_empty(),
+        "a dry run records nothing"
+    );
     assert_eq!(ref_commit(&s, "base"), None);
 
-    let first = commit(&mut s, plan(&mut s, "base", install("hello")));
+    let first = step(&mut s, "base", install("hello"));
     assert_eq!(first.record.seq, 1);
     assert_eq!(first.record.kind(), "install");
     assert_eq!(
@@ -123,7 +131,9 @@ fn every_transaction_kind_plans_dry_runs_and_commits() {
     let again = plan(&mut s, "base", install("hello"));
     assert!(again.is_unchanged());
     match s.run(again, &RunOptions::default(), &Silent).expect("run") {
-        Outcome::Unchanged { variant, txn } => assert_eq!((variant.as_str(), txn), ("base", Some(1))),
+        Outcome::Unchanged { variant, txn } => {
+            assert_eq!((variant.as_str(), txn), ("base", Some(1)))
+        }
         other => panic!("expected nothing to do, got {other:?}"),
     }
 
@@ -132,13 +142,13 @@ fn every_transaction_kind_plans_dry_runs_and_commits() {
         append: vec!["quiet".into()],
         delete: vec![],
     };
-    let k = commit(&mut s, plan(&mut s, "base", kargs()));
+    let k = step(&mut s, "base", kargs());
     assert_eq!(k.record.state.profile.kargs, ["quiet"]);
     assert!(plan(&mut s, "base", kargs()).is_unchanged());
     let sysctl = Change::Sysctl {
         set: BTreeMap::from([("vm.swappiness".to_owned(), "10".to_owned())]),
     };
-    let sy = commit(&mut s, plan(&mut s, "base", sysctl));
+    let sy = step(&mut s, "base", sysctl);
     assert_eq!(sy.record.state.profile.sysctl["vm.swappiness"], "10");
     assert_eq!(sy.diff.profile.len(), 1);
 
@@ -148,20 +158,20 @@ fn every_transaction_kind_plans_dry_runs_and_commits() {
     let rb = commit(&mut s, rb);
     assert_eq!(rb.record.kind(), "rollback");
     assert_eq!(rb.record.state, k.record.state);
-    assert_eq!(rb.record.commit, k.record.commit, "the same state is the same commit");
+    assert_ne!(
+        rb.record.commit, k.record.commit,
+        "a commit names its transaction: the same state, a new commit"
+    );
 
     // Remove, and upgrade with nothing newer pinned.
-    let jq = commit(&mut s, plan(&mut s, "base", install("jq")));
+    let jq = step(&mut s, "base", install("jq"));
     assert!(names(&s, "base").contains(&"jq".to_owned()));
-    let rm = commit(
+    let rm = step(
         &mut s,
-        plan(
-            &mut s,
-            "base",
-            Change::Remove {
-                packages: vec!["jq".into()],
-            },
-        ),
+        "base",
+        Change::Remove {
+            packages: vec!["jq".into()],
+        },
     );
     assert!(!names(&s, "base").contains(&"jq".to_owned()));
     assert!(rm.diff.removed.iter().any(|p| p.name == "jq"));
@@ -201,16 +211,13 @@ fn every_transaction_kind_plans_dry_runs_and_commits() {
     )
     .expect("write the profile");
     let hw = engine::hardware::from_file(&hw_file).expect("a profile");
-    let h = commit(
+    let h = step(
         &mut s,
-        plan(
-            &mut s,
-            "child",
-            Change::Hardware {
-                profile: hw.clone(),
-                source: "test".into(),
-            },
-        ),
+        "child",
+        Change::Hardware {
+            profile: hw.clone(),
+            source: "test".into(),
+        },
     );
     assert_eq!(h.record.state.profile.hardware, hw);
     assert!(h.record.base.is_some(), "a child keeps its provenance");
@@ -230,16 +237,22 @@ fn every_transaction_kind_plans_dry_runs_and_commits() {
         file: "apex.toml".into(),
         follow_parent: false,
     };
-    let a = commit(&mut s, plan(&mut s, "apex", apply(&def)));
+    let a = step(&mut s, "apex", apply(&def));
     assert_eq!(a.record.kind(), "apply");
     assert!(names(&s, "apex").contains(&"tree".to_owned()));
     assert!(a.record.state.profile.kargs.contains(&"apex=1".to_owned()));
     assert!(plan(&mut s, "apex", apply(&def)).is_unchanged());
-    assert!(plan(&mut s, "apex", Change::Rebase).is_unchanged(), "built on base's head");
-    let moved = commit(&mut s, plan(&mut s, "base", install("jq")));
-    let r = commit(&mut s, plan(&mut s, "apex", Change::Rebase));
+    assert!(
+        plan(&mut s, "apex", Change::Rebase).is_unchanged(),
+        "built on base's head"
+    );
+    let moved = step(&mut s, "base", install("jq"));
+    let r = step(&mut s, "apex", Change::Rebase);
     assert_eq!(r.record.kind(), "rebase");
-    assert_eq!(r.record.base.as_ref().map(|b| b.seq), Some(moved.record.seq));
+    assert_eq!(
+        r.record.base.as_ref().map(|b| b.seq),
+        Some(moved.record.seq)
+    );
     let apex = names(&s, "apex");
     assert!(apex.contains(&"tree".to_owned()) && apex.contains(&"jq".to_owned()));
 
@@ -350,11 +363,17 @@ fn a_failure_in_each_phase_leaves_the_state_as_it_was() {
         .run(p, &RunOptions::default(), &Silent)
         .expect_err("the bad .deb is refused");
     assert!(
-        matches!(e.kind(), ErrorKind::HashMismatch | ErrorKind::Fetch | ErrorKind::CorruptObject),
+        matches!(
+            e.kind(),
+            ErrorKind::HashMismatch | ErrorKind::Fetch | ErrorKind::CorruptObject
+        ),
         "{:?}: {e}",
         e.kind()
     );
-    assert!(e.message().contains("hello"), "the error names the package: {e}");
+    assert!(
+        e.message().contains("hello"),
+        "the error names the package: {e}"
+    );
     drop(s);
     assert_eq!(snapshot(&root), before, "a failed fetch recorded nothing");
 
@@ -382,12 +401,17 @@ fn a_failure_in_each_phase_leaves_the_state_as_it_was() {
     std::fs::remove_file(&staging).expect("unblock");
     assert_eq!(e.kind(), ErrorKind::Materialize, "{e}");
     assert!(
-        e.hint_text().is_some_and(|h| h.contains("nothing was committed")),
+        e.hint_text()
+            .is_some_and(|h| h.contains("nothing was committed")),
         "{e:?}"
     );
     drop(s);
     let after = snapshot(&root);
-    assert_eq!((after.0, &after.1), (before.0, &before.1), "a failed build recorded nothing");
+    assert_eq!(
+        (after.0, &after.1),
+        (before.0, &before.1),
+        "a failed build recorded nothing"
+    );
     // The .debs it fetched stay in the store for the next attempt, which succeeds.
     let mut s = Session::write(&root, &Silent).expect("open");
     let p = plan(

@@ -264,7 +264,10 @@ fn human_output() {
     };
     shape_of("outcome_nothing_to_do", &["txn", "install", "hello"]);
     shape_of("outcome_dry_run", &["txn", "install", "--dry-run", "jq"]);
-    shape_of("outcome_rollback_dry_run", &["txn", "rollback", "--dry-run"]);
+    shape_of(
+        "outcome_rollback_dry_run",
+        &["txn", "rollback", "--dry-run"],
+    );
     shape_of(
         "outcome_committed",
         &["txn", "sysctl", "--set", "vm.swappiness=10"],
