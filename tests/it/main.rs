@@ -3,6 +3,7 @@
 
 mod boot;
 mod common;
+mod compat;
 mod crash;
 mod deliver;
 mod docs;
