@@ -5,7 +5,7 @@ use crate::output::{print_json, table};
 use crate::txn;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use engine::state::State;
+use engine::state::StateDir;
 use engine::{Change, ErrorKind};
 use std::path::{Path, PathBuf};
 
@@ -845,16 +845,16 @@ fn init(g: &Global, variant: &str) -> anyhow::Result<()> {
 }
 
 /// For commands that only read: the store opened read-only ([`engine::read_store`]).
-fn open_store(g: &Global) -> anyhow::Result<(State, store::Store)> {
-    let state = State::open(&g.root)?;
+fn open_store(g: &Global) -> anyhow::Result<(StateDir, store::Store)> {
+    let state = StateDir::open(&g.root)?;
     let st = engine::read_store(&state)?;
     Ok((state, st))
 }
 
 /// For commands that write: the lock first, so that a read-only or busy state directory is
 /// refused before anything is opened for writing.
-fn open_store_locked(g: &Global) -> anyhow::Result<(State, journal::Lock, store::Store)> {
-    let state = State::open(&g.root)?;
+fn open_store_locked(g: &Global) -> anyhow::Result<(StateDir, journal::Lock, store::Store)> {
+    let state = StateDir::open(&g.root)?;
     let lock = engine::state::lock(&state)?;
     let st = store::Store::open(&state.store_dir())?;
     Ok((state, lock, st))

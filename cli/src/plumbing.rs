@@ -115,7 +115,7 @@ fn solve_pinned(
     installed: Option<&Path>,
     request: &solver::Request,
 ) -> anyhow::Result<solver::Solution> {
-    let state = engine::state::State::open(root)?;
+    let state = engine::state::StateDir::open(root)?;
     let st = engine::read_store(&state)?;
     let pins = st.pins()?;
     let unsat = |e: solver::SolveError| CliError::new(ErrorKind::Unsatisfiable, e.to_string());

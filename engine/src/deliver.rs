@@ -16,13 +16,13 @@ use std::path::{Path, PathBuf};
 
 /// A state directory opened to deliver its heads: its journal, without the store or the lock.
 pub struct Delivery {
-    state: crate::state::State,
+    state: crate::state::StateDir,
     journal: journal::Journal,
 }
 
 impl Delivery {
     pub fn open(root: &Path) -> Result<Self> {
-        let state = crate::state::State::open(root)?;
+        let state = crate::state::StateDir::open(root)?;
         let (journal, _) = journal::Journal::open(&state.root.join("journal")).map_err(|e| {
             Error::new(
                 ErrorKind::Journal,

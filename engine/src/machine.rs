@@ -4,7 +4,7 @@
 //! deployments (recovery, and what `status` reports). See docs/delivery.md, "A machine's
 //! journal" and "Transactions on a machine".
 
-use crate::state::{lock, state_dir_of, Machine, State, MACHINE_FILE};
+use crate::state::{lock, state_dir_of, Machine, StateDir, MACHINE_FILE};
 use crate::{Error, ErrorKind, Result};
 use journal::{NewRecord, Record, Request};
 use std::path::{Path, PathBuf};
@@ -51,7 +51,7 @@ pub fn seed(
     sources: &[store::SourceConfig],
 ) -> Result<PathBuf> {
     let dir = state_dir_of(sysroot, stateroot);
-    let state = State::create(&dir)?;
+    let state = StateDir::create(&dir)?;
     let marker = dir.join(MACHINE_FILE);
     store::write_atomic(&marker, format!("stateroot={stateroot}\n").as_bytes()).map_err(|e| {
         Error::new(

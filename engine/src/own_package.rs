@@ -7,7 +7,7 @@
 //! docs/delivery.md, "particle in the images".
 
 use crate::session::Session;
-use crate::state::State;
+use crate::state::StateDir;
 use crate::txn::Observer;
 use crate::{Error, ErrorKind, Result};
 use std::path::PathBuf;
@@ -15,7 +15,7 @@ use std::path::PathBuf;
 /// The source's name.
 pub const SOURCE: &str = crate::machine::OWN_PACKAGE_SOURCE;
 
-fn dir(state: &State) -> PathBuf {
+fn dir(state: &StateDir) -> PathBuf {
     state.root.join("self")
 }
 
@@ -39,7 +39,12 @@ impl Session {
 }
 
 /// [`Session::ensure_own_package`] on a store opened outside a session (`repo update`).
-pub fn ensure(state: &State, st: &store::Store, refresh: bool, obs: &dyn Observer) -> Result<bool> {
+pub fn ensure(
+    state: &StateDir,
+    st: &store::Store,
+    refresh: bool,
+    obs: &dyn Observer,
+) -> Result<bool> {
     let present = st.sources()?.iter().any(|s| s.name == SOURCE);
     if present && !refresh {
         return Ok(false);

@@ -151,7 +151,7 @@ pub(crate) struct PkgRef(usize);
 
 /// What a plan reads of a package without converting it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Record<'p> {
+pub(crate) struct PkgInfo<'p> {
     pub(crate) name: &'p str,
     pub(crate) version: &'p str,
     pub(crate) arch: &'p str,
@@ -216,11 +216,11 @@ impl<'p> PinnedView<'p> {
         })
     }
 
-    pub(crate) fn record(&self, r: PkgRef) -> Record<'p> {
+    pub(crate) fn record(&self, r: PkgRef) -> PkgInfo<'p> {
         match &self.packages {
             View::Table { table, .. } => {
                 let p = &table.packages[r.0];
-                Record {
+                PkgInfo {
                     name: table.str(&p.name),
                     version: table.str(&p.version),
                     arch: table.str(&p.arch),
@@ -230,7 +230,7 @@ impl<'p> PinnedView<'p> {
             }
             View::Owned(o) => {
                 let p = &o.universe.packages[r.0];
-                Record {
+                PkgInfo {
                     name: &p.name,
                     version: &p.version,
                     arch: &p.arch,

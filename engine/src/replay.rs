@@ -55,7 +55,7 @@ impl Session {
             )
             .hint("replay builds into a fresh directory"));
         }
-        let target = crate::state::State::create(into)?;
+        let target = crate::state::StateDir::create(into)?;
         let io = |path: &Path, action: &str, e: std::io::Error| {
             crate::state::io_error(into, path, action, &e)
         };

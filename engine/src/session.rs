@@ -4,7 +4,7 @@
 //! (refs are projections). Reading ones open it without the lock ([`Session::read`]).
 
 use crate::pinned::Pinned;
-use crate::state::State;
+use crate::state::StateDir;
 use crate::txn::Observer;
 use crate::{Error, ErrorKind, Result};
 use journal::Record;
@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// The store of `state`, opened read-only; opened read-write only if that fails (a database
 /// that needs repairing after a crash, which only a writer can do). While a transaction holds
 /// the store, this fails with kind `locked`.
-pub fn read_store(state: &State) -> Result<store::Store> {
+pub fn read_store(state: &StateDir) -> Result<store::Store> {
     match store::Store::open_read_only(&state.store_dir()) {
         Ok(st) => Ok(st),
         Err(read_only) => store::Store::open(&state.store_dir()).map_err(|e| {
@@ -35,7 +35,7 @@ pub fn read_store(state: &State) -> Result<store::Store> {
 
 /// A state directory opened for reading or for a transaction.
 pub struct Session {
-    pub(crate) state: State,
+    pub(crate) state: StateDir,
     /// Opened when first used by a reading command ([`Session::store`]): the journal alone
     /// answers `txn log/show/diff/verify` and `status`, also while a transaction holds the store.
     store: std::cell::OnceCell<store::Store>,
@@ -64,7 +64,7 @@ fn journal_error(e: journal::OpenError) -> Error {
 
 impl Session {
     /// The state directory.
-    pub fn state(&self) -> &State {
+    pub fn state(&self) -> &StateDir {
         &self.state
     }
 
@@ -144,13 +144,13 @@ impl Session {
 
     /// Creates a state directory at `root` (an empty or missing directory): the package store,
     /// the OSTree repository, the journal, and `variant` declared. Returns the directory.
-    pub fn init(root: &Path, variant: &str) -> Result<State> {
+    pub fn init(root: &Path, variant: &str) -> Result<StateDir> {
         if !store::valid_name(variant) {
             return Err(Error::usage(format!(
                 "{variant:?} is not a valid variant name (letters, digits, + - .)"
             )));
         }
-        let state = State::create(root)?;
+        let state = StateDir::create(root)?;
         let _lock = crate::state::lock(&state)?;
         store::Store::create(&state.store_dir())?;
         let ostree = state.root.join("ostree");
@@ -166,7 +166,7 @@ impl Session {
     /// opened read-only, so history can be read from a read-only file system or by a user who
     /// may not write to the state directory.
     pub fn read(root: &Path) -> Result<Self> {
-        let state = State::open(root)?;
+        let state = StateDir::open(root)?;
         let dir = state.root.join("journal");
         let (journal, report) = match journal::Journal::open_read_only(&dir) {
             Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => {
@@ -193,7 +193,7 @@ impl Session {
     /// Opens for a transaction: takes the lock, then recovers (telling `obs` what it repaired).
     pub fn write(root: &Path, obs: &dyn Observer) -> Result<Self> {
         let t = std::time::Instant::now();
-        let state = State::open(root)?;
+        let state = StateDir::open(root)?;
         let lock = crate::state::lock(&state)?;
         let store = store::Store::open(&state.store_dir())?;
         let (journal, report) =

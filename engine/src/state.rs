@@ -11,14 +11,14 @@ const MARKER: &str = "particle-state";
 
 /// An opened state directory.
 #[derive(Debug)]
-pub struct State {
+pub struct StateDir {
     pub root: PathBuf,
     /// Set for a machine's own state directory (`/var/lib/particle` of a sysroot): its
     /// repository is the sysroot's, and its transactions end in a deployment.
     pub machine: Option<Machine>,
 }
 
-impl State {
+impl StateDir {
     pub fn store_dir(&self) -> PathBuf {
         self.root.join("store")
     }
@@ -70,7 +70,7 @@ impl State {
 
 /// The variants declared with `init` or `variant create` (the journal holds every variant that
 /// has a transaction; this list only adds the ones that do not have one yet).
-pub fn variants(state: &State) -> Result<Vec<String>> {
+pub fn variants(state: &StateDir) -> Result<Vec<String>> {
     let path = state.root.join("variants");
     match std::fs::read_to_string(&path) {
         Ok(t) => Ok(t
@@ -88,7 +88,7 @@ pub fn variants(state: &State) -> Result<Vec<String>> {
 }
 
 /// Declares a variant (idempotent).
-pub fn declare_variant(state: &State, name: &str) -> Result<()> {
+pub fn declare_variant(state: &StateDir, name: &str) -> Result<()> {
     let mut v = variants(state)?;
     if v.iter().any(|n| n == name) {
         return Ok(());
@@ -107,7 +107,7 @@ pub fn declare_variant(state: &State, name: &str) -> Result<()> {
 
 /// Takes the process-wide writer lock (the journal's `flock` on `<root>/lock`); fails at once,
 /// with kind `locked`, if another particle process holds it.
-pub fn lock(state: &State) -> Result<journal::Lock> {
+pub fn lock(state: &StateDir) -> Result<journal::Lock> {
     journal::Lock::acquire(&state.root).map_err(|e| match e {
         journal::LockError::Held { .. } => Error::new(
             ErrorKind::Locked,
@@ -271,11 +271,11 @@ mod tests {
     #[test]
     fn a_directory_particle_did_not_make_is_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let e = State::open(dir.path()).expect_err("not a state directory");
+        let e = StateDir::open(dir.path()).expect_err("not a state directory");
         assert_eq!(e.kind(), ErrorKind::NotAStateDir);
         assert!(e.message().ends_with("is not a particle state directory"));
         assert!(e.hint_text().is_some_and(|h| h.contains("particle init")));
-        let e = State::open(&dir.path().join("missing")).expect_err("missing");
+        let e = StateDir::open(&dir.path().join("missing")).expect_err("missing");
         assert!(e.message().ends_with("does not exist"));
     }
 
@@ -283,9 +283,9 @@ mod tests {
     fn create_is_idempotent_and_declared_variants_are_kept_once() {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().join("state");
-        let s = State::create(&root).expect("create");
-        State::create(&root).expect("again");
-        let s2 = State::open(&root).expect("open");
+        let s = StateDir::create(&root).expect("create");
+        StateDir::create(&root).expect("again");
+        let s2 = StateDir::open(&root).expect("open");
         assert_eq!(s2.machine, None, "a build host's state directory");
         assert_eq!(s.repo(), root.join("ostree/repo"));
         assert!(variants(&s).expect("variants").is_empty());
@@ -298,7 +298,7 @@ mod tests {
     #[test]
     fn a_second_writer_is_refused_while_the_lock_is_held() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let s = State::create(dir.path()).expect("create");
+        let s = StateDir::create(dir.path()).expect("create");
         let held = lock(&s).expect("lock");
         let e = lock(&s).expect_err("held");
         assert_eq!(e.kind(), ErrorKind::Locked);
@@ -310,22 +310,22 @@ mod tests {
     fn a_machine_marker_outside_a_sysroot_is_refused_unless_booted() {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().join("state");
-        State::create(&root).expect("create");
+        StateDir::create(&root).expect("create");
         std::fs::write(root.join(MACHINE_FILE), "stateroot=particle-os\n").expect("marker");
         if !machine::booted_system() {
-            let e = State::open(&root).expect_err("not in a sysroot");
+            let e = StateDir::open(&root).expect_err("not in a sysroot");
             assert_eq!(e.kind(), ErrorKind::NoSysroot);
         }
         std::fs::write(root.join(MACHINE_FILE), "nothing\n").expect("marker");
-        let e = State::open(&root).expect_err("no stateroot");
+        let e = StateDir::open(&root).expect_err("no stateroot");
         assert_eq!(e.kind(), ErrorKind::NotAStateDir);
 
         // Where a sysroot's stateroot keeps it: the sysroot is found from the path.
         let sysroot = dir.path().join("sysroot");
         let inside = state_dir_of(&sysroot, "particle-os");
-        State::create(&inside).expect("create");
+        StateDir::create(&inside).expect("create");
         std::fs::write(inside.join(MACHINE_FILE), "stateroot=particle-os\n").expect("marker");
-        let m = State::open(&inside)
+        let m = StateDir::open(&inside)
             .expect("open")
             .machine
             .expect("a machine");

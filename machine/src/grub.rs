@@ -173,16 +173,14 @@ fn bad_out(out: &Path) -> Error {
     )
 }
 
-/// Writes `path` through a temporary file beside it, synced, then renamed.
+/// Writes `path` through a temporary file beside it, synced, renamed, the directory synced.
 fn write_synced(path: &Path, data: &[u8]) -> Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".new");
-    let tmp = std::path::PathBuf::from(tmp);
-    let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
-    std::io::Write::write_all(&mut f, data).map_err(|e| Error::io("write", &tmp, e))?;
-    f.sync_all().map_err(|e| Error::io("sync", &tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io("rename into place", path, e))?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")))
+    store::write_atomic(path, data).map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("could not write {}: {e}", path.display()),
+        )
+    })
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {

@@ -295,9 +295,12 @@ pub fn write_archive(dir: &Path, package: &BuiltPackage, date: i64) -> Result<Pa
         let out = cmd
             .output()
             .map_err(|e| Error::new(ErrorKind::Tool, format!("could not run gpg: {e}")))?;
-        let tmp = dir.join("keyring.gpg.new");
-        std::fs::write(&tmp, &out.stdout).map_err(|e| Error::io("write", &tmp, e))?;
-        std::fs::rename(&tmp, &keyring).map_err(|e| Error::io("rename into place", &keyring, e))?;
+        store::write_atomic(&keyring, &out.stdout).map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("could not write {}: {e}", keyring.display()),
+            )
+        })?;
     }
     let pool = dir.join("pool/main/p/particle");
     std::fs::create_dir_all(&pool).map_err(|e| Error::io("create", &pool, e))?;

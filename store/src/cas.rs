@@ -316,7 +316,6 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), CasError> {
 }
 
 /// Writes `data` to `path` atomically: temp file beside it, fsync, rename, fsync the directory.
-#[cfg(feature = "archive")]
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), CasError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(io_err("create", dir))?;

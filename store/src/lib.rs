@@ -42,9 +42,7 @@ pub use archive::{
     GcReport, IndexPin, PackageOrigin, Pin, Snapshot, SourceConfig, Store, StoreError,
     UpdateOutcome,
 };
-#[cfg(feature = "archive")]
-pub use cas::write_atomic;
-pub use cas::{CasError, CasVerifyReport, ObjectStore, PutInfo};
+pub use cas::{write_atomic, CasError, CasVerifyReport, ObjectStore, PutInfo};
 pub use deb::{
     Conffile, Control, DataArchive, DataEntries, DataEntry, DataReader, DebError, DebLimits,
     DebReader, EntryKind, EntryMeta, Md5Sum, MAINTAINER_SCRIPTS,
