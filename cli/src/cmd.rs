@@ -3,10 +3,8 @@
 use crate::error::CliError;
 use crate::output::{print_json, table};
 use crate::txn;
-use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use engine::state::StateDir;
-use engine::{Change, ErrorKind};
+use engine::Change;
 use std::path::{Path, PathBuf};
 
 /// Transactional package management for Debian-based OSTree systems.
@@ -832,8 +830,6 @@ fn variant_list(g: &Global) -> anyhow::Result<()> {
     Ok(())
 }
 
-use engine::machine::now;
-
 fn init(g: &Global, variant: &str) -> anyhow::Result<()> {
     let state = engine::Session::init(&g.root, variant)?;
     if g.json {
@@ -844,41 +840,25 @@ fn init(g: &Global, variant: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// For commands that only read: the store opened read-only ([`engine::read_store`]).
-fn open_store(g: &Global) -> anyhow::Result<(StateDir, store::Store)> {
-    let state = StateDir::open(&g.root)?;
-    let st = engine::read_store(&state)?;
-    Ok((state, st))
-}
-
-/// For commands that write: the lock first, so that a read-only or busy state directory is
-/// refused before anything is opened for writing.
-fn open_store_locked(g: &Global) -> anyhow::Result<(StateDir, journal::Lock, store::Store)> {
-    let state = StateDir::open(&g.root)?;
-    let lock = engine::state::lock(&state)?;
-    let st = store::Store::open(&state.store_dir())?;
-    Ok((state, lock, st))
-}
-
 fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
     match c {
         RepoCmd::Add {
             name,
             uri,
             suite,
-            mut components,
-            mut architectures,
+            components,
+            architectures,
             keyring,
         } => {
-            let (_state, _lock, st) = open_store_locked(g)?;
-            if components.is_empty() {
-                components.push("main".into());
-            }
-            if architectures.is_empty() {
-                architectures.push(store::native_architecture().into());
-            }
-            let source = source_config(name, uri, suite, components, architectures, keyring)?;
-            st.add_source(&source)?;
+            let source = engine::sources::source_config(
+                name,
+                uri,
+                suite,
+                components,
+                architectures,
+                keyring,
+            )?;
+            engine::sources::add(&g.root, &source)?;
             if g.json {
                 print_json(&serde_json::json!({ "source": source }))?;
             } else {
@@ -890,30 +870,7 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
             Ok(())
         }
         RepoCmd::ImportApt { files } => {
-            let (state, _lock, st) = open_store_locked(g)?;
-            let files = if files.is_empty() {
-                host_sources()?
-            } else {
-                files
-            };
-            let existing: Vec<String> = st.sources()?.into_iter().map(|s| s.name).collect();
-            let mut added = Vec::new();
-            for file in &files {
-                let text = std::fs::read_to_string(file)
-                    .with_context(|| format!("could not read {}", file.display()))?;
-                let keyring_dir = state.store_dir().join("keyrings");
-                for source in apt_sources::parse(file, &text, &keyring_dir)? {
-                    if existing.contains(&source.name)
-                        || added
-                            .iter()
-                            .any(|s: &store::SourceConfig| s.name == source.name)
-                    {
-                        continue;
-                    }
-                    st.add_source(&source)?;
-                    added.push(source);
-                }
-            }
+            let added = engine::sources::import_apt(&g.root, files)?;
             if g.json {
                 print_json(&serde_json::json!({ "added": added }))?;
             } else {
@@ -933,7 +890,7 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
             Ok(())
         }
         RepoCmd::List => {
-            let (_state, st) = open_store(g)?;
+            let (_state, st) = engine::sources::open(&g.root)?;
             let sources = st.sources()?;
             let pins = st.pins()?;
             if g.json {
@@ -984,22 +941,7 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
             Ok(())
         }
         RepoCmd::Update => {
-            let (state, _lock, st) = open_store_locked(g)?;
-            if st.sources()?.is_empty() {
-                return Err(CliError::new(ErrorKind::NoSources, "no sources configured")
-                    .hint("add one with `particle repo add` or `particle repo import-apt`")
-                    .into());
-            }
-            // particle's own package follows the running programs (rebuilt when they changed).
-            if state.machine.is_none()
-                && st
-                    .sources()?
-                    .iter()
-                    .any(|s| s.name == engine::own_package::SOURCE)
-            {
-                engine::own_package::ensure(&state, &st, true, &engine::Silent)?;
-            }
-            let outcomes = st.update(now())?;
+            let (sources, outcomes) = engine::sources::update(&g.root)?;
             let mut json_sources = Vec::new();
             let mut first_error = None;
             for o in outcomes {
@@ -1016,11 +958,10 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
                                 if pin.signers.len() == 1 { "" } else { "s" }
                             );
                         }
-                        let suite = st
-                            .sources()?
-                            .into_iter()
+                        let suite = sources
+                            .iter()
                             .find(|s| s.name == pin.source)
-                            .map(|s| s.suite)
+                            .map(|s| s.suite.clone())
                             .unwrap_or_default();
                         json_sources.push(serde_json::json!({
                             "name": pin.source, "suite": suite, "packages": pin.packages,
@@ -1056,64 +997,6 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-fn source_config(
-    name: String,
-    uri: String,
-    suite: String,
-    components: Vec<String>,
-    architectures: Vec<String>,
-    keyring: PathBuf,
-) -> Result<store::SourceConfig, CliError> {
-    if !store::valid_name(&name) {
-        return Err(CliError::usage(format!(
-            "{name:?} is not a valid source name (letters, digits, + - .)"
-        )));
-    }
-    if !(uri.starts_with("file:///") || uri.starts_with("http://") || uri.starts_with("https://")) {
-        return Err(CliError::usage(format!(
-            "{uri:?}: the URI must start with file:///, http:// or https://"
-        )));
-    }
-    if !keyring.exists() {
-        return Err(CliError::new(
-            ErrorKind::Keyring,
-            format!("keyring {} does not exist", keyring.display()),
-        )
-        .hint("pass --keyring with the archive's OpenPGP keyring"));
-    }
-    let keyring = std::fs::canonicalize(&keyring).unwrap_or(keyring);
-    Ok(store::SourceConfig {
-        name,
-        uri,
-        suite,
-        components,
-        architectures,
-        keyring,
-    })
-}
-
-fn host_sources() -> anyhow::Result<Vec<PathBuf>> {
-    let dir = Path::new("/etc/apt/sources.list.d");
-    let mut files = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            if e.path().extension().is_some_and(|x| x == "sources") {
-                files.push(e.path());
-            }
-        }
-    }
-    files.sort();
-    if files.is_empty() {
-        return Err(CliError::new(
-            ErrorKind::NoSources,
-            "no deb822 .sources files in /etc/apt/sources.list.d",
-        )
-        .hint("pass the files to import, or use `particle repo add`")
-        .into());
-    }
-    Ok(files)
 }
 
 /// Man pages (one per command and subcommand) and bash/zsh/fish completions, from the clap
@@ -1173,7 +1056,7 @@ fn store_fetch(g: &Global, packages: &[String]) -> anyhow::Result<()> {
 }
 
 fn store_verify(g: &Global) -> anyhow::Result<()> {
-    let (_state, st) = open_store(g)?;
+    let (_state, st) = engine::sources::open(&g.root)?;
     let report = st.verify()?;
     if g.json {
         print_json(
@@ -1186,161 +1069,6 @@ fn store_verify(g: &Global) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// apt's deb822 `.sources` files.
-mod apt_sources {
-    use crate::error::CliError;
-    use std::path::{Path, PathBuf};
-
-    /// Every enabled `Types: deb` stanza, one source per URI and suite. Inline `Signed-By` keys
-    /// are written under `keyring_dir`.
-    pub(crate) fn parse(
-        file: &Path,
-        text: &str,
-        keyring_dir: &Path,
-    ) -> Result<Vec<store::SourceConfig>, CliError> {
-        let stem = file
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("apt")
-            .to_owned();
-        let bad = |what: String| {
-            CliError::new(
-                engine::ErrorKind::BadSources,
-                format!("{}: {what}", file.display()),
-            )
-        };
-        let mut out = Vec::new();
-        for para in store::paragraphs(text) {
-            let para = para.map_err(|e| bad(e.to_string()))?;
-            if para
-                .get("Enabled")
-                .is_some_and(|v| v.eq_ignore_ascii_case("no"))
-            {
-                continue;
-            }
-            if !para
-                .get("Types")
-                .unwrap_or("")
-                .split_whitespace()
-                .any(|t| t == "deb")
-            {
-                continue;
-            }
-            let words = |f: &str| -> Vec<String> {
-                para.get(f)
-                    .unwrap_or("")
-                    .split_whitespace()
-                    .map(str::to_owned)
-                    .collect()
-            };
-            let uris = words("URIs");
-            let suites = words("Suites");
-            let components = words("Components");
-            let mut architectures = words("Architectures");
-            if architectures.is_empty() {
-                architectures.push(store::native_architecture().into());
-            }
-            if uris.is_empty() || suites.is_empty() {
-                return Err(bad(format!(
-                    "stanza at line {} lacks URIs or Suites",
-                    para.line
-                )));
-            }
-            let keyring: PathBuf = match para.get("Signed-By") {
-                Some(v) if v.contains("BEGIN PGP PUBLIC KEY BLOCK") => {
-                    let armored: String = v
-                        .lines()
-                        .map(|l| {
-                            let l = l.trim();
-                            if l == "." {
-                                ""
-                            } else {
-                                l
-                            }
-                        })
-                        .collect::<Vec<_>>()
-                        .join("\n");
-                    std::fs::create_dir_all(keyring_dir).map_err(|e| bad(e.to_string()))?;
-                    let path = keyring_dir.join(format!("{stem}-{}.asc", para.line));
-                    std::fs::write(&path, armored + "\n").map_err(|e| bad(e.to_string()))?;
-                    path
-                }
-                Some(v) => PathBuf::from(v.split_whitespace().next().unwrap_or(v)),
-                None => PathBuf::from("/usr/share/keyrings/debian-archive-keyring.gpg"),
-            };
-            for uri in &uris {
-                for suite in &suites {
-                    let flat = suite.ends_with('/');
-                    if flat {
-                        return Err(bad(format!(
-                            "flat repository suite {suite:?} is not supported yet"
-                        )));
-                    }
-                    let name = sanitize(&format!("{stem}-{suite}"));
-                    let name = if uris.len() > 1 {
-                        sanitize(&format!("{name}-{}", host(uri)))
-                    } else {
-                        name
-                    };
-                    out.push(store::SourceConfig {
-                        name,
-                        uri: uri.clone(),
-                        suite: suite.clone(),
-                        components: if components.is_empty() {
-                            vec!["main".into()]
-                        } else {
-                            components.clone()
-                        },
-                        architectures: architectures.clone(),
-                        keyring: keyring.clone(),
-                    });
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    fn host(uri: &str) -> &str {
-        uri.split("://")
-            .nth(1)
-            .and_then(|r| r.split('/').next())
-            .unwrap_or(uri)
-    }
-
-    fn sanitize(s: &str) -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.') {
-                    c.to_ascii_lowercase()
-                } else {
-                    '-'
-                }
-            })
-            .collect()
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn reads_debian_sources() {
-            let text = "Types: deb\n# comment\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\nTypes: deb-src\nURIs: http://x\nSuites: y\n\nEnabled: no\nTypes: deb\nURIs: http://z\nSuites: q\n";
-            let dir = std::env::temp_dir();
-            let s = parse(
-                Path::new("/etc/apt/sources.list.d/debian.sources"),
-                text,
-                &dir,
-            )
-            .expect("valid");
-            assert_eq!(s.len(), 2);
-            assert_eq!(s[0].name, "debian-bookworm");
-            assert_eq!(s[1].name, "debian-bookworm-updates");
-            assert_eq!(s[1].components, vec!["main".to_owned()]);
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -23,6 +23,7 @@ pub mod own_package;
 mod pinned;
 mod replay;
 mod session;
+pub mod sources;
 pub mod state;
 mod txn;
 pub mod variants;
