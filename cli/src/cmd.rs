@@ -153,19 +153,41 @@ pub(crate) enum Command {
         #[arg(long)]
         variant: Option<String>,
     },
-    /// Rebuild every commit from the journal and the store into a fresh state directory
+    /// Rebuild every commit from the journal and the store into a fresh state directory, or
+    /// from a published journal (--from) on any machine
     Replay {
-        #[arg(long)]
+        #[arg(long, conflicts_with = "from")]
         variant: Option<String>,
         /// Stop at this transaction (sequence number or id prefix)
-        #[arg(long, value_name = "TXN")]
+        #[arg(long, value_name = "TXN", conflicts_with = "from")]
         upto: Option<String>,
-        /// The fresh state directory to build into
-        #[arg(long, value_name = "DIR2")]
-        into: PathBuf,
+        /// The fresh state directory to build into (with --from: a temporary one by default)
+        #[arg(long, value_name = "DIR2", required_unless_present = "from")]
+        into: Option<PathBuf>,
+        /// A repository `publish` wrote (file://, http://, https:// or a path): its journal is
+        /// replayed, its .debs fetched from its sources by their recorded SHA256
+        #[arg(long, value_name = "URL")]
+        from: Option<String>,
+        /// With --from: the publisher's keyring; published.json must carry a good signature
+        #[arg(long, value_name = "FILE", requires = "from")]
+        keyring: Option<PathBuf>,
         /// Exit 1 unless every rebuilt commit equals the recorded one
         #[arg(long)]
         verify: bool,
+    },
+    /// Publish variants' heads to an archive-mode OSTree repository any static web server can
+    /// serve: commits, static deltas, the summary, signatures, and the journal behind them
+    Publish {
+        /// A variant to publish (repeatable; default every variant with a transaction)
+        #[arg(long = "variant", value_name = "V")]
+        variants: Vec<String>,
+        /// The repository (created when missing or empty)
+        #[arg(long, value_name = "DIR")]
+        repo: PathBuf,
+        /// An OpenPGP secret key file (no passphrase): commits, summary and journal index are
+        /// signed with it; stock `ostree pull` verifies them with gpg-verify=true
+        #[arg(long, value_name = "FILE")]
+        sign_key: Option<PathBuf>,
     },
     /// Solve a request over Debian indices, or over the pinned sources of the state directory
     Solve {
@@ -603,8 +625,30 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             variant,
             upto,
             into,
+            from: Some(url),
+            keyring,
             verify,
-        } => txn::replay(&g.root, variant, upto, &into, verify, g.json, g.quiet),
+        } => {
+            let _ = (variant, upto);
+            crate::publish::replay_from(&url, into.as_deref(), keyring.as_deref(), verify, g)
+        }
+        Command::Replay {
+            variant,
+            upto,
+            into,
+            from: None,
+            verify,
+            ..
+        } => {
+            let into =
+                into.ok_or_else(|| CliError::usage("replay needs --into DIR2 or --from URL"))?;
+            txn::replay(&g.root, variant, upto, &into, verify, g.json, g.quiet)
+        }
+        Command::Publish {
+            variants,
+            repo,
+            sign_key,
+        } => crate::publish::publish(&g.root, &variants, &repo, sign_key.as_deref(), g),
         Command::Solve {
             index,
             installed,

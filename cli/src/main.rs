@@ -9,6 +9,7 @@ mod error;
 mod output;
 mod plumbing;
 mod progress;
+mod publish;
 mod txn;
 mod variants;
 

@@ -16,11 +16,13 @@ pub mod deliver;
 mod error;
 pub mod faults;
 pub mod gc;
+pub mod gpg;
 pub mod hardware;
 pub mod history;
 pub mod machine;
 pub mod own_package;
 mod pinned;
+pub mod publish;
 mod replay;
 mod session;
 pub mod sources;
@@ -33,7 +35,7 @@ pub use error::{
     chain, is_no_space, is_no_space_one, is_read_only, machine_kind, Error, ErrorKind, Result,
     NO_SPACE_HINT, READ_ONLY_HINT,
 };
-pub use replay::Replayed;
+pub use replay::{replay_from, RemoteReplay, Replayed};
 pub use session::{read_store, staging_dir, Session};
 pub use txn::{
     build_input, parse_spec, Change, Committed, Deployed, Header, Observer, Outcome, Plan,

@@ -118,3 +118,275 @@ fn copy_dir(
     }
     Ok(())
 }
+
+/// What [`replay_from`] did.
+#[derive(Debug)]
+pub struct RemoteReplay {
+    /// The published index it replayed.
+    pub published: crate::publish::Published,
+    /// Whether `published.json`'s signature was checked (with the keyring given).
+    pub signature_checked: bool,
+    /// Every transaction rebuilt, in order.
+    pub replayed: Vec<Replayed>,
+}
+
+/// `replay --from URL`: rebuilds every transaction of the journal published at `url` (by
+/// `publish`) into `into`, on a machine that never saw the build's state directory. The
+/// journal must match `published.json` (its SHA256, length and head) and its hash chain must
+/// hold; with `keyring`, `published.json` must carry a good signature by one of its keys. The
+/// `.deb`s come from the published sources, each checked against the SHA256 the journal
+/// recorded; every published variant's commit must be its transaction's and the repository's
+/// ref. A rebuilt commit that differs is reported in [`Replayed`], not as an error.
+pub fn replay_from(
+    url: &str,
+    into: &Path,
+    keyring: Option<&Path>,
+    obs: &dyn crate::Observer,
+) -> Result<RemoteReplay> {
+    use crate::publish::{particle_url, Published, PUBLISHED_FILE};
+    let purl = particle_url(url);
+    let fetcher = store::Fetcher::new()
+        .map_err(|e| Error::new(ErrorKind::Fetch, e.to_string()).with_source(e))?;
+    let get = |rel: &str, limit: u64| {
+        let uri = store::join_uri(&purl, rel);
+        fetcher
+            .get_blocking(&uri, limit)
+            .map_err(|e| Error::new(ErrorKind::Fetch, e.to_string()).with_source(e))
+    };
+    let work = tempfile::Builder::new()
+        .prefix("particle-replay-")
+        .tempdir()
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("could not make a work directory: {e}"),
+            )
+        })?;
+    let index_bytes = get(PUBLISHED_FILE, 64 << 20)?;
+    let signature_checked = match keyring {
+        Some(k) => {
+            let sig = get(&format!("{PUBLISHED_FILE}.sig"), 1 << 20)?;
+            let (data_path, sig_path) = (work.path().join(PUBLISHED_FILE), work.path().join("sig"));
+            std::fs::write(&data_path, &index_bytes)
+                .and_then(|()| std::fs::write(&sig_path, &sig))
+                .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+            crate::gpg::verify_detached(k, &data_path, &sig_path)?;
+            true
+        }
+        None => {
+            obs.note("published.json's signature was not checked (give --keyring to check it)");
+            false
+        }
+    };
+    let published: Published = serde_json::from_slice(&index_bytes).map_err(|e| {
+        Error::new(
+            ErrorKind::BadIndex,
+            format!(
+                "{}: not a published index: {e}",
+                store::join_uri(&purl, PUBLISHED_FILE)
+            ),
+        )
+    })?;
+    let journal_bytes = get(&published.journal.path, published.journal.bytes + 1)?;
+    let sha = store::Sha256::of(&journal_bytes).to_hex();
+    if sha != published.journal.sha256 || journal_bytes.len() as u64 != published.journal.bytes {
+        return Err(Error::new(
+            ErrorKind::HashMismatch,
+            format!(
+                "{}: {} bytes with SHA256 {sha}, but published.json says {} bytes with {}",
+                store::join_uri(&purl, &published.journal.path),
+                journal_bytes.len(),
+                published.journal.bytes,
+                published.journal.sha256
+            ),
+        )
+        .hint("the journal or the index was changed after publishing; nothing was built"));
+    }
+
+    // A state directory holding the published journal, its sources and their .debs.
+    let root = work.path().join("state");
+    crate::Session::init(&root, "base")?;
+    let state = crate::state::StateDir::open(&root)?;
+    std::fs::write(root.join("journal/records"), &journal_bytes)
+        .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+    let (journal, report) = journal::Journal::open_read_only(&root.join("journal"))
+        .map_err(|e| Error::new(ErrorKind::Journal, e.to_string()).with_source(e))?;
+    if let Some(bad) = report.corruption {
+        return Err(Error::new(
+            ErrorKind::JournalCorrupt,
+            format!("the published journal is damaged: {bad}"),
+        ));
+    }
+    journal.verify(|_| Ok(())).map_err(|bad| {
+        Error::new(
+            ErrorKind::JournalCorrupt,
+            format!("the published journal does not verify: {bad}"),
+        )
+    })?;
+    let head = journal.last().map(|r| r.id.to_hex());
+    if head.as_deref() != Some(published.journal.head.as_str())
+        || journal.records().len() as u64 != published.journal.records
+    {
+        return Err(Error::new(
+            ErrorKind::JournalCorrupt,
+            format!(
+                "the published journal ends at {head:?} after {} records, but published.json says {} after {}",
+                journal.records().len(),
+                published.journal.head,
+                published.journal.records
+            ),
+        ));
+    }
+    for v in &published.variants {
+        let recorded = journal
+            .history()
+            .record(v.txn)
+            .filter(|r| r.variant == v.variant && r.id.to_hex() == v.txn_id)
+            .map(|r| r.commit.to_hex());
+        if recorded.as_deref() != Some(v.commit.as_str()) {
+            return Err(Error::new(
+                ErrorKind::JournalCorrupt,
+                format!(
+                    "published.json names commit {} for {} (transaction {}), but the journal records {}",
+                    v.commit,
+                    v.variant,
+                    v.txn,
+                    recorded.as_deref().unwrap_or("no such transaction")
+                ),
+            ));
+        }
+        let ref_uri = store::join_uri(
+            url_base(url).as_str(),
+            &format!("refs/heads/{}", v.reference),
+        );
+        let served = fetcher
+            .get_blocking(&ref_uri, 1024)
+            .map_err(|e| Error::new(ErrorKind::Fetch, e.to_string()).with_source(e))?;
+        if String::from_utf8_lossy(&served).trim() != v.commit {
+            return Err(Error::new(
+                ErrorKind::RefMismatch,
+                format!(
+                    "{ref_uri} is {}, but published.json says {}",
+                    String::from_utf8_lossy(&served).trim(),
+                    v.commit
+                ),
+            ));
+        }
+    }
+    {
+        let _lock = crate::state::lock(&state)?;
+        let st = store::Store::open(&state.store_dir())?;
+        let keyrings = state.store_dir().join("keyrings");
+        std::fs::create_dir_all(&keyrings).map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+        for s in &published.sources {
+            let key = get(&s.keyring, 16 << 20)?;
+            let path = keyrings.join(format!("{}.gpg", s.name));
+            std::fs::write(&path, key).map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+            let uri = if s.uri.contains("://") {
+                s.uri.clone()
+            } else {
+                store::join_uri(&purl, &s.uri)
+            };
+            st.add_source(&store::SourceConfig {
+                name: s.name.clone(),
+                uri,
+                suite: s.suite.clone(),
+                components: s.components.clone(),
+                architectures: s.architectures.clone(),
+                keyring: path,
+            })?;
+        }
+        for o in st.update(crate::machine::now())? {
+            if let store::UpdateOutcome::Failed { error, .. } = o {
+                return Err(error.into());
+            }
+        }
+        fetch_recorded(&st, journal.records(), obs)?;
+    }
+    drop(journal);
+    let session = crate::Session::read(&root)?;
+    let replayed = session.replay(None, None, into, &mut |r| {
+        obs.note(&format!(
+            "transaction {:>4} {:<10} {} {}",
+            r.seq,
+            r.variant,
+            r.rebuilt,
+            if r.identical() {
+                "identical"
+            } else {
+                "DIFFERS"
+            }
+        ))
+    })?;
+    Ok(RemoteReplay {
+        published,
+        signature_checked,
+        replayed,
+    })
+}
+
+/// The repository's own URL (a path becomes `file://`).
+fn url_base(url: &str) -> String {
+    if url.contains("://") {
+        url.to_owned()
+    } else {
+        format!(
+            "file://{}",
+            std::fs::canonicalize(url)
+                .unwrap_or_else(|_| std::path::PathBuf::from(url))
+                .display()
+        )
+    }
+}
+
+/// Fetches every `.deb` the records' states name that the store lacks, from the pinned
+/// sources, each the one with the recorded name, version, architecture and SHA256.
+fn fetch_recorded(st: &store::Store, records: &[Record], obs: &dyn crate::Observer) -> Result<()> {
+    let pinned = crate::pinned::Pinned::load(st)?;
+    let view = pinned.view()?;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut wanted = Vec::new();
+    let mut missing = Vec::new();
+    let mut bytes = 0;
+    let mut total = 0;
+    for p in records.iter().flat_map(|r| &r.state.packages) {
+        if !seen.insert(p.sha256) {
+            continue;
+        }
+        total += 1;
+        if st.deb_by_sha256(&p.sha256)?.is_some() {
+            continue;
+        }
+        let found = view.named(&p.name).into_iter().find(|&r| {
+            let i = view.record(r);
+            i.version == p.version && i.arch == p.arch && i.sha256 == p.sha256
+        });
+        match found {
+            Some(r) => {
+                bytes += view.record(r).size;
+                wanted.push((view.package(r), view.origin(r)));
+            }
+            None => missing.push(format!("{} {} ({})", p.name, p.version, p.arch)),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Error::new(
+            ErrorKind::MissingDeb,
+            format!(
+                "{} recorded package(s) are in no published source with their recorded SHA256: {}",
+                missing.len(),
+                missing.join(", ")
+            ),
+        )
+        .hint(
+            "the archive dropped them; replay against a snapshot of the archive the build used",
+        ));
+    }
+    let wanted: Vec<(&store::Package, &store::PackageOrigin)> =
+        wanted.iter().map(|(p, o)| (p.as_ref(), *o)).collect();
+    obs.fetch_started(total, wanted.len(), bytes);
+    let fetched = st.fetch_debs(&wanted, 4, &|done, all, size| obs.fetched(done, all, size));
+    obs.fetch_finished(fetched.is_ok());
+    fetched?;
+    Ok(())
+}

@@ -164,6 +164,13 @@ impl<S: Storage> Journal<S> {
         Ok((journal, report))
     }
 
+    /// Bytes of the good prefix of the records file: its header and every committed frame. A
+    /// copy of exactly these bytes is a complete journal, without the preallocated space (what
+    /// `publish` ships).
+    pub fn valid_len(&self) -> u64 {
+        self.valid_len
+    }
+
     /// Every committed record, oldest first (seq 1, 2, ...).
     pub fn records(&self) -> &[Record] {
         &self.records

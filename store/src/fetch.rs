@@ -115,6 +115,18 @@ impl Fetcher {
             })
     }
 
+    /// [`Fetcher::get`] for callers without an async runtime: runs one for the call.
+    pub fn get_blocking(&self, uri: &str, limit: u64) -> Result<Vec<u8>, FetchError> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|source| FetchError::Io {
+                uri: uri.to_owned(),
+                source,
+            })?;
+        rt.block_on(self.get(uri, limit))
+    }
+
     fn check_scheme(&self, uri: &str) -> Result<(), FetchError> {
         if uri.starts_with("http://") || uri.starts_with("https://") {
             Ok(())

@@ -288,3 +288,42 @@ impl Drop for Tmpfs {
         let _ = Command::new("umount").arg("-l").arg(&self.path).status();
     }
 }
+
+/// A loopback HTTP server (`support/flaky_http.py`) serving a directory with `Range` support;
+/// files with `flaky` in their path are cut off the first time (empty: none).
+pub(crate) struct HttpServer {
+    child: std::process::Child,
+    pub(crate) port: u16,
+}
+
+impl HttpServer {
+    pub(crate) fn start(root: &std::path::Path, flaky: &str, log: &std::path::Path) -> Self {
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/it/support/flaky_http.py");
+        let mut child = std::process::Command::new("python3")
+            .arg(script)
+            .arg(root)
+            .arg(flaky)
+            .arg(log)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the test HTTP server");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+            &mut line,
+        )
+        .expect("port");
+        Self {
+            child,
+            port: line.trim().parse().expect("a port number"),
+        }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

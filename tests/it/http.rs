@@ -2,50 +2,13 @@
 //! drops mid-file to exercise retry and `Range` resumption.
 
 use crate::common::*;
-use std::io::BufRead;
-use std::process::{Command, Stdio};
-
-struct Server {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Server {
-    fn start(root: &std::path::Path, flaky: &str, log: &std::path::Path) -> Self {
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../tests/it/support/flaky_http.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .arg(root)
-            .arg(flaky)
-            .arg(log)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the test HTTP server");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("port");
-        Self {
-            child,
-            port: line.trim().parse().expect("a port number"),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn http_source_with_a_dropped_connection_resumes() {
     // Every .deb of the pool is served; `hello` is cut off the first time it is requested.
     let tmp = tempfile::tempdir().expect("tempdir");
     let log = tmp.path().join("requests.log");
-    let server = Server::start(&mirror(), "hello_", &log);
+    let server = HttpServer::start(&mirror(), "hello_", &log);
     let uri = format!("http://127.0.0.1:{}", server.port);
     let env = Env::with_source(&uri, &debian_keyring());
     let up = env.run(&["--json", "repo", "update"]).ok().json();

@@ -12,6 +12,7 @@ mod http;
 mod machine;
 mod plumbing;
 mod powercut;
+mod publish;
 mod repo;
 mod snapshots;
 mod storage;

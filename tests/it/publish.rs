@@ -1,0 +1,190 @@
+//! `publish` and `replay --from`: a build host publishes to an archive-mode repository served
+//! over HTTP on 127.0.0.1; stock `ostree pull` verifies the GPG signatures and uses the static
+//! delta; another machine (a fresh state directory) replays the published journal and gets
+//! every published checksum; tampered or untrusted input is refused with nothing built.
+
+use crate::common::*;
+use std::path::Path;
+use std::process::Command;
+
+fn sh(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn ostree(repo: &Path) -> Command {
+    let mut c = Command::new("ostree");
+    c.arg(format!("--repo={}", repo.display()));
+    c
+}
+
+/// The test key's secret key, as `--sign-key` takes it.
+fn secret_key(key: &TestKey, into: &Path) -> std::path::PathBuf {
+    let out = Command::new("gpg")
+        .arg("--homedir")
+        .arg(key.home.path())
+        .args(["--batch", "--export-secret-keys"])
+        .output()
+        .expect("gpg");
+    assert!(out.status.success() && !out.stdout.is_empty());
+    let path = into.join("signing.key");
+    std::fs::write(&path, out.stdout).expect("write the key");
+    path
+}
+
+/// A client repository with `origin` at `url`, verifying GPG signatures on commits and summary.
+fn client(dir: &Path, url: &str, keyring: &Path) -> std::path::PathBuf {
+    let repo = dir.join("client");
+    sh(ostree(&repo).args(["init", "--mode=bare-user"]));
+    sh(ostree(&repo)
+        .args([
+            "remote",
+            "add",
+            "--set=gpg-verify=true",
+            "--set=gpg-verify-summary=true",
+        ])
+        .arg(format!("--gpg-import={}", keyring.display()))
+        .args(["origin", url]));
+    repo
+}
+
+#[test]
+fn publish_is_pulled_verified_and_replayed_from_http() {
+    let env = Env::with_source(&file_uri(&mirror()), &debian_keyring());
+    env.run(&["repo", "update"]).ok();
+    env.run(&["txn", "install", "hello"]).ok();
+    let key = TestKey::generate();
+    let sign_key = secret_key(&key, env.dir.path());
+    let published = env.dir.path().join("published");
+    let p = published.to_string_lossy().into_owned();
+    let first = env
+        .run(&[
+            "--json",
+            "publish",
+            "--repo",
+            &p,
+            "--sign-key",
+            &sign_key.to_string_lossy(),
+        ])
+        .ok()
+        .json();
+    let head = env.run(&["--json", "status"]).ok().json();
+    assert_eq!(first["variants"][0]["commit"], head["commit"], "{first}");
+    assert_eq!(first["variants"][0]["delta"], serde_json::Value::Null);
+    assert!(
+        published.join("summary.sig").exists(),
+        "the summary is signed"
+    );
+
+    // A second transaction, published with a static delta from the first.
+    env.run(&["txn", "install", "jq"]).ok();
+    let second = env
+        .run(&[
+            "--json",
+            "publish",
+            "--repo",
+            &p,
+            "--sign-key",
+            &sign_key.to_string_lossy(),
+        ])
+        .ok()
+        .json();
+    let delta = second["variants"][0]["delta"]
+        .as_str()
+        .expect("a delta")
+        .to_owned();
+    assert!(sh(ostree(&published).args(["static-delta", "list"])).contains(&delta));
+    assert_eq!(second["journal"]["records"], 2);
+
+    // Stock ostree pulls it over HTTP, verifying the signatures.
+    let log = env.dir.path().join("http.log");
+    let server = HttpServer::start(&published, "", &log);
+    let url = format!("http://127.0.0.1:{}", server.port);
+    let repo = client(env.dir.path(), &url, &key.keyring);
+    sh(ostree(&repo).args(["pull", "origin", "particle-os/base"]));
+    let pulled = sh(ostree(&repo).args(["rev-parse", "origin:particle-os/base"]));
+    assert_eq!(
+        pulled.trim(),
+        second["variants"][0]["commit"].as_str().expect("commit")
+    );
+
+    // Another machine replays the published journal: every checksum comes out the same.
+    let machine = Env::new();
+    let r = machine
+        .run(&[
+            "--json",
+            "replay",
+            "--from",
+            &url,
+            "--keyring",
+            &key.keyring.to_string_lossy(),
+            "--into",
+            &machine.root().to_string_lossy(),
+            "--verify",
+        ])
+        .ok()
+        .json();
+    assert_eq!(r["verified"], true, "{r}");
+    assert_eq!(r["signature_checked"], true);
+    assert_eq!(r["transactions"].as_array().expect("list").len(), 2);
+    // The rebuilt directory is a state directory with the published journal.
+    let v = machine.run(&["--json", "txn", "verify"]).ok().json();
+    assert_eq!(v["records"], 2);
+    drop(server);
+
+    // Untrusted or damaged input: a clear error, nothing built.
+    let other = TestKey::generate();
+    let e = Env::new()
+        .run(&[
+            "--json",
+            "replay",
+            "--from",
+            &p,
+            "--keyring",
+            &other.keyring.to_string_lossy(),
+            "--verify",
+        ])
+        .fails("signature");
+    assert!(e.stdout.contains("published.json"), "{}", e.stdout);
+    let tampered = env.dir.path().join("tampered");
+    sh(Command::new("cp").arg("-a").arg(&published).arg(&tampered));
+    let records = tampered.join("particle/journal/records");
+    let mut bytes = std::fs::read(&records).expect("records");
+    let i = bytes.len() - 40;
+    bytes[i] ^= 1;
+    std::fs::write(&records, bytes).expect("write");
+    let into = env.dir.path().join("never");
+    let e = Env::new()
+        .run(&[
+            "--json",
+            "replay",
+            "--from",
+            &tampered.to_string_lossy(),
+            "--into",
+            &into.to_string_lossy(),
+            "--verify",
+        ])
+        .fails("hash_mismatch");
+    assert!(e.stdout.contains("journal/records"), "{}", e.stdout);
+    assert!(!into.exists(), "nothing was built");
+    // A flipped byte in the summary: stock ostree refuses it.
+    let summary = tampered.join("summary");
+    let mut s = std::fs::read(&summary).expect("summary");
+    let mid = s.len() / 2;
+    s[mid] ^= 0xff;
+    std::fs::write(&summary, s).expect("write");
+    let dir2 = env.dir.path().join("c2");
+    std::fs::create_dir_all(&dir2).expect("mkdir");
+    let repo2 = client(&dir2, &file_uri(&tampered), &key.keyring);
+    let out = ostree(&repo2)
+        .args(["pull", "origin", "particle-os/base"])
+        .output()
+        .expect("ostree");
+    assert!(!out.status.success(), "a damaged summary must not verify");
+}
