@@ -133,6 +133,28 @@ pub(crate) enum Command {
         #[arg(long)]
         variant: Option<String>,
     },
+    /// A machine's remotes: the repositories `publish` wrote that it upgrades from
+    #[command(subcommand)]
+    Remote(RemoteCmd),
+    /// Pull the variant this machine runs from its remote, verify it, and stage it (deploy it
+    /// offline) with the machine's own packages re-applied
+    Upgrade {
+        /// Only say whether an update is available: exit 0 if so, 77 if not
+        #[arg(long)]
+        check: bool,
+        /// Print the package and profile changes from the published journal, download nothing
+        #[arg(long)]
+        preview: bool,
+        /// Pull the new commit into the sysroot's repository, record and deploy nothing
+        #[arg(long, conflicts_with_all = ["check", "preview"])]
+        download_only: bool,
+        /// The remote (default: the machine's only one)
+        #[arg(long, value_name = "NAME")]
+        remote: Option<String>,
+        /// Take an offer older than what the machine runs
+        #[arg(long)]
+        allow_downgrade: bool,
+    },
     /// Remove commits and cached .debs that no variant head, deployment or recent transaction
     /// needs (the journal is never pruned: any state is rebuilt from it)
     Gc {
@@ -423,6 +445,22 @@ pub(crate) enum ExportCmd {
 }
 
 #[derive(Debug, Subcommand)]
+pub(crate) enum RemoteCmd {
+    /// Add (or replace) a remote: a repository `publish` wrote
+    Add {
+        name: String,
+        /// file:///..., http://... or https://... (or a path)
+        url: String,
+        /// The publisher's public keyring: published indices, commits and summaries must carry
+        /// good signatures by its keys (without it nothing the remote serves is checked)
+        #[arg(long, value_name = "FILE")]
+        sign_key: Option<PathBuf>,
+    },
+    /// List the remotes
+    List,
+}
+
+#[derive(Debug, Subcommand)]
 pub(crate) enum RepoCmd {
     /// Add an archive source
     Add {
@@ -481,13 +519,15 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             | Command::Store(_)
             | Command::Why { .. }
             | Command::Gc { .. }
+            | Command::Remote(_)
+            | Command::Upgrade { .. }
             | Command::Du
             | Command::Solve { .. } => {
                 global.root = engine::state::root_for(sysroot)?;
             }
             _ => {
                 return Err(CliError::usage(
-                    "--sysroot is taken by txn, repo, store, why, gc, du, solve, status and deploy",
+                    "--sysroot is taken by txn, repo, store, why, gc, du, solve, remote, upgrade, status and deploy",
                 )
                 .into())
             }
@@ -644,6 +684,29 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
                 into.ok_or_else(|| CliError::usage("replay needs --into DIR2 or --from URL"))?;
             txn::replay(&g.root, variant, upto, &into, verify, g.json, g.quiet)
         }
+        Command::Remote(RemoteCmd::Add {
+            name,
+            url,
+            sign_key,
+        }) => crate::publish::remote_add(&g.root, &name, &url, sign_key.as_deref(), g),
+        Command::Remote(RemoteCmd::List) => crate::publish::remote_list(&g.root, g),
+        Command::Upgrade {
+            check,
+            preview,
+            download_only,
+            remote,
+            allow_downgrade,
+        } => crate::publish::upgrade(
+            &g.root,
+            &crate::publish::UpgradeOpts {
+                check,
+                preview,
+                download_only,
+                remote: remote.as_deref(),
+                allow_downgrade,
+            },
+            g,
+        ),
         Command::Publish {
             variants,
             repo,

@@ -122,3 +122,172 @@ pub(crate) fn replay_from(
     }
     Ok(())
 }
+
+/// `particle remote add NAME URL [--sign-key FILE]`.
+pub(crate) fn remote_add(
+    root: &Path,
+    name: &str,
+    url: &str,
+    keyring: Option<&Path>,
+    g: &Global,
+) -> anyhow::Result<()> {
+    let reporter = Reporter::new(!g.json && !g.quiet);
+    let session = Session::write(root, &reporter)?;
+    let r = session.remote_add(name, url, keyring)?;
+    if g.json {
+        return print_json(&serde_json::to_value(&r)?);
+    }
+    if !g.quiet {
+        eprintln!(
+            "added remote {} ({}){}",
+            r.name,
+            r.url,
+            if r.keyring.is_some() {
+                ", signatures required"
+            } else {
+                "; no keyring: nothing it serves is signature-checked"
+            }
+        );
+    }
+    Ok(())
+}
+
+/// `particle remote list`.
+pub(crate) fn remote_list(root: &Path, g: &Global) -> anyhow::Result<()> {
+    let list = Session::read(root)?.remotes()?;
+    if g.json {
+        return print_json(&serde_json::json!({ "remotes": list }));
+    }
+    let mut rows = vec![vec!["NAME".into(), "URL".into(), "SIGNED".into()]];
+    for r in &list {
+        rows.push(vec![
+            r.name.clone(),
+            r.url.clone(),
+            if r.keyring.is_some() {
+                "required"
+            } else {
+                "not checked"
+            }
+            .into(),
+        ]);
+    }
+    print!("{}", crate::output::table(&rows));
+    Ok(())
+}
+
+/// What `upgrade` was asked for.
+#[derive(Debug, Clone)]
+pub(crate) struct UpgradeOpts<'a> {
+    pub(crate) check: bool,
+    pub(crate) preview: bool,
+    pub(crate) download_only: bool,
+    pub(crate) remote: Option<&'a str>,
+    pub(crate) allow_downgrade: bool,
+}
+
+/// `particle upgrade [--check] [--preview] [--download-only]`: `--check` exits 77 when there is
+/// nothing new (rpm-ostree's convention).
+pub(crate) fn upgrade(root: &Path, o: &UpgradeOpts<'_>, g: &Global) -> anyhow::Result<()> {
+    let reporter = Reporter::new(!g.json && !g.quiet);
+    let mut session = Session::write(root, &reporter)?;
+    let check = session.upgrade_check(o.remote, &reporter)?;
+    let offer_json = |c: &engine::upgrade::UpgradeCheck| {
+        serde_json::json!({
+            "remote": c.remote.name, "url": c.remote.url, "variant": c.offered.variant,
+            "txn": c.offered.txn, "txn_id": c.offered.txn_id, "commit": c.offered.commit,
+            "current": c.current.as_ref().map(|r| match &r.request {
+                journal::Request::Origin { seq, txn, .. } => serde_json::json!({"txn": seq, "txn_id": txn.to_hex(), "commit": r.commit.to_hex()}),
+                _ => serde_json::Value::Null,
+            }),
+            "available": !c.up_to_date, "signature_checked": c.signature_checked,
+            "changes": crate::txn::diff_json(&c.diff),
+        })
+    };
+    if o.check || o.preview || check.up_to_date {
+        if g.json {
+            print_json(&offer_json(&check))?;
+        } else if !g.quiet {
+            if check.up_to_date {
+                eprintln!(
+                    "no update: {} offers transaction {} of {}, which this machine runs",
+                    check.remote.name, check.offered.txn, check.offered.variant
+                );
+            } else {
+                eprintln!(
+                    "update available from {}: {} transaction {} ({}), commit {}",
+                    check.remote.name,
+                    check.offered.variant,
+                    check.offered.txn,
+                    &check.offered.txn_id[..12],
+                    &check.offered.commit[..12]
+                );
+                if o.preview {
+                    crate::txn::print_plan(&check.diff, 0);
+                }
+            }
+        }
+        return match (o.check, check.up_to_date) {
+            (true, true) => Err(CliError::reported(77).into()),
+            _ => Ok(()),
+        };
+    }
+    match session.upgrade(check, o.download_only, o.allow_downgrade, &reporter)? {
+        engine::upgrade::Upgraded::Downloaded { check } => {
+            if g.json {
+                let mut j = offer_json(&check);
+                j["downloaded"] = true.into();
+                return print_json(&j);
+            }
+            if !g.quiet {
+                eprintln!(
+                    "downloaded commit {} into the sysroot's repository; `particle upgrade` stages it",
+                    check.offered.commit
+                );
+            }
+        }
+        engine::upgrade::Upgraded::Staged {
+            check,
+            origin,
+            layered,
+            deployment,
+        } => {
+            if g.json {
+                let mut j = offer_json(&check);
+                j["origin"] = serde_json::json!({"txn": origin.seq, "txn_id": origin.id.to_hex()});
+                j["layered"] = layered
+                    .as_ref()
+                    .map(|c| serde_json::json!({"txn": c.record.seq, "commit": c.record.commit.to_hex(), "packages": c.diff.added.iter().map(|p| p.name.clone()).collect::<Vec<_>>()}))
+                    .unwrap_or(serde_json::Value::Null);
+                j["staged"] = (deployment.first && deployment.staged).into();
+                j["reboot_required"] = (deployment.first && !deployment.booted).into();
+                return print_json(&j);
+            }
+            if !g.quiet {
+                eprintln!(
+                    "transaction {} ({}): origin {} transaction {} from {}",
+                    origin.seq,
+                    origin.id.short(12),
+                    check.offered.variant,
+                    check.offered.txn,
+                    check.remote.name
+                );
+                if let Some(c) = &layered {
+                    eprintln!(
+                        "transaction {} ({}): this machine's packages on the new base",
+                        c.record.seq,
+                        c.record.id.short(12)
+                    );
+                }
+                eprintln!(
+                    "{}",
+                    if deployment.staged {
+                        "staged for the next boot: reboot to apply it (`particle txn cancel` drops it)"
+                    } else {
+                        "the default deployment from the next boot"
+                    }
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -363,6 +363,12 @@ pub enum ErrorKind {
     NoRollback,
     /// `own_package`: particle's own package archive did not verify.
     OwnPackage,
+    /// `unknown_remote`: the machine has no remote of that name (or none at all).
+    UnknownRemote,
+    /// `downgrade`: what a remote offers is older than what the machine runs.
+    Downgrade,
+    /// `not_published`: the remote publishes no such variant.
+    NotPublished,
 }
 
 impl ErrorKind {
@@ -434,6 +440,9 @@ impl ErrorKind {
         ErrorKind::NothingStaged,
         ErrorKind::NoRollback,
         ErrorKind::OwnPackage,
+        ErrorKind::UnknownRemote,
+        ErrorKind::Downgrade,
+        ErrorKind::NotPublished,
     ];
 
     /// The stable name (`snake_case`).
@@ -505,6 +514,9 @@ impl ErrorKind {
             ErrorKind::NothingStaged => "nothing_staged",
             ErrorKind::NoRollback => "no_rollback",
             ErrorKind::OwnPackage => "own_package",
+            ErrorKind::UnknownRemote => "unknown_remote",
+            ErrorKind::Downgrade => "downgrade",
+            ErrorKind::NotPublished => "not_published",
         }
     }
 

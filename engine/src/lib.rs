@@ -28,6 +28,7 @@ mod session;
 pub mod sources;
 pub mod state;
 mod txn;
+pub mod upgrade;
 pub mod variants;
 mod why;
 

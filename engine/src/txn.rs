@@ -1309,7 +1309,7 @@ impl Session {
 }
 
 /// Where `record`'s commit stands among `m`'s deployments.
-fn deployed(m: &Machine, record: &Record) -> Deployed {
+pub(crate) fn deployed(m: &Machine, record: &Record) -> Deployed {
     let list = machine::deployments(&m.sysroot).unwrap_or_default();
     let first = list.first().filter(|d| d.commit == record.commit.to_hex());
     Deployed {

@@ -174,6 +174,20 @@ impl TestKey {
         Self { home, keyring }
     }
 
+    /// The secret key in a file, as `publish --sign-key` takes it.
+    pub(crate) fn secret_key_file(&self, into: &Path) -> PathBuf {
+        let out = Command::new("gpg")
+            .arg("--homedir")
+            .arg(self.home.path())
+            .args(["--batch", "--export-secret-keys"])
+            .output()
+            .expect("gpg");
+        assert!(out.status.success() && !out.stdout.is_empty());
+        let path = into.join("signing.key");
+        std::fs::write(&path, out.stdout).expect("write the key");
+        path
+    }
+
     /// Clearsigns `text` with `digest` (e.g. SHA256).
     pub(crate) fn clearsign(&self, text: &str, digest: &str) -> Vec<u8> {
         let dir = tempfile::tempdir().expect("tempdir");

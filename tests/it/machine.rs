@@ -9,6 +9,7 @@
 
 use crate::common::*;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 const SKIP_SYNC: [(&str, &str); 1] = [("OSTREE_SYSROOT_OPTS", "skip-sync")];
 
@@ -222,6 +223,115 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
     assert_eq!(
         on(&["--json", "status"]).ok().json()["deployments"],
         st["deployments"]
+    );
+    on(&["txn", "verify"]).ok();
+
+    // Updates (#19): the build host publishes, signed; the machine adds the remote and checks.
+    let key = TestKey::generate();
+    let secret = key.secret_key_file(env.dir.path());
+    let keyring = key.keyring.to_string_lossy().into_owned();
+    let published = env.dir.path().join("published");
+    let publish = || {
+        env.run(&[
+            "--json",
+            "publish",
+            "--repo",
+            &published.to_string_lossy(),
+            "--sign-key",
+            &secret.to_string_lossy(),
+        ])
+        .ok()
+        .json()
+    };
+    publish();
+    let old = env.dir.path().join("published-old");
+    assert!(Command::new("cp")
+        .arg("-a")
+        .arg(&published)
+        .arg(&old)
+        .status()
+        .expect("cp")
+        .success());
+    on(&[
+        "remote",
+        "add",
+        "origin",
+        &file_uri(&published),
+        "--sign-key",
+        &keyring,
+    ])
+    .ok();
+    let c = on(&["--json", "upgrade", "--check"]);
+    assert_eq!(c.code, 77, "the machine runs what is published: {c:?}");
+    assert_eq!(c.json()["available"], false);
+
+    // A new build-host transaction, published with a static delta.
+    env.run(&["txn", "sysctl", "--set", "net.core.somaxconn=1024"])
+        .ok();
+    let p = publish();
+    assert!(p["variants"][0]["delta"].is_string(), "{p}");
+    let c = on(&["--json", "upgrade", "--check"]).ok().json();
+    assert_eq!(c["available"], true, "{c}");
+    let preview = on(&["upgrade", "--preview"]).ok();
+    assert!(preview.stderr.contains("net.core.somaxconn"), "{preview:?}");
+    // An untrusted key: refused, nothing recorded.
+    let before = on(&["--json", "txn", "log"]).ok().json();
+    let other = TestKey::generate();
+    on(&[
+        "remote",
+        "add",
+        "evil",
+        &file_uri(&published),
+        "--sign-key",
+        &other.keyring.to_string_lossy(),
+    ])
+    .ok();
+    on(&["--json", "upgrade", "--remote", "evil"]).fails("signature");
+    assert_eq!(on(&["--json", "txn", "log"]).ok().json(), before);
+
+    // The upgrade: a new origin, the machine's own jq re-applied on it, deployed.
+    let u = on(&["--json", "upgrade", "--remote", "origin"]).ok().json();
+    assert_eq!(u["origin"]["txn"], 6, "{u}");
+    assert_eq!(u["layered"]["txn"], 7, "{u}");
+    assert_eq!(u["layered"]["packages"][0], "jq", "{u}");
+    let st = on(&["--json", "status"]).ok().json();
+    assert_eq!(st["deployments"][0]["txn"], 7, "{st}");
+    let top = path(&st["deployments"][0]);
+    assert!(
+        top.join("usr/bin/jq").exists(),
+        "the machine's package is kept"
+    );
+    let conf: String = std::fs::read_dir(top.join("usr/lib/sysctl.d"))
+        .expect("sysctl.d")
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    assert!(
+        conf.contains("net.core.somaxconn"),
+        "the new base's setting: {conf}"
+    );
+    let c = on(&["--json", "upgrade", "--check", "--remote", "origin"]);
+    assert_eq!(c.code, 77, "{c:?}");
+    // An older publish offered as new: refused unless --allow-downgrade.
+    on(&[
+        "remote",
+        "add",
+        "old",
+        &file_uri(&old),
+        "--sign-key",
+        &keyring,
+    ])
+    .ok();
+    on(&["--json", "upgrade", "--remote", "old"]).fails("downgrade");
+    let kinds: Vec<String> = on(&["--json", "txn", "log"]).ok().json()["transactions"]
+        .as_array()
+        .expect("transactions")
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["origin", "install", "rollback", "sysctl", "rollback", "origin", "install"]
     );
     on(&["txn", "verify"]).ok();
 }

@@ -24,20 +24,6 @@ fn ostree(repo: &Path) -> Command {
     c
 }
 
-/// The test key's secret key, as `--sign-key` takes it.
-fn secret_key(key: &TestKey, into: &Path) -> std::path::PathBuf {
-    let out = Command::new("gpg")
-        .arg("--homedir")
-        .arg(key.home.path())
-        .args(["--batch", "--export-secret-keys"])
-        .output()
-        .expect("gpg");
-    assert!(out.status.success() && !out.stdout.is_empty());
-    let path = into.join("signing.key");
-    std::fs::write(&path, out.stdout).expect("write the key");
-    path
-}
-
 /// A client repository with `origin` at `url`, verifying GPG signatures on commits and summary.
 fn client(dir: &Path, url: &str, keyring: &Path) -> std::path::PathBuf {
     let repo = dir.join("client");
@@ -60,7 +46,7 @@ fn publish_is_pulled_verified_and_replayed_from_http() {
     env.run(&["repo", "update"]).ok();
     env.run(&["txn", "install", "hello"]).ok();
     let key = TestKey::generate();
-    let sign_key = secret_key(&key, env.dir.path());
+    let sign_key = key.secret_key_file(env.dir.path());
     let published = env.dir.path().join("published");
     let p = published.to_string_lossy().into_owned();
     let first = env

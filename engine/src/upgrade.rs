@@ -1,0 +1,489 @@
+//! A machine's remotes and `upgrade`: the variant it runs, pulled from a repository `publish`
+//! wrote, verified, and staged (deployed offline) as a new `origin` in the machine's journal,
+//! with the machine's own packages re-applied on top. See docs/delivery.md, "Updates".
+//!
+//! A remote is an ostree remote of the sysroot's repository (`gpg-verify` and
+//! `gpg-verify-summary` on when it has a keyring, so stock ostree verifies every pull) and an
+//! entry of `remotes.json` in the machine's state directory, with its keyring beside it, which
+//! particle uses to verify the published index and journal before it reads them.
+
+use crate::publish::{particle_url, Published, PublishedVariant, PUBLISHED_FILE};
+use crate::session::{ostree_error, Session};
+use crate::state::Machine;
+use crate::txn::{Change, Committed, Observer, RunOptions};
+use crate::{Error, ErrorKind, Result};
+use journal::{NewRecord, Record, Request};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The machine's remotes, in its state directory.
+const REMOTES_FILE: &str = "remotes.json";
+
+/// A repository the machine upgrades from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Remote {
+    pub name: String,
+    pub url: String,
+    /// The publisher's keyring (in the state directory); `None`: signatures are not checked.
+    pub keyring: Option<PathBuf>,
+}
+
+/// What a remote offers the machine.
+#[derive(Debug, Clone)]
+pub struct UpgradeCheck {
+    pub remote: Remote,
+    /// The published variant (the one the machine runs).
+    pub offered: PublishedVariant,
+    /// The published transaction's record (from the published journal).
+    pub record: Record,
+    /// The machine's current origin (the last one in its journal).
+    pub current: Option<Record>,
+    /// Whether the offer is what the machine already has.
+    pub up_to_date: bool,
+    /// The package and profile changes from the current origin's state to the offer's.
+    pub diff: journal::Diff,
+    /// Whether the published index's signature was checked.
+    pub signature_checked: bool,
+}
+
+/// What `upgrade` did.
+#[derive(Debug)]
+pub enum Upgraded {
+    /// The commit was pulled (`--download-only`); nothing recorded or deployed.
+    Downloaded { check: Box<UpgradeCheck> },
+    /// The new origin is recorded and deployed (staged on a running system); `layered` is the
+    /// machine's own packages re-applied on it, when it has any.
+    Staged {
+        check: Box<UpgradeCheck>,
+        origin: Box<Record>,
+        layered: Option<Box<Committed>>,
+        deployment: crate::Deployed,
+    },
+}
+
+fn remotes_path(s: &Session) -> PathBuf {
+    s.state.root.join(REMOTES_FILE)
+}
+
+fn ostree(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Result<String> {
+    Ok(machine::run_ostree(
+        machine::ErrorKind::Ostree,
+        &machine::ostree_args(args),
+        &[],
+    )?)
+}
+
+fn repo_flag(m: &Machine) -> std::ffi::OsString {
+    let mut f = std::ffi::OsString::from("--repo=");
+    f.push(m.repo());
+    f
+}
+
+/// `url` as a URL (`file://` for a path).
+fn as_url(url: &str) -> String {
+    if url.contains("://") {
+        url.to_owned()
+    } else {
+        format!(
+            "file://{}",
+            std::fs::canonicalize(url)
+                .unwrap_or_else(|_| PathBuf::from(url))
+                .display()
+        )
+    }
+}
+
+impl Session {
+    fn machine_or_refuse(&self, what: &str) -> Result<Machine> {
+        self.state.machine.clone().ok_or_else(|| {
+            Error::usage(format!(
+                "`{what}` acts on a machine (--sysroot, or the running Particle-OS); this is a build host's state directory"
+            ))
+        })
+    }
+
+    /// The machine's remotes.
+    pub fn remotes(&self) -> Result<Vec<Remote>> {
+        let path = remotes_path(self);
+        match std::fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| {
+                Error::new(ErrorKind::MachineState, format!("{}: {e}", path.display()))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(crate::state::io_error(&self.state.root, &path, "read", &e)),
+        }
+    }
+
+    /// `remote add NAME URL [--sign-key FILE]`: adds (or replaces) a remote. `keyring` is the
+    /// publisher's public keyring; without one, nothing it serves is signature-checked.
+    pub fn remote_add(&self, name: &str, url: &str, keyring: Option<&Path>) -> Result<Remote> {
+        let m = self.machine_or_refuse("remote add")?;
+        if !store::valid_name(name) {
+            return Err(Error::usage(format!(
+                "{name:?} is not a valid remote name (letters, digits, + - .)"
+            )));
+        }
+        let url = as_url(url);
+        if !(url.starts_with("file:///")
+            || url.starts_with("http://")
+            || url.starts_with("https://"))
+        {
+            return Err(Error::usage(format!(
+                "{url:?}: the URL must be file:///..., http://... or https://..."
+            )));
+        }
+        let kept = match keyring {
+            Some(k) => {
+                let bytes = std::fs::read(k).map_err(|e| {
+                    Error::new(
+                        ErrorKind::Keyring,
+                        format!("could not read the keyring {}: {e}", k.display()),
+                    )
+                })?;
+                let path = self.state.root.join("remotes").join(format!("{name}.gpg"));
+                store::write_atomic(&path, &bytes).map_err(|e| {
+                    Error::new(
+                        ErrorKind::Io,
+                        format!("could not write {}: {e}", path.display()),
+                    )
+                })?;
+                Some(path)
+            }
+            None => None,
+        };
+        let verify = if kept.is_some() { "true" } else { "false" };
+        let mut args: Vec<String> = vec![
+            "remote".into(),
+            "add".into(),
+            "--force".into(),
+            format!("--set=gpg-verify={verify}"),
+            format!("--set=gpg-verify-summary={verify}"),
+        ];
+        if let Some(k) = &kept {
+            args.push(format!("--gpg-import={}", k.display()));
+        }
+        args.push(name.to_owned());
+        args.push(url.clone());
+        let mut all: Vec<&dyn AsRef<std::ffi::OsStr>> = Vec::new();
+        let flag = repo_flag(&m);
+        all.push(&flag);
+        for a in &args {
+            all.push(a);
+        }
+        ostree(&all)?;
+        let remote = Remote {
+            name: name.to_owned(),
+            url,
+            keyring: kept,
+        };
+        let mut list = self.remotes()?;
+        list.retain(|r| r.name != name);
+        list.push(remote.clone());
+        let path = remotes_path(self);
+        let text = serde_json::to_vec_pretty(&list)
+            .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
+        store::write_atomic(&path, &text).map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("could not write {}: {e}", path.display()),
+            )
+        })?;
+        Ok(remote)
+    }
+
+    fn remote(&self, name: Option<&str>) -> Result<Remote> {
+        let list = self.remotes()?;
+        match name {
+            Some(n) => list.into_iter().find(|r| r.name == n).ok_or_else(|| {
+                Error::new(ErrorKind::UnknownRemote, format!("no remote named {n:?}"))
+                    .hint("see `particle remote list`; add one with `particle remote add`")
+            }),
+            None => match list.as_slice() {
+                [one] => Ok(one.clone()),
+                [] => Err(Error::new(ErrorKind::UnknownRemote, "this machine has no remote")
+                    .hint("add the repository the variant is published to: `particle remote add NAME URL --sign-key KEYRING`")),
+                _ => Err(Error::usage("this machine has several remotes: name one with --remote")),
+            },
+        }
+    }
+
+    /// What `remote` (the only one when `None`) offers for the variant the machine runs.
+    pub fn upgrade_check(&self, remote: Option<&str>, obs: &dyn Observer) -> Result<UpgradeCheck> {
+        self.machine_or_refuse("upgrade")?;
+        let remote = self.remote(remote)?;
+        let variant = self
+            .journal
+            .last()
+            .map(|r| r.variant.clone())
+            .ok_or_else(|| Error::new(ErrorKind::MachineState, "the machine's journal is empty"))?;
+        let purl = particle_url(&remote.url);
+        let fetcher = store::Fetcher::new()
+            .map_err(|e| Error::new(ErrorKind::Fetch, e.to_string()).with_source(e))?;
+        let get = |rel: &str, limit: u64| {
+            fetcher
+                .get_blocking(&store::join_uri(&purl, rel), limit)
+                .map_err(|e| Error::new(ErrorKind::Fetch, e.to_string()).with_source(e))
+        };
+        let work = tempfile::Builder::new()
+            .prefix("particle-upgrade-")
+            .tempdir()
+            .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+        let index = get(PUBLISHED_FILE, 64 << 20)?;
+        let signature_checked = match &remote.keyring {
+            Some(k) => {
+                let sig = get(&format!("{PUBLISHED_FILE}.sig"), 1 << 20)?;
+                let (d, s) = (work.path().join(PUBLISHED_FILE), work.path().join("sig"));
+                std::fs::write(&d, &index)
+                    .and_then(|()| std::fs::write(&s, &sig))
+                    .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+                crate::gpg::verify_detached(k, &d, &s)?;
+                true
+            }
+            None => {
+                obs.note(&format!(
+                    "remote {}: no keyring, so nothing it serves is signature-checked",
+                    remote.name
+                ));
+                false
+            }
+        };
+        let published: Published = serde_json::from_slice(&index).map_err(|e| {
+            Error::new(
+                ErrorKind::BadIndex,
+                format!(
+                    "{}: not a published index: {e}",
+                    store::join_uri(&purl, PUBLISHED_FILE)
+                ),
+            )
+        })?;
+        let offered = published
+            .variants
+            .iter()
+            .find(|v| v.variant == variant)
+            .cloned()
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotPublished,
+                    format!("{} publishes no variant {variant}", remote.url),
+                )
+            })?;
+        // The published journal, checked against the (verified) index, names the offer's state.
+        let bytes = get(&published.journal.path, published.journal.bytes + 1)?;
+        let sha = store::Sha256::of(&bytes).to_hex();
+        if sha != published.journal.sha256 {
+            return Err(Error::new(
+                ErrorKind::HashMismatch,
+                format!(
+                    "{}: SHA256 {sha}, but the published index says {}",
+                    store::join_uri(&purl, &published.journal.path),
+                    published.journal.sha256
+                ),
+            )
+            .hint("nothing was changed"));
+        }
+        let jdir = work.path().join("journal");
+        std::fs::create_dir_all(&jdir).map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+        std::fs::write(jdir.join("records"), &bytes)
+            .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+        let (pj, _) = journal::Journal::open_read_only(&jdir)
+            .map_err(|e| Error::new(ErrorKind::Journal, e.to_string()).with_source(e))?;
+        pj.verify(|_| Ok(())).map_err(|bad| {
+            Error::new(
+                ErrorKind::JournalCorrupt,
+                format!("the published journal does not verify: {bad}"),
+            )
+        })?;
+        let record = pj
+            .history()
+            .record(offered.txn)
+            .filter(|r| r.id.to_hex() == offered.txn_id && r.commit.to_hex() == offered.commit)
+            .cloned()
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::JournalCorrupt,
+                    format!(
+                        "the published journal has no transaction {} ({}) with commit {}",
+                        offered.txn, offered.txn_id, offered.commit
+                    ),
+                )
+            })?;
+        let current = self
+            .journal
+            .records()
+            .iter()
+            .rev()
+            .find(|r| matches!(r.request, Request::Origin { .. }))
+            .cloned();
+        let (up_to_date, from_state) = match &current {
+            Some(c) => (c.commit == record.commit, c.state.clone()),
+            None => (false, journal::State::default()),
+        };
+        let diff = journal::diff(&from_state, &record.state);
+        Ok(UpgradeCheck {
+            remote,
+            offered,
+            record,
+            current,
+            up_to_date,
+            diff,
+            signature_checked,
+        })
+    }
+
+    /// Pulls what `check` offers into the sysroot's repository (verified by ostree with the
+    /// remote's keyring, through a static delta when there is one), then, unless
+    /// `download_only`, records it as the machine's new origin, re-applies the machine's own
+    /// packages on it, and deploys (stages on a running system). An offer older than the
+    /// current origin is refused unless `allow_downgrade`.
+    pub fn upgrade(
+        &mut self,
+        check: UpgradeCheck,
+        download_only: bool,
+        allow_downgrade: bool,
+        obs: &dyn Observer,
+    ) -> Result<Upgraded> {
+        let m = self.machine_or_refuse("upgrade")?;
+        if let Some(c) = &check.current {
+            if let Request::Origin { seq, .. } = &c.request {
+                if check.record.seq < *seq && !allow_downgrade {
+                    return Err(Error::new(
+                        ErrorKind::Downgrade,
+                        format!(
+                            "{} offers transaction {} of {}, older than transaction {seq} the machine runs",
+                            check.remote.name, check.record.seq, check.offered.variant
+                        ),
+                    )
+                    .hint("nothing was changed; `--allow-downgrade` takes it anyway"));
+                }
+            }
+        }
+        let commit = check.offered.commit.clone();
+        obs.note(&format!(
+            "pulling {} from {} ({}, commit {})",
+            check.offered.reference,
+            check.remote.name,
+            check.remote.url,
+            &commit[..12]
+        ));
+        let refspec = format!("{}@{commit}", check.offered.reference);
+        ostree(&[&repo_flag(&m), &"pull", &check.remote.name, &refspec])?;
+        if download_only {
+            return Ok(Upgraded::Downloaded {
+                check: Box::new(check),
+            });
+        }
+        crate::machine::preflight(&m, &commit)?;
+        // The machine's own packages: those its transactions installed (and did not remove)
+        // that it has now and the new base lacks. Re-solving them needs the pinned sources:
+        // checked before anything is recorded.
+        let head_state = self
+            .journal
+            .last()
+            .map(|h| h.state.clone())
+            .unwrap_or_default();
+        let layered: Vec<String> = layered_packages(self.journal.records())
+            .into_iter()
+            .filter(|n| head_state.packages.iter().any(|p| p.name == *n))
+            .filter(|n| !check.record.state.packages.iter().any(|p| p.name == *n))
+            .collect();
+        if !layered.is_empty() {
+            self.load_pinned()?;
+        }
+        let r = &check.record;
+        let origin = self
+            .journal
+            .append(NewRecord {
+                time: crate::machine::now(),
+                actor: crate::machine::actor(),
+                reason: format!(
+                    "upgraded from {}: {} transaction {} ({})",
+                    check.remote.url,
+                    r.variant,
+                    r.seq,
+                    r.id.short(12)
+                ),
+                variant: r.variant.clone(),
+                request: Request::Origin {
+                    from: check.remote.url.clone(),
+                    seq: r.seq,
+                    txn: r.id,
+                },
+                state: r.state.clone(),
+                commit: r.commit,
+                base: None,
+            })
+            .map_err(|e| {
+                Error::classify(
+                    ErrorKind::Journal,
+                    format!("could not record the origin: {e}"),
+                    e,
+                )
+            })?;
+        crate::faults::point("appended");
+        materializer::set_ref(&m.repo(), &origin.variant, &commit).map_err(ostree_error)?;
+        let mut committed = None;
+        if layered.is_empty() {
+            crate::machine::deploy_record(&m, &origin, &|msg| obs.note(msg))?;
+        } else {
+            obs.note(&format!(
+                "re-applying this machine's own packages on the new base: {}",
+                layered.join(", ")
+            ));
+            let plan = self.plan(
+                &origin.variant,
+                Change::Install {
+                    packages: layered,
+                    no_recommends: true,
+                },
+                obs,
+            )?;
+            let options = RunOptions {
+                dry_run: false,
+                reason: Some("re-apply the machine's packages after an upgrade".into()),
+            };
+            match self.run(plan, &options, obs)? {
+                crate::Outcome::Committed(c) => committed = Some(c),
+                _ => crate::machine::deploy_record(&m, &origin, &|msg| obs.note(msg))?,
+            }
+        }
+        let head = self
+            .journal
+            .last()
+            .cloned()
+            .unwrap_or_else(|| origin.clone());
+        let deployment = crate::txn::deployed(&m, &head);
+        Ok(Upgraded::Staged {
+            check: Box::new(check),
+            origin: Box::new(origin),
+            layered: committed,
+            deployment,
+        })
+    }
+}
+
+/// The packages a machine's own transactions installed and did not remove later, in the order
+/// first installed.
+pub fn layered_packages(records: &[Record]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in records {
+        match &r.request {
+            Request::Install { packages, .. } => {
+                for p in packages {
+                    let name = p.name.split(':').next().unwrap_or(&p.name).to_owned();
+                    if !out.contains(&name) {
+                        out.push(name);
+                    }
+                }
+            }
+            Request::Remove { packages } => {
+                out.retain(|n| {
+                    !packages
+                        .iter()
+                        .any(|p| p.split(':').next() == Some(n.as_str()))
+                });
+            }
+            _ => {}
+        }
+    }
+    out
+}
