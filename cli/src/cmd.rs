@@ -154,6 +154,29 @@ pub(crate) enum Command {
         /// Take an offer older than what the machine runs
         #[arg(long)]
         allow_downgrade: bool,
+        /// Apply an update bundle (`particle bundle`) instead of pulling: for machines without
+        /// a network
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["check", "preview", "download_only", "remote"])]
+        bundle: Option<PathBuf>,
+        /// With --bundle: the publisher's keyring (default: the keyrings of the machine's remotes)
+        #[arg(long, value_name = "FILE", requires = "bundle")]
+        keyring: Option<PathBuf>,
+    },
+    /// Write an update bundle: the static delta between two transactions' commits of one
+    /// variant, the journal recording them, and a signed index, in one file
+    Bundle {
+        /// The transaction the machine runs (sequence number or id prefix)
+        #[arg(value_name = "FROM")]
+        from: String,
+        /// The transaction to update it to
+        #[arg(value_name = "TO")]
+        to: String,
+        /// The bundle file to write (complete or absent)
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// An OpenPGP secret key file (no passphrase) to sign the bundle's index with
+        #[arg(long, value_name = "FILE")]
+        sign_key: Option<PathBuf>,
     },
     /// Remove commits and cached .debs that no variant head, deployment or recent transaction
     /// needs (the journal is never pruned: any state is rebuilt from it)
@@ -696,6 +719,26 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             download_only,
             remote,
             allow_downgrade,
+            bundle: Some(bundle),
+            keyring,
+        } => {
+            let _ = (check, preview, download_only, remote);
+            crate::publish::upgrade_bundle(&g.root, &bundle, keyring.as_deref(), allow_downgrade, g)
+        }
+        Command::Bundle {
+            from,
+            to,
+            file,
+            sign_key,
+        } => crate::publish::bundle(&g.root, &from, &to, &file, sign_key.as_deref(), g),
+        Command::Upgrade {
+            check,
+            preview,
+            download_only,
+            remote,
+            allow_downgrade,
+            bundle: None,
+            ..
         } => crate::publish::upgrade(
             &g.root,
             &crate::publish::UpgradeOpts {

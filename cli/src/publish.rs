@@ -191,18 +191,6 @@ pub(crate) fn upgrade(root: &Path, o: &UpgradeOpts<'_>, g: &Global) -> anyhow::R
     let reporter = Reporter::new(!g.json && !g.quiet);
     let mut session = Session::write(root, &reporter)?;
     let check = session.upgrade_check(o.remote, &reporter)?;
-    let offer_json = |c: &engine::upgrade::UpgradeCheck| {
-        serde_json::json!({
-            "remote": c.remote.name, "url": c.remote.url, "variant": c.offered.variant,
-            "txn": c.offered.txn, "txn_id": c.offered.txn_id, "commit": c.offered.commit,
-            "current": c.current.as_ref().map(|r| match &r.request {
-                journal::Request::Origin { seq, txn, .. } => serde_json::json!({"txn": seq, "txn_id": txn.to_hex(), "commit": r.commit.to_hex()}),
-                _ => serde_json::Value::Null,
-            }),
-            "available": !c.up_to_date, "signature_checked": c.signature_checked,
-            "changes": crate::txn::diff_json(&c.diff),
-        })
-    };
     if o.check || o.preview || check.up_to_date {
         if g.json {
             print_json(&offer_json(&check))?;
@@ -231,10 +219,30 @@ pub(crate) fn upgrade(root: &Path, o: &UpgradeOpts<'_>, g: &Global) -> anyhow::R
             _ => Ok(()),
         };
     }
-    match session.upgrade(check, o.download_only, o.allow_downgrade, &reporter)? {
+    let done = session.upgrade(check, o.download_only, o.allow_downgrade, &reporter)?;
+    render_upgraded(&done, g)
+}
+
+/// The JSON of what an upgrade offers.
+fn offer_json(c: &engine::upgrade::UpgradeCheck) -> serde_json::Value {
+    serde_json::json!({
+        "remote": c.remote.name, "url": c.remote.url, "variant": c.offered.variant,
+        "txn": c.offered.txn, "txn_id": c.offered.txn_id, "commit": c.offered.commit,
+        "current": c.current.as_ref().map(|r| match &r.request {
+            journal::Request::Origin { seq, txn, .. } => serde_json::json!({"txn": seq, "txn_id": txn.to_hex(), "commit": r.commit.to_hex()}),
+            _ => serde_json::Value::Null,
+        }),
+        "available": !c.up_to_date, "signature_checked": c.signature_checked,
+        "changes": crate::txn::diff_json(&c.diff),
+    })
+}
+
+/// What an upgrade (from a remote or a bundle) did.
+fn render_upgraded(done: &engine::upgrade::Upgraded, g: &Global) -> anyhow::Result<()> {
+    match done {
         engine::upgrade::Upgraded::Downloaded { check } => {
             if g.json {
-                let mut j = offer_json(&check);
+                let mut j = offer_json(check);
                 j["downloaded"] = true.into();
                 return print_json(&j);
             }
@@ -252,7 +260,7 @@ pub(crate) fn upgrade(root: &Path, o: &UpgradeOpts<'_>, g: &Global) -> anyhow::R
             deployment,
         } => {
             if g.json {
-                let mut j = offer_json(&check);
+                let mut j = offer_json(check);
                 j["origin"] = serde_json::json!({"txn": origin.seq, "txn_id": origin.id.to_hex()});
                 j["layered"] = layered
                     .as_ref()
@@ -290,4 +298,53 @@ pub(crate) fn upgrade(root: &Path, o: &UpgradeOpts<'_>, g: &Global) -> anyhow::R
         }
     }
     Ok(())
+}
+
+/// `particle bundle FROM TO FILE [--sign-key KEY]`.
+pub(crate) fn bundle(
+    root: &Path,
+    from: &str,
+    to: &str,
+    file: &Path,
+    sign_key: Option<&Path>,
+    g: &Global,
+) -> anyhow::Result<()> {
+    let reporter = Reporter::new(!g.json && !g.quiet);
+    // The delta is generated in the repository first (deltas/): the lock, as for `delta`.
+    let session = Session::write(root, &reporter)?;
+    let (from, to) = (session.resolve(from)?.seq, session.resolve(to)?.seq);
+    let index = session.bundle(from, to, file, sign_key, &reporter)?;
+    if g.json {
+        let mut j = serde_json::to_value(&index)?;
+        j["file"] = serde_json::json!(file);
+        j["bytes"] = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0).into();
+        j["signed"] = sign_key.is_some().into();
+        return print_json(&j);
+    }
+    if !g.quiet {
+        eprintln!(
+            "wrote {} ({}): {} transaction {} -> {}{}",
+            file.display(),
+            crate::txn::human_bytes(std::fs::metadata(file).map(|m| m.len()).unwrap_or(0)),
+            index.variant,
+            index.from.txn,
+            index.to.txn,
+            if sign_key.is_some() { ", signed" } else { "" }
+        );
+    }
+    Ok(())
+}
+
+/// `particle upgrade --bundle FILE [--keyring FILE]`.
+pub(crate) fn upgrade_bundle(
+    root: &Path,
+    file: &Path,
+    keyring: Option<&Path>,
+    allow_downgrade: bool,
+    g: &Global,
+) -> anyhow::Result<()> {
+    let reporter = Reporter::new(!g.json && !g.quiet);
+    let mut session = Session::write(root, &reporter)?;
+    let done = session.upgrade_bundle(file, keyring, allow_downgrade, &reporter)?;
+    render_upgraded(&done, g)
 }

@@ -369,6 +369,8 @@ pub enum ErrorKind {
     Downgrade,
     /// `not_published`: the remote publishes no such variant.
     NotPublished,
+    /// `bad_bundle`: an update bundle is malformed, for another variant, or does not continue the machine's chain.
+    BadBundle,
 }
 
 impl ErrorKind {
@@ -443,6 +445,7 @@ impl ErrorKind {
         ErrorKind::UnknownRemote,
         ErrorKind::Downgrade,
         ErrorKind::NotPublished,
+        ErrorKind::BadBundle,
     ];
 
     /// The stable name (`snake_case`).
@@ -517,6 +520,7 @@ impl ErrorKind {
             ErrorKind::UnknownRemote => "unknown_remote",
             ErrorKind::Downgrade => "downgrade",
             ErrorKind::NotPublished => "not_published",
+            ErrorKind::BadBundle => "bad_bundle",
         }
     }
 

@@ -12,6 +12,7 @@
 //!   [`hardware`]: detection;
 //! - [`Error`] with a stable [`ErrorKind`].
 
+pub mod bundle;
 pub mod deliver;
 mod error;
 pub mod faults;

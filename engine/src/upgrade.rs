@@ -343,20 +343,7 @@ impl Session {
         obs: &dyn Observer,
     ) -> Result<Upgraded> {
         let m = self.machine_or_refuse("upgrade")?;
-        if let Some(c) = &check.current {
-            if let Request::Origin { seq, .. } = &c.request {
-                if check.record.seq < *seq && !allow_downgrade {
-                    return Err(Error::new(
-                        ErrorKind::Downgrade,
-                        format!(
-                            "{} offers transaction {} of {}, older than transaction {seq} the machine runs",
-                            check.remote.name, check.record.seq, check.offered.variant
-                        ),
-                    )
-                    .hint("nothing was changed; `--allow-downgrade` takes it anyway"));
-                }
-            }
-        }
+        refuse_downgrade(&check, allow_downgrade)?;
         let commit = check.offered.commit.clone();
         obs.note(&format!(
             "pulling {} from {} ({}, commit {})",
@@ -372,6 +359,19 @@ impl Session {
                 check: Box::new(check),
             });
         }
+        self.stage_offer(&m, check, obs)
+    }
+
+    /// Steps 5-7 of an upgrade, once the offered commit is in the sysroot's repository:
+    /// preflight, the new origin, the machine's own packages re-applied, the deployment.
+    pub(crate) fn stage_offer(
+        &mut self,
+        m: &Machine,
+        check: UpgradeCheck,
+        obs: &dyn Observer,
+    ) -> Result<Upgraded> {
+        let m = m.clone();
+        let commit = check.offered.commit.clone();
         crate::machine::preflight(&m, &commit)?;
         // The machine's own packages: those its transactions installed (and did not remove)
         // that it has now and the new base lacks. Re-solving them needs the pinned sources:
@@ -459,6 +459,25 @@ impl Session {
             deployment,
         })
     }
+}
+
+/// An offer older than the machine's current origin, unless allowed.
+pub(crate) fn refuse_downgrade(check: &UpgradeCheck, allow_downgrade: bool) -> Result<()> {
+    if let Some(c) = &check.current {
+        if let Request::Origin { seq, .. } = &c.request {
+            if check.record.seq < *seq && !allow_downgrade {
+                return Err(Error::new(
+                    ErrorKind::Downgrade,
+                    format!(
+                        "{} offers transaction {} of {}, older than transaction {seq} the machine runs",
+                        check.remote.name, check.record.seq, check.offered.variant
+                    ),
+                )
+                .hint("nothing was changed; `--allow-downgrade` takes it anyway"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The packages a machine's own transactions installed and did not remove later, in the order

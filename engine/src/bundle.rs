@@ -1,0 +1,361 @@
+//! Offline updates: `bundle FROM TO FILE` writes one file holding the static delta between two
+//! transactions' commits, the journal that records them and an index (signed with
+//! `--sign-key`); `upgrade --bundle FILE` applies it on a machine without a network when it
+//! continues the machine's chain. See docs/delivery.md, "Bundles".
+//!
+//! The file is a tar archive of exactly four members: `bundle.json`, `bundle.json.sig` (empty
+//! when unsigned), `delta` (ostree's single-file static delta, parts inline) and `records`
+//! (the journal, byte for byte up to its last record).
+
+use crate::publish::{PublishedJournal, PublishedVariant};
+use crate::session::Session;
+use crate::txn::Observer;
+use crate::upgrade::{Remote, UpgradeCheck, Upgraded};
+use crate::{Error, ErrorKind, Result};
+use serde::{Deserialize, Serialize};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// One end of a bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleEnd {
+    pub txn: u64,
+    pub txn_id: String,
+    pub commit: String,
+}
+
+/// `bundle.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleIndex {
+    pub format: u32,
+    pub variant: String,
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub from: BundleEnd,
+    pub to: BundleEnd,
+    pub journal: PublishedJournal,
+}
+
+const MEMBERS: [&str; 4] = ["bundle.json", "bundle.json.sig", "delta", "records"];
+
+fn bad(message: String) -> Error {
+    Error::new(ErrorKind::BadBundle, message).hint("nothing was changed")
+}
+
+fn io(path: &Path, action: &str, e: std::io::Error) -> Error {
+    Error::classify(
+        ErrorKind::Io,
+        format!("could not {action} {}: {e}", path.display()),
+        e,
+    )
+}
+
+impl Session {
+    /// Writes `out`: the update from transaction `from` to `to` of one variant.
+    pub fn bundle(
+        &self,
+        from: u64,
+        to: u64,
+        out: &Path,
+        sign_key: Option<&Path>,
+        obs: &dyn Observer,
+    ) -> Result<BundleIndex> {
+        let h = self.history();
+        let record = |seq: u64| {
+            h.record(seq)
+                .cloned()
+                .ok_or_else(|| Error::new(ErrorKind::UnknownTxn, format!("no transaction {seq}")))
+        };
+        let (a, b) = (record(from)?, record(to)?);
+        if a.variant != b.variant || !h.in_lineage(&b.variant, a.seq) || a.seq >= b.seq {
+            return Err(Error::usage(format!(
+                "transaction {} ({}) is not an earlier state of {} transaction {}",
+                a.seq, a.variant, b.variant, b.seq
+            )));
+        }
+        let signer = sign_key
+            .map(crate::gpg::Signer::from_key_file)
+            .transpose()?;
+        let work = tempfile::Builder::new()
+            .prefix("particle-bundle-")
+            .tempdir()
+            .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+        let delta = work.path().join("delta");
+        self.delta(a.seq, b.seq, Some(&delta), obs)?;
+        let records_path = self.state.root.join("journal/records");
+        let mut records = std::fs::read(&records_path).map_err(|e| io(&records_path, "read", e))?;
+        records.truncate(self.journal.valid_len() as usize);
+        let last = self
+            .journal
+            .last()
+            .ok_or_else(|| Error::new(ErrorKind::Internal, "a journal with records has a last"))?;
+        let index = BundleIndex {
+            format: 1,
+            variant: b.variant.clone(),
+            reference: materializer::variant_ref(&b.variant),
+            from: BundleEnd {
+                txn: a.seq,
+                txn_id: a.id.to_hex(),
+                commit: a.commit.to_hex(),
+            },
+            to: BundleEnd {
+                txn: b.seq,
+                txn_id: b.id.to_hex(),
+                commit: b.commit.to_hex(),
+            },
+            journal: PublishedJournal {
+                path: "records".into(),
+                records: self.journal.records().len() as u64,
+                head: last.id.to_hex(),
+                sha256: store::Sha256::of(&records).to_hex(),
+                bytes: records.len() as u64,
+            },
+        };
+        let index_path = work.path().join("bundle.json");
+        let text = serde_json::to_vec_pretty(&index)
+            .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
+        std::fs::write(&index_path, &text).map_err(|e| io(&index_path, "write", e))?;
+        let sig = match &signer {
+            Some(s) => {
+                let p = s.sign_detached(&index_path)?;
+                std::fs::read(&p).map_err(|e| io(&p, "read", e))?
+            }
+            None => Vec::new(),
+        };
+        // Written beside OUT, synced, renamed: OUT is complete or absent.
+        let parent = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let mut tmp =
+            tempfile::NamedTempFile::new_in(parent).map_err(|e| io(parent, "write in", e))?;
+        {
+            let mut t = tar::Builder::new(tmp.as_file_mut());
+            let delta_bytes = std::fs::read(&delta).map_err(|e| io(&delta, "read", e))?;
+            for (name, bytes) in MEMBERS.iter().zip([&text, &sig, &delta_bytes, &records]) {
+                let mut header = tar::Header::new_gnu();
+                header.set_size(bytes.len() as u64);
+                header.set_mode(0o644);
+                header.set_mtime(b.time.max(0) as u64);
+                header.set_cksum();
+                t.append_data(&mut header, name, bytes.as_slice())
+                    .map_err(|e| io(out, "write", e))?;
+            }
+            t.finish().map_err(|e| io(out, "write", e))?;
+        }
+        tmp.as_file().sync_all().map_err(|e| io(out, "sync", e))?;
+        tmp.persist(out)
+            .map_err(|e| io(out, "rename into", e.error))?;
+        Ok(index)
+    }
+
+    /// `upgrade --bundle FILE`: applies a bundle on a machine. Its index must carry a good
+    /// signature by `keyring` or, without one, by the keyring of one of the machine's remotes
+    /// (a machine with no keyring at all takes it unchecked, and says so); it must be for the
+    /// variant the machine runs and start at the commit of the machine's last origin.
+    pub fn upgrade_bundle(
+        &mut self,
+        file: &Path,
+        keyring: Option<&Path>,
+        allow_downgrade: bool,
+        obs: &dyn Observer,
+    ) -> Result<Upgraded> {
+        let m = self.state.machine.clone().ok_or_else(|| {
+            Error::usage(
+                "`upgrade --bundle` acts on a machine; this is a build host's state directory",
+            )
+        })?;
+        let work = tempfile::Builder::new()
+            .prefix("particle-bundle-")
+            .tempdir()
+            .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+        let files = unpack(file, work.path())?;
+        let [index_path, sig_path, delta, records] = files;
+        let index_bytes = std::fs::read(&index_path).map_err(|e| io(&index_path, "read", e))?;
+        let mut keyrings: Vec<PathBuf> = keyring.map(Path::to_owned).into_iter().collect();
+        if keyrings.is_empty() {
+            keyrings.extend(self.remotes()?.into_iter().filter_map(|r| r.keyring));
+        }
+        let signature_checked = if keyrings.is_empty() {
+            obs.note("this machine has no keyring (no --keyring, no remote with one): the bundle is not signature-checked");
+            false
+        } else {
+            let mut last = None;
+            for k in &keyrings {
+                match crate::gpg::verify_detached(k, &index_path, &sig_path) {
+                    Ok(()) => {
+                        last = None;
+                        break;
+                    }
+                    Err(e) => last = Some(e),
+                }
+            }
+            if let Some(e) = last {
+                return Err(e);
+            }
+            true
+        };
+        let index: BundleIndex = serde_json::from_slice(&index_bytes).map_err(|e| {
+            bad(format!(
+                "{}: bundle.json does not parse: {e}",
+                file.display()
+            ))
+        })?;
+        let variant = self
+            .journal
+            .last()
+            .map(|r| r.variant.clone())
+            .ok_or_else(|| Error::new(ErrorKind::MachineState, "the machine's journal is empty"))?;
+        if index.variant != variant {
+            return Err(bad(format!(
+                "{} is a bundle for {}, but this machine runs {variant}",
+                file.display(),
+                index.variant
+            )));
+        }
+        let bytes = std::fs::read(&records).map_err(|e| io(&records, "read", e))?;
+        if store::Sha256::of(&bytes).to_hex() != index.journal.sha256 {
+            return Err(Error::new(
+                ErrorKind::HashMismatch,
+                format!("{}: the journal does not match bundle.json", file.display()),
+            )
+            .hint("nothing was changed"));
+        }
+        let jdir = work.path().join("journal");
+        std::fs::create_dir_all(&jdir).map_err(|e| io(&jdir, "create", e))?;
+        std::fs::rename(&records, jdir.join("records")).map_err(|e| io(&records, "move", e))?;
+        let (journal, _) = journal::Journal::open_read_only(&jdir)
+            .map_err(|e| Error::new(ErrorKind::Journal, e.to_string()).with_source(e))?;
+        journal.verify(|_| Ok(())).map_err(|b| {
+            Error::new(
+                ErrorKind::JournalCorrupt,
+                format!("the bundle's journal does not verify: {b}"),
+            )
+        })?;
+        let end = |e: &BundleEnd| {
+            journal
+                .history()
+                .record(e.txn)
+                .filter(|r| r.id.to_hex() == e.txn_id && r.commit.to_hex() == e.commit)
+                .cloned()
+                .ok_or_else(|| {
+                    bad(format!(
+                        "the bundle's journal has no transaction {} with commit {}",
+                        e.txn, e.commit
+                    ))
+                })
+        };
+        let (from, to) = (end(&index.from)?, end(&index.to)?);
+        let current = self
+            .journal
+            .records()
+            .iter()
+            .rev()
+            .find(|r| matches!(r.request, journal::Request::Origin { .. }))
+            .cloned();
+        let runs = current.as_ref().map(|c| c.commit.to_hex());
+        if runs.as_deref() == Some(index.to.commit.as_str()) {
+            return Err(Error::new(
+                ErrorKind::SameCommit,
+                format!(
+                    "this machine already runs transaction {} of {variant}, where the bundle leads",
+                    index.to.txn
+                ),
+            ));
+        }
+        if runs.as_deref() != Some(index.from.commit.as_str()) {
+            return Err(bad(format!(
+                "the bundle leads from transaction {} (commit {}), but this machine runs {}: it does not continue the machine's chain",
+                index.from.txn,
+                &index.from.commit[..12],
+                runs.as_deref().map_or("nothing", |c| &c[..12])
+            )));
+        }
+        obs.note(&format!(
+            "applying the bundle: {} transaction {} -> {}",
+            variant, index.from.txn, index.to.txn
+        ));
+        let mut repo = std::ffi::OsString::from("--repo=");
+        repo.push(m.repo());
+        machine::run_ostree(
+            machine::ErrorKind::Delta,
+            &machine::ostree_args(&[&repo, &"static-delta", &"apply-offline", &delta]),
+            &[],
+        )?;
+        if !materializer::commit_exists(&m.repo(), &index.to.commit).unwrap_or(false) {
+            return Err(bad(format!(
+                "applying the bundle's delta did not give commit {}",
+                index.to.commit
+            )));
+        }
+        let check = UpgradeCheck {
+            remote: Remote {
+                name: "bundle".into(),
+                url: format!("file://{}", file.display()),
+                keyring: None,
+            },
+            offered: PublishedVariant {
+                variant: variant.clone(),
+                reference: index.reference.clone(),
+                txn: index.to.txn,
+                txn_id: index.to.txn_id.clone(),
+                commit: index.to.commit.clone(),
+                previous: Some(index.from.commit.clone()),
+                delta: None,
+            },
+            diff: journal::diff(&from.state, &to.state),
+            record: to,
+            current,
+            up_to_date: false,
+            signature_checked,
+        };
+        crate::upgrade::refuse_downgrade(&check, allow_downgrade)?;
+        self.stage_offer(&m, check, obs)
+    }
+}
+
+/// Unpacks the four members of a bundle into `dir`, refusing anything else.
+fn unpack(file: &Path, dir: &Path) -> Result<[PathBuf; 4]> {
+    let f = std::fs::File::open(file).map_err(|e| io(file, "open", e))?;
+    let mut archive = tar::Archive::new(f);
+    let mut seen = [false; 4];
+    for entry in archive
+        .entries()
+        .map_err(|e| bad(format!("{}: not a bundle: {e}", file.display())))?
+    {
+        let mut entry = entry.map_err(|e| bad(format!("{}: not a bundle: {e}", file.display())))?;
+        let name = entry
+            .path()
+            .map_err(|e| bad(format!("{}: not a bundle: {e}", file.display())))?
+            .to_string_lossy()
+            .into_owned();
+        let Some(i) = MEMBERS.iter().position(|m| *m == name) else {
+            return Err(bad(format!(
+                "{}: unexpected member {name:?} (a bundle holds {})",
+                file.display(),
+                MEMBERS.join(", ")
+            )));
+        };
+        if seen[i] || !entry.header().entry_type().is_file() {
+            return Err(bad(format!(
+                "{}: member {name} is not one regular file",
+                file.display()
+            )));
+        }
+        seen[i] = true;
+        let mut bytes = Vec::new();
+        entry
+            .read_to_end(&mut bytes)
+            .map_err(|e| bad(format!("{}: {name}: {e}", file.display())))?;
+        let path = dir.join(&name);
+        std::fs::write(&path, bytes).map_err(|e| io(&path, "write", e))?;
+    }
+    if let Some(i) = seen.iter().position(|s| !s) {
+        return Err(bad(format!(
+            "{}: the bundle lacks {}",
+            file.display(),
+            MEMBERS[i]
+        )));
+    }
+    Ok(MEMBERS.map(|m| dir.join(m)))
+}
