@@ -5,7 +5,7 @@
 use crate::session::{ostree_error, staging_dir, Session};
 use crate::txn::{build_input, query_err, Header};
 use crate::{Error, ErrorKind, Result};
-use journal::Record;
+use journal::{CommitId, Record};
 use std::path::Path;
 
 /// One transaction rebuilt.
@@ -14,9 +14,9 @@ pub struct Replayed {
     pub seq: u64,
     pub variant: String,
     /// The commit the journal records.
-    pub recorded: String,
+    pub recorded: CommitId,
     /// The commit the rebuild gave.
-    pub rebuilt: String,
+    pub rebuilt: CommitId,
 }
 
 impl Replayed {
@@ -81,11 +81,12 @@ impl Session {
                 .with_source(e)
             })?;
             let _ = std::fs::remove_dir_all(&work);
-            materializer::set_ref(&repo, &r.variant, &built.commit).map_err(ostree_error)?;
+            materializer::set_ref(&repo, &r.variant, &built.commit.to_hex())
+                .map_err(ostree_error)?;
             let done = Replayed {
                 seq: r.seq,
                 variant: r.variant.clone(),
-                recorded: r.commit.to_hex(),
+                recorded: r.commit,
                 rebuilt: built.commit,
             };
             each(&done);

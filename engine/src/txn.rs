@@ -334,9 +334,9 @@ pub struct Header<'a> {
     pub seq: u64,
     pub prev: journal::TxnId,
     pub time: i64,
-    pub parent_commit: Option<String>,
+    pub parent_commit: Option<CommitId>,
     /// The commit the build starts from ([`journal::History::build_base`]).
-    pub base_commit: Option<String>,
+    pub base_commit: Option<CommitId>,
 }
 
 impl<'a> Header<'a> {
@@ -352,10 +352,10 @@ impl<'a> Header<'a> {
             parent_commit: h
                 .predecessor(r)
                 .filter(|p| p.variant == r.variant)
-                .map(|p| p.commit.to_hex()),
+                .map(|p| p.commit),
             base_commit: h
                 .build_base(&r.variant, r.seq, &r.request, r.base.as_ref())
-                .map(|b| b.commit.to_hex()),
+                .map(|b| b.commit),
         }
     }
 }
@@ -375,9 +375,7 @@ pub fn build_input(
         let found = st.deb_by_sha256(&p.sha256)?;
         if found.is_none() && base.is_some_and(|b| has_package(b, p)) {
             packages.push(materializer::PackageInput {
-                name: p.name.clone(),
-                version: p.version.clone(),
-                arch: p.arch.clone(),
+                package: p.clone(),
                 deb_path: None,
             });
             continue;
@@ -399,9 +397,7 @@ pub fn build_input(
             .locate(&id)
             .ok_or_else(|| Error::new(ErrorKind::MissingDeb, format!("object {id} is missing")))?;
         packages.push(materializer::PackageInput {
-            name: p.name.clone(),
-            version: p.version.clone(),
-            arch: p.arch.clone(),
+            package: p.clone(),
             deb_path: Some(deb_path),
         });
     }
@@ -409,9 +405,8 @@ pub fn build_input(
         variant: h.variant.to_owned(),
         description: h.description,
         parent_variant: h.parent_variant,
-        txn_id: format!("seq-{}", h.seq),
         seq: h.seq,
-        journal_head: h.prev.to_hex(),
+        journal_head: h.prev,
         time: h.time.max(0) as u64,
         packages,
         profile: materializer::Profile {
@@ -1121,7 +1116,7 @@ impl Session {
         let seq = last.map_or(1, |r| r.seq + 1);
         let prev = last.map_or(journal::TxnId::GENESIS, |r| r.id);
         let time = crate::machine::now();
-        let parent_commit = head.as_ref().map(|h| h.commit.to_hex());
+        let parent_commit = head.as_ref().map(|h| h.commit);
         let parent_variant = base.as_ref().map(|b| b.variant.clone());
         let history = self.journal.history();
         let mut build_base = history.build_base(&variant, seq, &request, base.as_ref());
@@ -1137,7 +1132,7 @@ impl Session {
             }
         }
         let base_state = build_base.map(|r| r.state.clone());
-        let base_commit = build_base.map(|r| r.commit.to_hex());
+        let base_commit = build_base.map(|r| r.commit);
         let description = crate::variants::description_at(&history, &variant, seq, &request);
         let header = Header {
             variant: &variant,
@@ -1156,7 +1151,7 @@ impl Session {
         let options = materializer::Options {
             // On a machine the base is usually deployed: the build's overlay stands on it.
             base_checkout: match (&self.state.machine, &input.base_commit) {
-                (Some(m), Some(base)) => crate::state::deployment_of(m, base),
+                (Some(m), Some(base)) => crate::state::deployment_of(m, &base.to_hex()),
                 _ => None,
             },
             ..materializer::Options::default()
@@ -1182,11 +1177,10 @@ impl Session {
         for (phase, d) in &built.timings {
             tracing::debug!("  materializer {phase}: {d:.2?}");
         }
-        let commit = CommitId::from_hex(&built.commit)
-            .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
+        let commit = built.commit;
         if let Some(m) = &self.state.machine {
             // Refused here, nothing is recorded: a full /boot would otherwise fail at shutdown.
-            crate::machine::preflight(m, &built.commit).inspect_err(|_| {
+            crate::machine::preflight(m, &commit.to_hex()).inspect_err(|_| {
                 let _ = std::fs::remove_dir_all(&work);
             })?;
         }
@@ -1224,12 +1218,12 @@ impl Session {
             t.elapsed()
         );
         let t = std::time::Instant::now();
-        materializer::set_ref(&self.repo(), &variant, &built.commit).map_err(ostree_error)?;
+        materializer::set_ref(&self.repo(), &variant, &commit.to_hex()).map_err(ostree_error)?;
         faults::point("ref-moved");
         tracing::info!(
             "moved {} to {} in {:?}",
             materializer::variant_ref(&variant),
-            built.commit,
+            commit,
             t.elapsed()
         );
         // Keep the maintainer-script log beside the journal, then drop the staging tree.

@@ -3,73 +3,17 @@
 //! A [`Record`] is immutable once written. It carries the *full* resulting state of its variant
 //! (package set, profile, pinned indices, commit), so the state at any transaction is that
 //! record, and the request says how it came about.
+//!
+//! The ids ([`TxnId`], [`CommitId`]) and the package entry ([`PackageEntry`]) are the store's,
+//! re-exported: the materializer and the engine pass the same types. The encoding of each is in
+//! `codec` (`docs/format/journal.md`), not in the types.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use store::{Blake3, Sha256};
-
-/// A transaction id: BLAKE3 of the record's canonical encoding (which includes the previous id).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct TxnId(pub Blake3);
-
-impl TxnId {
-    /// The id before the first record: 32 zero bytes.
-    pub const GENESIS: TxnId = TxnId(Blake3([0; 32]));
-
-    /// Lower-case hex, 64 digits.
-    pub fn to_hex(&self) -> String {
-        self.0.to_hex()
-    }
-
-    /// The first `n` hex digits.
-    pub fn short(&self, n: usize) -> String {
-        self.0.short(n)
-    }
-}
-
-impl fmt::Debug for TxnId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TxnId({})", self.0.to_hex())
-    }
-}
-
-impl fmt::Display for TxnId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.to_hex())
-    }
-}
-
-/// An OSTree commit checksum (SHA-256, 64 hex digits on the wire and in JSON).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct CommitId(pub Sha256);
-
-impl CommitId {
-    /// Parses 64 hex digits.
-    pub fn from_hex(s: &str) -> Result<Self, store::DigestError> {
-        Sha256::from_hex(s).map(CommitId)
-    }
-
-    /// Lower-case hex, 64 digits: what `ostree` prints.
-    pub fn to_hex(&self) -> String {
-        self.0.to_hex()
-    }
-}
-
-impl fmt::Debug for CommitId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CommitId({})", self.0.to_hex())
-    }
-}
-
-impl fmt::Display for CommitId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.to_hex())
-    }
-}
+use store::Sha256;
+pub use store::{CommitId, PackageEntry, TxnId};
 
 /// Who made a transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -158,22 +102,6 @@ impl Request {
             Request::Apply { .. } => "apply",
             Request::Origin { .. } => "origin",
         }
-    }
-}
-
-/// One installed package: exactly which `.deb` went into the commit.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct PackageEntry {
-    pub name: String,
-    pub version: String,
-    pub arch: String,
-    pub sha256: Sha256,
-}
-
-impl PackageEntry {
-    /// The key a package set is sorted and deduplicated by: `(name, arch)`.
-    pub fn key(&self) -> (&str, &str) {
-        (&self.name, &self.arch)
     }
 }
 

@@ -38,25 +38,25 @@ fn main() {
             .find(|p| p.name == name && mirror.join(&p.filename).is_file())
             .unwrap_or_else(|| panic!("{name} is not in the pool"));
         packages.push(materializer::PackageInput {
-            name: p.name.clone(),
-            version: p.version.clone(),
-            arch: p.arch.clone(),
+            package: p.entry(),
             deb_path: Some(mirror.join(&p.filename)),
         });
     }
+    let base = std::env::var("COMPOSE_BASE")
+        .ok()
+        .map(|c| store::CommitId::from_hex(&c).expect("COMPOSE_BASE: a commit checksum"));
     let input = materializer::BuildInput {
         variant: "bench".to_owned(),
         description: None,
         parent_variant: None,
-        txn_id: "bench".to_owned(),
         seq: 1,
-        journal_head: String::new(),
+        journal_head: store::TxnId::GENESIS,
         time,
         packages,
         profile: materializer::Profile::default(),
         inrelease: BTreeMap::new(),
-        parent_commit: std::env::var("COMPOSE_BASE").ok(),
-        base_commit: std::env::var("COMPOSE_BASE").ok(),
+        parent_commit: base,
+        base_commit: base,
     };
     let repo = PathBuf::from(repo);
     materializer::init_repo(&repo).expect("init repo");

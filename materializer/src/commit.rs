@@ -9,6 +9,7 @@ use ostree::gio::prelude::*;
 use ostree::{gio, glib};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use store::CommitId;
 
 /// Why an OSTree repository operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -138,7 +139,7 @@ pub(crate) fn commit_tree(
     tree: &Path,
     meta: &CommitMeta<'_>,
     from_base: Option<&crate::known::FromBase>,
-) -> Result<String, RepoError> {
+) -> Result<CommitId, RepoError> {
     let r = open(repo)?;
     r.prepare_transaction(gio::Cancellable::NONE)
         .map_err(repo_err("start a transaction in", repo))?;
@@ -163,7 +164,7 @@ fn write(
     tree: &Path,
     meta: &CommitMeta<'_>,
     from_base: Option<&crate::known::FromBase>,
-) -> Result<String, RepoError> {
+) -> Result<CommitId, RepoError> {
     use crate::known::FromBase;
     let filter = |_: &ostree::Repo, path: &str, _: &gio::FileInfo| {
         if path.starts_with("/dev/") {
@@ -226,7 +227,11 @@ fn write(
             gio::Cancellable::NONE,
         )
         .map_err(repo_err("write a commit into", repo))?;
-    Ok(commit.to_string())
+    CommitId::from_hex(&commit).map_err(|e| RepoError::Repo {
+        action: "read the new commit's checksum from",
+        repo: repo.to_owned(),
+        source: glib::Error::new(gio::IOErrorEnum::InvalidData, &e.to_string()),
+    })
 }
 
 /// Checks `commit` out into `dest` (which must not exist) as plain copies with their owners and

@@ -102,11 +102,7 @@ pub(crate) fn apply(
         commit: base.to_owned(),
         reason,
     })?;
-    let wanted: BTreeSet<(&str, &str)> = input
-        .packages
-        .iter()
-        .map(|p| (p.name.as_str(), p.arch.as_str()))
-        .collect();
+    let wanted: BTreeSet<(&str, &str)> = input.packages.iter().map(|p| p.package.key()).collect();
     let remove: Vec<String> = installed
         .keys()
         .filter(|(name, arch)| !wanted.contains(&(name.as_str(), arch.as_str())))
@@ -115,7 +111,10 @@ pub(crate) fn apply(
     let changed: Vec<&PackageInput> = input
         .packages
         .iter()
-        .filter(|p| installed.get(&(p.name.clone(), p.arch.clone())) != Some(&p.version))
+        .filter(|p| {
+            let p = &p.package;
+            installed.get(&(p.name.clone(), p.arch.clone())) != Some(&p.version)
+        })
         .collect();
     let mut pkgs = read_packages(&changed)?;
     let refs: Vec<&store::Package> = pkgs.iter().map(|p| &p.package).collect();
@@ -345,7 +344,7 @@ fn write_initramfs_conf(tree: &Path, profile: &crate::Profile) -> Result<bool, M
 /// Writes (or removes) the initramfs-tools boot chain as the package set asks; says whether
 /// anything changed, which means the initramfs must be rebuilt.
 fn write_boot_chain(tree: &Path, input: &BuildInput) -> Result<bool, MaterializeError> {
-    let wanted = wants_boot_chain(input.packages.iter().map(|p| p.name.as_str()));
+    let wanted = wants_boot_chain(input.packages.iter().map(|p| p.package.name.as_str()));
     let mut changed = false;
     for (rel, text) in BOOT_CHAIN {
         let path = beneath(tree, rel)?;

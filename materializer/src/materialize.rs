@@ -16,14 +16,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use store::DebError;
+use store::{CommitId, DebError, PackageEntry, TxnId};
 
-/// One package of the resolved set: what the journal pinned and where the store keeps its `.deb`.
+/// One package of the resolved set: what the journal pinned (name, version, architecture and the
+/// `.deb`'s SHA-256) and where the store keeps its `.deb`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackageInput {
-    pub name: String,
-    pub version: String,
-    pub arch: String,
+    pub package: PackageEntry,
     /// The `.deb` in the store. `None` is allowed only for a package the base commit already
     /// has in this version (a build on a commit reads only the `.deb`s of what changed, so a
     /// machine never downloads its whole package set for a one-package change).
@@ -36,7 +35,7 @@ impl PackageInput {
         self.deb_path
             .as_deref()
             .ok_or_else(|| MaterializeError::NoDeb {
-                package: format!("{} {} ({})", self.name, self.version, self.arch),
+                package: self.package.to_string(),
             })
     }
 }
@@ -60,9 +59,12 @@ pub struct BuildInput {
     /// tree's `/etc/particle-os/variant.conf`).
     pub description: Option<String>,
     pub parent_variant: Option<String>,
-    pub txn_id: String,
+    /// The transaction's sequence number. The commit metadata names the transaction `seq-<seq>`
+    /// (`particle.txn-id`, the subject, `TXN_ID=` in `variant.conf`): its id is not known until
+    /// the record holding the commit is written.
     pub seq: u64,
-    pub journal_head: String,
+    /// The id of the record the transaction's record will chain onto (`particle.journal-head`).
+    pub journal_head: TxnId,
     /// The transaction time (unix seconds): the commit timestamp and `SOURCE_DATE_EPOCH`.
     pub time: u64,
     pub packages: Vec<PackageInput>,
@@ -70,12 +72,19 @@ pub struct BuildInput {
     /// Pinned InRelease hashes (suite or URL → digest), recorded in the commit metadata.
     pub inrelease: BTreeMap<String, String>,
     /// The variant's previous commit, the new commit's parent.
-    pub parent_commit: Option<String>,
+    pub parent_commit: Option<CommitId>,
     /// The commit to build on: its tree is checked out and changed into this input (packages
     /// removed, added and upgraded through dpkg, profile rewritten) instead of composing every
     /// package from nothing. Work is then proportional to the change. `None` composes from
     /// nothing. The caller picks it from the journal alone, so that a replay picks the same one.
-    pub base_commit: Option<String>,
+    pub base_commit: Option<CommitId>,
+}
+
+impl BuildInput {
+    /// What the commit metadata names the transaction by: `seq-<seq>`.
+    pub(crate) fn txn_label(&self) -> String {
+        format!("seq-{}", self.seq)
+    }
 }
 
 /// Knobs that do not change the result.
@@ -106,8 +115,8 @@ impl Default for Options {
 /// What a successful build produced.
 #[derive(Debug, Clone)]
 pub struct Materialized {
-    /// The OSTree commit checksum.
-    pub commit: String,
+    /// The OSTree commit.
+    pub commit: CommitId,
     /// Maintainer script output.
     pub log: PathBuf,
     /// Wall-clock time of each phase, for benchmarks.
@@ -242,7 +251,7 @@ fn run(
     })
 }
 
-type Built = (String, Vec<(&'static str, Duration)>);
+type Built = (CommitId, Vec<(&'static str, Duration)>);
 
 /// A [`MaterializeError::Io`] for `action` on `path`.
 pub(crate) fn io_err(
@@ -290,9 +299,9 @@ fn build(
     let mut clock = Clock::new();
     let mut seen = BTreeSet::new();
     for p in &input.packages {
-        if !seen.insert((&p.name, &p.arch)) {
+        if !seen.insert(p.package.key()) {
             return Err(MaterializeError::Duplicate {
-                package: p.name.clone(),
+                package: p.package.name.clone(),
             });
         }
     }
@@ -309,6 +318,7 @@ fn build(
             None
         }
         Some(base) => {
+            let base = &base.to_hex();
             let from_base =
                 crate::incremental::prepare(repo, base, work_dir, tree, options, &mut clock)?;
             crate::incremental::apply(base, work_dir, &sandbox, input, progress, &mut clock)?;
@@ -323,15 +333,17 @@ fn build(
         total: 1,
     });
     normalize(tree)?;
+    let txn_id = input.txn_label();
+    let journal_head = input.journal_head.to_hex();
     let variant = VariantInfo {
         variant: &input.variant,
         description: input.description.as_deref(),
         parent: input.parent_variant.as_deref(),
-        txn_id: &input.txn_id,
+        txn_id: &txn_id,
         seq: input.seq,
-        journal_head: &input.journal_head,
+        journal_head: &journal_head,
     };
-    let machine = wants_boot_chain(input.packages.iter().map(|p| p.name.as_str()));
+    let machine = wants_boot_chain(input.packages.iter().map(|p| p.package.name.as_str()));
     atomic_layout(tree, &variant, &input.profile, machine)?;
     match &from_base {
         Some(crate::known::FromBase::Overlay { upper, .. }) => {
@@ -347,16 +359,17 @@ fn build(
         "particle.parent-variant",
         input.parent_variant.clone().unwrap_or_default(),
     );
-    strings.insert("particle.txn-id", input.txn_id.clone());
+    strings.insert("particle.txn-id", txn_id.clone());
     strings.insert("particle.seq", input.seq.to_string());
-    strings.insert("particle.journal-head", input.journal_head.clone());
+    strings.insert("particle.journal-head", journal_head);
     strings.insert("particle.packages", input.packages.len().to_string());
     strings.insert("version", format!("{}.{}", input.variant, input.seq));
+    let parent = input.parent_commit.map(|c| c.to_hex());
     let meta = CommitMeta {
-        parent: input.parent_commit.as_deref(),
+        parent: parent.as_deref(),
         subject: format!(
             "particle {} transaction {} (seq {})",
-            input.variant, input.txn_id, input.seq
+            input.variant, txn_id, input.seq
         ),
         time: input.time,
         strings,
@@ -378,6 +391,7 @@ pub(crate) fn read_packages(inputs: &[&PackageInput]) -> Result<Vec<DbPackage>, 
     let mut pkgs = Vec::with_capacity(inputs.len());
     for p in inputs {
         let deb = p.deb()?;
+        let p = &p.package;
         let (package, control) = read_control(deb).map_err(|source| MaterializeError::Deb {
             package: p.name.clone(),
             path: deb.to_owned(),
@@ -481,7 +495,7 @@ fn compose(
     for (rel, text) in pre_configure_files(&input.profile) {
         write_file(tree, &rel, text.as_bytes(), 0o644)?;
     }
-    if wants_boot_chain(input.packages.iter().map(|p| p.name.as_str())) {
+    if wants_boot_chain(input.packages.iter().map(|p| p.package.name.as_str())) {
         for (rel, text) in BOOT_CHAIN {
             write_file(tree, rel, text.as_bytes(), 0o755)?;
         }

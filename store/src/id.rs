@@ -1,4 +1,6 @@
-//! Digest newtypes: what the store, the journal and the solver use to name content.
+//! Digest newtypes: what the store, the journal and the solver use to name content, and the two
+//! ids built on them that cross crate boundaries: [`TxnId`] (a journal record) and [`CommitId`]
+//! (an OSTree commit).
 
 use std::fmt;
 
@@ -114,6 +116,61 @@ impl Blake3 {
     }
 }
 
+macro_rules! id_impls {
+    ($name:ident, $digest:ident) => {
+        impl $name {
+            /// Parses 64 hex digits.
+            pub fn from_hex(s: &str) -> Result<Self, DigestError> {
+                $digest::from_hex(s).map($name)
+            }
+            /// Lower-case hex, 64 digits.
+            pub fn to_hex(&self) -> String {
+                self.0.to_hex()
+            }
+            /// The first `n` hex digits, for people.
+            pub fn short(&self, n: usize) -> String {
+                self.0.short(n)
+            }
+        }
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.0.to_hex())
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0.to_hex())
+            }
+        }
+    };
+}
+
+/// A transaction id: BLAKE3 of a journal record's canonical encoding (which includes the previous
+/// id, so ids chain). The journal computes them; the materializer records the one a build chains
+/// onto (`particle.journal-head`).
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct TxnId(pub Blake3);
+
+impl TxnId {
+    /// The id before the first record: 32 zero bytes.
+    pub const GENESIS: TxnId = TxnId(Blake3([0; 32]));
+}
+
+id_impls!(TxnId, Blake3);
+
+/// An OSTree commit checksum (SHA-256, 64 hex digits on the wire and in JSON): what the
+/// materializer builds and the journal records.
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct CommitId(pub Sha256);
+
+id_impls!(CommitId, Sha256);
+
 /// A string that is not 64 hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{kind}: {text:?} is not 64 hex digits")]
@@ -144,5 +201,26 @@ mod tests {
         assert_eq!(decode_hex(&format!("é{}", &good[2..])), None);
         assert_eq!(decode_hex(&good.replace('0', "/")), None);
         assert!(Sha256::from_hex(&format!(" {good}\n")).is_ok());
+    }
+
+    #[test]
+    fn ids_print_parse_and_serialize_as_their_hex() {
+        let hex = "00ff".repeat(16);
+        let txn = TxnId::from_hex(&hex).expect("hex");
+        let commit = CommitId::from_hex(&hex).expect("hex");
+        assert_eq!((txn.to_hex(), commit.to_hex()), (hex.clone(), hex.clone()));
+        assert_eq!(
+            (txn.to_string(), commit.short(6)),
+            (hex.clone(), "00ff00".into())
+        );
+        assert_eq!(
+            format!("{txn:?} {commit:?}"),
+            format!("TxnId({hex}) CommitId({hex})")
+        );
+        let json = serde_json::to_string(&commit).expect("json");
+        assert_eq!(json, format!("\"{hex}\""));
+        assert_eq!(serde_json::from_str::<TxnId>(&json).expect("back"), txn);
+        assert_eq!(TxnId::GENESIS, TxnId(Blake3::default()));
+        assert!(CommitId::from_hex("abc").is_err());
     }
 }

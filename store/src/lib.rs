@@ -1,7 +1,8 @@
 //! The store: everything particle knows about Debian archives, verified before use.
 //!
 //! It owns:
-//! - the package model ([`model`]) and Debian version ordering ([`version`]);
+//! - the package model ([`model`], with [`PackageEntry`]: one resolved package, pinned by its
+//!   `.deb`'s digest), the ids that cross crate boundaries ([`TxnId`], [`CommitId`]) and Debian version ordering ([`version`]);
 //! - the package table (`table`): a parsed index as flat integer records over one string blob,
 //!   what universe snapshots hold and what the solver reads in place, with its name directory
 //!   (`names`: which packages carry, provide or conflict with a name), built once per snapshot;
@@ -50,14 +51,14 @@ pub use deb::{
 pub use deb822::{paragraphs, Deb822Error, Paragraph, Paragraphs};
 #[cfg(feature = "archive")]
 pub use fetch::{join_uri, FetchError, Fetcher};
-pub use id::{Blake3, DigestError, Sha256};
+pub use id::{Blake3, CommitId, DigestError, Sha256, TxnId};
 pub use index::{
     decompress, package_from_paragraph, parse_packages, parse_packages_bytes, Compression,
     IndexError,
 };
 pub use model::{
-    native_architecture, ArchQualifier, Constraint, Dependency, MultiArch, Op, Package, Priority,
-    Relation, Universe,
+    native_architecture, ArchQualifier, Constraint, Dependency, MultiArch, Op, Package,
+    PackageEntry, Priority, Relation, Universe,
 };
 pub use names::{
     ArchivedNameDirectory, ArchivedNameEntry, NameDirectory, NameEntry, NegativeRef, ProvideRef,

@@ -262,6 +262,44 @@ impl Package {
     pub fn key(&self) -> String {
         format!("{}:{}={}", self.name, self.arch, self.version)
     }
+
+    /// What pins this package: its name, version, architecture and `.deb` digest.
+    pub fn entry(&self) -> PackageEntry {
+        PackageEntry {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            arch: self.arch.clone(),
+            sha256: self.sha256,
+        }
+    }
+}
+
+/// One resolved package: exactly which `.deb` (by its SHA-256, as the index names it) is meant.
+/// What a journal state lists (`journal::State::packages`, encoded field by field in the frozen
+/// journal format) and what the materializer builds from (`materializer::PackageInput`), so the
+/// digest travels with the package from the pinned index to the commit.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct PackageEntry {
+    pub name: String,
+    pub version: String,
+    pub arch: String,
+    pub sha256: Sha256,
+}
+
+impl PackageEntry {
+    /// The key a package set is sorted and deduplicated by: `(name, arch)`.
+    pub fn key(&self) -> (&str, &str) {
+        (&self.name, &self.arch)
+    }
+}
+
+impl fmt::Display for PackageEntry {
+    /// `name version (arch)`, for messages.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} ({})", self.name, self.version, self.arch)
+    }
 }
 
 /// A set of packages loaded from one or more indices.

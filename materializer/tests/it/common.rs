@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-use store::{Package, Priority, Universe};
+use store::{Package, PackageEntry, Priority, Sha256, TxnId, Universe};
 
 /// The shared mirror: `$PARTICLE_MIRROR`, else `../shared/debian-mirror` beside the checkout.
 pub(crate) fn mirror() -> std::path::PathBuf {
@@ -89,10 +89,22 @@ pub(crate) fn minbase() -> Vec<&'static Package> {
 
 pub(crate) fn package_input(p: &Package) -> PackageInput {
     PackageInput {
-        name: p.name.clone(),
-        version: p.version.clone(),
-        arch: p.arch.clone(),
+        package: p.entry(),
         deb_path: Some(mirror().join(&p.filename)),
+    }
+}
+
+/// A `.deb` built by a test, pinned as `name version arch` with its own digest.
+pub(crate) fn deb_input(name: &str, version: &str, arch: &str, deb: &Path) -> PackageInput {
+    let bytes = std::fs::read(deb).unwrap_or_else(|e| panic!("read {}: {e}", deb.display()));
+    PackageInput {
+        package: PackageEntry {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            arch: arch.to_owned(),
+            sha256: Sha256::of(&bytes),
+        },
+        deb_path: Some(deb.to_owned()),
     }
 }
 
@@ -101,10 +113,8 @@ pub(crate) fn build_input(packages: Vec<PackageInput>, seq: u64) -> BuildInput {
         variant: "base".to_owned(),
         description: None,
         parent_variant: None,
-        txn_id: format!("txn-{seq}"),
         seq,
-        journal_head: "b3:0000000000000000000000000000000000000000000000000000000000000000"
-            .to_owned(),
+        journal_head: TxnId::GENESIS,
         time: 1_700_000_000,
         packages,
         profile: Profile {
@@ -342,7 +352,12 @@ pub(crate) fn boots_with_exactly(checkout: &Path, packages: &[PackageInput]) -> 
     let listed: BTreeSet<String> = listed.lines().map(str::to_owned).collect();
     let expected: BTreeSet<String> = packages
         .iter()
-        .map(|p| format!("{} {} install ok installed", p.name, p.version))
+        .map(|p| {
+            format!(
+                "{} {} install ok installed",
+                p.package.name, p.package.version
+            )
+        })
         .collect();
     assert_eq!(listed, expected);
     chroot(&["apt-get", "check"]);

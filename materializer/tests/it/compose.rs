@@ -43,7 +43,7 @@ fn compose_into(dir: &Path, input: &BuildInput) -> (PathBuf, String, Vec<Progres
         eprintln!("phase {phase}: {:.2} s", t.as_secs_f64());
     }
     let progress = progress.into_inner().expect("not poisoned");
-    (repo, built.commit, progress)
+    (repo, built.commit.to_hex(), progress)
 }
 
 /// The minbase set composed once (from nothing) for every test that needs it.
@@ -88,7 +88,7 @@ fn minbase_commit_is_fsck_clean_with_metadata_and_ref() {
     let meta = materializer::commit_metadata(&c.repo, &c.commit).expect("metadata");
     assert_eq!(
         meta.get("particle.txn-id").map(String::as_str),
-        Some("txn-1")
+        Some("seq-1")
     );
     assert_eq!(meta.get("particle.seq").map(String::as_str), Some("1"));
     assert_eq!(
@@ -150,7 +150,7 @@ fn minbase_checkout_has_the_atomic_layout() {
     let conf =
         std::fs::read_to_string(root.join("usr/lib/particle/variant.conf")).expect("variant.conf");
     assert!(
-        conf.contains("VARIANT=base\n") && conf.contains("TXN_ID=txn-1\n"),
+        conf.contains("VARIANT=base\n") && conf.contains("TXN_ID=seq-1\n"),
         "{conf}"
     );
     assert_eq!(

@@ -2,8 +2,8 @@
 //! staging tree touched (a marker tree beside it is compared before and after).
 
 use crate::common::{
-    build_input, commit_count, dpkg_deb, hand_made_deb, package_input, snapshot, test_closure,
-    Entry,
+    build_input, commit_count, deb_input, dpkg_deb, hand_made_deb, package_input, snapshot,
+    test_closure, Entry,
 };
 use materializer::{init_repo, materialize_with, MaterializeError, Options, PackageInput};
 use std::path::{Path, PathBuf};
@@ -27,12 +27,7 @@ fn scene() -> Scene {
 }
 
 fn hostile_input(path: &Path, name: &str) -> PackageInput {
-    PackageInput {
-        name: name.to_owned(),
-        version: "1.0".to_owned(),
-        arch: "all".to_owned(),
-        deb_path: Some(path.to_owned()),
-    }
+    deb_input(name, "1.0", "all", path)
 }
 
 /// Builds `packages`, expecting failure; checks the marker tree, the repo and the staging tree.
@@ -308,7 +303,7 @@ fn mismatched_pin_is_refused() {
     let s = scene();
     let deb = dpkg_deb(s.dir.path(), "pinned", &[], &[], "");
     let mut input = hostile_input(&deb, "pinned");
-    input.version = "2.0".to_owned();
+    input.package.version = "2.0".to_owned();
     let err = refused(&s, vec![input], &Options::default()).to_string();
     assert!(
         err.ends_with("holds pinned 1.0 all, not the pinned pinned 2.0 all"),
@@ -402,7 +397,7 @@ fn maintainer_scripts_cannot_write_host_paths_or_reach_the_network() {
     let built = materialize_with(&s.repo, &work, &build_input(pkgs, 1), &Options::default());
     let log = std::fs::read_to_string(work.join("scripts.log")).unwrap_or_default();
     let built = built.unwrap_or_else(|e| panic!("the build failed: {e}\n{log}"));
-    assert_eq!(built.commit.len(), 64);
+    assert!(materializer::commit_exists(&s.repo, &built.commit.to_hex()).expect("read repo"));
     assert_eq!(
         snapshot(&s.marker),
         before,

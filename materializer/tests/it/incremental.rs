@@ -4,14 +4,15 @@
 //! packages are refused as a fresh compose refuses them.
 
 use crate::common::{
-    boots_with_exactly, build_input, commit_count, dpkg_deb_version, hand_made_deb, package_input,
-    run, snapshot, test_closure, Entry,
+    boots_with_exactly, build_input, commit_count, deb_input, dpkg_deb_version, hand_made_deb,
+    package_input, run, snapshot, test_closure, Entry,
 };
 use crate::compose::composed;
 use materializer::{materialize, BuildInput, Options, PackageInput};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
+use store::CommitId;
 
 /// A package of our own in two versions: a conffile, a file only the old version ships, and a
 /// postinst that appends its arguments to a file in /var.
@@ -32,18 +33,14 @@ fn ptest(dir: &Path, version: &str) -> PackageInput {
         )],
         "",
     );
-    PackageInput {
-        name: "ptest".to_owned(),
-        version: version.to_owned(),
-        arch: "all".to_owned(),
-        deb_path: Some(deb),
-    }
+    deb_input("ptest", version, "all", &deb)
 }
 
 fn on_base(packages: Vec<PackageInput>, seq: u64, base: &str) -> BuildInput {
     let mut input = build_input(packages, seq);
-    input.base_commit = Some(base.to_owned());
-    input.parent_commit = Some(base.to_owned());
+    let base = CommitId::from_hex(base).expect("a commit checksum");
+    input.base_commit = Some(base);
+    input.parent_commit = Some(base);
     input
 }
 
@@ -58,7 +55,7 @@ fn build(repo: &Path, work: &Path, input: &BuildInput) -> String {
     for (phase, t) in &built.timings {
         eprintln!("phase {phase}: {:.2} s", t.as_secs_f64());
     }
-    built.commit
+    built.commit.to_hex()
 }
 
 fn checkout(repo: &Path, commit: &str, to: &Path) {
@@ -86,7 +83,7 @@ fn assert_same_tree_as_ostree_commit(repo: &Path, commit: &str, checkout: &Path)
 }
 
 fn sorted(mut v: Vec<PackageInput>) -> Vec<PackageInput> {
-    v.sort_by(|a, b| a.name.cmp(&b.name));
+    v.sort_by(|a, b| a.package.name.cmp(&b.package.name));
     v
 }
 
@@ -98,7 +95,7 @@ fn building_on_a_commit_installs_upgrades_and_removes_with_dpkg() {
         .input
         .packages
         .iter()
-        .map(|p| (p.name.clone(), p.clone()))
+        .map(|p| (p.package.name.clone(), p.clone()))
         .collect();
 
     // 2: minbase + jq (and its libraries) + ptest 1.0.
@@ -209,12 +206,7 @@ fn hostile_packages_are_refused_on_a_base_as_from_nothing() {
         &[Entry::File("./../../../../../../marker/file", b"owned")],
     );
     let mut packages = c.input.packages.clone();
-    packages.push(PackageInput {
-        name: "evil".into(),
-        version: "1.0".into(),
-        arch: "all".into(),
-        deb_path: Some(deb),
-    });
+    packages.push(deb_input("evil", "1.0", "all", &deb));
     let work = dir.path().join("work");
     let err = materialize(&repo, &work, &on_base(packages, 2, &c.commit))
         .expect_err("a path traversal must be refused");
@@ -244,16 +236,11 @@ fn file_capabilities_set_by_a_postinst_are_committed() {
     );
     let mut packages = c.input.packages.clone();
     for p in test_closure(&["libcap2-bin"]) {
-        if !packages.iter().any(|q| q.name == p.name) {
+        if !packages.iter().any(|q| q.package.name == p.name) {
             packages.push(package_input(p));
         }
     }
-    packages.push(PackageInput {
-        name: "captest".into(),
-        version: "1.0".into(),
-        arch: "all".into(),
-        deb_path: Some(deb),
-    });
+    packages.push(deb_input("captest", "1.0", "all", &deb));
     let commit = build(
         &c.repo,
         &dir.path().join("work"),
@@ -295,7 +282,7 @@ fn an_overlay_build_gives_the_commit_a_copy_gives_and_leaves_the_objects_alone()
     let minbase = c.input.packages.clone();
     let mut second = minbase.clone();
     for p in test_closure(&["jq"]) {
-        if !second.iter().any(|q| q.name == p.name) {
+        if !second.iter().any(|q| q.package.name == p.name) {
             second.push(package_input(p));
         }
     }
@@ -307,7 +294,7 @@ fn an_overlay_build_gives_the_commit_a_copy_gives_and_leaves_the_objects_alone()
         let built = materializer::materialize_with(&repo, &dir.path().join(work), input, &options)
             .unwrap_or_else(|e| panic!("build in {work} failed: {e}"));
         let phases: Vec<&str> = built.timings.iter().map(|(p, _)| *p).collect();
-        (built.commit, phases)
+        (built.commit.to_hex(), phases)
     };
     let copy = Options {
         copy_base: true,
@@ -350,8 +337,11 @@ fn an_overlay_build_gives_the_commit_a_copy_gives_and_leaves_the_objects_alone()
 
     // Upgrade ptest (its postinst appends to /var/lib/ptest/calls, a file of the base) and
     // remove jq, on the overlay and on a copy.
-    let mut third: Vec<PackageInput> = second.into_iter().filter(|p| p.name != "jq").collect();
-    third.retain(|p| p.name != "ptest");
+    let mut third: Vec<PackageInput> = second
+        .into_iter()
+        .filter(|p| p.package.name != "jq")
+        .collect();
+    third.retain(|p| p.package.name != "ptest");
     third.push(ptest(dir.path(), "2.0"));
     let input3 = on_base(sorted(third), 3, &by_copy);
     let (third_copy, _) = with("copy3", &input3, copy);
