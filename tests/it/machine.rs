@@ -334,6 +334,53 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
         ["origin", "install", "rollback", "sysctl", "rollback", "origin", "install"]
     );
     on(&["txn", "verify"]).ok();
+
+    // Offline: a signed bundle from the transaction the machine runs to a new one.
+    env.run(&["txn", "sysctl", "--set", "net.core.somaxconn=2048"])
+        .ok();
+    let bundle = env.dir.path().join("update.bundle");
+    let b = bundle.to_string_lossy().into_owned();
+    env.run(&[
+        "bundle",
+        "3",
+        "4",
+        &b,
+        "--sign-key",
+        &secret.to_string_lossy(),
+    ])
+    .ok();
+    let stale = env.dir.path().join("stale.bundle");
+    env.run(&[
+        "bundle",
+        "1",
+        "2",
+        &stale.to_string_lossy(),
+        "--sign-key",
+        &secret.to_string_lossy(),
+    ])
+    .ok();
+    let before = on(&["--json", "txn", "log"]).ok().json();
+    on(&["--json", "upgrade", "--bundle", &stale.to_string_lossy()]).fails("bad_bundle");
+    let broken = env.dir.path().join("broken.bundle");
+    let mut bytes = std::fs::read(&bundle).expect("bundle");
+    let at = bytes.len() - 2000;
+    bytes[at] ^= 1;
+    std::fs::write(&broken, bytes).expect("write");
+    let e = on(&["--json", "upgrade", "--bundle", &broken.to_string_lossy()]);
+    assert_eq!(e.code, 1, "a damaged bundle is refused: {e:?}");
+    assert_eq!(
+        on(&["--json", "txn", "log"]).ok().json(),
+        before,
+        "nothing recorded"
+    );
+    let u = on(&["--json", "upgrade", "--bundle", &b]).ok().json();
+    assert_eq!(u["signature_checked"], true, "{u}");
+    assert_eq!(
+        (&u["origin"]["txn"], &u["layered"]["txn"]),
+        (&8.into(), &9.into())
+    );
+    on(&["--json", "upgrade", "--bundle", &b]).fails("same_commit");
+    on(&["txn", "verify"]).ok();
 }
 
 /// `/boot` of `sysroot` replaced, for the guard's life, by a tmpfs holding the same files with
