@@ -161,6 +161,10 @@ pub(crate) enum Command {
         /// With --bundle: the publisher's keyring (default: the keyrings of the machine's remotes)
         #[arg(long, value_name = "FILE", requires = "bundle")]
         keyring: Option<PathBuf>,
+        /// What particle-upgrade.timer runs: act on the policy of /etc/particle/updates.conf
+        /// (`policy = none|check|stage`, optional `remote = NAME`; none when missing)
+        #[arg(long, conflicts_with_all = ["check", "preview", "download_only", "bundle", "remote"])]
+        auto: bool,
     },
     /// Write an update bundle: the static delta between two transactions' commits of one
     /// variant, the journal recording them, and a signed index, in one file
@@ -721,6 +725,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             allow_downgrade,
             bundle: Some(bundle),
             keyring,
+            ..
         } => {
             let _ = (check, preview, download_only, remote);
             crate::publish::upgrade_bundle(&g.root, &bundle, keyring.as_deref(), allow_downgrade, g)
@@ -738,6 +743,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             remote,
             allow_downgrade,
             bundle: None,
+            auto,
             ..
         } => crate::publish::upgrade(
             &g.root,
@@ -747,6 +753,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
                 download_only,
                 remote: remote.as_deref(),
                 allow_downgrade,
+                auto,
             },
             g,
         ),

@@ -183,6 +183,7 @@ pub(crate) struct UpgradeOpts<'a> {
     pub(crate) download_only: bool,
     pub(crate) remote: Option<&'a str>,
     pub(crate) allow_downgrade: bool,
+    pub(crate) auto: bool,
 }
 
 /// `particle upgrade [--check] [--preview] [--download-only]`: `--check` exits 77 when there is
@@ -190,6 +191,56 @@ pub(crate) struct UpgradeOpts<'a> {
 pub(crate) fn upgrade(root: &Path, o: &UpgradeOpts<'_>, g: &Global) -> anyhow::Result<()> {
     let reporter = Reporter::new(!g.json && !g.quiet);
     let mut session = Session::write(root, &reporter)?;
+    let mut o = o.clone();
+    if o.auto {
+        let config = session.update_config()?;
+        let from = config
+            .path
+            .as_ref()
+            .map_or("no /etc/particle/updates.conf".to_owned(), |p| {
+                p.display().to_string()
+            });
+        match config.policy {
+            engine::upgrade::Policy::None => {
+                if g.json {
+                    return print_json(
+                        &serde_json::json!({ "policy": "none", "config": config.path }),
+                    );
+                }
+                if !g.quiet {
+                    eprintln!("automatic updates are off (policy none: {from})");
+                }
+                return Ok(());
+            }
+            engine::upgrade::Policy::Check => o.check = true,
+            engine::upgrade::Policy::Stage => {}
+        }
+        o.remote = None;
+        let check = session.upgrade_check(config.remote.as_deref(), &reporter)?;
+        if o.check || !check.is_available() {
+            // A timer's run succeeds whether or not there is news: the log says which.
+            if g.json {
+                return print_json(&offer_json(&check));
+            }
+            if !g.quiet {
+                eprintln!(
+                    "{} (policy {} from {from})",
+                    if !check.is_available() {
+                        format!("no update from {}", check.remote.name)
+                    } else {
+                        format!(
+                            "update available from {}: {} transaction {}",
+                            check.remote.name, check.offered.variant, check.offered.txn
+                        )
+                    },
+                    if o.check { "check" } else { "stage" }
+                );
+            }
+            return Ok(());
+        }
+        let done = session.upgrade(check, false, false, &reporter)?;
+        return render_upgraded(&done, g);
+    }
     let check = session.upgrade_check(o.remote, &reporter)?;
     if o.check || o.preview || check.up_to_date {
         if g.json {
@@ -198,6 +249,11 @@ pub(crate) fn upgrade(root: &Path, o: &UpgradeOpts<'_>, g: &Global) -> anyhow::R
             if check.up_to_date {
                 eprintln!(
                     "no update: {} offers transaction {} of {}, which this machine runs",
+                    check.remote.name, check.offered.txn, check.offered.variant
+                );
+            } else if check.is_older() {
+                eprintln!(
+                    "no update: {} offers transaction {} of {}, older than what this machine runs (`--allow-downgrade` takes it)",
                     check.remote.name, check.offered.txn, check.offered.variant
                 );
             } else {
@@ -214,8 +270,8 @@ pub(crate) fn upgrade(root: &Path, o: &UpgradeOpts<'_>, g: &Global) -> anyhow::R
                 }
             }
         }
-        return match (o.check, check.up_to_date) {
-            (true, true) => Err(CliError::reported(77).into()),
+        return match (o.check, check.is_available()) {
+            (true, false) => Err(CliError::reported(77).into()),
             _ => Ok(()),
         };
     }
@@ -232,7 +288,8 @@ fn offer_json(c: &engine::upgrade::UpgradeCheck) -> serde_json::Value {
             journal::Request::Origin { seq, txn, .. } => serde_json::json!({"txn": seq, "txn_id": txn.to_hex(), "commit": r.commit.to_hex()}),
             _ => serde_json::Value::Null,
         }),
-        "available": !c.up_to_date, "signature_checked": c.signature_checked,
+        "available": c.is_available(), "older": c.is_older(), "up_to_date": c.up_to_date,
+        "signature_checked": c.signature_checked,
         "changes": crate::txn::diff_json(&c.diff),
     })
 }

@@ -16,6 +16,9 @@ _particle() {
             ",$1")
                 cmd="particle"
                 ;;
+            particle,bundle)
+                cmd="particle__subcmd__bundle"
+                ;;
             particle,compose)
                 cmd="particle__subcmd__compose"
                 ;;
@@ -52,6 +55,12 @@ _particle() {
             particle,init)
                 cmd="particle__subcmd__init"
                 ;;
+            particle,publish)
+                cmd="particle__subcmd__publish"
+                ;;
+            particle,remote)
+                cmd="particle__subcmd__remote"
+                ;;
             particle,replay)
                 cmd="particle__subcmd__replay"
                 ;;
@@ -70,6 +79,9 @@ _particle() {
             particle,txn)
                 cmd="particle__subcmd__txn"
                 ;;
+            particle,upgrade)
+                cmd="particle__subcmd__upgrade"
+                ;;
             particle,variant)
                 cmd="particle__subcmd__variant"
                 ;;
@@ -87,6 +99,9 @@ _particle() {
                 ;;
             particle__subcmd__export__subcmd__help,oci)
                 cmd="particle__subcmd__export__subcmd__help__subcmd__oci"
+                ;;
+            particle__subcmd__help,bundle)
+                cmd="particle__subcmd__help__subcmd__bundle"
                 ;;
             particle__subcmd__help,compose)
                 cmd="particle__subcmd__help__subcmd__compose"
@@ -124,6 +139,12 @@ _particle() {
             particle__subcmd__help,init)
                 cmd="particle__subcmd__help__subcmd__init"
                 ;;
+            particle__subcmd__help,publish)
+                cmd="particle__subcmd__help__subcmd__publish"
+                ;;
+            particle__subcmd__help,remote)
+                cmd="particle__subcmd__help__subcmd__remote"
+                ;;
             particle__subcmd__help,replay)
                 cmd="particle__subcmd__help__subcmd__replay"
                 ;;
@@ -142,6 +163,9 @@ _particle() {
             particle__subcmd__help,txn)
                 cmd="particle__subcmd__help__subcmd__txn"
                 ;;
+            particle__subcmd__help,upgrade)
+                cmd="particle__subcmd__help__subcmd__upgrade"
+                ;;
             particle__subcmd__help,variant)
                 cmd="particle__subcmd__help__subcmd__variant"
                 ;;
@@ -150,6 +174,12 @@ _particle() {
                 ;;
             particle__subcmd__help__subcmd__export,oci)
                 cmd="particle__subcmd__help__subcmd__export__subcmd__oci"
+                ;;
+            particle__subcmd__help__subcmd__remote,add)
+                cmd="particle__subcmd__help__subcmd__remote__subcmd__add"
+                ;;
+            particle__subcmd__help__subcmd__remote,list)
+                cmd="particle__subcmd__help__subcmd__remote__subcmd__list"
                 ;;
             particle__subcmd__help__subcmd__repo,add)
                 cmd="particle__subcmd__help__subcmd__repo__subcmd__add"
@@ -231,6 +261,24 @@ _particle() {
                 ;;
             particle__subcmd__help__subcmd__variant,rebase)
                 cmd="particle__subcmd__help__subcmd__variant__subcmd__rebase"
+                ;;
+            particle__subcmd__remote,add)
+                cmd="particle__subcmd__remote__subcmd__add"
+                ;;
+            particle__subcmd__remote,help)
+                cmd="particle__subcmd__remote__subcmd__help"
+                ;;
+            particle__subcmd__remote,list)
+                cmd="particle__subcmd__remote__subcmd__list"
+                ;;
+            particle__subcmd__remote__subcmd__help,add)
+                cmd="particle__subcmd__remote__subcmd__help__subcmd__add"
+                ;;
+            particle__subcmd__remote__subcmd__help,help)
+                cmd="particle__subcmd__remote__subcmd__help__subcmd__help"
+                ;;
+            particle__subcmd__remote__subcmd__help,list)
+                cmd="particle__subcmd__remote__subcmd__help__subcmd__list"
                 ;;
             particle__subcmd__repo,add)
                 cmd="particle__subcmd__repo__subcmd__add"
@@ -431,12 +479,38 @@ _particle() {
 
     case "${cmd}" in
         particle)
-            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version init repo store txn variant compose deploy image export delta status gc du why replay solve edsp generate-docs distcheck help"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version init repo store txn variant compose deploy image export delta status remote upgrade bundle gc du why replay publish solve edsp generate-docs distcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__bundle)
+            opts="-v -q -h -V --sign-key --root --sysroot --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --sign-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -755,8 +829,22 @@ _particle() {
             return 0
             ;;
         particle__subcmd__help)
-            opts="init repo store txn variant compose deploy image export delta status gc du why replay solve edsp generate-docs distcheck help"
+            opts="init repo store txn variant compose deploy image export delta status remote upgrade bundle gc du why replay publish solve edsp generate-docs distcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__help__subcmd__bundle)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -939,6 +1027,62 @@ _particle() {
         particle__subcmd__help__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__help__subcmd__publish)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__help__subcmd__remote)
+            opts="add list"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__help__subcmd__remote__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__help__subcmd__remote__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1356,6 +1500,20 @@ _particle() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        particle__subcmd__help__subcmd__upgrade)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         particle__subcmd__help__subcmd__variant)
             opts="list create apply rebase"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1512,8 +1670,168 @@ _particle() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        particle__subcmd__publish)
+            opts="-v -q -h -V --variant --repo --sign-key --root --sysroot --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --variant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sign-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__remote)
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version add list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__remote__subcmd__add)
+            opts="-v -q -h -V --sign-key --root --sysroot --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --sign-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__remote__subcmd__help)
+            opts="add list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__remote__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__remote__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__remote__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__remote__subcmd__list)
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         particle__subcmd__replay)
-            opts="-v -q -h -V --variant --upto --into --verify --root --sysroot --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --variant --upto --into --from --keyring --verify --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1528,6 +1846,14 @@ _particle() {
                     return 0
                     ;;
                 --into)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keyring)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2741,6 +3067,40 @@ _particle() {
                 return 0
             fi
             case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__upgrade)
+            opts="-v -q -h -V --check --preview --download-only --remote --allow-downgrade --bundle --keyring --auto --root --sysroot --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --remote)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bundle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keyring)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

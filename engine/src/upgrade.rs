@@ -462,10 +462,22 @@ impl Session {
 }
 
 /// An offer older than the machine's current origin, unless allowed.
+impl UpgradeCheck {
+    /// Whether the offer is an older transaction than the machine's current origin.
+    pub fn is_older(&self) -> bool {
+        matches!(&self.current, Some(Record { request: Request::Origin { seq, .. }, .. }) if self.record.seq < *seq)
+    }
+
+    /// Whether there is an update: another commit, not older than the current origin.
+    pub fn is_available(&self) -> bool {
+        !self.up_to_date && !self.is_older()
+    }
+}
+
 pub(crate) fn refuse_downgrade(check: &UpgradeCheck, allow_downgrade: bool) -> Result<()> {
     if let Some(c) = &check.current {
         if let Request::Origin { seq, .. } = &c.request {
-            if check.record.seq < *seq && !allow_downgrade {
+            if check.is_older() && !allow_downgrade {
                 return Err(Error::new(
                     ErrorKind::Downgrade,
                     format!(
@@ -505,4 +517,157 @@ pub fn layered_packages(records: &[Record]) -> Vec<String> {
         }
     }
     out
+}
+
+/// What automatic updates do (`/etc/particle/updates.conf`, `policy = ...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Nothing (the default, as rpm-ostree's `AutomaticUpdatePolicy=none`).
+    None,
+    /// Look and report, change nothing.
+    Check,
+    /// Pull and stage an update for the next boot.
+    Stage,
+}
+
+/// The automatic-update settings: the policy and, optionally, the remote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateConfig {
+    pub policy: Policy,
+    pub remote: Option<String>,
+    /// The file read (`None` when it does not exist: the defaults).
+    pub path: Option<PathBuf>,
+}
+
+/// Where a machine's automatic-update settings live, relative to its `/etc`.
+pub const UPDATES_CONF: &str = "etc/particle/updates.conf";
+
+/// Parses `updates.conf`: `KEY = VALUE` lines (`policy`, `remote`), `#` comments.
+pub fn parse_update_config(text: &str, path: &Path) -> Result<UpdateConfig> {
+    let mut config = UpdateConfig {
+        policy: Policy::None,
+        remote: None,
+        path: Some(path.to_owned()),
+    };
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let bad = |what: String| {
+            Error::new(
+                ErrorKind::MachineState,
+                format!("{} line {}: {what}", path.display(), i + 1),
+            )
+        };
+        let (k, v) = line
+            .split_once('=')
+            .ok_or_else(|| bad(format!("{line:?} is not KEY = VALUE")))?;
+        match (k.trim(), v.trim()) {
+            ("policy", "none") => config.policy = Policy::None,
+            ("policy", "check") => config.policy = Policy::Check,
+            ("policy", "stage") => config.policy = Policy::Stage,
+            ("policy", other) => {
+                return Err(bad(format!("policy {other:?}: one of none, check, stage")))
+            }
+            ("remote", r) if store::valid_name(r) => config.remote = Some(r.to_owned()),
+            (k, _) => return Err(bad(format!("unknown setting {k:?} (policy, remote)"))),
+        }
+    }
+    Ok(config)
+}
+
+impl Session {
+    /// The machine's automatic-update settings: `/etc/particle/updates.conf` of the running
+    /// system, or of the default deployment of an offline sysroot.
+    pub fn update_config(&self) -> Result<UpdateConfig> {
+        let m = self.machine_or_refuse("upgrade --auto")?;
+        let root = if m.booted {
+            PathBuf::from("/")
+        } else {
+            machine::deployments(&m.sysroot)?
+                .into_iter()
+                .next()
+                .map(|d| d.path)
+                .unwrap_or_else(|| m.sysroot.clone())
+        };
+        let path = root.join(UPDATES_CONF);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => parse_update_config(&text, &path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(UpdateConfig {
+                policy: Policy::None,
+                remote: None,
+                path: None,
+            }),
+            Err(e) => Err(crate::state::io_error(&self.state.root, &path, "read", &e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_config_parses_and_refuses_what_it_does_not_know() {
+        let p = Path::new("/etc/particle/updates.conf");
+        let c = parse_update_config("# daily\npolicy = stage\nremote=origin\n", p).expect("valid");
+        assert_eq!(
+            (c.policy, c.remote.as_deref()),
+            (Policy::Stage, Some("origin"))
+        );
+        assert_eq!(
+            parse_update_config("", p).expect("empty").policy,
+            Policy::None
+        );
+        for bad in ["policy = sometimes", "frequency = daily", "policy"] {
+            let e = parse_update_config(bad, p).expect_err(bad);
+            assert!(e.message().contains("line 1"), "{}", e.message());
+        }
+    }
+
+    #[test]
+    fn layered_packages_follow_installs_and_removals() {
+        let rec = |request: Request| Record {
+            seq: 1,
+            id: journal::TxnId::GENESIS,
+            prev: journal::TxnId::GENESIS,
+            time: 0,
+            actor: journal::Actor {
+                user: "root".into(),
+                host: "test".into(),
+            },
+            reason: String::new(),
+            variant: "base".into(),
+            request,
+            state: journal::State::default(),
+            commit: journal::CommitId(store::Sha256([0; 32])),
+            base: None,
+        };
+        let install = |names: &[&str]| {
+            rec(Request::Install {
+                packages: names
+                    .iter()
+                    .map(|n| journal::PackageSpec {
+                        name: (*n).to_owned(),
+                        version: None,
+                    })
+                    .collect(),
+                no_recommends: false,
+            })
+        };
+        let remove = |names: &[&str]| {
+            rec(Request::Remove {
+                packages: names.iter().map(|n| (*n).to_owned()).collect(),
+            })
+        };
+        let records = [
+            install(&["jq", "tree:amd64"]),
+            install(&["htop", "jq"]),
+            remove(&["tree"]),
+            rec(Request::Upgrade),
+        ];
+        assert_eq!(layered_packages(&records), ["jq", "htop"]);
+        assert!(layered_packages(&[]).is_empty());
+    }
 }

@@ -27,6 +27,39 @@ const BIN: &str = "usr/bin/particle";
 const GRUB_EXEC: &str = "usr/libexec/particle/grub-mkconfig";
 const DROP_IN: &str = "usr/lib/systemd/system/ostree-finalize-staged.service.d/particle.conf";
 const COPYRIGHT: &str = "usr/share/doc/particle/copyright";
+/// Automatic updates: the service runs `particle upgrade --auto`, which acts on the policy in
+/// `/etc/particle/updates.conf` (`none` when the file is missing); the timer is enabled by the
+/// package (a `timers.target.wants` link), so the policy alone decides.
+const UPGRADE_SERVICE: &str = "usr/lib/systemd/system/particle-upgrade.service";
+const UPGRADE_TIMER: &str = "usr/lib/systemd/system/particle-upgrade.timer";
+const UPGRADE_TIMER_WANTS: &str =
+    "usr/lib/systemd/system/timers.target.wants/particle-upgrade.timer";
+
+const UPGRADE_SERVICE_TEXT: &str = "\
+[Unit]
+Description=particle automatic updates (policy: /etc/particle/updates.conf)
+ConditionPathExists=/run/ostree-booted
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/particle upgrade --auto
+";
+
+const UPGRADE_TIMER_TEXT: &str = "\
+[Unit]
+Description=particle automatic updates, daily
+
+[Timer]
+OnBootSec=15min
+OnUnitActiveSec=1d
+RandomizedDelaySec=1h
+Persistent=true
+
+[Install]
+WantedBy=timers.target
+";
 
 /// What to package.
 #[derive(Debug, Clone)]
@@ -84,6 +117,13 @@ pub fn build_package(req: &PackageRequest<'_>, out_dir: &Path) -> Result<BuiltPa
         (GRUB_EXEC, Content::File(&grub), 0o755),
         (DROP_IN, Content::Text(&drop_in), 0o644),
         (COPYRIGHT, Content::Text(&copyright), 0o644),
+        (UPGRADE_SERVICE, Content::Text(UPGRADE_SERVICE_TEXT), 0o644),
+        (UPGRADE_TIMER, Content::Text(UPGRADE_TIMER_TEXT), 0o644),
+        (
+            UPGRADE_TIMER_WANTS,
+            Content::Link("../particle-upgrade.timer"),
+            0o777,
+        ),
     ];
     let mut installed = 0u64;
     for (_, c, _) in &files {
@@ -119,6 +159,8 @@ pub fn build_package(req: &PackageRequest<'_>, out_dir: &Path) -> Result<BuiltPa
 enum Content<'a> {
     File(&'a Path),
     Text(&'a str),
+    /// A symbolic link to this target.
+    Link(&'a str),
 }
 
 impl Content<'_> {
@@ -128,6 +170,7 @@ impl Content<'_> {
                 .map(|m| m.len())
                 .map_err(|e| Error::io("read", p, e)),
             Content::Text(t) => Ok(t.len() as u64),
+            Content::Link(_) => Ok(0),
         }
     }
 }
@@ -231,6 +274,10 @@ fn tar_gz(files: &[(&str, Content<'_>, u32)]) -> Result<Vec<u8>> {
             Content::Text(t) => {
                 let mut h = header(tar::EntryType::Regular, *mode, t.len() as u64);
                 tar.append_data(&mut h, name, t.as_bytes()).map_err(io)?;
+            }
+            Content::Link(target) => {
+                let mut h = header(tar::EntryType::Symlink, *mode, 0);
+                tar.append_link(&mut h, name, target).map_err(io)?;
             }
         }
     }
@@ -347,6 +394,39 @@ pub fn write_archive(dir: &Path, package: &BuiltPackage, date: i64) -> Result<Pa
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_data_archive_holds_the_units_and_the_timer_link() {
+        let gz = tar_gz(&[
+            (UPGRADE_TIMER, Content::Text(UPGRADE_TIMER_TEXT), 0o644),
+            (
+                UPGRADE_TIMER_WANTS,
+                Content::Link("../particle-upgrade.timer"),
+                0o777,
+            ),
+        ])
+        .expect("archive");
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(gz.as_slice()));
+        let mut seen = Vec::new();
+        for e in archive.entries().expect("entries") {
+            let e = e.expect("entry");
+            let path = e.path().expect("path").display().to_string();
+            if e.header().entry_type().is_symlink() {
+                let target = e.link_name().expect("link").expect("a target");
+                seen.push(format!("{path} -> {}", target.display()));
+            } else if e.header().entry_type().is_file() {
+                seen.push(path);
+            }
+        }
+        assert_eq!(
+            seen,
+            [
+                UPGRADE_TIMER.to_owned(),
+                format!("{UPGRADE_TIMER_WANTS} -> ../particle-upgrade.timer"),
+            ]
+        );
+        assert!(UPGRADE_SERVICE_TEXT.contains("ExecStart=/usr/bin/particle upgrade --auto"));
+    }
 
     #[test]
     fn ar_members_are_padded_to_even_offsets() {

@@ -381,6 +381,30 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
     );
     on(&["--json", "upgrade", "--bundle", &b]).fails("same_commit");
     on(&["txn", "verify"]).ok();
+
+    // Automatic updates: the policy in the default deployment's /etc decides what the timer's
+    // `upgrade --auto` does; none (also without the file) changes nothing.
+    let before = on(&["--json", "txn", "log"]).ok().json();
+    let a = on(&["--json", "upgrade", "--auto"]).ok().json();
+    assert_eq!(a["policy"], "none", "{a}");
+    let st = on(&["--json", "status"]).ok().json();
+    let conf = path(&st["deployments"][0]).join("etc/particle/updates.conf");
+    std::fs::create_dir_all(conf.parent().expect("parent")).expect("mkdir");
+    std::fs::write(
+        &conf,
+        "# checked by the test\npolicy = check\nremote = origin\n",
+    )
+    .expect("write");
+    let a = on(&["--json", "upgrade", "--auto"]).ok().json();
+    assert_eq!(a["remote"], "origin", "{a}");
+    assert_eq!(
+        (&a["available"], &a["older"]),
+        (&false.into(), &true.into()),
+        "the remote still publishes transaction 3, the bundle brought 4: {a}"
+    );
+    std::fs::write(&conf, "policy = sometimes\n").expect("write");
+    on(&["--json", "upgrade", "--auto"]).fails("machine_state");
+    assert_eq!(on(&["--json", "txn", "log"]).ok().json(), before);
 }
 
 /// `/boot` of `sysroot` replaced, for the guard's life, by a tmpfs holding the same files with

@@ -68,6 +68,13 @@ fn publish_is_pulled_verified_and_replayed_from_http() {
         "the summary is signed"
     );
 
+    // A machine pulls the first publish over HTTP with stock ostree, verifying the signatures.
+    let log = env.dir.path().join("http.log");
+    let server = HttpServer::start(&published, "", &log);
+    let url = format!("http://127.0.0.1:{}", server.port);
+    let repo = client(env.dir.path(), &url, &key.keyring);
+    sh(ostree(&repo).args(["pull", "origin", "particle-os/base"]));
+
     // A second transaction, published with a static delta from the first.
     env.run(&["txn", "install", "jq"]).ok();
     let second = env
@@ -88,17 +95,64 @@ fn publish_is_pulled_verified_and_replayed_from_http() {
     assert!(sh(ostree(&published).args(["static-delta", "list"])).contains(&delta));
     assert_eq!(second["journal"]["records"], 2);
 
-    // Stock ostree pulls it over HTTP, verifying the signatures.
-    let log = env.dir.path().join("http.log");
-    let server = HttpServer::start(&published, "", &log);
-    let url = format!("http://127.0.0.1:{}", server.port);
-    let repo = client(env.dir.path(), &url, &key.keyring);
-    sh(ostree(&repo).args(["pull", "origin", "particle-os/base"]));
+    // A flipped byte in the delta: the pull fails and the machine keeps what it had.
+    let damaged = env.dir.path().join("damaged");
+    sh(Command::new("cp").arg("-a").arg(&published).arg(&damaged));
+    let mut parts: Vec<std::path::PathBuf> = Vec::new();
+    let mut stack = vec![damaged.join("deltas")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("deltas").flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                parts.push(e.path());
+            }
+        }
+    }
+    let part = parts
+        .iter()
+        .max_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .expect("a delta part");
+    let mut bytes = std::fs::read(part).expect("part");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(part, bytes).expect("write");
+    let bad_server = HttpServer::start(&damaged, "", &log);
+    sh(ostree(&repo)
+        .args([
+            "remote",
+            "add",
+            "--set=gpg-verify=true",
+            "--set=gpg-verify-summary=true",
+        ])
+        .arg(format!("--gpg-import={}", key.keyring.display()))
+        .arg("damaged")
+        .arg(format!("http://127.0.0.1:{}", bad_server.port)));
+    let out = ostree(&repo)
+        .args([
+            "pull",
+            "--require-static-deltas",
+            "damaged",
+            "particle-os/base",
+        ])
+        .output()
+        .expect("ostree");
+    assert!(!out.status.success(), "a damaged delta must not apply");
+    drop(bad_server);
+
+    // The good one: pulled through the delta.
+    sh(ostree(&repo).args([
+        "pull",
+        "--require-static-deltas",
+        "origin",
+        "particle-os/base",
+    ]));
     let pulled = sh(ostree(&repo).args(["rev-parse", "origin:particle-os/base"]));
     assert_eq!(
         pulled.trim(),
         second["variants"][0]["commit"].as_str().expect("commit")
     );
+    sh(ostree(&repo).args(["fsck"]));
 
     // Another machine replays the published journal: every checksum comes out the same.
     let machine = Env::new();
