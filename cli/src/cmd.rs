@@ -100,7 +100,7 @@ pub(crate) enum Command {
         #[arg(long, value_enum, default_value = "both")]
         firmware: ImageFirmware,
         /// Disk size (bytes, or with K, M, G, T); default: twice the tree plus 512 MiB
-        #[arg(long, value_parser = parse_size)]
+        #[arg(long, value_parser = engine::deliver::parse_size)]
         size: Option<u64>,
         /// A host kernel argument (e.g. console=ttyS0,115200), kept in the image's
         /// /etc/particle/host-kargs and never in the variant's journal; repeatable
@@ -383,10 +383,10 @@ pub(crate) enum TxnCmd {
         #[arg(long)]
         package: Option<String>,
         /// Only transactions at or after this time (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS UTC, or unix seconds)
-        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        #[arg(long, value_name = "TIME", value_parser = engine::history::parse_time)]
         since: Option<i64>,
         /// Only transactions at or before this time
-        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        #[arg(long, value_name = "TIME", value_parser = engine::history::parse_time)]
         until: Option<i64>,
     },
     /// One transaction in full
@@ -670,18 +670,13 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Delta { a, b, output } => {
             crate::deliver::delta(&g.root, &a, &b, output.as_deref(), g.json, g.quiet)
         }
-        Command::Status { variant } => match &g.sysroot {
-            Some(sysroot) => crate::deliver::sysroot_status(&g.root, sysroot, g.json),
-            None if variant.is_none() && machine::booted_system() && !g.root.exists() => {
-                crate::deliver::sysroot_status(&g.root, Path::new("/"), g.json)
+        Command::Status { variant } => {
+            let sysroot = g.sysroot.as_deref();
+            match engine::deliver::status_sysroot(&g.root, sysroot, variant.is_some())? {
+                Some(sysroot) => crate::deliver::sysroot_status(&g.root, &sysroot, g.json),
+                None => txn::status(&g.root, variant, g.json),
             }
-            None => match engine::state::detect(&g.root)? {
-                Some(m) if variant.is_none() => {
-                    crate::deliver::sysroot_status(&g.root, &m.sysroot, g.json)
-                }
-                _ => txn::status(&g.root, variant, g.json),
-            },
-        },
+        }
         Command::Du => crate::du::du(&g.root, g.json),
         Command::Gc { keep, dry_run } => crate::du::gc(&g.root, keep, dry_run, g.json, g.quiet),
         Command::Why { package, variant } => {
@@ -781,34 +776,6 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS]` (UTC) or unix seconds.
-fn parse_time(s: &str) -> Result<i64, String> {
-    if let Ok(n) = s.parse::<i64>() {
-        return Ok(n);
-    }
-    let bad = || format!("{s:?} is not a time (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or unix seconds)");
-    let (date, time) = s.split_once([' ', 'T']).unwrap_or((s, "00:00:00"));
-    let d: Vec<&str> = date.split('-').collect();
-    let t: Vec<&str> = time.trim_end_matches('Z').split(':').collect();
-    if d.len() != 3 || !(2..=3).contains(&t.len()) {
-        return Err(bad());
-    }
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month: usize = d[1].parse().map_err(|_| bad())?;
-    let name = MONTHS.get(month.wrapping_sub(1)).ok_or_else(bad)?;
-    let rfc = format!(
-        "{} {name} {} {}:{}:{} UTC",
-        d[2],
-        d[0],
-        t[0],
-        t[1],
-        t.get(2).unwrap_or(&"00")
-    );
-    store::parse_rfc2822(&rfc).ok_or_else(bad)
-}
-
 /// The variant a command acts on when none is named: on a machine, the one it runs (its
 /// journal's head); else `base`.
 fn default_variant(root: &Path) -> String {
@@ -850,18 +817,7 @@ fn txn_cmd(g: &Global, c: TxnCmd) -> anyhow::Result<()> {
             common,
             to,
             dry_run,
-        } => {
-            let change = match to {
-                None if engine::machine::machine_variant(&g.root).is_some() => {
-                    Change::RollbackDeployment
-                }
-                None => Change::Rollback { to: None },
-                Some(r) => Change::Rollback {
-                    to: Some(engine::Session::read(&g.root)?.resolve(&r)?.seq),
-                },
-            };
-            (common, dry_run, change)
-        }
+        } => (common, dry_run, Change::rollback(&g.root, to.as_deref())?),
         TxnCmd::Cancel { common } => (common, false, Change::Cancel),
         TxnCmd::Kargs {
             common,
@@ -874,7 +830,7 @@ fn txn_cmd(g: &Global, c: TxnCmd) -> anyhow::Result<()> {
             (common, false, Change::Kargs { append, delete })
         }
         TxnCmd::Initramfs { common, set } => {
-            let set = txn::parse_assignments(&set)?;
+            let set = engine::parse_assignments(&set)?;
             (common, false, Change::Initramfs { set })
         }
         TxnCmd::Hardware {
@@ -889,7 +845,7 @@ fn txn_cmd(g: &Global, c: TxnCmd) -> anyhow::Result<()> {
             (common, false, Change::Hardware { profile, source })
         }
         TxnCmd::Sysctl { common, set } => {
-            let set = txn::parse_assignments(&set)?;
+            let set = engine::parse_assignments(&set)?;
             (common, false, Change::Sysctl { set })
         }
         other => return txn_read_cmd(g, other),
@@ -949,22 +905,20 @@ fn why(root: &Path, package: &str, variant: &str, json: bool) -> anyhow::Result<
 }
 
 fn variant_list(g: &Global) -> anyhow::Result<()> {
-    let ctx = engine::Session::read(&g.root)?;
-    let h = ctx.history();
-    let names = ctx.variant_names()?;
-    let list: Vec<_> = names
-        .iter()
-        .map(|n| {
-            let head = h.head(n);
-            serde_json::json!({
-                "name": n,
-                "parent": head.and_then(|r| r.base.as_ref()).map(|b| b.variant.clone()),
-                "txn": head.map(|r| r.seq),
-                "commit": head.map(|r| r.commit.to_hex()),
-            })
-        })
-        .collect();
+    let list = engine::Session::read(&g.root)?.variant_list()?;
     if g.json {
+        let list: Vec<_> = list
+            .iter()
+            .map(|v| {
+                let head = v.head.as_ref();
+                serde_json::json!({
+                    "name": v.name,
+                    "parent": head.and_then(|h| h.parent.clone()),
+                    "txn": head.map(|h| h.txn),
+                    "commit": head.map(|h| h.commit.to_hex()),
+                })
+            })
+            .collect();
         return print_json(&serde_json::json!({ "variants": list }));
     }
     let mut rows = vec![vec![
@@ -974,13 +928,13 @@ fn variant_list(g: &Global) -> anyhow::Result<()> {
         "COMMIT".into(),
     ]];
     for v in &list {
+        let head = v.head.as_ref();
         rows.push(vec![
-            v["name"].as_str().unwrap_or("").to_owned(),
-            v["parent"].as_str().unwrap_or("-").to_owned(),
-            v["txn"].as_u64().map_or("-".into(), |t| t.to_string()),
-            v["commit"]
-                .as_str()
-                .map_or("-".into(), |c| c[..12].to_owned()),
+            v.name.clone(),
+            head.and_then(|h| h.parent.clone())
+                .unwrap_or_else(|| "-".into()),
+            head.map_or("-".into(), |h| h.txn.to_string()),
+            head.map_or("-".into(), |h| h.commit.short(12)),
         ]);
     }
     print!("{}", table(&rows));
@@ -1047,18 +1001,15 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
             Ok(())
         }
         RepoCmd::List => {
-            let (_state, st) = engine::sources::open(&g.root)?;
-            let sources = st.sources()?;
-            let pins = st.pins()?;
+            let sources = engine::sources::list(&g.root)?;
             if g.json {
                 let list: Vec<_> = sources
                     .iter()
-                    .map(|s| {
-                        let pin = pins.iter().find(|p| p.source == s.name);
+                    .map(|(s, pin)| {
                         serde_json::json!({
                             "name": s.name, "uri": s.uri, "suite": s.suite, "components": s.components,
                             "architectures": s.architectures, "keyring": s.keyring,
-                            "pinned": pin.map(|p| serde_json::json!({
+                            "pinned": pin.as_ref().map(|p| serde_json::json!({
                                 "inrelease_sha256": p.inrelease_sha256, "date": store::format_utc(p.date),
                                 "packages": p.packages })),
                         })
@@ -1073,18 +1024,15 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
                     "COMPONENTS".into(),
                     "PINNED".into(),
                 ]];
-                for s in &sources {
-                    let pin = pins.iter().find(|p| p.source == s.name).map_or(
-                        "never updated".to_owned(),
-                        |p| {
-                            format!(
-                                "{} packages, {} ({})",
-                                p.packages,
-                                store::format_utc(p.date),
-                                p.inrelease_sha256.short(12)
-                            )
-                        },
-                    );
+                for (s, pin) in &sources {
+                    let pin = pin.as_ref().map_or("never updated".to_owned(), |p| {
+                        format!(
+                            "{} packages, {} ({})",
+                            p.packages,
+                            store::format_utc(p.date),
+                            p.inrelease_sha256.short(12)
+                        )
+                    });
                     rows.push(vec![
                         s.name.clone(),
                         s.uri.clone(),
@@ -1239,27 +1187,4 @@ pub(crate) enum ImageFirmware {
     Bios,
     Uefi,
     Both,
-}
-
-/// `4G`, `1500M`, `512K`, `1T` (powers of 1024) or plain bytes.
-fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, shift) = match s.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => {
-            let shift = match c.to_ascii_uppercase() {
-                'K' => 10,
-                'M' => 20,
-                'G' => 30,
-                'T' => 40,
-                _ => return Err(format!("{s:?}: the unit is one of K, M, G, T")),
-            };
-            (&s[..i], shift)
-        }
-        _ => (s, 0),
-    };
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size (e.g. 4G, 1500M)"))?;
-    n.checked_mul(1 << shift)
-        .ok_or_else(|| format!("{s:?} is too large"))
 }

@@ -5,7 +5,7 @@ use crate::error::CliError;
 use crate::output::print_json;
 use crate::progress::Reporter;
 use engine::deliver::{Delivery, ExportOptions, ImageOptions};
-use engine::{ErrorKind, Session};
+use engine::Session;
 use std::path::Path;
 
 /// `particle deploy --sysroot DIR [--variant V] [--stateroot OS]`.
@@ -135,9 +135,7 @@ pub(crate) fn sysroot_status(root: &Path, sysroot: &Path, json: bool) -> anyhow:
         );
     }
     match problem {
-        Some(p) => Err(CliError::new(ErrorKind::NotDeployed, p)
-            .hint("the next particle transaction deploys the journal's head again; `particle txn rollback --to TXN` records the running state instead")
-            .into()),
+        Some(p) => Err(engine::deliver::not_deployed(&p).into()),
         None => Ok(()),
     }
 }

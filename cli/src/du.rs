@@ -1,101 +1,48 @@
-//! `particle du`: the space a state directory (and, on a machine, its sysroot) uses, by what
-//! `gc` can free: the journal (never removed), cached `.deb`s, the repository's objects (hard
-//! links counted once), and on a machine `/boot` and what each deployment holds beyond the
-//! objects it shares with the repository (its own `/etc`, its directories).
+//! `particle du` and `particle gc` as the command line shows them. `du`: the space a state
+//! directory (and, on a machine, its sysroot) uses, by what `gc` can free: the journal (never
+//! removed), cached `.deb`s, the repository's objects (hard links counted once), and on a
+//! machine `/boot` and what each deployment holds beyond the objects it shares with the
+//! repository (its own `/etc`, its directories); [`engine::Session::du`] measures it.
 
 use crate::output::{print_json, table};
 use engine::Session;
-use std::collections::HashSet;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-/// Bytes and files under `dir`, each inode once (`seen` is shared between calls, so a hard
-/// link counted once is not counted again); with `own_only`, only files with one link.
-fn usage(dir: &Path, seen: &mut HashSet<(u64, u64)>, own_only: bool) -> (u64, u64) {
-    let (mut bytes, mut files) = (0, 0);
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let Ok(m) = e.path().symlink_metadata() else {
-                continue;
-            };
-            if m.is_dir() {
-                stack.push(e.path());
-            }
-            if own_only && !m.is_dir() && m.nlink() > 1 {
-                continue;
-            }
-            if seen.insert((m.dev(), m.ino())) {
-                bytes += m.blocks() * 512;
-                files += 1;
-            }
-        }
-    }
-    (bytes, files)
-}
-
 pub(crate) fn du(root: &Path, json: bool) -> anyhow::Result<()> {
-    let ctx = Session::read(root)?;
-    let mut seen = HashSet::new();
-    let mut rows: Vec<(String, u64, u64)> = Vec::new();
-    let journal = usage(&ctx.state().root.join("journal"), &mut seen, false);
-    rows.push(("journal".into(), journal.0, journal.1));
-    let store = ctx.store()?;
-    // A dry run that keeps nothing counts every cached .deb.
-    let debs = store.gc_debs(&Default::default(), true)?;
-    rows.push(("cached .debs".into(), debs.bytes, debs.removed as u64));
-    let objects = usage(&ctx.state().root.join("store"), &mut seen, false);
-    rows.push((
-        "store (snapshots, indices)".into(),
-        objects.0.saturating_sub(debs.bytes),
-        objects.1.saturating_sub(debs.removed as u64),
-    ));
-    let repo = usage(&ctx.repo().join("objects"), &mut seen, false);
-    rows.push(("repository objects".into(), repo.0, repo.1));
-    let mut deployments = Vec::new();
-    if let Some(m) = &ctx.state().machine {
-        let boot = usage(&m.sysroot.join("boot"), &mut seen, false);
-        rows.push(("/boot".into(), boot.0, boot.1));
-        for d in machine::deployments(&m.sysroot)? {
-            let own = usage(&d.path, &mut seen, true);
-            rows.push((
-                format!(
-                    "deployment {} ({})",
-                    d.index,
-                    &d.commit[..d.commit.len().min(12)]
-                ),
-                own.0,
-                own.1,
-            ));
-            deployments.push(serde_json::json!({
-                "index": d.index, "commit": d.commit, "txn": d.txn, "own_bytes": own.0,
-            }));
-        }
-    }
+    let r = Session::read(root)?.du()?;
     if json {
-        let by_name = |n: &str| rows.iter().find(|r| r.0 == n).map_or(0, |r| r.1);
         return print_json(&serde_json::json!({
-            "journal_bytes": by_name("journal"),
-            "deb_bytes": debs.bytes,
-            "debs": debs.removed,
-            "repository_bytes": by_name("repository objects"),
-            "boot_bytes": ctx.state().machine.as_ref().map(|_| by_name("/boot")),
-            "deployments": deployments,
+            "journal_bytes": r.journal.bytes,
+            "deb_bytes": r.debs.bytes,
+            "debs": r.debs.files,
+            "repository_bytes": r.repository.bytes,
+            "boot_bytes": r.boot.map(|b| b.bytes),
+            "deployments": r.deployments.iter().map(|d| serde_json::json!({
+                "index": d.index, "commit": d.commit, "txn": d.txn, "own_bytes": d.own.bytes,
+            })).collect::<Vec<_>>(),
         }));
+    }
+    let mut rows = vec![
+        ("journal".to_owned(), r.journal),
+        ("cached .debs".to_owned(), r.debs),
+        ("store (snapshots, indices)".to_owned(), r.store),
+        ("repository objects".to_owned(), r.repository),
+    ];
+    rows.extend(r.boot.map(|b| ("/boot".to_owned(), b)));
+    for d in &r.deployments {
+        let commit = &d.commit[..d.commit.len().min(12)];
+        rows.push((format!("deployment {} ({commit})", d.index), d.own));
     }
     let mut out = vec![vec![
         "WHAT".to_owned(),
         "SIZE".to_owned(),
         "FILES".to_owned(),
     ]];
-    for (what, bytes, files) in &rows {
+    for (what, u) in &rows {
         out.push(vec![
             what.clone(),
-            crate::txn::human_bytes(*bytes),
-            files.to_string(),
+            crate::txn::human_bytes(u.bytes),
+            u.files.to_string(),
         ]);
     }
     print!("{}", table(&out));

@@ -91,15 +91,7 @@ impl From<anyhow::Error> for CliError {
 
 /// The error and its causes, in one line.
 fn chain_message(e: &anyhow::Error) -> String {
-    let mut message = e.to_string();
-    for cause in e.chain().skip(1) {
-        let c = cause.to_string();
-        if !message.contains(&c) {
-            message.push_str(": ");
-            message.push_str(&c);
-        }
-    }
-    message
+    engine::chain(e.as_ref())
 }
 
 fn store_error(e: store::StoreError) -> CliError {

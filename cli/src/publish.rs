@@ -6,7 +6,7 @@ use crate::error::CliError;
 use crate::output::print_json;
 use crate::progress::Reporter;
 use engine::publish::PublishOptions;
-use engine::{ErrorKind, Session};
+use engine::Session;
 use std::path::Path;
 
 /// `particle publish [--variant V]... --repo DIR [--sign-key FILE]`.
@@ -73,18 +73,8 @@ pub(crate) fn replay_from(
     g: &Global,
 ) -> anyhow::Result<()> {
     let reporter = Reporter::new(!g.json && !g.quiet);
-    let tmp;
-    let into = match into {
-        Some(d) => d.to_owned(),
-        None => {
-            tmp = tempfile::Builder::new()
-                .prefix("particle-replayed-")
-                .tempdir()?;
-            tmp.path().join("state")
-        }
-    };
-    let r = engine::replay_from(url, &into, keyring, &reporter)?;
-    let first_bad = r.replayed.iter().find(|t| !t.identical());
+    let r = engine::replay_from(url, into, keyring, &reporter)?;
+    let verified = engine::verify_replayed(&r.replayed, "the published journal");
     if g.json {
         let list: Vec<_> = r
             .replayed
@@ -92,22 +82,13 @@ pub(crate) fn replay_from(
             .map(|t| serde_json::json!({ "seq": t.seq, "variant": t.variant, "recorded": t.recorded, "rebuilt": t.rebuilt, "identical": t.identical() }))
             .collect();
         print_json(&serde_json::json!({
-            "from": url, "into": into, "signature_checked": r.signature_checked,
+            "from": url, "into": r.into, "signature_checked": r.signature_checked,
             "published": r.published.variants, "transactions": list,
-            "verified": verify && first_bad.is_none(),
+            "verified": verify && verified.is_ok(),
         }))?;
     }
     if verify {
-        if let Some(bad) = first_bad {
-            return Err(CliError::new(
-                ErrorKind::NotReproducible,
-                format!(
-                    "transaction {} rebuilt as {}, but the published journal records {}",
-                    bad.seq, bad.rebuilt, bad.recorded
-                ),
-            )
-            .into());
-        }
+        verified?;
         if !g.json && !g.quiet {
             eprintln!(
                 "replay verified: {} commits of {url} rebuilt bit for bit{}",

@@ -2,12 +2,10 @@
 //! itself (plan → nothing to do → dry run → fetch → build → record → ref → deploy) is the
 //! engine's ([`engine::Session::plan`], [`engine::Session::run`]); this renders it.
 
-use crate::error::CliError;
 use crate::output::{print_json, table};
 use crate::progress::Reporter;
-use engine::{Change, Committed, ErrorKind, Outcome, Plan, RunOptions, Session};
+use engine::{Change, Committed, Outcome, Plan, RunOptions, Session};
 use journal::{PackageEntry, Request};
-use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Options every mutating transaction shares.
@@ -32,14 +30,10 @@ impl TxnOpts {
 pub(crate) fn transact(root: &Path, o: &TxnOpts, change: Change) -> anyhow::Result<()> {
     let reporter = Reporter::new(o.human());
     let mut session = Session::write(root, &reporter)?;
-    let unchanged_says = match &change {
-        Change::Kargs { .. }
-        | Change::Initramfs { .. }
-        | Change::Sysctl { .. }
-        | Change::Hardware { .. } => {
-            "nothing to do: the profile already has those settings".to_owned()
-        }
-        _ => format!("nothing to do: {} already has that state", o.variant),
+    let unchanged_says = if change.is_profile_change() {
+        "nothing to do: the profile already has those settings".to_owned()
+    } else {
+        format!("nothing to do: {} already has that state", o.variant)
     };
     let plan = session.plan(&o.variant, change, &reporter)?;
     let outcome = run(&mut session, plan, o, &reporter)?;
@@ -285,41 +279,10 @@ pub(crate) fn variant_create(root: &Path, o: &TxnOpts, from: Option<&str>) -> an
         }
         return Ok(());
     };
-    let (parent, at) = match from.split_once('@') {
-        Some((p, t)) => (p, Some(session.resolve(t)?.seq)),
-        None => (from, None),
-    };
-    let change = Change::CreateVariant {
-        parent: parent.to_owned(),
-        at,
-    };
+    let change = Change::create_variant(&session, from)?;
     let plan = session.plan(&o.variant, change, &reporter)?;
     let outcome = run(&mut session, plan, o, &reporter)?;
     finish(o, &outcome, "")
-}
-
-pub(crate) fn parse_assignments(items: &[String]) -> Result<BTreeMap<String, String>, CliError> {
-    let mut out = BTreeMap::new();
-    for i in items {
-        let (k, v) = i
-            .split_once('=')
-            .ok_or_else(|| CliError::usage(format!("{i:?} is not KEY=VALUE")))?;
-        let k = k.trim();
-        if k.is_empty() || k.contains(char::is_whitespace) {
-            return Err(CliError::usage(format!("{i:?}: bad key")));
-        }
-        out.insert(k.to_owned(), v.trim().to_owned());
-    }
-    Ok(out)
-}
-
-pub(crate) fn query_err(e: journal::QueryError) -> CliError {
-    let kind = match &e {
-        journal::QueryError::UnknownVariant { .. } => ErrorKind::UnknownVariant,
-        journal::QueryError::UnknownSeq { .. } => ErrorKind::UnknownTxn,
-        _ => ErrorKind::Query,
-    };
-    CliError::new(kind, e.to_string())
 }
 
 /// `txn log`.
@@ -333,19 +296,12 @@ pub(crate) fn log(
 ) -> anyhow::Result<()> {
     let ctx = Session::read(root)?;
     let variant = variant.unwrap_or_else(|| "base".into());
-    let entries = if ctx.history().head(&variant).is_none() {
-        ctx.check_variant_known(&variant)?;
-        Vec::new()
-    } else {
-        ctx.history()
-            .log(&journal::LogFilter {
-                variant: Some(variant.clone()),
-                package,
-                since,
-                until,
-            })
-            .map_err(query_err)?
-    };
+    let entries = ctx.log(&journal::LogFilter {
+        variant: Some(variant.clone()),
+        package,
+        since,
+        until,
+    })?;
     if json {
         let txns: Vec<_> = entries
             .iter()
@@ -515,89 +471,68 @@ pub(crate) fn verify(root: &Path, json: bool) -> anyhow::Result<()> {
 /// `status`.
 pub(crate) fn status(root: &Path, variant: Option<String>, json: bool) -> anyhow::Result<()> {
     let ctx = Session::read(root)?;
-    let h = ctx.history();
-    let mut names = ctx.variant_names()?;
-    if let Some(v) = &variant {
-        if !names.contains(v) {
-            ctx.check_variant_known(v)?;
-        }
-        names = vec![v.clone()];
-    }
-    let repo = ctx.repo();
-    let mut all = Vec::new();
-    for name in &names {
-        let head = h.head(name);
-        let ref_commit = materializer::resolve_ref(&repo, name)
-            .map_err(|e| CliError::new(ErrorKind::Ostree, e.to_string()))?;
-        let commit = head.map(|r| r.commit.to_hex());
-        all.push(serde_json::json!({
-            "variant": name,
-            "txn": head.map(|r| r.seq),
-            "txn_id": head.map(|r| r.id.to_hex()),
-            "commit": commit,
-            "ref": materializer::variant_ref(name),
-            "ref_commit": ref_commit,
-            "ref_matches_journal": ref_commit == commit,
-            "packages": head.map_or(0, |r| r.state.packages.len()),
-            "time": head.map(|r| r.time),
-            "parent": head.and_then(|r| r.base.as_ref()).map(|b| b.variant.clone()),
-            "profile": head.map(|r| serde_json::to_value(&r.state.profile).unwrap_or_default()),
-        }));
-    }
+    let all = ctx.variant_status(variant.as_deref())?;
     if json {
+        let list: Vec<_> = all
+            .iter()
+            .map(|v| {
+                let head = v.head.as_ref();
+                serde_json::json!({
+                    "variant": v.name,
+                    "txn": head.map(|h| h.txn),
+                    "txn_id": head.map(|h| h.txn_id.to_hex()),
+                    "commit": v.commit(),
+                    "ref": v.reference,
+                    "ref_commit": v.ref_commit,
+                    "ref_matches_journal": v.ref_matches_journal(),
+                    "packages": head.map_or(0, |h| h.packages),
+                    "time": head.map(|h| h.time),
+                    "parent": head.and_then(|h| h.parent.clone()),
+                    "profile": head.map(|h| serde_json::to_value(&h.profile).unwrap_or_default()),
+                })
+            })
+            .collect();
         let staging = engine::staging_dir(&ctx.state().root);
-        let primary = all
+        let primary = list
             .iter()
             .find(|v| v["variant"] == variant.as_deref().unwrap_or("base"))
-            .or(all.first())
+            .or(list.first())
             .cloned();
         let mut j = primary.unwrap_or_else(|| serde_json::json!({}));
-        j["variants"] = serde_json::Value::Array(all);
+        j["variants"] = serde_json::Value::Array(list);
         j["staging"] = serde_json::Value::String(staging.display().to_string());
         return print_json(&j);
     }
     for v in &all {
-        let name = v["variant"].as_str().unwrap_or("");
-        match v["txn"].as_u64() {
-            None => println!(
-                "● {name}: no transactions yet ({})",
-                v["ref"].as_str().unwrap_or("")
-            ),
-            Some(seq) => {
-                println!("● {name}  {}", v["ref"].as_str().unwrap_or(""));
-                println!(
-                    "    transaction: {seq} ({})  {}",
-                    &v["txn_id"].as_str().unwrap_or("")[..12],
-                    store::format_utc(v["time"].as_i64().unwrap_or(0))
-                );
-                println!("    commit:      {}", v["commit"].as_str().unwrap_or(""));
-                println!("    packages:    {}", v["packages"]);
-                if let Some(p) = v["parent"].as_str() {
-                    println!("    parent:      {p}");
-                }
-                let prof = &v["profile"];
-                if let Some(k) = prof["kargs"].as_array().filter(|a| !a.is_empty()) {
-                    println!(
-                        "    kargs:       {}",
-                        k.iter()
-                            .filter_map(|x| x.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    );
-                }
-                for key in ["sysctl", "initramfs"] {
-                    if let Some(m) = prof[key].as_object().filter(|m| !m.is_empty()) {
-                        let s: Vec<String> = m
-                            .iter()
-                            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                            .collect();
-                        println!("    {key:<12} {}", s.join(" "));
-                    }
-                }
-                if v["ref_matches_journal"] != true {
-                    println!("    warning:     the ref points at {}, not the journal head's commit; the next transaction repairs it", v["ref_commit"]);
-                }
+        let name = &v.name;
+        let Some(head) = &v.head else {
+            println!("● {name}: no transactions yet ({})", v.reference);
+            continue;
+        };
+        println!("● {name}  {}", v.reference);
+        println!(
+            "    transaction: {} ({})  {}",
+            head.txn,
+            head.txn_id.short(12),
+            store::format_utc(head.time)
+        );
+        println!("    commit:      {}", head.commit.to_hex());
+        println!("    packages:    {}", head.packages);
+        if let Some(p) = &head.parent {
+            println!("    parent:      {p}");
+        }
+        let prof = &head.profile;
+        if !prof.kargs.is_empty() {
+            println!("    kargs:       {}", prof.kargs.join(" "));
+        }
+        for (key, m) in [("sysctl", &prof.sysctl), ("initramfs", &prof.initramfs)] {
+            if !m.is_empty() {
+                let s: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                println!("    {key:<12} {}", s.join(" "));
             }
+        }
+        if !v.ref_matches_journal() {
+            println!("    warning:     the ref points at {}, not the journal head's commit; the next transaction repairs it", serde_json::json!(v.ref_commit));
         }
     }
     Ok(())
@@ -633,27 +568,18 @@ pub(crate) fn replay(
             );
         }
     })?;
-    let first_bad = results.iter().find(|r| !r.identical());
+    let verified = engine::verify_replayed(&results, "the journal");
     if json {
         let list: Vec<_> = results
             .iter()
             .map(|r| serde_json::json!({ "seq": r.seq, "variant": r.variant, "recorded": r.recorded, "rebuilt": r.rebuilt, "identical": r.identical() }))
             .collect();
         print_json(
-            &serde_json::json!({ "into": into, "transactions": list, "verified": check && first_bad.is_none() }),
+            &serde_json::json!({ "into": into, "transactions": list, "verified": check && verified.is_ok() }),
         )?;
     }
     if check {
-        if let Some(bad) = first_bad {
-            return Err(CliError::new(
-                ErrorKind::NotReproducible,
-                format!(
-                    "transaction {} rebuilt as {}, but the journal records {}",
-                    bad.seq, bad.rebuilt, bad.recorded
-                ),
-            )
-            .into());
-        }
+        verified?;
         if !json && !quiet {
             eprintln!(
                 "replay verified: {} commits rebuilt bit for bit",
@@ -677,23 +603,13 @@ pub(crate) fn bisect(
     let ctx = Session::read(root)?;
     let g = ctx.resolve(good)?.seq;
     let b = ctx.resolve(bad)?.seq;
-    let result = ctx.bisect(variant, g, b, &mut |seq, dir| {
-        let status = std::process::Command::new(&cmd[0])
-            .args(&cmd[1..])
-            .env("PARTICLE_CHECKOUT", dir)
-            .env("PARTICLE_TXN", seq.to_string())
-            .status()
-            .map_err(|e| {
-                engine::Error::new(ErrorKind::Bisect, format!("could not run {}: {e}", cmd[0]))
-            })?;
-        let code = status.code().unwrap_or(128);
+    let result = ctx.bisect_command(variant, g, b, cmd, &mut |seq, code| {
         if !quiet && !json {
             eprintln!(
                 "transaction {seq}: {:?} (exit {code})",
                 journal::Verdict::from_exit_code(code)
             );
         }
-        Ok(code)
     })?;
     let tested_json = |tested: &[engine::history::Tested]| -> Vec<serde_json::Value> {
         tested

@@ -54,13 +54,7 @@ pub(crate) fn rebase(root: &Path, o: &TxnOpts) -> anyhow::Result<()> {
 pub(crate) fn compose(root: &Path, dir: Option<&Path>, o: &TxnOpts) -> anyhow::Result<()> {
     let reporter = Reporter::new(o.human());
     let mut session = Session::write(root, &reporter)?;
-    let defs = match dir {
-        Some(d) => variants::load_dir(d)?,
-        None => session.applied_definitions()?,
-    };
-    let defs = variants::ordered(defs)?;
-    let just_defs: Vec<Definition> = defs.iter().map(|(_, d)| d.clone()).collect();
-    session.offer_own_package(&just_defs, &reporter)?;
+    let defs = session.compose_definitions(dir, &reporter)?;
     let mut results = Vec::new();
     for (file, def) in defs {
         let o = TxnOpts {

@@ -394,6 +394,54 @@ pub fn sysroot_status(root: &Path, sysroot: &Path) -> Result<SysrootStatus> {
     })
 }
 
+/// The error of a machine whose journal head is not what boots next ([`SysrootStatus`]'s
+/// `problem`): `not_deployed`, with what to do.
+pub fn not_deployed(problem: &str) -> Error {
+    Error::new(ErrorKind::NotDeployed, problem)
+        .hint("the next particle transaction deploys the journal's head again; `particle txn rollback --to TXN` records the running state instead")
+}
+
+/// Which sysroot `status` shows, if any rather than the state directory at `root`: the one
+/// named (`--sysroot`); without a variant named, the running system's on a booted Particle-OS
+/// with no state directory at `root`, or the machine's whose state directory `root` is.
+pub fn status_sysroot(
+    root: &Path,
+    sysroot: Option<&Path>,
+    variant_named: bool,
+) -> Result<Option<PathBuf>> {
+    if let Some(s) = sysroot {
+        return Ok(Some(s.to_owned()));
+    }
+    if !variant_named && machine::booted_system() && !root.exists() {
+        return Ok(Some(PathBuf::from("/")));
+    }
+    let machine = crate::state::detect(root)?;
+    Ok(machine.filter(|_| !variant_named).map(|m| m.sysroot))
+}
+
+/// A disk size: `4G`, `1500M`, `512K`, `1T` (powers of 1024) or plain bytes.
+pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    let s = s.trim();
+    let (num, shift) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let shift = match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                _ => return Err(format!("{s:?}: the unit is one of K, M, G, T")),
+            };
+            (&s[..i], shift)
+        }
+        _ => (s, 0),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (e.g. 4G, 1500M)"))?;
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("{s:?} is too large"))
+}
+
 /// What [`Session::delta`] generated.
 #[derive(Debug)]
 pub struct DeltaReport {
@@ -577,7 +625,19 @@ fn delta_superblock(from: &str, to: &str) -> Result<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::delta_superblock;
+    use super::{delta_superblock, parse_size};
+
+    #[test]
+    fn sizes_are_powers_of_1024() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("512k"), Ok(512 << 10));
+        assert_eq!(parse_size(" 1500M "), Ok(1500 << 20));
+        assert_eq!(parse_size("4G"), Ok(4 << 30));
+        assert_eq!(parse_size("1T"), Ok(1 << 40));
+        assert!(parse_size("4X").is_err());
+        assert!(parse_size("G").is_err());
+        assert!(parse_size("99999999999T").is_err());
+    }
 
     #[test]
     fn delta_path_matches_ostree() {

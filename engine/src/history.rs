@@ -1,5 +1,5 @@
-//! Reading history: `txn verify` (the hash chain and every kept commit) and `txn bisect` (the
-//! first transaction a test fails on).
+//! Reading history: `txn log` (with [`parse_time`] for its bounds), `txn verify` (the hash chain
+//! and every kept commit) and `txn bisect` (the first transaction a test fails on).
 
 use crate::session::Session;
 use crate::txn::query_err;
@@ -47,6 +47,18 @@ pub enum Bisected {
 }
 
 impl Session {
+    /// `txn log`: the transactions `filter` selects, oldest first. A variant declared but without
+    /// a transaction yet has none; one neither declared nor in the journal is `unknown_variant`.
+    pub fn log(&self, filter: &journal::LogFilter) -> Result<Vec<journal::LogEntry>> {
+        if let Some(v) = &filter.variant {
+            if self.history().head(v).is_none() {
+                self.check_variant_known(v)?;
+                return Ok(Vec::new());
+            }
+        }
+        self.history().log(filter).map_err(query_err)
+    }
+
     /// `txn verify`: the hash chain, and every recorded commit present and passing fsck. On a
     /// machine only the head's and the deployed commits must be there (ostree prunes the others
     /// with their deployments); on a build host, those `gc` lists as removed may be missing.
@@ -174,6 +186,66 @@ impl Session {
     }
 }
 
+impl Session {
+    /// [`Session::bisect`] with a command as the test: `cmd` (a program and its arguments) runs
+    /// with `PARTICLE_CHECKOUT` (the checkout) and `PARTICLE_TXN` (the transaction's sequence
+    /// number) set; `ran` hears each transaction's exit status (128 when killed by a signal).
+    pub fn bisect_command(
+        &self,
+        variant: &str,
+        good: u64,
+        bad: u64,
+        cmd: &[String],
+        ran: &mut dyn FnMut(u64, i32),
+    ) -> Result<Bisected> {
+        let Some((program, args)) = cmd.split_first() else {
+            return Err(Error::usage("bisect needs a command to run"));
+        };
+        self.bisect(variant, good, bad, &mut |seq, dir| {
+            let status = std::process::Command::new(program)
+                .args(args)
+                .env("PARTICLE_CHECKOUT", dir)
+                .env("PARTICLE_TXN", seq.to_string())
+                .status()
+                .map_err(|e| {
+                    Error::new(ErrorKind::Bisect, format!("could not run {program}: {e}"))
+                })?;
+            let code = status.code().unwrap_or(128);
+            ran(seq, code);
+            Ok(code)
+        })
+    }
+}
+
+/// `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS]` (UTC; `T` for the space and a trailing `Z` also
+/// taken) or unix seconds, as unix seconds: the bounds of `txn log --since/--until`.
+pub fn parse_time(s: &str) -> std::result::Result<i64, String> {
+    if let Ok(n) = s.parse::<i64>() {
+        return Ok(n);
+    }
+    let bad = || format!("{s:?} is not a time (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or unix seconds)");
+    let (date, time) = s.split_once([' ', 'T']).unwrap_or((s, "00:00:00"));
+    let d: Vec<&str> = date.split('-').collect();
+    let t: Vec<&str> = time.trim_end_matches('Z').split(':').collect();
+    if d.len() != 3 || !(2..=3).contains(&t.len()) {
+        return Err(bad());
+    }
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month: usize = d[1].parse().map_err(|_| bad())?;
+    let name = MONTHS.get(month.wrapping_sub(1)).ok_or_else(bad)?;
+    let rfc = format!(
+        "{} {name} {} {}:{}:{} UTC",
+        d[2],
+        d[0],
+        t[0],
+        t[1],
+        t.get(2).unwrap_or(&"00")
+    );
+    store::parse_rfc2822(&rfc).ok_or_else(bad)
+}
+
 /// Checks a commit out with owners and modes (as root, a plain `ostree checkout` restores them).
 fn checkout(repo: &Path, commit: &str, dir: &Path) -> Result<()> {
     let mut flag = std::ffi::OsString::from("--repo=");
@@ -184,4 +256,20 @@ fn checkout(repo: &Path, commit: &str, dir: &Path) -> Result<()> {
         &[],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_time;
+
+    #[test]
+    fn times_parse_as_utc() {
+        assert_eq!(parse_time("1700000000"), Ok(1_700_000_000));
+        assert_eq!(parse_time("1970-01-02"), Ok(86_400));
+        assert_eq!(parse_time("2024-03-01 12:30:15"), Ok(1_709_296_215));
+        assert_eq!(parse_time("2024-03-01T12:30Z"), Ok(1_709_296_200));
+        for bad in ["yesterday", "2024-13-01", "2024-03", "2024-03-01 12"] {
+            assert!(parse_time(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -23,11 +23,13 @@ pub mod history;
 pub mod machine;
 pub mod own_package;
 mod pinned;
+pub mod plumbing;
 pub mod publish;
 mod replay;
 mod session;
 pub mod sources;
 pub mod state;
+mod status;
 mod txn;
 pub mod upgrade;
 pub mod variants;
@@ -37,10 +39,11 @@ pub use error::{
     chain, is_no_space, is_no_space_one, is_read_only, machine_kind, Error, ErrorKind, Result,
     NO_SPACE_HINT, READ_ONLY_HINT,
 };
-pub use replay::{replay_from, RemoteReplay, Replayed};
+pub use replay::{replay_from, verify_replayed, RemoteReplay, Replayed};
 pub use session::{read_store, staging_dir, Session};
+pub use status::{VariantHead, VariantStatus, VariantSummary};
 pub use txn::{
-    build_input, parse_spec, Change, Committed, Deployed, Header, Observer, Outcome, Plan,
-    RunOptions, Silent,
+    build_input, parse_assignments, parse_spec, Change, Committed, Deployed, Header, Observer,
+    Outcome, Plan, RunOptions, Silent,
 };
 pub use why::Why;

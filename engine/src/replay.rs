@@ -6,7 +6,7 @@ use crate::session::{ostree_error, staging_dir, Session};
 use crate::txn::{build_input, query_err, Header};
 use crate::{Error, ErrorKind, Result};
 use journal::{CommitId, Record};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// One transaction rebuilt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +23,21 @@ impl Replayed {
     /// Whether the rebuild is bit for bit the recorded commit.
     pub fn identical(&self) -> bool {
         self.recorded == self.rebuilt
+    }
+}
+
+/// `replay --verify`: `not_reproducible` naming the first transaction whose rebuilt commit
+/// differs from the one `journal` ("the journal", "the published journal") records.
+pub fn verify_replayed(replayed: &[Replayed], journal: &str) -> Result<()> {
+    match replayed.iter().find(|r| !r.identical()) {
+        Some(bad) => Err(Error::new(
+            ErrorKind::NotReproducible,
+            format!(
+                "transaction {} rebuilt as {}, but {journal} records {}",
+                bad.seq, bad.rebuilt, bad.recorded
+            ),
+        )),
+        None => Ok(()),
     }
 }
 
@@ -129,10 +144,15 @@ pub struct RemoteReplay {
     pub signature_checked: bool,
     /// Every transaction rebuilt, in order.
     pub replayed: Vec<Replayed>,
+    /// The state directory it built.
+    pub into: PathBuf,
+    /// The temporary directory holding `into` when none was given: removed with this.
+    _scratch: Option<tempfile::TempDir>,
 }
 
 /// `replay --from URL`: rebuilds every transaction of the journal published at `url` (by
-/// `publish`) into `into`, on a machine that never saw the build's state directory. The
+/// `publish`) into `into` (by default a temporary directory, removed when the returned
+/// [`RemoteReplay`] is dropped), on a machine that never saw the build's state directory. The
 /// journal must match `published.json` (its SHA256, length and head) and its hash chain must
 /// hold; with `keyring`, `published.json` must carry a good signature by one of its keys. The
 /// `.deb`s come from the published sources, each checked against the SHA256 the journal
@@ -140,11 +160,27 @@ pub struct RemoteReplay {
 /// ref. A rebuilt commit that differs is reported in [`Replayed`], not as an error.
 pub fn replay_from(
     url: &str,
-    into: &Path,
+    into: Option<&Path>,
     keyring: Option<&Path>,
     obs: &dyn crate::Observer,
 ) -> Result<RemoteReplay> {
     use crate::publish::{particle_url, Published, PUBLISHED_FILE};
+    let (into, scratch) = match into {
+        Some(d) => (d.to_owned(), None),
+        None => {
+            let t = tempfile::Builder::new()
+                .prefix("particle-replayed-")
+                .tempdir()
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::Io,
+                        format!("could not make a temporary directory: {e}"),
+                    )
+                })?;
+            (t.path().join("state"), Some(t))
+        }
+    };
+    let into = into.as_path();
     let purl = particle_url(url);
     let fetcher = store::Fetcher::new()
         .map_err(|e| Error::new(ErrorKind::Fetch, e.to_string()).with_source(e))?;
@@ -323,6 +359,8 @@ pub fn replay_from(
         published,
         signature_checked,
         replayed,
+        into: into.to_owned(),
+        _scratch: scratch,
     })
 }
 
@@ -390,4 +428,35 @@ fn fetch_recorded(st: &store::Store, records: &[Record], obs: &dyn crate::Observ
     obs.fetch_finished(fetched.is_ok());
     fetched?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verification_names_the_first_rebuild_that_differs() {
+        let commit = |b: u8| CommitId(store::Sha256([b; 32]));
+        let replayed = |seq, rebuilt| Replayed {
+            seq,
+            variant: "base".into(),
+            recorded: commit(1),
+            rebuilt: commit(rebuilt),
+        };
+        assert!(verify_replayed(&[replayed(1, 1), replayed(2, 1)], "the journal").is_ok());
+        let e = verify_replayed(
+            &[replayed(1, 1), replayed(2, 2), replayed(3, 3)],
+            "the journal",
+        )
+        .expect_err("differs");
+        assert_eq!(e.kind(), ErrorKind::NotReproducible);
+        assert_eq!(
+            e.message(),
+            format!(
+                "transaction 2 rebuilt as {}, but the journal records {}",
+                commit(2),
+                commit(1)
+            )
+        );
+    }
 }

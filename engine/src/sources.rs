@@ -13,6 +13,20 @@ pub fn open(root: &Path) -> Result<(StateDir, store::Store)> {
     Ok((state, st))
 }
 
+/// `repo list`: every source with its pinned snapshot (`None` before its first update).
+pub fn list(root: &Path) -> Result<Vec<(store::SourceConfig, Option<store::Pin>)>> {
+    let (_state, st) = open(root)?;
+    let sources = st.sources()?;
+    let pins = st.pins()?;
+    Ok(sources
+        .into_iter()
+        .map(|s| {
+            let pin = pins.iter().find(|p| p.source == s.name).cloned();
+            (s, pin)
+        })
+        .collect())
+}
+
 /// The store of the state directory at `root` under the lock, so that a read-only or busy state
 /// directory is refused before anything is opened for writing.
 pub fn open_locked(root: &Path) -> Result<(StateDir, journal::Lock, store::Store)> {

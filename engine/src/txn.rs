@@ -83,6 +83,46 @@ pub enum Change {
     Rebase,
 }
 
+impl Change {
+    /// Whether it changes profile settings (kernel arguments, initramfs, sysctl, the hardware
+    /// profile) rather than packages or the variant's history.
+    pub fn is_profile_change(&self) -> bool {
+        matches!(
+            self,
+            Change::Kargs { .. }
+                | Change::Initramfs { .. }
+                | Change::Sysctl { .. }
+                | Change::Hardware { .. }
+        )
+    }
+
+    /// `txn rollback [--to TXN]` on the state directory at `root`: to the state of TXN (a
+    /// reference [`Session::resolve`] takes); without one, on a machine its rollback deployment
+    /// ([`Change::RollbackDeployment`]), elsewhere the state before the head.
+    pub fn rollback(root: &std::path::Path, to: Option<&str>) -> Result<Change> {
+        Ok(match to {
+            None if crate::machine::machine_variant(root).is_some() => Change::RollbackDeployment,
+            None => Change::Rollback { to: None },
+            Some(r) => Change::Rollback {
+                to: Some(Session::read(root)?.resolve(r)?.seq),
+            },
+        })
+    }
+
+    /// `variant create --from PARENT[@TXN]`: a new variant from PARENT's state at TXN (a
+    /// reference `session` resolves), or at PARENT's head.
+    pub fn create_variant(session: &Session, from: &str) -> Result<Change> {
+        let (parent, at) = match from.split_once('@') {
+            Some((p, t)) => (p, Some(session.resolve(t)?.seq)),
+            None => (from, None),
+        };
+        Ok(Change::CreateVariant {
+            parent: parent.to_owned(),
+            at,
+        })
+    }
+}
+
 /// How a planned transaction reaches its commit.
 #[derive(Debug, Clone)]
 pub(crate) enum Build {
@@ -212,6 +252,23 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// Why (recorded with the transaction).
     pub reason: Option<String>,
+}
+
+/// `KEY=VALUE` settings (for [`Change::Initramfs`] and [`Change::Sysctl`]; an empty value
+/// deletes the key), keys and values trimmed; `usage` for an item without `=` or with a bad key.
+pub fn parse_assignments(items: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for i in items {
+        let (k, v) = i
+            .split_once('=')
+            .ok_or_else(|| Error::usage(format!("{i:?} is not KEY=VALUE")))?;
+        let k = k.trim();
+        if k.is_empty() || k.contains(char::is_whitespace) {
+            return Err(Error::usage(format!("{i:?}: bad key")));
+        }
+        out.insert(k.to_owned(), v.trim().to_owned());
+    }
+    Ok(out)
 }
 
 /// `{name}` or `{name}={version}`, optionally `{name}:{arch}`, checked.
@@ -1311,5 +1368,42 @@ pub(crate) fn deployed(m: &Machine, record: &Record) -> Deployed {
         first: first.is_some(),
         staged: first.is_some_and(|d| d.staged),
         booted: first.is_some_and(|d| d.booted),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assignments_are_key_value_pairs() {
+        let items = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let set = parse_assignments(&items(&[" vm.swappiness = 10", "COMPRESS=", "a=b=c"]))
+            .expect("valid");
+        let want = [("COMPRESS", ""), ("a", "b=c"), ("vm.swappiness", "10")];
+        let want: BTreeMap<String, String> = want
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(set, want);
+        for bad in ["novalue", "=x", "two words=x"] {
+            let e = parse_assignments(&items(&[bad])).expect_err(bad);
+            assert_eq!(e.kind(), ErrorKind::Usage, "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_profile_settings_are_profile_changes() {
+        assert!(Change::Kargs {
+            append: vec!["quiet".into()],
+            delete: vec![],
+        }
+        .is_profile_change());
+        assert!(Change::Sysctl {
+            set: BTreeMap::new()
+        }
+        .is_profile_change());
+        assert!(!Change::Upgrade.is_profile_change());
+        assert!(!Change::Rollback { to: None }.is_profile_change());
     }
 }

@@ -906,6 +906,24 @@ impl Session {
         Ok(plan)
     }
 
+    /// What `compose` applies, in order (parents first) with their file names: the definitions
+    /// of `dir`, or without one those last applied ([`Session::applied_definitions`]). When one
+    /// installs particle's own package, it is set up as a source first.
+    pub fn compose_definitions(
+        &mut self,
+        dir: Option<&Path>,
+        obs: &dyn Observer,
+    ) -> Result<Vec<(String, Definition)>> {
+        let defs = match dir {
+            Some(d) => load_dir(d)?,
+            None => self.applied_definitions()?,
+        };
+        let defs = ordered(defs)?;
+        let just_defs: Vec<Definition> = defs.iter().map(|(_, d)| d.clone()).collect();
+        self.offer_own_package(&just_defs, obs)?;
+        Ok(defs)
+    }
+
     /// The definitions last applied to each variant (from the journal), with their file names,
     /// for `compose` without a directory.
     pub fn applied_definitions(&self) -> Result<Vec<(String, Definition)>> {

@@ -1,0 +1,131 @@
+//! What `status` and `variant list` show of a state directory: each variant with its head
+//! transaction and, for `status`, where its ref points.
+
+use crate::session::{ostree_error, Session};
+use crate::Result;
+
+/// A variant's head transaction: the state it is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariantHead {
+    pub txn: u64,
+    pub txn_id: journal::TxnId,
+    pub commit: journal::CommitId,
+    /// Unix seconds, UTC.
+    pub time: i64,
+    /// How many packages its state has.
+    pub packages: usize,
+    /// The variant it was built on, for a child.
+    pub parent: Option<String>,
+    pub profile: journal::Profile,
+}
+
+impl VariantHead {
+    fn of(r: &journal::Record) -> Self {
+        VariantHead {
+            txn: r.seq,
+            txn_id: r.id,
+            commit: r.commit,
+            time: r.time,
+            packages: r.state.packages.len(),
+            parent: r.base.as_ref().map(|b| b.variant.clone()),
+            profile: r.state.profile.clone(),
+        }
+    }
+}
+
+/// A variant and its head (`None` before its first transaction).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariantSummary {
+    pub name: String,
+    pub head: Option<VariantHead>,
+}
+
+/// A variant as `status` shows it: its head, its ref, and the commit the ref points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariantStatus {
+    pub name: String,
+    pub head: Option<VariantHead>,
+    /// The OSTree ref (`particle/VARIANT`).
+    pub reference: String,
+    /// The commit the ref points at in the repository, if it exists.
+    pub ref_commit: Option<String>,
+}
+
+impl VariantStatus {
+    /// The head's commit, in hex.
+    pub fn commit(&self) -> Option<String> {
+        self.head.as_ref().map(|h| h.commit.to_hex())
+    }
+
+    /// Whether the ref points at the journal head's commit (both absent before the first
+    /// transaction); the next transaction repairs it when not.
+    pub fn ref_matches_journal(&self) -> bool {
+        self.ref_commit == self.commit()
+    }
+}
+
+impl Session {
+    /// Every variant ([`Session::variant_names`]) with its head transaction.
+    pub fn variant_list(&self) -> Result<Vec<VariantSummary>> {
+        let h = self.history();
+        Ok(self
+            .variant_names()?
+            .into_iter()
+            .map(|name| VariantSummary {
+                head: h.head(&name).map(VariantHead::of),
+                name,
+            })
+            .collect())
+    }
+
+    /// Every variant, or only `only` (`unknown_variant` if there is none of that name), with
+    /// its head transaction and where its ref points.
+    pub fn variant_status(&self, only: Option<&str>) -> Result<Vec<VariantStatus>> {
+        let h = self.history();
+        let mut names = self.variant_names()?;
+        if let Some(v) = only {
+            if !names.iter().any(|n| n == v) {
+                self.check_variant_known(v)?;
+            }
+            names = vec![v.to_owned()];
+        }
+        let repo = self.repo();
+        names
+            .into_iter()
+            .map(|name| {
+                let ref_commit = materializer::resolve_ref(&repo, &name).map_err(ostree_error)?;
+                Ok(VariantStatus {
+                    head: h.head(&name).map(VariantHead::of),
+                    reference: materializer::variant_ref(&name),
+                    ref_commit,
+                    name,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{ErrorKind, Session};
+
+    #[test]
+    fn a_new_state_directory_has_its_first_variant_without_a_head() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let root = d.path().join("state");
+        Session::init(&root, "base").expect("init");
+        let s = Session::read(&root).expect("read");
+        let list = s.variant_list().expect("list");
+        assert_eq!(list.len(), 1);
+        assert_eq!((list[0].name.as_str(), &list[0].head), ("base", &None));
+        let status = s.variant_status(None).expect("status");
+        assert_eq!(status.len(), 1);
+        let base = &status[0];
+        assert_eq!(base.reference, materializer::variant_ref("base"));
+        assert_eq!((base.commit(), &base.ref_commit), (None, &None));
+        assert!(base.ref_matches_journal());
+        assert_eq!(s.variant_status(Some("base")).expect("base"), status);
+        let e = s.variant_status(Some("nope")).expect_err("unknown");
+        assert_eq!(e.kind(), ErrorKind::UnknownVariant);
+    }
+}
