@@ -138,34 +138,7 @@ pub(crate) enum Command {
     Remote(RemoteCmd),
     /// Pull the variant this machine runs from its remote, verify it, and stage it (deploy it
     /// offline) with the machine's own packages re-applied
-    Upgrade {
-        /// Only say whether an update is available: exit 0 if so, 77 if not
-        #[arg(long)]
-        check: bool,
-        /// Print the package and profile changes from the published journal, download nothing
-        #[arg(long)]
-        preview: bool,
-        /// Pull the new commit into the sysroot's repository, record and deploy nothing
-        #[arg(long, conflicts_with_all = ["check", "preview"])]
-        download_only: bool,
-        /// The remote (default: the machine's only one)
-        #[arg(long, value_name = "NAME")]
-        remote: Option<String>,
-        /// Take an offer older than what the machine runs
-        #[arg(long)]
-        allow_downgrade: bool,
-        /// Apply an update bundle (`particle bundle`) instead of pulling: for machines without
-        /// a network
-        #[arg(long, value_name = "FILE", conflicts_with_all = ["check", "preview", "download_only", "remote"])]
-        bundle: Option<PathBuf>,
-        /// With --bundle: the publisher's keyring (default: the keyrings of the machine's remotes)
-        #[arg(long, value_name = "FILE", requires = "bundle")]
-        keyring: Option<PathBuf>,
-        /// What particle-upgrade.timer runs: act on the policy of /etc/particle/updates.conf
-        /// (`policy = none|check|stage`, optional `remote = NAME`; none when missing)
-        #[arg(long, conflicts_with_all = ["check", "preview", "download_only", "bundle", "remote"])]
-        auto: bool,
-    },
+    Upgrade(UpgradeArgs),
     /// Write an update bundle: the static delta between two transactions' commits of one
     /// variant, the journal recording them, and a signed index, in one file
     Bundle {
@@ -471,6 +444,37 @@ pub(crate) enum ExportCmd {
     },
 }
 
+/// `upgrade`'s arguments.
+#[derive(Debug, Args)]
+pub(crate) struct UpgradeArgs {
+    /// Only say whether an update is available: exit 0 if so, 77 if not
+    #[arg(long)]
+    pub(crate) check: bool,
+    /// Print the package and profile changes from the published journal, download nothing
+    #[arg(long)]
+    pub(crate) preview: bool,
+    /// Pull the new commit into the sysroot's repository, record and deploy nothing
+    #[arg(long, conflicts_with_all = ["check", "preview"])]
+    pub(crate) download_only: bool,
+    /// The remote (default: the machine's only one)
+    #[arg(long, value_name = "NAME")]
+    pub(crate) remote: Option<String>,
+    /// Take an offer older than what the machine runs
+    #[arg(long)]
+    pub(crate) allow_downgrade: bool,
+    /// Apply an update bundle (`particle bundle`) instead of pulling: for machines without
+    /// a network
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["check", "preview", "download_only", "remote"])]
+    pub(crate) bundle: Option<PathBuf>,
+    /// With --bundle: the publisher's keyring (default: the keyrings of the machine's remotes)
+    #[arg(long, value_name = "FILE", requires = "bundle")]
+    pub(crate) keyring: Option<PathBuf>,
+    /// What particle-upgrade.timer runs: act on the policy of /etc/particle/updates.conf
+    /// (`policy = none|check|stage`, optional `remote = NAME`; none when missing)
+    #[arg(long, conflicts_with_all = ["check", "preview", "download_only", "bundle", "remote"])]
+    pub(crate) auto: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum RemoteCmd {
     /// Add (or replace) a remote: a repository `publish` wrote
@@ -547,7 +551,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             | Command::Why { .. }
             | Command::Gc { .. }
             | Command::Remote(_)
-            | Command::Upgrade { .. }
+            | Command::Upgrade(_)
             | Command::Du
             | Command::Solve { .. } => {
                 global.root = engine::state::root_for(sysroot)?;
@@ -680,7 +684,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Du => crate::du::du(&g.root, g.json),
         Command::Gc { keep, dry_run } => crate::du::gc(&g.root, keep, dry_run, g.json, g.quiet),
         Command::Why { package, variant } => {
-            let variant = variant.unwrap_or_else(|| default_variant(&g.root));
+            let variant = variant.unwrap_or_else(|| engine::machine::default_variant(&g.root));
             why(&g.root, &package, &variant, g.json)
         }
         Command::Replay {
@@ -712,46 +716,13 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             sign_key,
         }) => crate::publish::remote_add(&g.root, &name, &url, sign_key.as_deref(), g),
         Command::Remote(RemoteCmd::List) => crate::publish::remote_list(&g.root, g),
-        Command::Upgrade {
-            check,
-            preview,
-            download_only,
-            remote,
-            allow_downgrade,
-            bundle: Some(bundle),
-            keyring,
-            ..
-        } => {
-            let _ = (check, preview, download_only, remote);
-            crate::publish::upgrade_bundle(&g.root, &bundle, keyring.as_deref(), allow_downgrade, g)
-        }
         Command::Bundle {
             from,
             to,
             file,
             sign_key,
         } => crate::publish::bundle(&g.root, &from, &to, &file, sign_key.as_deref(), g),
-        Command::Upgrade {
-            check,
-            preview,
-            download_only,
-            remote,
-            allow_downgrade,
-            bundle: None,
-            auto,
-            ..
-        } => crate::publish::upgrade(
-            &g.root,
-            &crate::publish::UpgradeOpts {
-                check,
-                preview,
-                download_only,
-                remote: remote.as_deref(),
-                allow_downgrade,
-                auto,
-            },
-            g,
-        ),
+        Command::Upgrade(a) => crate::publish::upgrade(&g.root, &a, g),
         Command::Publish {
             variants,
             repo,
@@ -776,15 +747,11 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// The variant a command acts on when none is named: on a machine, the one it runs (its
-/// journal's head); else `base`.
-fn default_variant(root: &Path) -> String {
-    engine::machine::machine_variant(root).unwrap_or_else(|| "base".to_owned())
-}
-
 fn opts(g: &Global, c: TxnCommon, dry_run: bool) -> txn::TxnOpts {
     txn::TxnOpts {
-        variant: c.variant.unwrap_or_else(|| default_variant(&g.root)),
+        variant: c
+            .variant
+            .unwrap_or_else(|| engine::machine::default_variant(&g.root)),
         reason: c.reason,
         dry_run,
         json: g.json,

@@ -156,73 +156,47 @@ pub(crate) fn remote_list(root: &Path, g: &Global) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What `upgrade` was asked for.
-#[derive(Debug, Clone)]
-pub(crate) struct UpgradeOpts<'a> {
-    pub(crate) check: bool,
-    pub(crate) preview: bool,
-    pub(crate) download_only: bool,
-    pub(crate) remote: Option<&'a str>,
-    pub(crate) allow_downgrade: bool,
-    pub(crate) auto: bool,
-}
-
 /// `particle upgrade [--check] [--preview] [--download-only]`: `--check` exits 77 when there is
 /// nothing new (rpm-ostree's convention).
-pub(crate) fn upgrade(root: &Path, o: &UpgradeOpts<'_>, g: &Global) -> anyhow::Result<()> {
+pub(crate) fn upgrade(root: &Path, o: &crate::cmd::UpgradeArgs, g: &Global) -> anyhow::Result<()> {
+    if let Some(bundle) = &o.bundle {
+        return upgrade_bundle(root, bundle, o.keyring.as_deref(), o.allow_downgrade, g);
+    }
     let reporter = Reporter::new(!g.json && !g.quiet);
     let mut session = Session::write(root, &reporter)?;
-    let mut o = o.clone();
     if o.auto {
-        let config = session.update_config()?;
-        let from = config
-            .path
-            .as_ref()
-            .map_or("no /etc/particle/updates.conf".to_owned(), |p| {
-                p.display().to_string()
-            });
-        match config.policy {
-            engine::upgrade::Policy::None => {
-                if g.json {
-                    return print_json(
-                        &serde_json::json!({ "policy": "none", "config": config.path }),
-                    );
-                }
-                if !g.quiet {
-                    eprintln!("automatic updates are off (policy none: {from})");
-                }
-                return Ok(());
+        use engine::upgrade::Auto;
+        let (config, said) = match session.auto_upgrade(&reporter)? {
+            Auto::Off(config) if g.json => {
+                return print_json(&serde_json::json!({ "policy": "none", "config": config.path }))
             }
-            engine::upgrade::Policy::Check => o.check = true,
-            engine::upgrade::Policy::Stage => {}
+            Auto::Off(config) => (config, "automatic updates are off".to_owned()),
+            Auto::Checked(_, check) if g.json => return print_json(&offer_json(&check)),
+            Auto::Checked(config, check) => (
+                config,
+                match check.is_available() {
+                    true => format!(
+                        "update available from {}: transaction {}",
+                        check.remote.name, check.offered.txn
+                    ),
+                    false => format!("no update from {}", check.remote.name),
+                },
+            ),
+            Auto::Staged(_, done) => return render_upgraded(&done, g),
+        };
+        // A timer's run succeeds whether or not there is news: the log says which.
+        if !g.quiet {
+            let from = config
+                .path
+                .as_ref()
+                .map_or("no /etc/particle/updates.conf".into(), |p| {
+                    p.display().to_string()
+                });
+            eprintln!("{said} (policy {:?} from {from})", config.policy);
         }
-        o.remote = None;
-        let check = session.upgrade_check(config.remote.as_deref(), &reporter)?;
-        if o.check || !check.is_available() {
-            // A timer's run succeeds whether or not there is news: the log says which.
-            if g.json {
-                return print_json(&offer_json(&check));
-            }
-            if !g.quiet {
-                eprintln!(
-                    "{} (policy {} from {from})",
-                    if !check.is_available() {
-                        format!("no update from {}", check.remote.name)
-                    } else {
-                        format!(
-                            "update available from {}: {} transaction {}",
-                            check.remote.name, check.offered.variant, check.offered.txn
-                        )
-                    },
-                    if o.check { "check" } else { "stage" }
-                );
-            }
-            return Ok(());
-        }
-        let done = session.upgrade(check, false, false, &reporter)?;
-        return render_upgraded(&done, g);
+        return Ok(());
     }
-    let check = session.upgrade_check(o.remote, &reporter)?;
+    let check = session.upgrade_check(o.remote.as_deref(), &reporter)?;
     if o.check || o.preview || check.up_to_date {
         if g.json {
             print_json(&offer_json(&check))?;
@@ -374,7 +348,7 @@ pub(crate) fn bundle(
 }
 
 /// `particle upgrade --bundle FILE [--keyring FILE]`.
-pub(crate) fn upgrade_bundle(
+fn upgrade_bundle(
     root: &Path,
     file: &Path,
     keyring: Option<&Path>,

@@ -239,6 +239,12 @@ fn boot_complete_failure() -> Option<String> {
     Some(line.unwrap_or_else(|| format!("{UNIT} failed")))
 }
 
+/// The variant a command acts on when none is named: on a machine, the one it runs (its
+/// journal's head); else `base`.
+pub fn default_variant(root: &Path) -> String {
+    machine_variant(root).unwrap_or_else(|| "base".to_owned())
+}
+
 /// The variant a machine runs (its journal's head), when `root` is a machine state directory.
 pub fn machine_variant(root: &Path) -> Option<String> {
     if !root.join(MACHINE_FILE).is_file() {

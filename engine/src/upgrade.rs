@@ -604,6 +604,34 @@ impl Session {
     }
 }
 
+/// What `upgrade --auto` did under the machine's policy.
+#[derive(Debug)]
+pub enum Auto {
+    /// Policy none: nothing looked at.
+    Off(UpdateConfig),
+    /// Policy check, or stage with nothing available: what the remote offers.
+    Checked(UpdateConfig, Box<UpgradeCheck>),
+    /// Policy stage with an update: staged.
+    Staged(UpdateConfig, Box<Upgraded>),
+}
+
+impl Session {
+    /// `upgrade --auto` (what particle-upgrade.timer runs): acts on the machine's policy. An
+    /// older offer is never taken.
+    pub fn auto_upgrade(&mut self, obs: &dyn Observer) -> Result<Auto> {
+        let config = self.update_config()?;
+        if config.policy == Policy::None {
+            return Ok(Auto::Off(config));
+        }
+        let check = self.upgrade_check(config.remote.as_deref(), obs)?;
+        if config.policy == Policy::Check || !check.is_available() {
+            return Ok(Auto::Checked(config, Box::new(check)));
+        }
+        let done = self.upgrade(check, false, false, obs)?;
+        Ok(Auto::Staged(config, Box::new(done)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
