@@ -1,5 +1,6 @@
 //! The command tree (clap derive) and the dispatch to each command.
 
+use crate::args::{Global, SolveAction, UpgradeArgs};
 use crate::error::CliError;
 use crate::output::{print_json, table};
 use crate::txn;
@@ -23,32 +24,6 @@ pub(crate) struct Cli {
     pub(crate) global: Global,
     #[command(subcommand)]
     pub(crate) command: Command,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct Global {
-    /// State directory (default: $PARTICLE_ROOT, else /var/lib/particle)
-    #[arg(
-        long,
-        global = true,
-        env = "PARTICLE_ROOT",
-        default_value = "/var/lib/particle",
-        value_name = "DIR"
-    )]
-    pub(crate) root: PathBuf,
-    /// The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status`
-    /// lists its deployments, `deploy` deploys into it (initialized if needed)
-    #[arg(long, global = true, value_name = "DIR")]
-    pub(crate) sysroot: Option<PathBuf>,
-    /// Print exactly one JSON document on stdout (errors too)
-    #[arg(long, global = true)]
-    pub(crate) json: bool,
-    /// More detail on stderr (repeat for more)
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub(crate) verbose: u8,
-    /// Only errors on stderr
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
-    pub(crate) quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -235,22 +210,6 @@ pub(crate) enum Command {
         #[arg(long = "index", value_name = "FILE", required = true)]
         index: Vec<PathBuf>,
     },
-}
-
-#[derive(Debug, Subcommand)]
-pub(crate) enum SolveAction {
-    /// Install packages (PKG or PKG=VERSION)
-    Install {
-        #[arg(required = true)]
-        packages: Vec<String>,
-    },
-    /// Remove packages
-    Remove {
-        #[arg(required = true)]
-        packages: Vec<String>,
-    },
-    /// Upgrade everything installed
-    Upgrade,
 }
 
 #[derive(Debug, Args)]
@@ -444,37 +403,6 @@ pub(crate) enum ExportCmd {
     },
 }
 
-/// `upgrade`'s arguments.
-#[derive(Debug, Args)]
-pub(crate) struct UpgradeArgs {
-    /// Only say whether an update is available: exit 0 if so, 77 if not
-    #[arg(long)]
-    pub(crate) check: bool,
-    /// Print the package and profile changes from the published journal, download nothing
-    #[arg(long)]
-    pub(crate) preview: bool,
-    /// Pull the new commit into the sysroot's repository, record and deploy nothing
-    #[arg(long, conflicts_with_all = ["check", "preview"])]
-    pub(crate) download_only: bool,
-    /// The remote (default: the machine's only one)
-    #[arg(long, value_name = "NAME")]
-    pub(crate) remote: Option<String>,
-    /// Take an offer older than what the machine runs
-    #[arg(long)]
-    pub(crate) allow_downgrade: bool,
-    /// Apply an update bundle (`particle bundle`) instead of pulling: for machines without
-    /// a network
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["check", "preview", "download_only", "remote"])]
-    pub(crate) bundle: Option<PathBuf>,
-    /// With --bundle: the publisher's keyring (default: the keyrings of the machine's remotes)
-    #[arg(long, value_name = "FILE", requires = "bundle")]
-    pub(crate) keyring: Option<PathBuf>,
-    /// What particle-upgrade.timer runs: act on the policy of /etc/particle/updates.conf
-    /// (`policy = none|check|stage`, optional `remote = NAME`; none when missing)
-    #[arg(long, conflicts_with_all = ["check", "preview", "download_only", "bundle", "remote"])]
-    pub(crate) auto: bool,
-}
-
 #[derive(Debug, Subcommand)]
 pub(crate) enum RemoteCmd {
     /// Add (or replace) a remote: a repository `publish` wrote
@@ -573,13 +501,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Txn(c) => txn_cmd(g, c),
         Command::Variant(VariantCmd::List) => variant_list(g),
         Command::Variant(VariantCmd::Create { name, from, reason }) => {
-            let o = txn::TxnOpts {
-                variant: name,
-                reason,
-                dry_run: false,
-                json: g.json,
-                quiet: g.quiet,
-            };
+            let o = txn::TxnOpts::new(g, name, reason, false);
             txn::variant_create(&g.root, &o, from.as_deref())
         }
         Command::Variant(VariantCmd::Apply {
@@ -587,13 +509,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             reason,
             dry_run,
         }) => {
-            let o = txn::TxnOpts {
-                variant: String::new(),
-                reason,
-                dry_run,
-                json: g.json,
-                quiet: g.quiet,
-            };
+            let o = txn::TxnOpts::new(g, String::new(), reason, dry_run);
             crate::variants::apply(&g.root, &file, &o)
         }
         Command::Variant(VariantCmd::Rebase {
@@ -601,23 +517,11 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             reason,
             dry_run,
         }) => {
-            let o = txn::TxnOpts {
-                variant: child,
-                reason,
-                dry_run,
-                json: g.json,
-                quiet: g.quiet,
-            };
+            let o = txn::TxnOpts::new(g, child, reason, dry_run);
             crate::variants::rebase(&g.root, &o)
         }
         Command::Compose { dir, reason } => {
-            let o = txn::TxnOpts {
-                variant: String::new(),
-                reason,
-                dry_run: false,
-                json: g.json,
-                quiet: g.quiet,
-            };
+            let o = txn::TxnOpts::new(g, String::new(), reason, false);
             crate::variants::compose(&g.root, dir.as_deref(), &o)
         }
         Command::Deploy { variant, stateroot } => {
@@ -748,15 +652,10 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn opts(g: &Global, c: TxnCommon, dry_run: bool) -> txn::TxnOpts {
-    txn::TxnOpts {
-        variant: c
-            .variant
-            .unwrap_or_else(|| engine::machine::default_variant(&g.root)),
-        reason: c.reason,
-        dry_run,
-        json: g.json,
-        quiet: g.quiet,
-    }
+    let variant = c
+        .variant
+        .unwrap_or_else(|| engine::machine::default_variant(&g.root));
+    txn::TxnOpts::new(g, variant, c.reason, dry_run)
 }
 
 fn txn_cmd(g: &Global, c: TxnCmd) -> anyhow::Result<()> {

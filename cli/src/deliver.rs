@@ -212,7 +212,7 @@ pub(crate) fn export_oci(
             "wrote {} ({} entries, {}) manifest {}",
             o.dir.display(),
             out.entries,
-            crate::txn::human_bytes(out.layer_size),
+            crate::output::human_bytes(out.layer_size),
             out.manifest_digest
         );
     }
@@ -252,7 +252,7 @@ pub(crate) fn delta(
             eprintln!(
                 "single-file delta written to {} ({})",
                 o.display(),
-                crate::txn::human_bytes(n)
+                crate::output::human_bytes(n)
             );
         }
     }

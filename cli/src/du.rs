@@ -41,7 +41,7 @@ pub(crate) fn du(root: &Path, json: bool) -> anyhow::Result<()> {
     for (what, u) in &rows {
         out.push(vec![
             what.clone(),
-            crate::txn::human_bytes(u.bytes),
+            crate::output::human_bytes(u.bytes),
             u.files.to_string(),
         ]);
     }
@@ -78,7 +78,7 @@ pub(crate) fn gc(
             if dry_run { "would remove" } else { "removed" },
             r.removed_commits.len(),
             r.removed_debs,
-            crate::txn::human_bytes(r.removed_deb_bytes),
+            crate::output::human_bytes(r.removed_deb_bytes),
             r.kept_transactions
                 .iter()
                 .map(u64::to_string)

@@ -2,6 +2,7 @@
 //! and the libraries, and prints either for people or one JSON document (`--json`). Logic
 //! belongs in the libraries; this crate only renders.
 
+mod args;
 mod cmd;
 mod deliver;
 mod du;

@@ -176,3 +176,13 @@ pub(crate) fn describe_request(r: &journal::Request) -> String {
         other => other.kind().to_owned(),
     }
 }
+
+/// `1.5 KiB`, `23.0 MiB`: sizes for people.
+pub(crate) fn human_bytes(b: u64) -> String {
+    match b {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}

@@ -2,7 +2,7 @@
 //! `solve` over the pinned sources of a state directory; the work is [`engine::plumbing`]'s),
 //! and `edsp`.
 
-use crate::cmd::SolveAction;
+use crate::args::SolveAction;
 use crate::error::CliError;
 use crate::output::{print_json, table};
 use engine::ErrorKind;

@@ -139,7 +139,7 @@ impl Fetch {
             let what = format!(
                 "fetched and verified {} ({}) in {}",
                 packages(self.to_fetch),
-                crate::txn::human_bytes(self.bytes),
+                crate::output::human_bytes(self.bytes),
                 duration(elapsed)
             );
             if stored == 0 {

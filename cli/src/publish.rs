@@ -1,7 +1,7 @@
 //! `publish` and `replay --from` as the command line shows them ([`engine::publish`],
 //! [`engine::replay_from`]).
 
-use crate::cmd::Global;
+use crate::args::Global;
 use crate::error::CliError;
 use crate::output::print_json;
 use crate::progress::Reporter;
@@ -158,7 +158,7 @@ pub(crate) fn remote_list(root: &Path, g: &Global) -> anyhow::Result<()> {
 
 /// `particle upgrade [--check] [--preview] [--download-only]`: `--check` exits 77 when there is
 /// nothing new (rpm-ostree's convention).
-pub(crate) fn upgrade(root: &Path, o: &crate::cmd::UpgradeArgs, g: &Global) -> anyhow::Result<()> {
+pub(crate) fn upgrade(root: &Path, o: &crate::args::UpgradeArgs, g: &Global) -> anyhow::Result<()> {
     if let Some(bundle) = &o.bundle {
         return upgrade_bundle(root, bundle, o.keyring.as_deref(), o.allow_downgrade, g);
     }
@@ -337,7 +337,7 @@ pub(crate) fn bundle(
         eprintln!(
             "wrote {} ({}): {} transaction {} -> {}{}",
             file.display(),
-            crate::txn::human_bytes(std::fs::metadata(file).map(|m| m.len()).unwrap_or(0)),
+            crate::output::human_bytes(std::fs::metadata(file).map(|m| m.len()).unwrap_or(0)),
             index.variant,
             index.from.txn,
             index.to.txn,

@@ -19,6 +19,23 @@ pub(crate) struct TxnOpts {
 }
 
 impl TxnOpts {
+    /// The options of a transaction on `variant` under the global options `g`.
+    pub(crate) fn new(
+        g: &crate::args::Global,
+        variant: String,
+        reason: Option<String>,
+        dry_run: bool,
+    ) -> Self {
+        let (json, quiet) = (g.json, g.quiet);
+        TxnOpts {
+            variant,
+            reason,
+            dry_run,
+            json,
+            quiet,
+        }
+    }
+
     /// Whether human output goes to stderr (not `--json`, not `-q`).
     pub(crate) fn human(&self) -> bool {
         !self.json && !self.quiet
@@ -230,7 +247,7 @@ pub(crate) fn print_plan(d: &journal::Diff, download: u64) {
             d.added.len(),
             d.changed.len(),
             d.removed.len(),
-            human_bytes(download)
+            crate::output::human_bytes(download)
         );
     }
     if !d.profile.is_empty() {
@@ -239,15 +256,6 @@ pub(crate) fn print_plan(d: &journal::Diff, download: u64) {
             d.profile.len(),
             if d.profile.len() == 1 { "" } else { "s" }
         );
-    }
-}
-
-pub(crate) fn human_bytes(b: u64) -> String {
-    match b {
-        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{b} B"),
     }
 }
 

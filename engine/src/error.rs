@@ -218,11 +218,11 @@ impl From<store::StoreError> for Error {
 }
 
 impl From<machine::Error> for Error {
-    /// Same kind, message and hint.
+    /// Same kind, message and hint; the machine error is kept as the source.
     fn from(e: machine::Error) -> Self {
         let mut out = Error::new(machine_kind(e.kind()), e.message());
         out.hint = e.hint_text().map(str::to_owned);
-        out
+        out.with_source(e)
     }
 }
 
