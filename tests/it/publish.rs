@@ -70,7 +70,8 @@ fn publish_is_pulled_verified_and_replayed_from_http() {
 
     // A machine pulls the first publish over HTTP with stock ostree, verifying the signatures.
     let log = env.dir.path().join("http.log");
-    let server = HttpServer::start(&published, "", &log);
+    // The server cuts the published journal off half way the first time it is asked for it.
+    let server = HttpServer::start(&published, "journal/records", &log);
     let url = format!("http://127.0.0.1:{}", server.port);
     let repo = client(env.dir.path(), &url, &key.keyring);
     sh(ostree(&repo).args(["pull", "origin", "particle-os/base"]));
@@ -172,6 +173,13 @@ fn publish_is_pulled_verified_and_replayed_from_http() {
         .json();
     assert_eq!(r["verified"], true, "{r}");
     assert_eq!(r["signature_checked"], true);
+    let requests = std::fs::read_to_string(&log).expect("the server's log");
+    assert!(
+        requests
+            .lines()
+            .any(|l| l.contains("journal/records") && l.contains("range=bytes=")),
+        "the cut-off journal was resumed with a Range request:\n{requests}"
+    );
     assert_eq!(r["transactions"].as_array().expect("list").len(), 2);
     // The rebuilt directory is a state directory with the published journal.
     let v = machine.run(&["--json", "txn", "verify"]).ok().json();
