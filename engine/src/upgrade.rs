@@ -343,6 +343,28 @@ impl Session {
         obs: &dyn Observer,
     ) -> Result<Upgraded> {
         let m = self.machine_or_refuse("upgrade")?;
+        if check.up_to_date {
+            // Nothing to pull; an upgrade interrupted after its origin may have left the
+            // machine's own packages out.
+            let origin = check.current.clone().ok_or_else(|| {
+                Error::new(
+                    ErrorKind::MachineState,
+                    "an up-to-date machine has an origin",
+                )
+            })?;
+            let layered = self.resume_layers(obs)?;
+            let head = self
+                .journal
+                .last()
+                .cloned()
+                .unwrap_or_else(|| origin.clone());
+            return Ok(Upgraded::Staged {
+                deployment: crate::txn::deployed(&m, &head),
+                check: Box::new(check),
+                origin: Box::new(origin),
+                layered,
+            });
+        }
         refuse_downgrade(&check, allow_downgrade)?;
         let commit = check.offered.commit.clone();
         obs.note(&format!(
@@ -462,6 +484,61 @@ impl Session {
 }
 
 /// An offer older than the machine's current origin, unless allowed.
+impl Session {
+    /// The machine's own packages an interrupted upgrade did not re-apply: when the journal's
+    /// last record is an `origin` (nothing built on it yet), those its transactions installed
+    /// (and did not remove) that the machine had just before it and the new base lacks.
+    pub fn pending_layers(&self) -> Vec<String> {
+        let records = self.journal.records();
+        let Some((last, before)) = records.split_last() else {
+            return Vec::new();
+        };
+        if !matches!(last.request, Request::Origin { .. }) {
+            return Vec::new();
+        }
+        let Some(prev) = before.iter().rev().find(|r| r.variant == last.variant) else {
+            return Vec::new();
+        };
+        layered_packages(before)
+            .into_iter()
+            .filter(|n| prev.state.packages.iter().any(|p| p.name == *n))
+            .filter(|n| !last.state.packages.iter().any(|p| p.name == *n))
+            .collect()
+    }
+
+    /// Re-applies [`Session::pending_layers`] on the current origin (an upgrade interrupted
+    /// after recording its origin): an install, recorded and deployed.
+    pub fn resume_layers(&mut self, obs: &dyn Observer) -> Result<Option<Box<Committed>>> {
+        let pending = self.pending_layers();
+        let Some(variant) = self.journal.last().map(|r| r.variant.clone()) else {
+            return Ok(None);
+        };
+        if pending.is_empty() {
+            return Ok(None);
+        }
+        obs.note(&format!(
+            "re-applying this machine's own packages, which an interrupted upgrade left out: {}",
+            pending.join(", ")
+        ));
+        let plan = self.plan(
+            &variant,
+            Change::Install {
+                packages: pending,
+                no_recommends: true,
+            },
+            obs,
+        )?;
+        let options = RunOptions {
+            dry_run: false,
+            reason: Some("re-apply the machine's packages after an upgrade".into()),
+        };
+        match self.run(plan, &options, obs)? {
+            crate::Outcome::Committed(c) => Ok(Some(c)),
+            _ => Ok(None),
+        }
+    }
+}
+
 impl UpgradeCheck {
     /// Whether the offer is an older transaction than the machine's current origin.
     pub fn is_older(&self) -> bool {

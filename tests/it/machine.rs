@@ -405,6 +405,50 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
     std::fs::write(&conf, "policy = sometimes\n").expect("write");
     on(&["--json", "upgrade", "--auto"]).fails("machine_state");
     assert_eq!(on(&["--json", "txn", "log"]).ok().json(), before);
+
+    // An upgrade killed right after recording its origin: the next `upgrade` deploys the
+    // origin (recovery) and puts the machine's own jq back on it.
+    env.run(&["txn", "sysctl", "--set", "net.core.somaxconn=4096"])
+        .ok();
+    publish();
+    let killed = on_env(
+        &[("PARTICLE_CRASH_AT", "appended")],
+        &["upgrade", "--remote", "origin"],
+    );
+    assert_ne!(killed.code, 0, "{killed:?}");
+    assert_eq!(
+        on(&["--json", "status"]).code,
+        1,
+        "the origin is not deployed yet"
+    );
+    let r = on(&["upgrade", "--remote", "origin"]).ok();
+    assert!(
+        r.stderr
+            .contains("recovery: transaction 10 was recorded but not deployed")
+            && r.stderr.contains("re-applying this machine's own packages"),
+        "{r:?}"
+    );
+    let log = on(&["--json", "txn", "log"]).ok().json();
+    let kinds: Vec<(u64, String)> = log["transactions"]
+        .as_array()
+        .expect("transactions")
+        .iter()
+        .map(|t| {
+            (
+                t["seq"].as_u64().unwrap_or(0),
+                t["kind"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds[kinds.len() - 2..],
+        [(10, "origin".to_owned()), (11, "install".to_owned())],
+        "{log}"
+    );
+    let st = on(&["--json", "status"]).ok().json();
+    assert_eq!(st["deployments"][0]["txn"], 11, "{st}");
+    assert!(path(&st["deployments"][0]).join("usr/bin/jq").exists());
+    on(&["txn", "verify"]).ok();
 }
 
 /// `/boot` of `sysroot` replaced, for the guard's life, by a tmpfs holding the same files with
