@@ -214,24 +214,12 @@ impl Session {
             )));
         }
         let bytes = std::fs::read(&records).map_err(|e| io(&records, "read", e))?;
-        if store::Sha256::of(&bytes).to_hex() != index.journal.sha256 {
-            return Err(Error::new(
-                ErrorKind::HashMismatch,
-                format!("{}: the journal does not match bundle.json", file.display()),
-            )
-            .hint("nothing was changed"));
-        }
-        let jdir = work.path().join("journal");
-        std::fs::create_dir_all(&jdir).map_err(|e| io(&jdir, "create", e))?;
-        std::fs::rename(&records, jdir.join("records")).map_err(|e| io(&records, "move", e))?;
-        let (journal, _) = journal::Journal::open_read_only(&jdir)
-            .map_err(|e| Error::new(ErrorKind::Journal, e.to_string()).with_source(e))?;
-        journal.verify(|_| Ok(())).map_err(|b| {
-            Error::new(
-                ErrorKind::JournalCorrupt,
-                format!("the bundle's journal does not verify: {b}"),
-            )
-        })?;
+        let journal = crate::publish::open_journal(
+            &work.path().join("journal"),
+            &bytes,
+            &index.journal,
+            &format!("{}: the journal", file.display()),
+        )?;
         let end = |e: &BundleEnd| {
             journal
                 .history()

@@ -400,9 +400,9 @@ fn repo_flag(dir: &Path) -> OsString {
     f
 }
 
-/// `particle/` of a published repository at `url` (`file://`, `http://`, `https://` or a path).
-pub fn particle_url(url: &str) -> String {
-    let base = if url.contains("://") {
+/// A repository's URL: `file://` for a path.
+pub fn repo_url(url: &str) -> String {
+    if url.contains("://") {
         url.to_owned()
     } else {
         format!(
@@ -411,6 +411,108 @@ pub fn particle_url(url: &str) -> String {
                 .unwrap_or_else(|_| PathBuf::from(url))
                 .display()
         )
+    }
+}
+
+/// `particle/` of a published repository at `url` (`file://`, `http://`, `https://` or a path).
+pub fn particle_url(url: &str) -> String {
+    store::join_uri(&repo_url(url), PARTICLE_DIR)
+}
+
+/// What a machine or a builder fetched of a published repository: the index, its signature
+/// checked when a keyring was given, and the journal bytes (not checked yet: see
+/// [`open_journal`]).
+#[derive(Debug)]
+pub struct Fetched {
+    pub published: Published,
+    pub signature_checked: bool,
+    pub journal: Vec<u8>,
+    /// Where the journal came from, for messages.
+    pub journal_uri: String,
+}
+
+/// Fetches `published.json` of the repository at `url` (with `keyring`: its detached signature
+/// must verify, else `signature`) and the journal it names. `work` holds the files gpgv reads.
+pub fn fetch_published(url: &str, keyring: Option<&Path>, work: &Path) -> Result<Fetched> {
+    let purl = particle_url(url);
+    let fetcher = store::Fetcher::new()
+        .map_err(|e| Error::new(ErrorKind::Fetch, e.to_string()).with_source(e))?;
+    let get = |rel: &str, limit: u64| {
+        fetcher
+            .get_blocking(&store::join_uri(&purl, rel), limit)
+            .map_err(|e| Error::new(ErrorKind::Fetch, e.to_string()).with_source(e))
     };
-    store::join_uri(&base, PARTICLE_DIR)
+    let index = get(PUBLISHED_FILE, 64 << 20)?;
+    if let Some(k) = keyring {
+        let sig = get(&format!("{PUBLISHED_FILE}.sig"), 1 << 20)?;
+        let (d, s) = (work.join(PUBLISHED_FILE), work.join("published.sig"));
+        std::fs::write(&d, &index)
+            .and_then(|()| std::fs::write(&s, &sig))
+            .map_err(|e| io(work, "write in", e))?;
+        crate::gpg::verify_detached(k, &d, &s)?;
+    }
+    let published: Published = serde_json::from_slice(&index).map_err(|e| {
+        Error::new(
+            ErrorKind::BadIndex,
+            format!(
+                "{}: not a published index: {e}",
+                store::join_uri(&purl, PUBLISHED_FILE)
+            ),
+        )
+    })?;
+    let journal = get(&published.journal.path, published.journal.bytes + 1)?;
+    Ok(Fetched {
+        journal_uri: store::join_uri(&purl, &published.journal.path),
+        published,
+        signature_checked: keyring.is_some(),
+        journal,
+    })
+}
+
+/// Writes `bytes` as the journal in `dir` and opens it, if they are the journal `expect`
+/// describes: its SHA256 and length (else `hash_mismatch`), an intact hash chain ending at its
+/// head after its number of records (else `journal_corrupt`). `what` names the source.
+pub fn open_journal(
+    dir: &Path,
+    bytes: &[u8],
+    expect: &PublishedJournal,
+    what: &str,
+) -> Result<journal::Journal> {
+    let sha = store::Sha256::of(bytes).to_hex();
+    if sha != expect.sha256 || bytes.len() as u64 != expect.bytes {
+        return Err(Error::new(
+            ErrorKind::HashMismatch,
+            format!(
+                "{what}: {} bytes with SHA256 {sha}, but its index says {} bytes with {}",
+                bytes.len(),
+                expect.bytes,
+                expect.sha256
+            ),
+        )
+        .hint("the journal or its index was changed after it was written; nothing was used"));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, "create", e))?;
+    let records = dir.join("records");
+    std::fs::write(&records, bytes).map_err(|e| io(&records, "write", e))?;
+    let corrupt = |m: String| Error::new(ErrorKind::JournalCorrupt, format!("{what}: {m}"));
+    let (journal, report) = journal::Journal::open_read_only(dir)
+        .map_err(|e| Error::new(ErrorKind::Journal, e.to_string()).with_source(e))?;
+    if let Some(bad) = report.corruption {
+        return Err(corrupt(format!("damaged: {bad}")));
+    }
+    journal
+        .verify(|_| Ok(()))
+        .map_err(|bad| corrupt(format!("does not verify: {bad}")))?;
+    let head = journal.last().map(|r| r.id.to_hex());
+    if head.as_deref() != Some(expect.head.as_str())
+        || journal.records().len() as u64 != expect.records
+    {
+        return Err(corrupt(format!(
+            "ends at {head:?} after {} records, but its index says {} after {}",
+            journal.records().len(),
+            expect.head,
+            expect.records
+        )));
+    }
+    Ok(journal)
 }

@@ -164,7 +164,7 @@ pub fn replay_from(
     keyring: Option<&Path>,
     obs: &dyn crate::Observer,
 ) -> Result<RemoteReplay> {
-    use crate::publish::{particle_url, Published, PUBLISHED_FILE};
+    use crate::publish::particle_url;
     let (into, scratch) = match into {
         Some(d) => (d.to_owned(), None),
         None => {
@@ -182,14 +182,6 @@ pub fn replay_from(
     };
     let into = into.as_path();
     let purl = particle_url(url);
-    let fetcher = store::Fetcher::new()
-        .map_err(|e| Error::new(ErrorKind::Fetch, e.to_string()).with_source(e))?;
-    let get = |rel: &str, limit: u64| {
-        let uri = store::join_uri(&purl, rel);
-        fetcher
-            .get_blocking(&uri, limit)
-            .map_err(|e| Error::new(ErrorKind::Fetch, e.to_string()).with_source(e))
-    };
     let work = tempfile::Builder::new()
         .prefix("particle-replay-")
         .tempdir()
@@ -199,81 +191,30 @@ pub fn replay_from(
                 format!("could not make a work directory: {e}"),
             )
         })?;
-    let index_bytes = get(PUBLISHED_FILE, 64 << 20)?;
-    let signature_checked = match keyring {
-        Some(k) => {
-            let sig = get(&format!("{PUBLISHED_FILE}.sig"), 1 << 20)?;
-            let (data_path, sig_path) = (work.path().join(PUBLISHED_FILE), work.path().join("sig"));
-            std::fs::write(&data_path, &index_bytes)
-                .and_then(|()| std::fs::write(&sig_path, &sig))
-                .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
-            crate::gpg::verify_detached(k, &data_path, &sig_path)?;
-            true
-        }
-        None => {
-            obs.note("published.json's signature was not checked (give --keyring to check it)");
-            false
-        }
-    };
-    let published: Published = serde_json::from_slice(&index_bytes).map_err(|e| {
-        Error::new(
-            ErrorKind::BadIndex,
-            format!(
-                "{}: not a published index: {e}",
-                store::join_uri(&purl, PUBLISHED_FILE)
-            ),
-        )
-    })?;
-    let journal_bytes = get(&published.journal.path, published.journal.bytes + 1)?;
-    let sha = store::Sha256::of(&journal_bytes).to_hex();
-    if sha != published.journal.sha256 || journal_bytes.len() as u64 != published.journal.bytes {
-        return Err(Error::new(
-            ErrorKind::HashMismatch,
-            format!(
-                "{}: {} bytes with SHA256 {sha}, but published.json says {} bytes with {}",
-                store::join_uri(&purl, &published.journal.path),
-                journal_bytes.len(),
-                published.journal.bytes,
-                published.journal.sha256
-            ),
-        )
-        .hint("the journal or the index was changed after publishing; nothing was built"));
+    let fetched = crate::publish::fetch_published(url, keyring, work.path())?;
+    if !fetched.signature_checked {
+        obs.note("published.json's signature was not checked (give --keyring to check it)");
     }
+    let published = fetched.published;
+    let fetcher = store::Fetcher::new()
+        .map_err(|e| Error::new(ErrorKind::Fetch, e.to_string()).with_source(e))?;
+    let get = |rel: &str, limit: u64| {
+        let uri = store::join_uri(&purl, rel);
+        fetcher
+            .get_blocking(&uri, limit)
+            .map_err(|e| Error::new(ErrorKind::Fetch, e.to_string()).with_source(e))
+    };
 
     // A state directory holding the published journal, its sources and their .debs.
     let root = work.path().join("state");
     crate::Session::init(&root, "base")?;
     let state = crate::state::StateDir::open(&root)?;
-    std::fs::write(root.join("journal/records"), &journal_bytes)
-        .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
-    let (journal, report) = journal::Journal::open_read_only(&root.join("journal"))
-        .map_err(|e| Error::new(ErrorKind::Journal, e.to_string()).with_source(e))?;
-    if let Some(bad) = report.corruption {
-        return Err(Error::new(
-            ErrorKind::JournalCorrupt,
-            format!("the published journal is damaged: {bad}"),
-        ));
-    }
-    journal.verify(|_| Ok(())).map_err(|bad| {
-        Error::new(
-            ErrorKind::JournalCorrupt,
-            format!("the published journal does not verify: {bad}"),
-        )
-    })?;
-    let head = journal.last().map(|r| r.id.to_hex());
-    if head.as_deref() != Some(published.journal.head.as_str())
-        || journal.records().len() as u64 != published.journal.records
-    {
-        return Err(Error::new(
-            ErrorKind::JournalCorrupt,
-            format!(
-                "the published journal ends at {head:?} after {} records, but published.json says {} after {}",
-                journal.records().len(),
-                published.journal.head,
-                published.journal.records
-            ),
-        ));
-    }
+    let journal = crate::publish::open_journal(
+        &root.join("journal"),
+        &fetched.journal,
+        &published.journal,
+        &fetched.journal_uri,
+    )?;
     for v in &published.variants {
         let recorded = journal
             .history()
@@ -293,7 +234,7 @@ pub fn replay_from(
             ));
         }
         let ref_uri = store::join_uri(
-            url_base(url).as_str(),
+            crate::publish::repo_url(url).as_str(),
             &format!("refs/heads/{}", v.reference),
         );
         let served = fetcher
@@ -357,25 +298,11 @@ pub fn replay_from(
     })?;
     Ok(RemoteReplay {
         published,
-        signature_checked,
+        signature_checked: fetched.signature_checked,
         replayed,
         into: into.to_owned(),
         _scratch: scratch,
     })
-}
-
-/// The repository's own URL (a path becomes `file://`).
-fn url_base(url: &str) -> String {
-    if url.contains("://") {
-        url.to_owned()
-    } else {
-        format!(
-            "file://{}",
-            std::fs::canonicalize(url)
-                .unwrap_or_else(|_| std::path::PathBuf::from(url))
-                .display()
-        )
-    }
 }
 
 /// Fetches every `.deb` the records' states name that the store lacks, from the pinned

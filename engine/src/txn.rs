@@ -186,25 +186,52 @@ impl Plan {
         matches!(self.build, Build::Switch(_))
     }
 
-    pub(crate) fn unchanged(variant: &str, head: Option<Record>) -> Plan {
-        let state = head.as_ref().map(|h| h.state.clone()).unwrap_or_default();
+    /// A plan from `from` to `target` on `head` (whose provenance it keeps), changed by
+    /// `request` and reached by `build`; nothing to download, no rollback target, no matched
+    /// rules, no default reason: callers set what differs.
+    fn new(
+        variant: &str,
+        request: Request,
+        head: Option<Record>,
+        from: State,
+        target: State,
+        build: Build,
+    ) -> Plan {
         Plan {
             variant: variant.to_owned(),
-            request: Request::Upgrade,
+            request,
             base: head.as_ref().and_then(|h| h.base.clone()),
             head,
-            from: state.clone(),
-            diff: journal::diff(&state, &state),
-            target: state,
+            diff: journal::diff(&from, &target),
+            from,
+            target,
             download_bytes: 0,
             to: None,
             matched_rules: Vec::new(),
             default_reason: None,
+            unchanged: false,
+            build,
+        }
+    }
+
+    /// Materialize without fetching.
+    const NO_FETCH: Build = Build::Materialize {
+        fetch: false,
+        fetch_base: None,
+    };
+
+    pub(crate) fn unchanged(variant: &str, head: Option<Record>) -> Plan {
+        let state = head.as_ref().map(|h| h.state.clone()).unwrap_or_default();
+        Plan {
             unchanged: true,
-            build: Build::Materialize {
-                fetch: false,
-                fetch_base: None,
-            },
+            ..Plan::new(
+                variant,
+                Request::Upgrade,
+                head,
+                state.clone(),
+                state,
+                Plan::NO_FETCH,
+            )
         }
     }
 }
@@ -642,29 +669,20 @@ impl Session {
             .unwrap_or_else(|| self.pinned.as_ref().expect("loaded"));
         let pinned = loaded.view()?;
         let new_state = solve_state(&pinned, &old_state, &request)?;
-        let diff = journal::diff(&old_state, &new_state);
         let download_bytes = self.download_size(&pinned, &new_state, Some(&old_state));
-        let unchanged = diff.added.is_empty()
-            && diff.removed.is_empty()
-            && diff.changed.is_empty()
-            && head.is_some();
+        let build = Build::Materialize {
+            fetch: true,
+            fetch_base: Some(old_state.clone()),
+        };
+        let exists = head.is_some();
+        let plan = Plan::new(variant, journal_request, head, old_state, new_state, build);
+        let d = &plan.diff;
+        let unchanged =
+            d.added.is_empty() && d.removed.is_empty() && d.changed.is_empty() && exists;
         Ok(Plan {
-            variant: variant.to_owned(),
-            request: journal_request,
-            base: head.as_ref().and_then(|h| h.base.clone()),
-            head,
-            from: old_state.clone(),
-            target: new_state,
-            diff,
             download_bytes,
-            to: None,
-            matched_rules: Vec::new(),
-            default_reason: None,
             unchanged,
-            build: Build::Materialize {
-                fetch: true,
-                fetch_base: Some(old_state),
-            },
+            ..plan
         })
     }
 
@@ -744,26 +762,17 @@ impl Session {
         // head's commit, with the .debs of what differs.
         let fetch =
             !materializer::commit_exists(&self.repo(), &target.commit.to_hex()).unwrap_or(false);
+        let request = Request::Rollback {
+            to_seq: target.seq,
+            to: target.id,
+        };
+        let build = Build::Materialize {
+            fetch,
+            fetch_base: Some(old_state.clone()),
+        };
         Ok(Plan {
-            variant: variant.to_owned(),
-            request: Request::Rollback {
-                to_seq: target.seq,
-                to: target.id,
-            },
-            base: head.as_ref().and_then(|h| h.base.clone()),
-            diff: journal::diff(&old_state, &target.state),
-            head,
-            target: target.state.clone(),
-            download_bytes: 0,
             to: Some(target.seq),
-            matched_rules: Vec::new(),
-            default_reason: None,
-            unchanged: false,
-            build: Build::Materialize {
-                fetch,
-                fetch_base: Some(old_state.clone()),
-            },
-            from: old_state,
+            ..Plan::new(variant, request, head, old_state, target.state, build)
         })
     }
 
@@ -779,23 +788,21 @@ impl Session {
     /// the deployment exists), with `switch` making the sysroot match.
     fn plan_return(&self, variant: &str, target: Record, reason: String, switch: Switch) -> Plan {
         let (head, old_state) = self.head_state(variant);
+        let request = Request::Rollback {
+            to_seq: target.seq,
+            to: target.id,
+        };
         Plan {
-            variant: variant.to_owned(),
-            request: Request::Rollback {
-                to_seq: target.seq,
-                to: target.id,
-            },
-            base: head.as_ref().and_then(|h| h.base.clone()),
-            diff: journal::diff(&old_state, &target.state),
-            head,
-            from: old_state,
-            download_bytes: 0,
             to: Some(target.seq),
-            matched_rules: Vec::new(),
             default_reason: Some(reason),
-            unchanged: false,
-            build: Build::Switch(switch),
-            target: target.state,
+            ..Plan::new(
+                variant,
+                request,
+                head,
+                old_state,
+                target.state,
+                Build::Switch(switch),
+            )
         }
     }
 
@@ -900,32 +907,19 @@ impl Session {
         let parent_rec = h.state_at(parent, seq).map_err(query_err)?.clone();
         let seq = at.unwrap_or(parent_rec.seq);
         let txn = h.record(seq).map(|r| r.id).unwrap_or(parent_rec.id);
-        let empty = State::default();
+        let request = Request::VariantCreate {
+            parent: parent.to_owned(),
+            parent_seq: seq,
+            parent_txn: txn,
+        };
+        let (from, target) = (State::default(), parent_rec.state);
         Ok(Plan {
-            variant: variant.to_owned(),
-            request: Request::VariantCreate {
-                parent: parent.to_owned(),
-                parent_seq: seq,
-                parent_txn: txn,
-            },
-            head: None,
-            diff: journal::diff(&empty, &parent_rec.state),
-            from: empty,
-            target: parent_rec.state,
             base: Some(Provenance {
                 variant: parent.to_owned(),
                 seq,
                 txn,
             }),
-            download_bytes: 0,
-            to: None,
-            matched_rules: Vec::new(),
-            default_reason: None,
-            unchanged: false,
-            build: Build::Materialize {
-                fetch: false,
-                fetch_base: None,
-            },
+            ..Plan::new(variant, request, None, from, target, Plan::NO_FETCH)
         })
     }
 
@@ -952,24 +946,17 @@ impl Session {
                 ))
             }
         }
-        let diff = journal::diff(&old_state, &state);
-        Ok(Plan {
-            variant: variant.to_owned(),
+        let plan = Plan::new(
+            variant,
             request,
-            base: head.base.clone(),
-            unchanged: diff.is_empty(),
-            diff,
-            head: Some(head),
-            from: old_state,
-            target: state,
-            download_bytes: 0,
-            to: None,
-            matched_rules: Vec::new(),
-            default_reason: None,
-            build: Build::Materialize {
-                fetch: false,
-                fetch_base: None,
-            },
+            Some(head),
+            old_state,
+            state,
+            Plan::NO_FETCH,
+        );
+        Ok(Plan {
+            unchanged: plan.diff.is_empty(),
+            ..plan
         })
     }
 
@@ -988,31 +975,23 @@ impl Session {
         base: Option<Provenance>,
         force: bool,
     ) -> Plan {
-        let diff = journal::diff(from, &target);
         let same_base = head.map(|h| h.base.clone()) == Some(base.clone());
-        let unchanged = diff.is_empty() && same_base && !force;
+        let build = Build::Materialize {
+            fetch: true,
+            fetch_base: None,
+        };
+        let plan = Plan::new(variant, request, head.cloned(), from.clone(), target, build);
+        let unchanged = plan.diff.is_empty() && same_base && !force;
         let download_bytes = if unchanged {
             0
         } else {
-            self.download_size(pinned, &target, None)
+            self.download_size(pinned, &plan.target, None)
         };
         Plan {
-            variant: variant.to_owned(),
-            request,
-            head: head.cloned(),
-            from: from.clone(),
-            target,
             base,
-            diff,
             download_bytes,
-            to: None,
-            matched_rules: Vec::new(),
-            default_reason: None,
             unchanged,
-            build: Build::Materialize {
-                fetch: true,
-                fetch_base: None,
-            },
+            ..plan
         }
     }
 

@@ -7,7 +7,7 @@
 //! entry of `remotes.json` in the machine's state directory, with its keyring beside it, which
 //! particle uses to verify the published index and journal before it reads them.
 
-use crate::publish::{particle_url, Published, PublishedVariant, PUBLISHED_FILE};
+use crate::publish::PublishedVariant;
 use crate::session::{ostree_error, Session};
 use crate::state::Machine;
 use crate::txn::{Change, Committed, Observer, RunOptions};
@@ -79,20 +79,6 @@ fn repo_flag(m: &Machine) -> std::ffi::OsString {
     f
 }
 
-/// `url` as a URL (`file://` for a path).
-fn as_url(url: &str) -> String {
-    if url.contains("://") {
-        url.to_owned()
-    } else {
-        format!(
-            "file://{}",
-            std::fs::canonicalize(url)
-                .unwrap_or_else(|_| PathBuf::from(url))
-                .display()
-        )
-    }
-}
-
 impl Session {
     fn machine_or_refuse(&self, what: &str) -> Result<Machine> {
         self.state.machine.clone().ok_or_else(|| {
@@ -123,7 +109,7 @@ impl Session {
                 "{name:?} is not a valid remote name (letters, digits, + - .)"
             )));
         }
-        let url = as_url(url);
+        let url = crate::publish::repo_url(url);
         if !(url.starts_with("file:///")
             || url.starts_with("http://")
             || url.starts_with("https://"))
@@ -216,46 +202,19 @@ impl Session {
             .last()
             .map(|r| r.variant.clone())
             .ok_or_else(|| Error::new(ErrorKind::MachineState, "the machine's journal is empty"))?;
-        let purl = particle_url(&remote.url);
-        let fetcher = store::Fetcher::new()
-            .map_err(|e| Error::new(ErrorKind::Fetch, e.to_string()).with_source(e))?;
-        let get = |rel: &str, limit: u64| {
-            fetcher
-                .get_blocking(&store::join_uri(&purl, rel), limit)
-                .map_err(|e| Error::new(ErrorKind::Fetch, e.to_string()).with_source(e))
-        };
         let work = tempfile::Builder::new()
             .prefix("particle-upgrade-")
             .tempdir()
             .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
-        let index = get(PUBLISHED_FILE, 64 << 20)?;
-        let signature_checked = match &remote.keyring {
-            Some(k) => {
-                let sig = get(&format!("{PUBLISHED_FILE}.sig"), 1 << 20)?;
-                let (d, s) = (work.path().join(PUBLISHED_FILE), work.path().join("sig"));
-                std::fs::write(&d, &index)
-                    .and_then(|()| std::fs::write(&s, &sig))
-                    .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
-                crate::gpg::verify_detached(k, &d, &s)?;
-                true
-            }
-            None => {
-                obs.note(&format!(
-                    "remote {}: no keyring, so nothing it serves is signature-checked",
-                    remote.name
-                ));
-                false
-            }
-        };
-        let published: Published = serde_json::from_slice(&index).map_err(|e| {
-            Error::new(
-                ErrorKind::BadIndex,
-                format!(
-                    "{}: not a published index: {e}",
-                    store::join_uri(&purl, PUBLISHED_FILE)
-                ),
-            )
-        })?;
+        let fetched =
+            crate::publish::fetch_published(&remote.url, remote.keyring.as_deref(), work.path())?;
+        if !fetched.signature_checked {
+            obs.note(&format!(
+                "remote {}: no keyring, so nothing it serves is signature-checked",
+                remote.name
+            ));
+        }
+        let published = &fetched.published;
         let offered = published
             .variants
             .iter()
@@ -268,31 +227,12 @@ impl Session {
                 )
             })?;
         // The published journal, checked against the (verified) index, names the offer's state.
-        let bytes = get(&published.journal.path, published.journal.bytes + 1)?;
-        let sha = store::Sha256::of(&bytes).to_hex();
-        if sha != published.journal.sha256 {
-            return Err(Error::new(
-                ErrorKind::HashMismatch,
-                format!(
-                    "{}: SHA256 {sha}, but the published index says {}",
-                    store::join_uri(&purl, &published.journal.path),
-                    published.journal.sha256
-                ),
-            )
-            .hint("nothing was changed"));
-        }
-        let jdir = work.path().join("journal");
-        std::fs::create_dir_all(&jdir).map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
-        std::fs::write(jdir.join("records"), &bytes)
-            .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
-        let (pj, _) = journal::Journal::open_read_only(&jdir)
-            .map_err(|e| Error::new(ErrorKind::Journal, e.to_string()).with_source(e))?;
-        pj.verify(|_| Ok(())).map_err(|bad| {
-            Error::new(
-                ErrorKind::JournalCorrupt,
-                format!("the published journal does not verify: {bad}"),
-            )
-        })?;
+        let pj = crate::publish::open_journal(
+            &work.path().join("journal"),
+            &fetched.journal,
+            &published.journal,
+            &fetched.journal_uri,
+        )?;
         let record = pj
             .history()
             .record(offered.txn)
@@ -326,7 +266,7 @@ impl Session {
             current,
             up_to_date,
             diff,
-            signature_checked,
+            signature_checked: fetched.signature_checked,
         })
     }
 
