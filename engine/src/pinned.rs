@@ -207,12 +207,12 @@ impl<'p> PinnedView<'p> {
         }
     }
 
-    /// The package with this name, version and architecture. If several sources (or several
-    /// components of one) have it, the last in universe order, whose .deb is as good as any.
-    pub(crate) fn find(&self, name: &str, version: &str, arch: &str) -> Option<PkgRef> {
-        self.named(name).into_iter().rfind(|&r| {
+    /// The package a resolved entry names: this name, version and architecture with this
+    /// .deb (several sources may list one version with different .debs; the solver chose one).
+    pub(crate) fn find(&self, e: &store::PackageEntry) -> Option<PkgRef> {
+        self.named(&e.name).into_iter().find(|&r| {
             let p = self.record(r);
-            p.version == version && p.arch == arch
+            p.version == e.version && p.arch == e.arch && p.sha256 == e.sha256
         })
     }
 
@@ -398,14 +398,15 @@ Filename: pool/contrib/dup_1.0_amd64.deb
             assert_eq!(planned, expected, "{req:?}");
             assert!(!planned.packages.is_empty());
             for p in &planned.packages {
-                let a = table.find(&p.name, &p.version, &p.arch).expect("found");
-                let b = owned.find(&p.name, &p.version, &p.arch).expect("found");
+                let a = table.find(p).expect("found");
+                let b = owned.find(p).expect("found");
                 assert_eq!(table.record(a), owned.record(b));
                 assert_eq!(table.package(a), owned.package(b));
                 assert_eq!(table.origin(a), owned.origin(b));
             }
         }
-        // Of the package listed twice, both pick the last (as the map they replace did).
+        // Of the package listed twice with different .debs, both pick the first in universe
+        // order, apt's rule (until the sixteenth issue's solver change, particle took the last).
         let upgraded =
             crate::txn::solve_state(&table, &State::default(), &cases[0].1).expect("solves");
         let dup = upgraded
@@ -413,11 +414,29 @@ Filename: pool/contrib/dup_1.0_amd64.deb
             .iter()
             .find(|p| p.name == "dup")
             .expect("recommended");
-        assert_eq!(dup.sha256, store::Sha256([8; 32]));
+        assert_eq!(dup.sha256, store::Sha256([7; 32]));
         assert_eq!(table.named("dup").len(), 2);
         assert_eq!(owned.named("dup").len(), 2);
         assert!(table.named("mta").is_empty() && owned.named("mta").is_empty());
-        assert_eq!(table.find("lib", "3.0", "amd64"), None);
-        assert_eq!(owned.find("lib", "3.0", "amd64"), None);
+        let entry = |version: &str, sha: u8| PackageEntry {
+            name: "dup".into(),
+            version: version.into(),
+            arch: "amd64".into(),
+            sha256: store::Sha256([sha; 32]),
+        };
+        for view in [&table, &owned] {
+            assert_eq!(
+                view.record(view.find(&entry("1.0", 8)).expect("second"))
+                    .size,
+                80
+            );
+            assert_eq!(
+                view.record(view.find(&entry("1.0", 7)).expect("first"))
+                    .size,
+                70
+            );
+            assert_eq!(view.find(&entry("1.0", 9)), None);
+            assert_eq!(view.find(&entry("3.0", 7)), None);
+        }
     }
 }

@@ -381,25 +381,8 @@ pub(crate) fn solve_state(
         t.elapsed(),
         solution.packages.len()
     );
-    let mut packages = Vec::with_capacity(solution.packages.len());
-    for c in &solution.packages {
-        let r = pinned.find(&c.name, &c.version, &c.arch).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Internal,
-                format!(
-                    "solver chose {} {} which no pinned index has",
-                    c.name, c.version
-                ),
-            )
-        })?;
-        let p = pinned.record(r);
-        packages.push(PackageEntry {
-            name: p.name.to_owned(),
-            version: p.version.to_owned(),
-            arch: p.arch.to_owned(),
-            sha256: p.sha256,
-        });
-    }
+    let mut packages: Vec<PackageEntry> =
+        solution.packages.into_iter().map(|c| c.package).collect();
     packages.sort();
     Ok(State {
         indices: pinned.indices.clone(),
@@ -697,7 +680,7 @@ impl Session {
         let missing: Vec<&PackageEntry> = state
             .packages
             .iter()
-            .filter(|p| pinned.find(&p.name, &p.version, &p.arch).is_none())
+            .filter(|p| pinned.find(p).is_none())
             .collect();
         let Some(head) = head.filter(|_| !missing.is_empty()) else {
             return Ok(Vec::new());
@@ -745,7 +728,7 @@ impl Session {
             .iter()
             .filter(|p| !base.is_some_and(|b| has_package(b, p)))
             .filter(|p| store.is_none_or(|st| st.deb_by_sha256(&p.sha256).ok().flatten().is_none()))
-            .filter_map(|p| pinned.find(&p.name, &p.version, &p.arch))
+            .filter_map(|p| pinned.find(p))
             .map(|r| pinned.record(r).size)
             .sum()
     }
@@ -1057,7 +1040,7 @@ impl Session {
             if base.is_some_and(|b| has_package(b, p)) || st.deb_by_sha256(&p.sha256)?.is_some() {
                 continue;
             }
-            let r = pinned.find(&p.name, &p.version, &p.arch).ok_or_else(|| {
+            let r = pinned.find(p).ok_or_else(|| {
                 Error::new(
                     ErrorKind::MissingDeb,
                     format!(

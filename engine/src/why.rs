@@ -56,11 +56,7 @@ fn why(ctx: &Session, package: &str, variant: &str) -> Result<Why> {
     let meta: Vec<Option<Cow<'_, store::Package>>> = state
         .packages
         .iter()
-        .map(|e| {
-            pinned
-                .find(&e.name, &e.version, &e.arch)
-                .map(|r| pinned.package(r))
-        })
+        .map(|e| pinned.find(e).map(|r| pinned.package(r)))
         .collect();
     let index_of: HashMap<&str, usize> = state
         .packages

@@ -145,6 +145,8 @@ fn answer(text: &str) -> Result<String, String> {
             .filter(|a| **a != req.architecture)
             .cloned()
             .collect(),
+        // apt sent only installed and candidate versions: its pins are applied already.
+        pins: Vec::new(),
     };
     let solver = Solver::new(&req.universe, &options);
     let installed: Vec<Installed> = req

@@ -234,6 +234,10 @@ pub struct Options {
     pub arch: String,
     /// Foreign architectures enabled as with `dpkg --add-architecture`.
     pub foreign_archs: Vec<String>,
+    /// apt's pin priority of each package, in universe order ([`crate::policy`]); a package
+    /// past the end has [`crate::policy::DEFAULT_PRIORITY`]. Candidates are ordered by it
+    /// first (then newest version first); a package of priority 0 or less is never chosen.
+    pub pins: Vec<i16>,
 }
 
 impl Default for Options {
@@ -241,6 +245,7 @@ impl Default for Options {
         Options {
             arch: store::native_architecture().to_owned(),
             foreign_archs: Vec::new(),
+            pins: Vec::new(),
         }
     }
 }
@@ -360,6 +365,8 @@ pub(crate) struct Index<'u> {
     heads: Heads<'u>,
     pub(crate) native: String,
     foreign: Vec<String>,
+    /// [`Options::pins`].
+    pins: Vec<i16>,
     lookups: Lookups<'u>,
     /// Considered native packages that are `Essential: yes` or `Priority: required`, in
     /// universe order (for [`Index::base_names`], without a pass over every package per solve).
@@ -406,6 +413,7 @@ impl<'u> Index<'u> {
                 heads: Heads::Table(table),
                 native: options.arch.clone(),
                 foreign: options.foreign_archs.clone(),
+                pins: options.pins.clone(),
                 lookups: Lookups::Stored {
                     dir,
                     named: (0..dir.len()).map(|_| OnceCell::new()).collect(),
@@ -465,7 +473,8 @@ impl<'u> Index<'u> {
         };
         let mut base = Vec::new();
         for (i, h) in heads.enumerate() {
-            let considered = considered(h.arch, &options.arch, &options.foreign_archs);
+            let considered = considered(h.arch, &options.arch, &options.foreign_archs)
+                && pin_of(&options.pins, i as Pkg) > 0;
             if considered {
                 by_name
                     .entry(h.name)
@@ -489,6 +498,7 @@ impl<'u> Index<'u> {
             heads: Heads::Arrays(a),
             native: options.arch.clone(),
             foreign: options.foreign_archs.clone(),
+            pins: options.pins.clone(),
             lookups,
             base,
         }
@@ -564,10 +574,13 @@ impl<'u> Index<'u> {
         list.dedup();
     }
 
-    /// Candidate order among packages of one name: newest version first, native before foreign,
-    /// then universe order.
+    /// Candidate order among packages of one name: highest pin priority first (apt's
+    /// candidate), then newest version, native before foreign, then universe order (of one
+    /// name, version and architecture listed by several sources, the first source's).
     fn prefer(&self, a: Pkg, b: Pkg) -> Ordering {
-        compare_versions(self.version(b), self.version(a))
+        self.pin(b)
+            .cmp(&self.pin(a))
+            .then_with(|| compare_versions(self.version(b), self.version(a)))
             .then_with(|| (self.eff_arch(a) != self.native).cmp(&(self.eff_arch(b) != self.native)))
             .then_with(|| self.arch(a).cmp(self.arch(b)))
             .then_with(|| a.cmp(&b))
@@ -577,6 +590,14 @@ impl<'u> Index<'u> {
         match &self.heads {
             Heads::Arrays(a) => a.names.len(),
             Heads::Table(t) => t.len(),
+        }
+    }
+
+    /// The SHA256 of package `p`'s .deb, as its index lists it.
+    pub(crate) fn sha256(&self, p: Pkg) -> store::Sha256 {
+        match &self.source {
+            Source::Owned(pkgs) => pkgs[p as usize].sha256,
+            Source::Table { table, .. } => store::Sha256(table.packages[p as usize].sha256),
         }
     }
 
@@ -720,11 +741,15 @@ impl<'u> Index<'u> {
     pub(crate) fn considered(&self, p: Pkg) -> bool {
         match &self.heads {
             Heads::Arrays(a) => a.considered[p as usize],
-            Heads::Table(t) => t
-                .packages
-                .get(p as usize)
-                .is_some_and(|r| considered(t.str(&r.arch), &self.native, &self.foreign)),
+            Heads::Table(t) => t.packages.get(p as usize).is_some_and(|r| {
+                considered(t.str(&r.arch), &self.native, &self.foreign) && self.pin(p) > 0
+            }),
         }
+    }
+
+    /// The package's pin priority ([`Options::pins`]).
+    pub(crate) fn pin(&self, p: Pkg) -> i16 {
+        pin_of(&self.pins, p)
     }
 
     /// The architecture a package installs as (`all` counts as native).
@@ -1000,6 +1025,13 @@ impl<'u> Index<'u> {
         names.dedup();
         names
     }
+}
+
+/// Package `p`'s pin priority in `pins`.
+fn pin_of(pins: &[i16], p: Pkg) -> i16 {
+    pins.get(p as usize)
+        .copied()
+        .unwrap_or(crate::policy::DEFAULT_PRIORITY)
 }
 
 /// Whether the solver considers packages of architecture `arch`.

@@ -39,6 +39,7 @@ mod distcheck;
 pub mod edsp;
 mod explain;
 mod index;
+pub mod policy;
 mod problem;
 mod sat;
 mod solve;

@@ -3,6 +3,7 @@
 
 use crate::explain::{explain, minimize, Explanation, Step};
 use crate::index::{Field, Index, Options, Pkg};
+use crate::policy;
 use crate::problem::{dedup_keep_order, Info, Outcome, Problem};
 use crate::sat::{Cid, Lit, Val};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -48,13 +49,24 @@ pub enum Reason {
 /// One package of the target set.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Chosen {
-    pub name: String,
-    pub version: String,
-    pub arch: String,
+    /// Name, version, architecture and the SHA256 of the .deb: the one type that carries a
+    /// resolved package from here through the journal to the materializer. Of one name,
+    /// version and architecture listed by several indices, the first in universe order (the
+    /// order of the sources) among those of the highest pin priority.
+    #[serde(flatten)]
+    pub package: store::PackageEntry,
     pub reason: Reason,
     /// Index (in `Solution::packages`) of the package that pulled this one in, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<usize>,
+}
+
+/// A chosen package reads as its [`store::PackageEntry`] (`c.name`, `c.sha256`).
+impl std::ops::Deref for Chosen {
+    type Target = store::PackageEntry;
+    fn deref(&self) -> &store::PackageEntry {
+        &self.package
+    }
 }
 
 /// What happens to one package name:arch.
@@ -351,14 +363,32 @@ impl<'u> Solver<'u> {
                 .iter()
                 .copied()
                 .find(|&p| ix.pkg(p).version == inst.version);
-            if let (Some(e), false) = (exact, request.upgrade) {
-                kept.push(e);
+            if request.upgrade {
+                // apt's candidate: the installed version counts at least 100, and nothing
+                // older than it is taken below 1000 (policy::candidate).
+                let versions: Vec<policy::Version<'_>> = same
+                    .iter()
+                    .map(|&p| policy::Version {
+                        version: ix.version(p),
+                        priority: if ix.version(p) == inst.version {
+                            ix.pin(p).max(policy::INSTALLED_PRIORITY)
+                        } else {
+                            ix.pin(p)
+                        },
+                    })
+                    .collect();
+                let cand = policy::candidate(&versions, Some(&inst.version)).map(|i| same[i]);
+                kept.extend(cand);
+                kept.extend(exact.filter(|&e| Some(e) != cand));
+                kept.extend(
+                    same.iter()
+                        .copied()
+                        .filter(|&p| Some(p) != cand && Some(p) != exact),
+                );
+            } else {
+                kept.extend(exact);
+                kept.extend(same.iter().copied().filter(|&p| Some(p) != exact));
             }
-            kept.extend(
-                same.iter()
-                    .copied()
-                    .filter(|&p| request.upgrade || Some(p) != exact),
-            );
         }
         for &p in &kept {
             pb.activate(p);
@@ -646,9 +676,12 @@ impl<'u> Solver<'u> {
             .map(|(&p, r)| {
                 let (reason, parent) = r.unwrap_or((Reason::Installed, None));
                 Chosen {
-                    name: ix.name(p).to_owned(),
-                    version: ix.version(p).to_owned(),
-                    arch: ix.arch(p).to_owned(),
+                    package: store::PackageEntry {
+                        name: ix.name(p).to_owned(),
+                        version: ix.version(p).to_owned(),
+                        arch: ix.arch(p).to_owned(),
+                        sha256: ix.sha256(p),
+                    },
                     reason,
                     parent,
                 }

@@ -277,6 +277,7 @@ fn multi_arch() {
     let o = Options {
         arch: "amd64".into(),
         foreign_archs: vec!["i386".into()],
+        ..Options::default()
     };
     insta::assert_snapshot!(
         "multiarch_same_foreign_allowed",
@@ -653,6 +654,7 @@ fn explanation_renders_foreign_architectures_and_instances() {
     let o = Options {
         arch: "amd64".into(),
         foreign_archs: vec!["i386".into()],
+        ..Options::default()
     };
     let parsed = universe(&u);
     let Err(SolveError::Unsatisfiable { explanation, .. }) =
@@ -873,4 +875,126 @@ proptest! {
             prop_assert!(Solver::new(&fewer, &opts()).solve(&request, &[]).is_ok());
         }
     }
+}
+
+/// The (name, version) pairs of a solution.
+fn chosen(s: &Result<Solution, SolveError>) -> Vec<(String, String)> {
+    s.as_ref()
+        .expect("solves")
+        .packages
+        .iter()
+        .map(|c| (c.name.clone(), c.version.clone()))
+        .collect()
+}
+
+/// Solves over the owned universe and both table forms, which must agree.
+fn solve_pinned(
+    text: &str,
+    pins: &[i16],
+    request: &Request,
+    installed: &[Installed],
+) -> Vec<(String, String)> {
+    let options = Options {
+        pins: pins.to_vec(),
+        ..Options::default()
+    };
+    let u = universe(text);
+    let got = Solver::new(&u, &options).solve(request, installed);
+    agrees_over_the_table(text, &options, request, installed, &got);
+    chosen(&got)
+}
+
+#[test]
+fn pin_priorities_choose_the_candidate_as_apt_does() {
+    // hello 2.0 in a NotAutomatic backports (priority 1), 1.0 in the release (500).
+    let u = "hello=1.0 Depends: lib
+             lib=1.0
+             hello=2.0 Depends: lib (>= 2.0)
+             lib=2.0";
+    let one = |name: &str, v: &str| (name.to_owned(), v.to_owned());
+    // No pins: the newest.
+    assert_eq!(
+        solve_pinned(u, &[], &install(&["hello"]), &[]),
+        [one("hello", "2.0"), one("lib", "2.0")]
+    );
+    // Backports at 1: the release's version, and its dependency from the release.
+    let pins = [500, 500, 1, 1];
+    assert_eq!(
+        solve_pinned(u, &pins, &install(&["hello"]), &[]),
+        [one("hello", "1.0"), one("lib", "1.0")]
+    );
+    // Asked for by version, backports' is taken (and pulls its dependency from backports).
+    assert_eq!(
+        solve_pinned(u, &pins, &install(&["hello=2.0"]), &[]),
+        [one("hello", "2.0"), one("lib", "2.0")]
+    );
+    // A negative pin: never chosen, even when it is the only version of a name.
+    assert_eq!(
+        solve_pinned(u, &[500, 500, -1, -1], &install(&["hello"]), &[]),
+        [one("hello", "1.0"), one("lib", "1.0")]
+    );
+    let never = Solver::new(
+        &universe(u),
+        &Options {
+            pins: vec![-1, -1, -1, -1],
+            ..Options::default()
+        },
+    )
+    .solve(&install(&["hello"]), &[]);
+    assert!(
+        matches!(never, Err(SolveError::Unknown { .. })),
+        "{never:?}"
+    );
+}
+
+#[test]
+fn an_upgrade_follows_apts_candidate_rule() {
+    let u = "hello=1.0
+             hello=2.0
+             hello=2.1";
+    let upgrade = Request {
+        upgrade: true,
+        ..Request::default()
+    };
+    let one = |v: &str| vec![("hello".to_owned(), v.to_owned())];
+    // Installed from backports (2.0, priority 1 there): the release's 1.0 (500) is older, so
+    // not a candidate below 1000; backports' 2.1 at 1 loses to the installed version's 100.
+    assert_eq!(
+        solve_pinned(u, &[500, 1, 1], &upgrade, &[inst("hello", "2.0")]),
+        one("2.0")
+    );
+    // With ButAutomaticUpgrades (100) the installed backports version moves to 2.1.
+    assert_eq!(
+        solve_pinned(u, &[500, 100, 100], &upgrade, &[inst("hello", "2.0")]),
+        one("2.1")
+    );
+    // A pin of 1000 or more may downgrade.
+    assert_eq!(
+        solve_pinned(u, &[1001, 100, 100], &upgrade, &[inst("hello", "2.0")]),
+        one("1.0")
+    );
+    // Without pins, the newest.
+    assert_eq!(
+        solve_pinned(u, &[], &upgrade, &[inst("hello", "1.0")]),
+        one("2.1")
+    );
+}
+
+#[test]
+fn a_version_listed_twice_is_taken_from_the_first_index_with_its_sha256() {
+    let u = "hello=1.0 SHA256: 0101010101010101010101010101010101010101010101010101010101010101
+             hello=1.0 SHA256: 0202020202020202020202020202020202020202020202020202020202020202";
+    let solution = Solver::new(&universe(u), &opts())
+        .solve(&install(&["hello"]), &[])
+        .expect("solves");
+    assert_eq!(solution.packages[0].sha256, store::Sha256([1; 32]));
+    // The higher pin wins over the order.
+    let options = Options {
+        pins: vec![100, 500],
+        ..Options::default()
+    };
+    let solution = Solver::new(&universe(u), &options)
+        .solve(&install(&["hello"]), &[])
+        .expect("solves");
+    assert_eq!(solution.packages[0].sha256, store::Sha256([2; 32]));
 }
