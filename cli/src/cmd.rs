@@ -440,6 +440,10 @@ pub(crate) enum RepoCmd {
         /// OpenPGP keyring that signs the archive's InRelease
         #[arg(long, default_value = "/usr/share/keyrings/debian-archive-keyring.gpg")]
         keyring: PathBuf,
+        /// apt pin priority of every index of the source (default 500, or 1 for a Release
+        /// marked NotAutomatic, 100 with ButAutomaticUpgrades)
+        #[arg(long, allow_hyphen_values = true)]
+        priority: Option<i16>,
     },
     /// Import deb822 .sources files (default: the host's apt sources)
     ImportApt {
@@ -448,6 +452,14 @@ pub(crate) enum RepoCmd {
     },
     /// List sources and their pinned snapshots
     List,
+    /// Pin priorities: every index file's, or each package's candidate and versions (as
+    /// apt-cache policy; preferences in <root>/preferences and <root>/preferences.d/)
+    Policy {
+        /// Packages (`name` or `name:arch`)
+        packages: Vec<String>,
+        #[arg(long)]
+        variant: Option<String>,
+    },
     /// Fetch and verify InRelease and indices for every source; pin the result
     Update,
 }
@@ -595,25 +607,18 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             variant,
             upto,
             into,
-            from: Some(url),
+            from,
             keyring,
             verify,
-        } => {
-            let _ = (variant, upto);
-            crate::publish::replay_from(&url, into.as_deref(), keyring.as_deref(), verify, g)
-        }
-        Command::Replay {
-            variant,
-            upto,
-            into,
-            from: None,
-            verify,
-            ..
-        } => {
-            let into =
-                into.ok_or_else(|| CliError::usage("replay needs --into DIR2 or --from URL"))?;
-            txn::replay(&g.root, variant, upto, &into, verify, g.json, g.quiet)
-        }
+        } => match (from, into) {
+            (Some(url), into) => {
+                crate::publish::replay_from(&url, into.as_deref(), keyring.as_deref(), verify, g)
+            }
+            (None, Some(into)) => {
+                txn::replay(&g.root, variant, upto, &into, verify, g.json, g.quiet)
+            }
+            (None, None) => Err(CliError::usage("replay needs --into DIR2 or --from URL").into()),
+        },
         Command::Remote(RemoteCmd::Add {
             name,
             url,
@@ -755,16 +760,12 @@ fn why(root: &Path, package: &str, variant: &str, json: bool) -> anyhow::Result<
         None if w.root == "essential" => "an essential package".to_owned(),
         None => format!("a {} package", w.root),
     };
+    let (p, v) = (&w.package, &w.version);
     if w.chain.len() == 1 {
-        println!(
-            "{} {} is installed because it is {root_is}",
-            w.package, w.version
-        );
+        println!("{p} {v} is installed because it is {root_is}");
     } else {
-        println!(
-            "{} {} is installed because {} ({root_is}) needs it:",
-            w.package, w.version, w.chain[0]
-        );
+        let top = &w.chain[0];
+        println!("{p} {v} is installed because {top} ({root_is}) needs it:");
         println!("  {}", w.chain.join(" -> "));
     }
     Ok(())
@@ -826,6 +827,7 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
             components,
             architectures,
             keyring,
+            priority,
         } => {
             let source = engine::sources::source_config(
                 name,
@@ -834,6 +836,7 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
                 components,
                 architectures,
                 keyring,
+                priority,
             )?;
             engine::sources::add(&g.root, &source)?;
             if g.json {
@@ -869,18 +872,7 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
         RepoCmd::List => {
             let sources = engine::sources::list(&g.root)?;
             if g.json {
-                let list: Vec<_> = sources
-                    .iter()
-                    .map(|(s, pin)| {
-                        serde_json::json!({
-                            "name": s.name, "uri": s.uri, "suite": s.suite, "components": s.components,
-                            "architectures": s.architectures, "keyring": s.keyring,
-                            "pinned": pin.as_ref().map(|p| serde_json::json!({
-                                "inrelease_sha256": p.inrelease_sha256, "date": store::format_utc(p.date),
-                                "packages": p.packages })),
-                        })
-                    })
-                    .collect();
+                let list = engine::sources::listed(&sources);
                 print_json(&serde_json::json!({ "sources": list }))?;
             } else {
                 let mut rows = vec![vec![
@@ -911,6 +903,24 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        RepoCmd::Policy { packages, variant } => {
+            let mut session = engine::Session::read(&g.root)?;
+            if packages.is_empty() {
+                let files = session.policy_files()?;
+                if g.json {
+                    return print_json(&serde_json::json!({ "files": files }));
+                }
+                files.iter().for_each(|f| println!("{f}"));
+                return Ok(());
+            }
+            let variant = variant.unwrap_or_else(|| engine::machine::default_variant(&g.root));
+            let policies = session.policy(&variant, &packages)?;
+            if g.json {
+                return print_json(&serde_json::json!({ "packages": policies }));
+            }
+            policies.iter().for_each(|p| print!("{p}"));
+            Ok(())
+        }
         RepoCmd::Update => {
             let (sources, outcomes) = engine::sources::update(&g.root)?;
             let mut json_sources = Vec::new();
@@ -929,15 +939,7 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
                                 if pin.signers.len() == 1 { "" } else { "s" }
                             );
                         }
-                        let suite = sources
-                            .iter()
-                            .find(|s| s.name == pin.source)
-                            .map(|s| s.suite.clone())
-                            .unwrap_or_default();
-                        json_sources.push(serde_json::json!({
-                            "name": pin.source, "suite": suite, "packages": pin.packages,
-                            "inrelease_sha256": pin.inrelease_sha256, "changed": changed,
-                        }));
+                        json_sources.push(engine::sources::updated(&sources, &pin, changed));
                     }
                     store::UpdateOutcome::Failed {
                         source,

@@ -190,6 +190,9 @@ _particle() {
             particle__subcmd__help__subcmd__repo,list)
                 cmd="particle__subcmd__help__subcmd__repo__subcmd__list"
                 ;;
+            particle__subcmd__help__subcmd__repo,policy)
+                cmd="particle__subcmd__help__subcmd__repo__subcmd__policy"
+                ;;
             particle__subcmd__help__subcmd__repo,update)
                 cmd="particle__subcmd__help__subcmd__repo__subcmd__update"
                 ;;
@@ -292,6 +295,9 @@ _particle() {
             particle__subcmd__repo,list)
                 cmd="particle__subcmd__repo__subcmd__list"
                 ;;
+            particle__subcmd__repo,policy)
+                cmd="particle__subcmd__repo__subcmd__policy"
+                ;;
             particle__subcmd__repo,update)
                 cmd="particle__subcmd__repo__subcmd__update"
                 ;;
@@ -306,6 +312,9 @@ _particle() {
                 ;;
             particle__subcmd__repo__subcmd__help,list)
                 cmd="particle__subcmd__repo__subcmd__help__subcmd__list"
+                ;;
+            particle__subcmd__repo__subcmd__help,policy)
+                cmd="particle__subcmd__repo__subcmd__help__subcmd__policy"
                 ;;
             particle__subcmd__repo__subcmd__help,update)
                 cmd="particle__subcmd__repo__subcmd__help__subcmd__update"
@@ -1109,7 +1118,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__help__subcmd__repo)
-            opts="add import-apt list update"
+            opts="add import-apt list policy update"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1151,6 +1160,20 @@ _particle() {
             return 0
             ;;
         particle__subcmd__help__subcmd__repo__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__help__subcmd__repo__subcmd__policy)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1873,7 +1896,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__repo)
-            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version add import-apt list update help"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version add import-apt list policy update help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1895,7 +1918,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__repo__subcmd__add)
-            opts="-v -q -h -V --uri --suite --component --arch --keyring --root --sysroot --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --uri --suite --component --arch --keyring --priority --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1921,6 +1944,10 @@ _particle() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --priority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1937,7 +1964,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__repo__subcmd__help)
-            opts="add import-apt list update help"
+            opts="add import-apt list policy update help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2006,6 +2033,20 @@ _particle() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        particle__subcmd__repo__subcmd__help__subcmd__policy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         particle__subcmd__repo__subcmd__help__subcmd__update)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -2049,6 +2090,32 @@ _particle() {
                 return 0
             fi
             case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__repo__subcmd__policy)
+            opts="-v -q -h -V --variant --root --sysroot --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --variant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -63,23 +63,25 @@ complete -c particle -n "__fish_particle_using_subcommand init" -s v -l verbose 
 complete -c particle -n "__fish_particle_using_subcommand init" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand init" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand init" -s V -l version -d 'Print version'
-complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
-complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
-complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -l json -d 'Print exactly one JSON document on stdout (errors too)'
-complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -s v -l verbose -d 'More detail on stderr (repeat for more)'
-complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -s q -l quiet -d 'Only errors on stderr'
-complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -s h -l help -d 'Print help'
-complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -s V -l version -d 'Print version'
-complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -f -a "add" -d 'Add an archive source'
-complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -f -a "import-apt" -d 'Import deb822 .sources files (default: the host\'s apt sources)'
-complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -f -a "list" -d 'List sources and their pinned snapshots'
-complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -f -a "update" -d 'Fetch and verify InRelease and indices for every source; pin the result'
-complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list update help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list policy update help" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list policy update help" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list policy update help" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list policy update help" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list policy update help" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list policy update help" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list policy update help" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list policy update help" -f -a "add" -d 'Add an archive source'
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list policy update help" -f -a "import-apt" -d 'Import deb822 .sources files (default: the host\'s apt sources)'
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list policy update help" -f -a "list" -d 'List sources and their pinned snapshots'
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list policy update help" -f -a "policy" -d 'Pin priorities: every index file\'s, or each package\'s candidate and versions (as apt-cache policy; preferences in <root>/preferences and <root>/preferences.d/)'
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list policy update help" -f -a "update" -d 'Fetch and verify InRelease and indices for every source; pin the result'
+complete -c particle -n "__fish_particle_using_subcommand repo; and not __fish_seen_subcommand_from add import-apt list policy update help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -l uri -d 'Archive root: file:///..., http://... or https://...' -r
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -l suite -d 'Suite or codename (e.g. bookworm)' -r
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -l component -d 'Components (repeatable; default main)' -r
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -l arch -d 'Architectures (repeatable; default amd64)' -r
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -l keyring -d 'OpenPGP keyring that signs the archive\'s InRelease' -r -F
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -l priority -d 'apt pin priority of every index of the source (default 500, or 1 for a Release marked NotAutomatic, 100 with ButAutomaticUpgrades)' -r
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from add" -l json -d 'Print exactly one JSON document on stdout (errors too)'
@@ -101,6 +103,14 @@ complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from policy" -l variant -r
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from policy" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from policy" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from policy" -l json -d 'Print exactly one JSON document on stdout (errors too)'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from policy" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from policy" -s q -l quiet -d 'Only errors on stderr'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from policy" -s h -l help -d 'Print help'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from policy" -s V -l version -d 'Print version'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from update" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from update" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from update" -l json -d 'Print exactly one JSON document on stdout (errors too)'
@@ -111,6 +121,7 @@ complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add an archive source'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "import-apt" -d 'Import deb822 .sources files (default: the host\'s apt sources)'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "list" -d 'List sources and their pinned snapshots'
+complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "policy" -d 'Pin priorities: every index file\'s, or each package\'s candidate and versions (as apt-cache policy; preferences in <root>/preferences and <root>/preferences.d/)'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "update" -d 'Fetch and verify InRelease and indices for every source; pin the result'
 complete -c particle -n "__fish_particle_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c particle -n "__fish_particle_using_subcommand store; and not __fish_seen_subcommand_from verify fetch help" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
@@ -621,6 +632,7 @@ complete -c particle -n "__fish_particle_using_subcommand help; and not __fish_s
 complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "add" -d 'Add an archive source'
 complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "import-apt" -d 'Import deb822 .sources files (default: the host\'s apt sources)'
 complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "list" -d 'List sources and their pinned snapshots'
+complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "policy" -d 'Pin priorities: every index file\'s, or each package\'s candidate and versions (as apt-cache policy; preferences in <root>/preferences and <root>/preferences.d/)'
 complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "update" -d 'Fetch and verify InRelease and indices for every source; pin the result'
 complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "verify" -d 'Re-hash every stored object; exit 1 naming the first bad one'
 complete -c particle -n "__fish_particle_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "fetch" -d 'Fetch and verify packages (PKG or PKG=VERSION) into the store without a transaction'

@@ -257,6 +257,8 @@ pub enum ErrorKind {
     NoSources,
     /// `bad_sources`: the sources file does not parse.
     BadSources,
+    /// `bad_preferences`: the preferences (apt pins) do not parse, or a pin names a package no source has.
+    BadPreferences,
     /// `unknown_source`: no source has that name.
     UnknownSource,
     /// `duplicate_source`: a source with that name exists.
@@ -389,6 +391,7 @@ impl ErrorKind {
         ErrorKind::Exists,
         ErrorKind::NoSources,
         ErrorKind::BadSources,
+        ErrorKind::BadPreferences,
         ErrorKind::UnknownSource,
         ErrorKind::DuplicateSource,
         ErrorKind::Keyring,
@@ -464,6 +467,7 @@ impl ErrorKind {
             ErrorKind::Exists => "exists",
             ErrorKind::NoSources => "no_sources",
             ErrorKind::BadSources => "bad_sources",
+            ErrorKind::BadPreferences => "bad_preferences",
             ErrorKind::UnknownSource => "unknown_source",
             ErrorKind::DuplicateSource => "duplicate_source",
             ErrorKind::Keyring => "keyring",

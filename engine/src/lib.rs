@@ -24,6 +24,7 @@ pub mod machine;
 pub mod own_package;
 mod pinned;
 pub mod plumbing;
+pub mod policy;
 pub mod publish;
 mod replay;
 mod session;

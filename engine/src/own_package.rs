@@ -97,6 +97,7 @@ pub fn ensure(
             components: vec!["main".to_owned()],
             architectures: vec![arch.to_owned()],
             keyring,
+            priority: None,
         })?;
     }
     for outcome in st.update_sources(crate::machine::now(), Some(&[SOURCE]))? {

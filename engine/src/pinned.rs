@@ -14,6 +14,10 @@ use std::collections::{BTreeMap, HashMap};
 pub(crate) struct Pinned {
     packages: Packages,
     indices: BTreeMap<String, store::Sha256>,
+    /// The index files, the preferences and every package's pin priority (empty: all alike).
+    pub(crate) files: crate::policy::Files,
+    pub(crate) prefs: solver::policy::Preferences,
+    pub(crate) pins: Vec<i16>,
 }
 
 enum Packages {
@@ -47,7 +51,32 @@ impl Owned {
 }
 
 impl Pinned {
-    pub(crate) fn load(st: &store::Store) -> crate::Result<Self> {
+    /// Loads the pinned sources of `st` with the preferences of the state directory at
+    /// `root`.
+    pub(crate) fn load(st: &store::Store, root: &std::path::Path) -> crate::Result<Self> {
+        Self::load_packages(st)?.with_policy(st, root)
+    }
+
+    /// Computes the pin priorities ([`crate::policy`]).
+    fn with_policy(mut self, st: &store::Store, root: &std::path::Path) -> crate::Result<Self> {
+        self.files = crate::policy::Files::load(st)?;
+        self.prefs = crate::policy::preferences(root)?;
+        if crate::policy::alike(&self.files, &self.prefs) {
+            return Ok(self);
+        }
+        let pins = crate::policy::priorities(
+            &self.view()?,
+            &self.files,
+            &self.prefs,
+            store::native_architecture(),
+        )?;
+        self.pins = pins;
+        Ok(self)
+    }
+
+    /// The pinned packages without pin priorities: for finding recorded packages, not for
+    /// planning.
+    pub(crate) fn load_packages(st: &store::Store) -> crate::Result<Self> {
         let t = std::time::Instant::now();
         let pins = st.pins()?;
         let indices = pins
@@ -76,6 +105,9 @@ impl Pinned {
                 return Ok(Self {
                     packages: Packages::Snapshot { snapshot, origin },
                     indices,
+                    files: Default::default(),
+                    prefs: Default::default(),
+                    pins: Vec::new(),
                 });
             }
         }
@@ -88,6 +120,9 @@ impl Pinned {
         Ok(Self {
             packages: Packages::Owned(Owned::new(universe, origins)),
             indices,
+            files: Default::default(),
+            prefs: Default::default(),
+            pins: Vec::new(),
         })
     }
 
@@ -97,10 +132,11 @@ impl Pinned {
     /// keeps them as apt keeps what dpkg has installed. They need the owned form.
     pub(crate) fn load_keeping(
         st: &store::Store,
+        root: &std::path::Path,
         installed: Vec<store::Package>,
     ) -> crate::Result<Self> {
         if installed.is_empty() {
-            return Self::load(st);
+            return Self::load(st, root);
         }
         let indices = st
             .pins()?
@@ -115,10 +151,24 @@ impl Pinned {
                 uri: String::new(),
             });
         }
-        Ok(Self {
+        Self {
             packages: Packages::Owned(Owned::new(universe, origins)),
             indices,
-        })
+            files: Default::default(),
+            prefs: Default::default(),
+            pins: Vec::new(),
+        }
+        .with_policy(st, root)
+    }
+
+    /// The pinned packages as an owned universe (in universe order) and their pin priorities,
+    /// for a caller that adds packages of its own.
+    pub(crate) fn into_universe(self) -> crate::Result<(store::Universe, Vec<i16>)> {
+        let universe = match self.packages {
+            Packages::Snapshot { snapshot, .. } => snapshot.to_universe()?,
+            Packages::Owned(o) => o.universe,
+        };
+        Ok((universe, self.pins))
     }
 
     /// Read access for one planning step. Viewing a snapshot checks its strings as UTF-8, a
@@ -140,6 +190,7 @@ impl Pinned {
         };
         Ok(PinnedView {
             packages,
+            pins: &self.pins,
             indices: &self.indices,
         })
     }
@@ -147,7 +198,7 @@ impl Pinned {
 
 /// A package of a [`PinnedView`], valid for that view only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct PkgRef(usize);
+pub(crate) struct PkgRef(pub(crate) usize);
 
 /// What a plan reads of a package without converting it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,6 +213,8 @@ pub(crate) struct PkgInfo<'p> {
 /// The pinned universe, read in place or owned (see the module documentation).
 pub(crate) struct PinnedView<'p> {
     packages: View<'p>,
+    /// Every package's pin priority ([`Pinned::pins`]).
+    pins: &'p [i16],
     /// Each source's pinned InRelease, as a transaction records it.
     pub(crate) indices: &'p BTreeMap<String, store::Sha256>,
 }
@@ -177,10 +230,21 @@ enum View<'p> {
 
 impl<'p> PinnedView<'p> {
     pub(crate) fn solver(&self) -> solver::Solver<'p> {
-        let options = solver::Options::default();
+        let options = solver::Options {
+            pins: self.pins.to_vec(),
+            ..solver::Options::default()
+        };
         match &self.packages {
             View::Table { table, .. } => solver::Solver::from_table(*table, &options),
             View::Owned(o) => solver::Solver::new(&o.universe, &options),
+        }
+    }
+
+    /// How many packages there are.
+    pub(crate) fn len(&self) -> usize {
+        match &self.packages {
+            View::Table { table, .. } => table.len(),
+            View::Owned(o) => o.universe.packages.len(),
         }
     }
 
@@ -347,10 +411,16 @@ Filename: pool/contrib/dup_1.0_amd64.deb
             Pinned {
                 packages: Packages::Snapshot { snapshot, origin },
                 indices: indices.clone(),
+                files: Default::default(),
+                prefs: Default::default(),
+                pins: Vec::new(),
             },
             Pinned {
                 packages: Packages::Owned(Owned::new(universe, origins)),
                 indices,
+                files: Default::default(),
+                prefs: Default::default(),
+                pins: Vec::new(),
             },
         ]
     }

@@ -107,33 +107,33 @@ pub fn solve_pinned(
 ) -> Result<solver::Solution> {
     let state = StateDir::open(root)?;
     let st = crate::read_store(&state)?;
-    let pins = st.pins()?;
-    if let ([pin], None) = (pins.as_slice(), installed) {
-        let t = std::time::Instant::now();
-        let snapshot = st.snapshot(pin)?;
-        if let Ok(table) = snapshot.view() {
-            let opened = t.elapsed();
-            let solver = solver::Solver::from_table(table, &solver::Options::default());
-            let indexed = t.elapsed();
-            let solution = solver.solve(request, &[]).map_err(unsatisfiable)?;
-            tracing::info!(
-                "snapshot opened in {opened:?}, solver index built in {:?}, solved in {:?}",
-                indexed - opened,
-                t.elapsed() - indexed
-            );
-            // The process ends after printing: freeing the solver's index and the packages it
-            // converted (hundreds of thousands of small allocations) would cost a tenth of the
-            // command's time for nothing.
-            std::mem::forget(solver);
-            return Ok(solution);
-        }
+    let t = std::time::Instant::now();
+    let pinned = crate::pinned::Pinned::load(&st, &state.root)?;
+    if installed.is_none() {
+        let view = pinned.view()?;
+        let solver = view.solver();
+        let indexed = t.elapsed();
+        let solution = solver.solve(request, &[]).map_err(unsatisfiable)?;
+        tracing::info!(
+            "pinned sources loaded and indexed in {indexed:?}, solved in {:?}",
+            t.elapsed() - indexed
+        );
+        // The process ends after printing: freeing the solver's index and the packages it
+        // converted (hundreds of thousands of small allocations) would cost a tenth of the
+        // command's time for nothing.
+        std::mem::forget(solver);
+        return Ok(solution);
     }
-    let (mut universe, _) = st.universe()?;
+    let (mut universe, pins) = pinned.into_universe()?;
     let installed = match installed {
         Some(p) => load_installed(p, &mut universe)?,
         None => Vec::new(),
     };
-    solver::Solver::new(&universe, &solver::Options::default())
+    let options = solver::Options {
+        pins,
+        ..solver::Options::default()
+    };
+    solver::Solver::new(&universe, &options)
         .solve(request, &installed)
         .map_err(unsatisfiable)
 }

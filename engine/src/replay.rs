@@ -272,6 +272,7 @@ pub fn replay_from(
                 components: s.components.clone(),
                 architectures: s.architectures.clone(),
                 keyring: path,
+                priority: None,
             })?;
         }
         for o in st.update(crate::machine::now())? {
@@ -308,7 +309,7 @@ pub fn replay_from(
 /// Fetches every `.deb` the records' states name that the store lacks, from the pinned
 /// sources, each the one with the recorded name, version, architecture and SHA256.
 fn fetch_recorded(st: &store::Store, records: &[Record], obs: &dyn crate::Observer) -> Result<()> {
-    let pinned = crate::pinned::Pinned::load(st)?;
+    let pinned = crate::pinned::Pinned::load_packages(st)?;
     let view = pinned.view()?;
     let mut seen = std::collections::BTreeSet::new();
     let mut wanted = Vec::new();

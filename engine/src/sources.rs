@@ -27,6 +27,43 @@ pub fn list(root: &Path) -> Result<Vec<(store::SourceConfig, Option<store::Pin>)
         .collect())
 }
 
+/// A source and its pinned snapshot, as `repo list --json` shows them.
+#[derive(Debug, serde::Serialize)]
+pub struct Listed<'a> {
+    #[serde(flatten)]
+    pub source: &'a store::SourceConfig,
+    pub pinned: Option<serde_json::Value>,
+}
+
+/// [`list`]'s entries as `repo list --json` shows them.
+pub fn listed(list: &[(store::SourceConfig, Option<store::Pin>)]) -> Vec<Listed<'_>> {
+    list.iter()
+        .map(|(source, pin)| Listed {
+            source,
+            pinned: pin.as_ref().map(|p| {
+                serde_json::json!({ "inrelease_sha256": p.inrelease_sha256,
+                    "date": store::format_utc(p.date), "packages": p.packages })
+            }),
+        })
+        .collect()
+}
+
+/// A pinned source as `repo update --json` shows it.
+pub fn updated(
+    sources: &[store::SourceConfig],
+    pin: &store::Pin,
+    changed: bool,
+) -> serde_json::Value {
+    let suite = sources
+        .iter()
+        .find(|s| s.name == pin.source)
+        .map(|s| &s.suite);
+    serde_json::json!({
+        "name": pin.source, "suite": suite.cloned().unwrap_or_default(), "packages": pin.packages,
+        "inrelease_sha256": pin.inrelease_sha256, "changed": changed,
+    })
+}
+
 /// The store of the state directory at `root` under the lock, so that a read-only or busy state
 /// directory is refused before anything is opened for writing.
 pub fn open_locked(root: &Path) -> Result<(StateDir, journal::Lock, store::Store)> {
@@ -45,6 +82,7 @@ pub fn source_config(
     mut components: Vec<String>,
     mut architectures: Vec<String>,
     keyring: PathBuf,
+    priority: Option<i16>,
 ) -> Result<store::SourceConfig> {
     if !store::valid_name(&name) {
         return Err(Error::usage(format!(
@@ -77,6 +115,7 @@ pub fn source_config(
         components,
         architectures,
         keyring,
+        priority,
     })
 }
 
@@ -255,6 +294,7 @@ pub fn parse_apt_sources(
                     },
                     architectures: architectures.clone(),
                     keyring: keyring.clone(),
+                    priority: None,
                 });
             }
         }

@@ -526,7 +526,7 @@ impl Session {
     /// The pinned universe, loaded once per session.
     pub(crate) fn load_pinned(&mut self) -> Result<()> {
         if self.pinned.is_none() {
-            self.pinned = Some(Pinned::load(self.store()?)?);
+            self.pinned = Some(Pinned::load(self.store()?, &self.state.root)?);
         }
         Ok(())
     }
@@ -645,7 +645,7 @@ impl Session {
         let keeping = if kept.is_empty() {
             None
         } else {
-            Some(Pinned::load_keeping(self.store()?, kept)?)
+            Some(Pinned::load_keeping(self.store()?, &self.state.root, kept)?)
         };
         let loaded = keeping
             .as_ref()

@@ -50,7 +50,7 @@ fn why(ctx: &Session, package: &str, variant: &str) -> Result<Why> {
                 format!("{package} is not installed in {variant}"),
             )
         })?;
-    let loaded = crate::pinned::Pinned::load(ctx.store()?)?;
+    let loaded = crate::pinned::Pinned::load_packages(ctx.store()?)?;
     let pinned = loaded.view()?;
     // The installed versions' metadata.
     let meta: Vec<Option<Cow<'_, store::Package>>> = state

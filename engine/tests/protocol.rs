@@ -35,6 +35,7 @@ fn state_dir(tmp: &Path, uri: &str) -> PathBuf {
         components: vec!["main".into()],
         architectures: vec![store::native_architecture().into()],
         keyring: mirror().join("keyring/debian-archive-keyring.gpg"),
+        priority: None,
     })
     .expect("add source");
     for o in st.update(engine::machine::now()).expect("update") {

@@ -203,10 +203,8 @@ impl Preferences {
     /// unknown pin type, no Pin field) is an error: a pin that silently does nothing is worse.
     pub fn parse(text: &str) -> Result<Self, PreferencesError> {
         let mut records = Vec::new();
-        let mut n = 0;
-        for block in split_records(text) {
-            n += 1;
-            let record = n;
+        for (n, block) in split_records(text).into_iter().enumerate() {
+            let record = n + 1;
             let mut fields: Vec<(String, String)> = Vec::new();
             for line in block {
                 if line.starts_with([' ', '\t']) {

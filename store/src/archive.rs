@@ -37,6 +37,10 @@ pub struct SourceConfig {
     pub components: Vec<String>,
     pub architectures: Vec<String>,
     pub keyring: PathBuf,
+    /// A pin priority for every index of this source (`repo add --priority`), in place of
+    /// the default that its Release gives (500; 100 or 1 for `NotAutomatic` releases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i16>,
 }
 
 /// One verified index within a pin.
@@ -600,6 +604,23 @@ impl Store {
             universe.packages.extend(u.packages);
         }
         Ok((universe, origins))
+    }
+
+    /// The Release fields of a pin's InRelease (kept in the object store when it was
+    /// verified).
+    pub fn release(&self, pin: &Pin) -> Result<crate::Release, StoreError> {
+        let data = self.objects.get(&pin.inrelease_object)?;
+        let source = |what: String| StoreError::Source {
+            source_name: pin.source.clone(),
+            what,
+        };
+        let text = crate::split_clearsigned(&data)
+            .map_err(|e| source(format!("pinned InRelease: {e}")))?
+            .text;
+        crate::parse_release(&text).map_err(|error| StoreError::Release {
+            source_name: pin.source.clone(),
+            error,
+        })
     }
 
     /// The stored .deb with this SHA256, if any.

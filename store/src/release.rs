@@ -133,8 +133,21 @@ pub struct ReleaseFile {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Release {
     pub origin: Option<String>,
+    #[serde(default)]
+    pub label: Option<String>,
     pub suite: Option<String>,
     pub codename: Option<String>,
+    /// `Version` (`12.15`).
+    #[serde(default)]
+    pub version: Option<String>,
+    /// `NotAutomatic: yes`: nothing is taken from this release unless asked for (apt's
+    /// priority 1; backports and experimental).
+    #[serde(default)]
+    pub not_automatic: bool,
+    /// `ButAutomaticUpgrades: yes` (with `NotAutomatic`): what was taken from it is upgraded
+    /// from it (apt's priority 100).
+    #[serde(default)]
+    pub but_automatic_upgrades: bool,
     /// `Date`, in seconds since the epoch.
     pub date: i64,
     /// `Valid-Until`, in seconds since the epoch.
@@ -219,10 +232,18 @@ pub fn parse_release(text: &str) -> Result<Release, ReleaseError> {
     if files.is_empty() {
         return Err(ReleaseError::WeakHashesOnly);
     }
+    let yes = |f: &str| {
+        para.get(f)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("yes"))
+    };
     Ok(Release {
         origin: para.get("Origin").map(str::to_owned),
+        label: para.get("Label").map(str::to_owned),
         suite: para.get("Suite").map(str::to_owned),
         codename: para.get("Codename").map(str::to_owned),
+        version: para.get("Version").map(str::to_owned),
+        not_automatic: yes("NotAutomatic"),
+        but_automatic_upgrades: yes("ButAutomaticUpgrades"),
         date,
         valid_until,
         architectures: words("Architectures"),

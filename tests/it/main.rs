@@ -11,6 +11,7 @@ mod errors;
 mod http;
 mod machine;
 mod plumbing;
+mod policy;
 mod powercut;
 mod publish;
 mod repo;
