@@ -18,6 +18,10 @@ pub(crate) struct Pinned {
     pub(crate) files: crate::policy::Files,
     pub(crate) prefs: solver::policy::Preferences,
     pub(crate) pins: Vec<i16>,
+    /// The architectures the sources' indices have besides the native one (`repo add
+    /// --arch`): the solver considers their packages, as dpkg does after `dpkg
+    /// --add-architecture`.
+    pub(crate) foreign: Vec<String>,
 }
 
 enum Packages {
@@ -60,6 +64,14 @@ impl Pinned {
     /// Computes the pin priorities ([`crate::policy`]).
     fn with_policy(mut self, st: &store::Store, root: &std::path::Path) -> crate::Result<Self> {
         self.files = crate::policy::Files::load(st)?;
+        let native = store::native_architecture();
+        let mut foreign: Vec<String> = (self.files.files.iter())
+            .map(|f| f.arch.clone())
+            .filter(|a| a != native && a != "all")
+            .collect();
+        foreign.sort();
+        foreign.dedup();
+        self.foreign = foreign;
         self.prefs = crate::policy::preferences(root)?;
         if crate::policy::alike(&self.files, &self.prefs) {
             return Ok(self);
@@ -108,6 +120,7 @@ impl Pinned {
                     files: Default::default(),
                     prefs: Default::default(),
                     pins: Vec::new(),
+                    foreign: Vec::new(),
                 });
             }
         }
@@ -123,6 +136,7 @@ impl Pinned {
             files: Default::default(),
             prefs: Default::default(),
             pins: Vec::new(),
+            foreign: Vec::new(),
         })
     }
 
@@ -157,6 +171,7 @@ impl Pinned {
             files: Default::default(),
             prefs: Default::default(),
             pins: Vec::new(),
+            foreign: Vec::new(),
         }
         .with_policy(st, root)
     }
@@ -191,6 +206,7 @@ impl Pinned {
         Ok(PinnedView {
             packages,
             pins: &self.pins,
+            foreign: &self.foreign,
             indices: &self.indices,
         })
     }
@@ -215,6 +231,7 @@ pub(crate) struct PinnedView<'p> {
     packages: View<'p>,
     /// Every package's pin priority ([`Pinned::pins`]).
     pins: &'p [i16],
+    foreign: &'p [String],
     /// Each source's pinned InRelease, as a transaction records it.
     pub(crate) indices: &'p BTreeMap<String, store::Sha256>,
 }
@@ -232,6 +249,7 @@ impl<'p> PinnedView<'p> {
     pub(crate) fn solver(&self) -> solver::Solver<'p> {
         let options = solver::Options {
             pins: self.pins.to_vec(),
+            foreign_archs: self.foreign.to_vec(),
             ..solver::Options::default()
         };
         match &self.packages {
@@ -414,6 +432,7 @@ Filename: pool/contrib/dup_1.0_amd64.deb
                 files: Default::default(),
                 prefs: Default::default(),
                 pins: Vec::new(),
+                foreign: Vec::new(),
             },
             Pinned {
                 packages: Packages::Owned(Owned::new(universe, origins)),
@@ -421,6 +440,7 @@ Filename: pool/contrib/dup_1.0_amd64.deb
                 files: Default::default(),
                 prefs: Default::default(),
                 pins: Vec::new(),
+                foreign: Vec::new(),
             },
         ]
     }

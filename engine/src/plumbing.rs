@@ -124,6 +124,7 @@ pub fn solve_pinned(
         std::mem::forget(solver);
         return Ok(solution);
     }
+    let foreign_archs = pinned.foreign.clone();
     let (mut universe, pins) = pinned.into_universe()?;
     let installed = match installed {
         Some(p) => load_installed(p, &mut universe)?,
@@ -131,6 +132,7 @@ pub fn solve_pinned(
     };
     let options = solver::Options {
         pins,
+        foreign_archs,
         ..solver::Options::default()
     };
     solver::Solver::new(&universe, &options)

@@ -189,6 +189,48 @@ fn mkdir(tree: &Path, rel: &str) -> Result<(), DpkgDbError> {
         .map_err(|source| DpkgDbError { source })
 }
 
+/// dpkg's `arch` file as `dpkg --add-architecture` leaves it: the native architecture, then
+/// every foreign one the packages have, one per line; `None` when every package is native or
+/// `all` (dpkg has no file then).
+pub(crate) fn arch_file<'a>(
+    native: &str,
+    archs: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    let foreign: BTreeSet<&str> = archs
+        .into_iter()
+        .filter(|a| *a != native && *a != "all")
+        .collect();
+    if foreign.is_empty() {
+        return None;
+    }
+    let mut text = format!("{native}\n");
+    for a in foreign {
+        text.push_str(a);
+        text.push('\n');
+    }
+    Some(text)
+}
+
+/// Writes dpkg's `arch` file ([`arch_file`]), or removes it for `None`.
+pub(crate) fn write_arch_file(tree: &Path, text: Option<&str>) -> Result<(), DpkgDbError> {
+    match text {
+        Some(t) => write(tree, "arch", t.as_bytes(), 0o644),
+        None => {
+            let path = tree.join(ADMINDIR).join("arch");
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(DpkgDbError {
+                    source: crate::layout::LayoutError::Io {
+                        action: "remove",
+                        path,
+                        source: e,
+                    },
+                }),
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
 /// Writes the database into the staged tree's `var/lib/dpkg`, never through a symlink.
 pub(crate) fn write_database(tree: &Path, pkgs: &[DbPackage]) -> Result<(), DpkgDbError> {
     for d in ["", "info", "updates", "triggers", "alternatives", "parts"] {
@@ -204,6 +246,11 @@ pub(crate) fn write_database(tree: &Path, pkgs: &[DbPackage]) -> Result<(), Dpkg
         write(tree, empty, b"", 0o644)?;
     }
     write(tree, "info/format", b"1\n", 0o644)?;
+    let archs = pkgs.iter().map(|p| p.package.arch.as_str());
+    write_arch_file(
+        tree,
+        arch_file(store::native_architecture(), archs).as_deref(),
+    )?;
     write(tree, "triggers/Unincorp", b"", 0o644)?;
     for (name, contents) in trigger_interests(pkgs) {
         write(

@@ -73,6 +73,9 @@ pub(crate) struct PackageRef<'a> {
     pub(crate) replaces: &'a [Relation],
     /// Paths (with leading `/`) of the package's conffiles: their md5 goes into `Conffiles:`.
     pub(crate) conffiles: &'a BTreeSet<String>,
+    /// `Multi-Arch: same`: its instances of other architectures (same name and version) may
+    /// ship the same paths with identical contents, which they then share, as dpkg does.
+    pub(crate) multi_arch_same: bool,
 }
 
 /// What extracting one package produced, for the dpkg database.
@@ -90,6 +93,7 @@ struct Owner {
     name: String,
     version: String,
     replaces: Vec<Relation>,
+    multi_arch_same: bool,
 }
 
 /// Extracts packages, one after another, into one staging root.
@@ -100,6 +104,37 @@ pub(crate) struct Extractor {
     packages: Vec<Owner>,
     /// Paths taken over by a later package (Replaces), per package index: dropped from its list.
     taken: HashMap<usize, BTreeSet<String>>,
+}
+
+/// Whether the existing `name` in `dir` is what `entry` would write: the same bytes for a
+/// file, the same target for a symlink (a hard link to a shared file counts as the same).
+fn same_contents(
+    dir: &OwnedFd,
+    name: &str,
+    kind: tar::EntryType,
+    link: Option<Vec<u8>>,
+    entry: &mut impl Read,
+) -> std::io::Result<bool> {
+    match kind {
+        tar::EntryType::Link => Ok(true),
+        tar::EntryType::Symlink => {
+            let target = rustix::fs::readlinkat(dir, name, Vec::new())?;
+            Ok(Some(target.into_bytes()) == link)
+        }
+        _ => {
+            let fd = rustix::fs::openat(
+                dir,
+                name,
+                OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )?;
+            let mut existing = Vec::new();
+            File::from(fd).read_to_end(&mut existing)?;
+            let mut wanted = Vec::new();
+            entry.read_to_end(&mut wanted)?;
+            Ok(existing == wanted)
+        }
+    }
 }
 
 fn resolve() -> ResolveFlags {
@@ -211,6 +246,7 @@ impl Extractor {
             name: pkg.name.to_owned(),
             version: pkg.version.to_owned(),
             replaces: pkg.replaces.to_vec(),
+            multi_arch_same: pkg.multi_arch_same,
         });
         let io_err = |action: &'static str, path: &str| {
             let package = pkg.name.to_owned();
@@ -343,7 +379,30 @@ impl Extractor {
                     }
                     Some(other) => {
                         let theirs = &self.packages[other];
-                        if replaces(pkg.replaces, &theirs.name, &theirs.version) {
+                        let shared = pkg.multi_arch_same
+                            && theirs.multi_arch_same
+                            && theirs.name == pkg.name
+                            && theirs.version == pkg.version;
+                        if shared {
+                            // Another architecture's instance shipped it: identical contents
+                            // are shared (both list the path), anything else is a conflict.
+                            let link = entry.link_name_bytes().map(|l| l.into_owned());
+                            if same_contents(&dir, last, kind, link, &mut entry)
+                                .map_err(io_err("compare the shared file", &path))?
+                            {
+                                mine.insert(path.clone());
+                                out.list.push(path);
+                                continue;
+                            }
+                            return Err(ExtractError::Conflict {
+                                path,
+                                package: pkg.name.to_owned(),
+                                other: format!(
+                                    "{} of another architecture, differently",
+                                    theirs.name
+                                ),
+                            });
+                        } else if replaces(pkg.replaces, &theirs.name, &theirs.version) {
                             // We take it over, as dpkg does.
                             rustix::fs::unlinkat(&dir, *last, AtFlags::empty())
                                 .map_err(|e| io_err("replace", &path)(e.into()))?;
@@ -522,6 +581,7 @@ mod tests {
             version: "1",
             replaces: &[],
             conffiles: &conf,
+            multi_arch_same: false,
         };
         let got = x
             .extract(
@@ -551,6 +611,7 @@ mod tests {
             version: "1",
             replaces: &rb,
             conffiles: &none,
+            multi_arch_same: false,
         };
         x.extract(&b, tar_with(&[("usr/", b""), ("usr/x", b"b")]).as_slice())
             .expect("b");
@@ -562,6 +623,7 @@ mod tests {
             version: "1",
             replaces: &[],
             conffiles: &none,
+            multi_arch_same: false,
         };
         let rb2 = [rel("c")];
         let b2 = PackageRef {
@@ -569,6 +631,7 @@ mod tests {
             version: "1",
             replaces: &rb2,
             conffiles: &none,
+            multi_arch_same: false,
         };
         x.extract(&b2, tar_with(&[("usr/y", b"b2")]).as_slice())
             .expect("b2");
@@ -591,6 +654,7 @@ mod tests {
             version: "1",
             replaces: &rd,
             conffiles: &none,
+            multi_arch_same: false,
         };
         let err = x
             .extract(&d, tar_with(&[("etc/a.conf", b"d")]).as_slice())
@@ -631,6 +695,7 @@ mod tests {
             version: "1",
             replaces: &[],
             conffiles: &none,
+            multi_arch_same: false,
         };
         x.extract(&p, b.into_inner().expect("tar").as_slice())
             .expect("extract");

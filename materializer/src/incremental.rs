@@ -134,10 +134,27 @@ pub(crate) fn apply(
     checked?;
     clock.lap("check packages");
 
+    // dpkg must know every architecture it purges or unpacks; afterwards the file is what a
+    // fresh compose of the same packages writes.
+    let native = store::native_architecture();
+    let during = crate::dpkgdb::arch_file(
+        native,
+        installed
+            .keys()
+            .map(|(_, a)| a.as_str())
+            .chain(input.packages.iter().map(|p| p.package.arch.as_str())),
+    );
+    let after = crate::dpkgdb::arch_file(
+        native,
+        input.packages.iter().map(|p| p.package.arch.as_str()),
+    );
+    crate::dpkgdb::write_arch_file(tree, during.as_deref())?;
+
     let initramfs_changed = write_initramfs_conf(tree, &input.profile)?;
     let boot_chain_changed = write_boot_chain(tree, input)?;
     let initramfs_changed = initramfs_changed || boot_chain_changed;
     if remove.is_empty() && changed.is_empty() && !initramfs_changed {
+        crate::dpkgdb::write_arch_file(tree, after.as_deref())?;
         return Ok(());
     }
     let mut sandbox = sandbox.clone();
@@ -157,6 +174,7 @@ pub(crate) fn apply(
         progress,
     };
     with_services_held(&sandbox, || steps.run())?;
+    crate::dpkgdb::write_arch_file(tree, after.as_deref())?;
     clock.lap("configure");
     Ok(())
 }

@@ -444,6 +444,7 @@ pub(crate) fn unpack(
             version: &p.package.version,
             replaces: &p.package.replaces,
             conffiles: &conffiles,
+            multi_arch_same: p.package.multi_arch == store::MultiArch::Same,
         };
         let deb_err = |source: DebError| MaterializeError::Deb {
             package: p.package.name.clone(),

@@ -10,6 +10,7 @@ mod docs;
 mod errors;
 mod http;
 mod machine;
+mod multiarch;
 mod plumbing;
 mod policy;
 mod powercut;
