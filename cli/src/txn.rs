@@ -183,7 +183,7 @@ pub(crate) fn outcome_json(outcome: &Outcome) -> serde_json::Value {
             let mut j = json!({
                 "variant": plan.variant, "committed": false, "dry_run": true,
                 "txn": plan.head.as_ref().map(|h| h.seq),
-                "download_bytes": plan.download_bytes, "changes": diff_json(&plan.diff),
+                "download_bytes": plan.download_bytes, "changes": diff_json(&plan.diff), "warnings": plan.warnings,
             });
             if let Some(to) = plan.to {
                 j["to"] = to.into();
@@ -197,7 +197,7 @@ pub(crate) fn outcome_json(outcome: &Outcome) -> serde_json::Value {
                 "txn_id": r.id.to_hex(), "commit": r.commit.to_hex(),
                 "ref": materializer::variant_ref(&r.variant), "kind": r.kind(),
                 "packages": r.state.packages.len(), "base": base_json(&r.base),
-                "changes": diff_json(&c.diff),
+                "changes": diff_json(&c.diff), "warnings": c.warnings,
             });
             if let (serde_json::Value::Object(m), serde_json::Value::Object(d)) =
                 (&mut j, diff_json(&c.diff))

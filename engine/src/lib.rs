@@ -20,6 +20,7 @@ pub mod gc;
 pub mod gpg;
 pub mod hardware;
 pub mod history;
+pub mod lint;
 pub mod machine;
 pub mod own_package;
 mod pinned;

@@ -172,6 +172,9 @@ pub struct Plan {
     pub default_reason: Option<String>,
     unchanged: bool,
     pub(crate) build: Build,
+    /// Kernel arguments and sysctl keys of the target profile that do nothing, against the
+    /// head's kernel ([`crate::lint`]; filled for a dry run).
+    pub warnings: Vec<crate::lint::Finding>,
 }
 
 impl Plan {
@@ -211,6 +214,7 @@ impl Plan {
             default_reason: None,
             unchanged: false,
             build,
+            warnings: Vec::new(),
         }
     }
 
@@ -247,6 +251,8 @@ pub struct Committed {
     pub deployment: Option<Deployed>,
     /// How long each phase took.
     pub timings: Vec<(&'static str, std::time::Duration)>,
+    /// Kernel arguments and sysctl keys of the new profile that do nothing ([`crate::lint`]).
+    pub warnings: Vec<crate::lint::Finding>,
 }
 
 /// Where a machine transaction's commit went.
@@ -987,11 +993,49 @@ impl Session {
                 variant: plan.variant,
             });
         }
+        let changes_profile =
+            plan.head.as_ref().map(|h| &h.state.profile) != Some(&plan.target.profile);
         if options.dry_run {
+            let mut plan = plan;
+            if changes_profile {
+                let head = plan.head.as_ref().map(|h| h.commit.to_hex());
+                plan.warnings = self.lint(head.as_deref(), &plan.target.profile, obs);
+            }
             return Ok(Outcome::DryRun(Box::new(plan)));
         }
-        let committed = self.commit(plan, options.reason.clone(), obs)?;
+        let profile = plan.target.profile.clone();
+        let mut committed = self.commit(plan, options.reason.clone(), obs)?;
+        if changes_profile {
+            let commit = committed.record.commit.to_hex();
+            committed.warnings = self.lint(Some(&commit), &profile, obs);
+        }
         Ok(Outcome::Committed(Box::new(committed)))
+    }
+
+    /// [`crate::lint`] of `profile` against the kernel of `commit`, each finding also noted.
+    /// A kernel that cannot be read is linted as no kernel (the rules that need none still
+    /// apply).
+    fn lint(
+        &self,
+        commit: Option<&str>,
+        profile: &journal::Profile,
+        obs: &dyn Observer,
+    ) -> Vec<crate::lint::Finding> {
+        let modules = crate::lint::modules_named(&profile.kargs);
+        let kernel = commit
+            .and_then(|c| machine::kernel_facts(&self.repo(), c, &modules).ok())
+            .flatten();
+        let running = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        let mut found = crate::lint::kargs(kernel.as_ref(), &profile.kargs);
+        found.extend(crate::lint::sysctl(
+            &profile.sysctl,
+            std::path::Path::new("/proc/sys"),
+            running.trim(),
+        ));
+        for f in &found {
+            obs.note(&format!("warning: {f}"));
+        }
+        found
     }
 
     /// Fetches what `plan` needs, builds its commit, preflights it on a machine, appends the
@@ -1266,6 +1310,7 @@ impl Session {
             diff,
             deployment,
             timings,
+            warnings: Vec::new(),
         })
     }
 
@@ -1317,6 +1362,7 @@ impl Session {
             record,
             diff: plan.diff,
             timings: Vec::new(),
+            warnings: Vec::new(),
         })
     }
 }

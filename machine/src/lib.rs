@@ -20,6 +20,7 @@ mod disk;
 mod error;
 mod grub;
 mod image;
+mod kernel;
 pub mod oci;
 mod ostree_cmd;
 mod package;
@@ -33,6 +34,7 @@ pub use grub::{
     grub_cfg, grub_mkconfig_program, mkconfig, GrubSettings, GRUB_EXEC_ENV, GRUB_MKCONFIG_INSTALLED,
 };
 pub use image::{build_image, Firmware, Format, ImageReport, ImageRequest, Seed};
+pub use kernel::{kernel_facts, ko_params, module_name, parse_facts, KernelFacts};
 pub use ostree_cmd::{args as ostree_args, run as run_ostree};
 pub use package::{build_package, write_archive, BuiltPackage, PackageRequest, PACKAGE};
 pub use status::{booted_system, deployments, DeploymentStatus};

@@ -660,11 +660,29 @@ pub fn read_commit_file(repo: &Path, commit: &str, path: &str) -> Result<Vec<u8>
     let (root, _) = r
         .read_commit(commit, gio::Cancellable::NONE)
         .map_err(|e| ostree_err(format!("could not read commit {commit}: {e}")))?;
-    let (bytes, _) = root
-        .resolve_relative_path(path)
-        .load_contents(gio::Cancellable::NONE)
-        .map_err(|e| ostree_err(format!("could not read /{path} of commit {commit}: {e}")))?;
-    Ok(bytes.to_vec())
+    let err = |e: String| ostree_err(format!("could not read /{path} of commit {commit}: {e}"));
+    // Through the file object, not GFile::load_contents: libostree's files give a plain input
+    // stream, on which load_contents logs a GLib critical for every read.
+    let file = root.resolve_relative_path(path);
+    let file = file
+        .downcast_ref::<ostree::RepoFile>()
+        .ok_or_else(|| err("not a repository file".into()))?;
+    file.ensure_resolved().map_err(|e| err(e.to_string()))?;
+    let checksum = file.checksum().to_string();
+    if checksum.is_empty() {
+        return Err(err("no such file".into()));
+    }
+    let (stream, _, _) = r
+        .load_file(&checksum, gio::Cancellable::NONE)
+        .map_err(|e| err(e.to_string()))?;
+    let stream = stream.ok_or_else(|| err("not a regular file".into()))?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut gio::prelude::InputStreamExtManual::into_read(stream),
+        &mut bytes,
+    )
+    .map_err(|e| err(e.to_string()))?;
+    Ok(bytes)
 }
 
 /// The bytes of the regular files under `path` of `commit`.

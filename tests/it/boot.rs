@@ -376,8 +376,49 @@ pub(crate) fn composed_base() -> (Env, String) {
     );
     env.run(&["repo", "update"]).ok();
     let def = Path::new(env!("CARGO_MANIFEST_DIR")).join("../variants/base.toml");
-    env.run(&["--json", "variant", "apply", def.to_str().expect("utf-8")])
-        .ok();
+    let applied = env
+        .run(&["--json", "variant", "apply", def.to_str().expect("utf-8")])
+        .ok()
+        .json();
+    assert_eq!(applied["warnings"], serde_json::json!([]), "{applied}");
+    // Lint against the commit's real kernel (engine::lint): a module parameter i915.ko does
+    // not declare, a module the kernel does not have, an argument blk-mq ignores; i915's real
+    // fastboot and cpufreq's built-in default_governor pass.
+    let text = std::fs::read_to_string(&def).expect("base.toml");
+    let bad = env.dir.path().join("base-lint.toml");
+    std::fs::write(
+        &bad,
+        text.replace(
+            "description =",
+            "kargs = [\"i915.fastboot=1\", \"i915.nosuch=1\", \"elevator=deadline\", \"nosuchmod.x=1\", \"cpufreq.default_governor=performance\"]\ndescription =",
+        ),
+    )
+    .expect("write");
+    let linted = env
+        .run(&[
+            "--json",
+            "variant",
+            "apply",
+            "--dry-run",
+            bad.to_str().expect("utf-8"),
+        ])
+        .ok()
+        .json();
+    let settings: Vec<&str> = linted["warnings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("warnings: {linted}"))
+        .iter()
+        .map(|w| w["setting"].as_str().expect("setting"))
+        .collect();
+    assert_eq!(
+        settings,
+        [
+            "karg i915.nosuch=1",
+            "karg elevator=deadline",
+            "karg nosuchmod.x=1"
+        ],
+        "{linted}"
+    );
     let j = env
         .run(&[
             "--json",

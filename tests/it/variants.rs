@@ -126,6 +126,19 @@ fn definitions_compose_apply_idempotently_follow_hardware_and_rebase_with_proven
         assert_eq!(v["committed"], true, "{v}");
         assert_eq!(v["kind"], "apply");
     }
+    // The seed's dead kernel arguments are reported (these definitions have no kernel: only the
+    // rules that hold for every kernel apply), and the transaction goes ahead.
+    let warned = |i: usize| -> Vec<String> {
+        c["variants"][i]["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .map(|w| w["setting"].as_str().expect("setting").to_owned())
+            .collect()
+    };
+    assert_eq!(warned(0), Vec::<String>::new());
+    assert_eq!(warned(1), ["karg elevator=deadline", "karg hugepagesz=1G"]);
+    assert_eq!(warned(2), ["karg intel_pstate=performance"]);
     let base_seq = c["variants"][0]["txn"].as_u64().expect("seq");
     assert_eq!(c["variants"][1]["base"]["variant"], "base");
     assert_eq!(c["variants"][1]["base"]["seq"], base_seq);
@@ -419,6 +432,8 @@ fn the_five_shipped_variants_compose_from_the_mirror() {
     for v in c["variants"].as_array().expect("variants") {
         let name = v["variant"].as_str().expect("name");
         assert_eq!(v["committed"], true, "{v}");
+        // No shipped kernel argument or sysctl key is dead (engine::lint).
+        assert_eq!(v["warnings"], serde_json::json!([]), "{name}");
         let conf = cat(&env, name, "/usr/lib/particle/variant.conf");
         assert!(conf.contains(&format!("VARIANT={name}\n")), "{conf}");
         if name != "base" {
@@ -445,7 +460,12 @@ fn the_five_shipped_variants_compose_from_the_mirror() {
     assert!(kargs(&env, "corona").is_empty());
     assert_eq!(
         kargs(&env, "bosom"),
-        ["elevator=deadline", "iommu=pt", "hugepagesz=1G"]
+        [
+            "iommu=pt",
+            "default_hugepagesz=1G",
+            "hugepagesz=1G",
+            "hugepages=2"
+        ]
     );
     assert_eq!(
         kargs(&env, "apex"),
@@ -453,11 +473,15 @@ fn the_five_shipped_variants_compose_from_the_mirror() {
     );
     assert_eq!(
         kargs(&env, "euclase"),
-        ["intel_pstate=performance", "i915.fastboot=1"]
+        [
+            "intel_pstate=passive",
+            "cpufreq.default_governor=performance",
+            "i915.fastboot=1"
+        ]
     );
     let sysctl = cat(&env, "euclase", "/usr/lib/sysctl.d/50-particle.conf");
+    assert!(!sysctl.contains("dma_latency"), "{sysctl}");
     for line in [
-        "dev.cpu.dma_latency = 0",
         "kernel.sched_rt_runtime_us = -1",
         "vm.dirty_writeback_centisecs = 1500",
         "vm.dirty_expire_centisecs = 3000",
@@ -494,7 +518,8 @@ fn the_five_shipped_variants_compose_from_the_mirror() {
     assert_eq!(
         kargs(&env, "euclase"),
         [
-            "intel_pstate=performance",
+            "intel_pstate=passive",
+            "cpufreq.default_governor=performance",
             "i915.fastboot=1",
             "nvidia-drm.modeset=1"
         ]
