@@ -52,7 +52,7 @@ fn read(path: impl AsRef<Path>) -> Option<String> {
         .map(|s| s.trim().to_owned())
 }
 
-fn entries(dir: &str) -> Vec<std::path::PathBuf> {
+fn entries(dir: impl AsRef<Path>) -> Vec<std::path::PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir(dir)
         .map(|rd| rd.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
@@ -64,10 +64,20 @@ fn map(items: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
     Value::Map(items.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
 
-/// PCI devices (class, vendor, device), CPU vendor, model and flags, block devices by kind,
-/// network interfaces with their drivers, and sound cards.
+/// The hardware of the machine this runs on ([`detect_in`] of `/`, or of
+/// `$PARTICLE_HARDWARE_ROOT`: a directory holding `sys/` and `proc/cpuinfo`, for tests and for
+/// describing another machine from a copy of its files).
 pub fn detect() -> Value {
-    let pci: Vec<Value> = entries("/sys/bus/pci/devices")
+    let root = std::env::var_os("PARTICLE_HARDWARE_ROOT")
+        .map_or_else(|| "/".into(), std::path::PathBuf::from);
+    detect_in(&root)
+}
+
+/// PCI devices (class, vendor, device), CPU vendor, model and flags, block devices by kind,
+/// network interfaces with their drivers, and sound cards, read from `root`'s `sys/` and
+/// `proc/cpuinfo`.
+pub fn detect_in(root: &Path) -> Value {
+    let pci: Vec<Value> = entries(root.join("sys/bus/pci/devices"))
         .iter()
         .map(|d| {
             let f = |n: &str| Value::Str(read(d.join(n)).unwrap_or_default());
@@ -86,7 +96,7 @@ pub fn detect() -> Value {
             ])
         })
         .collect();
-    let cpuinfo = read("/proc/cpuinfo").unwrap_or_default();
+    let cpuinfo = read(root.join("proc/cpuinfo")).unwrap_or_default();
     let first = cpuinfo.split("\n\n").next().unwrap_or("");
     let field = |name: &str| {
         first
@@ -118,7 +128,7 @@ pub fn detect() -> Value {
             Value::List(flags.into_iter().map(Value::Str).collect()),
         ),
     ]);
-    let storage: Vec<Value> = entries("/sys/block")
+    let storage: Vec<Value> = entries(root.join("sys/block"))
         .iter()
         .filter_map(|d| {
             let name = d.file_name()?.to_string_lossy().into_owned();
@@ -141,7 +151,7 @@ pub fn detect() -> Value {
             ]))
         })
         .collect();
-    let network: Vec<Value> = entries("/sys/class/net")
+    let network: Vec<Value> = entries(root.join("sys/class/net"))
         .iter()
         .filter_map(|d| {
             let name = d.file_name()?.to_string_lossy().into_owned();
@@ -160,7 +170,7 @@ pub fn detect() -> Value {
             ]))
         })
         .collect();
-    let audio: Vec<Value> = entries("/sys/class/sound")
+    let audio: Vec<Value> = entries(root.join("sys/class/sound"))
         .iter()
         .filter(|d| {
             d.file_name()

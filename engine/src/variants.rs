@@ -750,6 +750,23 @@ impl Session {
                 }
             }
         };
+        // A hardware rule naming a package no source has would fail on the machine it matches,
+        // maybe long after: refused here, before anything is recorded.
+        for rule in &def.rules {
+            for p in &rule.packages {
+                let name = p.split(['=', ':']).next().unwrap_or(p);
+                if pinned.named(name).is_empty() {
+                    return Err(Error::new(
+                        ErrorKind::BadDefinition,
+                        format!(
+                            "{}: hardware rule {:?} installs {name}, which no pinned source has",
+                            def.name, rule.name
+                        ),
+                    )
+                    .hint("add the source or component that has it (`particle repo add --component non-free ...`), or fix the name"));
+                }
+            }
+        }
         let prev = last_definition(&h, &def.name);
         let mut target = start;
         let (install, remove) = Reconcile {

@@ -402,7 +402,19 @@ fn definition_errors_are_clear_and_change_nothing() {
 /// initramfs was built with the recorded `COMPRESS=gzip`).
 #[test]
 fn the_five_shipped_variants_compose_from_the_mirror() {
-    let env = Env::with_source(&file_uri(&mirror()), &debian_keyring());
+    // The shipped hardware rules name packages of contrib, non-free and non-free-firmware.
+    let env = Env::new();
+    env.run(&["init"]).ok();
+    let uri = file_uri(&mirror());
+    let keyring = debian_keyring().to_string_lossy().into_owned();
+    let mut add = vec![
+        "repo", "add", "debian", "--uri", &uri, "--suite", "bookworm",
+    ];
+    for c in ["main", "contrib", "non-free", "non-free-firmware"] {
+        add.extend(["--component", c]);
+    }
+    add.extend(["--keyring", &keyring]);
+    env.run(&add).ok();
     env.run(&["repo", "update"]).ok();
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../variants");
     let dir = env.dir.path().join("variants");
@@ -491,7 +503,16 @@ fn the_five_shipped_variants_compose_from_the_mirror() {
         assert!(sysctl.contains(line), "euclase: {line:?} missing");
     }
     for (variant, want) in [
-        ("bosom", &["openssh-server"][..]),
+        (
+            "bosom",
+            &[
+                "openssh-server",
+                "lvm2",
+                "mdadm",
+                "smartmontools",
+                "nvme-cli",
+            ][..],
+        ),
         ("apex", &["jq", "tree", "vim-tiny"]),
         ("corona", &["dbus-user-session", "xauth"]),
         ("base", &["systemd", "udev", "apt", "busybox"]),
@@ -502,27 +523,94 @@ fn the_five_shipped_variants_compose_from_the_mirror() {
         }
     }
     assert!(!packages_of(&env, "base").contains(&"openssh-server".to_owned()));
-    // The shipped euclase's hardware rule: an NVIDIA GPU adds nvidia-drm.modeset=1.
-    let hw = env.dir.path().join("nvidia.json");
-    std::fs::write(&hw, NVIDIA).expect("fixture");
-    env.run(&[
-        "--json",
-        "txn",
-        "hardware",
-        "--variant",
-        "euclase",
-        "--from",
-        &hw.to_string_lossy(),
-    ])
-    .ok();
+    // Hardware detected from the machine's /sys and /proc (here a fake tree): an AMD CPU, an
+    // NVMe disk, an Intel NIC (no rule). The shipped euclase's AMD CPU rule adds the microcode;
+    // no GPU rule matches, so the kernel arguments stay.
+    let fake = env.dir.path().join("machine");
+    let pci = fake.join("sys/bus/pci/devices/0000:00:1f.6");
+    std::fs::create_dir_all(&pci).expect("mkdir");
+    for (f, v) in [
+        ("class", "0x020000"),
+        ("vendor", "0x8086"),
+        ("device", "0x15bc"),
+    ] {
+        std::fs::write(pci.join(f), format!("{v}\n")).expect("write");
+    }
+    std::fs::create_dir_all(fake.join("sys/block/nvme0n1/queue")).expect("mkdir");
+    std::fs::write(fake.join("sys/block/nvme0n1/queue/rotational"), "0\n").expect("write");
+    std::fs::create_dir_all(fake.join("sys/bus/pci/drivers/e1000e")).expect("mkdir");
+    std::fs::create_dir_all(fake.join("sys/class/net/eno1")).expect("mkdir");
+    std::os::unix::fs::symlink(
+        "../../../bus/pci/devices/0000:00:1f.6",
+        fake.join("sys/class/net/eno1/device"),
+    )
+    .expect("symlink");
+    std::os::unix::fs::symlink("../../../bus/pci/drivers/e1000e", pci.join("driver"))
+        .expect("symlink");
+    std::fs::create_dir_all(fake.join("proc")).expect("mkdir");
+    std::fs::write(
+        fake.join("proc/cpuinfo"),
+        "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD Ryzen test\nflags\t\t: fpu sse2 avx2\n\nprocessor\t: 1\nvendor_id\t: AuthenticAMD\n",
+    )
+    .expect("write");
+    let detected = env
+        .run_env(
+            &[("PARTICLE_HARDWARE_ROOT", fake.to_str().expect("utf-8"))],
+            &[
+                "--json",
+                "txn",
+                "hardware",
+                "--variant",
+                "euclase",
+                "--detect",
+            ],
+        )
+        .ok()
+        .json();
+    assert_eq!(detected["committed"], true, "{detected}");
+    assert!(packages_of(&env, "euclase").contains(&"amd64-microcode".to_owned()));
+    assert!(!packages_of(&env, "base").contains(&"amd64-microcode".to_owned()));
     assert_eq!(
         kargs(&env, "euclase"),
         [
             "intel_pstate=passive",
             "cpufreq.default_governor=performance",
-            "i915.fastboot=1",
-            "nvidia-drm.modeset=1"
+            "i915.fastboot=1"
         ]
     );
+    let seq = detected["txn"].as_u64().expect("seq").to_string();
+    let shown = env.run(&["--json", "txn", "show", &seq]).ok().json();
+    let hw = &shown["state"]["profile"]["hardware"];
+    assert_eq!(hw["cpu"]["vendor"], "AuthenticAMD", "{hw}");
+    assert_eq!(hw["cpu"]["count"], 2, "{hw}");
+    assert_eq!(hw["storage"][0]["kind"], "nvme", "{hw}");
+    assert_eq!(hw["network"][0]["driver"], "e1000e", "{hw}");
+    assert_eq!(hw["pci"][0]["vendor"], "0x8086", "{hw}");
+
+    // A rule naming a package no source has: refused at apply, nothing recorded.
+    let euclase = std::fs::read_to_string(dir.join("euclase.toml")).expect("read");
+    std::fs::write(
+        dir.join("euclase.toml"),
+        euclase.replace("\"firmware-sof-signed\"", "\"firmware-no-such-thing\""),
+    )
+    .expect("write");
+    let before = head(&env, "euclase");
+    let r = env
+        .run(&[
+            "--json",
+            "variant",
+            "apply",
+            &dir.join("euclase.toml").to_string_lossy(),
+        ])
+        .fails("bad_definition");
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("firmware-no-such-thing"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(head(&env, "euclase"), before);
     invariants(&env);
 }
