@@ -206,7 +206,7 @@ impl Pinned {
         Ok(PinnedView {
             packages,
             pins: &self.pins,
-            foreign: &self.foreign,
+            foreign: Cow::Borrowed(&self.foreign),
             indices: &self.indices,
         })
     }
@@ -231,7 +231,9 @@ pub(crate) struct PinnedView<'p> {
     packages: View<'p>,
     /// Every package's pin priority ([`Pinned::pins`]).
     pins: &'p [i16],
-    foreign: &'p [String],
+    /// The foreign architectures the solver considers: the sources' ([`Pinned::foreign`]) or
+    /// what a variant declares ([`PinnedView::with_architectures`]).
+    foreign: Cow<'p, [String]>,
     /// Each source's pinned InRelease, as a transaction records it.
     pub(crate) indices: &'p BTreeMap<String, store::Sha256>,
 }
@@ -255,6 +257,24 @@ impl<'p> PinnedView<'p> {
         match &self.packages {
             View::Table { table, .. } => solver::Solver::from_table(*table, &options),
             View::Owned(o) => solver::Solver::new(&o.universe, &options),
+        }
+    }
+
+    /// This view with the solver limited to `archs` (a variant's declared architectures; the
+    /// native one is always considered), or unchanged for `None`.
+    pub(crate) fn with_architectures(mut self, archs: Option<&[String]>) -> Self {
+        if let Some(archs) = archs {
+            let native = store::native_architecture();
+            self.foreign = Cow::Owned(archs.iter().filter(|a| *a != native).cloned().collect());
+        }
+        self
+    }
+
+    /// The foreign architectures the pinned indices carry.
+    pub(crate) fn source_architectures(&self) -> &[String] {
+        match &self.foreign {
+            Cow::Borrowed(f) => f,
+            Cow::Owned(f) => f,
         }
     }
 

@@ -656,7 +656,8 @@ impl Session {
         let loaded = keeping
             .as_ref()
             .unwrap_or_else(|| self.pinned.as_ref().expect("loaded"));
-        let pinned = loaded.view()?;
+        let archs = crate::variants::declared_architectures(&self.journal.history(), variant, None);
+        let pinned = loaded.view()?.with_architectures(archs.as_deref());
         let new_state = solve_state(&pinned, &old_state, &request)?;
         let download_bytes = self.download_size(&pinned, &new_state, Some(&old_state));
         let build = Build::Materialize {

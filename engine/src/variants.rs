@@ -39,6 +39,11 @@ pub struct Definition {
     /// `[[hardware]]` rules: detected hardware → packages and kernel arguments.
     #[serde(default, rename = "hardware")]
     pub rules: Vec<Rule>,
+    /// Architectures the variant installs packages of (`["amd64", "i386"]`), inherited by its
+    /// children; the native one is always included. Empty: every architecture the sources
+    /// carry (`repo add --arch`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub architectures: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -425,6 +430,24 @@ fn last_definition(h: &journal::History<'_>, variant: &str) -> Option<Definition
         .find_map(|r| Definition::from_record(r))
 }
 
+/// The architectures `variant` declares with its ancestors ([`Definition::architectures`],
+/// with `def` in place of its recorded definition when given), or `None` when none declares any.
+pub(crate) fn declared_architectures(
+    h: &journal::History<'_>,
+    variant: &str,
+    def: Option<&Definition>,
+) -> Option<Vec<String>> {
+    let mut chain = definition_chain(h, def.and_then(|d| d.parent.as_deref()).unwrap_or(variant));
+    if def.is_some_and(|d| d.parent.is_none()) {
+        chain.clear();
+    }
+    chain.extend(def.cloned());
+    let mut archs: Vec<String> = chain.into_iter().flat_map(|d| d.architectures).collect();
+    archs.sort();
+    archs.dedup();
+    (!archs.is_empty()).then_some(archs)
+}
+
 /// The definitions in force for `variant`: its ancestors' (root first), then its own.
 fn definition_chain(h: &journal::History<'_>, variant: &str) -> Vec<Definition> {
     let mut chain = Vec::new();
@@ -673,8 +696,22 @@ impl Session {
         follow_parent: bool,
     ) -> Result<Plan> {
         self.load_pinned()?;
-        let pinned = self.pinned.as_ref().expect("loaded").view()?;
         let h = self.journal.history();
+        let pinned = self.pinned.as_ref().expect("loaded").view()?;
+        // An architecture no source carries would leave packages unfindable: refused here.
+        for a in &def.architectures {
+            let carried =
+                a == store::native_architecture() || pinned.source_architectures().contains(a);
+            if !carried {
+                return Err(Error::new(
+                    ErrorKind::BadDefinition,
+                    format!("{}: architecture {a} is carried by no pinned source", def.name),
+                )
+                .hint(format!("add it to a source: `particle repo add ... --arch {a}`, then `particle repo update`")));
+            }
+        }
+        let pinned =
+            pinned.with_architectures(declared_architectures(&h, &def.name, Some(def)).as_deref());
         let head = h.head(&def.name).cloned();
         let declared = crate::state::variants(&self.state)?.contains(&def.name);
         let parent_head = match &def.parent {
@@ -810,8 +847,14 @@ impl Session {
     /// to do when it is built on that head already.
     pub(crate) fn plan_rebase(&mut self, variant: &str) -> Result<Plan> {
         self.load_pinned()?;
-        let pinned = self.pinned.as_ref().expect("loaded").view()?;
         let h = self.journal.history();
+        let archs = declared_architectures(&h, variant, None);
+        let pinned = self
+            .pinned
+            .as_ref()
+            .expect("loaded")
+            .view()?
+            .with_architectures(archs.as_deref());
         let head = h
             .head(variant)
             .ok_or_else(|| {
@@ -906,7 +949,13 @@ impl Session {
         remove.retain(|p| !install.contains(p));
         let recommends = chain.last().is_some_and(|d| d.packages.recommends);
         self.load_pinned()?;
-        let pinned = self.pinned.as_ref().expect("loaded").view()?;
+        let archs = declared_architectures(&self.journal.history(), variant, None);
+        let pinned = self
+            .pinned
+            .as_ref()
+            .expect("loaded")
+            .view()?
+            .with_architectures(archs.as_deref());
         let target = packages(&pinned, target, &install, &remove, recommends)?;
         let base = head.base.clone();
         let mut plan = self.plan_target(

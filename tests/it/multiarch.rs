@@ -178,6 +178,57 @@ fn i386_packages_and_every_component() {
     );
     assert_eq!(foreign, "i386\n");
 
+    // A variant that declares its architectures: only amd64 here, so i386 packages are out of
+    // its reach although the source carries them; one declaring an architecture no source
+    // carries is refused at apply.
+    let defs = tmp.path().join("defs");
+    std::fs::create_dir_all(&defs).expect("mkdir");
+    let def = |name: &str, archs: &str| {
+        let path = defs.join(format!("{name}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                "name = \"{name}\"\narchitectures = [{archs}]\n[packages]\ninstall = [\"hello\"]\n"
+            ),
+        )
+        .expect("write");
+        path.to_string_lossy().into_owned()
+    };
+    let native = def("native", "\"amd64\"");
+    env.run(&["--json", "variant", "apply", "--dry-run", &native])
+        .ok();
+    let r = env
+        .run(&[
+            "--json",
+            "variant",
+            "apply",
+            "--dry-run",
+            &def("arm", "\"amd64\", \"armhf\""),
+        ])
+        .fails("bad_definition");
+    assert!(r.stdout.contains("armhf"), "{}", r.stdout);
+    let both = def("both", "\"amd64\", \"i386\"");
+    let with_i386 = std::fs::read_to_string(&both)
+        .expect("read")
+        .replace("[\"hello\"]", "[\"hello:i386\"]");
+    std::fs::write(&both, with_i386).expect("write");
+    let planned = env
+        .run(&["--json", "variant", "apply", "--dry-run", &both])
+        .ok()
+        .json();
+    assert!(
+        json_names(&planned).iter().any(|n| n == "hello:i386"),
+        "{planned}"
+    );
+    let only_native = native.replace("native.toml", "native-i386.toml");
+    std::fs::write(
+        &only_native,
+        "name = \"native\"\narchitectures = [\"amd64\"]\n[packages]\ninstall = [\"hello:i386\"]\n",
+    )
+    .expect("write");
+    env.run(&["--json", "variant", "apply", "--dry-run", &only_native])
+        .fails("unsatisfiable");
+
     // An architecture no source carries: a clear error, nothing recorded.
     let before = env.run(&["--json", "txn", "log"]).ok().json();
     let r = env
