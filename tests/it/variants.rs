@@ -392,6 +392,21 @@ fn definition_errors_are_clear_and_change_nothing() {
     invariants(&env);
 }
 
+/// Whether the shared mirror's pool has a .deb of package `name` (`POOL.txt`).
+fn in_pool(name: &str) -> bool {
+    static POOL: std::sync::OnceLock<std::collections::BTreeSet<String>> =
+        std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        std::fs::read_to_string(mirror().join("POOL.txt"))
+            .expect("POOL.txt")
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .map(str::to_owned)
+            .collect()
+    })
+    .contains(name)
+}
+
 /// The five definitions shipped in `variants/`, composed from the shared mirror as
 /// `particle compose --dir variants` does for a user: every commit carries its variant and the
 /// inherited and own profile. One change to the files: base's kernel and initramfs-tools are
@@ -410,6 +425,7 @@ fn the_five_shipped_variants_compose_from_the_mirror() {
     let mut add = vec![
         "repo", "add", "debian", "--uri", &uri, "--suite", "bookworm",
     ];
+    add.extend(["--arch", "amd64", "--arch", "i386"]);
     for c in ["main", "contrib", "non-free", "non-free-firmware"] {
         add.extend(["--component", c]);
     }
@@ -428,6 +444,20 @@ fn the_five_shipped_variants_compose_from_the_mirror() {
                 text = text.replace(k, "");
             }
         }
+        // The full package sets (Steam, GNOME, podman, …) are composed from a real mirror by
+        // scripts/compose-full-variants.sh; here what the shared pool holds.
+        let mut def: toml::Table = toml::from_str(&text).expect("a shipped definition parses");
+        if let Some(toml::Value::Array(install)) = def
+            .get_mut("packages")
+            .and_then(|p| p.as_table_mut())
+            .and_then(|p| p.get_mut("install"))
+        {
+            install.retain(|p| {
+                let name = p.as_str().expect("a name").split(':').next().expect("name");
+                in_pool(name)
+            });
+        }
+        let text = toml::to_string(&def).expect("serializes");
         std::fs::write(dir.join(e.file_name()), text).expect("write");
     }
     let c = env
