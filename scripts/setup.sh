@@ -12,6 +12,8 @@ packages=(
   # particle image: file systems written into the image file, GRUB's mkimage (the modules come
   # from the commit), the partition table read back in tests; booting images in tests.
   e2fsprogs dosfstools mtools grub-common fdisk openssl ovmf
+  # lsinitramfs: tests list what a variant's initramfs holds.
+  initramfs-tools-core
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -137,6 +137,29 @@ pub fn kargs(kernel: Option<&KernelFacts>, kargs: &[String]) -> Vec<Finding> {
     out
 }
 
+/// Checks the modules an initramfs must hold ([`materializer::INITRAMFS_MODULES_KEY`])
+/// against `kernel`.
+pub fn initramfs(
+    kernel: Option<&KernelFacts>,
+    settings: &BTreeMap<String, String>,
+) -> Vec<Finding> {
+    let (Some(kernel), Some(modules)) = (kernel, settings.get(materializer::INITRAMFS_MODULES_KEY))
+    else {
+        return Vec::new();
+    };
+    modules
+        .split_whitespace()
+        .filter(|m| !kernel.has_module(m))
+        .map(|m| Finding {
+            setting: format!("initramfs module {m}"),
+            problem: format!(
+                "{} has no module {m}: mkinitramfs will fail to add it",
+                kernel.version
+            ),
+        })
+        .collect()
+}
+
 /// Checks sysctl keys against `proc_sys` (the running kernel's `/proc/sys`; `running` names
 /// it in the message). A key under `net.` may come from a module not loaded here, which the
 /// message says.

@@ -1028,6 +1028,7 @@ impl Session {
             .flatten();
         let running = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
         let mut found = crate::lint::kargs(kernel.as_ref(), &profile.kargs);
+        found.extend(crate::lint::initramfs(kernel.as_ref(), &profile.initramfs));
         found.extend(crate::lint::sysctl(
             &profile.sysctl,
             std::path::Path::new("/proc/sys"),

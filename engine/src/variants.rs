@@ -44,6 +44,11 @@ pub struct Definition {
     /// carry (`repo add --arch`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub architectures: Vec<String>,
+    /// Kernel modules the variant's initramfs must hold and load (GPU drivers for early KMS,
+    /// storage drivers for the root), added to the parent's; recorded in the profile's
+    /// initramfs settings under [`materializer::INITRAMFS_MODULES_KEY`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub initramfs_modules: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -430,6 +435,29 @@ fn last_definition(h: &journal::History<'_>, variant: &str) -> Option<Definition
         .find_map(|r| Definition::from_record(r))
 }
 
+impl Definition {
+    /// The initramfs settings the definition asks for, its modules (after `inherited`, the
+    /// parent's, each once) under [`materializer::INITRAMFS_MODULES_KEY`].
+    fn initramfs_settings(&self, inherited: Option<&String>) -> BTreeMap<String, String> {
+        let mut settings = self.initramfs.clone();
+        if !self.initramfs_modules.is_empty() {
+            let mut modules: Vec<&str> = inherited
+                .map(|s| s.split_whitespace().collect())
+                .unwrap_or_default();
+            for m in &self.initramfs_modules {
+                if !modules.contains(&m.as_str()) {
+                    modules.push(m);
+                }
+            }
+            settings.insert(
+                materializer::INITRAMFS_MODULES_KEY.to_owned(),
+                modules.join(" "),
+            );
+        }
+        settings
+    }
+}
+
 /// The architectures `variant` declares with its ancestors ([`Definition::architectures`],
 /// with `def` in place of its recorded definition when given), or `None` when none declares any.
 pub(crate) fn declared_architectures(
@@ -492,6 +520,10 @@ impl Reconcile<'_> {
         for k in &now.kargs {
             push_unique(&mut state.profile.kargs, k);
         }
+        let key = materializer::INITRAMFS_MODULES_KEY;
+        let inherited = self.parent.and_then(|p| p.profile.initramfs.get(key));
+        let initramfs = self.def.initramfs_settings(inherited);
+        let prev_initramfs = self.prev.map(|p| p.initramfs_settings(None));
         let maps = [
             (
                 &self.def.sysctl,
@@ -500,8 +532,8 @@ impl Reconcile<'_> {
                 &mut state.profile.sysctl,
             ),
             (
-                &self.def.initramfs,
-                self.prev.map(|p| &p.initramfs),
+                &initramfs,
+                prev_initramfs.as_ref(),
                 self.parent.map(|p| &p.profile.initramfs),
                 &mut state.profile.initramfs,
             ),

@@ -33,9 +33,6 @@ use crate::sandbox::{log_since, Sandbox};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// Where the initramfs-tools settings of the profile live in the live tree.
-const INITRAMFS_CONF: &str = "etc/initramfs-tools/conf.d/particle.conf";
-
 /// Where the new `.deb`s appear inside the sandbox.
 const DEB_DIR: &str = "/run/particle/debs";
 
@@ -340,23 +337,31 @@ fn dpkg_name(name: &str, arch: &str) -> String {
 /// Writes (or removes) the profile's initramfs-tools settings in the live tree; says whether
 /// they differ from what the base had, which means the initramfs must be rebuilt.
 fn write_initramfs_conf(tree: &Path, profile: &crate::Profile) -> Result<bool, MaterializeError> {
-    let path = beneath(tree, INITRAMFS_CONF)?;
-    let before = std::fs::read(&path).ok();
-    let after = pre_configure_files(profile)
-        .into_iter()
-        .find(|(rel, _)| rel == INITRAMFS_CONF)
-        .map(|(_, text)| text.into_bytes());
-    if before == after {
-        return Ok(false);
-    }
-    match &after {
-        Some(text) => {
-            remove_any(&path)?;
-            write_file(tree, INITRAMFS_CONF, text, 0o644)?;
+    let wanted = pre_configure_files(profile);
+    let mut changed = false;
+    for rel in [
+        crate::layout::INITRAMFS_CONF,
+        crate::layout::INITRAMFS_MODULES,
+    ] {
+        let path = beneath(tree, rel)?;
+        let before = std::fs::read(&path).ok();
+        let after = wanted
+            .iter()
+            .find(|(r, _)| r == rel)
+            .map(|(_, text)| text.as_bytes().to_vec());
+        if before == after {
+            continue;
         }
-        None => remove_any(&path)?,
+        changed = true;
+        match &after {
+            Some(text) => {
+                remove_any(&path)?;
+                write_file(tree, rel, text, 0o644)?;
+            }
+            None => remove_any(&path)?,
+        }
     }
-    Ok(true)
+    Ok(changed)
 }
 
 /// Writes (or removes) the initramfs-tools boot chain as the package set asks; says whether

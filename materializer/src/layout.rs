@@ -802,16 +802,39 @@ fn restore_kernels(tree: &Path) -> Result<(), LayoutError> {
 /// then carries them into the commit.
 pub(crate) fn pre_configure_files(profile: &crate::Profile) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    if !profile.initramfs.is_empty() {
-        let text: String = profile
-            .initramfs
-            .iter()
-            .map(|(k, v)| format!("{k}={v}\n"))
+    // initramfs-tools variables are shell names; a key with a dot is particle's own.
+    let settings: Vec<(&String, &String)> = profile
+        .initramfs
+        .iter()
+        .filter(|(k, _)| !k.contains('.'))
+        .collect();
+    if !settings.is_empty() {
+        let text: String = settings.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        out.push((INITRAMFS_CONF.to_owned(), text));
+    }
+    if let Some(modules) = profile.initramfs.get(INITRAMFS_MODULES_KEY) {
+        let text: String = modules
+            .split_whitespace()
+            .map(|m| format!("{m}\n"))
             .collect();
-        out.push(("etc/initramfs-tools/conf.d/particle.conf".to_owned(), text));
+        if !text.is_empty() {
+            out.push((INITRAMFS_MODULES.to_owned(), text));
+        }
     }
     out
 }
+
+/// The initramfs-tools settings a profile writes.
+pub(crate) const INITRAMFS_CONF: &str = "etc/initramfs-tools/conf.d/particle.conf";
+
+/// The profile key (in its initramfs settings) listing modules the variant's initramfs must
+/// hold and load, space-separated. A dotted key is never an initramfs-tools variable.
+pub const INITRAMFS_MODULES_KEY: &str = "particle.modules";
+
+/// Where they are written: mkinitramfs adds every module listed in
+/// `/usr/share/initramfs-tools/modules.d/*` (and loads it at boot), as `/etc/initramfs-tools/
+/// modules` does, and the file belongs to the variant's `/usr`.
+pub(crate) const INITRAMFS_MODULES: &str = "usr/share/initramfs-tools/modules.d/particle-variant";
 
 /// The initramfs-tools half of an OSTree boot (docs/boot.md): a hook that copies
 /// `ostree-prepare-root` into the initramfs and a `local-bottom` script that runs it on the

@@ -125,7 +125,7 @@ fn deploy_export_and_delta_with_the_real_kernel() {
     let def = env.dir.path().join("base.toml");
     std::fs::write(
         &def,
-        "name = \"base\"\n[packages]\ninstall = [\"initramfs-tools\", \"zstd\"]\n[initramfs]\nCOMPRESS = \"gzip\"\n",
+        "name = \"base\"\ninitramfs_modules = [\"raid1\"]\n[packages]\ninstall = [\"initramfs-tools\", \"zstd\"]\n[initramfs]\nCOMPRESS = \"gzip\"\n",
     )
     .expect("definition");
     let t1 = env
@@ -197,6 +197,25 @@ fn deploy_export_and_delta_with_the_real_kernel() {
     assert!(
         img.stdout.starts_with(&[0x1f, 0x8b]),
         "initramfs.img is not gzip: COMPRESS=gzip was not in force when it was built"
+    );
+    // The definition's initramfs_modules: raid1 (which MODULES=most leaves out) is in the
+    // initramfs, listed for mkinitramfs in the variant's /usr.
+    let listed = ok(
+        "ostree",
+        &[
+            &format!("--repo={state_repo}"),
+            "cat",
+            &c2,
+            "/usr/share/initramfs-tools/modules.d/particle-variant",
+        ],
+    );
+    assert_eq!(listed, "raid1\n");
+    let unpacked = env.dir.path().join("initramfs.img");
+    std::fs::write(&unpacked, &img.stdout).expect("write");
+    let contents = ok("lsinitramfs", &[unpacked.to_str().expect("utf-8")]);
+    assert!(
+        contents.lines().any(|l| l.ends_with("/md/raid1.ko")),
+        "raid1.ko is not in the initramfs"
     );
     let d1 = deploy(&[]).ok().json();
     assert_eq!(d1["commit"], c2.as_str());
