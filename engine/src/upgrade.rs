@@ -14,6 +14,7 @@ use crate::txn::{Change, Committed, Observer, RunOptions};
 use crate::{Error, ErrorKind, Result};
 use journal::{NewRecord, Record, Request};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The machine's remotes, in its state directory.
@@ -408,6 +409,7 @@ impl Session {
                 _ => crate::machine::deploy_record(&m, &origin, &|msg| obs.note(msg))?,
             }
         }
+        self.reapply_profile(&origin.variant, &head_state.profile, obs)?;
         let head = self
             .journal
             .last()
@@ -507,6 +509,100 @@ pub(crate) fn refuse_downgrade(check: &UpgradeCheck, allow_downgrade: bool) -> R
         }
     }
     Ok(())
+}
+
+/// A machine's own profile changes (`txn kargs/sysctl/initramfs` on the machine), accumulated
+/// over its journal: kernel arguments to append and to delete, and the sysctl and initramfs
+/// settings it made (an empty value deletes the key).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileLayer {
+    pub kargs_append: Vec<String>,
+    pub kargs_delete: Vec<String>,
+    pub sysctl: std::collections::BTreeMap<String, String>,
+    pub initramfs: std::collections::BTreeMap<String, String>,
+}
+
+/// The [`ProfileLayer`] of a machine's records (later changes win).
+pub fn layered_profile(records: &[Record]) -> ProfileLayer {
+    let mut out = ProfileLayer::default();
+    for r in records {
+        match &r.request {
+            Request::Kargs { append, delete } => {
+                for a in append {
+                    out.kargs_delete.retain(|k| k != a);
+                    if !out.kargs_append.contains(a) {
+                        out.kargs_append.push(a.clone());
+                    }
+                }
+                for d in delete {
+                    out.kargs_append.retain(|k| k != d);
+                    if !out.kargs_delete.contains(d) {
+                        out.kargs_delete.push(d.clone());
+                    }
+                }
+            }
+            Request::Sysctl { set } => out.sysctl.extend(set.clone()),
+            Request::Initramfs { set } => out.initramfs.extend(set.clone()),
+            _ => {}
+        }
+    }
+    out
+}
+
+impl Session {
+    /// Re-applies the machine's own profile changes ([`layered_profile`]) that were in force
+    /// before the upgrade (`before`: one undone by a rollback stays undone) on the head the
+    /// upgrade recorded: one transaction per kind that changes anything (kernel arguments,
+    /// sysctl, initramfs), each recorded and deployed like the administrator's own.
+    fn reapply_profile(
+        &mut self,
+        variant: &str,
+        before: &journal::Profile,
+        obs: &dyn Observer,
+    ) -> Result<Vec<Committed>> {
+        let mut layer = layered_profile(self.journal.records());
+        layer.kargs_append.retain(|k| before.kargs.contains(k));
+        layer.kargs_delete.retain(|k| !before.kargs.contains(k));
+        let in_force = |set: &BTreeMap<String, String>, map: &BTreeMap<String, String>| {
+            set.iter()
+                .filter(|(k, v)| map.get(*k).map_or(v.is_empty(), |now| now == *v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        layer.sysctl = in_force(&layer.sysctl, &before.sysctl);
+        layer.initramfs = in_force(&layer.initramfs, &before.initramfs);
+        let mut changes = Vec::new();
+        if !layer.kargs_append.is_empty() || !layer.kargs_delete.is_empty() {
+            changes.push(Change::Kargs {
+                append: layer.kargs_append,
+                delete: layer.kargs_delete,
+            });
+        }
+        if !layer.sysctl.is_empty() {
+            changes.push(Change::Sysctl { set: layer.sysctl });
+        }
+        if !layer.initramfs.is_empty() {
+            changes.push(Change::Initramfs {
+                set: layer.initramfs,
+            });
+        }
+        let mut done = Vec::new();
+        for change in changes {
+            let plan = self.plan(variant, change, obs)?;
+            if plan.is_unchanged() {
+                continue;
+            }
+            obs.note("re-applying this machine's own profile settings on the new base");
+            let options = RunOptions {
+                dry_run: false,
+                reason: Some("re-apply the machine's profile settings after an upgrade".into()),
+            };
+            if let crate::Outcome::Committed(c) = self.run(plan, &options, obs)? {
+                done.push(*c);
+            }
+        }
+        Ok(done)
+    }
 }
 
 /// The packages a machine's own transactions installed and did not remove later, in the order
@@ -714,5 +810,32 @@ mod tests {
         ];
         assert_eq!(layered_packages(&records), ["jq", "htop"]);
         assert!(layered_packages(&[]).is_empty());
+        let kargs = |append: &[&str], delete: &[&str]| {
+            let v = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect();
+            rec(Request::Kargs {
+                append: v(append),
+                delete: v(delete),
+            })
+        };
+        let set = |k: &str, v: &str| BTreeMap::from([(k.to_owned(), v.to_owned())]);
+        let layer = layered_profile(&[
+            kargs(&["quiet", "a=1"], &[]),
+            rec(Request::Sysctl {
+                set: set("vm.swappiness", "10"),
+            }),
+            kargs(&["b=2"], &["quiet"]),
+            rec(Request::Sysctl {
+                set: set("vm.swappiness", "7"),
+            }),
+            rec(Request::Initramfs {
+                set: set("COMPRESS", ""),
+            }),
+            install(&["jq"]),
+        ]);
+        assert_eq!(layer.kargs_append, ["a=1", "b=2"]);
+        assert_eq!(layer.kargs_delete, ["quiet"]);
+        assert_eq!(layer.sysctl, set("vm.swappiness", "7"));
+        assert_eq!(layer.initramfs, set("COMPRESS", ""));
+        assert_eq!(layered_profile(&[]), ProfileLayer::default());
     }
 }

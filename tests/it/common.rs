@@ -59,6 +59,31 @@ impl Run {
     }
 }
 
+/// Deployment roots that `ostree admin deploy` made immutable (a test that did not ask for
+/// mutable deployments) would keep the temporary directory, gigabytes each, from being removed:
+/// their immutable bit is cleared first.
+impl Drop for Env {
+    fn drop(&mut self) {
+        let mut dirs = vec![(self.dir.path().to_path_buf(), 0)];
+        while let Some((d, depth)) = dirs.pop() {
+            let deploy = d.join("ostree/deploy");
+            if deploy.is_dir() {
+                let _ = Command::new("chattr")
+                    .args(["-R", "-f", "-i"])
+                    .arg(&deploy)
+                    .status();
+            }
+            if depth < 3 {
+                for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                    if e.file_type().is_ok_and(|t| t.is_dir()) {
+                        dirs.push((e.path(), depth + 1));
+                    }
+                }
+            }
+        }
+    }
+}
+
 impl Env {
     pub(crate) fn new() -> Self {
         Self {

@@ -11,7 +11,12 @@ use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const SKIP_SYNC: [(&str, &str); 1] = [("OSTREE_SYSROOT_OPTS", "skip-sync")];
+const SKIP_SYNC: [(&str, &str); 2] = [
+    ("OSTREE_SYSROOT_OPTS", "skip-sync"),
+    // Deployment roots stay mutable, so the temporary directory can be removed (ostree's own
+    // tests do the same).
+    ("OSTREE_SYSROOT_DEBUG", "mutable-deployments"),
+];
 
 #[test]
 fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
@@ -448,6 +453,47 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
     let st = on(&["--json", "status"]).ok().json();
     assert_eq!(st["deployments"][0]["txn"], 11, "{st}");
     assert!(path(&st["deployments"][0]).join("usr/bin/jq").exists());
+
+    // The machine's own profile settings come along too: a kernel argument and a sysctl key
+    // set on the machine are re-applied on the next upgrade, each in its own record.
+    on(&["txn", "kargs", "--append", "particle.machine=1"]).ok();
+    on(&["txn", "sysctl", "--set", "vm.swappiness=7"]).ok();
+    env.run(&["txn", "sysctl", "--set", "net.core.somaxconn=2048"])
+        .ok();
+    publish();
+    let u = on(&["--json", "upgrade", "--remote", "origin"]).ok().json();
+    assert_eq!(u["origin"]["txn"], 14, "{u}");
+    let log = on(&["--json", "txn", "log"]).ok().json();
+    let kinds: Vec<String> = log["transactions"]
+        .as_array()
+        .expect("transactions")
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(
+        kinds[kinds.len() - 4..],
+        ["origin", "install", "kargs", "sysctl"],
+        "{log}"
+    );
+    let st = on(&["--json", "status"]).ok().json();
+    assert_eq!(st["deployments"][0]["txn"], 17, "{st}");
+    let top = path(&st["deployments"][0]);
+    assert!(top.join("usr/bin/jq").exists());
+    let conf: String = std::fs::read_dir(top.join("usr/lib/sysctl.d"))
+        .expect("sysctl.d")
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    assert!(
+        conf.contains("vm.swappiness = 7") && conf.contains("net.core.somaxconn = 2048"),
+        "{conf}"
+    );
+    let entries: String = std::fs::read_dir(sysroot.join("boot/loader/entries"))
+        .expect("entries")
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    assert!(entries.contains("particle.machine=1"), "{entries}");
     on(&["txn", "verify"]).ok();
 }
 
