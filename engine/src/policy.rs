@@ -214,6 +214,48 @@ fn pinned_names(view: &PinnedView<'_>, prefs: &Preferences) -> Vec<String> {
     names
 }
 
+/// apt's `PKG/RELEASE` (`hello/bookworm-backports`): `PKG=VERSION` with the newest version of
+/// PKG that an index file of RELEASE (its Suite or Codename) lists, so that the journal records
+/// the version taken; the other specs as they are.
+pub(crate) fn release_specs(
+    view: &PinnedView<'_>,
+    files: &Files,
+    specs: Vec<String>,
+) -> Result<Vec<String>> {
+    specs
+        .into_iter()
+        .map(|spec| {
+            let Some((head, release)) = spec.split_once('/') else {
+                return Ok(spec);
+            };
+            let (name, arch) = head.split_once(':').map_or((head, None), |(n, a)| (n, Some(a)));
+            let mut best: Option<&str> = None;
+            for r in view.named(name) {
+                let p = view.record(r);
+                let Some(f) = files.of(r.0).map(|f| &files.files[f]) else {
+                    continue;
+                };
+                let newer = best.is_none_or(|b| {
+                    store::compare_versions(p.version, b) == std::cmp::Ordering::Greater
+                });
+                if arch.is_none_or(|a| p.arch == a)
+                    && (f.archive == release || f.codename == release)
+                    && newer
+                {
+                    best = Some(p.version);
+                }
+            }
+            best.map(|v| format!("{head}={v}")).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::UnknownPackage,
+                    format!("no pinned source has {head} in release {release}"),
+                )
+                .hint("`particle repo policy` lists every source's release; `particle repo policy PKG` where PKG comes from")
+            })
+        })
+        .collect()
+}
+
 /// One version of a package as `particle policy` shows it (apt-cache policy's version table).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct VersionPolicy {

@@ -569,9 +569,14 @@ impl Session {
     pub fn plan(&mut self, variant: &str, change: Change, obs: &dyn Observer) -> Result<Plan> {
         match change {
             Change::Install {
-                packages,
+                mut packages,
                 no_recommends,
             } => {
+                if packages.iter().any(|p| p.contains('/')) {
+                    self.load_pinned()?;
+                    let p = self.pinned.as_ref().expect("loaded");
+                    packages = crate::policy::release_specs(&p.view()?, &p.files, packages)?;
+                }
                 let specs = packages
                     .iter()
                     .map(|p| parse_spec(p))

@@ -292,6 +292,19 @@ fn candidates_and_plans_match_apt_under_pins() {
             );
         }
     }
+    // apt's PKG/RELEASE: that package from that release (recorded as PKG=VERSION), the rest by
+    // priority; a release that does not have it is refused.
+    std::fs::write(env.root().join("preferences"), "").expect("write");
+    let ours = plan(&env, &["hello/bookworm-backports", "jq"]);
+    assert_eq!(ours["hello"], "2.10-3+bpo1", "{ours:?}");
+    assert_eq!(ours["jq"], "1.6-2.1+deb12u2", "{ours:?}");
+    let theirs = apt.plan(&["hello/bookworm-backports", "jq"]);
+    assert_eq!(theirs["hello"], "2.10-3+bpo1", "{theirs:?}");
+    let r = env
+        .run(&["--json", "txn", "install", "--dry-run", "hello/trixie"])
+        .fails("unknown_package");
+    assert!(r.stdout.contains("trixie"), "{}", r.stdout);
+
     // A pin naming a package no source has, and one that does not parse: refused before
     // anything is planned or recorded.
     for (prefs, says) in [
