@@ -38,7 +38,10 @@ echo "| variant | packages | installed size | compose (s) |"
 echo "|---|---|---|---|"
 for v in base apex bosom corona euclase; do
   start=$(date +%s.%N)
-  out=$(p --json -q variant apply --reason "full compose" "variants/$v.toml")
+  out=$(p --json -q variant apply --reason "full compose" "variants/$v.toml") || {
+    printf '%s: %s\n' "$v" "$out" >&2
+    exit 1
+  }
   secs=$(echo "$(date +%s.%N) - $start" | bc)
   commit=$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("commit") or "")')
   count=$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("packages") or "")')
