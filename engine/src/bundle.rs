@@ -296,6 +296,7 @@ impl Session {
             current,
             up_to_date: false,
             signature_checked,
+            definitions: None,
         };
         crate::upgrade::refuse_downgrade(&check, allow_downgrade)?;
         self.stage_offer(&m, check, obs)

@@ -111,6 +111,8 @@ impl Delivery {
         let (from, sources) = self.origin()?;
         let machine_root =
             crate::machine::seed(&deployed.sysroot, stateroot, &from, record, &sources)?;
+        let definitions = crate::variants::definitions_at(&self.journal.history(), record);
+        crate::variants::write_machine_definitions(&machine_root, &definitions)?;
         Ok(DeployReport {
             record: record.clone(),
             deployed,
@@ -123,6 +125,7 @@ impl Delivery {
         let record = self.head(o.variant)?;
         let commit = record.commit.to_hex();
         let (from, sources) = self.origin()?;
+        let definitions = crate::variants::definitions_at(&self.journal.history(), record);
         let report = machine::build_image(
             &machine::ImageRequest {
                 repo: &self.repo(),
@@ -140,7 +143,9 @@ impl Delivery {
                 out: o.out,
                 seed: Some(&|sysroot: &Path| {
                     crate::machine::seed(sysroot, "particle-os", &from, record, &sources)
-                        .map(drop)
+                        .and_then(|root| {
+                            crate::variants::write_machine_definitions(&root, &definitions)
+                        })
                         .map_err(|e| e.message().to_owned())
                 }),
             },

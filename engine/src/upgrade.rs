@@ -45,6 +45,9 @@ pub struct UpgradeCheck {
     pub diff: journal::Diff,
     /// Whether the published index's signature was checked.
     pub signature_checked: bool,
+    /// The variant's definitions (its ancestors' and its own) from the published journal, for
+    /// the machine's hardware rules; `None` when the offer does not carry them (a bundle).
+    pub definitions: Option<Vec<crate::variants::Definition>>,
 }
 
 /// What `upgrade` did.
@@ -260,6 +263,7 @@ impl Session {
             None => (false, journal::State::default()),
         };
         let diff = journal::diff(&from_state, &record.state);
+        let definitions = Some(crate::variants::definitions_at(&pj.history(), &record));
         Ok(UpgradeCheck {
             remote,
             offered,
@@ -268,6 +272,7 @@ impl Session {
             up_to_date,
             diff,
             signature_checked: fetched.signature_checked,
+            definitions,
         })
     }
 
@@ -383,6 +388,9 @@ impl Session {
                 )
             })?;
         crate::faults::point("appended");
+        if let Some(defs) = &check.definitions {
+            crate::variants::write_machine_definitions(&self.state.root, defs)?;
+        }
         materializer::set_ref(&m.repo(), &origin.variant, &commit).map_err(ostree_error)?;
         let mut committed = None;
         if layered.is_empty() {

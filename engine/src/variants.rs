@@ -476,6 +476,70 @@ pub(crate) fn declared_architectures(
     (!archs.is_empty()).then_some(archs)
 }
 
+/// The definitions in force at `record` (root first): those of its lineage up to it, then its
+/// parent's up to the transaction it was built on, and so on.
+pub(crate) fn definitions_at(h: &journal::History<'_>, record: &Record) -> Vec<Definition> {
+    let mut chain = Vec::new();
+    let mut at = Some((record.variant.clone(), record.seq));
+    let mut seen = BTreeSet::new();
+    while let Some((variant, seq)) = at.take() {
+        if !seen.insert(variant.clone()) {
+            break;
+        }
+        if let Ok(lineage) = h.lineage(&variant, Some(seq)) {
+            if let Some(d) = lineage
+                .iter()
+                .rev()
+                .filter(|r| r.variant == variant)
+                .find_map(|r| Definition::from_record(r))
+            {
+                chain.push(d);
+            }
+        }
+        at = h
+            .record(seq)
+            .and_then(|r| r.base.as_ref())
+            .map(|b| (b.variant.clone(), b.seq));
+    }
+    chain.reverse();
+    chain
+}
+
+/// Where a machine keeps the definitions of the variant it runs (from the build host's or the
+/// published journal, written at deploy and upgrade): its hardware rules need them, and the
+/// machine's own journal has no `apply` records.
+const MACHINE_DEFINITIONS: &str = "definitions.json";
+
+/// Writes `defs` as the machine's definitions (state directory `root`).
+pub(crate) fn write_machine_definitions(root: &Path, defs: &[Definition]) -> Result<()> {
+    let path = root.join(MACHINE_DEFINITIONS);
+    let json = serde_json::to_vec_pretty(defs).expect("definitions serialize");
+    store::write_atomic(&path, &json).map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("could not write {}: {e}", path.display()),
+        )
+    })
+}
+
+/// The machine's definitions (none before the first deploy that wrote them).
+fn machine_definitions(root: &Path) -> Result<Vec<Definition>> {
+    let path = root.join(MACHINE_DEFINITIONS);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            Error::new(
+                ErrorKind::MachineState,
+                format!("{} does not parse: {e}", path.display()),
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(Error::new(
+            ErrorKind::Io,
+            format!("{}: {e}", path.display()),
+        )),
+    }
+}
+
 /// The definitions in force for `variant`: its ancestors' (root first), then its own.
 fn definition_chain(h: &journal::History<'_>, variant: &str) -> Vec<Definition> {
     let mut chain = Vec::new();
@@ -943,7 +1007,13 @@ impl Session {
         source: String,
     ) -> Result<Plan> {
         let (head, old) = self.existing_head(variant)?;
-        let chain = definition_chain(&self.journal.history(), variant);
+        // On a machine the rules come with the variant from the build host (deploy, upgrade);
+        // the hardware is the machine's own, recorded in its journal.
+        let chain = if self.state.machine.is_some() {
+            machine_definitions(&self.state.root)?
+        } else {
+            definition_chain(&self.journal.history(), variant)
+        };
         let mut target = old.clone();
         target.profile.hardware = profile.clone();
         let (mut install, mut remove) = (Vec::new(), Vec::new());

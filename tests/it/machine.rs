@@ -494,6 +494,42 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
         .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
         .collect();
     assert!(entries.contains("particle.machine=1"), "{entries}");
+
+    // Hardware belongs to the machine: detected on it (here a fake /sys with an NVMe disk),
+    // recorded in its own journal, and the shipped base's rule, which came with the variant's
+    // definitions from the build host, adds nvme-cli.
+    let fake = env.dir.path().join("machine-hw");
+    std::fs::create_dir_all(fake.join("sys/block/nvme0n1/queue")).expect("mkdir");
+    std::fs::write(fake.join("sys/block/nvme0n1/queue/rotational"), "0\n").expect("write");
+    std::fs::create_dir_all(fake.join("proc")).expect("mkdir");
+    std::fs::write(
+        fake.join("proc/cpuinfo"),
+        "processor\t: 0\nvendor_id\t: GenuineIntel\n",
+    )
+    .expect("write");
+    let h = on_env(
+        &[("PARTICLE_HARDWARE_ROOT", fake.to_str().expect("utf-8"))],
+        &["--json", "txn", "hardware", "--detect"],
+    )
+    .ok()
+    .json();
+    assert_eq!(h["txn"], 18, "{h}");
+    assert!(
+        h["added"]
+            .as_array()
+            .expect("added")
+            .iter()
+            .any(|p| p["name"] == "nvme-cli"),
+        "{h}"
+    );
+    let shown = on(&["--json", "txn", "show", "18"]).ok().json();
+    assert_eq!(
+        shown["state"]["profile"]["hardware"]["storage"][0]["kind"], "nvme",
+        "{shown}"
+    );
+    let st = on(&["--json", "status"]).ok().json();
+    assert_eq!(st["deployments"][0]["txn"], 18, "{st}");
+    assert!(path(&st["deployments"][0]).join("usr/sbin/nvme").exists());
     on(&["txn", "verify"]).ok();
 }
 
