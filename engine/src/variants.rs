@@ -63,7 +63,8 @@ pub struct Packages {
     pub recommends: bool,
 }
 
-/// When the hardware profile matches, add packages and kernel arguments.
+/// When the hardware profile matches, add packages, kernel arguments, sysctl settings and
+/// initramfs modules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
@@ -74,6 +75,16 @@ pub struct Rule {
     pub kargs: Vec<String>,
     #[serde(default)]
     pub packages: Vec<String>,
+    /// sysctl settings the rule adds (removed again when it stops matching).
+    #[serde(
+        default,
+        deserialize_with = "scalar_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub sysctl: BTreeMap<String, String>,
+    /// Kernel modules the rule puts into the initramfs ([`Definition::initramfs_modules`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub initramfs_modules: Vec<String>,
 }
 
 /// Every condition given must hold; the `pci_*` ones for one and the same device. Ids are hex,
@@ -133,6 +144,38 @@ fn scalar_map<'de, D: serde::Deserializer<'de>>(
 struct Effects {
     kargs: Vec<String>,
     packages: Vec<String>,
+    /// The matching rules' sysctl settings and initramfs modules (the unconditional ones are
+    /// merged as maps by [`Reconcile`]).
+    sysctl: BTreeMap<String, String>,
+    modules: Vec<String>,
+}
+
+impl Effects {
+    /// Moves `profile` from the rule effects `before` to `self`: sysctl keys a rule no longer
+    /// sets go (unless set to another value since), new ones come; initramfs modules likewise.
+    fn apply_rules(&self, before: &Effects, profile: &mut journal::Profile) {
+        for (k, v) in &before.sysctl {
+            if !self.sysctl.contains_key(k) && profile.sysctl.get(k) == Some(v) {
+                profile.sysctl.remove(k);
+            }
+        }
+        profile.sysctl.extend(self.sysctl.clone());
+        let key = materializer::INITRAMFS_MODULES_KEY;
+        let mut modules: Vec<String> = profile
+            .initramfs
+            .get(key)
+            .map(|m| m.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default();
+        modules.retain(|m| !before.modules.contains(m) || self.modules.contains(m));
+        for m in &self.modules {
+            push_unique(&mut modules, m);
+        }
+        if modules.is_empty() {
+            profile.initramfs.remove(key);
+        } else {
+            profile.initramfs.insert(key.to_owned(), modules.join(" "));
+        }
+    }
 }
 
 fn push_unique(v: &mut Vec<String>, x: &str) {
@@ -221,11 +264,16 @@ impl Definition {
         for k in &self.kargs {
             word("kernel argument", k)?;
         }
-        for (k, v) in &self.sysctl {
+        let rule_sysctl = self.rules.iter().flat_map(|r| &r.sysctl);
+        for (k, v) in self.sysctl.iter().chain(rule_sysctl) {
             word("sysctl key", k)?;
             if k.contains('=') || v.contains('\n') || v.is_empty() {
                 return Err(format!("sysctl {k:?} = {v:?} is not a valid setting"));
             }
+        }
+        let rule_modules = self.rules.iter().flat_map(|r| &r.initramfs_modules);
+        for m in self.initramfs_modules.iter().chain(rule_modules) {
+            word("initramfs module", m)?;
         }
         for (k, v) in &self.initramfs {
             if k.is_empty()
@@ -255,7 +303,11 @@ impl Definition {
                     r.name
                 ));
             }
-            if r.kargs.is_empty() && r.packages.is_empty() {
+            if r.kargs.is_empty()
+                && r.packages.is_empty()
+                && r.sysctl.is_empty()
+                && r.initramfs_modules.is_empty()
+            {
                 return Err(format!("hardware rule {:?} adds nothing", r.name));
             }
             for k in &r.kargs {
@@ -300,6 +352,10 @@ impl Definition {
             }
             for p in &r.packages {
                 push_unique(&mut e.packages, p);
+            }
+            e.sysctl.extend(r.sysctl.clone());
+            for m in &r.initramfs_modules {
+                push_unique(&mut e.modules, m);
             }
         }
         e
@@ -615,6 +671,7 @@ impl Reconcile<'_> {
                 map.insert(k.clone(), v.clone());
             }
         }
+        now.apply_rules(&before, &mut state.profile);
         let inherited_pkg = |n: &str| {
             self.parent
                 .is_some_and(|p| p.packages.iter().any(|e| e.name == n))
@@ -1044,6 +1101,7 @@ impl Session {
             {
                 push_unique(&mut remove, p);
             }
+            after.apply_rules(&before, &mut target.profile);
             for r in def.matching_rules(&profile) {
                 matched.push(format!("{}: {r}", def.name));
             }
@@ -1260,6 +1318,43 @@ packages = ["nvme-cli"]
         assert_eq!(e.kargs, ["nvidia-drm.modeset=1"]);
         assert_eq!(e.packages, ["nvme-cli"]);
         assert_eq!(d.effects(&Value::Null), Effects::default());
+    }
+
+    #[test]
+    fn rules_add_and_take_back_sysctl_and_initramfs_modules() {
+        let d = def(r#"
+name = "g"
+parent = "base"
+[[hardware]]
+name = "nvidia"
+match = { pci_vendor = "10de", pci_class = "03" }
+sysctl = { "vm.max_map_count" = 1048576 }
+initramfs_modules = ["nvidia", "nvidia_drm"]
+"#)
+        .expect("valid");
+        let hw = nvidia_hw();
+        let on = d.effects(&hw);
+        let off = d.effects(&Value::Null);
+        assert_eq!(on.sysctl["vm.max_map_count"], "1048576");
+        assert_eq!(on.modules, ["nvidia", "nvidia_drm"]);
+        let mut profile = journal::Profile::default();
+        let key = materializer::INITRAMFS_MODULES_KEY;
+        profile.initramfs.insert(key.into(), "raid1".into());
+        profile.sysctl.insert("vm.swappiness".into(), "1".into());
+        on.apply_rules(&off, &mut profile);
+        assert_eq!(profile.initramfs[key], "raid1 nvidia nvidia_drm");
+        assert_eq!(profile.sysctl.len(), 2);
+        off.apply_rules(&on, &mut profile);
+        assert_eq!(profile.initramfs[key], "raid1");
+        assert_eq!(profile.sysctl.keys().collect::<Vec<_>>(), ["vm.swappiness"]);
+        // The canonical form of a rule without them is what it was before they existed.
+        let plain = def("name = \"g\"\n[[hardware]]\nname = \"n\"\nmatch = { storage = \"nvme\" }\npackages = [\"nvme-cli\"]\n")
+            .expect("valid");
+        let canonical = plain.canonical();
+        assert!(
+            canonical.contains(r#""packages":["nvme-cli"]}]"#),
+            "{canonical}"
+        );
     }
 
     #[test]
