@@ -49,6 +49,12 @@ pub struct Definition {
     /// initramfs settings under [`materializer::INITRAMFS_MODULES_KEY`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub initramfs_modules: Vec<String>,
+    /// initramfs-tools hooks the variant adds: name → script (`#!/bin/sh` …), written to
+    /// `/usr/share/initramfs-tools/hooks/particle-variant-NAME` and run by mkinitramfs in the
+    /// build's sandbox like a package's hook; recorded under
+    /// [`materializer::INITRAMFS_HOOK_KEY`]`NAME`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub initramfs_hooks: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -269,6 +275,22 @@ impl Definition {
             word("sysctl key", k)?;
             if k.contains('=') || v.contains('\n') || v.is_empty() {
                 return Err(format!("sysctl {k:?} = {v:?} is not a valid setting"));
+            }
+        }
+        for (name, script) in &self.initramfs_hooks {
+            let ok_name = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !ok_name {
+                return Err(format!(
+                    "initramfs hook {name:?}: a name of lower-case letters, digits and -"
+                ));
+            }
+            if !script.starts_with("#!") || script.contains('\0') {
+                return Err(format!(
+                    "initramfs hook {name:?}: a script starting with #! (e.g. #!/bin/sh)"
+                ));
             }
         }
         let rule_modules = self.rules.iter().flat_map(|r| &r.initramfs_modules);
@@ -509,6 +531,10 @@ impl Definition {
                 materializer::INITRAMFS_MODULES_KEY.to_owned(),
                 modules.join(" "),
             );
+        }
+        for (name, script) in &self.initramfs_hooks {
+            let key = format!("{}{name}", materializer::INITRAMFS_HOOK_KEY);
+            settings.insert(key, script.clone());
         }
         settings
     }
@@ -1371,6 +1397,14 @@ initramfs_modules = ["nvidia", "nvidia_drm"]
                 "both",
             ),
             ("name = \"a\"\nkargs = [\"a b\"]", "whitespace"),
+            (
+                "name = \"a\"\n[initramfs_hooks]\n\"A b\" = \"#!/bin/sh\"",
+                "lower-case letters",
+            ),
+            (
+                "name = \"a\"\n[initramfs_hooks]\nx = \"echo hi\"",
+                "starting with #!",
+            ),
             (
                 "name = \"a\"\n[initramfs]\nmodules = \"most\"",
                 "initramfs-tools variable",

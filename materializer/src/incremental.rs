@@ -338,11 +338,27 @@ fn dpkg_name(name: &str, arch: &str) -> String {
 /// they differ from what the base had, which means the initramfs must be rebuilt.
 fn write_initramfs_conf(tree: &Path, profile: &crate::Profile) -> Result<bool, MaterializeError> {
     let wanted = pre_configure_files(profile);
+    // The fixed files, the variant's hooks the base has, and those the profile wants.
+    let (hooks_dir, prefix) = crate::layout::INITRAMFS_HOOKS
+        .rsplit_once('/')
+        .expect("a path with a directory");
+    let mut paths: Vec<String> = vec![
+        crate::layout::INITRAMFS_CONF.to_owned(),
+        crate::layout::INITRAMFS_MODULES.to_owned(),
+    ];
+    if let Ok(dir) = std::fs::read_dir(beneath(tree, hooks_dir)?) {
+        for e in dir.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(prefix) {
+                paths.push(format!("{hooks_dir}/{name}"));
+            }
+        }
+    }
+    paths.extend(wanted.iter().map(|(r, _)| r.clone()));
+    paths.sort();
+    paths.dedup();
     let mut changed = false;
-    for rel in [
-        crate::layout::INITRAMFS_CONF,
-        crate::layout::INITRAMFS_MODULES,
-    ] {
+    for rel in &paths {
         let path = beneath(tree, rel)?;
         let before = std::fs::read(&path).ok();
         let after = wanted
@@ -356,7 +372,7 @@ fn write_initramfs_conf(tree: &Path, profile: &crate::Profile) -> Result<bool, M
         match &after {
             Some(text) => {
                 remove_any(&path)?;
-                write_file(tree, rel, text, 0o644)?;
+                write_file(tree, rel, text, crate::layout::pre_configure_mode(rel))?;
             }
             None => remove_any(&path)?,
         }

@@ -821,8 +821,30 @@ pub(crate) fn pre_configure_files(profile: &crate::Profile) -> Vec<(String, Stri
             out.push((INITRAMFS_MODULES.to_owned(), text));
         }
     }
+    for (key, script) in &profile.initramfs {
+        if let Some(name) = key.strip_prefix(INITRAMFS_HOOK_KEY) {
+            out.push((format!("{INITRAMFS_HOOKS}{name}"), script.clone()));
+        }
+    }
     out
 }
+
+/// The mode a [`pre_configure_files`] file is written with: hooks are executable.
+pub(crate) fn pre_configure_mode(rel: &str) -> u32 {
+    if rel.starts_with(INITRAMFS_HOOKS) {
+        0o755
+    } else {
+        0o644
+    }
+}
+
+/// The profile keys (in its initramfs settings) `particle.hook.NAME`, whose value is an
+/// initramfs-tools hook script the variant adds.
+pub const INITRAMFS_HOOK_KEY: &str = "particle.hook.";
+
+/// Where those hooks are written (`…/hooks/particle-variant-NAME`), where mkinitramfs runs
+/// every hook.
+pub(crate) const INITRAMFS_HOOKS: &str = "usr/share/initramfs-tools/hooks/particle-variant-";
 
 /// The initramfs-tools settings a profile writes.
 pub(crate) const INITRAMFS_CONF: &str = "etc/initramfs-tools/conf.d/particle.conf";

@@ -39,7 +39,7 @@ pub use configure::ConfigureError;
 pub use dpkgdb::DpkgDbError;
 pub use extract::ExtractError;
 pub use hook::set_crash_hook;
-pub use layout::{LayoutError, INITRAMFS_MODULES_KEY};
+pub use layout::{LayoutError, INITRAMFS_HOOK_KEY, INITRAMFS_MODULES_KEY};
 pub use materialize::{
     materialize, materialize_with, materialize_with_progress, BuildInput, MaterializeError,
     Materialized, Options, PackageInput, Phase, Profile, Progress,

@@ -7,8 +7,8 @@ use crate::deb::{open_data, read_control};
 use crate::dpkgdb::{conffile_paths, interested_triggers, write_database, DbPackage, DpkgDbError};
 use crate::extract::{ExtractError, Extractor, PackageRef};
 use crate::layout::{
-    atomic_layout, merge_usr, normalize, pre_configure_files, strip_xattrs, wants_boot_chain,
-    write_file, LayoutError, VariantInfo, BOOT_CHAIN,
+    atomic_layout, merge_usr, normalize, pre_configure_files, pre_configure_mode, strip_xattrs,
+    wants_boot_chain, write_file, LayoutError, VariantInfo, BOOT_CHAIN,
 };
 use crate::order::configure_order;
 use crate::sandbox::Sandbox;
@@ -494,7 +494,7 @@ fn compose(
 
     // Profile files the scripts read (initramfs-tools settings) go in before they run.
     for (rel, text) in pre_configure_files(&input.profile) {
-        write_file(tree, &rel, text.as_bytes(), 0o644)?;
+        write_file(tree, &rel, text.as_bytes(), pre_configure_mode(&rel))?;
     }
     if wants_boot_chain(input.packages.iter().map(|p| p.package.name.as_str())) {
         for (rel, text) in BOOT_CHAIN {

@@ -125,7 +125,8 @@ fn deploy_export_and_delta_with_the_real_kernel() {
     let def = env.dir.path().join("base.toml");
     std::fs::write(
         &def,
-        "name = \"base\"\ninitramfs_modules = [\"raid1\"]\n[packages]\ninstall = [\"initramfs-tools\", \"zstd\"]\n[initramfs]\nCOMPRESS = \"gzip\"\n",
+        "name = \"base\"\ninitramfs_modules = [\"raid1\"]\n[packages]\ninstall = [\"initramfs-tools\", \"zstd\"]\n[initramfs]\nCOMPRESS = \"gzip\"\n\
+         [initramfs_hooks]\nmarker = '''\n#!/bin/sh\n[ \"$1\" = prereqs ] && exit 0\necho deliver > \"$DESTDIR/etc/particle-marker\"\n'''\n",
     )
     .expect("definition");
     let t1 = env
@@ -216,6 +217,11 @@ fn deploy_export_and_delta_with_the_real_kernel() {
     assert!(
         contents.lines().any(|l| l.ends_with("/md/raid1.ko")),
         "raid1.ko is not in the initramfs"
+    );
+    // The definition's hook ran in mkinitramfs: what it wrote is in the initramfs.
+    assert!(
+        contents.lines().any(|l| l == "etc/particle-marker"),
+        "the variant's hook did not run"
     );
     let d1 = deploy(&[]).ok().json();
     assert_eq!(d1["commit"], c2.as_str());
