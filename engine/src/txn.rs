@@ -410,6 +410,8 @@ pub struct Header<'a> {
     pub parent_commit: Option<CommitId>,
     /// The commit the build starts from ([`journal::History::build_base`]).
     pub base_commit: Option<CommitId>,
+    /// Foreign architectures the variant declares ([`crate::variants::architectures_at`]).
+    pub architectures: Vec<String>,
 }
 
 impl<'a> Header<'a> {
@@ -429,6 +431,13 @@ impl<'a> Header<'a> {
             base_commit: h
                 .build_base(&r.variant, r.seq, &r.request, r.base.as_ref())
                 .map(|b| b.commit),
+            architectures: crate::variants::architectures_at(
+                h,
+                &r.variant,
+                r.seq,
+                &r.request,
+                r.base.as_ref(),
+            ),
         }
     }
 }
@@ -494,6 +503,7 @@ pub fn build_input(
             .collect(),
         parent_commit: h.parent_commit,
         base_commit: h.base_commit,
+        architectures: h.architectures,
     })
 }
 
@@ -1204,6 +1214,13 @@ impl Session {
         let base_state = build_base.map(|r| r.state.clone());
         let base_commit = build_base.map(|r| r.commit);
         let description = crate::variants::description_at(&history, &variant, seq, &request);
+        // A machine's journal has no definitions: it keeps the variant's (deploy, upgrade).
+        let architectures = match &self.state.machine {
+            Some(_) => crate::variants::machine_architectures(&self.state.root)?,
+            None => {
+                crate::variants::architectures_at(&history, &variant, seq, &request, base.as_ref())
+            }
+        };
         let header = Header {
             variant: &variant,
             description,
@@ -1213,6 +1230,7 @@ impl Session {
             time,
             parent_commit,
             base_commit,
+            architectures,
         };
         let input = build_input(self.store()?, header, &state, base_state.as_ref())?;
         let work = self.staging().join(format!("txn-{seq}"));

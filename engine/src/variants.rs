@@ -502,6 +502,54 @@ pub fn description_at(
         .map(|d| d.description)
 }
 
+/// The foreign architectures a transaction's tree must know ([`Definition::architectures`]):
+/// those of the definition it applies (else the variant's last one before it) and of its
+/// parent's definitions up to the transaction it is built on (`base`). From the journal alone,
+/// so that a replay gives the same; empty when nothing declares any.
+pub fn architectures_at(
+    h: &journal::History<'_>,
+    variant: &str,
+    seq: u64,
+    request: &Request,
+    base: Option<&journal::Provenance>,
+) -> Vec<String> {
+    let own = match request {
+        Request::Apply { definition, .. } => serde_json::from_str::<Definition>(definition).ok(),
+        _ => h
+            .lineage(variant, Some(seq.saturating_sub(1)))
+            .ok()
+            .and_then(|l| {
+                l.iter()
+                    .rev()
+                    .filter(|r| r.variant == variant)
+                    .find_map(|r| Definition::from_record(r))
+            }),
+    };
+    let parents = base
+        .and_then(|b| h.record(b.seq))
+        .map(|r| definitions_at(h, r))
+        .unwrap_or_default();
+    foreign_architectures(parents.iter().chain(own.as_ref()))
+}
+
+/// The declared architectures of `defs` other than the native one, sorted, once each.
+pub(crate) fn foreign_architectures<'d>(defs: impl Iterator<Item = &'d Definition>) -> Vec<String> {
+    let native = store::native_architecture();
+    let mut archs: Vec<String> = defs
+        .flat_map(|d| d.architectures.iter().cloned())
+        .filter(|a| a != native)
+        .collect();
+    archs.sort();
+    archs.dedup();
+    archs
+}
+
+/// The foreign architectures a machine's variant declares (from the definitions the machine
+/// keeps, [`write_machine_definitions`]).
+pub(crate) fn machine_architectures(root: &Path) -> Result<Vec<String>> {
+    Ok(foreign_architectures(machine_definitions(root)?.iter()))
+}
+
 /// The latest definition `variant` was applied with (its own records only).
 fn last_definition(h: &journal::History<'_>, variant: &str) -> Option<Definition> {
     let head = h.head(variant)?;

@@ -57,6 +57,7 @@ fn main() {
         inrelease: BTreeMap::new(),
         parent_commit: base,
         base_commit: base,
+        architectures: Vec::new(),
     };
     let repo = PathBuf::from(repo);
     materializer::init_repo(&repo).expect("init repo");

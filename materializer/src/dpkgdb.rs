@@ -232,7 +232,11 @@ pub(crate) fn write_arch_file(tree: &Path, text: Option<&str>) -> Result<(), Dpk
 }
 
 /// Writes the database into the staged tree's `var/lib/dpkg`, never through a symlink.
-pub(crate) fn write_database(tree: &Path, pkgs: &[DbPackage]) -> Result<(), DpkgDbError> {
+pub(crate) fn write_database(
+    tree: &Path,
+    pkgs: &[DbPackage],
+    declared: &[String],
+) -> Result<(), DpkgDbError> {
     for d in ["", "info", "updates", "triggers", "alternatives", "parts"] {
         mkdir(tree, d)?;
     }
@@ -246,7 +250,10 @@ pub(crate) fn write_database(tree: &Path, pkgs: &[DbPackage]) -> Result<(), Dpkg
         write(tree, empty, b"", 0o644)?;
     }
     write(tree, "info/format", b"1\n", 0o644)?;
-    let archs = pkgs.iter().map(|p| p.package.arch.as_str());
+    let archs = pkgs
+        .iter()
+        .map(|p| p.package.arch.as_str())
+        .chain(declared.iter().map(String::as_str));
     write_arch_file(
         tree,
         arch_file(store::native_architecture(), archs).as_deref(),

@@ -139,11 +139,16 @@ pub(crate) fn apply(
         installed
             .keys()
             .map(|(_, a)| a.as_str())
-            .chain(input.packages.iter().map(|p| p.package.arch.as_str())),
+            .chain(input.packages.iter().map(|p| p.package.arch.as_str()))
+            .chain(input.architectures.iter().map(String::as_str)),
     );
     let after = crate::dpkgdb::arch_file(
         native,
-        input.packages.iter().map(|p| p.package.arch.as_str()),
+        input
+            .packages
+            .iter()
+            .map(|p| p.package.arch.as_str())
+            .chain(input.architectures.iter().map(String::as_str)),
     );
     crate::dpkgdb::write_arch_file(tree, during.as_deref())?;
 

@@ -78,6 +78,10 @@ pub struct BuildInput {
     /// package from nothing. Work is then proportional to the change. `None` composes from
     /// nothing. The caller picks it from the journal alone, so that a replay picks the same one.
     pub base_commit: Option<CommitId>,
+    /// Foreign architectures the variant declares (`dpkg --add-architecture`): dpkg's `arch`
+    /// file lists them with those of the packages. Derived from the journal by the caller, so
+    /// that a replay gives the same.
+    pub architectures: Vec<String>,
 }
 
 impl BuildInput {
@@ -489,7 +493,7 @@ fn compose(
     clock.lap("unpack");
 
     merge_usr(tree)?;
-    write_database(tree, &pkgs)?;
+    write_database(tree, &pkgs, &input.architectures)?;
     clock.lap("dpkg database");
 
     // Profile files the scripts read (initramfs-tools settings) go in before they run.

@@ -229,6 +229,43 @@ fn i386_packages_and_every_component() {
     env.run(&["--json", "variant", "apply", "--dry-run", &only_native])
         .fails("unsatisfiable");
 
+    // Declared but not yet used: dpkg in the tree knows i386 all the same (as after `dpkg
+    // --add-architecture i386`), also after a build on that commit.
+    let declared = def("declared", "\"amd64\", \"i386\"");
+    let applied = env
+        .run(&["--json", "variant", "apply", &declared])
+        .ok()
+        .json();
+    let commit = applied["commit"].as_str().expect("commit");
+    assert!(!json_names(&applied).iter().any(|n| n.ends_with(":i386")));
+    let foreign = dpkg_in(
+        &env,
+        commit,
+        tmp.path(),
+        &["dpkg", "--print-foreign-architectures"],
+    );
+    assert_eq!(foreign, "i386\n");
+    let more = env
+        .run(&[
+            "--json",
+            "txn",
+            "install",
+            "--variant",
+            "declared",
+            "--no-recommends",
+            "jq",
+        ])
+        .ok()
+        .json();
+    let commit = more["commit"].as_str().expect("commit");
+    let foreign = dpkg_in(
+        &env,
+        commit,
+        tmp.path(),
+        &["dpkg", "--print-foreign-architectures"],
+    );
+    assert_eq!(foreign, "i386\n");
+
     // An architecture no source carries: a clear error, nothing recorded.
     let before = env.run(&["--json", "txn", "log"]).ok().json();
     let r = env

@@ -125,6 +125,7 @@ pub(crate) fn build_input(packages: Vec<PackageInput>, seq: u64) -> BuildInput {
         inrelease: BTreeMap::from([("bookworm".to_owned(), "sha256:abc".to_owned())]),
         parent_commit: None,
         base_commit: None,
+        architectures: Vec::new(),
     }
 }
 
