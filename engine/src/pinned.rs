@@ -270,12 +270,10 @@ impl<'p> PinnedView<'p> {
         self
     }
 
-    /// The foreign architectures the pinned indices carry.
+    /// The foreign architectures the solver considers (before [`Self::with_architectures`]:
+    /// those the pinned indices carry).
     pub(crate) fn source_architectures(&self) -> &[String] {
-        match &self.foreign {
-            Cow::Borrowed(f) => f,
-            Cow::Owned(f) => f,
-        }
+        &self.foreign
     }
 
     /// How many packages there are.

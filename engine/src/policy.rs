@@ -56,6 +56,17 @@ impl Files {
         Ok(out)
     }
 
+    /// File `f` as `repo policy` shows it, with its priority.
+    fn shown(&self, f: usize, priority: i16) -> FilePolicy {
+        FilePolicy {
+            source: self.sources[f].clone(),
+            archive: self.files[f].archive.clone(),
+            component: self.files[f].component.clone(),
+            arch: self.files[f].arch.clone(),
+            priority,
+        }
+    }
+
     /// The file package `i` (universe order) comes from, if any.
     pub(crate) fn of(&self, i: usize) -> Option<usize> {
         if i >= self.end {
@@ -355,13 +366,7 @@ pub(crate) fn package_policy(
             .get(r.0)
             .copied()
             .unwrap_or(solver::policy::DEFAULT_PRIORITY);
-        let file = files.of(r.0).map(|f| FilePolicy {
-            source: files.sources[f].clone(),
-            archive: files.files[f].archive.clone(),
-            component: files.files[f].component.clone(),
-            arch: files.files[f].arch.clone(),
-            priority: file_prio[f],
-        });
+        let file = files.of(r.0).map(|f| files.shown(f, file_prio[f]));
         match versions.iter_mut().find(|v| v.version == p.version) {
             Some(v) => v.files.extend(file),
             None => versions.push(VersionPolicy {
@@ -409,18 +414,10 @@ impl crate::Session {
         self.load_pinned()?;
         let p = self.pinned.as_ref().expect("loaded");
         let prio = p.prefs.file_priorities(&p.files.files);
-        Ok(p.files
-            .files
-            .iter()
-            .zip(&p.files.sources)
-            .zip(prio)
-            .map(|((f, source), priority)| FilePolicy {
-                source: source.clone(),
-                archive: f.archive.clone(),
-                component: f.component.clone(),
-                arch: f.arch.clone(),
-                priority,
-            })
+        Ok(prio
+            .into_iter()
+            .enumerate()
+            .map(|(f, priority)| p.files.shown(f, priority))
             .collect())
     }
 

@@ -400,21 +400,9 @@ impl Session {
                 "re-applying this machine's own packages on the new base: {}",
                 layered.join(", ")
             ));
-            let plan = self.plan(
-                &origin.variant,
-                Change::Install {
-                    packages: layered,
-                    no_recommends: true,
-                },
-                obs,
-            )?;
-            let options = RunOptions {
-                dry_run: false,
-                reason: Some("re-apply the machine's packages after an upgrade".into()),
-            };
-            match self.run(plan, &options, obs)? {
-                crate::Outcome::Committed(c) => committed = Some(c),
-                _ => crate::machine::deploy_record(&m, &origin, &|msg| obs.note(msg))?,
+            committed = self.reapply_packages(&origin.variant, layered, obs)?;
+            if committed.is_none() {
+                crate::machine::deploy_record(&m, &origin, &|msg| obs.note(msg))?;
             }
         }
         self.reapply_profile(&origin.variant, &head_state.profile, obs)?;
@@ -470,17 +458,44 @@ impl Session {
             "re-applying this machine's own packages, which an interrupted upgrade left out: {}",
             pending.join(", ")
         ));
-        let plan = self.plan(
-            &variant,
-            Change::Install {
-                packages: pending,
-                no_recommends: true,
-            },
+        self.reapply_packages(&variant, pending, obs)
+    }
+
+    /// Installs the machine's own `packages` again on `variant`'s head (without Recommends, as
+    /// they were chosen), recorded and deployed; `None` when nothing had to change.
+    fn reapply_packages(
+        &mut self,
+        variant: &str,
+        packages: Vec<String>,
+        obs: &dyn Observer,
+    ) -> Result<Option<Box<Committed>>> {
+        let change = Change::Install {
+            packages,
+            no_recommends: true,
+        };
+        self.reapply(
+            variant,
+            change,
+            "re-apply the machine's packages after an upgrade",
             obs,
-        )?;
+        )
+    }
+
+    /// Plans and runs one of the machine's own changes again after an upgrade, with `reason`.
+    fn reapply(
+        &mut self,
+        variant: &str,
+        change: Change,
+        reason: &str,
+        obs: &dyn Observer,
+    ) -> Result<Option<Box<Committed>>> {
+        let plan = self.plan(variant, change, obs)?;
+        if plan.is_unchanged() {
+            return Ok(None);
+        }
         let options = RunOptions {
             dry_run: false,
-            reason: Some("re-apply the machine's packages after an upgrade".into()),
+            reason: Some(reason.to_owned()),
         };
         match self.run(plan, &options, obs)? {
             crate::Outcome::Committed(c) => Ok(Some(c)),
@@ -596,16 +611,9 @@ impl Session {
         }
         let mut done = Vec::new();
         for change in changes {
-            let plan = self.plan(variant, change, obs)?;
-            if plan.is_unchanged() {
-                continue;
-            }
-            obs.note("re-applying this machine's own profile settings on the new base");
-            let options = RunOptions {
-                dry_run: false,
-                reason: Some("re-apply the machine's profile settings after an upgrade".into()),
-            };
-            if let crate::Outcome::Committed(c) = self.run(plan, &options, obs)? {
+            let reason = "re-apply the machine's profile settings after an upgrade";
+            if let Some(c) = self.reapply(variant, change, reason, obs)? {
+                obs.note("re-applied this machine's own profile settings on the new base");
                 done.push(*c);
             }
         }

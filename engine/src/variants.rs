@@ -488,10 +488,19 @@ pub fn description_at(
     seq: u64,
     request: &Request,
 ) -> Option<String> {
+    definition_at(h, variant, seq, request).map(|d| d.description)
+}
+
+/// The definition in force for transaction `seq` of `variant` with `request`: the one it
+/// applies, else the variant's last one before it.
+fn definition_at(
+    h: &journal::History<'_>,
+    variant: &str,
+    seq: u64,
+    request: &Request,
+) -> Option<Definition> {
     if let Request::Apply { definition, .. } = request {
-        return serde_json::from_str::<Definition>(definition)
-            .ok()
-            .map(|d| d.description);
+        return serde_json::from_str::<Definition>(definition).ok();
     }
     h.lineage(variant, Some(seq.saturating_sub(1)))
         .ok()?
@@ -499,7 +508,6 @@ pub fn description_at(
         .rev()
         .filter(|r| r.variant == variant)
         .find_map(|r| Definition::from_record(r))
-        .map(|d| d.description)
 }
 
 /// The foreign architectures a transaction's tree must know ([`Definition::architectures`]):
@@ -513,18 +521,7 @@ pub fn architectures_at(
     request: &Request,
     base: Option<&journal::Provenance>,
 ) -> Vec<String> {
-    let own = match request {
-        Request::Apply { definition, .. } => serde_json::from_str::<Definition>(definition).ok(),
-        _ => h
-            .lineage(variant, Some(seq.saturating_sub(1)))
-            .ok()
-            .and_then(|l| {
-                l.iter()
-                    .rev()
-                    .filter(|r| r.variant == variant)
-                    .find_map(|r| Definition::from_record(r))
-            }),
-    };
+    let own = definition_at(h, variant, seq, request);
     let parents = base
         .and_then(|b| h.record(b.seq))
         .map(|r| definitions_at(h, r))

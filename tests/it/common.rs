@@ -120,6 +120,25 @@ impl Env {
         env
     }
 
+    /// `init` plus the shared mirror as one source with every component (main, contrib,
+    /// non-free, non-free-firmware) and both architectures (amd64, i386), updated.
+    pub(crate) fn with_every_component() -> Self {
+        let env = Self::new();
+        env.run(&["init"]).ok();
+        let uri = file_uri(&mirror());
+        let keyring = debian_keyring().to_string_lossy().into_owned();
+        let mut add = vec![
+            "repo", "add", "debian", "--uri", &uri, "--suite", "bookworm",
+        ];
+        add.extend(["--arch", "amd64", "--arch", "i386"]);
+        for c in ["main", "contrib", "non-free", "non-free-firmware"] {
+            add.extend(["--component", c]);
+        }
+        add.extend(["--keyring", &keyring]);
+        env.run(&add).ok();
+        env
+    }
+
     /// Adds the source `name` (suite bookworm) to an initialized state directory.
     pub(crate) fn add_source(&self, name: &str, uri: &str, keyring: &Path) {
         self.run(&[
@@ -365,4 +384,19 @@ impl Drop for HttpServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `(name, version)` of every package in a JSON list of packages (a transaction's state or
+/// changes).
+pub(crate) fn name_versions(list: &serde_json::Value) -> Vec<(String, String)> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list of packages: {list}"))
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().expect("name").to_owned(),
+                p["version"].as_str().expect("version").to_owned(),
+            )
+        })
+        .collect()
 }

@@ -11,6 +11,15 @@ use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The contents of every file in `dir`, one after another (sysctl.d, the BLS entries).
+fn files_in(dir: &Path) -> String {
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect()
+}
+
 const SKIP_SYNC: [(&str, &str); 2] = [
     ("OSTREE_SYSROOT_OPTS", "skip-sync"),
     // Deployment roots stay mutable, so the temporary directory can be removed (ostree's own
@@ -164,11 +173,7 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
     let st = on(&["--json", "status"]).ok().json();
     assert_eq!(st["deployments"][0]["txn"], 4, "{st}");
     let sysctl = path(&st["deployments"][0]);
-    let conf = std::fs::read_dir(sysctl.join("usr/lib/sysctl.d"))
-        .expect("sysctl.d")
-        .flatten()
-        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-        .collect::<String>();
+    let conf = files_in(&sysctl.join("usr/lib/sysctl.d"));
     assert!(
         conf.contains("vm.swappiness = 10") || conf.contains("vm.swappiness=10"),
         "{conf}"
@@ -306,11 +311,7 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
         top.join("usr/bin/jq").exists(),
         "the machine's package is kept"
     );
-    let conf: String = std::fs::read_dir(top.join("usr/lib/sysctl.d"))
-        .expect("sysctl.d")
-        .flatten()
-        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-        .collect();
+    let conf = files_in(&top.join("usr/lib/sysctl.d"));
     assert!(
         conf.contains("net.core.somaxconn"),
         "the new base's setting: {conf}"
@@ -479,20 +480,12 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
     assert_eq!(st["deployments"][0]["txn"], 17, "{st}");
     let top = path(&st["deployments"][0]);
     assert!(top.join("usr/bin/jq").exists());
-    let conf: String = std::fs::read_dir(top.join("usr/lib/sysctl.d"))
-        .expect("sysctl.d")
-        .flatten()
-        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-        .collect();
+    let conf = files_in(&top.join("usr/lib/sysctl.d"));
     assert!(
         conf.contains("vm.swappiness = 7") && conf.contains("net.core.somaxconn = 2048"),
         "{conf}"
     );
-    let entries: String = std::fs::read_dir(sysroot.join("boot/loader/entries"))
-        .expect("entries")
-        .flatten()
-        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-        .collect();
+    let entries = files_in(&sysroot.join("boot/loader/entries"));
     assert!(entries.contains("particle.machine=1"), "{entries}");
 
     // Hardware belongs to the machine: detected on it (here a fake /sys with an NVMe disk),

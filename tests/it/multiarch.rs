@@ -55,19 +55,7 @@ fn dpkg_in(env: &Env, commit: &str, dir: &std::path::Path, args: &[&str]) -> Str
 
 #[test]
 fn i386_packages_and_every_component() {
-    let env = Env::new();
-    env.run(&["init"]).ok();
-    let keyring = debian_keyring();
-    let mut add = vec!["repo", "add", "debian", "--uri"];
-    let uri = file_uri(&mirror());
-    add.push(&uri);
-    add.extend(["--suite", "bookworm", "--arch", "amd64", "--arch", "i386"]);
-    for c in ["main", "contrib", "non-free", "non-free-firmware"] {
-        add.extend(["--component", c]);
-    }
-    let keyring = keyring.to_string_lossy();
-    add.extend(["--keyring", &keyring]);
-    env.run(&add).ok();
+    let env = Env::with_every_component();
     let pinned = env.run(&["--json", "repo", "update"]).ok().json();
     assert!(
         pinned["sources"][0]["packages"].as_u64().expect("count") > 100_000,
@@ -119,12 +107,15 @@ fn i386_packages_and_every_component() {
     assert!(!names.iter().any(|n| n == "hello:amd64"), "{names:?}");
     let commit = first["commit"].as_str().expect("commit");
     let tmp = tempfile::tempdir().expect("tempdir");
-    let foreign = dpkg_in(
-        &env,
-        commit,
-        tmp.path(),
-        &["dpkg", "--print-foreign-architectures"],
-    );
+    let foreign_of = |commit: &str| {
+        dpkg_in(
+            &env,
+            commit,
+            tmp.path(),
+            &["dpkg", "--print-foreign-architectures"],
+        )
+    };
+    let foreign = foreign_of(commit);
     assert_eq!(foreign, "i386\n");
     let shown = dpkg_in(
         &env,
@@ -170,12 +161,7 @@ fn i386_packages_and_every_component() {
         &["dpkg-query", "-W", "libc6:i386"],
     );
     assert!(shown.contains("libc6:i386"), "{shown}");
-    let foreign = dpkg_in(
-        &env,
-        commit,
-        tmp.path(),
-        &["dpkg", "--print-foreign-architectures"],
-    );
+    let foreign = foreign_of(commit);
     assert_eq!(foreign, "i386\n");
 
     // A variant that declares its architectures: only amd64 here, so i386 packages are out of
@@ -238,12 +224,7 @@ fn i386_packages_and_every_component() {
         .json();
     let commit = applied["commit"].as_str().expect("commit");
     assert!(!json_names(&applied).iter().any(|n| n.ends_with(":i386")));
-    let foreign = dpkg_in(
-        &env,
-        commit,
-        tmp.path(),
-        &["dpkg", "--print-foreign-architectures"],
-    );
+    let foreign = foreign_of(commit);
     assert_eq!(foreign, "i386\n");
     let more = env
         .run(&[
@@ -258,12 +239,7 @@ fn i386_packages_and_every_component() {
         .ok()
         .json();
     let commit = more["commit"].as_str().expect("commit");
-    let foreign = dpkg_in(
-        &env,
-        commit,
-        tmp.path(),
-        &["dpkg", "--print-foreign-architectures"],
-    );
+    let foreign = foreign_of(commit);
     assert_eq!(foreign, "i386\n");
 
     // An architecture no source carries: a clear error, nothing recorded.

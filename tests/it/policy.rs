@@ -204,16 +204,8 @@ fn plan(env: &Env, targets: &[&str]) -> BTreeMap<String, String> {
         )
         .ok()
         .json();
-    out["changes"]["added"]
-        .as_array()
-        .unwrap_or_else(|| panic!("added: {out}"))
-        .iter()
-        .map(|p| {
-            (
-                p["name"].as_str().expect("name").to_owned(),
-                p["version"].as_str().expect("version").to_owned(),
-            )
-        })
+    name_versions(&out["changes"]["added"])
+        .into_iter()
         .collect()
 }
 

@@ -53,17 +53,7 @@ fn names(list: &serde_json::Value) -> Vec<String> {
 
 fn package_set(env: &Env, txn: &str) -> Vec<(String, String)> {
     let show = env.run(&["--json", "txn", "show", txn]).ok().json();
-    show["state"]["packages"]
-        .as_array()
-        .expect("packages")
-        .iter()
-        .map(|p| {
-            (
-                p["name"].as_str().expect("name").to_owned(),
-                p["version"].as_str().expect("version").to_owned(),
-            )
-        })
-        .collect()
+    name_versions(&show["state"]["packages"])
 }
 
 #[test]

@@ -418,19 +418,7 @@ fn in_pool(name: &str) -> bool {
 #[test]
 fn the_five_shipped_variants_compose_from_the_mirror() {
     // The shipped hardware rules name packages of contrib, non-free and non-free-firmware.
-    let env = Env::new();
-    env.run(&["init"]).ok();
-    let uri = file_uri(&mirror());
-    let keyring = debian_keyring().to_string_lossy().into_owned();
-    let mut add = vec![
-        "repo", "add", "debian", "--uri", &uri, "--suite", "bookworm",
-    ];
-    add.extend(["--arch", "amd64", "--arch", "i386"]);
-    for c in ["main", "contrib", "non-free", "non-free-firmware"] {
-        add.extend(["--component", c]);
-    }
-    add.extend(["--keyring", &keyring]);
-    env.run(&add).ok();
+    let env = Env::with_every_component();
     env.run(&["repo", "update"]).ok();
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../variants");
     let dir = env.dir.path().join("variants");
