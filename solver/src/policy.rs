@@ -410,40 +410,100 @@ pub fn expression_matches(pattern: &str, value: &str) -> bool {
     )
 }
 
-/// `fnmatch` without flags: `*`, `?`, `[…]` (with `!`/`^` and ranges), `\` escapes.
-fn glob(p: &[char], s: &[char]) -> bool {
-    match p.first() {
-        None => s.is_empty(),
-        Some('*') => (0..=s.len()).any(|i| glob(&p[1..], &s[i..])),
-        Some('?') => !s.is_empty() && glob(&p[1..], &s[1..]),
-        Some('[') => {
-            let Some(&c) = s.first() else { return false };
-            let mut i = 1;
-            let negate = matches!(p.get(1), Some('!' | '^'));
-            if negate {
+/// One element of a glob pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    Star,
+    Any,
+    /// `[...]`: (negated, single characters and ranges).
+    Class(bool, Vec<(char, char)>),
+    Char(char),
+}
+
+/// A glob as tokens: `*`, `?`, `[…]` (with `!`/`^` and ranges; an unclosed `[` is itself),
+/// `\` escapes; consecutive stars are one.
+fn tokens(p: &[char]) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < p.len() {
+        match p[i] {
+            '*' => {
+                if out.last() != Some(&Token::Star) {
+                    out.push(Token::Star);
+                }
                 i += 1;
             }
-            let mut hit = false;
-            let mut first = true;
-            while i < p.len() && (first || p[i] != ']') {
-                first = false;
-                if p.get(i + 1) == Some(&'-') && p.get(i + 2).is_some_and(|&e| e != ']') {
-                    hit |= p[i] <= c && c <= p[i + 2];
-                    i += 3;
-                } else {
-                    hit |= p[i] == c;
+            '?' => {
+                out.push(Token::Any);
+                i += 1;
+            }
+            '\\' if i + 1 < p.len() => {
+                out.push(Token::Char(p[i + 1]));
+                i += 2;
+            }
+            '[' => {
+                let mut k = i + 1;
+                let negate = matches!(p.get(k), Some('!' | '^'));
+                if negate {
+                    k += 1;
+                }
+                let mut set = Vec::new();
+                let mut first = true;
+                while k < p.len() && (first || p[k] != ']') {
+                    first = false;
+                    if p.get(k + 1) == Some(&'-') && p.get(k + 2).is_some_and(|&e| e != ']') {
+                        set.push((p[k], p[k + 2]));
+                        k += 3;
+                    } else {
+                        set.push((p[k], p[k]));
+                        k += 1;
+                    }
+                }
+                if k >= p.len() {
+                    out.push(Token::Char('['));
                     i += 1;
+                } else {
+                    out.push(Token::Class(negate, set));
+                    i = k + 1;
                 }
             }
-            if i >= p.len() {
-                // No closing bracket: `[` is an ordinary character.
-                return c == '[' && glob(&p[1..], &s[1..]);
+            c => {
+                out.push(Token::Char(c));
+                i += 1;
             }
-            hit != negate && glob(&p[i + 1..], &s[1..])
         }
-        Some('\\') if p.len() > 1 => s.first() == Some(&p[1]) && glob(&p[2..], &s[1..]),
-        Some(&c) => s.first() == Some(&c) && glob(&p[1..], &s[1..]),
     }
+    out
+}
+
+/// `fnmatch` without flags over `p`'s tokens, in O(pattern × text): on a mismatch the last
+/// star takes one more character (the greedy two-pointer match), never an exponential search.
+fn glob(p: &[char], s: &[char]) -> bool {
+    let t = tokens(p);
+    let one = |tok: &Token, c: char| match tok {
+        Token::Any => true,
+        Token::Char(x) => *x == c,
+        Token::Class(negate, set) => set.iter().any(|&(a, b)| a <= c && c <= b) != *negate,
+        Token::Star => false,
+    };
+    let (mut ti, mut si) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        if ti < t.len() && t[ti] == Token::Star {
+            star = Some((ti, si));
+            ti += 1;
+        } else if ti < t.len() && one(&t[ti], s[si]) {
+            ti += 1;
+            si += 1;
+        } else if let Some((st, ss)) = star {
+            ti = st + 1;
+            si = ss + 1;
+            star = Some((st, ss + 1));
+        } else {
+            return false;
+        }
+    }
+    t[ti..].iter().all(|tok| *tok == Token::Star)
 }
 
 /// One version of a package as the candidate rule sees it.
@@ -611,9 +671,22 @@ mod tests {
             ("lib", "libc6", false),
             ("*-dev", "libc6-dev", true),
             ("a\\*", "a*", true),
+            ("a\\*", "ab", false),
+            ("[", "[", true),
+            ("*a*b*c", "xaybzc", true),
+            ("*a*b*c", "xaybz", false),
         ] {
             assert_eq!(expression_matches(p, s), hit, "{p} {s}");
         }
+    }
+
+    #[test]
+    fn a_glob_of_many_stars_is_not_exponential() {
+        let pattern = format!("{}b", "*a".repeat(40));
+        let text = "a".repeat(5000);
+        // The recursive match took time exponential in the stars here; this one is linear.
+        assert!(!expression_matches(&pattern, &text));
+        assert!(expression_matches(&pattern, &format!("{text}b")));
     }
 
     #[test]
