@@ -981,9 +981,11 @@ impl Session {
         force: bool,
     ) -> Plan {
         let same_base = head.map(|h| h.base.clone()) == Some(base.clone());
+        // A machine builds on its head's commit: what that state has needs no .deb (the
+        // machine's store never had particle's own package, for one).
         let build = Build::Materialize {
             fetch: true,
-            fetch_base: None,
+            fetch_base: self.state.machine.as_ref().map(|_| from.clone()),
         };
         let plan = Plan::new(variant, request, head.cloned(), from.clone(), target, build);
         let unchanged = plan.diff.is_empty() && same_base && !force;

@@ -770,6 +770,23 @@ fn particle_runs_the_machine_it_is_on(
         ["origin", "install", "rollback", "install", "rollback", "install", "rollback"]
     );
     vm.particle_json("txn verify", slow);
+    // Hardware belongs to the machine: detected inside the guest from its own /sys and
+    // /proc, recorded in its own journal (no shipped rule matches qemu's devices).
+    let hw = vm.particle_json("txn hardware --detect", slow);
+    assert_eq!(hw["committed"], true, "{hw}");
+    let seq = hw["txn"].as_u64().expect("txn");
+    let shown = vm.particle_json(&format!("txn show {seq}"), slow);
+    let profile = &shown["state"]["profile"]["hardware"];
+    for list in ["pci", "storage"] {
+        assert!(
+            profile[list].as_array().is_some_and(|l| !l.is_empty()),
+            "{list}: {profile}"
+        );
+    }
+    assert!(
+        !profile["cpu"]["vendor"].as_str().unwrap_or("").is_empty(),
+        "{profile}"
+    );
     let state = vm.ok("systemctl is-system-running --wait || systemctl --failed --no-legend");
     assert_eq!(state, "running");
     vm.poweroff(accel);
