@@ -320,6 +320,9 @@ pub(crate) enum TxnCmd {
         /// Only transactions at or before this time
         #[arg(long, value_name = "TIME", value_parser = engine::history::parse_time)]
         until: Option<i64>,
+        /// Only the last N of them (work and output proportional to N, not to the history)
+        #[arg(long, short = 'n', value_name = "N")]
+        last: Option<usize>,
     },
     /// One transaction in full
     Show {
@@ -732,7 +735,18 @@ fn txn_read_cmd(g: &Global, c: TxnCmd) -> anyhow::Result<()> {
             package,
             since,
             until,
-        } => txn::log(&g.root, variant, package, since, until, g.json),
+            last,
+        } => {
+            let variant = Some(variant.unwrap_or_else(|| "base".into()));
+            let filter = journal::LogFilter {
+                variant,
+                package,
+                since,
+                until,
+                last,
+            };
+            txn::log(&g.root, filter, g.json)
+        }
         TxnCmd::Show { txn: t } => txn::show(&g.root, &t, g.json),
         TxnCmd::Diff { a, b } => txn::diff(&g.root, &a, &b, g.json),
         TxnCmd::Bisect {

@@ -250,7 +250,7 @@ fn offer_json(c: &engine::upgrade::UpgradeCheck) -> serde_json::Value {
         }),
         "available": c.is_available(), "older": c.is_older(), "up_to_date": c.up_to_date,
         "signature_checked": c.signature_checked,
-        "changes": crate::txn::diff_json(&c.diff),
+        "changes": engine::history::diff_json(&c.diff),
     })
 }
 

@@ -4,8 +4,9 @@
 
 use crate::output::{print_json, table};
 use crate::progress::Reporter;
+use engine::history::diff_json;
 use engine::{Change, Committed, Outcome, Plan, RunOptions, Session};
-use journal::{PackageEntry, Request};
+use journal::Request;
 use std::path::Path;
 
 /// Options every mutating transaction shares.
@@ -259,19 +260,6 @@ pub(crate) fn print_plan(d: &journal::Diff, download: u64) {
     }
 }
 
-/// `{"added": [{"name","version"}], "removed": [...], "changed": [{"name","from","to"}], "profile": [...]}`
-pub(crate) fn diff_json(d: &journal::Diff) -> serde_json::Value {
-    let entry = |p: &PackageEntry| serde_json::json!({ "name": p.name, "version": p.version, "arch": p.arch });
-    serde_json::json!({
-        "added": d.added.iter().map(entry).collect::<Vec<_>>(),
-        "removed": d.removed.iter().map(entry).collect::<Vec<_>>(),
-        "changed": d.changed.iter().map(|c| serde_json::json!({
-            "name": c.name, "arch": c.arch, "from": c.from, "to": c.to, "direction": c.direction })).collect::<Vec<_>>(),
-        "profile": serde_json::to_value(&d.profile).unwrap_or_default(),
-        "indices": serde_json::to_value(&d.indices).unwrap_or_default(),
-    })
-}
-
 /// `variant create NAME [--from PARENT[@TXN]]`: without a parent the variant is declared empty
 /// (its first transaction starts from nothing); with one, a `variant-create` record gives it the
 /// parent's state at TXN and its own commit.
@@ -294,38 +282,15 @@ pub(crate) fn variant_create(root: &Path, o: &TxnOpts, from: Option<&str>) -> an
 }
 
 /// `txn log`.
-pub(crate) fn log(
-    root: &Path,
-    variant: Option<String>,
-    package: Option<String>,
-    since: Option<i64>,
-    until: Option<i64>,
-    json: bool,
-) -> anyhow::Result<()> {
+pub(crate) fn log(root: &Path, filter: journal::LogFilter, json: bool) -> anyhow::Result<()> {
     let ctx = Session::read(root)?;
-    let variant = variant.unwrap_or_else(|| "base".into());
-    let entries = ctx.log(&journal::LogFilter {
-        variant: Some(variant.clone()),
-        package,
-        since,
-        until,
-    })?;
+    let entries = ctx.log(&filter)?;
     if json {
-        let txns: Vec<_> = entries
-            .iter()
-            .map(|e| {
-                let mut j = serde_json::json!({
-                    "seq": e.seq, "id": e.id.to_hex(), "time": e.time, "actor": e.actor.to_string(),
-                    "reason": e.reason, "kind": e.kind, "variant": e.variant, "commit": e.commit.to_hex(),
-                    "base": e.base.as_ref().map(|b| serde_json::json!({"variant": b.variant, "seq": b.seq, "txn": b.txn.to_hex()})),
-                });
-                if let (serde_json::Value::Object(m), serde_json::Value::Object(c)) = (&mut j, diff_json(&e.changes)) {
-                    m.extend(c);
-                }
-                j
-            })
-            .collect();
-        return print_json(&serde_json::json!({ "variant": variant, "transactions": txns }));
+        let variant = filter.variant.as_deref().unwrap_or("base");
+        return print_json(&engine::history::LogJson {
+            variant,
+            entries: &entries,
+        });
     }
     let mut rows = vec![vec![
         "SEQ".into(),
@@ -357,7 +322,7 @@ pub(crate) fn log(
             e.actor.to_string(),
             kind,
             changes,
-            e.reason.clone(),
+            e.reason.to_owned(),
         ]);
     }
     print!("{}", table(&rows));

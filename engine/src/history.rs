@@ -49,7 +49,7 @@ pub enum Bisected {
 impl Session {
     /// `txn log`: the transactions `filter` selects, oldest first. A variant declared but without
     /// a transaction yet has none; one neither declared nor in the journal is `unknown_variant`.
-    pub fn log(&self, filter: &journal::LogFilter) -> Result<Vec<journal::LogEntry>> {
+    pub fn log(&self, filter: &journal::LogFilter) -> Result<Vec<journal::LogEntry<'_>>> {
         if let Some(v) = &filter.variant {
             if self.history().head(v).is_none() {
                 self.check_variant_known(v)?;
@@ -272,4 +272,124 @@ mod tests {
             assert!(parse_time(bad).is_err(), "{bad}");
         }
     }
+}
+
+/// A change set as the JSON every command prints it in: `added`, `removed` (name, version,
+/// arch), `changed` (name, arch, from, to, direction), `profile` and `indices`.
+pub fn diff_json(d: &journal::Diff) -> serde_json::Value {
+    serde_json::json!({
+        "added": d.added.iter().map(Pkg::of).collect::<Vec<_>>(),
+        "removed": d.removed.iter().map(Pkg::of).collect::<Vec<_>>(),
+        "changed": d.changed.iter().map(Chg::of).collect::<Vec<_>>(),
+        "profile": serde_json::to_value(&d.profile).unwrap_or_default(),
+        "indices": serde_json::to_value(&d.indices).unwrap_or_default(),
+    })
+}
+
+/// `txn log --json`: `{"transactions": [...], "variant"}`, each entry the record's summary and
+/// its change set as [`diff_json`] prints it. Serialized straight from the entries (no JSON tree
+/// is built), so printing a long history costs what writing it does.
+pub struct LogJson<'a> {
+    pub variant: &'a str,
+    pub entries: &'a [journal::LogEntry<'a>],
+}
+
+impl serde::Serialize for LogJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(2))?;
+        let entries: Vec<EntryJson<'_>> = self.entries.iter().map(EntryJson).collect();
+        m.serialize_entry("transactions", &entries)?;
+        m.serialize_entry("variant", self.variant)?;
+        m.end()
+    }
+}
+
+/// One entry of [`LogJson`], keys in the order a JSON object of them sorts to.
+struct EntryJson<'a>(&'a journal::LogEntry<'a>);
+
+impl serde::Serialize for EntryJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (e, d) = (self.0, &self.0.changes);
+        let empty = Vec::<()>::new();
+        let mut m = s.serialize_map(Some(14))?;
+        m.serialize_entry("actor", &e.actor.to_string())?;
+        m.serialize_entry("added", &d.added.iter().map(Pkg::of).collect::<Vec<_>>())?;
+        let base = e.base.map(|b| Base {
+            seq: b.seq,
+            txn: b.txn.to_hex(),
+            variant: &b.variant,
+        });
+        m.serialize_entry("base", &base)?;
+        m.serialize_entry(
+            "changed",
+            &d.changed.iter().map(Chg::of).collect::<Vec<_>>(),
+        )?;
+        m.serialize_entry("commit", &e.commit.to_hex())?;
+        m.serialize_entry("id", &e.id.to_hex())?;
+        match d.indices.is_empty() {
+            true => m.serialize_entry("indices", &empty)?,
+            false => m.serialize_entry("indices", &serde_json::to_value(&d.indices).ok())?,
+        }
+        m.serialize_entry("kind", e.kind)?;
+        match d.profile.is_empty() {
+            true => m.serialize_entry("profile", &empty)?,
+            false => m.serialize_entry("profile", &serde_json::to_value(&d.profile).ok())?,
+        }
+        m.serialize_entry("reason", e.reason)?;
+        m.serialize_entry(
+            "removed",
+            &d.removed.iter().map(Pkg::of).collect::<Vec<_>>(),
+        )?;
+        m.serialize_entry("seq", &e.seq)?;
+        m.serialize_entry("time", &e.time)?;
+        m.serialize_entry("variant", e.variant)?;
+        m.end()
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Pkg<'a> {
+    arch: &'a str,
+    name: &'a str,
+    version: &'a str,
+}
+
+impl<'a> Pkg<'a> {
+    fn of(p: &'a journal::PackageEntry) -> Pkg<'a> {
+        Pkg {
+            arch: &p.arch,
+            name: &p.name,
+            version: &p.version,
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Chg<'a> {
+    arch: &'a str,
+    direction: journal::query::Direction,
+    from: &'a str,
+    name: &'a str,
+    to: &'a str,
+}
+
+impl<'a> Chg<'a> {
+    fn of(c: &'a journal::query::Changed) -> Chg<'a> {
+        Chg {
+            arch: &c.arch,
+            direction: c.direction,
+            from: &c.from,
+            name: &c.name,
+            to: &c.to,
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Base<'a> {
+    seq: u64,
+    txn: String,
+    variant: &'a str,
 }

@@ -93,7 +93,7 @@ pub fn seed(
                 seq: record.seq,
                 txn: record.id,
             },
-            state: record.state.clone(),
+            state: journal::State::clone(&record.state),
             commit: record.commit,
             base: None,
         })

@@ -225,7 +225,10 @@ impl Plan {
     };
 
     pub(crate) fn unchanged(variant: &str, head: Option<Record>) -> Plan {
-        let state = head.as_ref().map(|h| h.state.clone()).unwrap_or_default();
+        let state = head
+            .as_ref()
+            .map(|h| journal::State::clone(&h.state))
+            .unwrap_or_default();
         Plan {
             unchanged: true,
             ..Plan::new(
@@ -521,7 +524,7 @@ impl Session {
     /// The head record of `variant` and its state (empty before its first transaction).
     pub fn head_state(&self, variant: &str) -> (Option<Record>, State) {
         match self.journal.history().head(variant) {
-            Some(r) => (Some(r.clone()), r.state.clone()),
+            Some(r) => (Some(r.clone()), journal::State::clone(&r.state)),
             None => (None, State::default()),
         }
     }
@@ -777,7 +780,14 @@ impl Session {
         };
         Ok(Plan {
             to: Some(target.seq),
-            ..Plan::new(variant, request, head, old_state, target.state, build)
+            ..Plan::new(
+                variant,
+                request,
+                head,
+                old_state,
+                State::clone(&target.state),
+                build,
+            )
         })
     }
 
@@ -805,7 +815,7 @@ impl Session {
                 request,
                 head,
                 old_state,
-                target.state,
+                State::clone(&target.state),
                 Build::Switch(switch),
             )
         }
@@ -917,7 +927,7 @@ impl Session {
             parent_seq: seq,
             parent_txn: txn,
         };
-        let (from, target) = (State::default(), parent_rec.state);
+        let (from, target) = (State::default(), State::clone(&parent_rec.state));
         Ok(Plan {
             base: Some(Provenance {
                 variant: parent.to_owned(),
@@ -1213,7 +1223,7 @@ impl Session {
                 });
             }
         }
-        let base_state = build_base.map(|r| r.state.clone());
+        let base_state = build_base.map(|r| journal::State::clone(&r.state));
         let base_commit = build_base.map(|r| r.commit);
         let description = crate::variants::description_at(&history, &variant, seq, &request);
         // A machine's journal has no definitions: it keeps the variant's (deploy, upgrade).

@@ -259,7 +259,7 @@ impl Session {
             .find(|r| matches!(r.request, Request::Origin { .. }))
             .cloned();
         let (up_to_date, from_state) = match &current {
-            Some(c) => (c.commit == record.commit, c.state.clone()),
+            Some(c) => (c.commit == record.commit, journal::State::clone(&c.state)),
             None => (false, journal::State::default()),
         };
         let diff = journal::diff(&from_state, &record.state);
@@ -347,7 +347,7 @@ impl Session {
         let head_state = self
             .journal
             .last()
-            .map(|h| h.state.clone())
+            .map(|h| journal::State::clone(&h.state))
             .unwrap_or_default();
         let layered: Vec<String> = layered_packages(self.journal.records())
             .into_iter()
@@ -376,7 +376,7 @@ impl Session {
                     seq: r.seq,
                     txn: r.id,
                 },
-                state: r.state.clone(),
+                state: journal::State::clone(&r.state),
                 commit: r.commit,
                 base: None,
             })
@@ -797,7 +797,7 @@ mod tests {
             reason: String::new(),
             variant: "base".into(),
             request,
-            state: journal::State::default(),
+            state: journal::State::default().into(),
             commit: journal::CommitId(store::Sha256([0; 32])),
             base: None,
         };

@@ -800,7 +800,7 @@ fn rebased(
     })?;
     let old_parent = &h.state_at(&b.variant, b.seq).map_err(query_err)?.state;
     let layer = journal::diff(old_parent, &child.state);
-    let new_parent = &parent_head.state;
+    let new_parent: &State = &parent_head.state;
     let mut s = new_parent.clone();
     for ch in &layer.profile {
         match ch {
@@ -984,30 +984,43 @@ impl Session {
         let (from, start, base, parent_state) = match (&head, &parent_head) {
             (None, None) => (State::default(), State::default(), None, None),
             (None, Some(ph)) => (
-                ph.state.clone(),
-                ph.state.clone(),
+                journal::State::clone(&ph.state),
+                journal::State::clone(&ph.state),
                 Some(provenance(ph)),
-                Some(ph.state.clone()),
+                Some(journal::State::clone(&ph.state)),
             ),
-            (Some(hd), None) => (hd.state.clone(), hd.state.clone(), None, None),
+            (Some(hd), None) => (
+                journal::State::clone(&hd.state),
+                journal::State::clone(&hd.state),
+                None,
+                None,
+            ),
             (Some(hd), Some(ph)) => {
                 let b = hd.base.clone();
                 let moved = b.as_ref().is_some_and(|b| b.seq != ph.seq);
                 if follow_parent && moved {
                     let s = rebased(&pinned, &h, hd, ph)?;
                     (
-                        hd.state.clone(),
+                        journal::State::clone(&hd.state),
                         s,
                         Some(provenance(ph)),
-                        Some(ph.state.clone()),
+                        Some(journal::State::clone(&ph.state)),
                     )
                 } else {
                     let at = b
                         .as_ref()
-                        .map(|b| h.state_at(&b.variant, b.seq).map(|r| r.state.clone()))
+                        .map(|b| {
+                            h.state_at(&b.variant, b.seq)
+                                .map(|r| journal::State::clone(&r.state))
+                        })
                         .transpose()
                         .map_err(query_err)?;
-                    (hd.state.clone(), hd.state.clone(), b, at)
+                    (
+                        journal::State::clone(&hd.state),
+                        journal::State::clone(&hd.state),
+                        b,
+                        at,
+                    )
                 }
             }
         };

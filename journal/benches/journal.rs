@@ -132,12 +132,16 @@ fn main() {
         times.len()
     );
 
-    // 10,000 transactions in memory.
+    // N transactions in memory (JOURNAL_BENCH_N, default 10,000).
+    let n: usize = std::env::var("JOURNAL_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
     let disk = FaultyStorage::new();
     let (mut j, _) = Journal::open_with(disk.clone()).expect("open");
     let mut state = base(200);
     let t = Instant::now();
-    for i in 0..10_000 {
+    for i in 0..n as u64 {
         j.append(next(&mut state, i)).expect("append");
     }
     let build = t.elapsed();
@@ -159,12 +163,12 @@ fn main() {
             state
         );
         folds.push((t.elapsed(), cpu() - c));
-        assert!(packages >= 10_000 * 200);
+        assert!(packages >= n * 200);
     }
     folds.sort();
     let (wall, cpu_t) = folds[folds.len() / 2];
     println!(
-        "fold of 10,000 txns over 200 packages (index + state after every txn): median {:.2} ms wall, {:.2} ms CPU",
+        "fold of {n} txns over 200 packages (index + state after every txn): median {:.2} ms wall, {:.2} ms CPU",
         wall.as_secs_f64() * 1e3,
         cpu_t.as_secs_f64() * 1e3
     );
@@ -182,7 +186,7 @@ fn main() {
     logs.sort();
     let (wall, cpu_t) = logs[logs.len() / 2];
     println!(
-        "log with diffs of 10,000 txns over 200 packages ({changed} changes): median {:.1} ms wall, {:.1} ms CPU",
+        "log with diffs of {n} txns over 200 packages ({changed} changes): median {:.1} ms wall, {:.1} ms CPU",
         wall.as_secs_f64() * 1e3,
         cpu_t.as_secs_f64() * 1e3
     );
@@ -192,9 +196,9 @@ fn main() {
     let (j2, report) =
         Journal::open_with(FaultyStorage::with_content(image.clone())).expect("open");
     let (open, open_cpu) = (t.elapsed(), cpu() - c);
-    assert!(report.is_clean() && j2.records().len() == 10_000);
+    assert!(report.is_clean() && j2.records().len() == n);
     println!(
-        "open of 10,000 records ({:.1} MB: BLAKE3 chain + decode): {:.0} ms wall, {:.0} ms CPU; building them by append: {:.0} ms",
+        "open of {n} records ({:.1} MB: BLAKE3 chain + decode): {:.0} ms wall, {:.0} ms CPU; building them by append: {:.0} ms",
         image.len() as f64 / 1e6,
         open.as_secs_f64() * 1e3,
         open_cpu.as_secs_f64() * 1e3,

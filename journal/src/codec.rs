@@ -1,4 +1,4 @@
-//! The on-disk format, version 1 (specified byte by byte in `docs/format/journal.md`).
+//! The on-disk format, versions 1 and 2 (specified byte by byte in `docs/format/journal.md`).
 //!
 //! Pure: `encode_*` build bytes, [`decode_record`] parses one record body, [`scan`] parses a whole
 //! journal file image and classifies its end (clean, torn tail, corrupt). No I/O here.
@@ -8,14 +8,19 @@ use std::collections::BTreeMap;
 use store::{Blake3, Sha256};
 
 use crate::model::{
-    Actor, CommitId, NewRecord, PackageEntry, PackageSpec, Profile, Provenance, Record, Request,
-    State, TxnId, Value,
+    Actor, Change, CommitId, NewRecord, PackageEntry, PackageSpec, Profile, Provenance, Record,
+    RecordState, Request, State, TxnId, Value,
 };
+use crate::query::{Changed, Diff, Direction, IndexChange, ProfileChange};
 
 /// The file header: magic, format version, flags.
 pub(crate) const FILE_MAGIC: [u8; 8] = *b"PTCLJRNL";
-/// The only format version this code writes; readers accept exactly the versions they know.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version of new journal files. Readers accept exactly the versions they know:
+/// 1 (every body version 1) and 2 (bodies of version 1 or 2). A file keeps its version: a
+/// version 1 journal is appended to in body version 1, so older particle binaries still read it.
+pub const FORMAT_VERSION: u32 = 2;
+/// The first format version, still read and appended to.
+pub const FORMAT_VERSION_1: u32 = 1;
 pub(crate) const FILE_HEADER_LEN: usize = 16;
 /// Each frame starts with this.
 pub(crate) const FRAME_MAGIC: [u8; 4] = *b"PJRC";
@@ -26,20 +31,24 @@ pub(crate) const FRAME_TRAILER_LEN: usize = 36;
 pub(crate) const FRAME_END: [u8; 4] = *b"PEND";
 /// The largest record body accepted (64 MiB): far above any real package set.
 pub(crate) const MAX_BODY_LEN: u32 = 64 << 20;
-/// The record body version inside a v1 file.
-const BODY_VERSION: u8 = 1;
+/// The record body holding the whole state (the only one in a version 1 file).
+const BODY_WHOLE: u8 = 1;
+/// The record body holding the change from the state before it (version 2 files).
+const BODY_CHANGE: u8 = 2;
 /// Deepest nesting accepted in a hardware [`Value`].
 const MAX_VALUE_DEPTH: u32 = 64;
+/// Journals with at least this many frames are checked on several threads.
+const PARALLEL_FRAMES: usize = 4096;
 /// Sector size used to recognise never-written (zero) regions of a torn last frame.
 const SECTOR: u64 = 512;
 /// The shortest zero region taken as never written (see [`has_unwritten_sector`]).
 const MIN_ZERO_RUN: u64 = 16;
 
-/// The 16-byte header every journal file starts with.
-pub(crate) fn file_header() -> [u8; FILE_HEADER_LEN] {
+/// The 16-byte header every journal file of format `version` starts with.
+pub(crate) fn file_header(version: u32) -> [u8; FILE_HEADER_LEN] {
     let mut h = [0u8; FILE_HEADER_LEN];
     h[..8].copy_from_slice(&FILE_MAGIC);
-    h[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h[8..12].copy_from_slice(&version.to_le_bytes());
     h
 }
 
@@ -50,6 +59,8 @@ pub enum DecodeError {
     Truncated { at: usize, needed: usize },
     #[error("unknown record body version {0}")]
     UnknownVersion(u8),
+    #[error("the record is made from record {from_seq}, which is not before it")]
+    UnknownBase { from_seq: u64 },
     #[error("unknown request tag {tag} at byte {at}")]
     UnknownRequest { tag: u8, at: usize },
     #[error("unknown value tag {tag} at byte {at}")]
@@ -139,6 +150,108 @@ impl Enc {
             }
         }
     }
+    fn opt_str(&mut self, v: Option<&String>) {
+        match v {
+            None => self.u8(0),
+            Some(s) => {
+                self.u8(1);
+                self.str(s);
+            }
+        }
+    }
+    fn package(&mut self, p: &PackageEntry) {
+        self.str(&p.name);
+        self.str(&p.version);
+        self.str(&p.arch);
+        self.bytes32(&p.sha256.0);
+    }
+    fn packages(&mut self, v: &[PackageEntry]) {
+        self.len(v.len());
+        for p in v {
+            self.package(p);
+        }
+    }
+    fn state(&mut self, st: &State) {
+        self.len(st.indices.len());
+        for (name, sha) in &st.indices {
+            self.str(name);
+            self.bytes32(&sha.0);
+        }
+        self.packages(&st.packages);
+        self.strs(&st.profile.kargs);
+        self.str_map(&st.profile.initramfs);
+        self.str_map(&st.profile.sysctl);
+        self.value(&st.profile.hardware);
+    }
+    fn diff(&mut self, d: &Diff) {
+        self.packages(&d.removed);
+        self.packages(&d.added);
+        self.len(d.changed.len());
+        for c in &d.changed {
+            self.str(&c.name);
+            self.str(&c.arch);
+            self.str(&c.from);
+            self.bytes32(&c.from_sha256.0);
+            self.str(&c.to);
+            self.bytes32(&c.to_sha256.0);
+        }
+        let kargs = d.profile.iter().find_map(|c| match c {
+            ProfileChange::Kargs { from, to, .. } => Some((from, to)),
+            _ => None,
+        });
+        match kargs {
+            None => self.u8(0),
+            Some((from, to)) => {
+                self.u8(1);
+                self.strs(from);
+                self.strs(to);
+            }
+        }
+        for initramfs in [true, false] {
+            let keyed: Vec<_> = d
+                .profile
+                .iter()
+                .filter_map(|c| match c {
+                    ProfileChange::Initramfs { key, from, to } if initramfs => {
+                        Some((key, from, to))
+                    }
+                    ProfileChange::Sysctl { key, from, to } if !initramfs => Some((key, from, to)),
+                    _ => None,
+                })
+                .collect();
+            self.len(keyed.len());
+            for (key, from, to) in keyed {
+                self.str(key);
+                self.opt_str(from.as_ref());
+                self.opt_str(to.as_ref());
+            }
+        }
+        let hardware = d.profile.iter().find_map(|c| match c {
+            ProfileChange::Hardware { from, to } => Some((from, to)),
+            _ => None,
+        });
+        match hardware {
+            None => self.u8(0),
+            Some((from, to)) => {
+                self.u8(1);
+                self.value(from);
+                self.value(to);
+            }
+        }
+        self.len(d.indices.len());
+        for ch in &d.indices {
+            self.str(&ch.source);
+            for sha in [&ch.from, &ch.to] {
+                match sha {
+                    None => self.u8(0),
+                    Some(s) => {
+                        self.u8(1);
+                        self.bytes32(&s.0);
+                    }
+                }
+            }
+        }
+    }
     fn request(&mut self, r: &Request) {
         match r {
             Request::Install {
@@ -221,37 +334,95 @@ impl Enc {
     }
 }
 
+/// The fields of a record besides its chain position and state.
+pub(crate) struct Parts<'a> {
+    pub(crate) time: i64,
+    pub(crate) actor: &'a Actor,
+    pub(crate) reason: &'a str,
+    pub(crate) variant: &'a str,
+    pub(crate) request: &'a Request,
+    pub(crate) commit: &'a CommitId,
+    pub(crate) base: Option<&'a Provenance>,
+}
+
+impl<'a> Parts<'a> {
+    pub(crate) fn of_new(r: &'a NewRecord) -> Parts<'a> {
+        Parts {
+            time: r.time,
+            actor: &r.actor,
+            reason: &r.reason,
+            variant: &r.variant,
+            request: &r.request,
+            commit: &r.commit,
+            base: r.base.as_ref(),
+        }
+    }
+
+    fn of(r: &'a Record) -> Parts<'a> {
+        Parts {
+            time: r.time,
+            actor: &r.actor,
+            reason: &r.reason,
+            variant: &r.variant,
+            request: &r.request,
+            commit: &r.commit,
+            base: r.base.as_ref(),
+        }
+    }
+}
+
+/// How a body stores its state.
+pub(crate) enum Stored<'a> {
+    /// Body version 1: the whole state.
+    Whole(&'a State),
+    /// Body version 2: the change from record `from_seq`'s state (0: the empty state), and the
+    /// whole state too at a checkpoint.
+    Change {
+        from_seq: u64,
+        diff: &'a Diff,
+        checkpoint: Option<&'a State>,
+    },
+}
+
 /// The canonical body of a record with the given chain position. Its BLAKE3 is the record id.
 ///
-/// The package set must already be sorted by (name, arch) without duplicates and the index map
-/// is a `BTreeMap`, so the encoding is canonical; [`crate::Journal::append`] checks this.
-pub(crate) fn encode_body(seq: u64, prev: &TxnId, r: &NewRecord) -> Vec<u8> {
-    let mut e = Enc(Vec::with_capacity(256 + r.state.packages.len() * 80));
-    e.u8(BODY_VERSION);
+/// Package sets and lists must already be sorted by (name, arch) without duplicates and maps are
+/// `BTreeMap`s, so the encoding is canonical; [`crate::Journal::append`] checks this.
+pub(crate) fn encode_body(seq: u64, prev: &TxnId, r: &Parts<'_>, stored: &Stored<'_>) -> Vec<u8> {
+    let mut e = Enc(Vec::with_capacity(match stored {
+        Stored::Whole(st) => 256 + st.packages.len() * 80,
+        Stored::Change { .. } => 512,
+    }));
+    e.u8(match stored {
+        Stored::Whole(_) => BODY_WHOLE,
+        Stored::Change { .. } => BODY_CHANGE,
+    });
     e.bytes32(&prev.0 .0);
     e.u64(seq);
     e.i64(r.time);
     e.str(&r.actor.user);
     e.str(&r.actor.host);
-    e.str(&r.reason);
-    e.str(&r.variant);
-    e.request(&r.request);
-    e.len(r.state.indices.len());
-    for (name, sha) in &r.state.indices {
-        e.str(name);
-        e.bytes32(&sha.0);
+    e.str(r.reason);
+    e.str(r.variant);
+    e.request(r.request);
+    match stored {
+        Stored::Whole(st) => e.state(st),
+        Stored::Change {
+            from_seq,
+            diff,
+            checkpoint,
+        } => {
+            e.u64(*from_seq);
+            e.diff(diff);
+            match checkpoint {
+                None => e.u8(0),
+                Some(st) => {
+                    e.u8(1);
+                    e.state(st);
+                }
+            }
+        }
     }
-    e.len(r.state.packages.len());
-    for p in &r.state.packages {
-        e.str(&p.name);
-        e.str(&p.version);
-        e.str(&p.arch);
-        e.bytes32(&p.sha256.0);
-    }
-    e.strs(&r.state.profile.kargs);
-    e.str_map(&r.state.profile.initramfs);
-    e.str_map(&r.state.profile.sysctl);
-    e.value(&r.state.profile.hardware);
     e.bytes32(&r.commit.0 .0);
     match &r.base {
         None => e.u8(0),
@@ -267,20 +438,15 @@ pub(crate) fn encode_body(seq: u64, prev: &TxnId, r: &NewRecord) -> Vec<u8> {
 
 /// The canonical body of an existing record (what its id is the hash of).
 pub fn encode_record(r: &Record) -> Vec<u8> {
-    encode_body(r.seq, &r.prev, &new_record_of(r))
-}
-
-fn new_record_of(r: &Record) -> NewRecord {
-    NewRecord {
-        time: r.time,
-        actor: r.actor.clone(),
-        reason: r.reason.clone(),
-        variant: r.variant.clone(),
-        request: r.request.clone(),
-        state: r.state.clone(),
-        commit: r.commit,
-        base: r.base.clone(),
-    }
+    let stored = match r.state.change() {
+        None => Stored::Whole(&r.state),
+        Some(c) => Stored::Change {
+            from_seq: c.from_seq,
+            diff: &c.diff,
+            checkpoint: c.checkpoint.then(|| &*r.state),
+        },
+    };
+    encode_body(r.seq, &r.prev, &Parts::of(r), &stored)
 }
 
 /// A whole frame around `body`: header, body, id (BLAKE3 of the body).
@@ -425,6 +591,155 @@ impl<'a> Dec<'a> {
             tag => return Err(DecodeError::UnknownValue { tag, at }),
         })
     }
+    fn opt_str(&mut self) -> Result<Option<String>, DecodeError> {
+        Ok(if self.bool()? {
+            Some(self.str()?)
+        } else {
+            None
+        })
+    }
+    fn sha(&mut self) -> Result<Sha256, DecodeError> {
+        Ok(Sha256(self.bytes32()?))
+    }
+    fn opt_sha(&mut self) -> Result<Option<Sha256>, DecodeError> {
+        Ok(if self.bool()? {
+            Some(self.sha()?)
+        } else {
+            None
+        })
+    }
+    /// A list of items, each with a key that must be strictly greater than the one before.
+    fn sorted<T, K: PartialOrd>(
+        &mut self,
+        min_item: usize,
+        what: &'static str,
+        mut item: impl FnMut(&mut Self) -> Result<T, DecodeError>,
+        key: impl Fn(&T) -> K,
+    ) -> Result<Vec<T>, DecodeError> {
+        let n = self.count(min_item)?;
+        let mut out: Vec<T> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let at = self.at;
+            let x = item(self)?;
+            if out.last().is_some_and(|l| key(l) >= key(&x)) {
+                return Err(DecodeError::NotCanonical { what, at });
+            }
+            out.push(x);
+        }
+        Ok(out)
+    }
+    fn packages(&mut self) -> Result<Vec<PackageEntry>, DecodeError> {
+        self.sorted(
+            44,
+            "package (name, arch)",
+            |d| {
+                Ok(PackageEntry {
+                    name: d.str()?,
+                    version: d.str()?,
+                    arch: d.str()?,
+                    sha256: d.sha()?,
+                })
+            },
+            |p| (p.name.clone(), p.arch.clone()),
+        )
+    }
+    fn state(&mut self) -> Result<State, DecodeError> {
+        let indices = self
+            .sorted(
+                36,
+                "index source name",
+                |d| Ok((d.str()?, d.sha()?)),
+                |x| x.0.clone(),
+            )?
+            .into_iter()
+            .collect();
+        let packages = self.packages()?;
+        Ok(State {
+            indices,
+            packages,
+            profile: Profile {
+                kargs: self.strs()?,
+                initramfs: self.str_map("initramfs key")?,
+                sysctl: self.str_map("sysctl key")?,
+                hardware: self.value(0)?,
+            },
+        })
+    }
+    fn diff(&mut self) -> Result<Diff, DecodeError> {
+        let removed = self.packages()?;
+        let added = self.packages()?;
+        let changed = self.sorted(
+            80,
+            "changed package (name, arch)",
+            |d| {
+                let (name, arch) = (d.str()?, d.str()?);
+                let (from, from_sha256) = (d.str()?, d.sha()?);
+                let (to, to_sha256) = (d.str()?, d.sha()?);
+                let direction = match store::compare_versions(&from, &to) {
+                    std::cmp::Ordering::Less => Direction::Upgrade,
+                    std::cmp::Ordering::Greater => Direction::Downgrade,
+                    std::cmp::Ordering::Equal => Direction::Rebuild,
+                };
+                Ok(Changed {
+                    name,
+                    arch,
+                    from,
+                    to,
+                    direction,
+                    from_sha256,
+                    to_sha256,
+                })
+            },
+            |c| (c.name.clone(), c.arch.clone()),
+        )?;
+        let mut profile = Vec::new();
+        if self.bool()? {
+            let (from, to) = (self.strs()?, self.strs()?);
+            profile.push(ProfileChange::Kargs {
+                added: crate::query::list_minus(&to, &from),
+                removed: crate::query::list_minus(&from, &to),
+                from,
+                to,
+            });
+        }
+        for (what, initramfs) in [("initramfs change key", true), ("sysctl change key", false)] {
+            let keyed = self.sorted(
+                6,
+                what,
+                |d| Ok((d.str()?, d.opt_str()?, d.opt_str()?)),
+                |x| x.0.clone(),
+            )?;
+            profile.extend(keyed.into_iter().map(|(key, from, to)| match initramfs {
+                true => ProfileChange::Initramfs { key, from, to },
+                false => ProfileChange::Sysctl { key, from, to },
+            }));
+        }
+        if self.bool()? {
+            profile.push(ProfileChange::Hardware {
+                from: self.value(0)?,
+                to: self.value(0)?,
+            });
+        }
+        let indices = self.sorted(
+            6,
+            "index change source",
+            |d| {
+                Ok(IndexChange {
+                    source: d.str()?,
+                    from: d.opt_sha()?,
+                    to: d.opt_sha()?,
+                })
+            },
+            |c| c.source.clone(),
+        )?;
+        Ok(Diff {
+            added,
+            removed,
+            changed,
+            profile,
+            indices,
+        })
+    }
     fn request(&mut self) -> Result<Request, DecodeError> {
         let at = self.at;
         Ok(match self.u8()? {
@@ -490,104 +805,113 @@ impl<'a> Dec<'a> {
     }
 }
 
-/// Decodes one canonical record body; the id is computed as BLAKE3 of `body`.
+/// Decodes one canonical record body; the id is computed as BLAKE3 of `body`. `before` are the
+/// records before it (seq 1, 2, ...): a body version 2 record is made from one of them.
 ///
 /// Rejects anything that is not the canonical encoding of some record (unsorted sets, duplicate
-/// keys, trailing bytes), so `encode_record(&decode_record(b)?) == b` always holds.
-pub fn decode_record(body: &[u8]) -> Result<Record, DecodeError> {
-    let mut d = Dec { buf: body, at: 0 };
-    let version = d.u8()?;
-    if version != BODY_VERSION {
-        return Err(DecodeError::UnknownVersion(version));
-    }
-    let prev = TxnId(Blake3(d.bytes32()?));
-    let seq = d.u64()?;
-    let time = d.i64()?;
-    let actor = Actor {
-        user: d.str()?,
-        host: d.str()?,
-    };
-    let reason = d.str()?;
-    let variant = d.str()?;
-    let request = d.request()?;
+/// keys, trailing bytes), so `encode_record(&decode_record(b, before)?) == b` always holds.
+pub fn decode_record(body: &[u8], before: &[Record]) -> Result<Record, DecodeError> {
+    Decoded::parse(body)?.link(before)
+}
 
-    let n = d.count(36)?;
-    let mut indices = BTreeMap::new();
-    let mut last: Option<String> = None;
-    for _ in 0..n {
-        let at = d.at;
-        let name = d.str()?;
-        if last.as_ref().is_some_and(|l| *l >= name) {
-            return Err(DecodeError::NotCanonical {
-                what: "index source name",
-                at,
-            });
+/// A decoded body whose state may still name the record it was made from by number.
+struct Decoded {
+    record: Record,
+    /// Body version 2: the change and the number of the record it applies to.
+    change: Option<(u64, Diff, Option<State>)>,
+}
+
+impl Decoded {
+    fn parse(body: &[u8]) -> Result<Decoded, DecodeError> {
+        let mut d = Dec { buf: body, at: 0 };
+        let version = d.u8()?;
+        if version != BODY_WHOLE && version != BODY_CHANGE {
+            return Err(DecodeError::UnknownVersion(version));
         }
-        let sha = Sha256(d.bytes32()?);
-        last = Some(name.clone());
-        indices.insert(name, sha);
-    }
-
-    let n = d.count(44)?;
-    let mut packages: Vec<PackageEntry> = Vec::with_capacity(n);
-    for _ in 0..n {
-        let at = d.at;
-        let p = PackageEntry {
-            name: d.str()?,
-            version: d.str()?,
-            arch: d.str()?,
-            sha256: Sha256(d.bytes32()?),
+        let prev = TxnId(Blake3(d.bytes32()?));
+        let seq = d.u64()?;
+        let time = d.i64()?;
+        let actor = Actor {
+            user: d.str()?,
+            host: d.str()?,
         };
-        if packages.last().is_some_and(|l| l.key() >= p.key()) {
-            return Err(DecodeError::NotCanonical {
-                what: "package (name, arch)",
-                at,
+        let reason = d.str()?;
+        let variant = d.str()?;
+        let request = d.request()?;
+        let (state, change) = if version == BODY_WHOLE {
+            (d.state()?, None)
+        } else {
+            let from_seq = d.u64()?;
+            if from_seq >= seq {
+                return Err(DecodeError::UnknownBase { from_seq });
+            }
+            let diff = d.diff()?;
+            let whole = if d.bool()? { Some(d.state()?) } else { None };
+            (State::default(), Some((from_seq, diff, whole)))
+        };
+        let commit = CommitId(Sha256(d.bytes32()?));
+        let base = if d.bool()? {
+            Some(Provenance {
+                variant: d.str()?,
+                seq: d.u64()?,
+                txn: TxnId(Blake3(d.bytes32()?)),
+            })
+        } else {
+            None
+        };
+        if d.at != body.len() {
+            return Err(DecodeError::TrailingBytes {
+                extra: body.len() - d.at,
             });
         }
-        packages.push(p);
+        let record = Record {
+            seq,
+            id: TxnId(Blake3::of(body)),
+            prev,
+            time,
+            actor,
+            reason,
+            variant,
+            request,
+            state: RecordState::whole(state),
+            commit,
+            base,
+        };
+        Ok(Decoded { record, change })
     }
 
-    let kargs = d.strs()?;
-    let initramfs = d.str_map("initramfs key")?;
-    let sysctl = d.str_map("sysctl key")?;
-    let hardware = d.value(0)?;
-    let commit = CommitId(Sha256(d.bytes32()?));
-    let base = if d.bool()? {
-        Some(Provenance {
-            variant: d.str()?,
-            seq: d.u64()?,
-            txn: TxnId(Blake3(d.bytes32()?)),
-        })
-    } else {
-        None
-    };
-    if d.at != body.len() {
-        return Err(DecodeError::TrailingBytes {
-            extra: body.len() - d.at,
-        });
+    /// The record, its change linked to the state of the record it was made from in `before`.
+    fn link(self, before: &[Record]) -> Result<Record, DecodeError> {
+        let mut record = self.record;
+        let Some((from_seq, diff, whole)) = self.change else {
+            return Ok(record);
+        };
+        let from = match from_seq {
+            0 => None,
+            s => Some(
+                before
+                    .get(s as usize - 1)
+                    .filter(|r| r.seq == s)
+                    .ok_or(DecodeError::UnknownBase { from_seq })?
+                    .state
+                    .clone(),
+            ),
+        };
+        let checkpoint = whole.is_some();
+        let depth = match checkpoint {
+            true => 0,
+            false => from.as_ref().map_or(0, RecordState::depth) + 1,
+        };
+        let change = Change {
+            from_seq,
+            from,
+            diff,
+            checkpoint,
+            depth,
+        };
+        record.state = RecordState::changed(change, whole);
+        Ok(record)
     }
-    Ok(Record {
-        seq,
-        id: TxnId(Blake3::of(body)),
-        prev,
-        time,
-        actor,
-        reason,
-        variant,
-        request,
-        state: State {
-            indices,
-            packages,
-            profile: Profile {
-                kargs,
-                initramfs,
-                sysctl,
-                hardware,
-            },
-        },
-        commit,
-        base,
-    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -653,6 +977,8 @@ pub struct Scan {
     /// Length of the good prefix in bytes (header + good frames); 0 if the file is empty.
     pub valid_len: u64,
     pub end: ScanEnd,
+    /// The file's format version ([`FORMAT_VERSION`] for an empty file).
+    pub format: u32,
 }
 
 fn all_zero(b: &[u8]) -> bool {
@@ -685,7 +1011,8 @@ fn has_unwritten_sector(file: &[u8], start: usize) -> bool {
 /// partly written last frame (torn: dropped), anything else is corruption.
 pub fn scan(file: &[u8]) -> Scan {
     let mut offsets: Vec<u64> = Vec::new();
-    let header = file_header();
+    let format = FORMAT_VERSION;
+    let headers = [file_header(FORMAT_VERSION_1), file_header(FORMAT_VERSION)];
     // The end of the data: everything after it is zero (free space).
     let data_end = file.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     if data_end == 0 {
@@ -694,6 +1021,7 @@ pub fn scan(file: &[u8]) -> Scan {
             offsets,
             valid_len: 0,
             end: ScanEnd::Clean,
+            format,
         };
     }
     let bad_header = || BadRecord {
@@ -702,10 +1030,11 @@ pub fn scan(file: &[u8]) -> Scan {
         offset: 0,
         problem: Problem::BadFileHeader,
     };
-    let whole_header = file.len() >= FILE_HEADER_LEN && file[..FILE_HEADER_LEN] == header;
+    let whole_header =
+        file.len() >= FILE_HEADER_LEN && headers.iter().any(|h| file[..FILE_HEADER_LEN] == *h);
     if !whole_header && (data_end < FILE_HEADER_LEN || file.len() < FILE_HEADER_LEN) {
         // A crash while creating the file: a prefix of the header, then nothing or zeros.
-        let end = if header.starts_with(&file[..data_end]) {
+        let end = if headers.iter().any(|h| h.starts_with(&file[..data_end])) {
             ScanEnd::Torn {
                 offset: 0,
                 len: data_end as u64,
@@ -718,6 +1047,7 @@ pub fn scan(file: &[u8]) -> Scan {
             offsets,
             valid_len: 0,
             end,
+            format,
         };
     }
     if file[..8] != FILE_MAGIC || file[12..16] != [0; 4] {
@@ -726,10 +1056,11 @@ pub fn scan(file: &[u8]) -> Scan {
             offsets,
             valid_len: 0,
             end: ScanEnd::Corrupt(bad_header()),
+            format,
         };
     }
     let version = u32::from_le_bytes(file[8..12].try_into().expect("4 bytes"));
-    if version != FORMAT_VERSION {
+    if version != FORMAT_VERSION && version != FORMAT_VERSION_1 {
         let bad = BadRecord {
             problem: Problem::UnsupportedVersion { version },
             ..bad_header()
@@ -739,38 +1070,134 @@ pub fn scan(file: &[u8]) -> Scan {
             offsets,
             valid_len: 0,
             end: ScanEnd::Corrupt(bad),
+            format,
         };
     }
 
-    let mut records: Vec<Record> = Vec::new();
-    let mut at = FILE_HEADER_LEN;
-    loop {
+    let format = version;
+    let (frames, stop) = walk_frames(file, data_end);
+    let checked = check_frames(file, &frames, format);
+    let mut records: Vec<Record> = Vec::with_capacity(frames.len());
+    for (&(at, frame_len), checked) in frames.iter().zip(checked) {
         let valid_len = at as u64;
         let position = records.len() as u64 + 1;
-        let done = |records, offsets, end| Scan {
-            records,
-            offsets,
-            valid_len,
-            end,
-        };
-        if at >= data_end {
-            return done(records, offsets, ScanEnd::Clean);
-        }
-        let rest = &file[at..];
-        // Only zeros after `k` bytes of this frame: the frame is the last data in the file.
-        let last_data_within = |k: usize| data_end <= at + k;
-        let torn = ScanEnd::Torn {
-            offset: valid_len,
-            len: (data_end - at) as u64,
-        };
         let bad = |problem, seq| BadRecord {
             position,
             seq,
             offset: valid_len,
             problem,
         };
+        let body = &file[at + FRAME_HEADER_LEN..at + frame_len - FRAME_TRAILER_LEN];
+        let seq = (body.len() >= 41)
+            .then(|| u64::from_le_bytes(body[33..41].try_into().expect("8 bytes")));
+        let decoded = match checked {
+            None => {
+                // Written to the end yet wrong: torn only if it is the last data and a whole
+                // sector of it never reached the disk (power loss with out-of-order writeback).
+                if data_end <= at + frame_len && has_unwritten_sector(&file[..at + frame_len], at) {
+                    let torn = ScanEnd::Torn {
+                        offset: valid_len,
+                        len: (data_end - at) as u64,
+                    };
+                    return Scan {
+                        records,
+                        offsets,
+                        valid_len,
+                        end: torn,
+                        format,
+                    };
+                }
+                let p = Problem::ChecksumMismatch;
+                return corrupt(records, offsets, valid_len, format, bad(p, seq));
+            }
+            Some(decoded) => decoded,
+        };
+        // The chain first (seq and prev are at fixed offsets in every body version), so a
+        // deleted or reordered record is named as such rather than as a change it cannot use.
+        if let (Some(seq), Some(prev)) = (seq, body.get(1..33)) {
+            if seq != position {
+                let p = Problem::SeqMismatch {
+                    expected: position,
+                    found: seq,
+                };
+                return corrupt(records, offsets, valid_len, format, bad(p, Some(seq)));
+            }
+            let expected_prev = records.last().map_or(TxnId::GENESIS, |r| r.id);
+            if prev != expected_prev.0 .0 {
+                let p = Problem::PrevMismatch {
+                    expected: expected_prev,
+                    found: TxnId(Blake3(prev.try_into().expect("32 bytes"))),
+                };
+                return corrupt(records, offsets, valid_len, format, bad(p, Some(seq)));
+            }
+        }
+        match decoded.and_then(|d| d.link(&records)) {
+            Ok(record) => records.push(record),
+            Err(e) => {
+                let p = Problem::Undecodable {
+                    message: e.to_string(),
+                };
+                return corrupt(records, offsets, valid_len, format, bad(p, None));
+            }
+        }
+        offsets.push(valid_len);
+    }
+    let valid_len = frames.last().map_or(FILE_HEADER_LEN, |&(at, len)| at + len) as u64;
+    match stop {
+        Stop::Clean => Scan {
+            records,
+            offsets,
+            valid_len,
+            end: ScanEnd::Clean,
+            format,
+        },
+        Stop::Torn => Scan {
+            records,
+            offsets,
+            valid_len,
+            end: ScanEnd::Torn {
+                offset: valid_len,
+                len: data_end as u64 - valid_len,
+            },
+            format,
+        },
+        Stop::Corrupt(problem, seq) => {
+            let bad = BadRecord {
+                position: records.len() as u64 + 1,
+                seq,
+                offset: valid_len,
+                problem,
+            };
+            corrupt(records, offsets, valid_len, format, bad)
+        }
+    }
+}
+
+/// Where the walk over frame boundaries stopped.
+enum Stop {
+    /// At the end of the data.
+    Clean,
+    /// At an incomplete last frame.
+    Torn,
+    /// At a frame that is not there whole and is not a crash's (named as the next record, with
+    /// the sequence number it claims if that can be read).
+    Corrupt(Problem, Option<u64>),
+}
+
+/// The frames whose header and end marker are right, as (offset, length), in order, and why the
+/// walk stopped. Reads only frame headers and end markers: ids and bodies are checked after.
+fn walk_frames(file: &[u8], data_end: usize) -> (Vec<(usize, usize)>, Stop) {
+    let mut frames = Vec::new();
+    let mut at = FILE_HEADER_LEN;
+    loop {
+        if at >= data_end {
+            return (frames, Stop::Clean);
+        }
+        let rest = &file[at..];
+        // Only zeros after `k` bytes of this frame: the frame is the last data in the file.
+        let last_data_within = |k: usize| data_end <= at + k;
         if rest.len() < FRAME_HEADER_LEN {
-            return done(records, offsets, torn);
+            return (frames, Stop::Torn);
         }
         let len = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
         let check = u32::from_le_bytes(rest[8..12].try_into().expect("4 bytes"));
@@ -784,7 +1211,7 @@ pub fn scan(file: &[u8]) -> Scan {
                 && rest[..cut.min(4)] == FRAME_MAGIC[..cut.min(4)]
                 && cut < FRAME_HEADER_LEN
             {
-                return done(records, offsets, torn);
+                return (frames, Stop::Torn);
             }
             // The head of the last frame never reached the disk (power loss, out-of-order
             // writeback): a zero header, and the data ends with a frame end marker.
@@ -793,80 +1220,85 @@ pub fn scan(file: &[u8]) -> Scan {
                 && span >= FRAME_HEADER_LEN + FRAME_TRAILER_LEN
                 && file[data_end - 4..data_end] == FRAME_END
             {
-                return done(records, offsets, torn);
+                return (frames, Stop::Torn);
             }
-            return corrupt(
-                records,
-                offsets,
-                valid_len,
-                bad(Problem::BadFrameHeader, None),
-            );
+            return (frames, Stop::Corrupt(Problem::BadFrameHeader, None));
         }
         let frame_len = FRAME_HEADER_LEN + len as usize + FRAME_TRAILER_LEN;
         if rest.len() < frame_len {
-            return done(records, offsets, torn);
+            return (frames, Stop::Torn);
         }
-        let body = &rest[FRAME_HEADER_LEN..FRAME_HEADER_LEN + len as usize];
-        let seq = (body.len() >= 41)
-            .then(|| u64::from_le_bytes(body[33..41].try_into().expect("8 bytes")));
         if rest[frame_len - 4..frame_len] != FRAME_END {
             // No end marker: torn if the data stops inside this frame (a write cut short, the
             // rest still zeros); a frame that is all there but ends wrongly is damage.
             if !last_data_within(frame_len - 1) {
-                let p = Problem::BadFrameEnd;
-                return corrupt(records, offsets, valid_len, bad(p, seq));
+                let seq = (len >= 41).then(|| {
+                    u64::from_le_bytes(
+                        rest[FRAME_HEADER_LEN + 33..FRAME_HEADER_LEN + 41]
+                            .try_into()
+                            .expect("8 bytes"),
+                    )
+                });
+                return (frames, Stop::Corrupt(Problem::BadFrameEnd, seq));
             }
-            return done(records, offsets, torn);
+            return (frames, Stop::Torn);
         }
-        let stored: [u8; 32] = rest[frame_len - 36..frame_len - 4]
-            .try_into()
-            .expect("32 bytes");
-        let id = Blake3::of(body);
-        if id.0 != stored {
-            // Written to the end yet wrong: torn only if it is the last data and a whole sector
-            // of it never reached the disk (power loss with out-of-order writeback).
-            if last_data_within(frame_len) && has_unwritten_sector(&file[..at + frame_len], at) {
-                return done(records, offsets, torn);
-            }
-            let p = Problem::ChecksumMismatch;
-            return corrupt(records, offsets, valid_len, bad(p, seq));
-        }
-        let record = match decode_record(body) {
-            Ok(r) => r,
-            Err(e) => {
-                let p = Problem::Undecodable {
-                    message: e.to_string(),
-                };
-                return corrupt(records, offsets, valid_len, bad(p, None));
-            }
-        };
-        if record.seq != position {
-            let p = Problem::SeqMismatch {
-                expected: position,
-                found: record.seq,
-            };
-            return corrupt(records, offsets, valid_len, bad(p, Some(record.seq)));
-        }
-        let expected_prev = records.last().map_or(TxnId::GENESIS, |r| r.id);
-        if record.prev != expected_prev {
-            let p = Problem::PrevMismatch {
-                expected: expected_prev,
-                found: record.prev,
-            };
-            return corrupt(records, offsets, valid_len, bad(p, Some(record.seq)));
-        }
-        records.push(record);
-        offsets.push(valid_len);
+        frames.push((at, frame_len));
         at += frame_len;
     }
 }
 
-fn corrupt(records: Vec<Record>, offsets: Vec<u64>, valid_len: u64, bad: BadRecord) -> Scan {
+/// A frame's body decoded (not yet linked to the records before it), or `None` if the stored
+/// id is not the BLAKE3 of the body.
+type Checked = Option<Result<Decoded, DecodeError>>;
+
+/// Checks every frame's id and decodes its body, on several threads for a long journal (the
+/// frames are independent until they are linked in order).
+fn check_frames(file: &[u8], frames: &[(usize, usize)], format: u32) -> Vec<Checked> {
+    let one = |&(at, len): &(usize, usize)| {
+        let body = &file[at + FRAME_HEADER_LEN..at + len - FRAME_TRAILER_LEN];
+        let stored = &file[at + len - FRAME_TRAILER_LEN..at + len - 4];
+        if Blake3::of(body).0 != stored {
+            return None;
+        }
+        Some(match body.first() {
+            // A version 1 file holds whole states only, so older readers can read all of it.
+            Some(&v) if v != BODY_WHOLE && format == FORMAT_VERSION_1 => {
+                Err(DecodeError::UnknownVersion(v))
+            }
+            _ => Decoded::parse(body),
+        })
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    if threads < 2 || frames.len() < PARALLEL_FRAMES {
+        return frames.iter().map(one).collect();
+    }
+    let per = frames.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = frames
+            .chunks(per)
+            .map(|chunk| scope.spawn(move || chunk.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|h| h.join().expect("a frame checker panicked"))
+            .collect()
+    })
+}
+
+fn corrupt(
+    records: Vec<Record>,
+    offsets: Vec<u64>,
+    valid_len: u64,
+    format: u32,
+    bad: BadRecord,
+) -> Scan {
     Scan {
         records,
         offsets,
         valid_len,
         end: ScanEnd::Corrupt(bad),
+        format,
     }
 }
 
@@ -874,6 +1306,10 @@ fn corrupt(records: Vec<Record>, offsets: Vec<u64>, valid_len: u64, bad: BadReco
 mod tests {
     use super::*;
     use crate::model::Request;
+
+    fn encode_whole(seq: u64, prev: &TxnId, r: &NewRecord) -> Vec<u8> {
+        encode_body(seq, prev, &Parts::of_new(r), &Stored::Whole(&r.state))
+    }
 
     fn sample(seq: u64, prev: TxnId) -> (Vec<u8>, NewRecord) {
         let r = NewRecord {
@@ -921,17 +1357,17 @@ mod tests {
                 txn: TxnId(Blake3::of(b"t")),
             }),
         };
-        (encode_body(seq, &prev, &r), r)
+        (encode_whole(seq, &prev, &r), r)
     }
 
     #[test]
     fn body_roundtrips_and_id_is_blake3_of_body() {
         let prev = TxnId(Blake3::of(b"prev"));
         let (body, new) = sample(7, prev);
-        let r = decode_record(&body).expect("decodes");
+        let r = decode_record(&body, &[]).expect("decodes");
         assert_eq!((r.seq, r.prev, r.id), (7, prev, TxnId(Blake3::of(&body))));
         assert_eq!(
-            (&r.state, &r.request, &r.base, r.time),
+            (&*r.state, &r.request, &r.base, r.time),
             (&new.state, &new.request, &new.base, new.time)
         );
         assert_eq!(encode_record(&r), body);
@@ -945,8 +1381,8 @@ mod tests {
             file: "euclase.toml".into(),
             definition: r#"{"name":"euclase","parent":"base"}"#.into(),
         };
-        let body = encode_body(3, &prev, &new);
-        let r = decode_record(&body).expect("decodes");
+        let body = encode_whole(3, &prev, &new);
+        let r = decode_record(&body, &[]).expect("decodes");
         assert_eq!(r.request, new.request);
         assert_eq!(encode_record(&r), body);
         // Tag 13 is still unknown: readers refuse it by name instead of guessing.
@@ -957,7 +1393,7 @@ mod tests {
         let mut unknown = body.clone();
         unknown[at] = 13;
         assert!(matches!(
-            decode_record(&unknown),
+            decode_record(&unknown, &[]),
             Err(DecodeError::UnknownRequest { tag: 13, .. })
         ));
     }
@@ -971,8 +1407,8 @@ mod tests {
             seq: 41,
             txn: TxnId(Blake3::of(b"build host record")),
         };
-        let body = encode_body(1, &prev, &new);
-        let r = decode_record(&body).expect("decodes");
+        let body = encode_whole(1, &prev, &new);
+        let r = decode_record(&body, &[]).expect("decodes");
         assert_eq!(r.request, new.request);
         assert_eq!(r.kind(), "origin");
         assert_eq!(encode_record(&r), body);
@@ -983,14 +1419,14 @@ mod tests {
         let (body, _) = sample(1, TxnId::GENESIS);
         for n in 0..body.len() {
             assert!(
-                decode_record(&body[..n]).is_err(),
+                decode_record(&body[..n], &[]).is_err(),
                 "prefix of {n} bytes decoded"
             );
         }
         let mut long = body.clone();
         long.push(0);
         assert_eq!(
-            decode_record(&long),
+            decode_record(&long, &[]),
             Err(DecodeError::TrailingBytes { extra: 1 })
         );
     }
@@ -999,16 +1435,16 @@ mod tests {
     fn non_canonical_bodies_are_rejected() {
         let (_, mut new) = sample(1, TxnId::GENESIS);
         new.state.packages.swap(0, 1);
-        let body = encode_body(1, &TxnId::GENESIS, &new);
+        let body = encode_whole(1, &TxnId::GENESIS, &new);
         assert!(matches!(
-            decode_record(&body),
+            decode_record(&body, &[]),
             Err(DecodeError::NotCanonical { .. })
         ));
-        let mut bad_version = encode_body(1, &TxnId::GENESIS, &sample(1, TxnId::GENESIS).1);
-        bad_version[0] = 2;
+        let mut bad_version = encode_whole(1, &TxnId::GENESIS, &sample(1, TxnId::GENESIS).1);
+        bad_version[0] = 3;
         assert_eq!(
-            decode_record(&bad_version),
-            Err(DecodeError::UnknownVersion(2))
+            decode_record(&bad_version, &[]),
+            Err(DecodeError::UnknownVersion(3))
         );
     }
 
@@ -1024,7 +1460,7 @@ mod tests {
     }
 
     fn journal_of(n: u64) -> Vec<u8> {
-        let mut file = file_header().to_vec();
+        let mut file = file_header(FORMAT_VERSION).to_vec();
         let mut prev = TxnId::GENESIS;
         for seq in 1..=n {
             let (body, _) = sample(seq, prev);
@@ -1084,12 +1520,12 @@ mod tests {
             ScanEnd::Corrupt(BadRecord { position: 4, .. })
         ));
         let mut future = file.clone();
-        future[8] = 2;
+        future[8] = 3;
         assert!(matches!(
             scan(&future).end,
             ScanEnd::Corrupt(BadRecord {
                 position: 0,
-                problem: Problem::UnsupportedVersion { version: 2 },
+                problem: Problem::UnsupportedVersion { version: 3 },
                 ..
             })
         ));
@@ -1098,7 +1534,7 @@ mod tests {
     #[test]
     fn hostile_counts_do_not_allocate() {
         // A body claiming 4 billion packages right after the header fields must fail fast.
-        let mut body = vec![BODY_VERSION];
+        let mut body = vec![BODY_WHOLE];
         body.extend_from_slice(&[0; 32 + 16]);
         for _ in 0..4 {
             body.extend_from_slice(&0u32.to_le_bytes()); // user, host, reason, variant
@@ -1107,7 +1543,7 @@ mod tests {
         body.extend_from_slice(&0u32.to_le_bytes()); // no indices
         body.extend_from_slice(&u32::MAX.to_le_bytes()); // packages
         assert!(matches!(
-            decode_record(&body),
+            decode_record(&body, &[]),
             Err(DecodeError::Truncated { .. })
         ));
     }
@@ -1115,7 +1551,7 @@ mod tests {
     /// What the fuzz target `journal_record` checks, on mutated real journals: no panic, decoded
     /// bodies are canonical, and the good prefix re-scans cleanly to the same records.
     fn fuzz_properties(data: &[u8]) {
-        if let Ok(r) = decode_record(data) {
+        if let Ok(r) = decode_record(data, &[]) {
             assert_eq!(encode_record(&r), data);
         }
         let s = scan(data);

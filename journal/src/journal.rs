@@ -1,5 +1,6 @@
 //! The journal: open with recovery, durable append, verify.
 
+use std::collections::HashMap;
 use std::io;
 use std::path::Path;
 
@@ -7,7 +8,9 @@ use serde::Serialize;
 use store::Blake3;
 
 use crate::codec::{self, BadRecord, Problem, ScanEnd, MAX_BODY_LEN};
-use crate::model::{CommitId, NewRecord, Record, TxnId};
+use crate::model::{
+    Change, CommitId, NewRecord, Record, RecordState, State, TxnId, CHECKPOINT_EVERY,
+};
 use crate::query::{CheckError, History, VariantIndex};
 use crate::storage::{FileStorage, Storage};
 
@@ -18,6 +21,8 @@ const PREALLOCATE: u64 = 1 << 20;
 #[derive(Debug)]
 pub struct Journal<S: Storage = FileStorage> {
     storage: S,
+    /// The file's format version: new records are written in it.
+    format: u32,
     records: Vec<Record>,
     index: VariantIndex,
     /// Byte offset of each record's frame (for naming bad records).
@@ -153,6 +158,7 @@ impl<S: Storage> Journal<S> {
         }
         let journal = Journal {
             storage,
+            format: scan.format,
             index: VariantIndex::build(&scan.records),
             offsets: scan.offsets,
             records: scan.records,
@@ -162,6 +168,25 @@ impl<S: Storage> Journal<S> {
             poisoned: false,
         };
         Ok((journal, report))
+    }
+
+    /// Makes an empty journal write format `version` ([`codec::FORMAT_VERSION_1`] or
+    /// [`codec::FORMAT_VERSION`]): how the compatibility tests make journals as older particle
+    /// wrote them. A journal with records keeps its format.
+    pub fn with_format(mut self, version: u32) -> Journal<S> {
+        assert!(
+            version == codec::FORMAT_VERSION || version == codec::FORMAT_VERSION_1,
+            "unknown journal format {version}"
+        );
+        if self.valid_len == 0 {
+            self.format = version;
+        }
+        self
+    }
+
+    /// The format version of the file (and of every record appended to it).
+    pub fn format(&self) -> u32 {
+        self.format
     }
 
     /// Bytes of the good prefix of the records file: its header and every committed frame. A
@@ -220,7 +245,35 @@ impl<S: Storage> Journal<S> {
                 reason: Box::new(reason),
             })?;
         let prev = self.records.last().map_or(TxnId::GENESIS, |r| r.id);
-        let body = codec::encode_body(seq, &prev, &new);
+        // Format 2 stores the change from the state this one was made from, and the whole state
+        // when the chain of changes since the last whole one grows to CHECKPOINT_EVERY.
+        let change = (self.format != codec::FORMAT_VERSION_1).then(|| {
+            let from = self
+                .history()
+                .predecessor_of(&new.variant, seq, new.base.as_ref())
+                .map(|r| (r.seq, r.state.clone()));
+            let empty = State::default();
+            let from_state = from.as_ref().map(|(_, s)| s.get_or_build());
+            let diff = crate::query::diff(from_state.as_deref().unwrap_or(&empty), &new.state);
+            let depth = from.as_ref().map_or(0, |(_, s)| s.depth()) + 1;
+            let checkpoint = depth >= CHECKPOINT_EVERY;
+            Change {
+                from_seq: from.as_ref().map_or(0, |(s, _)| *s),
+                from: from.map(|(_, s)| s),
+                diff,
+                checkpoint,
+                depth: if checkpoint { 0 } else { depth },
+            }
+        });
+        let stored = match &change {
+            None => codec::Stored::Whole(&new.state),
+            Some(c) => codec::Stored::Change {
+                from_seq: c.from_seq,
+                diff: &c.diff,
+                checkpoint: c.checkpoint.then_some(&new.state),
+            },
+        };
+        let body = codec::encode_body(seq, &prev, &codec::Parts::of_new(&new), &stored);
         if body.len() > MAX_BODY_LEN as usize {
             return Err(AppendError::TooLarge { len: body.len() });
         }
@@ -228,7 +281,7 @@ impl<S: Storage> Journal<S> {
         let frame = codec::encode_frame(&body, &id);
         let mut bytes = Vec::with_capacity(frame.len() + codec::FILE_HEADER_LEN);
         if self.valid_len == 0 {
-            bytes.extend_from_slice(&codec::file_header());
+            bytes.extend_from_slice(&codec::file_header(self.format));
         }
         bytes.extend_from_slice(&frame);
 
@@ -266,7 +319,15 @@ impl<S: Storage> Journal<S> {
             reason: new.reason,
             variant: new.variant,
             request: new.request,
-            state: new.state,
+            // A record keeps its whole state only if it stores it: a long run of appends keeps
+            // no more states in memory than the file holds.
+            state: match change {
+                None => RecordState::whole(new.state),
+                Some(c) => {
+                    let whole = c.checkpoint.then_some(new.state);
+                    RecordState::changed(c, whole)
+                }
+            },
             commit: new.commit,
             base: new.base,
         };
@@ -295,11 +356,17 @@ impl<S: Storage> Journal<S> {
 }
 
 /// The semantic and commit part of [`Journal::verify`], over records whose chain is intact.
+///
+/// A format 2 record must be made from its predecessor, its change must apply exactly to that
+/// state and be the one [`crate::diff`] gives, and a checkpoint must hold the state the change
+/// gives. States are built forward, one per variant at a time, so verifying a long journal
+/// keeps no more than that in memory.
 fn verify_records(
     history: History<'_>,
     offsets: &[u64],
     check_commit: &mut dyn FnMut(&CommitId) -> Result<(), String>,
 ) -> Result<(), BadRecord> {
+    let mut latest: HashMap<&str, (u64, State)> = HashMap::new();
     for (r, &offset) in history.records().iter().zip(offsets) {
         let bad = |problem| BadRecord {
             position: r.seq,
@@ -307,17 +374,61 @@ fn verify_records(
             offset,
             problem,
         };
-        history.check_record(r).map_err(|e| {
-            bad(Problem::Semantic {
-                message: e.to_string(),
-            })
-        })?;
+        let semantic = |message: String| bad(Problem::Semantic { message });
+        let state = match r.state.change() {
+            None => State::clone(&r.state),
+            Some(c) => {
+                let pred = history.predecessor(r).map_or(0, |p| p.seq);
+                if c.from_seq != pred {
+                    return Err(semantic(format!(
+                        "the record is stored as a change from record {}, not from the record before it ({pred})",
+                        c.from_seq
+                    )));
+                }
+                let from_variant = history.record(c.from_seq).map(|f| f.variant.as_str());
+                let built;
+                let from: &State = match (c.from_seq, from_variant.and_then(|v| latest.get(v))) {
+                    (0, _) => EMPTY.get_or_init(State::default),
+                    (s, Some((at, st))) if *at == s => st,
+                    _ => {
+                        built = c
+                            .from
+                            .as_ref()
+                            .map(|f| f.get_or_build().into_owned())
+                            .unwrap_or_default();
+                        &built
+                    }
+                };
+                let state = c
+                    .diff
+                    .apply_exactly(from)
+                    .map_err(|m| semantic(format!("its change from record {}: {m}", c.from_seq)))?;
+                if crate::query::diff(from, &state) != c.diff {
+                    return Err(semantic(format!(
+                        "its change from record {} is not in canonical form",
+                        c.from_seq
+                    )));
+                }
+                if r.state.built().is_some_and(|whole| *whole != state) {
+                    return Err(semantic(
+                        "its whole state is not the state its change gives".to_string(),
+                    ));
+                }
+                state
+            }
+        };
+        history
+            .check_record(r, &state)
+            .map_err(|e| semantic(e.to_string()))?;
         check_commit(&r.commit).map_err(|message| {
             bad(Problem::Commit {
                 commit: r.commit,
                 message,
             })
         })?;
+        latest.insert(&r.variant, (r.seq, state));
     }
     Ok(())
 }
+
+static EMPTY: std::sync::OnceLock<State> = std::sync::OnceLock::new();

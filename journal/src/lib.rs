@@ -2,9 +2,12 @@
 //!
 //! It owns:
 //! - the record model ([`Record`], [`NewRecord`], [`Request`], [`State`]): one immutable record
-//!   per transaction holding the variant's full resulting state and the OSTree commit it became;
+//!   per transaction holding the variant's resulting state (a [`RecordState`]: stored as the
+//!   change from the state before it, built whole on use) and the OSTree commit it became;
 //! - the byte-exact encoding (`codec`, specified in `docs/format/journal.md`): framing with a
-//!   length check and a BLAKE3 id per record, ids chained through `prev`;
+//!   length check and a BLAKE3 id per record, ids chained through `prev`; format 2 stores
+//!   changes with a whole state every [`CHECKPOINT_EVERY`] records of a chain, format 1 (read
+//!   and appended to as it is) whole states;
 //! - storage (`storage`): a narrow [`Storage`] trait, the append-only [`FileStorage`]
 //!   (`<root>/journal/records`, preallocated with zeros, one `pwrite` + `fdatasync` per append)
 //!   and the fault-injecting [`FaultyStorage`];
@@ -47,13 +50,13 @@ mod storage;
 pub use crate::bisect::{bisect_step, BisectError, BisectStep, Verdict};
 pub use crate::codec::{
     decode_record, encode_record, scan, BadRecord, DecodeError, Problem, Scan, ScanEnd,
-    FORMAT_VERSION,
+    FORMAT_VERSION, FORMAT_VERSION_1,
 };
 pub use crate::journal::{AppendError, Journal, OpenError, RecoveryReport, TornTail, Verified};
 pub use crate::lock::{Lock, LockError};
 pub use crate::model::{
-    Actor, CommitId, NewRecord, PackageEntry, PackageSpec, Profile, Provenance, Record, Request,
-    State, TxnId, Value,
+    Actor, CommitId, NewRecord, PackageEntry, PackageSpec, Profile, Provenance, Record,
+    RecordState, Request, State, TxnId, Value, CHECKPOINT_EVERY,
 };
 pub use crate::query::{
     diff, CheckError, Diff, History, LogEntry, LogFilter, QueryError, ResolveError, TxnLog, TxnShow,

@@ -1,7 +1,8 @@
 //! The record model: what one transaction says, as plain data (serde for JSON output).
 //!
-//! A [`Record`] is immutable once written. It carries the *full* resulting state of its variant
-//! (package set, profile, pinned indices, commit), so the state at any transaction is that
+//! A [`Record`] is immutable once written. It carries the resulting state of its variant
+//! (package set, profile, pinned indices, commit) as a [`RecordState`] (stored whole or as the
+//! change from the state before it, and whole on use), so the state at any transaction is that
 //! record, and the request says how it came about.
 //!
 //! The ids ([`TxnId`], [`CommitId`]) and the package entry ([`PackageEntry`]) are the store's,
@@ -10,10 +11,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 use store::Sha256;
 pub use store::{CommitId, PackageEntry, TxnId};
+
+use crate::query::Diff;
 
 /// Who made a transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -162,6 +166,153 @@ pub struct NewRecord {
     pub base: Option<Provenance>,
 }
 
+/// A record's resulting state, as stored: the whole state (body version 1, and every
+/// [`CHECKPOINT_EVERY`]-th record of a chain in version 2), or the change from the state it was
+/// made from (body version 2). Dereferences to the whole [`State`], built on first use from the
+/// nearest whole state before it and kept; cloning shares it.
+#[derive(Clone)]
+pub struct RecordState(Arc<Node>);
+
+struct Node {
+    whole: OnceLock<State>,
+    change: Option<Change>,
+}
+
+/// How a body version 2 record stores its state.
+#[derive(Clone)]
+pub(crate) struct Change {
+    /// The record the state was made from ([`crate::History::predecessor`]); 0 = the empty state.
+    pub(crate) from_seq: u64,
+    /// That record's state (`None` for the empty state).
+    pub(crate) from: Option<RecordState>,
+    /// `from`'s state to this one.
+    pub(crate) diff: Diff,
+    /// Whether the body also holds the whole state (a checkpoint).
+    pub(crate) checkpoint: bool,
+    /// Changes to apply from the nearest whole state (0 at a checkpoint or a version 1 record).
+    pub(crate) depth: u32,
+}
+
+/// A version 2 body holds the whole state when its chain of changes back to the nearest whole
+/// state would reach this length: building any state applies fewer changes than this.
+pub const CHECKPOINT_EVERY: u32 = 256;
+
+impl RecordState {
+    /// A state stored whole (body version 1).
+    pub fn whole(state: State) -> RecordState {
+        RecordState(Arc::new(Node {
+            whole: OnceLock::from(state),
+            change: None,
+        }))
+    }
+
+    /// A state stored as a change; `whole` is the state when the caller has it (an append, a
+    /// checkpoint), else it is built on first use.
+    pub(crate) fn changed(change: Change, whole: Option<State>) -> RecordState {
+        let cell = whole.map_or_else(OnceLock::new, OnceLock::from);
+        RecordState(Arc::new(Node {
+            whole: cell,
+            change: Some(change),
+        }))
+    }
+
+    /// The change this record stores (body version 2), if any.
+    pub(crate) fn change(&self) -> Option<&Change> {
+        self.0.change.as_ref()
+    }
+
+    /// Changes to apply from the nearest whole state to build this one.
+    pub(crate) fn depth(&self) -> u32 {
+        self.change().map_or(0, |c| c.depth)
+    }
+
+    /// The state if it is already built (stored whole, appended, or used before).
+    pub(crate) fn built(&self) -> Option<&State> {
+        self.0.whole.get()
+    }
+
+    /// The state, built if it was not (and then not kept): for walking a long chain without
+    /// keeping every state it passes.
+    pub fn get_or_build(&self) -> std::borrow::Cow<'_, State> {
+        match self.built() {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => std::borrow::Cow::Owned(self.build()),
+        }
+    }
+
+    /// Builds the state: the nearest built state back along the chain, then every change since,
+    /// in order, applied to one copy of it.
+    fn build(&self) -> State {
+        let mut diffs: Vec<&Diff> = Vec::new();
+        let mut node = &self.0;
+        let base = loop {
+            let Some(c) = &node.change else {
+                break node.whole.get();
+            };
+            diffs.push(&c.diff);
+            match &c.from {
+                None => break None,
+                Some(f) => match f.built() {
+                    Some(s) => break Some(s),
+                    None => node = &f.0,
+                },
+            }
+        };
+        crate::query::apply_all(base, diffs.into_iter().rev())
+    }
+}
+
+impl std::ops::Deref for RecordState {
+    type Target = State;
+    fn deref(&self) -> &State {
+        self.0.whole.get_or_init(|| self.build())
+    }
+}
+
+impl From<State> for RecordState {
+    fn from(state: State) -> RecordState {
+        RecordState::whole(state)
+    }
+}
+
+impl PartialEq for RecordState {
+    fn eq(&self, other: &RecordState) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || **self == **other
+    }
+}
+
+impl Eq for RecordState {}
+
+impl PartialEq<State> for RecordState {
+    fn eq(&self, other: &State) -> bool {
+        **self == *other
+    }
+}
+
+impl PartialEq<RecordState> for State {
+    fn eq(&self, other: &RecordState) -> bool {
+        *self == **other
+    }
+}
+
+impl fmt::Debug for RecordState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        State::fmt(self, f)
+    }
+}
+
+impl Serialize for RecordState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        State::serialize(self, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordState {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RecordState, D::Error> {
+        State::deserialize(d).map(RecordState::whole)
+    }
+}
+
 /// One committed transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
@@ -175,7 +326,8 @@ pub struct Record {
     pub reason: String,
     pub variant: String,
     pub request: Request,
-    pub state: State,
+    /// The resulting state (dereferences to [`State`]).
+    pub state: RecordState,
     pub commit: CommitId,
     pub base: Option<Provenance>,
 }

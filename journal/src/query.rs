@@ -244,18 +244,93 @@ impl Diff {
 
     /// Applies this diff to `from`.
     pub fn apply(&self, from: &State) -> State {
-        let mut pkgs: BTreeMap<(String, String), PackageEntry> = from
-            .packages
+        apply_all(Some(from), std::iter::once(self))
+    }
+
+    /// Applies this diff to `from` only if it was made from `from`: every package it removes
+    /// or changes is there at the version and `.deb` it names, none it adds is, and every profile
+    /// and index value it changes had the value it names. Says what does not match.
+    pub fn apply_exactly(&self, from: &State) -> Result<State, String> {
+        let has = |name: &str, arch: &str, version: &str, sha: &Sha256| {
+            from.packages
+                .binary_search_by(|p| p.key().cmp(&(name, arch)))
+                .is_ok_and(|i| {
+                    from.packages[i].version == version && from.packages[i].sha256 == *sha
+                })
+        };
+        let present = |name: &str, arch: &str| {
+            from.packages
+                .binary_search_by(|p| p.key().cmp(&(name, arch)))
+                .is_ok()
+        };
+        if let Some(p) = self
+            .removed
             .iter()
-            .map(|p| ((p.name.clone(), p.arch.clone()), p.clone()))
-            .collect();
-        for p in &self.removed {
+            .find(|p| !has(&p.name, &p.arch, &p.version, &p.sha256))
+        {
+            return Err(format!(
+                "removes {}:{} {}, which the state it was made from does not have",
+                p.name, p.arch, p.version
+            ));
+        }
+        if let Some(c) = self
+            .changed
+            .iter()
+            .find(|c| !has(&c.name, &c.arch, &c.from, &c.from_sha256))
+        {
+            return Err(format!(
+                "changes {}:{} from {}, which the state it was made from does not have",
+                c.name, c.arch, c.from
+            ));
+        }
+        if let Some(p) = self.added.iter().find(|p| present(&p.name, &p.arch)) {
+            return Err(format!(
+                "adds {}:{}, which the state it was made from already has",
+                p.name, p.arch
+            ));
+        }
+        let f = &from.profile;
+        for ch in &self.profile {
+            let ok = match ch {
+                ProfileChange::Kargs { from: k, .. } => *k == f.kargs,
+                ProfileChange::Initramfs { key, from: v, .. } => f.initramfs.get(key) == v.as_ref(),
+                ProfileChange::Sysctl { key, from: v, .. } => f.sysctl.get(key) == v.as_ref(),
+                ProfileChange::Hardware { from: v, .. } => *v == f.hardware,
+            };
+            if !ok {
+                return Err(format!(
+                    "changes a profile value the state it was made from does not have ({ch:?})"
+                ));
+            }
+        }
+        if let Some(ch) = self
+            .indices
+            .iter()
+            .find(|ch| from.indices.get(&ch.source) != ch.from.as_ref())
+        {
+            return Err(format!("changes the index of source {} from a value the state it was made from does not have", ch.source));
+        }
+        Ok(self.apply(from))
+    }
+}
+
+/// `base` (the empty state for `None`) with `diffs` applied in order, leniently (as
+/// [`Diff::apply`]): the state of a chain of records.
+pub(crate) fn apply_all<'d>(base: Option<&State>, diffs: impl Iterator<Item = &'d Diff>) -> State {
+    let mut state = base.cloned().unwrap_or_default();
+    let mut pkgs: BTreeMap<(String, String), PackageEntry> = std::mem::take(&mut state.packages)
+        .into_iter()
+        .map(|p| ((p.name.clone(), p.arch.clone()), p))
+        .collect();
+    let profile = &mut state.profile;
+    for d in diffs {
+        for p in &d.removed {
             pkgs.remove(&(p.name.clone(), p.arch.clone()));
         }
-        for p in &self.added {
+        for p in &d.added {
             pkgs.insert((p.name.clone(), p.arch.clone()), p.clone());
         }
-        for c in &self.changed {
+        for c in &d.changed {
             pkgs.insert(
                 (c.name.clone(), c.arch.clone()),
                 PackageEntry {
@@ -266,8 +341,7 @@ impl Diff {
                 },
             );
         }
-        let mut profile = from.profile.clone();
-        for ch in &self.profile {
+        for ch in &d.profile {
             match ch {
                 ProfileChange::Kargs { to, .. } => profile.kargs = to.clone(),
                 ProfileChange::Initramfs { key, to, .. } => {
@@ -279,19 +353,15 @@ impl Diff {
                 ProfileChange::Hardware { to, .. } => profile.hardware = to.clone(),
             }
         }
-        let mut indices = from.indices.clone();
-        for ch in &self.indices {
+        for ch in &d.indices {
             match ch.to {
-                Some(sha) => indices.insert(ch.source.clone(), sha),
-                None => indices.remove(&ch.source),
+                Some(sha) => state.indices.insert(ch.source.clone(), sha),
+                None => state.indices.remove(&ch.source),
             };
         }
-        State {
-            indices,
-            packages: pkgs.into_values().collect(),
-            profile,
-        }
     }
+    state.packages = pkgs.into_values().collect();
+    state
 }
 
 fn set_or_remove(m: &mut BTreeMap<String, String>, key: &str, to: &Option<String>) {
@@ -317,7 +387,7 @@ fn map_diff(
 }
 
 /// The multiset difference `a - b`, in `a`'s order.
-fn list_minus(a: &[String], b: &[String]) -> Vec<String> {
+pub(crate) fn list_minus(a: &[String], b: &[String]) -> Vec<String> {
     let mut rest: Vec<&String> = b.iter().collect();
     let mut out = Vec::new();
     for x in a {
@@ -428,30 +498,34 @@ pub struct LogFilter {
     pub since: Option<i64>,
     /// Only transactions at or before this time (unix seconds).
     pub until: Option<i64>,
+    /// Only the last this many of the transactions the other filters select (the work and the
+    /// output are proportional to this, not to the history).
+    pub last: Option<usize>,
 }
 
-/// One line of `txn log`: the record's summary and what it changed from its predecessor.
+/// One line of `txn log`: the record's summary and what it changed from its predecessor
+/// (borrowed from the record where it stores it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LogEntry {
+pub struct LogEntry<'a> {
     pub seq: u64,
     pub id: TxnId,
     pub time: i64,
-    pub actor: Actor,
-    pub reason: String,
+    pub actor: &'a Actor,
+    pub reason: &'a str,
     pub kind: &'static str,
-    pub variant: String,
+    pub variant: &'a str,
     pub commit: CommitId,
-    pub request: Request,
-    pub base: Option<Provenance>,
+    pub request: &'a Request,
+    pub base: Option<&'a Provenance>,
     #[serde(flatten)]
-    pub changes: Diff,
+    pub changes: Cow<'a, Diff>,
 }
 
-/// The JSON document `txn log --json` prints.
+/// The history as a document: every entry of `txn log`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TxnLog {
+pub struct TxnLog<'a> {
     pub variant: String,
-    pub transactions: Vec<LogEntry>,
+    pub transactions: Vec<LogEntry<'a>>,
 }
 
 /// `txn show TXN`: the whole record and what it changed.
@@ -671,8 +745,20 @@ impl<'a> History<'a> {
 
     /// What `r` changed from its predecessor (from the empty state for a root's first record).
     pub fn changes(&self, r: &Record) -> Diff {
+        self.changes_of(r).into_owned()
+    }
+
+    /// [`Self::changes`], borrowed from the record when it stores it (format 2), so neither
+    /// state is built.
+    fn changes_of<'r>(&self, r: &'r Record) -> Cow<'r, Diff> {
+        let pred = self.predecessor(r);
+        if let Some(c) = r.state.change() {
+            if c.from_seq == pred.map_or(0, |p| p.seq) {
+                return Cow::Borrowed(&c.diff);
+            }
+        }
         let empty = EMPTY_STATE.get_or_init(State::default);
-        diff(self.predecessor(r).map_or(empty, |p| &p.state), &r.state)
+        Cow::Owned(diff(pred.map_or(empty, |p| &p.state), &r.state))
     }
 
     /// `txn show`.
@@ -684,38 +770,47 @@ impl<'a> History<'a> {
         }
     }
 
-    /// `txn log`, oldest first.
-    pub fn log(&self, filter: &LogFilter) -> Result<Vec<LogEntry>, QueryError> {
+    /// `txn log`, oldest first. With [`LogFilter::last`], the selection is walked from its end
+    /// and stops once it has that many.
+    pub fn log(&self, filter: &LogFilter) -> Result<Vec<LogEntry<'a>>, QueryError> {
         let selected: Vec<&'a Record> = match &filter.variant {
             Some(v) => self.lineage(v, None)?,
             None => self.records.iter().collect(),
         };
-        let mut out = Vec::new();
-        for r in selected {
+        let want = filter.last.unwrap_or(usize::MAX);
+        let entry = |r: &'a Record| {
             if filter.since.is_some_and(|t| r.time < t) || filter.until.is_some_and(|t| r.time > t)
             {
-                continue;
+                return None;
             }
-            let changes = self.changes(r);
-            if let Some(p) = &filter.package {
-                if !changes.touches(p) {
-                    continue;
-                }
+            let changes = self.changes_of(r);
+            if filter.package.as_ref().is_some_and(|p| !changes.touches(p)) {
+                return None;
             }
-            out.push(LogEntry {
+            Some(LogEntry {
                 seq: r.seq,
                 id: r.id,
                 time: r.time,
-                actor: r.actor.clone(),
-                reason: r.reason.clone(),
+                actor: &r.actor,
+                reason: &r.reason,
                 kind: r.kind(),
-                variant: r.variant.clone(),
+                variant: &r.variant,
                 commit: r.commit,
-                request: r.request.clone(),
-                base: r.base.clone(),
+                request: &r.request,
+                base: r.base.as_ref(),
                 changes,
-            });
+            })
+        };
+        if filter.last.is_none() {
+            return Ok(selected.into_iter().filter_map(entry).collect());
         }
+        let mut out: Vec<LogEntry<'a>> = selected
+            .into_iter()
+            .rev()
+            .filter_map(entry)
+            .take(want)
+            .collect();
+        out.reverse();
         Ok(out)
     }
 
@@ -732,7 +827,7 @@ impl<'a> History<'a> {
             if variant.is_some_and(|v| v != r.variant) {
                 continue;
             }
-            let d = self.changes(r);
+            let d = self.changes_of(r);
             let mut push = |event, p_arch: &str, p_version: &str| {
                 if version.is_none_or(|v| v == p_version) {
                     out.push(PackageEvent {
@@ -884,9 +979,10 @@ impl<'a> History<'a> {
         self.check_parts(seq, &r.variant, &r.request, &r.state, r.base.as_ref())
     }
 
-    /// [`History::check`] on an existing record (as `verify` does), without copying it.
-    pub fn check_record(&self, r: &Record) -> Result<(), CheckError> {
-        self.check_parts(r.seq, &r.variant, &r.request, &r.state, r.base.as_ref())
+    /// [`History::check`] on an existing record whose state is `state` (as `verify` does, with
+    /// the state it built), without copying it.
+    pub fn check_record(&self, r: &Record, state: &State) -> Result<(), CheckError> {
+        self.check_parts(r.seq, &r.variant, &r.request, state, r.base.as_ref())
     }
 
     fn check_parts(
@@ -967,7 +1063,7 @@ impl<'a> History<'a> {
                     return Err(CheckError::FromItself);
                 }
                 let p = parent_state(parent, *parent_seq, parent_txn)?;
-                if p.state != *state {
+                if *p.state != *state {
                     return Err(CheckError::NewVariantState {
                         parent: parent.clone(),
                         seq: *parent_seq,
@@ -1058,7 +1154,7 @@ impl<'a> History<'a> {
                             variant: variant.to_owned(),
                         });
                     }
-                    if t.state != *state {
+                    if *t.state != *state {
                         return Err(CheckError::RollbackState(*to_seq));
                     }
                 }

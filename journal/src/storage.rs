@@ -2,7 +2,7 @@
 //! fault-injecting in-memory backend for crash tests.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -103,10 +103,8 @@ impl FileStorage {
 
 impl Storage for FileStorage {
     fn read_all(&mut self) -> io::Result<Vec<u8>> {
-        let mut buf = Vec::new();
-        let mut f = File::open(&self.path)?;
-        f.read_to_end(&mut buf)?;
-        Ok(buf)
+        // Sized up front: one read into one allocation, however long the journal.
+        std::fs::read(&self.path)
     }
 
     fn size(&mut self) -> io::Result<u64> {

@@ -52,8 +52,11 @@ fn check_survivor(
 fn crash_at_every_byte_of_an_append() {
     let (mut j, disk) = linear_journal(4, 8);
     let committed = j.records().to_vec();
-    let mut state = committed[3].state.clone();
-    step_state(&mut state, 99);
+    // A mass rebuild: every package changes, so the stored change spans several sectors.
+    let mut state = journal::State::clone(&committed[3].state);
+    for p in &mut state.packages {
+        *p = crate::support::pkg(&p.name.clone(), &format!("{}+b99", p.version));
+    }
     let rec = new_record("base", 1_800_000_000, Request::Upgrade, state, None);
     disk.inject(Fault::SyncError);
     let err = j.append(rec.clone()).expect_err("sync fails");
@@ -154,15 +157,18 @@ fn a_full_disk_while_preallocating_appends_nothing() {
     assert_eq!(j3.records()[0].state, rec.state);
     j3.verify(|_| Ok(())).expect("verify");
 
-    // With records already there: records of ~100 KB fill the first 1 MiB, then the append
-    // that needs the next MiB meets the full disk; every earlier record stays.
+    // With records already there: records of ~100 KB (whole states, format 1) fill the first
+    // 1 MiB, then the append that needs the next MiB meets the full disk; every earlier record
+    // stays.
     let disk = FaultyStorage::new();
-    let (mut j, _) = Journal::open_with(disk.clone()).expect("open");
+    let (j, _) = Journal::open_with(disk.clone()).expect("open");
+    let mut j = j.with_format(journal::FORMAT_VERSION_1);
     let mut state = base_state(600);
     disk.inject(Fault::ExtendError);
     j.append(new_record("base", 1, Request::Upgrade, state.clone(), None))
         .expect_err("the first append needs space too");
-    let (mut j, _) = Journal::open_with(disk.clone()).expect("reopen");
+    let (j, _) = Journal::open_with(disk.clone()).expect("reopen");
+    let mut j = j.with_format(journal::FORMAT_VERSION_1);
     let mut failed_at = None;
     for i in 0..20u64 {
         step_state(&mut state, i);

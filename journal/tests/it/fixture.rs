@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use journal::{
     scan, Actor, CommitId, FaultyStorage, Journal, NewRecord, PackageSpec, Profile, Provenance,
-    Request, ScanEnd, State, Value, FORMAT_VERSION,
+    Request, ScanEnd, State, Value, FORMAT_VERSION_1,
 };
 use store::Sha256;
 
@@ -19,7 +19,8 @@ fn path() -> PathBuf {
 /// One record of every request kind, with every field populated.
 fn build() -> Vec<u8> {
     let disk = FaultyStorage::new();
-    let (mut j, _) = Journal::open_with(disk.clone()).expect("open");
+    let (j, _) = Journal::open_with(disk.clone()).expect("open");
+    let mut j = j.with_format(FORMAT_VERSION_1);
     let actor = Actor {
         user: "admin".into(),
         host: "build-01".into(),
@@ -145,7 +146,7 @@ fn build() -> Vec<u8> {
         &state,
         None,
     );
-    let r1_state = j.records()[0].state.clone();
+    let r1_state = journal::State::clone(&j.records()[0].state);
     add(
         &mut j,
         "base",
@@ -204,7 +205,7 @@ fn fixture_v1_stays_readable() {
     let bytes = std::fs::read(path()).expect("fixture present (see module docs)");
     assert_eq!(
         &bytes[8..12],
-        &FORMAT_VERSION.to_le_bytes(),
+        &FORMAT_VERSION_1.to_le_bytes(),
         "the fixture is format v1"
     );
     let s = scan(&bytes);

@@ -311,7 +311,7 @@ proptest! {
         // And every record's changes applied to its predecessor give its state.
         let h = j.history();
         for r in rs {
-            let from = h.predecessor(r).map(|p| p.state.clone()).unwrap_or_default();
+            let from = h.predecessor(r).map(|p| journal::State::clone(&p.state)).unwrap_or_default();
             prop_assert_eq!(&h.changes(r).apply(&from), &r.state);
         }
     }

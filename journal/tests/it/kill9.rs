@@ -92,7 +92,7 @@ fn kill9_loop_leaves_a_verifiable_prefix() {
         assert!(n >= last, "records never disappear ({n} < {last})");
         for (r, want) in j.records().iter().zip(expected(n)) {
             assert_eq!(
-                (r.time, &r.state, &r.request),
+                (r.time, &*r.state, &r.request),
                 (want.time, &want.state, &want.request),
                 "record {}",
                 r.seq

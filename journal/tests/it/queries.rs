@@ -286,7 +286,7 @@ fn package_events_as_of_and_rollback_targets() {
 fn append_refuses_inconsistent_records() {
     let mut j = history();
     let h = j.history();
-    let s2 = h.record(2).expect("2").state.clone();
+    let s2 = journal::State::clone(&h.record(2).expect("2").state);
     let to = h.record(1).expect("1").id;
     // A rollback whose state is not its target's.
     let bad = new_record(

@@ -101,8 +101,14 @@ pub(crate) fn create_variant<S: Storage>(
         seq: parent_seq,
         txn,
     };
-    j.append(new_record(name, time, request, at.state, Some(base)))
-        .expect("append variant-create")
+    j.append(new_record(
+        name,
+        time,
+        request,
+        journal::State::clone(&at.state),
+        Some(base),
+    ))
+    .expect("append variant-create")
 }
 
 /// A journal in memory with `n` install/upgrade/remove transactions on variant "base".

@@ -160,7 +160,9 @@ fn a_consistent_rewrite_of_the_chain_still_fails_semantic_checks() {
     let (j, _) = linear_journal(5, 6);
     let mut records = j.records().to_vec();
     let mut fake = records[4].clone();
-    fake.state.packages.pop();
+    let mut state = journal::State::clone(&fake.state);
+    state.packages.pop();
+    fake.state = state.into();
     fake.prev = records[3].id;
     let body = journal::encode_record(&fake);
     fake.id = journal::TxnId(store::Blake3::of(&body));
@@ -189,7 +191,7 @@ fn to_new(r: &journal::Record) -> journal::NewRecord {
         reason: r.reason.clone(),
         variant: r.variant.clone(),
         request: r.request.clone(),
-        state: r.state.clone(),
+        state: journal::State::clone(&r.state),
         commit: r.commit,
         base: r.base.clone(),
     }
