@@ -2940,7 +2940,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__txn__subcmd__log)
-            opts="-v -q -h -V --variant --package --since --until --root --sysroot --json --verbose --quiet --help --version"
+            opts="-n -v -q -h -V --variant --package --since --until --last --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2959,6 +2959,14 @@ _particle() {
                     return 0
                     ;;
                 --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --last)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -270,6 +270,7 @@ complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_s
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -l package -d 'Only transactions that changed this package' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -l since -d 'Only transactions at or after this time (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS UTC, or unix seconds)' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -l until -d 'Only transactions at or before this time' -r
+complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -s n -l last -d 'Only the last N of them (work and output proportional to N, not to the history)' -r
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand txn; and __fish_seen_subcommand_from log" -l json -d 'Print exactly one JSON document on stdout (errors too)'

@@ -153,15 +153,15 @@ fn main() {
         let (t, c) = (Instant::now(), cpu());
         let h = History::new(records);
         let mut packages = 0;
-        for seq in 1..=records.len() as u64 {
-            packages += h.state_at("base", seq).expect("state").state.packages.len();
-        }
-        assert_eq!(
-            h.state_at("base", records.len() as u64)
-                .expect("head")
-                .state,
-            state
-        );
+        let mut last = State::default();
+        h.fold_states("base", |r, st| {
+            packages += st.packages.len();
+            if r.seq == records.len() as u64 {
+                last = st.clone();
+            }
+        })
+        .expect("fold");
+        assert_eq!(last, state);
         folds.push((t.elapsed(), cpu() - c));
         assert!(packages >= n * 200);
     }

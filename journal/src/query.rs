@@ -247,6 +247,44 @@ impl Diff {
         apply_all(Some(from), std::iter::once(self))
     }
 
+    /// Applies this diff to `state` where it is: packages by binary search in the sorted set.
+    pub fn apply_in_place(&self, state: &mut State) {
+        let pkgs = &mut state.packages;
+        let find = |pkgs: &Vec<PackageEntry>, name: &str, arch: &str| {
+            pkgs.binary_search_by(|p| p.key().cmp(&(name, arch)))
+        };
+        for p in &self.removed {
+            if let Ok(i) = find(pkgs, &p.name, &p.arch) {
+                pkgs.remove(i);
+            }
+        }
+        let added = self.added.iter().cloned();
+        let changed = self.changed.iter().map(|c| PackageEntry {
+            name: c.name.clone(),
+            version: c.to.clone(),
+            arch: c.arch.clone(),
+            sha256: c.to_sha256,
+        });
+        for p in added.chain(changed) {
+            match find(pkgs, &p.name, &p.arch) {
+                Ok(i) => pkgs[i] = p,
+                Err(i) => pkgs.insert(i, p),
+            }
+        }
+        let rest = Diff {
+            profile: self.profile.clone(),
+            indices: self.indices.clone(),
+            ..Diff::default()
+        };
+        if !rest.profile.is_empty() || !rest.indices.is_empty() {
+            let packages = std::mem::take(&mut state.packages);
+            *state = State {
+                packages,
+                ..apply_all(Some(state), std::iter::once(&rest))
+            };
+        }
+    }
+
     /// Applies this diff to `from` only if it was made from `from`: every package it removes
     /// or changes is there at the version and `.deb` it names, none it adds is, and every profile
     /// and index value it changes had the value it names. Says what does not match.
@@ -759,6 +797,31 @@ impl<'a> History<'a> {
         }
         let empty = EMPTY_STATE.get_or_init(State::default);
         Cow::Owned(diff(pred.map_or(empty, |p| &p.state), &r.state))
+    }
+
+    /// Calls `f` with every record of `variant`'s lineage ([`Self::lineage`]) and the state after
+    /// it, oldest first: a replay of the history. Each state is made from the one before by
+    /// applying the record's stored change to it in place, so the walk costs one change per
+    /// record and keeps one state.
+    pub fn fold_states(
+        &self,
+        variant: &str,
+        mut f: impl FnMut(&'a Record, &State),
+    ) -> Result<(), QueryError> {
+        let mut current: Option<(u64, State)> = None;
+        for r in self.lineage(variant, None)? {
+            match (r.state.change(), &mut current) {
+                (Some(c), Some((seq, state))) if c.from_seq == *seq => {
+                    c.diff.apply_in_place(state);
+                    *seq = r.seq;
+                }
+                _ => current = Some((r.seq, r.state.get_or_build().into_owned())),
+            }
+            if let Some((_, state)) = &current {
+                f(r, state);
+            }
+        }
+        Ok(())
     }
 
     /// `txn show`.

@@ -220,3 +220,51 @@ fn commit_callback_failure_names_the_record() {
     assert_eq!(ok.records, 4);
     assert_eq!(ok.head, Some(j.records()[3].id));
 }
+
+/// Recomputes every frame's `prev` and id in order: what someone rewriting history with the
+/// hash function at hand would do, so only the semantic checks can catch it.
+fn rechain(bytes: &mut [u8]) {
+    let mut at = 16;
+    let mut prev = [0u8; 32];
+    while at + 12 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().expect("4")) as usize;
+        let body = at + 12..at + 12 + len;
+        bytes[body.start + 1..body.start + 33].copy_from_slice(&prev);
+        prev = store::Blake3::of(&bytes[body.clone()]).0;
+        bytes[body.end..body.end + 32].copy_from_slice(&prev);
+        at = body.end + 36;
+    }
+}
+
+#[test]
+fn a_rehashed_change_that_does_not_apply_is_named_by_verify() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/journal-v2.bin");
+    let mut bytes = std::fs::read(path).expect("the format 2 fixture");
+    // Record 13 upgrades libc6 from 2.36-9+deb12u5: make it claim another old version.
+    let frames: Vec<usize> = {
+        let s = scan(&bytes);
+        s.offsets.iter().map(|&o| o as usize).collect()
+    };
+    let (start, end) = (frames[12], frames[13]);
+    let needle = b"2.36-9+deb12u5";
+    let at = start
+        + bytes[start..end]
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .expect("the old version in record 13");
+    bytes[at + needle.len() - 1] = b'7';
+    rechain(&mut bytes);
+    let (j, report) = Journal::open_with(FaultyStorage::with_content(bytes)).expect("open");
+    assert!(
+        report.is_clean(),
+        "framing and chain are intact: {report:?}"
+    );
+    let bad = j.verify(|_| Ok(())).expect_err("the change does not apply");
+    assert_eq!(bad.position, 13, "{bad}");
+    assert!(
+        bad.to_string()
+            .contains("changes libc6:amd64 from 2.36-9+deb12u7, which the state it was made from does not have"),
+        "{bad}"
+    );
+}
