@@ -14,6 +14,9 @@ packages=(
   e2fsprogs dosfstools mtools grub-common fdisk openssl ovmf
   # lsinitramfs: tests list what a variant's initramfs holds.
   initramfs-tools-core
+  # push: a registry on 127.0.0.1 (the CNCF distribution registry) and an independent reader
+  # of the sigstore key format (libsodium's secretbox) in tests/it/registry.rs.
+  docker-registry python3-nacl
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -91,6 +91,27 @@ pub(crate) enum Command {
     /// Export a variant's commit
     #[command(subcommand)]
     Export(ExportCmd),
+    /// Push a variant's head as an OCI image to a registry with skopeo, tagged latest and with
+    /// its transaction id, signed with a sigstore key when given
+    Push {
+        #[command(flatten)]
+        oci: OciArgs,
+        /// A sigstore private key (`particle key generate --sigstore`) to sign the image with
+        #[arg(long, value_name = "FILE")]
+        sign_key: Option<PathBuf>,
+        /// The key's passphrase: the first line of FILE (default: empty)
+        #[arg(long, value_name = "FILE", requires = "sign_key")]
+        passphrase_file: Option<PathBuf>,
+        /// Require HTTPS with a verified certificate (--tls-verify=false: plain HTTP too)
+        #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+        tls_verify: bool,
+        /// The image goes to REGISTRY/NAME/V:latest and REGISTRY/NAME/V:<txn id>
+        #[arg(value_name = "REGISTRY/NAME")]
+        target: String,
+    },
+    /// Signing keys
+    #[command(subcommand)]
+    Key(KeyCmd),
     /// Generate a static delta between two transactions' commits
     Delta {
         /// The transaction the delta starts from (sequence number or id prefix)
@@ -393,16 +414,49 @@ pub(crate) enum VariantCmd {
 pub(crate) enum ExportCmd {
     /// Write an OCI image layout of the variant's commit (reproducible, labelled)
     Oci {
-        #[arg(long, default_value = "base")]
-        variant: String,
-        /// The value of the org.osbuild.ostree.repo label (default: file:// and the repository's path)
-        #[arg(long, value_name = "URL")]
-        repo_url: Option<String>,
-        /// gzip level of the layer, 1 (fastest) to 9 (smallest); part of what makes the digest
-        #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=9))]
-        compression_level: u32,
+        #[command(flatten)]
+        oci: OciArgs,
         /// The OCI image layout directory to write (new or empty)
         dir: PathBuf,
+    },
+}
+
+/// How `export oci` and `push` make the image.
+#[derive(Debug, Args)]
+pub(crate) struct OciArgs {
+    #[arg(long, default_value = "base")]
+    variant: String,
+    /// The value of the org.osbuild.ostree.repo label (default: file:// and the repository's path)
+    #[arg(long, value_name = "URL")]
+    repo_url: Option<String>,
+    /// gzip level of the layer, 1 (fastest) to 9 (smallest); part of what makes the digest
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=9))]
+    compression_level: u32,
+}
+
+impl OciArgs {
+    fn options<'a>(&'a self, dir: &'a Path) -> engine::deliver::ExportOptions<'a> {
+        let (variant, repo_url) = (&self.variant, self.repo_url.as_deref());
+        engine::deliver::ExportOptions {
+            variant,
+            dir,
+            repo_url,
+            compression_level: self.compression_level,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCmd {
+    /// Write a new key pair: PREFIX.key (private, encrypted) and PREFIX.pub
+    Generate {
+        /// A sigstore (cosign-format) P-256 pair, for `push --sign-key` and policy.json's
+        /// sigstoreSigned
+        #[arg(long, value_name = "PREFIX")]
+        sigstore: PathBuf,
+        /// The passphrase to encrypt the private key with: the first line of FILE (default: empty)
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: Option<PathBuf>,
     },
 }
 
@@ -574,22 +628,30 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             g.json,
             g.quiet,
         ),
-        Command::Export(ExportCmd::Oci {
-            variant,
-            repo_url,
-            compression_level,
-            dir,
-        }) => crate::deliver::export_oci(
-            &g.root,
-            &engine::deliver::ExportOptions {
-                variant: &variant,
-                dir: &dir,
-                repo_url: repo_url.as_deref(),
-                compression_level,
-            },
-            g.json,
-            g.quiet,
-        ),
+        Command::Export(ExportCmd::Oci { oci, dir }) => {
+            crate::deliver::export_oci(&g.root, &oci.options(&dir), g.json, g.quiet)
+        }
+        Command::Push {
+            oci,
+            sign_key,
+            passphrase_file,
+            tls_verify,
+            target,
+        } => {
+            let sign_key = sign_key.as_deref().map(|k| (k, passphrase_file.as_deref()));
+            let export = oci.options(Path::new(""));
+            let o = engine::deliver::PushOptions {
+                export,
+                target: &target,
+                sign_key,
+                tls_verify,
+            };
+            crate::deliver::push(&g.root, &o, g)
+        }
+        Command::Key(KeyCmd::Generate {
+            sigstore,
+            passphrase_file,
+        }) => crate::deliver::key_generate(&sigstore, passphrase_file.as_deref(), g),
         Command::Delta { a, b, output } => {
             crate::deliver::delta(&g.root, &a, &b, output.as_deref(), g.json, g.quiet)
         }
@@ -793,10 +855,8 @@ fn variant_list(g: &Global) -> anyhow::Result<()> {
             .map(|v| {
                 let head = v.head.as_ref();
                 serde_json::json!({
-                    "name": v.name,
-                    "parent": head.and_then(|h| h.parent.clone()),
-                    "txn": head.map(|h| h.txn),
-                    "commit": head.map(|h| h.commit.to_hex()),
+                    "name": v.name, "parent": head.and_then(|h| h.parent.clone()),
+                    "txn": head.map(|h| h.txn), "commit": head.map(|h| h.commit.to_hex()),
                 })
             })
             .collect();

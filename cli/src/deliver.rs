@@ -1,10 +1,11 @@
 //! Delivery as the command line shows it: `deploy`, `image`, `export oci`, `delta`, and a
 //! sysroot's `status`. The work is [`engine::deliver`]'s; see docs/delivery.md.
 
+use crate::args::Global;
 use crate::error::CliError;
 use crate::output::print_json;
 use crate::progress::Reporter;
-use engine::deliver::{Delivery, ExportOptions, ImageOptions};
+use engine::deliver::{Delivery, ExportOptions, ImageOptions, PushOptions};
 use engine::Session;
 use std::path::Path;
 
@@ -30,19 +31,11 @@ pub(crate) fn deploy(
         let mut deployment = info(&d.deployment);
         deployment["kernel"] = d.kernel.clone().into();
         return print_json(&serde_json::json!({
-            "variant": variant,
-            "txn": record.seq,
-            "txn_id": record.id.to_hex(),
-            "commit": record.commit.to_hex(),
-            "sysroot": d.sysroot,
-            "stateroot": stateroot,
-            "deployment": deployment,
-            "kargs": d.kargs,
-            "options": d.options,
-            "boot_entries": d.entries.len(),
-            "entries": d.entries,
-            "deployments": d.deployments.iter().map(info).collect::<Vec<_>>(),
-            "grub": d.grub,
+            "variant": variant, "txn": record.seq, "txn_id": record.id.to_hex(),
+            "commit": record.commit.to_hex(), "sysroot": d.sysroot, "stateroot": stateroot,
+            "deployment": deployment, "kargs": d.kargs, "options": d.options,
+            "boot_entries": d.entries.len(), "entries": d.entries,
+            "deployments": d.deployments.iter().map(info).collect::<Vec<_>>(), "grub": d.grub,
             "machine_root": r.machine_root,
         }));
     }
@@ -84,16 +77,12 @@ pub(crate) fn sysroot_status(root: &Path, sysroot: &Path, json: bool) -> anyhow:
             .collect();
         let first = list.first();
         print_json(&serde_json::json!({
-            "sysroot": sysroot,
-            "machine_root": machine_root,
-            "problem": problem,
-            "variant": first.and_then(|d| d.variant.clone()),
-            "txn": first.and_then(|d| d.txn),
+            "sysroot": sysroot, "machine_root": machine_root, "problem": problem,
+            "variant": first.and_then(|d| d.variant.clone()), "txn": first.and_then(|d| d.txn),
             "txn_id": first.and_then(|d| d.txn_id.clone()),
             "commit": first.map(|d| d.commit.clone()),
             "ref": first.and_then(|d| d.variant.as_deref()).map(materializer::variant_ref),
-            "packages": first.and_then(|d| d.packages),
-            "deployments": deployments,
+            "packages": first.and_then(|d| d.packages), "deployments": deployments,
         }))?;
         return match problem {
             Some(_) => Err(CliError::reported(1).into()),
@@ -152,18 +141,11 @@ pub(crate) fn image(
     let (record, r) = (&done.record, &done.report);
     if json {
         return print_json(&serde_json::json!({
-            "variant": o.variant,
-            "txn": record.seq,
-            "txn_id": record.id.to_hex(),
-            "commit": record.commit.to_hex(),
-            "out": r.out,
+            "variant": o.variant, "txn": record.seq, "txn_id": record.id.to_hex(),
+            "commit": record.commit.to_hex(), "out": r.out,
             "format": match o.format { machine::Format::Raw => "raw", machine::Format::Qcow2 => "qcow2" },
-            "firmware": o.firmware.as_str(),
-            "size": r.size,
-            "tree_bytes": r.tree_bytes,
-            "root_uuid": r.root_uuid,
-            "kernel": r.kernel,
-            "options": r.options,
+            "firmware": o.firmware.as_str(), "size": r.size, "tree_bytes": r.tree_bytes,
+            "root_uuid": r.root_uuid, "kernel": r.kernel, "options": r.options,
         }));
     }
     if !quiet {
@@ -194,17 +176,12 @@ pub(crate) fn export_oci(
     let (record, out) = (&r.record, &r.exported);
     if json {
         return print_json(&serde_json::json!({
-            "variant": o.variant,
-            "txn": record.seq,
-            "txn_id": record.id.to_hex(),
-            "commit": record.commit.to_hex(),
-            "dir": o.dir,
-            "manifest_digest": out.manifest_digest,
+            "variant": o.variant, "txn": record.seq, "txn_id": record.id.to_hex(),
+            "commit": record.commit.to_hex(), "dir": o.dir, "manifest_digest": out.manifest_digest,
             "config_digest": out.config_digest,
             "layer": { "digest": out.layer_digest, "size": out.layer_size, "diff_id": out.diff_id,
                        "entries": out.entries, "hardlinks": out.hardlinks },
-            "created": out.created,
-            "labels": r.labels,
+            "created": out.created, "labels": r.labels,
         }));
     }
     if !quiet {
@@ -214,6 +191,51 @@ pub(crate) fn export_oci(
             out.entries,
             crate::output::human_bytes(out.layer_size),
             out.manifest_digest
+        );
+    }
+    Ok(())
+}
+
+/// `particle push --variant V [--sign-key KEY [--passphrase-file F]] REGISTRY/NAME`.
+pub(crate) fn push(root: &Path, o: &PushOptions<'_>, g: &Global) -> anyhow::Result<()> {
+    let reporter = Reporter::new(!g.json && !g.quiet);
+    let r = Delivery::open(root)?.push(o, &reporter)?;
+    let (record, variant) = (&r.record, o.export.variant);
+    if g.json {
+        return print_json(&serde_json::json!({
+            "variant": variant, "txn": record.seq, "txn_id": record.id.to_hex(),
+            "commit": record.commit.to_hex(), "references": r.references,
+            "manifest_digest": r.manifest_digest, "signed": r.signed, "labels": r.labels,
+        }));
+    }
+    if !g.quiet {
+        let signed = if r.signed { "signed" } else { "unsigned" };
+        eprintln!(
+            "pushed {} ({signed}): {}",
+            r.manifest_digest,
+            r.references.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// `particle key generate --sigstore PREFIX [--passphrase-file F]`.
+pub(crate) fn key_generate(
+    prefix: &Path,
+    passphrase: Option<&Path>,
+    g: &Global,
+) -> anyhow::Result<()> {
+    let files = engine::deliver::generate_sigstore_key(prefix, passphrase)?;
+    if g.json {
+        return print_json(
+            &serde_json::json!({ "format": "sigstore", "private_key": files.private_key, "public_key": files.public_key }),
+        );
+    }
+    if !g.quiet {
+        eprintln!(
+            "wrote {} and {}",
+            files.private_key.display(),
+            files.public_key.display()
         );
     }
     Ok(())
@@ -237,13 +259,8 @@ pub(crate) fn delta(
     if json {
         let end = |r: &journal::Record| serde_json::json!({ "txn": r.seq, "txn_id": r.id.to_hex(), "commit": r.commit.to_hex(), "variant": r.variant });
         return print_json(&serde_json::json!({
-            "from": end(&d.from),
-            "to": end(&d.to),
-            "delta": d.name,
-            "repo": repo,
-            "superblock": d.superblock,
-            "output": output,
-            "output_size": d.output_size,
+            "from": end(&d.from), "to": end(&d.to), "delta": d.name, "repo": repo,
+            "superblock": d.superblock, "output": output, "output_size": d.output_size,
         }));
     }
     if !quiet {

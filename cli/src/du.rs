@@ -12,11 +12,8 @@ pub(crate) fn du(root: &Path, json: bool) -> anyhow::Result<()> {
     let r = Session::read(root)?.du()?;
     if json {
         return print_json(&serde_json::json!({
-            "journal_bytes": r.journal.bytes,
-            "deb_bytes": r.debs.bytes,
-            "debs": r.debs.files,
-            "repository_bytes": r.repository.bytes,
-            "boot_bytes": r.boot.map(|b| b.bytes),
+            "journal_bytes": r.journal.bytes, "deb_bytes": r.debs.bytes, "debs": r.debs.files,
+            "repository_bytes": r.repository.bytes, "boot_bytes": r.boot.map(|b| b.bytes),
             "deployments": r.deployments.iter().map(|d| serde_json::json!({
                 "index": d.index, "commit": d.commit, "txn": d.txn, "own_bytes": d.own.bytes,
             })).collect::<Vec<_>>(),
@@ -61,12 +58,9 @@ pub(crate) fn gc(
     let r = session.gc(keep, dry_run)?;
     if json {
         return print_json(&serde_json::json!({
-            "dry_run": r.dry_run,
-            "keep": r.keep,
-            "kept_transactions": r.kept_transactions,
+            "dry_run": r.dry_run, "keep": r.keep, "kept_transactions": r.kept_transactions,
             "removed": {
-                "commits": r.removed_commits,
-                "debs": r.removed_debs,
+                "commits": r.removed_commits, "debs": r.removed_debs,
                 "deb_bytes": r.removed_deb_bytes,
             },
             "kept_debs": r.kept_debs,

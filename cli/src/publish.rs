@@ -249,8 +249,7 @@ fn offer_json(c: &engine::upgrade::UpgradeCheck) -> serde_json::Value {
             _ => serde_json::Value::Null,
         }),
         "available": c.is_available(), "older": c.is_older(), "up_to_date": c.up_to_date,
-        "signature_checked": c.signature_checked,
-        "changes": engine::history::diff_json(&c.diff),
+        "signature_checked": c.signature_checked, "changes": engine::history::diff_json(&c.diff),
     })
 }
 

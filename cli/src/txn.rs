@@ -236,7 +236,7 @@ pub(crate) fn print_plan(d: &journal::Diff, download: u64) {
         rows.push(vec!["  remove".into(), p.name.clone(), p.version.clone()]);
     }
     for ch in &d.profile {
-        let mut row = crate::output::profile_row(ch);
+        let mut row = engine::history::profile_row(ch);
         row[0] = "  set".into();
         rows.push(row);
     }
@@ -351,7 +351,7 @@ pub(crate) fn show(root: &Path, reference: &str, json: bool) -> anyhow::Result<(
     }
     println!(
         "  request:  {}",
-        crate::output::describe_request(&r.request)
+        engine::history::describe_request(&r.request)
     );
     println!("  commit:   {}", r.commit.to_hex());
     println!("  packages: {}", r.state.packages.len());
@@ -388,7 +388,7 @@ fn print_diff_human(d: &journal::Diff) {
             format!("{} -> {}", c.from, c.to),
         ]);
     }
-    rows.extend(d.profile.iter().map(crate::output::profile_row));
+    rows.extend(d.profile.iter().map(engine::history::profile_row));
     if rows.is_empty() {
         println!("  no changes");
     }
@@ -451,15 +451,11 @@ pub(crate) fn status(root: &Path, variant: Option<String>, json: bool) -> anyhow
             .map(|v| {
                 let head = v.head.as_ref();
                 serde_json::json!({
-                    "variant": v.name,
-                    "txn": head.map(|h| h.txn),
-                    "txn_id": head.map(|h| h.txn_id.to_hex()),
-                    "commit": v.commit(),
-                    "ref": v.reference,
-                    "ref_commit": v.ref_commit,
+                    "variant": v.name, "txn": head.map(|h| h.txn),
+                    "txn_id": head.map(|h| h.txn_id.to_hex()), "commit": v.commit(),
+                    "ref": v.reference, "ref_commit": v.ref_commit,
                     "ref_matches_journal": v.ref_matches_journal(),
-                    "packages": head.map_or(0, |h| h.packages),
-                    "time": head.map(|h| h.time),
+                    "packages": head.map_or(0, |h| h.packages), "time": head.map(|h| h.time),
                     "parent": head.and_then(|h| h.parent.clone()),
                     "profile": head.map(|h| serde_json::to_value(&h.profile).unwrap_or_default()),
                 })

@@ -55,8 +55,14 @@ _particle() {
             particle,init)
                 cmd="particle__subcmd__init"
                 ;;
+            particle,key)
+                cmd="particle__subcmd__key"
+                ;;
             particle,publish)
                 cmd="particle__subcmd__publish"
+                ;;
+            particle,push)
+                cmd="particle__subcmd__push"
                 ;;
             particle,remote)
                 cmd="particle__subcmd__remote"
@@ -139,8 +145,14 @@ _particle() {
             particle__subcmd__help,init)
                 cmd="particle__subcmd__help__subcmd__init"
                 ;;
+            particle__subcmd__help,key)
+                cmd="particle__subcmd__help__subcmd__key"
+                ;;
             particle__subcmd__help,publish)
                 cmd="particle__subcmd__help__subcmd__publish"
+                ;;
+            particle__subcmd__help,push)
+                cmd="particle__subcmd__help__subcmd__push"
                 ;;
             particle__subcmd__help,remote)
                 cmd="particle__subcmd__help__subcmd__remote"
@@ -174,6 +186,9 @@ _particle() {
                 ;;
             particle__subcmd__help__subcmd__export,oci)
                 cmd="particle__subcmd__help__subcmd__export__subcmd__oci"
+                ;;
+            particle__subcmd__help__subcmd__key,generate)
+                cmd="particle__subcmd__help__subcmd__key__subcmd__generate"
                 ;;
             particle__subcmd__help__subcmd__remote,add)
                 cmd="particle__subcmd__help__subcmd__remote__subcmd__add"
@@ -264,6 +279,18 @@ _particle() {
                 ;;
             particle__subcmd__help__subcmd__variant,rebase)
                 cmd="particle__subcmd__help__subcmd__variant__subcmd__rebase"
+                ;;
+            particle__subcmd__key,generate)
+                cmd="particle__subcmd__key__subcmd__generate"
+                ;;
+            particle__subcmd__key,help)
+                cmd="particle__subcmd__key__subcmd__help"
+                ;;
+            particle__subcmd__key__subcmd__help,generate)
+                cmd="particle__subcmd__key__subcmd__help__subcmd__generate"
+                ;;
+            particle__subcmd__key__subcmd__help,help)
+                cmd="particle__subcmd__key__subcmd__help__subcmd__help"
                 ;;
             particle__subcmd__remote,add)
                 cmd="particle__subcmd__remote__subcmd__add"
@@ -488,7 +515,7 @@ _particle() {
 
     case "${cmd}" in
         particle)
-            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version init repo store txn variant compose deploy image export delta status remote upgrade bundle gc du why replay publish solve edsp generate-docs distcheck help"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version init repo store txn variant compose deploy image export push key delta status remote upgrade bundle gc du why replay publish solve edsp generate-docs distcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -838,7 +865,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__help)
-            opts="init repo store txn variant compose deploy image export delta status remote upgrade bundle gc du why replay publish solve edsp generate-docs distcheck help"
+            opts="init repo store txn variant compose deploy image export push key delta status remote upgrade bundle gc du why replay publish solve edsp generate-docs distcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1047,7 +1074,49 @@ _particle() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        particle__subcmd__help__subcmd__key)
+            opts="generate"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__help__subcmd__key__subcmd__generate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         particle__subcmd__help__subcmd__publish)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__help__subcmd__push)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1693,6 +1762,100 @@ _particle() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        particle__subcmd__key)
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version generate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__key__subcmd__generate)
+            opts="-v -q -h -V --sigstore --passphrase-file --root --sysroot --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --sigstore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__key__subcmd__help)
+            opts="generate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__key__subcmd__help__subcmd__generate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__key__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         particle__subcmd__publish)
             opts="-v -q -h -V --variant --repo --sign-key --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1710,6 +1873,52 @@ _particle() {
                     ;;
                 --sign-key)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__push)
+            opts="-v -q -h -V --variant --repo-url --compression-level --sign-key --passphrase-file --tls-verify --root --sysroot --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --variant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sign-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-verify)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
                     return 0
                     ;;
                 --root)

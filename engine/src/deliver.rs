@@ -1,6 +1,6 @@
 //! Delivery from a state directory: `deploy` into an OSTree sysroot, `image` (a bootable disk),
-//! `export oci`, static deltas between transactions, and what a sysroot runs (`status` of a
-//! machine). See docs/delivery.md and docs/boot.md.
+//! `export oci`, `push` (to a registry, signed), static deltas between transactions, and what a
+//! sysroot runs (`status` of a machine). See docs/delivery.md, docs/registry.md and docs/boot.md.
 //!
 //! `deploy`, `image` and `export oci` read only the state directory and its journal, not the
 //! store: its database is held by a running transaction, and delivering the current head while
@@ -262,6 +262,113 @@ impl Delivery {
             labels,
         })
     }
+}
+
+/// What `push` is asked for.
+#[derive(Debug, Clone)]
+pub struct PushOptions<'a> {
+    /// The variant, the labels' repository URL and the compression level, as `export oci`
+    /// takes them (`dir` is ignored: the layout is written to a temporary directory).
+    pub export: ExportOptions<'a>,
+    /// `REGISTRY/NAME`: the image goes to `REGISTRY/NAME/VARIANT`.
+    pub target: &'a str,
+    /// A sigstore private key to sign with, and the file holding its passphrase (default empty).
+    pub sign_key: Option<(&'a Path, Option<&'a Path>)>,
+    pub tls_verify: bool,
+}
+
+/// What [`Delivery::push`] pushed.
+#[derive(Debug)]
+pub struct PushReport {
+    pub record: Record,
+    /// `REGISTRY/NAME/VARIANT:TAG` for `latest` and the transaction id.
+    pub references: Vec<String>,
+    pub manifest_digest: String,
+    pub signed: bool,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Delivery {
+    /// Pushes `variant`'s head to `REGISTRY/NAME/VARIANT:latest` and `:TXN_ID` (the head
+    /// record's full id), exported as `export oci` does and signed with the sigstore key when
+    /// one is given. The key is opened before anything is exported (docs/registry.md).
+    pub fn push(&self, o: &PushOptions<'_>, obs: &dyn Observer) -> Result<PushReport> {
+        let variant = o.export.variant;
+        let record = self.head(variant)?;
+        let repository = machine::registry::repository(o.target, variant)?;
+        let tags = vec!["latest".to_owned(), record.id.to_hex()];
+        if let Some(bad) = tags.iter().find(|t| !machine::registry::valid_tag(t)) {
+            return Err(Error::new(
+                ErrorKind::Push,
+                format!("transaction id {bad} of {variant}'s head is not an OCI tag"),
+            ));
+        }
+        let signer = match o.sign_key {
+            Some((key, passphrase_file)) => {
+                let passphrase = match passphrase_file {
+                    Some(f) => {
+                        machine::sigstore::read_passphrase_file(f).map_err(machine::Error::from)?
+                    }
+                    None => Default::default(),
+                };
+                Some(
+                    machine::sigstore::open_private_key(key, &passphrase)
+                        .map_err(machine::Error::from)?,
+                )
+            }
+            None => None,
+        };
+        let tmp = tempfile::tempdir().map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("could not create a temporary directory: {e}"),
+            )
+            .with_source(e)
+        })?;
+        let layout = tmp.path().join("layout");
+        let exported = self.export_oci(
+            &ExportOptions {
+                dir: &layout,
+                ..o.export.clone()
+            },
+            obs,
+        )?;
+        let timestamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let pushed = machine::registry::push(
+            &machine::registry::PushRequest {
+                layout: &layout,
+                repository: &repository,
+                tags: &tags,
+                signer: signer.as_ref(),
+                creator: concat!("particle ", env!("CARGO_PKG_VERSION")),
+                timestamp,
+                tls_verify: o.tls_verify,
+            },
+            &|m| obs.note(m),
+        )?;
+        Ok(PushReport {
+            record: exported.record,
+            references: pushed.references,
+            manifest_digest: pushed.manifest_digest,
+            signed: signer.is_some(),
+            labels: exported.labels,
+        })
+    }
+}
+
+/// Writes a new sigstore key pair `PREFIX.key` (encrypted with the first line of
+/// `passphrase_file`, or an empty passphrase) and `PREFIX.pub` (docs/registry.md).
+pub fn generate_sigstore_key(
+    prefix: &Path,
+    passphrase_file: Option<&Path>,
+) -> Result<machine::sigstore::KeyFiles> {
+    let passphrase = match passphrase_file {
+        Some(f) => machine::sigstore::read_passphrase_file(f).map_err(machine::Error::from)?,
+        None => Default::default(),
+    };
+    Ok(machine::sigstore::write_key_pair(prefix, &passphrase).map_err(machine::Error::from)?)
 }
 
 /// What [`Delivery::deploy`] did.

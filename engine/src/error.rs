@@ -150,6 +150,8 @@ pub fn machine_kind(k: machine::ErrorKind) -> ErrorKind {
         M::NoSpace => ErrorKind::NoSpace,
         M::MachineState => ErrorKind::MachineState,
         M::Export => ErrorKind::Export,
+        M::Push => ErrorKind::Push,
+        M::Key => ErrorKind::Key,
         _ => ErrorKind::Failed,
     }
 }
@@ -373,6 +375,10 @@ pub enum ErrorKind {
     NotPublished,
     /// `bad_bundle`: an update bundle is malformed, for another variant, or does not continue the machine's chain.
     BadBundle,
+    /// `push`: copying an image to a registry failed; the message has skopeo's command line and output.
+    Push,
+    /// `key`: a signing key could not be made, read or opened with its passphrase.
+    Key,
 }
 
 impl ErrorKind {
@@ -449,6 +455,8 @@ impl ErrorKind {
         ErrorKind::Downgrade,
         ErrorKind::NotPublished,
         ErrorKind::BadBundle,
+        ErrorKind::Push,
+        ErrorKind::Key,
     ];
 
     /// The stable name (`snake_case`).
@@ -525,6 +533,8 @@ impl ErrorKind {
             ErrorKind::Downgrade => "downgrade",
             ErrorKind::NotPublished => "not_published",
             ErrorKind::BadBundle => "bad_bundle",
+            ErrorKind::Push => "push",
+            ErrorKind::Key => "key",
         }
     }
 

@@ -258,6 +258,115 @@ fn checkout(repo: &Path, commit: &str, dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A `txn show`/`txn diff` row for one profile change: `*  kargs  +quiet +splash`.
+pub fn profile_row(p: &journal::query::ProfileChange) -> Vec<String> {
+    use journal::query::ProfileChange as P;
+    let value = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unset)".into());
+    match p {
+        P::Kargs {
+            from,
+            to,
+            added,
+            removed,
+        } => {
+            let mut words: Vec<String> = added.iter().map(|a| format!("+{a}")).collect();
+            words.extend(removed.iter().map(|r| format!("-{r}")));
+            let what = if words.is_empty() {
+                format!("{} -> {}", from.join(" "), to.join(" "))
+            } else {
+                words.join(" ")
+            };
+            vec!["*".into(), "kargs".into(), what]
+        }
+        P::Initramfs { key, from, to } => vec![
+            "*".into(),
+            format!("initramfs {key}"),
+            format!("{} -> {}", value(from), value(to)),
+        ],
+        P::Sysctl { key, from, to } => vec![
+            "*".into(),
+            format!("sysctl {key}"),
+            format!("{} -> {}", value(from), value(to)),
+        ],
+        P::Hardware { .. } => vec![
+            "*".into(),
+            "hardware".into(),
+            "profile replaced (see --json)".into(),
+        ],
+        // Kinds added to the journal later still get a row.
+        #[allow(unreachable_patterns)]
+        other => vec![
+            "*".into(),
+            "profile".into(),
+            serde_json::to_string(other).unwrap_or_default(),
+        ],
+    }
+}
+
+/// A request as the command that made it: `install hello`, `kargs --append quiet`.
+pub fn describe_request(r: &journal::Request) -> String {
+    use journal::Request as R;
+    let set = |set: &std::collections::BTreeMap<String, String>| {
+        set.iter()
+            .map(|(k, v)| format!(" --set {k}={v}"))
+            .collect::<String>()
+    };
+    match r {
+        R::Install {
+            packages,
+            no_recommends,
+        } => {
+            let mut s = String::from("install");
+            if *no_recommends {
+                s.push_str(" --no-recommends");
+            }
+            for p in packages {
+                s.push(' ');
+                s.push_str(&p.name);
+                if let Some(v) = &p.version {
+                    s.push('=');
+                    s.push_str(v);
+                }
+            }
+            s
+        }
+        R::Remove { packages } => format!("remove {}", packages.join(" ")),
+        R::Upgrade => "upgrade".into(),
+        R::Rollback { to_seq, to } => {
+            format!("rollback to transaction {to_seq} ({})", to.short(12))
+        }
+        R::Kargs { append, delete } => {
+            let mut s = String::from("kargs");
+            for a in append {
+                s.push_str(&format!(" --append {a}"));
+            }
+            for d in delete {
+                s.push_str(&format!(" --delete {d}"));
+            }
+            s
+        }
+        R::Initramfs { set: s } => format!("initramfs{}", set(s)),
+        R::Sysctl { set: s } => format!("sysctl{}", set(s)),
+        R::Hardware { source } if source == "detect" => "hardware --detect".into(),
+        R::Hardware { source } => format!("hardware --from {source}"),
+        R::VariantCreate {
+            parent, parent_seq, ..
+        } => format!("variant create from {parent} at transaction {parent_seq}"),
+        R::Rebase {
+            parent, parent_seq, ..
+        } => format!("rebase on {parent} at transaction {parent_seq}"),
+        R::Origin { from, seq, txn } => {
+            format!(
+                "deployed from {from}, transaction {seq} ({})",
+                txn.short(12)
+            )
+        }
+        // Requests added to the journal later still get a line.
+        #[allow(unreachable_patterns)]
+        other => other.kind().to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_time;

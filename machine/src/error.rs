@@ -41,6 +41,10 @@ pub enum ErrorKind {
     MachineState,
     /// Exporting a commit as an image (`oci::export`) failed.
     Export,
+    /// Copying an image to a registry (`skopeo copy`) failed.
+    Push,
+    /// A signing key could not be made, read or opened with its passphrase.
+    Key,
 }
 
 impl ErrorKind {
@@ -63,6 +67,8 @@ impl ErrorKind {
             ErrorKind::NoSpace => "no_space",
             ErrorKind::MachineState => "machine_state",
             ErrorKind::Export => "export",
+            ErrorKind::Push => "push",
+            ErrorKind::Key => "key",
         }
     }
 }
@@ -128,6 +134,26 @@ impl From<crate::oci::OciError> for Error {
             kind: ErrorKind::Export,
             message: e.to_string(),
             hint: None,
+            source: Some(Box::new(e)),
+        }
+    }
+}
+
+impl From<crate::sigstore::KeyError> for Error {
+    /// Kind [`ErrorKind::Key`] ([`ErrorKind::Exists`] for a key file that exists), the same
+    /// message, the [`crate::sigstore::KeyError`] as the source.
+    fn from(e: crate::sigstore::KeyError) -> Self {
+        use crate::sigstore::KeyError as K;
+        let (kind, hint) = match &e {
+            K::Exists { .. } => (ErrorKind::Exists, Some("choose another PREFIX, or remove the old key pair")),
+            K::Decrypt { .. } => (ErrorKind::Key, Some("give the passphrase the key was generated with (--passphrase-file: its first line)")),
+            K::Malformed { .. } => (ErrorKind::Key, Some("create a key with `particle key generate --sigstore PREFIX` (or cosign)")),
+            _ => (ErrorKind::Key, None),
+        };
+        Error {
+            kind,
+            message: e.to_string(),
+            hint: hint.map(str::to_owned),
             source: Some(Box::new(e)),
         }
     }

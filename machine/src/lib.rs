@@ -10,7 +10,8 @@
 //! - disk images (`disk`, `image`): a partitioned raw (or qcow2) disk with an OSTree sysroot and
 //!   GRUB for BIOS and UEFI, written without loop devices, complete or absent;
 //! - container images (`oci`): a commit as a reproducible OCI image layout, read from the
-//!   commit's objects.
+//!   commit's objects; pushed to a registry with skopeo (`registry`), signed with sigstore keys
+//!   that particle writes in cosign's encrypted format (`sigstore`).
 //!
 //! It is not a journal reader or a solver: callers hand it a repository, a commit and the
 //! arguments the journal recorded. See `docs/boot.md` and `docs/delivery.md`.
@@ -24,6 +25,8 @@ mod kernel;
 pub mod oci;
 mod ostree_cmd;
 mod package;
+pub mod registry;
+pub mod sigstore;
 mod status;
 mod sysroot;
 

@@ -15,6 +15,7 @@ mod plumbing;
 mod policy;
 mod powercut;
 mod publish;
+mod registry;
 mod repo;
 mod snapshots;
 mod storage;
