@@ -9,7 +9,7 @@ use store::Blake3;
 
 use crate::codec::{self, BadRecord, Problem, ScanEnd, MAX_BODY_LEN};
 use crate::model::{
-    Change, CommitId, NewRecord, Record, RecordState, State, TxnId, CHECKPOINT_EVERY,
+    Change, CommitId, NewRecord, Record, RecordState, State, StoredDiff, TxnId, CHECKPOINT_EVERY,
 };
 use crate::query::{CheckError, History, VariantIndex};
 use crate::storage::{FileStorage, Storage};
@@ -260,7 +260,7 @@ impl<S: Storage> Journal<S> {
             Change {
                 from_seq: from.as_ref().map_or(0, |(s, _)| *s),
                 from: from.map(|(_, s)| s),
-                diff,
+                diff: StoredDiff::new(diff),
                 checkpoint,
                 depth: if checkpoint { 0 } else { depth },
             }
@@ -269,7 +269,7 @@ impl<S: Storage> Journal<S> {
             None => codec::Stored::Whole(&new.state),
             Some(c) => codec::Stored::Change {
                 from_seq: c.from_seq,
-                diff: &c.diff,
+                diff: c.diff.get(),
                 checkpoint: c.checkpoint.then_some(&new.state),
             },
         };
@@ -399,11 +399,11 @@ fn verify_records(
                         &built
                     }
                 };
-                let state = c
-                    .diff
+                let diff = c.diff.get();
+                let state = diff
                     .apply_exactly(from)
                     .map_err(|m| semantic(format!("its change from record {}: {m}", c.from_seq)))?;
-                if crate::query::diff(from, &state) != c.diff {
+                if crate::query::diff(from, &state) != *diff {
                     return Err(semantic(format!(
                         "its change from record {} is not in canonical form",
                         c.from_seq

@@ -186,11 +186,44 @@ pub(crate) struct Change {
     /// That record's state (`None` for the empty state).
     pub(crate) from: Option<RecordState>,
     /// `from`'s state to this one.
-    pub(crate) diff: Diff,
+    pub(crate) diff: StoredDiff,
     /// Whether the body also holds the whole state (a checkpoint).
     pub(crate) checkpoint: bool,
     /// Changes to apply from the nearest whole state (0 at a checkpoint or a version 1 record).
     pub(crate) depth: u32,
+}
+
+/// A change as stored: read from the journal, only its bytes are kept (checked to be a canonical
+/// change when read) and it is decoded on first use, so opening a long journal does not decode
+/// every change; made by an append, it is kept decoded.
+#[derive(Clone)]
+pub(crate) struct StoredDiff {
+    diff: OnceLock<Diff>,
+    bytes: Option<Box<[u8]>>,
+}
+
+impl StoredDiff {
+    pub(crate) fn new(diff: Diff) -> StoredDiff {
+        StoredDiff {
+            diff: OnceLock::from(diff),
+            bytes: None,
+        }
+    }
+
+    /// The encoded change, which [`crate::codec`] has checked.
+    pub(crate) fn encoded(bytes: Box<[u8]>) -> StoredDiff {
+        StoredDiff {
+            diff: OnceLock::new(),
+            bytes: Some(bytes),
+        }
+    }
+
+    pub(crate) fn get(&self) -> &Diff {
+        self.diff.get_or_init(|| {
+            let bytes = self.bytes.as_deref().unwrap_or_default();
+            crate::codec::decode_diff(bytes).expect("a change is checked when it is read")
+        })
+    }
 }
 
 /// A version 2 body holds the whole state when its chain of changes back to the nearest whole
@@ -249,7 +282,7 @@ impl RecordState {
             let Some(c) = &node.change else {
                 break node.whole.get();
             };
-            diffs.push(&c.diff);
+            diffs.push(c.diff.get());
             match &c.from {
                 None => break None,
                 Some(f) => match f.built() {

@@ -792,7 +792,7 @@ impl<'a> History<'a> {
         let pred = self.predecessor(r);
         if let Some(c) = r.state.change() {
             if c.from_seq == pred.map_or(0, |p| p.seq) {
-                return Cow::Borrowed(&c.diff);
+                return Cow::Borrowed(c.diff.get());
             }
         }
         let empty = EMPTY_STATE.get_or_init(State::default);
@@ -812,7 +812,7 @@ impl<'a> History<'a> {
         for r in self.lineage(variant, None)? {
             match (r.state.change(), &mut current) {
                 (Some(c), Some((seq, state))) if c.from_seq == *seq => {
-                    c.diff.apply_in_place(state);
+                    c.diff.get().apply_in_place(state);
                     *seq = r.seq;
                 }
                 _ => current = Some((r.seq, r.state.get_or_build().into_owned())),

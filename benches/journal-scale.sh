@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# A long-lived fleet's journal (issue #19, item 7): the time to open the journal and print the
+# history with `txn log --json | tail`, and the recent history with `txn log --json -n 20`, on
+# the same synthetic transactions (journal/examples/synth.rs: a 200-package base, then one- to
+# three-package security updates, installs, removes and kernel arguments) stored in format 1
+# (whole states, the peer: particle before format 2) and format 2 (changes). Runs alternate
+# between the two formats; prints the medians and the ratios.
+# Usage: benches/journal-scale.sh [N_COMPARED [N_LARGE [RUNS]]]  (defaults 10000 100000 5)
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+n="${1:-10000}" large="${2:-100000}" runs="${3:-5}"
+work="$(mktemp -d "${WORK_BASE:-/var/tmp}/journal-scale.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+cd "$here"
+cargo build -j2 -q -p particle-cli
+cargo build -j2 -q --release -p journal --example synth
+particle="$here/target/debug/particle"
+synth="$here/target/release/examples/synth"
+
+make_state() { # DIR N FORMAT
+  "$particle" -q --root "$1" init
+  "$synth" "$1/journal" "$2" "$3" >/dev/null
+  printf '%s\n' "$(du -b "$1/journal/records" | cut -f1)"
+}
+
+# Milliseconds of one run of a shell pipeline.
+ms() {
+  local t0 t1
+  t0=$(date +%s%N)
+  bash -c "$1" >/dev/null
+  t1=$(date +%s%N)
+  echo $(((t1 - t0) / 1000000))
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+full() { echo "$particle --root $1 --json txn log | tail -n 3"; }
+last() { echo "$particle --root $1 --json txn log -n 20 | tail -n 3"; }
+
+b1=$(make_state "$work/v1" "$n" 1)
+b2=$(make_state "$work/v2" "$n" 2)
+for kind in full last; do
+  : >"$work/$kind.1"
+  : >"$work/$kind.2"
+  for _ in $(seq "$runs"); do
+    ms "$($kind "$work/v1")" >>"$work/$kind.1"
+    ms "$($kind "$work/v2")" >>"$work/$kind.2"
+  done
+done
+echo "$n transactions: format 1 $((b1 / 1000)) kB, format 2 $((b2 / 1000)) kB (ratio $(echo "scale=3; $b2 / $b1" | bc))"
+for kind in full last; do
+  m1=$(median <"$work/$kind.1") m2=$(median <"$work/$kind.2")
+  label="txn log --json | tail"
+  [ "$kind" = last ] && label="txn log --json -n 20"
+  echo "  $label: format 1 ${m1} ms, format 2 ${m2} ms (ratio $(echo "scale=3; $m2 / $m1" | bc))"
+done
+rm -rf "$work/v1" "$work/v2"
+
+bl=$(make_state "$work/large" "$large" 2)
+for kind in full last; do
+  : >"$work/$kind.l"
+  for _ in $(seq "$runs"); do ms "$($kind "$work/large")" >>"$work/$kind.l"; done
+done
+echo "$large transactions, format 2 $((bl / 1000000)) MB (format 1 would be about $((b1 / n * large / 1000000)) MB):"
+echo "  txn log --json | tail: $(median <"$work/full.l") ms; txn log --json -n 20: $(median <"$work/last.l") ms"
