@@ -109,6 +109,24 @@ pub(crate) enum Command {
         #[arg(value_name = "REGISTRY/NAME")]
         target: String,
     },
+    /// Copy an image from a registry into an OCI image layout DIR only if the signature policy
+    /// (containers-policy.json) accepts it; particle verifies sigstore signatures itself
+    Pull {
+        /// The policy (default: ~/.config/containers/policy.json, else /etc/containers/policy.json)
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        /// Only verify: exit 0 if the policy accepts the image, 1 if not; copy nothing
+        #[arg(long, conflicts_with = "dir")]
+        check: bool,
+        /// Require HTTPS with a verified certificate (--tls-verify=false: plain HTTP too)
+        #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+        tls_verify: bool,
+        /// REGISTRY/NAME[:TAG] (default tag: latest) or REGISTRY/NAME@DIGEST
+        reference: String,
+        /// The OCI image layout directory to write (new or empty)
+        #[arg(required_unless_present = "check")]
+        dir: Option<PathBuf>,
+    },
     /// Signing keys
     #[command(subcommand)]
     Key(KeyCmd),
@@ -648,6 +666,21 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             };
             crate::deliver::push(&g.root, &o, g)
         }
+        Command::Pull {
+            policy,
+            check: _,
+            tls_verify,
+            reference,
+            dir,
+        } => crate::deliver::pull(
+            &engine::deliver::PullOptions {
+                reference: &reference,
+                policy: policy.as_deref(),
+                dest: dir.as_deref(),
+                tls_verify,
+            },
+            g,
+        ),
         Command::Key(KeyCmd::Generate {
             sigstore,
             passphrase_file,

@@ -210,11 +210,20 @@ pub(crate) fn push(root: &Path, o: &PushOptions<'_>, g: &Global) -> anyhow::Resu
     }
     if !g.quiet {
         let signed = if r.signed { "signed" } else { "unsigned" };
-        eprintln!(
-            "pushed {} ({signed}): {}",
-            r.manifest_digest,
-            r.references.join(", ")
-        );
+        let refs = r.references.join(", ");
+        eprintln!("pushed {} ({signed}): {refs}", r.manifest_digest);
+    }
+    Ok(())
+}
+
+/// `particle pull [--policy FILE] [--check] REFERENCE [DIR]`: no state directory needed.
+pub(crate) fn pull(o: &engine::deliver::PullOptions<'_>, g: &Global) -> anyhow::Result<()> {
+    let r = engine::deliver::pull(o, &Reporter::new(!g.json && !g.quiet))?;
+    if g.json {
+        return print_json(&r.to_json());
+    }
+    if !g.quiet {
+        eprintln!("{}", r.summary());
     }
     Ok(())
 }

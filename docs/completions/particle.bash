@@ -61,6 +61,9 @@ _particle() {
             particle,publish)
                 cmd="particle__subcmd__publish"
                 ;;
+            particle,pull)
+                cmd="particle__subcmd__pull"
+                ;;
             particle,push)
                 cmd="particle__subcmd__push"
                 ;;
@@ -150,6 +153,9 @@ _particle() {
                 ;;
             particle__subcmd__help,publish)
                 cmd="particle__subcmd__help__subcmd__publish"
+                ;;
+            particle__subcmd__help,pull)
+                cmd="particle__subcmd__help__subcmd__pull"
                 ;;
             particle__subcmd__help,push)
                 cmd="particle__subcmd__help__subcmd__push"
@@ -515,7 +521,7 @@ _particle() {
 
     case "${cmd}" in
         particle)
-            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version init repo store txn variant compose deploy image export push key delta status remote upgrade bundle gc du why replay publish solve edsp generate-docs distcheck help"
+            opts="-v -q -h -V --root --sysroot --json --verbose --quiet --help --version init repo store txn variant compose deploy image export push pull key delta status remote upgrade bundle gc du why replay publish solve edsp generate-docs distcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -865,7 +871,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__help)
-            opts="init repo store txn variant compose deploy image export push key delta status remote upgrade bundle gc du why replay publish solve edsp generate-docs distcheck help"
+            opts="init repo store txn variant compose deploy image export push pull key delta status remote upgrade bundle gc du why replay publish solve edsp generate-docs distcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1103,6 +1109,20 @@ _particle() {
             return 0
             ;;
         particle__subcmd__help__subcmd__publish)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__help__subcmd__pull)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1873,6 +1893,36 @@ _particle() {
                     ;;
                 --sign-key)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        particle__subcmd__pull)
+            opts="-v -q -h -V --policy --check --tls-verify --root --sysroot --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --policy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-verify)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
                     return 0
                     ;;
                 --root)

@@ -371,6 +371,95 @@ pub fn generate_sigstore_key(
     Ok(machine::sigstore::write_key_pair(prefix, &passphrase).map_err(machine::Error::from)?)
 }
 
+/// What `pull` is asked for.
+#[derive(Debug, Clone)]
+pub struct PullOptions<'a> {
+    /// `[docker://]REGISTRY/NAME[:TAG|@DIGEST]`.
+    pub reference: &'a str,
+    /// The containers-policy.json(5) file; default: containers/image's
+    /// (`~/.config/containers/policy.json`, else `/etc/containers/policy.json`).
+    pub policy: Option<&'a Path>,
+    /// The OCI image layout to write (new or empty); `None`: verify only (`--check`).
+    pub dest: Option<&'a Path>,
+    pub tls_verify: bool,
+}
+
+/// What [`pull`] verified (and copied).
+#[derive(Debug)]
+pub struct PullReport {
+    /// The policy file that decided.
+    pub policy: PathBuf,
+    pub pulled: machine::registry::Pulled,
+}
+
+/// Copies the image `o.reference` from its registry into `o.dest` only if the signature policy
+/// accepts it, particle verifying its sigstore signatures (docs/registry.md); with no `dest`,
+/// only whether the policy accepts it. Needs no state directory.
+pub fn pull(o: &PullOptions<'_>, obs: &dyn Observer) -> Result<PullReport> {
+    let policy = o
+        .policy
+        .map_or_else(machine::registry::default_policy_path, Path::to_path_buf);
+    let pulled = machine::registry::pull(
+        &machine::registry::PullRequest {
+            reference: o.reference,
+            policy: &policy,
+            dest: o.dest,
+            tls_verify: o.tls_verify,
+        },
+        &|m| obs.note(m),
+    )?;
+    Ok(PullReport { policy, pulled })
+}
+
+impl PullReport {
+    /// `pull --json`: `{"reference", "manifest_digest", "accepted": true, "policy", "scope",
+    /// "requirements": [{"type", "signature"}], "signatures", "dir"}`; `signature` is the
+    /// accepted one (`{"index", "docker_reference", "manifest_digest"}`) for `sigstoreSigned`,
+    /// else null; `signatures` how many the image has (null when no requirement needed them).
+    pub fn to_json(&self) -> serde_json::Value {
+        let p = &self.pulled;
+        let requirements: Vec<serde_json::Value> = p
+            .met
+            .iter()
+            .map(|m| {
+                let signature = m.signature.as_ref().map(|(index, c)| {
+                    serde_json::json!({ "index": index, "docker_reference": c.reference,
+                                        "manifest_digest": c.manifest_digest })
+                });
+                serde_json::json!({ "type": m.kind, "signature": signature })
+            })
+            .collect();
+        serde_json::json!({
+            "reference": p.reference, "manifest_digest": p.manifest_digest, "accepted": true,
+            "policy": self.policy, "scope": p.scope, "requirements": requirements,
+            "signatures": p.signatures, "dir": p.dest,
+        })
+    }
+
+    /// For people: what was accepted, by what (and the layout written, on a second line).
+    pub fn summary(&self) -> String {
+        let p = &self.pulled;
+        let how: Vec<String> = p
+            .met
+            .iter()
+            .map(|m| match &m.signature {
+                Some((i, c)) => format!("{} (signature {i}, for {})", m.kind, c.reference),
+                None => m.kind.clone(),
+            })
+            .collect();
+        let wrote = p.dest.as_ref().map(|d| format!("\nwrote {}", d.display()));
+        format!(
+            "accepted {} ({}) under {} of {}: {}{}",
+            p.reference,
+            p.manifest_digest,
+            p.scope,
+            self.policy.display(),
+            how.join(", "),
+            wrote.unwrap_or_default()
+        )
+    }
+}
+
 /// What [`Delivery::deploy`] did.
 #[derive(Debug)]
 pub struct DeployReport {

@@ -152,6 +152,9 @@ pub fn machine_kind(k: machine::ErrorKind) -> ErrorKind {
         M::Export => ErrorKind::Export,
         M::Push => ErrorKind::Push,
         M::Key => ErrorKind::Key,
+        M::Pull => ErrorKind::Pull,
+        M::BadPolicy => ErrorKind::BadPolicy,
+        M::Rejected => ErrorKind::Rejected,
         _ => ErrorKind::Failed,
     }
 }
@@ -379,6 +382,12 @@ pub enum ErrorKind {
     Push,
     /// `key`: a signing key could not be made, read or opened with its passphrase.
     Key,
+    /// `pull`: reading an image from a registry failed, or what it served is not what was verified; the message has skopeo's command line and output.
+    Pull,
+    /// `bad_policy`: an image signature policy (containers-policy.json) does not parse, or uses what particle does not evaluate.
+    BadPolicy,
+    /// `rejected`: the image signature policy does not accept the image (a signature missing, by another key, for another image or reference, or tampered with).
+    Rejected,
 }
 
 impl ErrorKind {
@@ -457,6 +466,9 @@ impl ErrorKind {
         ErrorKind::BadBundle,
         ErrorKind::Push,
         ErrorKind::Key,
+        ErrorKind::Pull,
+        ErrorKind::BadPolicy,
+        ErrorKind::Rejected,
     ];
 
     /// The stable name (`snake_case`).
@@ -535,6 +547,9 @@ impl ErrorKind {
             ErrorKind::BadBundle => "bad_bundle",
             ErrorKind::Push => "push",
             ErrorKind::Key => "key",
+            ErrorKind::Pull => "pull",
+            ErrorKind::BadPolicy => "bad_policy",
+            ErrorKind::Rejected => "rejected",
         }
     }
 

@@ -45,6 +45,14 @@ pub enum ErrorKind {
     Push,
     /// A signing key could not be made, read or opened with its passphrase.
     Key,
+    /// Reading an image from a registry (`skopeo inspect`/`copy`) failed, or what it served is
+    /// not what was verified.
+    Pull,
+    /// An image signature policy (containers-policy.json) does not parse, or uses what particle
+    /// does not evaluate.
+    BadPolicy,
+    /// The image signature policy does not accept the image.
+    Rejected,
 }
 
 impl ErrorKind {
@@ -69,6 +77,9 @@ impl ErrorKind {
             ErrorKind::Export => "export",
             ErrorKind::Push => "push",
             ErrorKind::Key => "key",
+            ErrorKind::Pull => "pull",
+            ErrorKind::BadPolicy => "bad_policy",
+            ErrorKind::Rejected => "rejected",
         }
     }
 }
@@ -154,6 +165,20 @@ impl From<crate::sigstore::KeyError> for Error {
             kind,
             message: e.to_string(),
             hint: hint.map(str::to_owned),
+            source: Some(Box::new(e)),
+        }
+    }
+}
+
+impl From<crate::policy::PolicyError> for Error {
+    /// Kind [`ErrorKind::BadPolicy`], the same message, the policy error as the source.
+    fn from(e: crate::policy::PolicyError) -> Self {
+        Error {
+            kind: ErrorKind::BadPolicy,
+            message: e.to_string(),
+            hint: Some(
+                "give a containers-policy.json(5) file with --policy (docs/registry.md)".to_owned(),
+            ),
             source: Some(Box::new(e)),
         }
     }

@@ -11,7 +11,9 @@
 //!   GRUB for BIOS and UEFI, written without loop devices, complete or absent;
 //! - container images (`oci`): a commit as a reproducible OCI image layout, read from the
 //!   commit's objects; pushed to a registry with skopeo (`registry`), signed with sigstore keys
-//!   that particle writes in cosign's encrypted format (`sigstore`).
+//!   that particle writes in cosign's encrypted format (`sigstore`); pulled back only when a
+//!   containers-policy.json(5) accepts them (`policy`, `reference`: particle verifies the
+//!   sigstore signatures itself, skopeo only transfers).
 //!
 //! It is not a journal reader or a solver: callers hand it a repository, a commit and the
 //! arguments the journal recorded. See `docs/boot.md` and `docs/delivery.md`.
@@ -25,9 +27,12 @@ mod kernel;
 pub mod oci;
 mod ostree_cmd;
 mod package;
+pub mod policy;
+pub mod reference;
 pub mod registry;
 pub mod sigstore;
 mod status;
+mod strict_json;
 mod sysroot;
 
 pub use bls::{read_entries, BootEntry};

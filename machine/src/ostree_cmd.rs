@@ -33,6 +33,16 @@ pub(crate) fn tool_output(
     cmd: &mut std::process::Command,
     missing_hint: &str,
 ) -> Result<String> {
+    tool_bytes(kind, name, cmd, missing_hint).map(|b| String::from_utf8_lossy(&b).into_owned())
+}
+
+/// [`tool_output`], the standard output as the exact bytes the tool wrote.
+pub(crate) fn tool_bytes(
+    kind: ErrorKind,
+    name: &str,
+    cmd: &mut std::process::Command,
+    missing_hint: &str,
+) -> Result<Vec<u8>> {
     let shown = std::iter::once(name.to_owned())
         .chain(cmd.get_args().map(|a| a.to_string_lossy().into_owned()))
         .collect::<Vec<_>>()
@@ -56,7 +66,7 @@ pub(crate) fn tool_output(
             format!("`{shown}` failed: {}", msg.trim_start_matches("error: ")),
         ));
     }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    Ok(out.stdout)
 }
 
 /// `--sysroot=DIR` as one argument.

@@ -432,6 +432,127 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
     Ok(())
 }
 
+/// A public key that sigstore signatures are verified with (`policy.json`'s `keyPath`,
+/// `keyData`): a PEM `PUBLIC KEY` (SubjectPublicKeyInfo) block holding a P-256 key. Other key
+/// types (RSA, Ed25519, other curves), which containers/image also accepts, are refused.
+pub fn public_key_from_pem(pem: &[u8], what: &str) -> Result<p256::ecdsa::VerifyingKey, KeyError> {
+    use p256::pkcs8::DecodePublicKey;
+    let malformed = |reason: String| KeyError::Malformed {
+        what: what.to_owned(),
+        reason,
+    };
+    let text = std::str::from_utf8(pem).map_err(|_| malformed("it is not PEM text".into()))?;
+    p256::ecdsa::VerifyingKey::from_public_key_pem(text.trim()).map_err(|e| {
+        malformed(format!(
+            "not a PEM PUBLIC KEY block with a P-256 ECDSA key, the only kind particle verifies ({e})"
+        ))
+    })
+}
+
+/// What a signature that verified says: the signed manifest digest and image reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedClaims {
+    /// `critical.image.docker-manifest-digest`.
+    pub manifest_digest: String,
+    /// `critical.identity.docker-reference`.
+    pub reference: String,
+}
+
+/// Why a sigstore signature was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignatureError {
+    /// The `dev.cosignproject.cosign/signature` annotation is not base64.
+    #[error("the signature is not base64: {0}")]
+    Base64(String),
+    /// The signature does not verify with any of the keys.
+    #[error("cryptographic signature verification failed with {keys} key(s)")]
+    Crypto {
+        /// How many keys were tried.
+        keys: usize,
+    },
+    /// The payload verified but is not a containers/image sigstore payload.
+    #[error("the signed payload is malformed: {0}")]
+    Payload(String),
+}
+
+/// Verifies `base64_signature` (an ASN.1 DER ECDSA-SHA256 signature, base64) of `payload`
+/// with each of `keys` in turn, then parses the payload as containers/image does: exactly
+/// `{"critical": {"type": "cosign container image signature", "image":
+/// {"docker-manifest-digest"}, "identity": {"docker-reference"}}, "optional": {...}}`, no field
+/// unknown, twice or missing in `critical` (any in `optional`), `optional.timestamp` an
+/// integer. The claims are returned for the caller to match against the image.
+pub fn verify_payload(
+    keys: &[p256::ecdsa::VerifyingKey],
+    payload: &[u8],
+    base64_signature: &str,
+) -> Result<SignedClaims, SignatureError> {
+    use base64ct::Encoding;
+    use p256::ecdsa::signature::Verifier;
+    let der = base64ct::Base64::decode_vec(base64_signature)
+        .map_err(|e| SignatureError::Base64(e.to_string()))?;
+    let verified = p256::ecdsa::Signature::from_der(&der)
+        .map(|sig| keys.iter().any(|k| k.verify(payload, &sig).is_ok()))
+        .unwrap_or(false);
+    if !verified {
+        return Err(SignatureError::Crypto { keys: keys.len() });
+    }
+    parse_payload(payload).map_err(SignatureError::Payload)
+}
+
+/// The claims of a sigstore payload (see [`verify_payload`]).
+fn parse_payload(payload: &[u8]) -> Result<SignedClaims, String> {
+    use crate::strict_json::{object, string};
+    let v = crate::strict_json::parse(payload)?;
+    let top = object(
+        &v,
+        "the payload",
+        &["critical", "optional"],
+        &["critical", "optional"],
+    )?;
+    if let Some(optional) = top.get("optional").filter(|o| !o.is_null()) {
+        let fields = optional
+            .as_object()
+            .ok_or("optional is not a JSON object")?;
+        if let Some(t) = fields.get("timestamp") {
+            if t.as_i64().is_none() && t.as_u64().is_none() {
+                return Err("optional.timestamp is not an integer".into());
+            }
+        }
+        if let Some(c) = fields.get("creator") {
+            c.as_str().ok_or("optional.creator is not a string")?;
+        }
+    }
+    let critical = object(
+        &top["critical"],
+        "critical",
+        &["type", "image", "identity"],
+        &["type", "image", "identity"],
+    )?;
+    let kind = string(critical, "type", "critical")?;
+    if kind != "cosign container image signature" {
+        return Err(format!("unrecognized signature type {kind:?}"));
+    }
+    let image = object(
+        &critical["image"],
+        "critical.image",
+        &["docker-manifest-digest"],
+        &["docker-manifest-digest"],
+    )?;
+    let manifest_digest = string(image, "docker-manifest-digest", "critical.image")?;
+    crate::reference::valid_digest(manifest_digest)?;
+    let identity = object(
+        &critical["identity"],
+        "critical.identity",
+        &["docker-reference"],
+        &["docker-reference"],
+    )?;
+    Ok(SignedClaims {
+        manifest_digest: manifest_digest.to_owned(),
+        reference: string(identity, "docker-reference", "critical.identity")?.to_owned(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -521,6 +642,63 @@ mod tests {
         let mut other = s.payload.clone();
         other[20] ^= 1;
         assert!(public.verify(&other, &sig).is_err());
+    }
+
+    #[test]
+    fn signatures_are_verified_and_their_payloads_read_strictly() {
+        let pair = generate(b"").expect("generate");
+        let other = generate(b"").expect("generate");
+        let signer = Signer::from_pkcs8(&decrypt(&pair.private_pem, b"", "k").expect("key"), "k")
+            .expect("P-256");
+        let key = public_key_from_pem(pair.public_pem.as_bytes(), "k.pub").expect("public");
+        let other_key = public_key_from_pem(other.public_pem.as_bytes(), "o.pub").expect("public");
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        let s = signer.sign(&digest, "h.org/p:latest", "particle", 7);
+        let claims = verify_payload(&[other_key, key], &s.payload, &s.signature).expect("verifies");
+        assert_eq!(claims.manifest_digest, digest);
+        assert_eq!(claims.reference, "h.org/p:latest");
+        assert_eq!(
+            verify_payload(&[other_key], &s.payload, &s.signature),
+            Err(SignatureError::Crypto { keys: 1 })
+        );
+        // One character of the signature changed (within the DER's s value), or the payload.
+        let mut flipped = s.signature.clone().into_bytes();
+        flipped[80] = if flipped[80] == b'A' { b'B' } else { b'A' };
+        let flipped = String::from_utf8(flipped).expect("ascii");
+        assert!(matches!(
+            verify_payload(&[key], &s.payload, &flipped),
+            Err(SignatureError::Crypto { .. })
+        ));
+        let mut payload = s.payload.clone();
+        payload[30] ^= 1;
+        assert!(verify_payload(&[key], &payload, &s.signature).is_err());
+        assert!(matches!(
+            verify_payload(&[key], &s.payload, "not base64!"),
+            Err(SignatureError::Base64(_))
+        ));
+        // Payloads that verify but are not what containers/image writes are refused.
+        use p256::ecdsa::signature::Signer as _;
+        let sign = |p: &str| {
+            let sig: p256::ecdsa::Signature = signer.key.sign(p.as_bytes());
+            b64(sig.to_der().as_bytes())
+        };
+        let good = r#"{"critical":{"identity":{"docker-reference":"h.org/p:1"},"image":{"docker-manifest-digest":"DIGEST"},"type":"cosign container image signature"},"optional":null}"#
+            .replace("DIGEST", &digest);
+        assert!(verify_payload(&[key], good.as_bytes(), &sign(&good)).is_ok());
+        for bad in [
+            good.replace("cosign container", "atomic container"),
+            good.replace(r#""optional":null"#, r#""optional":{"timestamp":1.5}"#),
+            good.replace(r#","optional":null"#, ""),
+            good.replace(r#""type""#, r#""type":"x","type""#),
+            good.replace(r#""image":{"#, r#""image":{"extra":1,"#),
+            good.replace(&digest, "sha256:00"),
+        ] {
+            let e = verify_payload(&[key], bad.as_bytes(), &sign(&bad)).expect_err(&bad);
+            assert!(matches!(e, SignatureError::Payload(_)), "{bad}: {e}");
+        }
+        let rsa_ish =
+            pem_rfc7468::encode_string("PUBLIC KEY", LineEnding::LF, b"junk").expect("pem");
+        assert!(public_key_from_pem(rsa_ish.as_bytes(), "x.pub").is_err());
     }
 
     #[test]

@@ -6,7 +6,10 @@
 //! another key's (bad); the private key opened by an independent implementation (OpenSSL's
 //! scrypt, libsodium's secretbox). Debian 12's skopeo cannot evaluate a `sigstoreSigned` policy
 //! (its sigstore support is patched out), so that check runs only where skopeo can
-//! (docs/registry.md).
+//! (docs/registry.md); `particle pull` is the verifier there: the signed image accepted with the
+//! right key (and written as an OCI layout with the pushed digest), refused with another key,
+//! unsigned, under a `reject` default, and after a byte of each stored signature is flipped in
+//! the registry's storage; `insecureAcceptAnything` takes the unsigned image.
 
 use crate::common::*;
 use std::io::{Read, Write};
@@ -19,7 +22,7 @@ use std::time::{Duration, Instant};
 struct Registry {
     child: Child,
     port: u16,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Registry {
@@ -51,11 +54,7 @@ impl Registry {
                      docker-registry (scripts/setup.sh does)"
                 )
             });
-        let registry = Self {
-            child,
-            port,
-            _dir: dir,
-        };
+        let registry = Self { child, port, dir };
         let deadline = Instant::now() + Duration::from_secs(20);
         while !registry.answers() {
             assert!(
@@ -207,7 +206,7 @@ fn openssl_verifies(dir: &Path, public_key: &Path, payload: &[u8], signature: &[
 }
 
 #[test]
-fn push_signs_and_the_signature_verifies_with_the_public_key_only() {
+fn push_signs_and_pull_accepts_only_what_the_policy_accepts() {
     let registry = Registry::start();
     let host = format!("127.0.0.1:{}", registry.port);
     let env = Env::with_source(&file_uri(&mirror()), &debian_keyring());
@@ -432,4 +431,151 @@ fn push_signs_and_the_signature_verifies_with_the_public_key_only() {
         "another key"
     );
     assert!(!pull(&policy, &unsigned_ref).status.success(), "unsigned");
+
+    particle_pull_verifies(&env, &registry, &digest, &policy, &other_policy, &txn_id);
+}
+
+/// `particle pull` with the policies `verifying_config` wrote: `policy` requires a signature by
+/// signing.pub, `other_policy` by other.pub, anything else from the registry is rejected.
+fn particle_pull_verifies(
+    env: &Env,
+    registry: &Registry,
+    digest: &str,
+    policy: &Path,
+    other_policy: &Path,
+    txn_id: &str,
+) {
+    let dir = env.dir.path();
+    let host = format!("127.0.0.1:{}", registry.port);
+    let (latest, unsigned) = (
+        format!("{host}/particle/base:latest"),
+        format!("{host}/unsigned/base:latest"),
+    );
+    let pull = |policy: &Path, args: &[&str]| {
+        let policy = policy.to_string_lossy();
+        let mut all = vec!["--json", "pull", "--policy", &policy, "--tls-verify=false"];
+        all.extend(args);
+        env.run(&all)
+    };
+    // Accepted: the layout holds the manifest that was pushed (skopeo reads it back).
+    let dest = dir.join("pulled/base");
+    let accepted = pull(policy, &[&latest, &dest.to_string_lossy()])
+        .ok()
+        .json();
+    assert_eq!(accepted["manifest_digest"], digest, "{accepted}");
+    assert_eq!(accepted["accepted"], true);
+    assert_eq!(accepted["scope"], format!("transports.docker[\"{host}\"]"));
+    let met = &accepted["requirements"][0];
+    assert_eq!(met["type"], "sigstoreSigned");
+    assert_eq!(met["signature"]["docker_reference"], latest.as_str());
+    assert_eq!(met["signature"]["manifest_digest"], digest);
+    assert_eq!(accepted["signatures"], 2);
+    let layout = json(&ok(
+        "skopeo",
+        &["inspect", &format!("oci:{}:latest", dest.display())],
+    ));
+    assert_eq!(layout["Digest"], digest);
+    assert_eq!(layout["Labels"]["org.particle-os.txn-id"], txn_id);
+    // The same image by its transaction tag (the other signature) and by digest (a signature
+    // for any tag of the repository), verified only.
+    for reference in [
+        format!("{host}/particle/base:{txn_id}"),
+        format!("{host}/particle/base@{digest}"),
+    ] {
+        let checked = pull(policy, &["--check", &reference]).ok().json();
+        assert_eq!(checked["dir"], serde_json::Value::Null);
+        assert_eq!(checked["manifest_digest"], digest);
+    }
+
+    // Refused: another key, the unsigned image, a `reject` default; the destination is never
+    // created and nothing is left beside it.
+    let refused = |policy: &Path, reference: &str, why: &str| {
+        let dest = dir.join("refused/base");
+        let e = pull(policy, &[reference, &dest.to_string_lossy()])
+            .fails("rejected")
+            .json();
+        let message = e["error"]["message"].as_str().expect("message").to_owned();
+        assert!(message.contains(why), "{message}");
+        assert!(!dest.exists(), "{} was created", dest.display());
+        let left: Vec<_> = std::fs::read_dir(dir.join("refused"))
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "left behind: {left:?}");
+    };
+    refused(
+        other_policy,
+        &latest,
+        "cryptographic signature verification failed",
+    );
+    refused(policy, &unsigned, "no signature exists");
+    let reject = dir.join("reject.json");
+    std::fs::write(&reject, r#"{"default": [{"type": "reject"}]}"#).expect("write");
+    refused(
+        &reject,
+        &latest,
+        "requirement 1 (reject) rejects every image",
+    );
+
+    // insecureAcceptAnything takes the unsigned image, without reading signatures.
+    let anything = dir.join("anything.json");
+    let doc = serde_json::json!({
+        "default": [{ "type": "reject" }],
+        "transports": { "docker": { format!("{host}/unsigned"): [{ "type": "insecureAcceptAnything" }] } },
+    });
+    std::fs::write(&anything, doc.to_string()).expect("write");
+    let taken = pull(
+        &anything,
+        &[&unsigned, &dir.join("unsigned").to_string_lossy()],
+    )
+    .ok()
+    .json();
+    assert_eq!(taken["requirements"][0]["type"], "insecureAcceptAnything");
+    assert_eq!(taken["signatures"], serde_json::Value::Null);
+    assert_eq!(
+        taken["scope"],
+        format!("transports.docker[\"{host}/unsigned\"]")
+    );
+
+    // A policy particle cannot evaluate, or that does not parse, refuses (bad_policy); an
+    // existing destination is refused before anything is read.
+    let gpg = dir.join("gpg.json");
+    std::fs::write(
+        &gpg,
+        r#"{"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "/k.gpg"}]}"#,
+    )
+    .expect("write");
+    pull(&gpg, &["--check", &latest]).fails("bad_policy");
+    let unknown = dir.join("unknown.json");
+    std::fs::write(&unknown, r#"{"default": [{"type": "acceptIfSigned"}]}"#).expect("write");
+    pull(&unknown, &["--check", &latest]).fails("bad_policy");
+    pull(policy, &[&latest, &dest.to_string_lossy()]).fails("exists");
+
+    // One character of every stored signature changed in the registry's storage (the
+    // attachment's manifest, served as it is): no signature verifies any more.
+    let tag = format!("{}.sig", digest.replace(':', "-"));
+    let v2 = registry.dir.path().join("storage/docker/registry/v2");
+    let link = v2.join(format!(
+        "repositories/particle/base/_manifests/tags/{tag}/current/link"
+    ));
+    let stored = std::fs::read_to_string(&link).expect("the attachment's tag");
+    let hex = stored.trim().strip_prefix("sha256:").expect("sha256");
+    let blob = v2.join(format!("blobs/sha256/{}/{hex}/data", &hex[..2]));
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&blob).expect("read")).expect("JSON");
+    for layer in manifest["layers"].as_array_mut().expect("layers") {
+        let sig = &mut layer["annotations"]["dev.cosignproject.cosign/signature"];
+        let mut chars: Vec<char> = sig.as_str().expect("signature").chars().collect();
+        chars[80] = if chars[80] == 'A' { 'B' } else { 'A' };
+        *sig = chars.into_iter().collect::<String>().into();
+    }
+    std::fs::write(&blob, serde_json::to_vec(&manifest).expect("JSON")).expect("write");
+    let e = pull(policy, &["--check", &latest]).fails("rejected").json();
+    let message = e["error"]["message"].as_str().expect("message");
+    assert_eq!(
+        message
+            .matches("cryptographic signature verification failed")
+            .count(),
+        2,
+        "{message}"
+    );
 }
