@@ -316,7 +316,7 @@ fn fetch_recorded(st: &store::Store, records: &[Record], obs: &dyn crate::Observ
     let mut missing = Vec::new();
     let mut bytes = 0;
     let mut total = 0;
-    for p in records.iter().flat_map(|r| &r.state.packages) {
+    for p in &journal::recorded_packages(records) {
         if !seen.insert(p.sha256) {
             continue;
         }

@@ -59,6 +59,7 @@ pub use crate::model::{
     RecordState, Request, State, TxnId, Value, CHECKPOINT_EVERY,
 };
 pub use crate::query::{
-    diff, CheckError, Diff, History, LogEntry, LogFilter, QueryError, ResolveError, TxnLog, TxnShow,
+    diff, recorded_packages, CheckError, Diff, History, LogEntry, LogFilter, QueryError,
+    ResolveError, TxnLog, TxnShow,
 };
 pub use crate::storage::{CrashKeep, Fault, FaultyStorage, FileStorage, Storage};

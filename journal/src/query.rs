@@ -595,6 +595,37 @@ pub struct PackageEvent {
     pub version: String,
 }
 
+/// Every package in the state of any of `records` (a journal's records up to some point), each
+/// `.deb` once, in the order they first appear, without building the states: the whole states
+/// stored and what each stored change brings in cover every state, since each state is a whole
+/// one with changes applied.
+pub fn recorded_packages(records: &[Record]) -> Vec<PackageEntry> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for r in records {
+        let (whole, diff) = match r.state.change() {
+            None => (Some(&*r.state), None),
+            Some(c) => (c.checkpoint.then(|| &*r.state), Some(c.diff.get())),
+        };
+        let changed = diff.into_iter().flat_map(|d| {
+            let to = d.changed.iter().map(|c| PackageEntry {
+                name: c.name.clone(),
+                version: c.to.clone(),
+                arch: c.arch.clone(),
+                sha256: c.to_sha256,
+            });
+            d.added.iter().cloned().chain(to)
+        });
+        let stored = whole.into_iter().flat_map(|s| s.packages.iter().cloned());
+        for p in stored.chain(changed) {
+            if seen.insert(p.sha256) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
 /// How a variant name must look: the name goes into an OSTree ref (`particle-os/NAME`).
 pub fn valid_variant_name(name: &str) -> bool {
     !name.is_empty()
