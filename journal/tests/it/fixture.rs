@@ -375,6 +375,17 @@ fn fixture_v2_stays_readable() {
         })
         .expect("fold");
     assert_eq!(folded, 9 + V2_EXTRA);
+    // Every package of every state, found from the stored changes without building states.
+    let recorded: std::collections::BTreeSet<_> = journal::recorded_packages(j.records())
+        .into_iter()
+        .map(|p| p.sha256)
+        .collect();
+    let every: std::collections::BTreeSet<_> = j
+        .records()
+        .iter()
+        .flat_map(|r| r.state.packages.iter().map(|p| p.sha256))
+        .collect();
+    assert_eq!(recorded, every);
     let head = j.head("base").expect("base");
     assert_eq!(
         head.state
