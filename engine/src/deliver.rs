@@ -190,12 +190,17 @@ impl Delivery {
             .get("version")
             .cloned()
             .unwrap_or_else(|| format!("{variant}.{}", record.seq));
+        // bootc takes an image as bootable when either key is there, whatever its value: a
+        // variant without a kernel gets neither.
+        let boot_labels = [("ostree.bootable", "true"), ("containers.bootc", "1")]
+            .into_iter()
+            .filter(|_| bootable)
+            .map(|(k, v)| (k, v.to_owned()));
         let labels: BTreeMap<String, String> = [
             ("org.osbuild.ostree.repo", repo_url),
             ("org.osbuild.ostree.ref", materializer::variant_ref(variant)),
             ("org.osbuild.ostree.commit", commit.clone()),
             ("ostree.commit", commit.clone()),
-            ("ostree.bootable", bootable.to_string()),
             ("org.particle-os.variant", variant.to_owned()),
             ("org.particle-os.txn-id", record.id.to_hex()),
             ("org.particle-os.txn-seq", record.seq.to_string()),
@@ -206,6 +211,7 @@ impl Delivery {
             ),
         ]
         .into_iter()
+        .chain(boot_labels)
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         let info = machine::oci::ImageInfo {

@@ -341,6 +341,11 @@ fn deploy_export_and_delta_with_the_real_kernel() {
     assert_eq!(labels["org.particle-os.txn-id"], t3["txn_id"]);
     assert_eq!(labels["org.particle-os.txn-seq"], t3["txn"].to_string());
     assert_eq!(labels["ostree.commit"], c3.as_str());
+    // A commit with a kernel is offered to bootc as bootable.
+    assert_eq!(
+        (&labels["ostree.bootable"], &labels["containers.bootc"]),
+        (&"true".into(), &"1".into())
+    );
     assert_eq!(inspect["Architecture"], "amd64");
     // The layer: owners, setuid bits, symlinks, hard links and /usr/etc as /etc.
     let layers = inspect["Layers"].as_array().expect("layers");

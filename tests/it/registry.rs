@@ -368,6 +368,8 @@ fn push_signs_and_pull_accepts_only_what_the_policy_accepts() {
     assert_eq!(labels["org.particle-os.variant"], "base");
     assert_eq!(labels["ostree.commit"], head["commit"]);
     assert_eq!(labels["org.osbuild.ostree.ref"], "particle-os/base");
+    // No kernel in this variant: nothing tells bootc it could boot it.
+    assert!(labels.get("ostree.bootable").is_none() && labels.get("containers.bootc").is_none());
     assert_eq!(pushed["labels"], *labels);
 
     // Each tag carries a signature naming it and the manifest digest, made by the signing key:
