@@ -96,11 +96,14 @@ pub fn is_no_space_one(e: &(dyn std::error::Error + 'static)) -> bool {
             return true;
         }
     }
-    // OSTree also refuses a write that would eat into its reserve (`min-free-space-percent`).
+    // OSTree also refuses a write that would eat into its reserve (`min-free-space-percent`),
+    // and a static delta bigger than the space left ("Delta requires 194.5 MB free space, but
+    // only 55.1 MB available").
     let text = e.to_string();
     text.contains("No space left on device")
         || text.contains("Disk quota exceeded")
         || text.contains("min-free-space")
+        || (text.contains("Delta requires") && text.contains("free space, but only"))
 }
 
 /// Whether `e` or any of its causes is a full filesystem.
@@ -599,6 +602,10 @@ mod tests {
             "Writing content object: min-free-space-percent '3%' would be exceeded",
         );
         assert!(is_no_space(&ostree));
+        // A pull whose static delta does not fit (ostree checks before writing anything).
+        let delta =
+            std::io::Error::other("Delta requires 194.5 MB free space, but only 55.1 MB available");
+        assert!(is_no_space(&delta));
         assert!(!is_no_space(&std::io::Error::other("permission denied")));
     }
 

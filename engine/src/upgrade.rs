@@ -77,6 +77,55 @@ fn ostree(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Result<String> {
     )?)
 }
 
+/// Pulls `refspec` (`REF@COMMIT`) from `remote` into the machine's repository, verified by
+/// ostree with the remote's keyring, through a static delta from any commit the repository has
+/// when the summary lists one.
+///
+/// A failed pull changes nothing the machine runs. libostree keeps the objects it wrote in the
+/// repository's staging directory (`tmp/staging-BOOTID-*`, kept until the next boot), and the
+/// next pull skips them and every delta part whose objects are all there: it resumes. The
+/// failure is `no_space` when the repository's file system is full (or a write would eat into
+/// ostree's `min-free-space-percent` reserve, or a delta does not fit), `fetch` when the server
+/// could not be reached or stopped answering, `ostree` otherwise.
+fn pull(m: &Machine, remote: &Remote, refspec: &str) -> Result<()> {
+    let flag = repo_flag(m);
+    let args = machine::ostree_args(&[&flag, &"pull", &remote.name, &refspec]);
+    let Err(e) = machine::run_ostree(machine::ErrorKind::Ostree, &args, &[]) else {
+        return Ok(());
+    };
+    // ostree's own words, without the command line (kept in the source).
+    let said = e
+        .message()
+        .split_once("` failed: ")
+        .map_or(e.message(), |(_, said)| said)
+        .to_owned();
+    let what = format!(
+        "could not pull {refspec} from {} ({})",
+        remote.name, remote.url
+    );
+    let kept = "nothing was changed, and what was downloaded is kept: the next `particle upgrade` resumes the pull";
+    let out = if crate::is_no_space(&e) {
+        Error::new(
+            ErrorKind::NoSpace,
+            format!(
+                "{what}: no space left for it on the file system of {}: {said}",
+                m.repo().display()
+            ),
+        )
+        .hint(format!(
+            "free space there and run the upgrade again; {kept}"
+        ))
+    } else if said.contains("While fetching") {
+        Error::new(ErrorKind::Fetch, format!("{what}: {said}")).hint(format!(
+            "the server could not be reached or stopped answering; {kept}"
+        ))
+    } else {
+        Error::new(ErrorKind::Ostree, format!("{what}: {said}"))
+            .hint("nothing was changed the machine runs")
+    };
+    Err(out.with_source(e))
+}
+
 fn repo_flag(m: &Machine) -> std::ffi::OsString {
     let mut f = std::ffi::OsString::from("--repo=");
     f.push(m.repo());
@@ -320,8 +369,11 @@ impl Session {
             check.remote.url,
             &commit[..12]
         ));
-        let refspec = format!("{}@{commit}", check.offered.reference);
-        ostree(&[&repo_flag(&m), &"pull", &check.remote.name, &refspec])?;
+        pull(
+            &m,
+            &check.remote,
+            &format!("{}@{commit}", check.offered.reference),
+        )?;
         if download_only {
             return Ok(Upgraded::Downloaded {
                 check: Box::new(check),
@@ -392,20 +444,33 @@ impl Session {
             crate::variants::write_machine_definitions(&self.state.root, defs)?;
         }
         materializer::set_ref(&m.repo(), &origin.variant, &commit).map_err(ostree_error)?;
+        // From here a failure (a full disk while building the machine's packages on the new
+        // base, say) leaves the origin recorded: the hint says so and what comes next.
+        let recorded = |e: Error| {
+            let hint = format!(
+                "the new base is recorded as transaction {} but not deployed with this machine's own changes yet; once the cause is fixed, `particle upgrade` deploys it and re-applies this machine's own packages",
+                origin.seq
+            );
+            e.hint(hint)
+        };
         let mut committed = None;
         if layered.is_empty() {
-            crate::machine::deploy_record(&m, &origin, &|msg| obs.note(msg))?;
+            crate::machine::deploy_record(&m, &origin, &|msg| obs.note(msg)).map_err(recorded)?;
         } else {
             obs.note(&format!(
                 "re-applying this machine's own packages on the new base: {}",
                 layered.join(", ")
             ));
-            committed = self.reapply_packages(&origin.variant, layered, obs)?;
+            committed = self
+                .reapply_packages(&origin.variant, layered, obs)
+                .map_err(recorded)?;
             if committed.is_none() {
-                crate::machine::deploy_record(&m, &origin, &|msg| obs.note(msg))?;
+                crate::machine::deploy_record(&m, &origin, &|msg| obs.note(msg))
+                    .map_err(recorded)?;
             }
         }
-        self.reapply_profile(&origin.variant, &head_state.profile, obs)?;
+        self.reapply_profile(&origin.variant, &head_state.profile, obs)
+            .map_err(recorded)?;
         let head = self
             .journal
             .last()

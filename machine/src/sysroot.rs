@@ -300,8 +300,12 @@ pub fn deploy(sysroot: &Path, req: &DeployRequest<'_>, say: &dyn Fn(&str)) -> Re
     })
 }
 
-/// The host kernel arguments of the sysroot's default deployment ([`HOST_KARGS`]), empty when
-/// it has none (or no deployment).
+/// The host kernel arguments ([`HOST_KARGS`]) of the deployment whose `/etc` the next one
+/// merges: the booted deployment on a running system, the default offline. Never a staged
+/// deployment: ostree merges its `/etc` only when it finalizes it at shutdown, so until then
+/// it has no host arguments (reading them there gave a second staged deployment none: no
+/// `root=`, no `console=`, a machine that no longer boots). Empty when there are none (or no
+/// deployment).
 pub fn host_kargs(sysroot: &Path) -> Result<Vec<String>> {
     let sr = ostree::Sysroot::new(Some(&gio::File::for_path(sysroot)));
     if !sysroot.join("ostree/deploy").is_dir() {
@@ -313,7 +317,10 @@ pub fn host_kargs(sysroot: &Path) -> Result<Vec<String>> {
             sysroot.display()
         ))
     })?;
-    let Some(default) = sr.deployments().into_iter().next() else {
+    let merged = sr
+        .booted_deployment()
+        .or_else(|| sr.deployments().into_iter().find(|d| !d.is_staged()));
+    let Some(default) = merged else {
         return Ok(Vec::new());
     };
     let path = sysroot

@@ -114,6 +114,20 @@ impl Vm {
         snapshot: bool,
         share: Option<&Path>,
     ) -> Vm {
+        let shares: Vec<(&str, &Path)> = share.map(|s| ("mirror", s)).into_iter().collect();
+        Vm::start_with(image, fw, accel, dir, snapshot, &shares)
+    }
+
+    /// [`Vm::start`] with each `(tag, directory)` of `shares` given to the guest read-only as
+    /// the 9p file system of that tag.
+    pub(crate) fn start_with(
+        image: &Path,
+        fw: Firmware,
+        accel: Accel,
+        dir: &Path,
+        snapshot: bool,
+        shares: &[(&str, &Path)],
+    ) -> Vm {
         let sock = dir.join(format!("console-{}.sock", std::process::id()));
         let _ = std::fs::remove_file(&sock);
         let log = dir.join(format!("console-{}-{:?}.log", accel.name, fw));
@@ -146,9 +160,9 @@ impl Vm {
         if snapshot {
             cmd.arg("-snapshot");
         }
-        if let Some(share) = share {
+        for (tag, share) in shares {
             cmd.arg("-virtfs").arg(format!(
-                "local,path={},mount_tag=mirror,security_model=none,readonly=on",
+                "local,path={},mount_tag={tag},security_model=none,readonly=on",
                 share.display()
             ));
         }
@@ -613,9 +627,38 @@ fn the_base_variant_boots_from_its_image_with_bios_and_uefi() {
     }
     vm.poweroff(accel);
 
+    // An update for the machine (#19): the build host publishes the commit the image has,
+    // signed, then a new one (hello installed) with a static delta from it. The repository and
+    // the publisher's keyring are given to the guest over 9p (tag `updates`).
+    let updates = env.dir.path().join("updates");
+    let published = updates.join("repo");
+    let key = TestKey::generate();
+    let secret = key.secret_key_file(env.dir.path());
+    std::fs::create_dir_all(&updates).expect("mkdir");
+    std::fs::copy(&key.keyring, updates.join("publisher.gpg")).expect("copy the keyring");
+    let publish = || {
+        env.run(&[
+            "--json",
+            "publish",
+            "--repo",
+            published.to_str().expect("utf-8"),
+            "--sign-key",
+            secret.to_str().expect("utf-8"),
+        ])
+        .ok()
+        .json()
+    };
+    assert_eq!(publish()["variants"][0]["commit"], commit.as_str());
+    let update = env.run(&["--json", "txn", "install", "hello"]).ok().json();
+    let upgraded = update["commit"].as_str().expect("commit").to_owned();
+    let p = publish();
+    assert_eq!(p["variants"][0]["commit"], upgraded.as_str(), "{p}");
+    assert!(p["variants"][0]["delta"].is_string(), "{p}");
+
     // Second boot of the same disk: UEFI. /etc and /var kept what the first boot wrote.
     let mirror = std::fs::canonicalize(mirror()).expect("the shared mirror");
-    let mut vm = Vm::start_sharing(&image, Firmware::Uefi, accel, &dir, false, Some(&mirror));
+    let shares = [("mirror", mirror.as_path()), ("updates", updates.as_path())];
+    let mut vm = Vm::start_with(&image, Firmware::Uefi, accel, &dir, false, &shares);
     vm.login(accel);
     assert_eq!(vm.ok("cat /var/lib/particle-test/token"), "persisted");
     assert_eq!(vm.ok("cat /etc/particle-test"), "edited");
@@ -624,25 +667,31 @@ fn the_base_variant_boots_from_its_image_with_bios_and_uefi() {
         .ends_with("uefi"));
     let state = vm.ok("systemctl is-system-running --wait || systemctl --failed --no-legend");
     assert_eq!(state, "running");
-    particle_runs_the_machine_it_is_on(vm, &image, &dir, accel, &mirror, &commit);
+    particle_runs_the_machine_it_is_on(vm, &image, &dir, accel, &shares, &commit, &upgraded);
 
-    system_users_survive_an_upgrade_of_a_machine_with_local_users(&env, &commit);
+    // The build host's head is the published update now.
+    system_users_survive_an_upgrade_of_a_machine_with_local_users(&env, &upgraded);
 }
 
-/// particle inside the image manages the machine it runs on (issue #18): its status shows the
-/// one booted deployment; `txn install jq` (from the mirror, shared with the guest) is staged,
-/// an `/etc` edit made after staging is merged when ostree finalizes the deployment at
-/// shutdown, and the next boot runs it with jq; `txn rollback` makes the previous deployment
-/// the default and the boot after that has no jq; the journal has every step and verifies.
+/// particle inside the image manages the machine it runs on (issues #18, #19): its status
+/// shows the one booted deployment; `upgrade` from the published repository (shared with the
+/// guest) stages the update, and `txn install jq` (from the mirror, shared too) is built on
+/// it and staged; an `/etc` edit made after staging is merged when ostree finalizes the
+/// deployment at shutdown, and the next boot runs the update with jq; `txn rollback` makes
+/// the previous deployment the default and the boot after that has neither; the journal has
+/// every step and verifies.
 fn particle_runs_the_machine_it_is_on(
     mut vm: Vm,
     image: &Path,
     dir: &Path,
     accel: Accel,
-    mirror: &Path,
+    shares: &[(&str, &Path)],
     commit: &str,
+    upgraded: &str,
 ) {
     let slow = accel.login * 2;
+    let mirror = shares[0].1;
+    let mount_updates = "mkdir -p /run/updates && mount -t 9p -o trans=virtio,version=9p2000.L,ro updates /run/updates";
     assert!(vm
         .ok("dpkg-query -W -f '${Status}' particle")
         .ends_with("install ok installed"));
@@ -661,48 +710,91 @@ fn particle_runs_the_machine_it_is_on(
         "mkdir -p {m} && mount -t 9p -o trans=virtio,version=9p2000.L,ro mirror {m}"
     ));
     vm.particle_json("repo update", slow);
+
+    // The update: checked (exit 0: something new), previewed, pulled (through the static
+    // delta from the commit the machine runs) and staged as a new origin.
+    vm.ok(mount_updates);
+    vm.particle_json(
+        "remote add origin file:///run/updates/repo --sign-key /run/updates/publisher.gpg",
+        slow,
+    );
+    let c = vm.particle_json("upgrade --check", slow);
+    assert_eq!(
+        (&c["available"], &c["commit"]),
+        (&true.into(), &upgraded.into()),
+        "{c}"
+    );
+    let p = vm.particle_json("upgrade --preview", slow);
+    assert!(
+        p["changes"]["added"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|p| p["name"] == "hello")),
+        "{p}"
+    );
+    let u = vm.particle_json("upgrade", slow);
+    assert_eq!(
+        (&u["origin"]["txn"], &u["staged"], &u["commit"]),
+        (&2.into(), &true.into(), &upgraded.into()),
+        "{u}"
+    );
+    let st = vm.particle_json("status", slow);
+    assert_eq!(st["deployments"][0]["staged"], true, "{st}");
+    assert_eq!(st["deployments"][0]["commit"], upgraded, "{st}");
+
+    // An install after it is built on the update (the staged deployment under the build's
+    // overlay) and staged in its place.
     let j = vm.particle_json("txn install jq", slow);
-    assert_eq!((&j["txn"], &j["staged"]), (&2.into(), &true.into()), "{j}");
+    assert_eq!((&j["txn"], &j["staged"]), (&3.into(), &true.into()), "{j}");
     let installed = j["commit"].as_str().expect("commit").to_owned();
     vm.ok("echo after-staging > /etc/particle-staged-edit");
     let st = vm.particle_json("status", slow);
     assert_eq!(st["deployments"][0]["staged"], true, "{st}");
     assert_eq!(st["deployments"][0]["commit"], installed.as_str());
     assert_eq!(st["deployments"][1]["booted"], true);
-    let (code, _) = vm.sh("command -v jq");
-    assert_ne!(code, 0, "jq arrives with the next boot, not before");
+    let (code, _) = vm.sh("command -v jq || command -v hello");
+    assert_ne!(
+        code, 0,
+        "jq and the update arrive with the next boot, not before"
+    );
     vm.poweroff(accel);
 
     // ostree finalized the staged deployment at shutdown and ran particle's GRUB generator.
-    let mut vm = Vm::start_sharing(image, Firmware::Uefi, accel, dir, false, Some(mirror));
+    let mut vm = Vm::start_with(image, Firmware::Uefi, accel, dir, false, shares);
     vm.login(accel);
     assert_eq!(vm.ok("jq -M -n 6*7"), "42");
+    assert_eq!(vm.ok("hello"), "Hello, world!", "the update is booted");
+    vm.ok(mount_updates);
+    let (code, out) = vm.sh_within("particle upgrade --check", slow);
+    assert_eq!(
+        code, 77,
+        "nothing new: the machine runs what is published: {out}"
+    );
     assert_eq!(vm.ok("cat /etc/particle-staged-edit"), "after-staging");
     assert_eq!(vm.ok("readlink /boot/grub/grub.cfg"), "../loader/grub.cfg");
     let st = vm.particle_json("status", slow);
     let deps = st["deployments"].as_array().expect("deployments").clone();
     assert_eq!(deps.len(), 2, "{st}");
     assert_eq!(deps[0]["booted"], true);
-    assert_eq!(deps[0]["txn"], 2);
+    assert_eq!(deps[0]["txn"], 3);
     assert_eq!(deps[1]["rollback"], true);
     assert_eq!(deps[1]["commit"], commit);
     let r = vm.particle_json("txn rollback", slow);
     assert_eq!(
         (&r["txn"], &r["kind"]),
-        (&3.into(), &"rollback".into()),
+        (&4.into(), &"rollback".into()),
         "{r}"
     );
     vm.poweroff(accel);
 
-    let mut vm = Vm::start_sharing(image, Firmware::Uefi, accel, dir, false, Some(mirror));
+    let mut vm = Vm::start_with(image, Firmware::Uefi, accel, dir, false, shares);
     vm.login(accel);
-    let (code, _) = vm.sh("command -v jq");
-    assert_ne!(code, 0, "rolled back: no jq");
+    let (code, _) = vm.sh("command -v jq || command -v hello");
+    assert_ne!(code, 0, "rolled back: no jq, no update");
     assert_eq!(vm.ok("cat /etc/particle-staged-edit"), "after-staging");
     let st = vm.particle_json("status", slow);
     assert_eq!(st["deployments"][0]["booted"], true, "{st}");
     assert_eq!(st["deployments"][0]["commit"], commit);
-    assert_eq!(st["deployments"][0]["txn"], 3);
+    assert_eq!(st["deployments"][0]["txn"], 4);
     // A staged deployment dropped before the reboot: recorded as a return to the booted
     // transaction, nothing left staged.
     vm.ok(&format!(
@@ -730,7 +822,7 @@ fn particle_runs_the_machine_it_is_on(
     assert_eq!(failing["staged"], true, "{failing}");
     vm.ok("chattr +i /boot");
     vm.poweroff(accel);
-    let mut vm = Vm::start_sharing(image, Firmware::Uefi, accel, dir, false, Some(mirror));
+    let mut vm = Vm::start_with(image, Firmware::Uefi, accel, dir, false, shares);
     vm.login(accel);
     vm.ok("chattr -i /boot");
     let (code, _) = vm.sh("command -v jq");
@@ -740,7 +832,7 @@ fn particle_runs_the_machine_it_is_on(
     let st = vm.particle_json_any("status", slow);
     let problem = st["problem"].as_str().unwrap_or_default();
     assert!(
-        problem.contains("transaction 6") && problem.contains("failed to finalize"),
+        problem.contains("transaction 7") && problem.contains("failed to finalize"),
         "{st}"
     );
     // ostree's own report of it: ostree-boot-complete took the failure stamp and failed (the
@@ -767,7 +859,7 @@ fn particle_runs_the_machine_it_is_on(
         .collect();
     assert_eq!(
         kinds,
-        ["origin", "install", "rollback", "install", "rollback", "install", "rollback"]
+        ["origin", "origin", "install", "rollback", "install", "rollback", "install", "rollback"]
     );
     vm.particle_json("txn verify", slow);
     // Hardware belongs to the machine: detected inside the guest from its own /sys and

@@ -347,22 +347,99 @@ impl Drop for Tmpfs {
     }
 }
 
+/// An ext4 file system in a sparse image file, loop-mounted at a path for the life of the
+/// guard (unmounted when it drops, also on a panic). Mounting needs root: a test that is not
+/// run as root fails here, loudly.
+pub(crate) struct LoopFs {
+    path: PathBuf,
+}
+
+impl LoopFs {
+    /// `size` as `truncate -s` takes it; no blocks reserved for root, so what `df` shows as
+    /// available is all there is.
+    pub(crate) fn mount(image: &Path, path: &Path, size: &str) -> Self {
+        let run = |cmd: &mut Command| {
+            let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+            assert!(
+                out.status.success(),
+                "{cmd:?} (the test must run as root): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(Command::new("truncate").args(["-s", size]).arg(image));
+        run(Command::new("mkfs.ext4")
+            .args(["-q", "-F", "-m", "0"])
+            .arg(image));
+        std::fs::create_dir_all(path).expect("mkdir mount point");
+        run(Command::new("mount")
+            .args(["-o", "loop"])
+            .arg(image)
+            .arg(path));
+        Self {
+            path: path.to_owned(),
+        }
+    }
+
+    /// `(total, available, block size)` in blocks, from statfs.
+    pub(crate) fn blocks(&self) -> (u64, u64, u64) {
+        let out = Command::new("stat")
+            .args(["-f", "-c", "%b %a %S"])
+            .arg(&self.path)
+            .output()
+            .expect("stat -f");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let n: Vec<u64> = text
+            .split_whitespace()
+            .map(|n| n.parse().expect("a number"))
+            .collect();
+        (n[0], n[1], n[2])
+    }
+}
+
+impl Drop for LoopFs {
+    fn drop(&mut self) {
+        // Lazy: a mount still held open is detached now and released when it is closed; the
+        // loop device goes with it (mount -o loop sets autoclear).
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+    }
+}
+
 /// A loopback HTTP server (`support/flaky_http.py`) serving a directory with `Range` support;
-/// files with `flaky` in their path are cut off the first time (empty: none).
+/// files with `flaky` in their path are cut off the first time (empty: none). Every request is
+/// logged to `log`, and every response sent whole as `SENT PATH`.
 pub(crate) struct HttpServer {
     child: std::process::Child,
     pub(crate) port: u16,
 }
 
 impl HttpServer {
-    pub(crate) fn start(root: &std::path::Path, flaky: &str, log: &std::path::Path) -> Self {
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../tests/it/support/flaky_http.py");
-        let mut child = std::process::Command::new("python3")
+    pub(crate) fn start(root: &Path, flaky: &str, log: &Path) -> Self {
+        Self::spawn(root, flaky, log, None, 0)
+    }
+
+    /// A server on `port` (0: any) that dies like a killed one: it sends the first `after`
+    /// responses whose path contains `on` whole, then half of the next one, and exits.
+    pub(crate) fn dying(root: &Path, log: &Path, port: u16, after: usize, on: &str) -> Self {
+        Self::spawn(root, "", log, Some((after, on)), port)
+    }
+
+    /// A server on `port` (where a dead one listened).
+    pub(crate) fn on_port(root: &Path, log: &Path, port: u16) -> Self {
+        Self::spawn(root, "", log, None, port)
+    }
+
+    fn spawn(root: &Path, flaky: &str, log: &Path, die: Option<(usize, &str)>, port: u16) -> Self {
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/it/support/flaky_http.py");
+        let (after, on) = die.map_or((String::new(), ""), |(n, on)| (n.to_string(), on));
+        let mut child = Command::new("python3")
             .arg(script)
             .arg(root)
             .arg(flaky)
             .arg(log)
+            .arg(after)
+            .arg(on)
+            .arg(port.to_string())
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("start the test HTTP server");

@@ -36,7 +36,10 @@ fn http_source_with_a_dropped_connection_resumes() {
     env.run(&["--json", "store", "verify"]).ok();
     // The first response was cut; the client resumed with a Range request for the rest.
     let requests = std::fs::read_to_string(&log).expect("request log");
-    let hello: Vec<&str> = requests.lines().filter(|l| l.contains("/hello_")).collect();
+    let hello: Vec<&str> = requests
+        .lines()
+        .filter(|l| l.starts_with("GET ") && l.contains("/hello_"))
+        .collect();
     assert_eq!(hello.len(), 2, "{requests}");
     assert!(
         hello[0].ends_with("range=None") && hello[1].contains("range=bytes="),

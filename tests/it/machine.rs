@@ -5,7 +5,9 @@
 //! journal starts with an `origin` record) and the sysroot's own repository, and ends in a
 //! deployment: install, the cheap rollback, a command killed between recording and deploying
 //! (status says so, the next command repairs it), and a `/boot` too small for a new initramfs
-//! (refused before anything is recorded).
+//! (refused before anything is recorded). Then updates (#19): publish, upgrade, bundles,
+//! policies, and the pull faults on the machine's own disk (a loop-mounted ext4, so the test
+//! must run as root): the server killed mid-pull and a full disk, then the resumed pull.
 
 use crate::common::*;
 use std::path::{Path, PathBuf};
@@ -33,6 +35,9 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
     let host = env.run(&["--json", "status"]).ok().json();
     let host_head = &host["variants"][0];
     let sysroot = env.dir.path().join("machine");
+    // The machine's disk: its own file system, so that it can be filled (a full disk during a
+    // pull, at the end). Sparse: it takes what is written.
+    let disk = LoopFs::mount(&env.dir.path().join("machine.img"), &sysroot, "12G");
     let sys = sysroot.to_str().expect("utf-8").to_owned();
     let on_env = |vars: &[(&str, &str)], args: &[&str]| {
         let mut all: Vec<&str> = vec!["--sysroot", &sys];
@@ -524,6 +529,214 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
     assert_eq!(st["deployments"][0]["txn"], 18, "{st}");
     assert!(path(&st["deployments"][0]).join("usr/sbin/nvme").exists());
     on(&["txn", "verify"]).ok();
+
+    let faults = PullFaults {
+        env: &env,
+        sysroot: &sysroot,
+        disk: &disk,
+        published: &published,
+        keyring: &keyring,
+    };
+    faults.a_failed_pull_changes_nothing_and_the_next_one_resumes(&on, &publish);
+}
+
+/// What the pull faults act on: the build host, the machine, its disk and the published
+/// repository with the publisher's keyring.
+struct PullFaults<'a> {
+    env: &'a Env,
+    sysroot: &'a Path,
+    disk: &'a LoopFs,
+    published: &'a Path,
+    keyring: &'a str,
+}
+
+/// The objects in the repository's staging directories, where libostree keeps what a pull
+/// wrote until the pull completes, as `CHECKSUM.KIND` (`file`, `dirtree`, `commit`, ...).
+fn staged_objects(repo: &Path) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for stage in std::fs::read_dir(repo.join("tmp"))
+        .expect("repo/tmp")
+        .flatten()
+    {
+        if !stage.file_name().to_string_lossy().starts_with("staging-") {
+            continue;
+        }
+        for sub in std::fs::read_dir(stage.path()).expect("staging").flatten() {
+            let prefix = sub.file_name().to_string_lossy().into_owned();
+            if prefix.len() != 2 || !sub.path().is_dir() {
+                continue;
+            }
+            for obj in std::fs::read_dir(sub.path()).expect("objects").flatten() {
+                let name = obj.file_name().to_string_lossy().into_owned();
+                out.insert(format!("{prefix}{name}"));
+            }
+        }
+    }
+    out
+}
+
+/// The objects a server's log shows requested (`GET`) or sent whole (`SENT`), named as in
+/// [`staged_objects`] (an archive repository's `.filez` is a bare one's `.file`).
+fn objects_in_log(log: &Path, verb: &str) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.strip_prefix(&format!("{verb} /objects/")))
+        .map(|rest| {
+            let path = rest.split(' ').next().unwrap_or("").replace('/', "");
+            path.strip_suffix(".filez")
+                .map_or(path.clone(), |c| format!("{c}.file"))
+        })
+        .collect()
+}
+
+impl PullFaults<'_> {
+    /// Issue #19's pull faults, offline: a full disk during the pull, then the server killed
+    /// in the middle of one. Each is a clear error with nothing changed (the journal, the
+    /// deployments and the boot entries as they were, `txn verify` passes); the upgrade after
+    /// them succeeds and resumes: libostree keeps the objects the killed pull wrote in the
+    /// repository's staging directory and does not fetch them again. (A pull stopped for lack
+    /// of space is different: libostree removes its staging directory to give the space back,
+    /// so the disk comes first here.)
+    fn a_failed_pull_changes_nothing_and_the_next_one_resumes(
+        &self,
+        on: &dyn Fn(&[&str]) -> Run,
+        publish: &dyn Fn() -> serde_json::Value,
+    ) {
+        let env = self.env;
+        // The build host publishes twice (hello, then a sysctl key) while the machine pulls
+        // neither: the second publish's static delta starts at the first, which the machine
+        // does not have, so it pulls object by object, as a machine that missed a publish
+        // does. (A machine that has the delta's start pulls the delta: a server killed during
+        // a delta part makes the next pull fetch that part again and skip the parts already
+        // applied.)
+        env.run(&["txn", "install", "hello"]).ok();
+        publish();
+        env.run(&["txn", "sysctl", "--set", "net.core.somaxconn=512"])
+            .ok();
+        let p = publish();
+        let target = p["variants"][0]["commit"]
+            .as_str()
+            .expect("commit")
+            .to_owned();
+        let entries = self.sysroot.join("boot/loader/entries");
+        let repo = self.sysroot.join("ostree/repo");
+        let now = || {
+            (
+                on(&["--json", "txn", "log"]).ok().json(),
+                on(&["--json", "status"]).ok().json(),
+                files_in(&entries),
+            )
+        };
+        let before = now();
+        let unchanged = |what: &str| {
+            let now = now();
+            assert_eq!(now.0, before.0, "{what}: the journal is unchanged");
+            assert_eq!(now.1, before.1, "{what}: the deployments are unchanged");
+            assert_eq!(now.2, before.2, "{what}: the boot entries are unchanged");
+            on(&["txn", "verify"]).ok();
+        };
+
+        // 1. The machine's disk is full: ostree keeps a reserve of 3 % free
+        //    (`min-free-space-percent`) and stops the pull at its first file.
+        let first_log = env.dir.path().join("pull-full.log");
+        let server = HttpServer::start(self.published, "", &first_log);
+        let port = server.port;
+        on(&[
+            "remote",
+            "add",
+            "web",
+            &format!("http://127.0.0.1:{port}"),
+            "--sign-key",
+            self.keyring,
+        ])
+        .ok();
+        let (total, avail, block) = self.disk.blocks();
+        let reserve = total * 3 / 100;
+        let filler = self.sysroot.join("filler");
+        let fill = avail.saturating_sub(reserve / 2) * block;
+        let out = Command::new("fallocate")
+            .args(["-l", &fill.to_string()])
+            .arg(&filler)
+            .output()
+            .expect("fallocate");
+        assert!(out.status.success(), "{out:?}");
+        let e = on(&["--json", "upgrade", "--remote", "web"])
+            .fails("no_space")
+            .json();
+        let message = e["error"]["message"].as_str().unwrap_or("");
+        assert!(
+            message.contains("could not pull") && message.contains(&target[..12]),
+            "{e}"
+        );
+        let hint = e["error"]["hint"].as_str().unwrap_or("");
+        assert!(hint.contains("free space"), "{e}");
+        assert!(
+            !objects_in_log(&first_log, "GET").is_empty(),
+            "the pull had begun: {}",
+            std::fs::read_to_string(&first_log).unwrap_or_default()
+        );
+        unchanged("a full disk");
+        std::fs::remove_file(&filler).expect("remove the filler");
+        drop(server);
+
+        // 2. The server dies after sending 8 objects whole, cutting the 9th.
+        let dying_log = env.dir.path().join("pull-dying.log");
+        let server = HttpServer::dying(self.published, &dying_log, port, 8, "/objects/");
+        let e = on(&["--json", "upgrade", "--remote", "web"])
+            .fails("fetch")
+            .json();
+        let message = e["error"]["message"].as_str().unwrap_or("");
+        assert!(
+            message.contains("could not pull") && message.contains(&target[..12]),
+            "{e}"
+        );
+        let hint = e["error"]["hint"].as_str().unwrap_or("");
+        assert!(hint.contains("resumes"), "{e}");
+        let log = std::fs::read_to_string(&dying_log).expect("the server's log");
+        assert!(log.contains("DIED /objects/"), "{log}");
+        assert_eq!(objects_in_log(&dying_log, "SENT").len(), 8, "{log}");
+        unchanged("a server killed mid-pull");
+        let kept = staged_objects(&repo);
+        assert!(
+            !kept.is_empty(),
+            "the objects written before the server died are kept in the staging directory"
+        );
+        drop(server);
+
+        // 3. The server is back on the same port: the upgrade succeeds, and no object kept
+        //    from the killed pull is fetched again. (The commit's detached metadata, its
+        //    signatures, is: libostree reads it afresh on every pull, to verify.)
+        let back_log = env.dir.path().join("pull-back.log");
+        let _server = HttpServer::on_port(self.published, &back_log, port);
+        let u = on(&["--json", "upgrade", "--remote", "web"]).ok().json();
+        assert_eq!(
+            (&u["commit"], &u["origin"]["txn"]),
+            (&target.as_str().into(), &19.into()),
+            "{u}"
+        );
+        let fetched = objects_in_log(&back_log, "GET");
+        let again: Vec<&String> = fetched
+            .iter()
+            .filter(|o| kept.contains(*o) && !o.ends_with(".commitmeta"))
+            .collect();
+        assert!(
+            kept.iter().any(|o| o.ends_with(".commit")),
+            "the killed pull had written the commit: {kept:?}"
+        );
+        assert!(
+            again.is_empty(),
+            "objects the killed pull wrote were fetched again: {again:?}"
+        );
+        assert!(!fetched.is_empty(), "the rest was fetched object by object");
+        let st = on(&["--json", "status"]).ok().json();
+        let top = PathBuf::from(st["deployments"][0]["path"].as_str().expect("path"));
+        assert!(top.join("usr/bin/hello").exists(), "the new base: {st}");
+        assert!(top.join("usr/bin/jq").exists(), "the machine's own jq");
+        let c = on(&["--json", "upgrade", "--check", "--remote", "web"]);
+        assert_eq!(c.code, 77, "{c:?}");
+        on(&["txn", "verify"]).ok();
+    }
 }
 
 /// `/boot` of `sysroot` replaced, for the guard's life, by a tmpfs holding the same files with
