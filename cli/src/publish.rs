@@ -197,8 +197,9 @@ pub(crate) fn upgrade(root: &Path, o: &crate::args::UpgradeArgs, g: &Global) -> 
         return Ok(());
     }
     let check = session.upgrade_check(o.remote.as_deref(), &reporter)?;
-    if check.up_to_date && !o.check && !o.preview && !session.pending_layers().is_empty() {
-        // An upgrade interrupted after its origin left the machine's own packages out.
+    let pending = !session.pending_layers().is_empty() || session.pending_profile();
+    if check.up_to_date && !o.check && !o.preview && pending {
+        // An upgrade interrupted after its origin left the machine's own layers out.
         let done = session.upgrade(check, false, false, &reporter)?;
         return render_upgraded(&done, g);
     }

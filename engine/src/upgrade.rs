@@ -509,21 +509,50 @@ impl Session {
             .collect()
     }
 
-    /// Re-applies [`Session::pending_layers`] on the current origin (an upgrade interrupted
-    /// after recording its origin): an install, recorded and deployed.
+    /// The profile the machine had just before its last record, when that record is an
+    /// `origin` (an upgrade recorded it and nothing is built on it yet).
+    fn profile_before_origin(&self) -> Option<journal::Profile> {
+        let (last, before) = self.journal.records().split_last()?;
+        if !matches!(last.request, Request::Origin { .. }) {
+            return None;
+        }
+        let prev = before.iter().rev().find(|r| r.variant == last.variant)?;
+        Some(prev.state.profile.clone())
+    }
+
+    /// Whether an upgrade interrupted after its origin left out some of the machine's own
+    /// profile settings ([`layered_profile`]) that were in force before it.
+    pub fn pending_profile(&self) -> bool {
+        let (Some(before), Some(last)) = (self.profile_before_origin(), self.journal.last()) else {
+            return false;
+        };
+        !self
+            .profile_changes(&before, &last.state.profile)
+            .is_empty()
+    }
+
+    /// Re-applies what an upgrade interrupted after recording its origin left out: the
+    /// machine's own packages ([`Session::pending_layers`], one install) and then its profile
+    /// settings ([`Session::pending_profile`], one transaction per kind), each recorded and
+    /// deployed. Returns the last transaction made.
     pub fn resume_layers(&mut self, obs: &dyn Observer) -> Result<Option<Box<Committed>>> {
         let pending = self.pending_layers();
         let Some(variant) = self.journal.last().map(|r| r.variant.clone()) else {
             return Ok(None);
         };
-        if pending.is_empty() {
+        let Some(before) = self.profile_before_origin() else {
             return Ok(None);
+        };
+        let mut last = None;
+        if !pending.is_empty() {
+            obs.note(&format!(
+                "re-applying this machine's own packages, which an interrupted upgrade left out: {}",
+                pending.join(", ")
+            ));
+            last = self.reapply_packages(&variant, pending, obs)?;
         }
-        obs.note(&format!(
-            "re-applying this machine's own packages, which an interrupted upgrade left out: {}",
-            pending.join(", ")
-        ));
-        self.reapply_packages(&variant, pending, obs)
+        let profile = self.reapply_profile(&variant, &before, obs)?;
+        Ok(profile.into_iter().last().map(Box::new).or(last))
     }
 
     /// Installs the machine's own `packages` again on `variant`'s head (without Recommends, as
@@ -648,6 +677,24 @@ impl Session {
         before: &journal::Profile,
         obs: &dyn Observer,
     ) -> Result<Vec<Committed>> {
+        let now = match self.journal.last() {
+            Some(r) => r.state.profile.clone(),
+            None => return Ok(Vec::new()),
+        };
+        let mut done = Vec::new();
+        for change in self.profile_changes(before, &now) {
+            let reason = "re-apply the machine's profile settings after an upgrade";
+            if let Some(c) = self.reapply(variant, change, reason, obs)? {
+                obs.note("re-applied this machine's own profile settings on the new base");
+                done.push(*c);
+            }
+        }
+        Ok(done)
+    }
+
+    /// The machine's own profile changes that were in force in `before` and that `now` lacks:
+    /// one change per kind.
+    fn profile_changes(&self, before: &journal::Profile, now: &journal::Profile) -> Vec<Change> {
         let mut layer = layered_profile(self.journal.records());
         layer.kargs_append.retain(|k| before.kargs.contains(k));
         layer.kargs_delete.retain(|k| !before.kargs.contains(k));
@@ -659,6 +706,16 @@ impl Session {
         };
         layer.sysctl = in_force(&layer.sysctl, &before.sysctl);
         layer.initramfs = in_force(&layer.initramfs, &before.initramfs);
+        // What `now` already has needs nothing.
+        layer.kargs_append.retain(|k| !now.kargs.contains(k));
+        layer.kargs_delete.retain(|k| now.kargs.contains(k));
+        let missing = |set: BTreeMap<String, String>, map: &BTreeMap<String, String>| {
+            set.into_iter()
+                .filter(|(k, v)| map.get(k).map_or(!v.is_empty(), |x| x != v))
+                .collect::<BTreeMap<_, _>>()
+        };
+        layer.sysctl = missing(layer.sysctl, &now.sysctl);
+        layer.initramfs = missing(layer.initramfs, &now.initramfs);
         let mut changes = Vec::new();
         if !layer.kargs_append.is_empty() || !layer.kargs_delete.is_empty() {
             changes.push(Change::Kargs {
@@ -674,15 +731,7 @@ impl Session {
                 set: layer.initramfs,
             });
         }
-        let mut done = Vec::new();
-        for change in changes {
-            let reason = "re-apply the machine's profile settings after an upgrade";
-            if let Some(c) = self.reapply(variant, change, reason, obs)? {
-                obs.note("re-applied this machine's own profile settings on the new base");
-                done.push(*c);
-            }
-        }
-        Ok(done)
+        changes
     }
 }
 

@@ -538,6 +538,47 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
         keyring: &keyring,
     };
     faults.a_failed_pull_changes_nothing_and_the_next_one_resumes(&on, &publish);
+
+    // An upgrade killed right after recording its origin, on a machine with its own packages
+    // and profile settings: the next `upgrade` re-applies both, the settings too.
+    env.run(&["txn", "sysctl", "--set", "net.core.somaxconn=1024"])
+        .ok();
+    publish();
+    let killed = on_env(
+        &[("PARTICLE_CRASH_AT", "appended")],
+        &["upgrade", "--remote", "origin"],
+    );
+    assert_ne!(killed.code, 0, "{killed:?}");
+    let origin_seq = on(&["--json", "txn", "log"]).ok().json()["transactions"]
+        .as_array()
+        .and_then(|t| t.last().cloned())
+        .expect("the origin")["seq"]
+        .as_u64()
+        .expect("seq");
+    on(&["upgrade", "--remote", "origin"]).ok();
+    let log = on(&["--json", "txn", "log"]).ok().json();
+    let after: Vec<String> = log["transactions"]
+        .as_array()
+        .expect("transactions")
+        .iter()
+        .filter(|t| t["seq"].as_u64().unwrap_or(0) > origin_seq)
+        .map(|t| t["kind"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(after, ["install", "kargs", "sysctl"], "{log}");
+    let st = on(&["--json", "status"]).ok().json();
+    let top = path(&st["deployments"][0]);
+    let conf = files_in(&top.join("usr/lib/sysctl.d"));
+    assert!(
+        conf.contains("vm.swappiness = 7") && conf.contains("net.core.somaxconn = 1024"),
+        "{conf}"
+    );
+    assert!(top.join("usr/bin/jq").exists());
+    let entries = files_in(&sysroot.join("boot/loader/entries"));
+    assert!(entries.contains("particle.machine=1"), "{entries}");
+    // Nothing is left to re-apply: the next upgrade finds the machine up to date.
+    let c = on(&["upgrade", "--check", "--remote", "origin"]);
+    assert_eq!(c.code, 77, "{c:?}");
+    on(&["txn", "verify"]).ok();
 }
 
 /// What the pull faults act on: the build host, the machine, its disk and the published
