@@ -477,3 +477,23 @@ pub(crate) fn name_versions(list: &serde_json::Value) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// Runs `program` with `args`, its output captured.
+pub(crate) fn program_output(program: &str, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {program}: {e}"))
+}
+
+/// Runs `program`, which must succeed; its stdout.
+#[track_caller]
+pub(crate) fn ok(program: &str, args: &[&str]) -> String {
+    let out = program_output(program, args);
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -8,7 +8,6 @@
 use crate::common::*;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 /// `ostree admin` freezes and thaws the file system of `SYSROOT/boot` to flush it (FIFREEZE);
 /// the temporary sysroot is on the machine's root file system, which a test must not freeze.
@@ -16,24 +15,6 @@ const NO_FREEZE: (&str, &str) = ("OSTREE_SYSROOT_OPTS", "skip-sync");
 /// `ostree admin deploy` marks each deployment's root immutable (`chattr +i`), which would make
 /// the temporary directory impossible to remove; ostree's own tests turn that off like this.
 const MUTABLE: (&str, &str) = ("OSTREE_SYSROOT_DEBUG", "mutable-deployments");
-
-fn cmd(program: &str, args: &[&str]) -> std::process::Output {
-    Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("run {program}: {e}"))
-}
-
-#[track_caller]
-fn ok(program: &str, args: &[&str]) -> String {
-    let out = cmd(program, args);
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// Every file under `dir` (relative path → bytes; directories as empty entries).
 fn tree_bytes(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -191,7 +172,7 @@ fn deploy_export_and_delta_with_the_real_kernel() {
         .last()
         .expect("path column")
         .to_owned();
-    let img = cmd(
+    let img = program_output(
         "ostree",
         &[&format!("--repo={state_repo}"), "cat", &c2, &img_path],
     );
@@ -416,7 +397,9 @@ fn deploy_export_and_delta_with_the_real_kernel() {
     let fresh_flag = format!("--repo={}", fresh.display());
     ok("ostree", &[&fresh_flag, "init", "--mode=bare-user"]);
     ok("ostree", &[&fresh_flag, "pull-local", state_repo, &c2]);
-    assert!(!cmd("ostree", &[&fresh_flag, "show", &c3]).status.success());
+    assert!(!program_output("ostree", &[&fresh_flag, "show", &c3])
+        .status
+        .success());
     ok(
         "ostree",
         &[
@@ -434,7 +417,7 @@ fn deploy_export_and_delta_with_the_real_kernel() {
     // Built on the previous commit: a kernel-argument change left the initramfs alone; an
     // initramfs-tools setting rebuilds it with the new setting (zstd's magic, not gzip's).
     let initramfs_of = |commit: &str| {
-        cmd(
+        program_output(
             "ostree",
             &[&format!("--repo={state_repo}"), "cat", commit, &img_path],
         )

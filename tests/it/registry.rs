@@ -86,24 +86,6 @@ impl Drop for Registry {
     }
 }
 
-fn run(program: &str, args: &[&str]) -> std::process::Output {
-    Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("run {program}: {e}"))
-}
-
-#[track_caller]
-fn ok(program: &str, args: &[&str]) -> String {
-    let out = run(program, args);
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
@@ -189,7 +171,7 @@ fn openssl_verifies(dir: &Path, public_key: &Path, payload: &[u8], signature: &[
     let (p, s) = (dir.join("payload"), dir.join("signature"));
     std::fs::write(&p, payload).expect("write");
     std::fs::write(&s, signature).expect("write");
-    run(
+    program_output(
         "openssl",
         &[
             "dgst",
@@ -403,7 +385,7 @@ fn push_signs_and_pull_accepts_only_what_the_policy_accepts() {
     let pull = |policy: &Path, reference: &str| {
         let out = dir.join(format!("pulled-{}", reference.len()));
         let _ = std::fs::remove_dir_all(&out);
-        run(
+        program_output(
             "skopeo",
             &[
                 "--policy",
