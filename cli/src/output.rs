@@ -46,6 +46,18 @@ pub(crate) fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     }
 }
 
+/// Runs `write` on standard output (buffered); a reader that stops early is not an error.
+pub(crate) fn write_out(
+    write: impl FnOnce(&mut dyn std::io::Write) -> engine::Result<std::io::Result<()>>,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match write(&mut out)?.and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
 /// Left-aligned columns, for tables.
 pub(crate) fn table(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);

@@ -284,14 +284,10 @@ pub(crate) fn variant_create(root: &Path, o: &TxnOpts, from: Option<&str>) -> an
 /// `txn log`.
 pub(crate) fn log(root: &Path, filter: journal::LogFilter, json: bool) -> anyhow::Result<()> {
     let ctx = Session::read(root)?;
-    let entries = ctx.log(&filter)?;
     if json {
-        let variant = filter.variant.as_deref().unwrap_or("base");
-        return print_json(&engine::history::LogJson {
-            variant,
-            entries: &entries,
-        });
+        return crate::output::write_out(|out| ctx.write_log_json(&filter, out));
     }
+    let entries = ctx.log(&filter)?;
     let mut rows = vec![vec![
         "SEQ".into(),
         "ID".into(),

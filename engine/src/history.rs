@@ -395,67 +395,160 @@ pub fn diff_json(d: &journal::Diff) -> serde_json::Value {
     })
 }
 
-/// `txn log --json`: `{"transactions": [...], "variant"}`, each entry the record's summary and
-/// its change set as [`diff_json`] prints it. Serialized straight from the entries (no JSON tree
-/// is built), so printing a long history costs what writing it does.
-pub struct LogJson<'a> {
-    pub variant: &'a str,
-    pub entries: &'a [journal::LogEntry<'a>],
-}
-
-impl serde::Serialize for LogJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(2))?;
-        let entries: Vec<EntryJson<'_>> = self.entries.iter().map(EntryJson).collect();
-        m.serialize_entry("transactions", &entries)?;
-        m.serialize_entry("variant", self.variant)?;
-        m.end()
+impl Session {
+    /// `txn log --json`: `{"transactions": [...], "variant"}` written to `out`, one transaction
+    /// per line (so `tail`, `head` and `grep` see whole transactions), each the record's summary
+    /// and its change set as [`diff_json`] prints it. Entries are written as they are read
+    /// ([`journal::History::log_lines`]): printing a long history allocates nothing per entry.
+    /// The outer `Result` is the query's, the inner one the writer's.
+    pub fn write_log_json(
+        &self,
+        filter: &journal::LogFilter,
+        out: &mut dyn std::io::Write,
+    ) -> Result<std::io::Result<()>> {
+        let variant = filter.variant.as_deref().unwrap_or("base");
+        let empty = match &filter.variant {
+            Some(v) if self.history().head(v).is_none() => {
+                self.check_variant_known(v)?;
+                true
+            }
+            _ => false,
+        };
+        let mut buf = Vec::with_capacity(1 << 16);
+        buf.extend_from_slice(b"{\"transactions\":[");
+        let mut first = true;
+        let mut line = |l: journal::LogLine<'_>| -> std::io::Result<()> {
+            buf.extend_from_slice(if first { b"\n" } else { b",\n" });
+            first = false;
+            write_line(&mut buf, &l);
+            if buf.len() >= 1 << 15 {
+                out.write_all(&buf)?;
+                buf.clear();
+            }
+            Ok(())
+        };
+        let lines = match empty {
+            true => Ok(()),
+            false => self
+                .history()
+                .log_lines(filter, &mut line)
+                .map_err(query_err)?,
+        };
+        buf.extend_from_slice(b"\n],\"variant\":");
+        json_str(&mut buf, &[variant]);
+        buf.extend_from_slice(b"}\n");
+        Ok(lines.and_then(|()| out.write_all(&buf)))
     }
 }
 
-/// One entry of [`LogJson`], keys in the order a JSON object of them sorts to.
-struct EntryJson<'a>(&'a journal::LogEntry<'a>);
-
-impl serde::Serialize for EntryJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let (e, d) = (self.0, &self.0.changes);
-        let empty = Vec::<()>::new();
-        let mut m = s.serialize_map(Some(14))?;
-        m.serialize_entry("actor", &e.actor.to_string())?;
-        m.serialize_entry("added", &d.added.iter().map(Pkg::of).collect::<Vec<_>>())?;
-        let base = e.base.map(|b| Base {
-            seq: b.seq,
-            txn: b.txn.to_hex(),
-            variant: &b.variant,
+/// Writes one transaction of `txn log --json` to `buf` as one line of compact JSON, keys in the
+/// order a JSON object of them sorts to: exactly what serde_json writes for the same document
+/// (`tests/it/txn.rs` compares), written by hand because this is the one document that grows
+/// with the history.
+fn write_line(buf: &mut Vec<u8>, l: &journal::LogLine<'_>) {
+    let settings = l.settings();
+    buf.extend_from_slice(b"{\"actor\":");
+    json_str(buf, &[l.user, "@", l.host]);
+    buf.extend_from_slice(b",\"added\":");
+    packages(buf, l.added());
+    buf.extend_from_slice(b",\"base\":");
+    match l.base {
+        None => buf.extend_from_slice(b"null"),
+        Some(b) => {
+            buf.extend_from_slice(b"{\"seq\":");
+            buf.extend_from_slice(itoa::Buffer::new().format(b.seq).as_bytes());
+            buf.extend_from_slice(b",\"txn\":\"");
+            buf.extend_from_slice(&b.txn.hex_digits());
+            buf.extend_from_slice(b"\",\"variant\":");
+            json_str(buf, &[b.variant]);
+            buf.push(b'}');
+        }
+    }
+    buf.extend_from_slice(b",\"changed\":[");
+    for (i, c) in l.changed().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(b"{\"arch\":");
+        json_str(buf, &[c.arch]);
+        buf.extend_from_slice(match c.direction {
+            journal::query::Direction::Upgrade => b",\"direction\":\"upgrade\",\"from\":",
+            journal::query::Direction::Downgrade => b",\"direction\":\"downgrade\",\"from\":",
+            journal::query::Direction::Rebuild => b",\"direction\":\"rebuild\",\"from\":",
         });
-        m.serialize_entry("base", &base)?;
-        m.serialize_entry(
-            "changed",
-            &d.changed.iter().map(Chg::of).collect::<Vec<_>>(),
-        )?;
-        m.serialize_entry("commit", &e.commit.to_hex())?;
-        m.serialize_entry("id", &e.id.to_hex())?;
-        match d.indices.is_empty() {
-            true => m.serialize_entry("indices", &empty)?,
-            false => m.serialize_entry("indices", &serde_json::to_value(&d.indices).ok())?,
-        }
-        m.serialize_entry("kind", e.kind)?;
-        match d.profile.is_empty() {
-            true => m.serialize_entry("profile", &empty)?,
-            false => m.serialize_entry("profile", &serde_json::to_value(&d.profile).ok())?,
-        }
-        m.serialize_entry("reason", e.reason)?;
-        m.serialize_entry(
-            "removed",
-            &d.removed.iter().map(Pkg::of).collect::<Vec<_>>(),
-        )?;
-        m.serialize_entry("seq", &e.seq)?;
-        m.serialize_entry("time", &e.time)?;
-        m.serialize_entry("variant", e.variant)?;
-        m.end()
+        json_str(buf, &[c.from]);
+        buf.extend_from_slice(b",\"name\":");
+        json_str(buf, &[c.name]);
+        buf.extend_from_slice(b",\"to\":");
+        json_str(buf, &[c.to]);
+        buf.push(b'}');
     }
+    buf.extend_from_slice(b"],\"commit\":\"");
+    buf.extend_from_slice(&l.commit.hex_digits());
+    buf.extend_from_slice(b"\",\"id\":\"");
+    buf.extend_from_slice(&l.id.hex_digits());
+    buf.extend_from_slice(b"\",\"indices\":");
+    match settings.as_deref().filter(|d| !d.indices.is_empty()) {
+        None => buf.extend_from_slice(b"[]"),
+        Some(d) => json_value(buf, &d.indices),
+    }
+    buf.extend_from_slice(b",\"kind\":");
+    json_str(buf, &[l.kind]);
+    buf.extend_from_slice(b",\"profile\":");
+    match settings.as_deref().filter(|d| !d.profile.is_empty()) {
+        None => buf.extend_from_slice(b"[]"),
+        Some(d) => json_value(buf, &d.profile),
+    }
+    buf.extend_from_slice(b",\"reason\":");
+    json_str(buf, &[l.reason]);
+    buf.extend_from_slice(b",\"removed\":");
+    packages(buf, l.removed());
+    buf.extend_from_slice(b",\"seq\":");
+    buf.extend_from_slice(itoa::Buffer::new().format(l.seq).as_bytes());
+    buf.extend_from_slice(b",\"time\":");
+    buf.extend_from_slice(itoa::Buffer::new().format(l.time).as_bytes());
+    buf.extend_from_slice(b",\"variant\":");
+    json_str(buf, &[l.variant]);
+    buf.push(b'}');
+}
+
+/// `[{"arch", "name", "version"}, ...]`.
+fn packages<'a>(buf: &mut Vec<u8>, list: impl Iterator<Item = journal::PackageRef<'a>>) {
+    buf.push(b'[');
+    for (i, p) in list.enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(b"{\"arch\":");
+        json_str(buf, &[p.arch]);
+        buf.extend_from_slice(b",\"name\":");
+        json_str(buf, &[p.name]);
+        buf.extend_from_slice(b",\"version\":");
+        json_str(buf, &[p.version]);
+        buf.push(b'}');
+    }
+    buf.push(b']');
+}
+
+/// The JSON string of `parts` joined: copied as they are unless a character needs escaping
+/// (then serde_json escapes it, as it would have).
+fn json_str(buf: &mut Vec<u8>, parts: &[&str]) {
+    let plain = |s: &str| s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+    if parts.iter().all(|s| plain(s)) {
+        buf.push(b'"');
+        for s in parts {
+            buf.extend_from_slice(s.as_bytes());
+        }
+        buf.push(b'"');
+    } else {
+        json_value(buf, &parts.concat());
+    }
+}
+
+/// `value` as serde_json writes it in a JSON object (maps with sorted keys).
+fn json_value(buf: &mut Vec<u8>, value: &impl serde::Serialize) {
+    let value = serde_json::to_value(value).unwrap_or_default();
+    serde_json::to_writer(buf, &value).expect("writing JSON to memory cannot fail");
 }
 
 #[derive(serde::Serialize)]
@@ -494,11 +587,4 @@ impl<'a> Chg<'a> {
             to: &c.to,
         }
     }
-}
-
-#[derive(serde::Serialize)]
-struct Base<'a> {
-    seq: u64,
-    txn: String,
-    variant: &'a str,
 }

@@ -308,7 +308,11 @@ pub fn replay_from(
 
 /// Fetches every `.deb` the records' states name that the store lacks, from the pinned
 /// sources, each the one with the recorded name, version, architecture and SHA256.
-fn fetch_recorded(st: &store::Store, records: &[Record], obs: &dyn crate::Observer) -> Result<()> {
+fn fetch_recorded(
+    st: &store::Store,
+    records: journal::Records<'_>,
+    obs: &dyn crate::Observer,
+) -> Result<()> {
     let pinned = crate::pinned::Pinned::load_packages(st)?;
     let view = pinned.view()?;
     let mut seen = std::collections::BTreeSet::new();

@@ -640,7 +640,7 @@ pub struct ProfileLayer {
 }
 
 /// The [`ProfileLayer`] of a machine's records (later changes win).
-pub fn layered_profile(records: &[Record]) -> ProfileLayer {
+pub fn layered_profile<'a>(records: impl IntoIterator<Item = &'a Record>) -> ProfileLayer {
     let mut out = ProfileLayer::default();
     for r in records {
         match &r.request {
@@ -737,7 +737,7 @@ impl Session {
 
 /// The packages a machine's own transactions installed and did not remove later, in the order
 /// first installed.
-pub fn layered_packages(records: &[Record]) -> Vec<String> {
+pub fn layered_packages<'a>(records: impl IntoIterator<Item = &'a Record>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for r in records {
         match &r.request {

@@ -11,7 +11,8 @@ use crate::model::{
     Actor, Change, CommitId, NewRecord, PackageEntry, PackageSpec, Profile, Provenance, Record,
     RecordState, Request, State, StoredDiff, TxnId, Value,
 };
-use crate::query::{Changed, Diff, Direction, IndexChange, ProfileChange};
+use crate::query::{Changed, Diff, Direction, IndexChange, ProfileChange, VariantIndex};
+use crate::table::RecordTable;
 
 /// The file header: magic, format version, flags.
 pub(crate) const FILE_MAGIC: [u8; 8] = *b"PTCLJRNL";
@@ -465,6 +466,7 @@ pub(crate) fn encode_frame(body: &[u8], id: &TxnId) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
+#[derive(Clone)]
 struct Dec<'a> {
     buf: &'a [u8],
     at: usize,
@@ -675,11 +677,7 @@ impl<'a> Dec<'a> {
                 let (name, arch) = (d.str()?, d.str()?);
                 let (from, from_sha256) = (d.str()?, d.sha()?);
                 let (to, to_sha256) = (d.str()?, d.sha()?);
-                let direction = match store::compare_versions(&from, &to) {
-                    std::cmp::Ordering::Less => Direction::Upgrade,
-                    std::cmp::Ordering::Greater => Direction::Downgrade,
-                    std::cmp::Ordering::Equal => Direction::Rebuild,
-                };
+                let direction = Direction::of(&from, &to);
                 Ok(Changed {
                     name,
                     arch,
@@ -778,6 +776,40 @@ impl<'a> Dec<'a> {
         }
         Ok(())
     }
+    /// Checks a whole state as [`Self::state`] reads it, without building it.
+    fn skip_state(&mut self) -> Result<(), DecodeError> {
+        self.skip_sorted(36, "index source name", |d| {
+            let k = d.str_ref()?;
+            d.take(32)?;
+            Ok(k)
+        })?;
+        self.skip_packages("package (name, arch)")?;
+        for _ in 0..self.count(4)? {
+            self.str_ref()?;
+        }
+        for what in ["initramfs key", "sysctl key"] {
+            self.skip_sorted(8, what, |d| {
+                let k = d.str_ref()?;
+                d.str_ref()?;
+                Ok(k)
+            })?;
+        }
+        self.skip_value(0)
+    }
+    fn skip_package(&mut self) -> Result<(), DecodeError> {
+        self.str_ref()?;
+        self.str_ref()?;
+        self.str_ref()?;
+        self.take(32).map(|_| ())
+    }
+    fn skip_changed(&mut self) -> Result<(), DecodeError> {
+        self.str_ref()?;
+        self.str_ref()?;
+        self.str_ref()?;
+        self.take(32)?;
+        self.str_ref()?;
+        self.take(32).map(|_| ())
+    }
     fn skip_packages(&mut self, what: &'static str) -> Result<(), DecodeError> {
         self.skip_sorted(44, what, |d| {
             let name = d.str_ref()?;
@@ -853,6 +885,56 @@ impl<'a> Dec<'a> {
             Ok(k)
         })
     }
+    /// Checks a request as [`Self::request`] reads it, without building it.
+    fn skip_request(&mut self) -> Result<(), DecodeError> {
+        let at = self.at;
+        let strs = |d: &mut Self| -> Result<(), DecodeError> {
+            for _ in 0..d.count(4)? {
+                d.str_ref()?;
+            }
+            Ok(())
+        };
+        let str_map = |d: &mut Self, what| {
+            d.skip_sorted(8, what, |d| {
+                let k = d.str_ref()?;
+                d.str_ref()?;
+                Ok(k)
+            })
+        };
+        match self.u8()? {
+            1 => {
+                for _ in 0..self.count(5)? {
+                    self.str_ref()?;
+                    self.skip_opt_str()?;
+                }
+                self.bool()?;
+            }
+            2 => strs(self)?,
+            3 => {}
+            4 => {
+                self.take(8 + 32)?;
+            }
+            5 => {
+                strs(self)?;
+                strs(self)?;
+            }
+            6 => str_map(self, "initramfs request key")?,
+            7 => str_map(self, "sysctl request key")?,
+            8 => {
+                self.str_ref()?;
+            }
+            9 | 10 | 12 => {
+                self.str_ref()?;
+                self.take(8 + 32)?;
+            }
+            11 => {
+                self.str_ref()?;
+                self.str_ref()?;
+            }
+            tag => return Err(DecodeError::UnknownRequest { tag, at }),
+        }
+        Ok(())
+    }
     fn request(&mut self) -> Result<Request, DecodeError> {
         let at = self.at;
         Ok(match self.u8()? {
@@ -924,7 +1006,220 @@ impl<'a> Dec<'a> {
 /// Rejects anything that is not the canonical encoding of some record (unsorted sets, duplicate
 /// keys, trailing bytes), so `encode_record(&decode_record(b, before)?) == b` always holds.
 pub fn decode_record(body: &[u8], before: &[Record]) -> Result<Record, DecodeError> {
-    Decoded::parse(body)?.link(before)
+    Decoded::parse(body, TxnId(Blake3::of(body)))?.link(|s| {
+        let r = before.get(s as usize - 1).filter(|r| r.seq == s)?;
+        Some(r.state.clone())
+    })
+}
+
+/// Decodes a body that [`scan`] has checked, whose id is `id`, linked to the state `state_of`
+/// gives for the record it is made from.
+pub(crate) fn decode_checked(
+    body: &[u8],
+    id: TxnId,
+    state_of: impl FnOnce(u64) -> Option<RecordState>,
+) -> Result<Record, DecodeError> {
+    Decoded::parse(body, id)?.link(state_of)
+}
+
+/// A checked body version 2 change, read in place (for `txn log`, without building the
+/// record).
+pub(crate) struct ChangeBody<'a> {
+    pub(crate) time: i64,
+    pub(crate) user: &'a str,
+    pub(crate) host: &'a str,
+    pub(crate) reason: &'a str,
+    pub(crate) variant: &'a str,
+    pub(crate) kind: &'static str,
+    pub(crate) from_seq: u64,
+    /// The encoded change ([`ChangeReader`] reads it).
+    pub(crate) change: &'a [u8],
+    pub(crate) commit: CommitId,
+    /// The provenance: variant, seq, id.
+    pub(crate) base: Option<(&'a str, u64, TxnId)>,
+}
+
+/// Reads a checked body version 2 (`None`: another body version).
+pub(crate) fn read_change(body: &[u8]) -> Result<Option<ChangeBody<'_>>, DecodeError> {
+    let mut d = Dec { buf: body, at: 0 };
+    if d.u8()? != BODY_CHANGE {
+        return Ok(None);
+    }
+    d.take(32 + 8)?;
+    let time = d.i64()?;
+    let (user, host, reason, variant) = (d.str_ref()?, d.str_ref()?, d.str_ref()?, d.str_ref()?);
+    let at = d.at;
+    let kind = match d.u8()? {
+        1 => "install",
+        2 => "remove",
+        3 => "upgrade",
+        4 => "rollback",
+        5 => "kargs",
+        6 => "initramfs",
+        7 => "sysctl",
+        8 => "hardware",
+        9 => "variant-create",
+        10 => "rebase",
+        11 => "apply",
+        12 => "origin",
+        tag => return Err(DecodeError::UnknownRequest { tag, at }),
+    };
+    d.at = at;
+    d.skip_request()?;
+    let from_seq = d.u64()?;
+    let start = d.at;
+    d.skip_diff()?;
+    let change = &body[start..d.at];
+    if d.bool()? {
+        // A checkpoint: the whole state, which the log does not show.
+        d.skip_state()?;
+    }
+    let commit = CommitId(Sha256(d.bytes32()?));
+    let base = match d.bool()? {
+        true => Some((d.str_ref()?, d.u64()?, TxnId(Blake3(d.bytes32()?)))),
+        false => None,
+    };
+    Ok(Some(ChangeBody {
+        time,
+        user,
+        host,
+        reason,
+        variant,
+        kind,
+        from_seq,
+        change,
+        commit,
+        base,
+    }))
+}
+
+/// The package lists of an encoded change, read in place: removed, added, changed.
+#[derive(Clone)]
+pub(crate) struct ChangeReader<'a> {
+    pub(crate) removed: PackagesIn<'a>,
+    pub(crate) added: PackagesIn<'a>,
+    pub(crate) changed: ChangedIn<'a>,
+    /// Whether profile settings or pinned indices changed too (read with [`decode_diff`]).
+    pub(crate) more: bool,
+}
+
+impl<'a> ChangeReader<'a> {
+    /// Reads the change [`Dec::skip_diff`] has checked.
+    pub(crate) fn new(change: &'a [u8]) -> ChangeReader<'a> {
+        let mut d = Dec { buf: change, at: 0 };
+        let list = |d: &mut Dec<'a>, skip: fn(&mut Dec<'a>) -> Result<(), DecodeError>| {
+            let start = d.at;
+            let n = d.u32().expect("checked");
+            for _ in 0..n {
+                skip(d).expect("checked");
+            }
+            Dec {
+                buf: &change[start + 4..d.at],
+                at: 0,
+            }
+        };
+        let removed = PackagesIn(list(&mut d, Dec::skip_package));
+        let added = PackagesIn(list(&mut d, Dec::skip_package));
+        let changed = ChangedIn(list(&mut d, Dec::skip_changed));
+        // What follows is empty exactly when it is: no kargs, two empty lists, no hardware, no
+        // indices.
+        let more = change[d.at..] != [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        ChangeReader {
+            removed,
+            added,
+            changed,
+            more,
+        }
+    }
+}
+
+/// Packages `(name, version, arch)` of an encoded list.
+#[derive(Clone)]
+pub(crate) struct PackagesIn<'a>(Dec<'a>);
+
+impl<'a> Iterator for PackagesIn<'a> {
+    type Item = (&'a str, &'a str, &'a str);
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.0.at >= self.0.buf.len() {
+            return None;
+        }
+        let d = &mut self.0;
+        let p = (d.str_ref(), d.str_ref(), d.str_ref(), d.take(32));
+        match p {
+            (Ok(name), Ok(version), Ok(arch), Ok(_)) => Some((name, version, arch)),
+            _ => unreachable!("the change was checked"),
+        }
+    }
+}
+
+/// Changed packages `(name, arch, from, to)` of an encoded list.
+#[derive(Clone)]
+pub(crate) struct ChangedIn<'a>(Dec<'a>);
+
+impl<'a> Iterator for ChangedIn<'a> {
+    type Item = (&'a str, &'a str, &'a str, &'a str);
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.0.at >= self.0.buf.len() {
+            return None;
+        }
+        let d = &mut self.0;
+        let (name, arch) = (d.str_ref(), d.str_ref());
+        let from = d.str_ref();
+        let _ = d.take(32);
+        let to = d.str_ref();
+        let _ = d.take(32);
+        match (name, arch, from, to) {
+            (Ok(n), Ok(a), Ok(f), Ok(t)) => Some((n, a, f, t)),
+            _ => unreachable!("the change was checked"),
+        }
+    }
+}
+
+/// What opening needs of a body version 2 record, read by [`check_change`] without building
+/// anything.
+pub(crate) struct ChangeHead<'a> {
+    pub(crate) variant: &'a str,
+    /// The record whose state the change applies to, if building this one needs it (not for a
+    /// checkpoint, which holds its whole state): 0 if none.
+    pub(crate) needs: u64,
+}
+
+/// Checks that `body` is a canonical body version 2 record, exactly as [`Decoded::parse`]
+/// would read it, without allocating. `Ok(None)`: body version 1, which must be decoded.
+pub(crate) fn check_change(body: &[u8]) -> Result<Option<ChangeHead<'_>>, DecodeError> {
+    let mut d = Dec { buf: body, at: 0 };
+    if d.u8()? != BODY_CHANGE {
+        return Ok(None);
+    }
+    d.take(32)?;
+    let seq = d.u64()?;
+    d.take(8)?;
+    for _ in 0..3 {
+        d.str_ref()?;
+    }
+    let variant = d.str_ref()?;
+    d.skip_request()?;
+    let from_seq = d.u64()?;
+    if from_seq >= seq {
+        return Err(DecodeError::UnknownBase { from_seq });
+    }
+    d.skip_diff()?;
+    let checkpoint = d.bool()?;
+    if checkpoint {
+        d.skip_state()?;
+    }
+    d.take(32)?;
+    if d.bool()? {
+        d.str_ref()?;
+        d.take(8 + 32)?;
+    }
+    if d.at != body.len() {
+        return Err(DecodeError::TrailingBytes {
+            extra: body.len() - d.at,
+        });
+    }
+    let needs = if checkpoint { 0 } else { from_seq };
+    Ok(Some(ChangeHead { variant, needs }))
 }
 
 /// Decodes a change [`Dec::skip_diff`] has checked.
@@ -947,7 +1242,8 @@ struct Decoded {
 }
 
 impl Decoded {
-    fn parse(body: &[u8]) -> Result<Decoded, DecodeError> {
+    /// Decodes `body`, whose BLAKE3 is `id` (the caller has checked or computed it).
+    fn parse(body: &[u8], id: TxnId) -> Result<Decoded, DecodeError> {
         let mut d = Dec { buf: body, at: 0 };
         let version = d.u8()?;
         if version != BODY_WHOLE && version != BODY_CHANGE {
@@ -993,7 +1289,7 @@ impl Decoded {
         }
         let record = Record {
             seq,
-            id: TxnId(Blake3::of(body)),
+            id,
             prev,
             time,
             actor,
@@ -1007,22 +1303,19 @@ impl Decoded {
         Ok(Decoded { record, change })
     }
 
-    /// The record, its change linked to the state of the record it was made from in `before`.
-    fn link(self, before: &[Record]) -> Result<Record, DecodeError> {
+    /// The record, its change linked to the state of the record it was made from, which
+    /// `state_of(seq)` gives. A checkpoint needs none (it holds its whole state).
+    fn link(
+        self,
+        state_of: impl FnOnce(u64) -> Option<RecordState>,
+    ) -> Result<Record, DecodeError> {
         let mut record = self.record;
         let Some((from_seq, diff, whole)) = self.change else {
             return Ok(record);
         };
-        let from = match from_seq {
-            0 => None,
-            s => Some(
-                before
-                    .get(s as usize - 1)
-                    .filter(|r| r.seq == s)
-                    .ok_or(DecodeError::UnknownBase { from_seq })?
-                    .state
-                    .clone(),
-            ),
+        let from = match (from_seq, &whole) {
+            (0, _) | (_, Some(_)) => None,
+            (s, None) => Some(state_of(s).ok_or(DecodeError::UnknownBase { from_seq })?),
         };
         let checkpoint = whole.is_some();
         let depth = match checkpoint {
@@ -1096,9 +1389,10 @@ pub enum ScanEnd {
 }
 
 /// The result of [`scan`]: the good prefix and how the file ends.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Scan {
-    pub records: Vec<Record>,
+    /// The good records, each built when first used.
+    pub records: RecordTable,
     /// Byte offset of each record's frame.
     pub offsets: Vec<u64>,
     /// Length of the good prefix in bytes (header + good frames); 0 if the file is empty.
@@ -1106,6 +1400,8 @@ pub struct Scan {
     pub end: ScanEnd,
     /// The file's format version ([`FORMAT_VERSION`] for an empty file).
     pub format: u32,
+    /// Each variant's records.
+    pub(crate) index: VariantIndex,
 }
 
 fn all_zero(b: &[u8]) -> bool {
@@ -1131,25 +1427,101 @@ fn has_unwritten_sector(file: &[u8], start: usize) -> bool {
     false
 }
 
-/// Parses a whole journal file image: header, then frames, checking framing, ids and the chain.
+/// Parses a whole journal file image: header, then frames, checking framing, ids, every body
+/// and the chain.
 ///
 /// Zero bytes after the last frame are preallocated free space. The end of the data is
 /// classified by the rules in `docs/format/journal.md`: a crash can only leave an incomplete or
 /// partly written last frame (torn: dropped), anything else is corruption.
 pub fn scan(file: &[u8]) -> Scan {
-    let mut offsets: Vec<u64> = Vec::new();
-    let format = FORMAT_VERSION;
+    scan_owned(file.to_vec())
+}
+
+/// [`scan`] of bytes the records keep: a record stored as a change is checked here and built
+/// from them when first used ([`RecordTable`]).
+pub(crate) fn scan_owned(file: Vec<u8>) -> Scan {
+    let header = scan_header(&file);
+    let (format, data_end) = match header {
+        Ok(v) => v,
+        Err(end) => {
+            return Scan {
+                records: RecordTable::default(),
+                offsets: vec![],
+                valid_len: 0,
+                end,
+                format: FORMAT_VERSION,
+                index: VariantIndex::default(),
+            }
+        }
+    };
+    if data_end == 0 {
+        return Scan {
+            records: RecordTable::default(),
+            offsets: vec![],
+            valid_len: 0,
+            end: ScanEnd::Clean,
+            format,
+            index: VariantIndex::default(),
+        };
+    }
+    let (frames, stop) = walk_frames(&file, data_end);
+    let checked = check_frames(&file, &frames, format);
+    let mut linked = Linked {
+        seen: RecordTable::default(),
+        offsets: Vec::with_capacity(frames.len()),
+        index: VariantIndex::default(),
+        prev: TxnId::GENESIS,
+    };
+    linked.seen.reserve(frames.len());
+    let mut end = None;
+    for (&(at, frame_len), checked) in frames.iter().zip(checked.into_iter().flatten()) {
+        if let Err(e) = linked.link(&file, at, frame_len, data_end, checked) {
+            end = Some(e);
+            break;
+        }
+    }
+    let valid_len = match end {
+        Some(_) => linked.offsets.len(),
+        None => frames.len(),
+    };
+    let valid_len = match valid_len {
+        0 => FILE_HEADER_LEN as u64,
+        n => {
+            let (at, len) = frames[n - 1];
+            (at + len) as u64
+        }
+    };
+    let end = end.unwrap_or(match stop {
+        Stop::Clean => ScanEnd::Clean,
+        Stop::Torn => ScanEnd::Torn {
+            offset: valid_len,
+            len: data_end as u64 - valid_len,
+        },
+        Stop::Corrupt(problem, seq) => ScanEnd::Corrupt(BadRecord {
+            position: linked.offsets.len() as u64 + 1,
+            seq,
+            offset: valid_len,
+            problem,
+        }),
+    });
+    Scan {
+        records: linked.seen.with_bytes(file),
+        offsets: linked.offsets,
+        valid_len,
+        end,
+        format,
+        index: linked.index,
+    }
+}
+
+/// The file header: the format version and the end of the data (0: an empty journal), or why
+/// the file is not one.
+fn scan_header(file: &[u8]) -> Result<(u32, usize), ScanEnd> {
     let headers = [file_header(FORMAT_VERSION_1), file_header(FORMAT_VERSION)];
     // The end of the data: everything after it is zero (free space).
     let data_end = file.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     if data_end == 0 {
-        return Scan {
-            records: vec![],
-            offsets,
-            valid_len: 0,
-            end: ScanEnd::Clean,
-            format,
-        };
+        return Ok((FORMAT_VERSION, 0));
     }
     let bad_header = || BadRecord {
         position: 0,
@@ -1161,83 +1533,76 @@ pub fn scan(file: &[u8]) -> Scan {
         file.len() >= FILE_HEADER_LEN && headers.iter().any(|h| file[..FILE_HEADER_LEN] == *h);
     if !whole_header && (data_end < FILE_HEADER_LEN || file.len() < FILE_HEADER_LEN) {
         // A crash while creating the file: a prefix of the header, then nothing or zeros.
-        let end = if headers.iter().any(|h| h.starts_with(&file[..data_end])) {
-            ScanEnd::Torn {
-                offset: 0,
-                len: data_end as u64,
-            }
-        } else {
-            ScanEnd::Corrupt(bad_header())
-        };
-        return Scan {
-            records: vec![],
-            offsets,
-            valid_len: 0,
-            end,
-            format,
-        };
+        return Err(
+            match headers.iter().any(|h| h.starts_with(&file[..data_end])) {
+                true => ScanEnd::Torn {
+                    offset: 0,
+                    len: data_end as u64,
+                },
+                false => ScanEnd::Corrupt(bad_header()),
+            },
+        );
     }
     if file[..8] != FILE_MAGIC || file[12..16] != [0; 4] {
-        return Scan {
-            records: vec![],
-            offsets,
-            valid_len: 0,
-            end: ScanEnd::Corrupt(bad_header()),
-            format,
-        };
+        return Err(ScanEnd::Corrupt(bad_header()));
     }
     let version = u32::from_le_bytes(file[8..12].try_into().expect("4 bytes"));
     if version != FORMAT_VERSION && version != FORMAT_VERSION_1 {
-        let bad = BadRecord {
+        return Err(ScanEnd::Corrupt(BadRecord {
             problem: Problem::UnsupportedVersion { version },
             ..bad_header()
-        };
-        return Scan {
-            records: vec![],
-            offsets,
-            valid_len: 0,
-            end: ScanEnd::Corrupt(bad),
-            format,
-        };
+        }));
     }
+    Ok((version, data_end))
+}
 
-    let format = version;
-    let (frames, stop) = walk_frames(file, data_end);
-    let checked = check_frames(file, &frames, format);
-    let mut records: Vec<Record> = Vec::with_capacity(frames.len());
-    for (&(at, frame_len), checked) in frames.iter().zip(checked.into_iter().flatten()) {
-        let valid_len = at as u64;
-        let position = records.len() as u64 + 1;
-        let bad = |problem, seq| BadRecord {
-            position,
-            seq,
-            offset: valid_len,
-            problem,
+/// The records linked so far by [`scan_owned`].
+struct Linked {
+    seen: RecordTable,
+    offsets: Vec<u64>,
+    index: VariantIndex,
+    /// The id of the last record linked.
+    prev: TxnId,
+}
+
+impl Linked {
+    /// Links the checked frame at `at` after the records before it: the chain, then the body.
+    /// `Err`: where the good records end.
+    fn link(
+        &mut self,
+        file: &[u8],
+        at: usize,
+        frame_len: usize,
+        data_end: usize,
+        checked: Checked<'_>,
+    ) -> Result<(), ScanEnd> {
+        let position = self.offsets.len() as u64 + 1;
+        let offset = at as u64;
+        let bad = |problem, seq| {
+            ScanEnd::Corrupt(BadRecord {
+                position,
+                seq,
+                offset,
+                problem,
+            })
         };
-        let body = &file[at + FRAME_HEADER_LEN..at + frame_len - FRAME_TRAILER_LEN];
+        let (start, stop) = (at + FRAME_HEADER_LEN, at + frame_len - FRAME_TRAILER_LEN);
+        let body = &file[start..stop];
         let seq = (body.len() >= 41)
             .then(|| u64::from_le_bytes(body[33..41].try_into().expect("8 bytes")));
-        let decoded = match checked {
+        let (id, parsed) = match checked {
             None => {
                 // Written to the end yet wrong: torn only if it is the last data and a whole
                 // sector of it never reached the disk (power loss with out-of-order writeback).
                 if data_end <= at + frame_len && has_unwritten_sector(&file[..at + frame_len], at) {
-                    let torn = ScanEnd::Torn {
-                        offset: valid_len,
+                    return Err(ScanEnd::Torn {
+                        offset,
                         len: (data_end - at) as u64,
-                    };
-                    return Scan {
-                        records,
-                        offsets,
-                        valid_len,
-                        end: torn,
-                        format,
-                    };
+                    });
                 }
-                let p = Problem::ChecksumMismatch;
-                return corrupt(records, offsets, valid_len, format, bad(p, seq));
+                return Err(bad(Problem::ChecksumMismatch, seq));
             }
-            Some(decoded) => decoded,
+            Some(c) => c,
         };
         // The chain first (seq and prev are at fixed offsets in every body version), so a
         // deleted or reordered record is named as such rather than as a change it cannot use.
@@ -1247,56 +1612,39 @@ pub fn scan(file: &[u8]) -> Scan {
                     expected: position,
                     found: seq,
                 };
-                return corrupt(records, offsets, valid_len, format, bad(p, Some(seq)));
+                return Err(bad(p, Some(seq)));
             }
-            let expected_prev = records.last().map_or(TxnId::GENESIS, |r| r.id);
-            if prev != expected_prev.0 .0 {
+            if prev != self.prev.0 .0 {
                 let p = Problem::PrevMismatch {
-                    expected: expected_prev,
+                    expected: self.prev,
                     found: TxnId(Blake3(prev.try_into().expect("32 bytes"))),
                 };
-                return corrupt(records, offsets, valid_len, format, bad(p, Some(seq)));
+                return Err(bad(p, Some(seq)));
             }
         }
-        match decoded.and_then(|d| d.link(&records)) {
-            Ok(record) => records.push(record),
-            Err(e) => {
-                let p = Problem::Undecodable {
+        let undecodable = |e: DecodeError| {
+            bad(
+                Problem::Undecodable {
                     message: e.to_string(),
-                };
-                return corrupt(records, offsets, valid_len, format, bad(p, None));
+                },
+                None,
+            )
+        };
+        match parsed.map_err(undecodable)? {
+            Parsed::Built(decoded) => {
+                // Only a whole state is built here, so nothing is looked up.
+                let record = decoded.link(|_| None).map_err(undecodable)?;
+                self.index.push(&record.variant, self.offsets.len());
+                self.seen.push(record, (start, stop));
+            }
+            Parsed::Change(head) => {
+                self.index.push(head.variant, self.offsets.len());
+                self.seen.push_unbuilt((start, stop), id, head.needs);
             }
         }
-        offsets.push(valid_len);
-    }
-    let valid_len = frames.last().map_or(FILE_HEADER_LEN, |&(at, len)| at + len) as u64;
-    match stop {
-        Stop::Clean => Scan {
-            records,
-            offsets,
-            valid_len,
-            end: ScanEnd::Clean,
-            format,
-        },
-        Stop::Torn => Scan {
-            records,
-            offsets,
-            valid_len,
-            end: ScanEnd::Torn {
-                offset: valid_len,
-                len: data_end as u64 - valid_len,
-            },
-            format,
-        },
-        Stop::Corrupt(problem, seq) => {
-            let bad = BadRecord {
-                position: records.len() as u64 + 1,
-                seq,
-                offset: valid_len,
-                problem,
-            };
-            corrupt(records, offsets, valid_len, format, bad)
-        }
+        self.prev = id;
+        self.offsets.push(offset);
+        Ok(())
     }
 }
 
@@ -1375,27 +1723,47 @@ fn walk_frames(file: &[u8], data_end: usize) -> (Vec<(usize, usize)>, Stop) {
     }
 }
 
-/// A frame's body decoded (not yet linked to the records before it), or `None` if the stored
-/// id is not the BLAKE3 of the body.
-type Checked = Option<Result<Decoded, DecodeError>>;
+/// What checking a frame found: `None` if the stored id is not the BLAKE3 of the body, else
+/// the id and the body, checked.
+type Checked<'a> = Option<(TxnId, Result<Parsed<'a>, DecodeError>)>;
 
-/// Checks every frame's id and decodes its body, on several threads for a long journal (the
-/// frames are independent until they are linked in order). The results come in consecutive
-/// parts, one per thread, in frame order (not copied into one list).
-fn check_frames(file: &[u8], frames: &[(usize, usize)], format: u32) -> Vec<Vec<Checked>> {
-    let one = |&(at, len): &(usize, usize)| {
+/// A checked body: decoded (a whole state: body version 1 or a checkpoint), or a change that is
+/// built when first used.
+enum Parsed<'a> {
+    Built(Box<Decoded>),
+    Change(ChangeHead<'a>),
+}
+
+/// Checks every frame's id and body, on several threads for a long journal (the frames are
+/// independent until they are linked in order). The results come in consecutive parts, one per
+/// thread, in frame order (not copied into one list).
+fn check_frames<'a>(
+    file: &'a [u8],
+    frames: &[(usize, usize)],
+    format: u32,
+) -> Vec<Vec<Checked<'a>>> {
+    let one = |&(at, len): &(usize, usize)| -> Checked<'a> {
         let body = &file[at + FRAME_HEADER_LEN..at + len - FRAME_TRAILER_LEN];
         let stored = &file[at + len - FRAME_TRAILER_LEN..at + len - 4];
-        if Blake3::of(body).0 != stored {
+        let id = Blake3::of(body);
+        if id.0 != stored {
             return None;
         }
-        Some(match body.first() {
-            // A version 1 file holds whole states only, so older readers can read all of it.
-            Some(&v) if v != BODY_WHOLE && format == FORMAT_VERSION_1 => {
-                Err(DecodeError::UnknownVersion(v))
-            }
-            _ => Decoded::parse(body),
-        })
+        let id = TxnId(id);
+        Some((
+            id,
+            match body.first() {
+                // A version 1 file holds whole states only, so older readers can read all of it.
+                Some(&v) if v != BODY_WHOLE && format == FORMAT_VERSION_1 => {
+                    Err(DecodeError::UnknownVersion(v))
+                }
+                _ => match check_change(body) {
+                    Ok(Some(head)) => Ok(Parsed::Change(head)),
+                    Ok(None) => Decoded::parse(body, id).map(|d| Parsed::Built(Box::new(d))),
+                    Err(e) => Err(e),
+                },
+            },
+        ))
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     if threads < 2 || frames.len() < PARALLEL_FRAMES {
@@ -1412,22 +1780,6 @@ fn check_frames(file: &[u8], frames: &[(usize, usize)], format: u32) -> Vec<Vec<
             .map(|h| h.join().expect("a frame checker panicked"))
             .collect()
     })
-}
-
-fn corrupt(
-    records: Vec<Record>,
-    offsets: Vec<u64>,
-    valid_len: u64,
-    format: u32,
-    bad: BadRecord,
-) -> Scan {
-    Scan {
-        records,
-        offsets,
-        valid_len,
-        end: ScanEnd::Corrupt(bad),
-        format,
-    }
 }
 
 #[cfg(test)]

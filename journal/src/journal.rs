@@ -13,6 +13,7 @@ use crate::model::{
 };
 use crate::query::{CheckError, History, VariantIndex};
 use crate::storage::{FileStorage, Storage};
+use crate::table::{RecordTable, Records};
 
 /// Free space is added to the file in steps of this many bytes.
 const PREALLOCATE: u64 = 1 << 20;
@@ -23,7 +24,7 @@ pub struct Journal<S: Storage = FileStorage> {
     storage: S,
     /// The file's format version: new records are written in it.
     format: u32,
-    records: Vec<Record>,
+    records: RecordTable,
     index: VariantIndex,
     /// Byte offset of each record's frame (for naming bad records).
     offsets: Vec<u64>,
@@ -138,7 +139,7 @@ impl<S: Storage> Journal<S> {
             path: storage.describe(),
             source,
         })?;
-        let scan = codec::scan(&bytes);
+        let scan = codec::scan_owned(bytes);
         let mut report = RecoveryReport {
             records: scan.records.len() as u64,
             ..RecoveryReport::default()
@@ -159,7 +160,7 @@ impl<S: Storage> Journal<S> {
         let journal = Journal {
             storage,
             format: scan.format,
-            index: VariantIndex::build(&scan.records),
+            index: scan.index,
             offsets: scan.offsets,
             records: scan.records,
             valid_len: scan.valid_len,
@@ -196,14 +197,14 @@ impl<S: Storage> Journal<S> {
         self.valid_len
     }
 
-    /// Every committed record, oldest first (seq 1, 2, ...).
-    pub fn records(&self) -> &[Record] {
-        &self.records
+    /// Every committed record, oldest first (seq 1, 2, ...), each built when first used.
+    pub fn records(&self) -> Records<'_> {
+        self.records.view()
     }
 
     /// An index for the queries in [`crate::query`].
     pub fn history(&self) -> History<'_> {
-        History::with_index(&self.records, &self.index)
+        History::with_index(self.records.view(), &self.index)
     }
 
     /// The latest record of `variant`.
@@ -213,7 +214,7 @@ impl<S: Storage> Journal<S> {
 
     /// The latest record of any variant.
     pub fn last(&self) -> Option<&Record> {
-        self.records.last()
+        self.records.view().last()
     }
 
     /// Whether [`Journal::append`] may write (no corruption found, no failed write).
@@ -244,7 +245,12 @@ impl<S: Storage> Journal<S> {
                 path: path(),
                 reason: Box::new(reason),
             })?;
-        let prev = self.records.last().map_or(TxnId::GENESIS, |r| r.id);
+        let prev = self
+            .records
+            .len()
+            .checked_sub(1)
+            .and_then(|i| self.records.id(i));
+        let prev = prev.unwrap_or(TxnId::GENESIS);
         // Format 2 stores the change from the state this one was made from, and the whole state
         // when the chain of changes since the last whole one grows to CHECKPOINT_EVERY.
         let change = (self.format != codec::FORMAT_VERSION_1).then(|| {
@@ -259,7 +265,8 @@ impl<S: Storage> Journal<S> {
             let checkpoint = depth >= CHECKPOINT_EVERY;
             Change {
                 from_seq: from.as_ref().map_or(0, |(s, _)| *s),
-                from: from.map(|(_, s)| s),
+                // A checkpoint holds its whole state: it needs no link to the one before.
+                from: from.map(|(_, s)| s).filter(|_| !checkpoint),
                 diff: StoredDiff::new(diff),
                 checkpoint,
                 depth: if checkpoint { 0 } else { depth },
@@ -332,7 +339,7 @@ impl<S: Storage> Journal<S> {
             base: new.base,
         };
         self.index.push(&record.variant, self.records.len());
-        self.records.push(record.clone());
+        self.records.push(record.clone(), (0, 0));
         Ok(record)
     }
 
@@ -350,7 +357,11 @@ impl<S: Storage> Journal<S> {
         }
         Ok(Verified {
             records: self.records.len() as u64,
-            head: self.records.last().map(|r| r.id),
+            head: self
+                .records
+                .len()
+                .checked_sub(1)
+                .and_then(|i| self.records.id(i)),
         })
     }
 }
@@ -391,10 +402,9 @@ fn verify_records(
                     (0, _) => EMPTY.get_or_init(State::default),
                     (s, Some((at, st))) if *at == s => st,
                     _ => {
-                        built = c
-                            .from
-                            .as_ref()
-                            .map(|f| f.get_or_build().into_owned())
+                        built = history
+                            .record(c.from_seq)
+                            .map(|f| f.state.get_or_build().into_owned())
                             .unwrap_or_default();
                         &built
                     }

@@ -42,10 +42,12 @@
 mod bisect;
 mod codec;
 mod journal;
+mod lines;
 mod lock;
 mod model;
 pub mod query;
 mod storage;
+mod table;
 
 pub use crate::bisect::{bisect_step, BisectError, BisectStep, Verdict};
 pub use crate::codec::{
@@ -53,6 +55,7 @@ pub use crate::codec::{
     FORMAT_VERSION, FORMAT_VERSION_1,
 };
 pub use crate::journal::{AppendError, Journal, OpenError, RecoveryReport, TornTail, Verified};
+pub use crate::lines::{BaseRef, ChangedRef, LogLine, PackageRef};
 pub use crate::lock::{Lock, LockError};
 pub use crate::model::{
     Actor, CommitId, NewRecord, PackageEntry, PackageSpec, Profile, Provenance, Record,
@@ -63,3 +66,4 @@ pub use crate::query::{
     ResolveError, TxnLog, TxnShow,
 };
 pub use crate::storage::{CrashKeep, Fault, FaultyStorage, FileStorage, Storage};
+pub use crate::table::{Iter as RecordsIter, RecordTable, Records};

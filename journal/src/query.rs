@@ -1,7 +1,8 @@
 //! Pure queries over records: state at a transaction, lineage, log, diff, package history,
 //! rollback targets, TXN references, and the semantic rules a new record must satisfy.
 //!
-//! Nothing here does I/O: everything takes `&[Record]` (as [`crate::Journal::records`] gives).
+//! Nothing here does I/O: everything reads [`Records`] (a journal's, as
+//! [`crate::Journal::records`] gives, each built when first used, or a slice).
 //! Every record holds its variant's full resulting state, so "the state at TXN" is one record,
 //! and a child variant inherits through its `variant-create` record (whose state is the parent's
 //! at the creation point) and, before it, the parent's lineage.
@@ -16,11 +17,12 @@ use store::Sha256;
 use crate::model::{
     Actor, CommitId, NewRecord, PackageEntry, Provenance, Record, Request, State, TxnId, Value,
 };
+pub use crate::table::Records;
 
 /// An index over a slice of records (sorted by seq, as the journal keeps them).
 #[derive(Debug, Clone)]
 pub struct History<'a> {
-    records: &'a [Record],
+    records: Records<'a>,
     /// Positions in `records` of each variant's own records, in seq order.
     by_variant: Cow<'a, VariantIndex>,
 }
@@ -31,7 +33,7 @@ pub struct History<'a> {
 pub(crate) struct VariantIndex(HashMap<String, Vec<usize>>);
 
 impl VariantIndex {
-    pub(crate) fn build(records: &[Record]) -> VariantIndex {
+    pub(crate) fn build(records: Records<'_>) -> VariantIndex {
         let mut ix = VariantIndex::default();
         for (i, r) in records.iter().enumerate() {
             ix.push(&r.variant, i);
@@ -166,6 +168,17 @@ pub enum Direction {
     Downgrade,
     /// Same version, different `.deb` (a rebuild or a different archive).
     Rebuild,
+}
+
+impl Direction {
+    /// Which way version `from` moves to `to` (Debian version order).
+    pub fn of(from: &str, to: &str) -> Direction {
+        match store::compare_versions(from, to) {
+            Ordering::Less => Direction::Upgrade,
+            Ordering::Greater => Direction::Downgrade,
+            Ordering::Equal => Direction::Rebuild,
+        }
+    }
 }
 
 /// A package present on both sides with a different version or `.deb`.
@@ -599,7 +612,7 @@ pub struct PackageEvent {
 /// `.deb` once, in the order they first appear, without building the states: the whole states
 /// stored and what each stored change brings in cover every state, since each state is a whole
 /// one with changes applied.
-pub fn recorded_packages(records: &[Record]) -> Vec<PackageEntry> {
+pub fn recorded_packages<'a>(records: impl IntoIterator<Item = &'a Record>) -> Vec<PackageEntry> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for r in records {
@@ -641,7 +654,8 @@ static EMPTY_STATE: std::sync::OnceLock<State> = std::sync::OnceLock::new();
 
 impl<'a> History<'a> {
     /// Indexes `records` (which must be sorted by seq, as the journal keeps them). O(n).
-    pub fn new(records: &'a [Record]) -> History<'a> {
+    pub fn new(records: impl Into<Records<'a>>) -> History<'a> {
+        let records = records.into();
         History {
             records,
             by_variant: Cow::Owned(VariantIndex::build(records)),
@@ -649,7 +663,7 @@ impl<'a> History<'a> {
     }
 
     /// A history over `records` with an index the caller keeps in step with them.
-    pub(crate) fn with_index(records: &'a [Record], index: &'a VariantIndex) -> History<'a> {
+    pub(crate) fn with_index(records: Records<'a>, index: &'a VariantIndex) -> History<'a> {
         History {
             records,
             by_variant: Cow::Borrowed(index),
@@ -657,21 +671,31 @@ impl<'a> History<'a> {
     }
 
     /// All records, oldest first.
-    pub fn records(&self) -> &'a [Record] {
+    pub fn records(&self) -> Records<'a> {
         self.records
     }
 
     /// The record with sequence number `seq`.
     pub fn record(&self, seq: u64) -> Option<&'a Record> {
+        self.position(seq).map(|i| self.records.at(i))
+    }
+
+    /// The position in [`Self::records`] of the record with sequence number `seq`.
+    pub fn position(&self, seq: u64) -> Option<usize> {
         let i = usize::try_from(seq.checked_sub(1)?).ok()?;
-        match self.records.get(i) {
-            Some(r) if r.seq == seq => Some(r),
-            _ => self
-                .records
-                .binary_search_by_key(&seq, |r| r.seq)
-                .ok()
-                .map(|i| &self.records[i]),
+        let n = self.records.len();
+        if i < n && self.records.seq(i) == seq {
+            return Some(i);
         }
+        let (mut lo, mut hi) = (0, n);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.records.seq(mid) < seq {
+                true => lo = mid + 1,
+                false => hi = mid,
+            }
+        }
+        (lo < n && self.records.seq(lo) == seq).then_some(lo)
     }
 
     /// Variant names, in order of first appearance.
@@ -680,7 +704,7 @@ impl<'a> History<'a> {
             .by_variant
             .0
             .values()
-            .map(|ix| (ix[0], self.records[ix[0]].variant.as_str()))
+            .map(|ix| (ix[0], self.records.at(ix[0]).variant.as_str()))
             .collect();
         v.sort();
         v.into_iter().map(|(_, n)| n).collect()
@@ -692,14 +716,14 @@ impl<'a> History<'a> {
 
     /// The variant's latest record.
     pub fn head(&self, variant: &str) -> Option<&'a Record> {
-        self.own(variant).last().map(|&i| &self.records[i])
+        self.own(variant).last().map(|&i| self.records.at(i))
     }
 
     /// The variant's own latest record with seq <= `seq`.
     fn own_at(&self, variant: &str, seq: u64) -> Option<&'a Record> {
         let own = self.own(variant);
-        let n = own.partition_point(|&i| self.records[i].seq <= seq);
-        n.checked_sub(1).map(|k| &self.records[own[k]])
+        let n = own.partition_point(|&i| self.records.seq(i) <= seq);
+        n.checked_sub(1).map(|k| self.records.at(own[k]))
     }
 
     /// The record whose state is `variant`'s state at transaction `seq`.
@@ -718,7 +742,7 @@ impl<'a> History<'a> {
     /// Where `variant` was created from (its first record's base: a `variant-create`, or an
     /// `apply` that created a child), if it is a child.
     fn creation(&self, variant: &str) -> Option<(&'a str, u64)> {
-        let first = &self.records[*self.own(variant).first()?];
+        let first = self.records.at(*self.own(variant).first()?);
         first
             .base
             .as_ref()
@@ -729,22 +753,29 @@ impl<'a> History<'a> {
     /// The records that make up `variant`'s history up to `upto` (inclusive): its ancestors'
     /// records before it was created, then its own, oldest first.
     pub fn lineage(&self, variant: &str, upto: Option<u64>) -> Result<Vec<&'a Record>, QueryError> {
+        let positions = self.lineage_positions(variant, upto)?;
+        Ok(positions.into_iter().map(|i| self.records.at(i)).collect())
+    }
+
+    /// [`Self::lineage`] as positions in [`Self::records`], building no record but each
+    /// variant's first.
+    pub fn lineage_positions(
+        &self,
+        variant: &str,
+        upto: Option<u64>,
+    ) -> Result<Vec<usize>, QueryError> {
         if self.own(variant).is_empty() {
             return Err(QueryError::UnknownVariant {
                 variant: variant.to_string(),
             });
         }
-        let mut segments: Vec<Vec<&'a Record>> = Vec::new();
+        let mut segments: Vec<&[usize]> = Vec::new();
         let (mut v, mut limit) = (variant, upto.unwrap_or(u64::MAX));
         // Each step goes to a strictly smaller seq, so this ends; the bound guards bad input.
         for _ in 0..=self.by_variant.0.len() {
             let own = self.own(v);
-            segments.push(
-                own.iter()
-                    .map(|&i| &self.records[i])
-                    .filter(|r| r.seq <= limit)
-                    .collect(),
-            );
+            let n = own.partition_point(|&i| self.records.seq(i) <= limit);
+            segments.push(&own[..n]);
             match self.creation(v) {
                 Some((parent, at)) if self.by_variant.0.contains_key(parent) => {
                     v = parent;
@@ -753,7 +784,7 @@ impl<'a> History<'a> {
                 _ => break,
             }
         }
-        Ok(segments.into_iter().rev().flatten().collect())
+        Ok(segments.into_iter().rev().flatten().copied().collect())
     }
 
     /// Whether transaction `seq` is part of `variant`'s history.
@@ -819,7 +850,7 @@ impl<'a> History<'a> {
 
     /// [`Self::changes`], borrowed from the record when it stores it (format 2), so neither
     /// state is built.
-    fn changes_of<'r>(&self, r: &'r Record) -> Cow<'r, Diff> {
+    pub(crate) fn changes_of<'r>(&self, r: &'r Record) -> Cow<'r, Diff> {
         let pred = self.predecessor(r);
         if let Some(c) = r.state.change() {
             if c.from_seq == pred.map_or(0, |p| p.seq) {
@@ -867,12 +898,13 @@ impl<'a> History<'a> {
     /// `txn log`, oldest first. With [`LogFilter::last`], the selection is walked from its end
     /// and stops once it has that many.
     pub fn log(&self, filter: &LogFilter) -> Result<Vec<LogEntry<'a>>, QueryError> {
-        let selected: Vec<&'a Record> = match &filter.variant {
-            Some(v) => self.lineage(v, None)?,
-            None => self.records.iter().collect(),
+        let selected: Vec<usize> = match &filter.variant {
+            Some(v) => self.lineage_positions(v, None)?,
+            None => (0..self.records.len()).collect(),
         };
         let want = filter.last.unwrap_or(usize::MAX);
-        let entry = |r: &'a Record| {
+        let entry = |i: usize| {
+            let r = self.records.at(i);
             if filter.since.is_some_and(|t| r.time < t) || filter.until.is_some_and(|t| r.time > t)
             {
                 return None;
@@ -881,19 +913,7 @@ impl<'a> History<'a> {
             if filter.package.as_ref().is_some_and(|p| !changes.touches(p)) {
                 return None;
             }
-            Some(LogEntry {
-                seq: r.seq,
-                id: r.id,
-                time: r.time,
-                actor: &r.actor,
-                reason: &r.reason,
-                kind: r.kind(),
-                variant: &r.variant,
-                commit: r.commit,
-                request: &r.request,
-                base: r.base.as_ref(),
-                changes,
-            })
+            Some(self.entry(r, changes))
         };
         if filter.last.is_none() {
             return Ok(selected.into_iter().filter_map(entry).collect());
@@ -906,6 +926,31 @@ impl<'a> History<'a> {
             .collect();
         out.reverse();
         Ok(out)
+    }
+
+    /// The log entry of `r`, whose change from its predecessor is `changes`.
+    pub(crate) fn entry(&self, r: &'a Record, changes: Cow<'a, Diff>) -> LogEntry<'a> {
+        LogEntry {
+            seq: r.seq,
+            id: r.id,
+            time: r.time,
+            actor: &r.actor,
+            reason: &r.reason,
+            kind: r.kind(),
+            variant: &r.variant,
+            commit: r.commit,
+            request: &r.request,
+            base: r.base.as_ref(),
+            changes,
+        }
+    }
+
+    /// The seq of `variant`'s own record just before the one at `position`; `None` if that is
+    /// the variant's first.
+    pub(crate) fn own_before(&self, variant: &str, position: usize) -> Option<u64> {
+        let own = self.own(variant);
+        let k = own.partition_point(|&i| i < position);
+        k.checked_sub(1).map(|k| self.records.seq(own[k]))
     }
 
     /// The transactions that introduced or removed package `name` (at `version`, if given),
@@ -1048,10 +1093,10 @@ impl<'a> History<'a> {
         }
         if hex {
             let lower = s.to_ascii_lowercase();
-            let by_id: Vec<&'a Record> = self
-                .records
-                .iter()
-                .filter(|r| r.id.to_hex().starts_with(&lower) && !found.contains(r))
+            let by_id: Vec<&'a Record> = (0..self.records.len())
+                .filter(|&i| self.records.id(i).to_hex().starts_with(&lower))
+                .map(|i| self.records.at(i))
+                .filter(|r| !found.iter().any(|f| f.seq == r.seq))
                 .collect();
             found.extend(by_id);
         }

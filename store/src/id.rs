@@ -36,6 +36,17 @@ fn decode_hex(s: &str) -> Option<[u8; 32]> {
     (bad < 16).then_some(out)
 }
 
+/// The lower-case hex digits of 32 bytes.
+fn encode_hex(bytes: &[u8; 32]) -> [u8; 64] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 64];
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 15)];
+    }
+    out
+}
+
 macro_rules! digest {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -53,7 +64,11 @@ macro_rules! digest {
             }
             /// Lower-case hex, 64 digits.
             pub fn to_hex(&self) -> String {
-                hex::encode(self.0)
+                String::from_utf8(self.hex_digits().to_vec()).expect("hex digits are ASCII")
+            }
+            /// Lower-case hex, 64 ASCII digits, without allocating.
+            pub fn hex_digits(&self) -> [u8; 64] {
+                encode_hex(&self.0)
             }
             /// The first `n` hex digits, for people.
             pub fn short(&self, n: usize) -> String {
@@ -126,6 +141,10 @@ macro_rules! id_impls {
             /// Lower-case hex, 64 digits.
             pub fn to_hex(&self) -> String {
                 self.0.to_hex()
+            }
+            /// Lower-case hex, 64 ASCII digits, without allocating.
+            pub fn hex_digits(&self) -> [u8; 64] {
+                self.0.hex_digits()
             }
             /// The first `n` hex digits, for people.
             pub fn short(&self, n: usize) -> String {

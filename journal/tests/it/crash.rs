@@ -24,7 +24,7 @@ fn check_survivor(
         "{n} records"
     );
     assert_eq!(
-        &j.records()[..committed.len()],
+        &j.records().to_vec()[..committed.len()],
         committed,
         "the committed prefix survives intact"
     );

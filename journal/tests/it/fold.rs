@@ -256,8 +256,8 @@ proptest! {
     #[test]
     fn replaying_any_prefix_gives_the_recorded_state(ops in proptest::collection::vec(op(), 1..40), cut in any::<usize>()) {
         let (j, disk, m) = run(&ops);
-        let records = j.records();
-        let h = History::new(records);
+        let records = j.records().to_vec();
+        let h = History::new(&records);
         // Every variant's state after every transaction equals the model's.
         for (i, snap) in m.snapshots.iter().enumerate() {
             let seq = i as u64 + 1;

@@ -1,0 +1,233 @@
+//! `txn log` over a long journal: each entry read in place from the journal's bytes where the
+//! record has not been built, so printing 100,000 entries builds no record and allocates
+//! nothing per entry ([`History::log_lines`]).
+
+use std::borrow::Cow;
+
+use crate::codec::{self, ChangeReader, ChangedIn, PackagesIn};
+use crate::model::{CommitId, PackageEntry, Provenance, TxnId};
+use crate::query::{Changed, Diff, Direction, History, LogEntry, LogFilter, QueryError};
+
+/// One entry of `txn log`: what [`LogEntry`] says, borrowed from the journal's bytes or from
+/// the built record.
+pub struct LogLine<'a> {
+    pub seq: u64,
+    pub id: TxnId,
+    pub time: i64,
+    pub user: &'a str,
+    pub host: &'a str,
+    pub reason: &'a str,
+    pub kind: &'static str,
+    pub variant: &'a str,
+    pub commit: CommitId,
+    /// For a child variant: the parent transaction its state is built on.
+    pub base: Option<BaseRef<'a>>,
+    changes: Changes<'a>,
+}
+
+/// [`Provenance`], borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BaseRef<'a> {
+    pub variant: &'a str,
+    pub seq: u64,
+    pub txn: TxnId,
+}
+
+enum Changes<'a> {
+    /// The record's stored change (from its predecessor), in place.
+    Stored(&'a [u8], ChangeReader<'a>),
+    Built(Cow<'a, Diff>),
+}
+
+/// A package as `txn log` lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackageRef<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    pub arch: &'a str,
+}
+
+/// A changed package as `txn log` lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangedRef<'a> {
+    pub name: &'a str,
+    pub arch: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub direction: Direction,
+}
+
+impl<'a> LogLine<'a> {
+    fn of_entry(e: &LogEntry<'a>) -> LogLine<'a> {
+        LogLine {
+            seq: e.seq,
+            id: e.id,
+            time: e.time,
+            user: &e.actor.user,
+            host: &e.actor.host,
+            reason: e.reason,
+            kind: e.kind,
+            variant: e.variant,
+            commit: e.commit,
+            base: e.base.map(|b: &Provenance| BaseRef {
+                variant: &b.variant,
+                seq: b.seq,
+                txn: b.txn,
+            }),
+            changes: Changes::Built(e.changes.clone()),
+        }
+    }
+
+    /// Packages added.
+    pub fn added(&self) -> impl Iterator<Item = PackageRef<'_>> {
+        self.packages(|r| r.added.clone(), |d| &d.added)
+    }
+
+    /// Packages removed.
+    pub fn removed(&self) -> impl Iterator<Item = PackageRef<'_>> {
+        self.packages(|r| r.removed.clone(), |d| &d.removed)
+    }
+
+    fn packages<'s>(
+        &'s self,
+        stored: fn(&ChangeReader<'s>) -> PackagesIn<'s>,
+        built: fn(&Diff) -> &Vec<PackageEntry>,
+    ) -> Either<impl Iterator<Item = PackageRef<'s>>, impl Iterator<Item = PackageRef<'s>>> {
+        match &self.changes {
+            Changes::Stored(_, reader) => {
+                Either::A(stored(reader).map(|(name, version, arch)| PackageRef {
+                    name,
+                    version,
+                    arch,
+                }))
+            }
+            Changes::Built(d) => Either::B(built(d).iter().map(|p| PackageRef {
+                name: &p.name,
+                version: &p.version,
+                arch: &p.arch,
+            })),
+        }
+    }
+
+    /// Packages at another version or `.deb`.
+    pub fn changed(&self) -> impl Iterator<Item = ChangedRef<'_>> {
+        match &self.changes {
+            Changes::Stored(_, reader) => {
+                let changed: ChangedIn<'_> = reader.changed.clone();
+                Either::A(changed.map(|(name, arch, from, to)| ChangedRef {
+                    name,
+                    arch,
+                    from,
+                    to,
+                    direction: Direction::of(from, to),
+                }))
+            }
+            Changes::Built(d) => Either::B(d.changed.iter().map(|c: &Changed| ChangedRef {
+                name: &c.name,
+                arch: &c.arch,
+                from: &c.from,
+                to: &c.to,
+                direction: c.direction,
+            })),
+        }
+    }
+
+    /// The whole change when it has profile settings or pinned indices (which only the
+    /// decoded [`Diff`] holds); `None` when it changes packages only.
+    pub fn settings(&self) -> Option<Cow<'_, Diff>> {
+        match &self.changes {
+            Changes::Stored(bytes, reader) => reader
+                .more
+                .then(|| Cow::Owned(codec::decode_diff(bytes).expect("the change was checked"))),
+            Changes::Built(d) => {
+                (!d.profile.is_empty() || !d.indices.is_empty()).then(|| Cow::Borrowed(&**d))
+            }
+        }
+    }
+}
+
+enum Either<A, B> {
+    A(A),
+    B(B),
+}
+
+impl<T, A: Iterator<Item = T>, B: Iterator<Item = T>> Iterator for Either<A, B> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        match self {
+            Either::A(a) => a.next(),
+            Either::B(b) => b.next(),
+        }
+    }
+}
+
+impl<'a> History<'a> {
+    /// [`History::log`], given to `f` one entry at a time: with no `package` and no `last`
+    /// filter, an entry whose record stores its change from its predecessor (format 2) is read
+    /// in place (no record built, nothing allocated), so printing a long history costs
+    /// what reading its bytes does. The entries are the ones [`History::log`] gives, in order.
+    pub fn log_lines<E>(
+        &self,
+        filter: &LogFilter,
+        mut f: impl FnMut(LogLine<'_>) -> Result<(), E>,
+    ) -> Result<Result<(), E>, QueryError> {
+        if filter.package.is_some() || filter.last.is_some() {
+            for e in self.log(filter)? {
+                if let Err(e) = f(LogLine::of_entry(&e)) {
+                    return Ok(Err(e));
+                }
+            }
+            return Ok(Ok(()));
+        }
+        let selected: Vec<usize> = match &filter.variant {
+            Some(v) => self.lineage_positions(v, None)?,
+            None => (0..self.records().len()).collect(),
+        };
+        let in_time =
+            |t: i64| !(filter.since.is_some_and(|s| t < s) || filter.until.is_some_and(|u| t > u));
+        for i in selected {
+            let line = match self.stored_line(i) {
+                Some(line) => line,
+                None => {
+                    let r = self.records().at(i);
+                    LogLine::of_entry(&self.entry(r, self.changes_of(r)))
+                }
+            };
+            if !in_time(line.time) {
+                continue;
+            }
+            if let Err(e) = f(line) {
+                return Ok(Err(e));
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    /// The entry of the record at `position` read in place, if it stores its change from its
+    /// predecessor (the variant's record before it).
+    fn stored_line(&self, position: usize) -> Option<LogLine<'a>> {
+        let records = self.records();
+        let body = records.table()?.body(position)?;
+        let c = codec::read_change(body).expect("the body was checked at open")?;
+        let seq = records.seq(position);
+        // A variant's first record changes from its parent's: that takes the record.
+        if self.own_before(c.variant, position)? != c.from_seq {
+            return None;
+        }
+        Some(LogLine {
+            seq,
+            id: records.id(position),
+            time: c.time,
+            user: c.user,
+            host: c.host,
+            reason: c.reason,
+            kind: c.kind,
+            variant: c.variant,
+            commit: c.commit,
+            base: c
+                .base
+                .map(|(variant, seq, txn)| BaseRef { variant, seq, txn }),
+            changes: Changes::Stored(c.change, ChangeReader::new(c.change)),
+        })
+    }
+}
