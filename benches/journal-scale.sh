@@ -12,9 +12,10 @@ n="${1:-10000}" large="${2:-100000}" runs="${3:-5}"
 work="$(mktemp -d "${WORK_BASE:-/var/tmp}/journal-scale.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 cd "$here"
-cargo build -j2 -q -p particle-cli
+# The release build, as the quickstart installs it.
+cargo build -j2 -q --release -p particle-cli
 cargo build -j2 -q --release -p journal --example synth
-particle="$here/target/debug/particle"
+particle="$here/target/release/particle"
 synth="$here/target/release/examples/synth"
 
 make_state() { # DIR N FORMAT

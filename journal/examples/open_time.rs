@@ -1,4 +1,4 @@
-//! Times the parts of `txn log` on a journal directory: `open_time DIR`.
+//! Times the parts of `txn log --json` on a journal directory: `open_time DIR`.
 use std::time::Instant;
 fn main() {
     let dir = std::path::PathBuf::from(std::env::args().nth(1).expect("DIR"));
@@ -8,17 +8,22 @@ fn main() {
     let t = Instant::now();
     let s = journal::scan(&bytes);
     let scan = t.elapsed();
+    drop(s);
     let t = Instant::now();
     let (j, _) = journal::Journal::open_read_only(&dir).expect("open");
     let open = t.elapsed();
     let t = Instant::now();
-    let log = j
-        .history()
-        .log(&journal::LogFilter::default())
-        .expect("log");
-    let logt = t.elapsed();
-    let t = Instant::now();
-    let out = serde_json::to_vec_pretty(&log).expect("json");
-    let json = t.elapsed();
-    println!("{} records: read {read:?}, scan {scan:?}, open {open:?}, log {logt:?}, json {json:?} ({} bytes)", s.records.len(), out.len());
+    let mut n = 0usize;
+    j.history()
+        .log_lines(&journal::LogFilter::default(), |l| {
+            n += l.added().count() + l.changed().count() + l.removed().count();
+            Ok::<(), ()>(())
+        })
+        .expect("log")
+        .expect("lines");
+    let lines = t.elapsed();
+    println!(
+        "{} bytes: read {read:?}, scan {scan:?}, open {open:?}, log_lines {lines:?} ({n} packages)",
+        bytes.len()
+    );
 }

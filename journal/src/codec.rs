@@ -796,20 +796,6 @@ impl<'a> Dec<'a> {
         }
         self.skip_value(0)
     }
-    fn skip_package(&mut self) -> Result<(), DecodeError> {
-        self.str_ref()?;
-        self.str_ref()?;
-        self.str_ref()?;
-        self.take(32).map(|_| ())
-    }
-    fn skip_changed(&mut self) -> Result<(), DecodeError> {
-        self.str_ref()?;
-        self.str_ref()?;
-        self.str_ref()?;
-        self.take(32)?;
-        self.str_ref()?;
-        self.take(32).map(|_| ())
-    }
     fn skip_packages(&mut self, what: &'static str) -> Result<(), DecodeError> {
         self.skip_sorted(44, what, |d| {
             let name = d.str_ref()?;
@@ -859,6 +845,10 @@ impl<'a> Dec<'a> {
             d.take(32)?;
             Ok((name, arch))
         })?;
+        self.skip_diff_settings()
+    }
+    /// The part of [`Self::skip_diff`] after the packages: profile settings and indices.
+    fn skip_diff_settings(&mut self) -> Result<(), DecodeError> {
         if self.bool()? {
             for _ in 0..2 {
                 for _ in 0..self.count(4)? {
@@ -1032,8 +1022,10 @@ pub(crate) struct ChangeBody<'a> {
     pub(crate) variant: &'a str,
     pub(crate) kind: &'static str,
     pub(crate) from_seq: u64,
-    /// The encoded change ([`ChangeReader`] reads it).
+    /// The encoded change (for [`decode_diff`]).
     pub(crate) change: &'a [u8],
+    /// Its package lists.
+    pub(crate) reader: ChangeReader<'a>,
     pub(crate) commit: CommitId,
     /// The provenance: variant, seq, id.
     pub(crate) base: Option<(&'a str, u64, TxnId)>,
@@ -1068,7 +1060,7 @@ pub(crate) fn read_change(body: &[u8]) -> Result<Option<ChangeBody<'_>>, DecodeE
     d.skip_request()?;
     let from_seq = d.u64()?;
     let start = d.at;
-    d.skip_diff()?;
+    let reader = ChangeReader::read(&mut d)?;
     let change = &body[start..d.at];
     if d.bool()? {
         // A checkpoint: the whole state, which the log does not show.
@@ -1088,6 +1080,7 @@ pub(crate) fn read_change(body: &[u8]) -> Result<Option<ChangeBody<'_>>, DecodeE
         kind,
         from_seq,
         change,
+        reader,
         commit,
         base,
     }))
@@ -1104,32 +1097,42 @@ pub(crate) struct ChangeReader<'a> {
 }
 
 impl<'a> ChangeReader<'a> {
-    /// Reads the change [`Dec::skip_diff`] has checked.
-    pub(crate) fn new(change: &'a [u8]) -> ChangeReader<'a> {
-        let mut d = Dec { buf: change, at: 0 };
-        let list = |d: &mut Dec<'a>, skip: fn(&mut Dec<'a>) -> Result<(), DecodeError>| {
+    /// Reads past a change [`Dec::skip_diff`] has checked, keeping where its lists are (the
+    /// strings are checked again only when the lists are read).
+    fn read(d: &mut Dec<'a>) -> Result<ChangeReader<'a>, DecodeError> {
+        // Each item's fields: `true` a string, `false` a SHA-256.
+        let list = |d: &mut Dec<'a>, fields: &[bool]| {
+            let n = d.u32()?;
             let start = d.at;
-            let n = d.u32().expect("checked");
             for _ in 0..n {
-                skip(d).expect("checked");
+                for &string in fields {
+                    let len = if string { d.u32()? as usize } else { 32 };
+                    d.take(len)?;
+                }
             }
-            Dec {
-                buf: &change[start + 4..d.at],
+            Ok::<_, DecodeError>(Dec {
+                buf: &d.buf[start..d.at],
                 at: 0,
-            }
+            })
         };
-        let removed = PackagesIn(list(&mut d, Dec::skip_package));
-        let added = PackagesIn(list(&mut d, Dec::skip_package));
-        let changed = ChangedIn(list(&mut d, Dec::skip_changed));
+        const PACKAGE: &[bool] = &[true, true, true, false];
+        let removed = PackagesIn(list(d, PACKAGE)?);
+        let added = PackagesIn(list(d, PACKAGE)?);
+        let changed = ChangedIn(list(d, &[true, true, true, false, true, false])?);
         // What follows is empty exactly when it is: no kargs, two empty lists, no hardware, no
         // indices.
-        let more = change[d.at..] != [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-        ChangeReader {
+        const NOTHING_MORE: [u8; 14] = [0; 14];
+        let more = d.buf.get(d.at..d.at + 14) != Some(&NOTHING_MORE[..]);
+        match more {
+            true => d.skip_diff_settings()?,
+            false => d.at += 14,
+        }
+        Ok(ChangeReader {
             removed,
             added,
             changed,
             more,
-        }
+        })
     }
 }
 

@@ -227,7 +227,7 @@ impl<'a> History<'a> {
             base: c
                 .base
                 .map(|(variant, seq, txn)| BaseRef { variant, seq, txn }),
-            changes: Changes::Stored(c.change, ChangeReader::new(c.change)),
+            changes: Changes::Stored(c.change, c.reader),
         })
     }
 }

@@ -266,6 +266,14 @@ impl<'a> Records<'a> {
         self.iter().cloned().collect()
     }
 
+    /// Whether the record at `position` is built (a slice's always are).
+    pub fn is_built(&self, position: usize) -> bool {
+        match self.0 {
+            Src::Slice(_) => true,
+            Src::Table(t, _) => t.slots[position].record.get().is_some(),
+        }
+    }
+
     /// The first `n` records (all if there are fewer).
     pub fn prefix(&self, n: usize) -> Records<'a> {
         Records(match self.0 {

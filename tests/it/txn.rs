@@ -206,9 +206,20 @@ fn quickstart_sequence() {
     assert!(!b["tested"].as_array().expect("tested").is_empty());
     assert_eq!(b["diff"]["profile"].as_array().expect("profile").len(), 1);
 
-    // History queries.
-    let log = env.run(&["--json", "txn", "log"]).ok().json();
+    // History queries. The log is one document with one transaction per line, so `tail` and
+    // `grep` see whole transactions.
+    let out = env.run(&["--json", "txn", "log"]).ok();
+    let text = out.stdout.clone();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5 + 2, "{text}");
+    for (i, line) in lines[1..6].iter().enumerate() {
+        let t: serde_json::Value =
+            serde_json::from_str(line.trim_end_matches(',')).expect("a transaction per line");
+        assert_eq!(t["seq"], i as u64 + 1, "{line}");
+    }
+    let log = out.json();
     let txns = log["transactions"].as_array().expect("transactions");
+    assert_eq!(txns[4]["profile"][0]["field"], "kargs", "{}", txns[4]);
     assert_eq!(txns.len(), 5);
     let kinds: Vec<&str> = txns
         .iter()

@@ -5,6 +5,7 @@ mod crash;
 mod fixture;
 mod fold;
 mod kill9;
+mod lazy;
 mod queries;
 mod support;
 mod tamper;
