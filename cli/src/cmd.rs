@@ -346,7 +346,7 @@ pub(crate) enum TxnCmd {
         #[arg(long, value_name = "FILE")]
         from: Option<PathBuf>,
     },
-    /// The variant's transactions, oldest first
+    /// The variant's transactions, oldest first (with --json: one transaction per line)
     Log {
         #[arg(long)]
         variant: Option<String>,

@@ -414,31 +414,102 @@ impl Session {
             }
             _ => false,
         };
-        let mut buf = Vec::with_capacity(1 << 16);
-        buf.extend_from_slice(b"{\"transactions\":[");
-        let mut first = true;
-        let mut line = |l: journal::LogLine<'_>| -> std::io::Result<()> {
-            buf.extend_from_slice(if first { b"\n" } else { b",\n" });
-            first = false;
-            write_line(&mut buf, &l);
-            if buf.len() >= 1 << 15 {
-                out.write_all(&buf)?;
-                buf.clear();
-            }
-            Ok(())
+        let mut out = Lines {
+            out,
+            buf: Vec::with_capacity(1 << 16),
+            first: true,
         };
-        let lines = match empty {
+        out.buf.extend_from_slice(b"{\"transactions\":[");
+        let history = self.history();
+        let written = match empty {
             true => Ok(()),
-            false => self
-                .history()
-                .log_lines(filter, &mut line)
-                .map_err(query_err)?,
+            false => match history.log_positions(filter).map_err(query_err)? {
+                Some(positions) => write_lines(&history, filter, &positions, &mut out),
+                None => history
+                    .log(filter)
+                    .map_err(query_err)?
+                    .iter()
+                    .try_for_each(|e| out.line(&journal::LogLine::from(e))),
+            },
         };
-        buf.extend_from_slice(b"\n],\"variant\":");
-        json_str(&mut buf, &[variant]);
-        buf.extend_from_slice(b"}\n");
-        Ok(lines.and_then(|()| out.write_all(&buf)))
+        out.buf.extend_from_slice(b"\n],\"variant\":");
+        json_str(&mut out.buf, &[variant]);
+        out.buf.extend_from_slice(b"}\n");
+        Ok(written.and_then(|()| out.out.write_all(&out.buf)))
     }
+}
+
+/// The lines of `txn log --json`, written to `out` in blocks.
+struct Lines<'w> {
+    out: &'w mut dyn std::io::Write,
+    buf: Vec<u8>,
+    /// No line written yet.
+    first: bool,
+}
+
+impl Lines<'_> {
+    fn line(&mut self, l: &journal::LogLine<'_>) -> std::io::Result<()> {
+        self.buf
+            .extend_from_slice(if self.first { b"\n" } else { b",\n" });
+        self.first = false;
+        write_line(&mut self.buf, l);
+        self.flush_block()
+    }
+
+    fn flush_block(&mut self) -> std::io::Result<()> {
+        if self.buf.len() >= 1 << 15 {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+}
+
+/// From this many entries on, `txn log --json` formats the second half on another thread.
+const PARALLEL_LINES: usize = 4096;
+
+/// The entries at `positions`: with two cores and a long history, the second half is
+/// formatted into memory on another thread while this one writes the first.
+fn write_lines(
+    history: &journal::History<'_>,
+    filter: &journal::LogFilter,
+    positions: &[usize],
+    out: &mut Lines<'_>,
+) -> std::io::Result<()> {
+    let two = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+    if !two || positions.len() < PARALLEL_LINES {
+        return positions
+            .iter()
+            .filter_map(|&i| history.log_line(i, filter))
+            .try_for_each(|l| out.line(&l));
+    }
+    let (head, tail) = positions.split_at(positions.len() / 2);
+    std::thread::scope(|scope| {
+        let second = scope.spawn(|| {
+            // Each line with the separator before it; the first one's comma is dropped below
+            // if the first half had no line.
+            let mut buf = Vec::with_capacity(tail.len() * 512);
+            for l in tail.iter().filter_map(|&i| history.log_line(i, filter)) {
+                buf.extend_from_slice(b",\n");
+                write_line(&mut buf, &l);
+            }
+            buf
+        });
+        let first_half = head
+            .iter()
+            .filter_map(|&i| history.log_line(i, filter))
+            .try_for_each(|l| out.line(&l));
+        let rest = second.join().expect("a log formatter panicked");
+        first_half?;
+        let rest = match out.first {
+            true => rest.get(1..).unwrap_or_default(),
+            false => &rest[..],
+        };
+        out.first &= rest.is_empty();
+        out.out.write_all(&out.buf)?;
+        out.buf.clear();
+        out.out.write_all(rest)
+    })
 }
 
 /// Writes one transaction of `txn log --json` to `buf` as one line of compact JSON, keys in the

@@ -12,6 +12,7 @@ use crate::model::{
     RecordState, Request, State, StoredDiff, TxnId, Value,
 };
 use crate::query::{Changed, Diff, Direction, IndexChange, ProfileChange, VariantIndex};
+use crate::storage::Contents;
 use crate::table::RecordTable;
 
 /// The file header: magic, format version, flags.
@@ -1437,12 +1438,12 @@ fn has_unwritten_sector(file: &[u8], start: usize) -> bool {
 /// classified by the rules in `docs/format/journal.md`: a crash can only leave an incomplete or
 /// partly written last frame (torn: dropped), anything else is corruption.
 pub fn scan(file: &[u8]) -> Scan {
-    scan_owned(file.to_vec())
+    scan_owned(Contents::Read(file.to_vec()))
 }
 
 /// [`scan`] of bytes the records keep: a record stored as a change is checked here and built
 /// from them when first used ([`RecordTable`]).
-pub(crate) fn scan_owned(file: Vec<u8>) -> Scan {
+pub(crate) fn scan_owned(file: Contents) -> Scan {
     let header = scan_header(&file);
     let (format, data_end) = match header {
         Ok(v) => v,
@@ -1593,7 +1594,7 @@ impl Linked {
         let body = &file[start..stop];
         let seq = (body.len() >= 41)
             .then(|| u64::from_le_bytes(body[33..41].try_into().expect("8 bytes")));
-        let (id, parsed) = match checked {
+        let (id, linked, parsed) = match checked {
             None => {
                 // Written to the end yet wrong: torn only if it is the last data and a whole
                 // sector of it never reached the disk (power loss with out-of-order writeback).
@@ -1609,7 +1610,8 @@ impl Linked {
         };
         // The chain first (seq and prev are at fixed offsets in every body version), so a
         // deleted or reordered record is named as such rather than as a change it cannot use.
-        if let (Some(seq), Some(prev)) = (seq, body.get(1..33)) {
+        // The checker compared them already; only a break is looked at again, to name it.
+        if let (false, Some(seq), Some(prev)) = (linked, seq, body.get(1..33)) {
             if seq != position {
                 let p = Problem::SeqMismatch {
                     expected: position,
@@ -1727,8 +1729,9 @@ fn walk_frames(file: &[u8], data_end: usize) -> (Vec<(usize, usize)>, Stop) {
 }
 
 /// What checking a frame found: `None` if the stored id is not the BLAKE3 of the body, else
-/// the id and the body, checked.
-type Checked<'a> = Option<(TxnId, Result<Parsed<'a>, DecodeError>)>;
+/// the id, whether the body's seq and prev continue the chain (its position, and the stored id
+/// of the frame before it), and the body, checked.
+type Checked<'a> = Option<(TxnId, bool, Result<Parsed<'a>, DecodeError>)>;
 
 /// A checked body: decoded (a whole state: body version 1 or a checkpoint), or a change that is
 /// built when first used.
@@ -1745,16 +1748,28 @@ fn check_frames<'a>(
     frames: &[(usize, usize)],
     format: u32,
 ) -> Vec<Vec<Checked<'a>>> {
-    let one = |&(at, len): &(usize, usize)| -> Checked<'a> {
+    let stored_id = |i: usize| {
+        let (at, len) = frames[i];
+        &file[at + len - FRAME_TRAILER_LEN..at + len - 4]
+    };
+    let one = |i: usize| -> Checked<'a> {
+        let (at, len) = frames[i];
         let body = &file[at + FRAME_HEADER_LEN..at + len - FRAME_TRAILER_LEN];
-        let stored = &file[at + len - FRAME_TRAILER_LEN..at + len - 4];
         let id = Blake3::of(body);
-        if id.0 != stored {
+        if id.0 != stored_id(i) {
             return None;
         }
         let id = TxnId(id);
+        let prev = match i {
+            0 => &TxnId::GENESIS.0 .0[..],
+            _ => stored_id(i - 1),
+        };
+        let linked = body.len() >= 41
+            && body[1..33] == *prev
+            && body[33..41] == (i as u64 + 1).to_le_bytes();
         Some((
             id,
+            linked,
             match body.first() {
                 // A version 1 file holds whole states only, so older readers can read all of it.
                 Some(&v) if v != BODY_WHOLE && format == FORMAT_VERSION_1 => {
@@ -1770,13 +1785,17 @@ fn check_frames<'a>(
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     if threads < 2 || frames.len() < PARALLEL_FRAMES {
-        return vec![frames.iter().map(one).collect()];
+        return vec![(0..frames.len()).map(one).collect()];
     }
     let per = frames.len().div_ceil(threads);
     std::thread::scope(|scope| {
-        let parts: Vec<_> = frames
-            .chunks(per)
-            .map(|chunk| scope.spawn(move || chunk.iter().map(one).collect::<Vec<_>>()))
+        let one = &one;
+        let parts: Vec<_> = (0..frames.len())
+            .step_by(per)
+            .map(|start| {
+                let end = (start + per).min(frames.len());
+                scope.spawn(move || (start..end).map(one).collect::<Vec<_>>())
+            })
             .collect();
         parts
             .into_iter()

@@ -135,7 +135,7 @@ impl Journal<FileStorage> {
 impl<S: Storage> Journal<S> {
     /// Opens a journal over any storage (tests use [`crate::FaultyStorage`]).
     pub fn open_with(mut storage: S) -> Result<(Journal<S>, RecoveryReport), OpenError> {
-        let bytes = storage.read_all().map_err(|source| OpenError {
+        let bytes = storage.contents().map_err(|source| OpenError {
             path: storage.describe(),
             source,
         })?;

@@ -65,5 +65,5 @@ pub use crate::query::{
     diff, recorded_packages, CheckError, Diff, History, LogEntry, LogFilter, QueryError,
     ResolveError, TxnLog, TxnShow,
 };
-pub use crate::storage::{CrashKeep, Fault, FaultyStorage, FileStorage, Storage};
+pub use crate::storage::{Contents, CrashKeep, Fault, FaultyStorage, FileStorage, Storage};
 pub use crate::table::{Iter as RecordsIter, RecordTable, Records};

@@ -57,8 +57,8 @@ pub struct ChangedRef<'a> {
     pub direction: Direction,
 }
 
-impl<'a> LogLine<'a> {
-    fn of_entry(e: &LogEntry<'a>) -> LogLine<'a> {
+impl<'a> From<&LogEntry<'a>> for LogLine<'a> {
+    fn from(e: &LogEntry<'a>) -> LogLine<'a> {
         LogLine {
             seq: e.seq,
             id: e.id,
@@ -77,7 +77,9 @@ impl<'a> LogLine<'a> {
             changes: Changes::Built(e.changes.clone()),
         }
     }
+}
 
+impl<'a> LogLine<'a> {
     /// Packages added.
     pub fn added(&self) -> impl Iterator<Item = PackageRef<'_>> {
         self.packages(|r| r.added.clone(), |d| &d.added)
@@ -171,36 +173,51 @@ impl<'a> History<'a> {
         filter: &LogFilter,
         mut f: impl FnMut(LogLine<'_>) -> Result<(), E>,
     ) -> Result<Result<(), E>, QueryError> {
-        if filter.package.is_some() || filter.last.is_some() {
+        let Some(selected) = self.log_positions(filter)? else {
             for e in self.log(filter)? {
-                if let Err(e) = f(LogLine::of_entry(&e)) {
+                if let Err(e) = f(LogLine::from(&e)) {
                     return Ok(Err(e));
                 }
             }
             return Ok(Ok(()));
-        }
-        let selected: Vec<usize> = match &filter.variant {
-            Some(v) => self.lineage_positions(v, None)?,
-            None => (0..self.records().len()).collect(),
         };
-        let in_time =
-            |t: i64| !(filter.since.is_some_and(|s| t < s) || filter.until.is_some_and(|u| t > u));
-        for i in selected {
-            let line = match self.stored_line(i) {
-                Some(line) => line,
-                None => {
-                    let r = self.records().at(i);
-                    LogLine::of_entry(&self.entry(r, self.changes_of(r)))
-                }
-            };
-            if !in_time(line.time) {
-                continue;
-            }
+        for line in selected
+            .into_iter()
+            .filter_map(|i| self.log_line(i, filter))
+        {
             if let Err(e) = f(line) {
                 return Ok(Err(e));
             }
         }
         Ok(Ok(()))
+    }
+
+    /// The positions of the records `filter` may select, oldest first, to read one by one with
+    /// [`Self::log_line`] (in any order, on several threads); `None` when the filter needs
+    /// the whole entries first (`package`, `last`): then [`Self::log`] gives them.
+    pub fn log_positions(&self, filter: &LogFilter) -> Result<Option<Vec<usize>>, QueryError> {
+        if filter.package.is_some() || filter.last.is_some() {
+            return Ok(None);
+        }
+        Ok(Some(match &filter.variant {
+            Some(v) => self.lineage_positions(v, None)?,
+            None => (0..self.records().len()).collect(),
+        }))
+    }
+
+    /// The entry of the record at `position`, if its time is inside `filter`'s bounds (the
+    /// other filters are [`Self::log_positions`]'s).
+    pub fn log_line(&self, position: usize, filter: &LogFilter) -> Option<LogLine<'a>> {
+        let line = match self.stored_line(position) {
+            Some(line) => line,
+            None => {
+                let r = self.records().at(position);
+                LogLine::from(&self.entry(r, self.changes_of(r)))
+            }
+        };
+        let t = line.time;
+        let outside = filter.since.is_some_and(|s| t < s) || filter.until.is_some_and(|u| t > u);
+        (!outside).then_some(line)
     }
 
     /// The entry of the record at `position` read in place, if it stores its change from its

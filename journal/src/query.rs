@@ -30,7 +30,14 @@ pub struct History<'a> {
 /// Positions of each variant's own records; the journal keeps one up to date as it appends, so
 /// queries during an append cost no re-indexing.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct VariantIndex(HashMap<String, Vec<usize>>);
+pub(crate) struct VariantIndex {
+    /// Each variant's own positions, in order of first appearance.
+    own: Vec<(String, Vec<usize>)>,
+    /// Where each variant is in `own`.
+    by_name: HashMap<String, usize>,
+    /// The entry of `own` the last push went to (runs of one variant skip the lookup).
+    last: usize,
+}
 
 impl VariantIndex {
     pub(crate) fn build(records: Records<'_>) -> VariantIndex {
@@ -42,12 +49,29 @@ impl VariantIndex {
     }
 
     pub(crate) fn push(&mut self, variant: &str, position: usize) {
-        match self.0.get_mut(variant) {
-            Some(v) => v.push(position),
-            None => {
-                self.0.insert(variant.to_string(), vec![position]);
+        if let Some((name, own)) = self.own.get_mut(self.last) {
+            if name == variant {
+                own.push(position);
+                return;
             }
         }
+        self.last = match self.by_name.get(variant) {
+            Some(&k) => k,
+            None => {
+                self.by_name.insert(variant.to_string(), self.own.len());
+                self.own.push((variant.to_string(), Vec::new()));
+                self.own.len() - 1
+            }
+        };
+        self.own[self.last].1.push(position);
+    }
+
+    fn get(&self, variant: &str) -> Option<&[usize]> {
+        self.by_name.get(variant).map(|&k| self.own[k].1.as_slice())
+    }
+
+    fn len(&self) -> usize {
+        self.own.len()
     }
 }
 
@@ -700,18 +724,16 @@ impl<'a> History<'a> {
 
     /// Variant names, in order of first appearance.
     pub fn variants(&self) -> Vec<&'a str> {
-        let mut v: Vec<(usize, &'a str)> = self
-            .by_variant
-            .0
-            .values()
-            .map(|ix| (ix[0], self.records.at(ix[0]).variant.as_str()))
-            .collect();
-        v.sort();
-        v.into_iter().map(|(_, n)| n).collect()
+        // In order of first appearance already; names borrowed from the records.
+        self.by_variant
+            .own
+            .iter()
+            .map(|(_, ix)| self.records.at(ix[0]).variant.as_str())
+            .collect()
     }
 
     fn own(&self, variant: &str) -> &[usize] {
-        self.by_variant.0.get(variant).map_or(&[], |v| v.as_slice())
+        self.by_variant.get(variant).unwrap_or_default()
     }
 
     /// The variant's latest record.
@@ -772,12 +794,12 @@ impl<'a> History<'a> {
         let mut segments: Vec<&[usize]> = Vec::new();
         let (mut v, mut limit) = (variant, upto.unwrap_or(u64::MAX));
         // Each step goes to a strictly smaller seq, so this ends; the bound guards bad input.
-        for _ in 0..=self.by_variant.0.len() {
+        for _ in 0..=self.by_variant.len() {
             let own = self.own(v);
             let n = own.partition_point(|&i| self.records.seq(i) <= limit);
             segments.push(&own[..n]);
             match self.creation(v) {
-                Some((parent, at)) if self.by_variant.0.contains_key(parent) => {
+                Some((parent, at)) if self.by_variant.get(parent).is_some() => {
                     v = parent;
                     limit = at.min(limit);
                 }
@@ -790,7 +812,7 @@ impl<'a> History<'a> {
     /// Whether transaction `seq` is part of `variant`'s history.
     pub fn in_lineage(&self, variant: &str, seq: u64) -> bool {
         let mut v = variant;
-        for _ in 0..=self.by_variant.0.len() {
+        for _ in 0..=self.by_variant.len() {
             if self.own_at(v, seq).is_some_and(|r| r.seq == seq) {
                 return true;
             }

