@@ -465,11 +465,15 @@ impl Lines<'_> {
     }
 }
 
-/// From this many entries on, `txn log --json` formats the second half on another thread.
+/// From this many entries on, `txn log --json` formats on two threads.
 const PARALLEL_LINES: usize = 4096;
+/// Entries per block when formatting on two threads.
+const BLOCK: usize = 1024;
 
-/// The entries at `positions`: with two cores and a long history, the second half is
-/// formatted into memory on another thread while this one writes the first.
+/// The entries at `positions`. With two cores and a long history, they are formatted in
+/// blocks, alternately by this thread and a helper, and written in order as they come: the
+/// helper's blocks come back through a channel (two in flight, their buffers reused), so the
+/// memory is a few blocks whatever the length.
 fn write_lines(
     history: &journal::History<'_>,
     filter: &journal::LogFilter,
@@ -483,32 +487,51 @@ fn write_lines(
             .filter_map(|&i| history.log_line(i, filter))
             .try_for_each(|l| out.line(&l));
     }
-    let (head, tail) = positions.split_at(positions.len() / 2);
+    let blocks: Vec<&[usize]> = positions.chunks(BLOCK).collect();
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| {
-        let second = scope.spawn(|| {
-            // Each line with the separator before it; the first one's comma is dropped below
-            // if the first half had no line.
-            let mut buf = Vec::with_capacity(tail.len() * 512);
-            for l in tail.iter().filter_map(|&i| history.log_line(i, filter)) {
-                buf.extend_from_slice(b",\n");
-                write_line(&mut buf, &l);
+        let helper_blocks = &blocks;
+        scope.spawn(move || {
+            for block in helper_blocks.iter().skip(1).step_by(2) {
+                let mut buf = empty_rx.try_recv().unwrap_or_default();
+                // Each line with the separator before it; the first one's comma is dropped
+                // when nothing was written before it.
+                for l in block.iter().filter_map(|&i| history.log_line(i, filter)) {
+                    buf.extend_from_slice(b",\n");
+                    write_line(&mut buf, &l);
+                }
+                if full_tx.send(buf).is_err() {
+                    return; // the writer stopped (a closed pipe)
+                }
             }
-            buf
         });
-        let first_half = head
-            .iter()
-            .filter_map(|&i| history.log_line(i, filter))
-            .try_for_each(|l| out.line(&l));
-        let rest = second.join().expect("a log formatter panicked");
-        first_half?;
-        let rest = match out.first {
-            true => rest.get(1..).unwrap_or_default(),
-            false => &rest[..],
-        };
-        out.first &= rest.is_empty();
-        out.out.write_all(&out.buf)?;
-        out.buf.clear();
-        out.out.write_all(rest)
+        // Owned here, so that a writer that stops early (a closed pipe) drops it before the
+        // scope waits for the helper, whose next send then fails and ends it.
+        let full_rx = full_rx;
+        for (k, block) in blocks.iter().enumerate() {
+            if k % 2 == 0 {
+                for l in block.iter().filter_map(|&i| history.log_line(i, filter)) {
+                    out.line(&l)?;
+                }
+                continue;
+            }
+            let mut theirs = full_rx
+                .recv()
+                .expect("the helper sends every block it formats");
+            let lines = match out.first {
+                true => theirs.get(1..).unwrap_or_default(),
+                false => &theirs[..],
+            };
+            out.first &= lines.is_empty();
+            out.out.write_all(&out.buf)?;
+            out.buf.clear();
+            out.out.write_all(lines)?;
+            theirs.clear();
+            // The helper may have finished: then the buffer is simply dropped.
+            let _ = empty_tx.send(theirs);
+        }
+        Ok(())
     })
 }
 

@@ -1592,8 +1592,10 @@ impl Linked {
         };
         let (start, stop) = (at + FRAME_HEADER_LEN, at + frame_len - FRAME_TRAILER_LEN);
         let body = &file[start..stop];
-        let seq = (body.len() >= 41)
-            .then(|| u64::from_le_bytes(body[33..41].try_into().expect("8 bytes")));
+        let seq = || {
+            (body.len() >= 41)
+                .then(|| u64::from_le_bytes(body[33..41].try_into().expect("8 bytes")))
+        };
         let (id, linked, parsed) = match checked {
             None => {
                 // Written to the end yet wrong: torn only if it is the last data and a whole
@@ -1604,14 +1606,14 @@ impl Linked {
                         len: (data_end - at) as u64,
                     });
                 }
-                return Err(bad(Problem::ChecksumMismatch, seq));
+                return Err(bad(Problem::ChecksumMismatch, seq()));
             }
             Some(c) => c,
         };
         // The chain first (seq and prev are at fixed offsets in every body version), so a
         // deleted or reordered record is named as such rather than as a change it cannot use.
         // The checker compared them already; only a break is looked at again, to name it.
-        if let (false, Some(seq), Some(prev)) = (linked, seq, body.get(1..33)) {
+        if let (false, Some(seq), Some(prev)) = (linked, seq(), body.get(1..33)) {
             if seq != position {
                 let p = Problem::SeqMismatch {
                     expected: position,

@@ -37,6 +37,8 @@ pub(crate) struct VariantIndex {
     by_name: HashMap<String, usize>,
     /// The entry of `own` the last push went to (runs of one variant skip the lookup).
     last: usize,
+    /// For each position pushed: its variant's entry in `own` and its index there.
+    rank: Vec<(u32, u32)>,
 }
 
 impl VariantIndex {
@@ -52,6 +54,7 @@ impl VariantIndex {
         if let Some((name, own)) = self.own.get_mut(self.last) {
             if name == variant {
                 own.push(position);
+                self.ranked(position);
                 return;
             }
         }
@@ -64,6 +67,30 @@ impl VariantIndex {
             }
         };
         self.own[self.last].1.push(position);
+        self.ranked(position);
+    }
+
+    /// Notes where `position` (the last pushed) is in its variant's positions.
+    fn ranked(&mut self, position: usize) {
+        if self.rank.len() <= position {
+            self.rank.resize(position + 1, (u32::MAX, 0));
+        }
+        let index = self.own[self.last].1.len() - 1;
+        // Positions and variants past u32 are not ranked (then looked up by search).
+        if let (Ok(v), Ok(i)) = (u32::try_from(self.last), u32::try_from(index)) {
+            self.rank[position] = (v, i);
+        }
+    }
+
+    /// The position of the record of the same variant just before the one at `position`, if
+    /// that was pushed here; `Some(None)` if it is its variant's first.
+    fn before(&self, position: usize) -> Option<Option<usize>> {
+        let &(v, i) = self.rank.get(position)?;
+        let own = &self.own.get(v as usize)?.1;
+        match i.checked_sub(1) {
+            None => Some(None),
+            Some(k) => own.get(k as usize).map(|&p| Some(p)),
+        }
     }
 
     fn get(&self, variant: &str) -> Option<&[usize]> {
@@ -970,6 +997,9 @@ impl<'a> History<'a> {
     /// The seq of `variant`'s own record just before the one at `position`; `None` if that is
     /// the variant's first.
     pub(crate) fn own_before(&self, variant: &str, position: usize) -> Option<u64> {
+        if let Some(before) = self.by_variant.before(position) {
+            return before.map(|p| self.records.seq(p));
+        }
         let own = self.own(variant);
         let k = own.partition_point(|&i| i < position);
         k.checked_sub(1).map(|k| self.records.seq(own[k]))
