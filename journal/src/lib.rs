@@ -13,6 +13,9 @@
 //!   and the fault-injecting [`FaultyStorage`];
 //! - recovery ([`Journal::open`]): a torn tail is dropped and reported, a damaged record makes
 //!   the journal read-only and is named by [`Journal::verify`];
+//! - the opened records (`table`: [`Records`], the file mapped, every record checked at open and
+//!   built on first use) and `txn log` read in place (`lines`: [`LogLine`],
+//!   [`History::log_lines`]);
 //! - the writer lock ([`Lock`]);
 //! - pure queries ([`query`] via [`History`], and [`bisect_step`]): state at a transaction,
 //!   lineage, log, diff, package history, rollback target, TXN references.

@@ -1,11 +1,11 @@
 //! The records of an opened journal, decoded when first used.
 //!
 //! Opening a journal checks every frame, id, body and link (`codec::scan`), but builds a
-//! [`Record`] only for bodies that hold a whole state (body version 1 and checkpoints). A record
-//! stored as a change keeps only the place of its checked body in the file's bytes and is built
-//! when something reads it, with the records it is made from before it, back to the nearest one
-//! built. So opening 100,000 records allocates a few bytes per record, and `txn log -n 20`
-//! builds twenty.
+//! [`Record`] only for a body version 1 (format 1 files). A format 2 record (a change, or a
+//! checkpoint) keeps only the place of its checked body in the file's bytes (mapped, not read)
+//! and is built when something reads it, with the records its change needs before it, back to
+//! the nearest one built or a checkpoint. So opening 100,000 records allocates a few dozen bytes
+//! per record, and `txn log -n 20` builds twenty.
 
 use std::sync::OnceLock;
 

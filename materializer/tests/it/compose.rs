@@ -10,7 +10,6 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 pub(crate) struct Composed {
-    _dir: tempfile::TempDir,
     pub(crate) repo: PathBuf,
     pub(crate) commit: String,
     pub(crate) input: BuildInput,
@@ -46,22 +45,49 @@ fn compose_into(dir: &Path, input: &BuildInput) -> (PathBuf, String, Vec<Progres
     (repo, built.commit.to_hex(), progress)
 }
 
+/// Where this test process composes the minbase set: `composed-PID` in cargo's temporary
+/// directory for tests, removing those of processes that have ended. A static is never
+/// dropped, so a temporary directory would outlive every run (355 MB each); this one is reused
+/// by name and swept by the next run (an ostree checkout holds files that must be made mutable
+/// before they can be removed).
+fn composed_dir() -> PathBuf {
+    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    if let Ok(entries) = std::fs::read_dir(&base) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(pid) = name.strip_prefix("composed-") else {
+                continue;
+            };
+            if !Path::new("/proc").join(pid).exists() {
+                let _ = Command::new("chattr")
+                    .args(["-R", "-f", "-i"])
+                    .arg(e.path())
+                    .status();
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    let dir = base.join(format!("composed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("the composed directory");
+    dir
+}
+
 /// The minbase set composed once (from nothing) for every test that needs it.
 pub(crate) fn composed() -> &'static Composed {
     static C: OnceLock<Composed> = OnceLock::new();
     C.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir");
+        let dir = composed_dir();
         let input = minbase_input();
         eprintln!("minbase: {} packages", input.packages.len());
-        let (repo, commit, progress) = compose_into(dir.path(), &input);
+        let (repo, commit, progress) = compose_into(&dir, &input);
         set_ref(&repo, "base", &commit).expect("set ref");
-        let checkout = dir.path().join("checkout");
+        let checkout = dir.join("checkout");
         run(Command::new("ostree")
             .arg(format!("--repo={}", repo.display()))
             .args(["checkout", &commit])
             .arg(&checkout));
         Composed {
-            _dir: dir,
             repo,
             commit,
             input,
