@@ -572,6 +572,10 @@ pub fn sysroot_status(root: &Path, sysroot: &Path) -> Result<SysrootStatus> {
         .ok()
         .map(|(j, _)| j);
     let problem = match (&machine, &journal) {
+        (Some(_), Some(j)) if crate::upgrade::interrupted_upgrade(j).is_some() => Some(format!(
+            "an upgrade was interrupted after recording the new base (transaction {}) and before re-applying this machine's own packages and settings: `particle upgrade` finishes it",
+            j.last().map_or(0, |r| r.seq)
+        )),
         (Some(m), Some(j)) => crate::machine::drift(m, j, &list),
         _ => None,
     };

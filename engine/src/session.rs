@@ -221,7 +221,12 @@ impl Session {
         session.recover(obs)?;
         if let Some(m) = &session.state.machine {
             let say = |msg: &str| obs.note(msg);
-            if let Some(done) = crate::machine::reconcile(m, &session.journal, &say)? {
+            if let Some(seq) = session.interrupted_upgrade() {
+                // Deploying the new base as it is would drop the machine's own changes.
+                obs.note(&format!(
+                    "recovery: transaction {seq}, the new base of an interrupted upgrade, is not deployed until `particle upgrade` re-applies this machine's own packages and settings on it"
+                ));
+            } else if let Some(done) = crate::machine::reconcile(m, &session.journal, &say)? {
                 obs.note(&done);
             }
         }

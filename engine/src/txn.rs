@@ -579,7 +579,46 @@ impl Session {
     /// Plans `change` on `variant` (for [`Change::Apply`], the definition's name). Nothing is
     /// written, except that particle's own package is set up as a source when the change asks
     /// for it (see [`crate::own_package`]).
+    ///
+    /// On a machine whose upgrade was interrupted after it recorded the new base
+    /// ([`Session::interrupted_upgrade`]), only a rollback or a cancel is planned: anything else
+    /// would build on the new base without the machine's own packages and settings, and lose
+    /// them; `particle upgrade` finishes the upgrade first.
     pub fn plan(&mut self, variant: &str, change: Change, obs: &dyn Observer) -> Result<Plan> {
+        let undoes = matches!(
+            change,
+            Change::Rollback { .. } | Change::RollbackDeployment | Change::Cancel
+        );
+        if let (Some(seq), false) = (self.interrupted_upgrade(), undoes) {
+            // The record before the new base: what the machine still runs.
+            let runs = self
+                .journal
+                .records()
+                .prefix(seq as usize - 1)
+                .last()
+                .map(|r| r.seq);
+            let back = runs.map_or(String::new(), |n| {
+                format!(" (or `particle txn rollback --to {n}` to stay on what this machine runs)")
+            });
+            return Err(Error::new(
+                ErrorKind::MachineState,
+                format!(
+                    "an upgrade was interrupted after recording the new base (transaction {seq}) and before re-applying this machine's own packages and settings on it"
+                ),
+            )
+            .hint(format!("run `particle upgrade` to finish it{back}")));
+        }
+        self.plan_change(variant, change, obs)
+    }
+
+    /// [`Session::plan`] without the check for an interrupted upgrade (which the upgrade itself
+    /// uses to finish one).
+    pub(crate) fn plan_change(
+        &mut self,
+        variant: &str,
+        change: Change,
+        obs: &dyn Observer,
+    ) -> Result<Plan> {
         match change {
             Change::Install {
                 mut packages,

@@ -492,43 +492,21 @@ impl Session {
     /// last record is an `origin` (nothing built on it yet), those its transactions installed
     /// (and did not remove) that the machine had just before it and the new base lacks.
     pub fn pending_layers(&self) -> Vec<String> {
-        let records = self.journal.records();
-        let Some((last, before)) = records.split_last() else {
-            return Vec::new();
-        };
-        if !matches!(last.request, Request::Origin { .. }) {
-            return Vec::new();
-        }
-        let Some(prev) = before.iter().rev().find(|r| r.variant == last.variant) else {
-            return Vec::new();
-        };
-        layered_packages(before)
-            .into_iter()
-            .filter(|n| prev.state.packages.iter().any(|p| p.name == *n))
-            .filter(|n| !last.state.packages.iter().any(|p| p.name == *n))
-            .collect()
-    }
-
-    /// The profile the machine had just before its last record, when that record is an
-    /// `origin` (an upgrade recorded it and nothing is built on it yet).
-    fn profile_before_origin(&self) -> Option<journal::Profile> {
-        let (last, before) = self.journal.records().split_last()?;
-        if !matches!(last.request, Request::Origin { .. }) {
-            return None;
-        }
-        let prev = before.iter().rev().find(|r| r.variant == last.variant)?;
-        Some(prev.state.profile.clone())
+        pending_layers(&self.journal)
     }
 
     /// Whether an upgrade interrupted after its origin left out some of the machine's own
     /// profile settings ([`layered_profile`]) that were in force before it.
     pub fn pending_profile(&self) -> bool {
-        let (Some(before), Some(last)) = (self.profile_before_origin(), self.journal.last()) else {
-            return false;
-        };
-        !self
-            .profile_changes(&before, &last.state.profile)
-            .is_empty()
+        pending_profile(&self.journal)
+    }
+
+    /// The transaction (an `origin`) an upgrade recorded before it was interrupted, if it left
+    /// out some of this machine's own packages or settings: deploying it as it is would drop
+    /// them, and a transaction built on it would lose them for good; `particle upgrade`
+    /// finishes it.
+    pub fn interrupted_upgrade(&self) -> Option<u64> {
+        interrupted_upgrade(&self.journal)
     }
 
     /// Re-applies what an upgrade interrupted after recording its origin left out: the
@@ -540,7 +518,7 @@ impl Session {
         let Some(variant) = self.journal.last().map(|r| r.variant.clone()) else {
             return Ok(None);
         };
-        let Some(before) = self.profile_before_origin() else {
+        let Some(before) = profile_before_origin(&self.journal) else {
             return Ok(None);
         };
         let mut last = None;
@@ -583,7 +561,7 @@ impl Session {
         reason: &str,
         obs: &dyn Observer,
     ) -> Result<Option<Box<Committed>>> {
-        let plan = self.plan(variant, change, obs)?;
+        let plan = self.plan_change(variant, change, obs)?;
         if plan.is_unchanged() {
             return Ok(None);
         }
@@ -692,47 +670,99 @@ impl Session {
         Ok(done)
     }
 
-    /// The machine's own profile changes that were in force in `before` and that `now` lacks:
-    /// one change per kind.
     fn profile_changes(&self, before: &journal::Profile, now: &journal::Profile) -> Vec<Change> {
-        let mut layer = layered_profile(self.journal.records());
-        layer.kargs_append.retain(|k| before.kargs.contains(k));
-        layer.kargs_delete.retain(|k| !before.kargs.contains(k));
-        let in_force = |set: &BTreeMap<String, String>, map: &BTreeMap<String, String>| {
-            set.iter()
-                .filter(|(k, v)| map.get(*k).map_or(v.is_empty(), |now| now == *v))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect::<BTreeMap<_, _>>()
-        };
-        layer.sysctl = in_force(&layer.sysctl, &before.sysctl);
-        layer.initramfs = in_force(&layer.initramfs, &before.initramfs);
-        // What `now` already has needs nothing.
-        layer.kargs_append.retain(|k| !now.kargs.contains(k));
-        layer.kargs_delete.retain(|k| now.kargs.contains(k));
-        let missing = |set: BTreeMap<String, String>, map: &BTreeMap<String, String>| {
-            set.into_iter()
-                .filter(|(k, v)| map.get(k).map_or(!v.is_empty(), |x| x != v))
-                .collect::<BTreeMap<_, _>>()
-        };
-        layer.sysctl = missing(layer.sysctl, &now.sysctl);
-        layer.initramfs = missing(layer.initramfs, &now.initramfs);
-        let mut changes = Vec::new();
-        if !layer.kargs_append.is_empty() || !layer.kargs_delete.is_empty() {
-            changes.push(Change::Kargs {
-                append: layer.kargs_append,
-                delete: layer.kargs_delete,
-            });
-        }
-        if !layer.sysctl.is_empty() {
-            changes.push(Change::Sysctl { set: layer.sysctl });
-        }
-        if !layer.initramfs.is_empty() {
-            changes.push(Change::Initramfs {
-                set: layer.initramfs,
-            });
-        }
-        changes
+        profile_changes(&self.journal, before, now)
     }
+}
+
+/// [`Session::pending_layers`] of a machine's journal.
+pub fn pending_layers(journal: &journal::Journal) -> Vec<String> {
+    let records = journal.records();
+    let Some((last, before)) = records.split_last() else {
+        return Vec::new();
+    };
+    if !matches!(last.request, Request::Origin { .. }) {
+        return Vec::new();
+    }
+    let Some(prev) = before.iter().rev().find(|r| r.variant == last.variant) else {
+        return Vec::new();
+    };
+    layered_packages(before)
+        .into_iter()
+        .filter(|n| prev.state.packages.iter().any(|p| p.name == *n))
+        .filter(|n| !last.state.packages.iter().any(|p| p.name == *n))
+        .collect()
+}
+
+/// The profile the machine had just before its last record, when that record is an `origin`
+/// (an upgrade recorded it and nothing is built on it yet).
+fn profile_before_origin(journal: &journal::Journal) -> Option<journal::Profile> {
+    let (last, before) = journal.records().split_last()?;
+    if !matches!(last.request, Request::Origin { .. }) {
+        return None;
+    }
+    let prev = before.iter().rev().find(|r| r.variant == last.variant)?;
+    Some(prev.state.profile.clone())
+}
+
+/// [`Session::pending_profile`] of a machine's journal.
+pub fn pending_profile(journal: &journal::Journal) -> bool {
+    let (Some(before), Some(last)) = (profile_before_origin(journal), journal.last()) else {
+        return false;
+    };
+    !profile_changes(journal, &before, &last.state.profile).is_empty()
+}
+
+/// [`Session::interrupted_upgrade`] of a machine's journal.
+pub fn interrupted_upgrade(journal: &journal::Journal) -> Option<u64> {
+    let pending = !pending_layers(journal).is_empty() || pending_profile(journal);
+    pending.then(|| journal.last().map(|r| r.seq)).flatten()
+}
+
+/// The machine's own profile changes that were in force in `before` and that `now` lacks: one
+/// change per kind.
+fn profile_changes(
+    journal: &journal::Journal,
+    before: &journal::Profile,
+    now: &journal::Profile,
+) -> Vec<Change> {
+    let mut layer = layered_profile(journal.records());
+    layer.kargs_append.retain(|k| before.kargs.contains(k));
+    layer.kargs_delete.retain(|k| !before.kargs.contains(k));
+    let in_force = |set: &BTreeMap<String, String>, map: &BTreeMap<String, String>| {
+        set.iter()
+            .filter(|(k, v)| map.get(*k).map_or(v.is_empty(), |now| now == *v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    layer.sysctl = in_force(&layer.sysctl, &before.sysctl);
+    layer.initramfs = in_force(&layer.initramfs, &before.initramfs);
+    // What `now` already has needs nothing.
+    layer.kargs_append.retain(|k| !now.kargs.contains(k));
+    layer.kargs_delete.retain(|k| now.kargs.contains(k));
+    let missing = |set: BTreeMap<String, String>, map: &BTreeMap<String, String>| {
+        set.into_iter()
+            .filter(|(k, v)| map.get(k).map_or(!v.is_empty(), |x| x != v))
+            .collect::<BTreeMap<_, _>>()
+    };
+    layer.sysctl = missing(layer.sysctl, &now.sysctl);
+    layer.initramfs = missing(layer.initramfs, &now.initramfs);
+    let mut changes = Vec::new();
+    if !layer.kargs_append.is_empty() || !layer.kargs_delete.is_empty() {
+        changes.push(Change::Kargs {
+            append: layer.kargs_append,
+            delete: layer.kargs_delete,
+        });
+    }
+    if !layer.sysctl.is_empty() {
+        changes.push(Change::Sysctl { set: layer.sysctl });
+    }
+    if !layer.initramfs.is_empty() {
+        changes.push(Change::Initramfs {
+            set: layer.initramfs,
+        });
+    }
+    changes
 }
 
 /// The packages a machine's own transactions installed and did not remove later, in the order

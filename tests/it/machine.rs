@@ -555,6 +555,29 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
         .expect("the origin")["seq"]
         .as_u64()
         .expect("seq");
+    // Until the upgrade is finished, its new base is not deployed by another command (that
+    // would drop the machine's own packages and settings from the next boot) and nothing is
+    // built on it (that would lose them for good).
+    let interrupted = on(&["--json", "status"]);
+    assert_eq!(interrupted.code, 1, "{interrupted:?}");
+    let st = interrupted.json();
+    assert!(
+        st["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("upgrade was interrupted")),
+        "{st}"
+    );
+    let runs = st["deployments"][0]["commit"].clone();
+    let e = on(&["--json", "txn", "install", "tree"]).fails("machine_state");
+    let hint = e.json()["error"]["hint"].as_str().unwrap_or("").to_owned();
+    assert!(hint.contains("particle upgrade"), "{hint}");
+    assert!(hint.contains(&format!("--to {}", origin_seq - 1)), "{hint}");
+    let still = on(&["--json", "status"]).json();
+    assert_eq!(still["deployments"][0]["commit"], runs, "{still}");
+    assert_eq!(
+        still["deployments"].as_array().map(Vec::len),
+        st["deployments"].as_array().map(Vec::len)
+    );
     on(&["upgrade", "--remote", "origin"]).ok();
     let log = on(&["--json", "txn", "log"]).ok().json();
     let after: Vec<String> = log["transactions"]
