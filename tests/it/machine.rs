@@ -417,8 +417,9 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
     on(&["--json", "upgrade", "--auto"]).fails("machine_state");
     assert_eq!(on(&["--json", "txn", "log"]).ok().json(), before);
 
-    // An upgrade killed right after recording its origin: the next `upgrade` deploys the
-    // origin (recovery) and puts the machine's own jq back on it.
+    // An upgrade killed right after recording its origin: recovery leaves the bare origin
+    // undeployed (it lacks the machine's own jq), and the next `upgrade` puts jq back on it and
+    // deploys that.
     env.run(&["txn", "sysctl", "--set", "net.core.somaxconn=4096"])
         .ok();
     publish();
@@ -434,9 +435,9 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
     );
     let r = on(&["upgrade", "--remote", "origin"]).ok();
     assert!(
-        r.stderr
-            .contains("recovery: transaction 10 was recorded but not deployed")
-            && r.stderr.contains("re-applying this machine's own packages"),
+        r.stderr.contains(
+            "recovery: transaction 10, the new base of an interrupted upgrade, is not deployed"
+        ) && r.stderr.contains("re-applying this machine's own packages"),
         "{r:?}"
     );
     let log = on(&["--json", "txn", "log"]).ok().json();
