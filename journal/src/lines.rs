@@ -1,6 +1,7 @@
 //! `txn log` over a long journal: each entry read in place from the journal's bytes where the
-//! record has not been built, so printing 100,000 entries builds no record and allocates
-//! nothing per entry ([`History::log_lines`]).
+//! record stores its change from its predecessor (format 2), so printing 100,000 entries builds
+//! no record and allocates nothing per entry ([`History::log_lines`]); the others (a variant's
+//! first record, format 1) come from the built record, as [`History::log`] gives them.
 
 use std::borrow::Cow;
 
