@@ -34,16 +34,10 @@ pub(crate) fn print_json_error(kind: &str, message: &str, hint: Option<&str>) {
 /// Prints a command's JSON result, written as it is serialized (a reader that stops early,
 /// like `head`, is not an error).
 pub(crate) fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let written = serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from);
-    match written
-        .and_then(|()| writeln!(out))
-        .and_then(|()| out.flush())
-    {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
-    }
+    write_out(|out| {
+        let written = serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::from);
+        Ok(written.and_then(|()| writeln!(out)))
+    })
 }
 
 /// Runs `write` on standard output (buffered); a reader that stops early is not an error.

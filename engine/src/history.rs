@@ -544,7 +544,7 @@ fn write_line(buf: &mut Vec<u8>, l: &journal::LogLine<'_>) {
     buf.extend_from_slice(b"{\"actor\":");
     json_str(buf, &[l.user, "@", l.host]);
     buf.extend_from_slice(b",\"added\":");
-    packages(buf, l.added());
+    array(buf, l.added(), package);
     buf.extend_from_slice(b",\"base\":");
     match l.base {
         None => buf.extend_from_slice(b"null"),
@@ -558,26 +558,23 @@ fn write_line(buf: &mut Vec<u8>, l: &journal::LogLine<'_>) {
             buf.push(b'}');
         }
     }
-    buf.extend_from_slice(b",\"changed\":[");
-    for (i, c) in l.changed().enumerate() {
-        if i > 0 {
-            buf.push(b',');
-        }
-        buf.extend_from_slice(b"{\"arch\":");
-        json_str(buf, &[c.arch]);
-        buf.extend_from_slice(match c.direction {
-            journal::query::Direction::Upgrade => b",\"direction\":\"upgrade\",\"from\":",
-            journal::query::Direction::Downgrade => b",\"direction\":\"downgrade\",\"from\":",
-            journal::query::Direction::Rebuild => b",\"direction\":\"rebuild\",\"from\":",
-        });
-        json_str(buf, &[c.from]);
-        buf.extend_from_slice(b",\"name\":");
-        json_str(buf, &[c.name]);
-        buf.extend_from_slice(b",\"to\":");
-        json_str(buf, &[c.to]);
-        buf.push(b'}');
-    }
-    buf.extend_from_slice(b"],\"commit\":\"");
+    buf.extend_from_slice(b",\"changed\":");
+    array(buf, l.changed(), |buf, c| {
+        let direction = match c.direction {
+            journal::query::Direction::Upgrade => "upgrade",
+            journal::query::Direction::Downgrade => "downgrade",
+            journal::query::Direction::Rebuild => "rebuild",
+        };
+        let fields = [
+            ("arch", c.arch),
+            ("direction", direction),
+            ("from", c.from),
+            ("name", c.name),
+            ("to", c.to),
+        ];
+        object(buf, &fields);
+    });
+    buf.extend_from_slice(b",\"commit\":\"");
     buf.extend_from_slice(&l.commit.hex_digits());
     buf.extend_from_slice(b"\",\"id\":\"");
     buf.extend_from_slice(&l.id.hex_digits());
@@ -596,7 +593,7 @@ fn write_line(buf: &mut Vec<u8>, l: &journal::LogLine<'_>) {
     buf.extend_from_slice(b",\"reason\":");
     json_str(buf, &[l.reason]);
     buf.extend_from_slice(b",\"removed\":");
-    packages(buf, l.removed());
+    array(buf, l.removed(), package);
     buf.extend_from_slice(b",\"seq\":");
     buf.extend_from_slice(itoa::Buffer::new().format(l.seq).as_bytes());
     buf.extend_from_slice(b",\"time\":");
@@ -606,22 +603,36 @@ fn write_line(buf: &mut Vec<u8>, l: &journal::LogLine<'_>) {
     buf.push(b'}');
 }
 
-/// `[{"arch", "name", "version"}, ...]`.
-fn packages<'a>(buf: &mut Vec<u8>, list: impl Iterator<Item = journal::PackageRef<'a>>) {
+/// `{"arch", "name", "version"}`.
+fn package(buf: &mut Vec<u8>, p: journal::PackageRef<'_>) {
+    object(
+        buf,
+        &[("arch", p.arch), ("name", p.name), ("version", p.version)],
+    );
+}
+
+/// `[item, ...]`, each written by `item`.
+fn array<T>(buf: &mut Vec<u8>, items: impl Iterator<Item = T>, item: impl Fn(&mut Vec<u8>, T)) {
     buf.push(b'[');
-    for (i, p) in list.enumerate() {
+    for (i, x) in items.enumerate() {
         if i > 0 {
             buf.push(b',');
         }
-        buf.extend_from_slice(b"{\"arch\":");
-        json_str(buf, &[p.arch]);
-        buf.extend_from_slice(b",\"name\":");
-        json_str(buf, &[p.name]);
-        buf.extend_from_slice(b",\"version\":");
-        json_str(buf, &[p.version]);
-        buf.push(b'}');
+        item(buf, x);
     }
     buf.push(b']');
+}
+
+/// `{"key":"value", ...}` of string fields, in the order given (keys need no escaping).
+fn object(buf: &mut Vec<u8>, fields: &[(&str, &str)]) {
+    for (i, (key, value)) in fields.iter().enumerate() {
+        buf.push(if i == 0 { b'{' } else { b',' });
+        buf.push(b'"');
+        buf.extend_from_slice(key.as_bytes());
+        buf.extend_from_slice(b"\":");
+        json_str(buf, &[value]);
+    }
+    buf.push(b'}');
 }
 
 /// The JSON string of `parts` joined: copied as they are unless a character needs escaping

@@ -1090,36 +1090,28 @@ pub(crate) fn read_change(body: &[u8]) -> Result<Option<ChangeBody<'_>>, DecodeE
 /// The package lists of an encoded change, read in place: removed, added, changed.
 #[derive(Clone)]
 pub(crate) struct ChangeReader<'a> {
-    pub(crate) removed: PackagesIn<'a>,
-    pub(crate) added: PackagesIn<'a>,
-    pub(crate) changed: ChangedIn<'a>,
+    /// Packages, each `[name, version, arch, ""]`.
+    pub(crate) removed: ListIn<'a>,
+    pub(crate) added: ListIn<'a>,
+    /// Changed packages, each `[name, arch, from version, to version]`.
+    pub(crate) changed: ListIn<'a>,
     /// Whether profile settings or pinned indices changed too (read with [`decode_diff`]).
     pub(crate) more: bool,
 }
+
+/// The fields of a package in a change: name, version, arch (strings), the .deb's SHA-256.
+const PACKAGE_FIELDS: &[bool] = &[true, true, true, false];
+/// The fields of a changed package: name, arch, from version, from SHA-256, to version, to
+/// SHA-256.
+const CHANGED_FIELDS: &[bool] = &[true, true, true, false, true, false];
 
 impl<'a> ChangeReader<'a> {
     /// Reads past a change [`Dec::skip_diff`] has checked, keeping where its lists are (the
     /// strings are checked again only when the lists are read).
     fn read(d: &mut Dec<'a>) -> Result<ChangeReader<'a>, DecodeError> {
-        // Each item's fields: `true` a string, `false` a SHA-256.
-        let list = |d: &mut Dec<'a>, fields: &[bool]| {
-            let n = d.u32()?;
-            let start = d.at;
-            for _ in 0..n {
-                for &string in fields {
-                    let len = if string { d.u32()? as usize } else { 32 };
-                    d.take(len)?;
-                }
-            }
-            Ok::<_, DecodeError>(Dec {
-                buf: &d.buf[start..d.at],
-                at: 0,
-            })
-        };
-        const PACKAGE: &[bool] = &[true, true, true, false];
-        let removed = PackagesIn(list(d, PACKAGE)?);
-        let added = PackagesIn(list(d, PACKAGE)?);
-        let changed = ChangedIn(list(d, &[true, true, true, false, true, false])?);
+        let removed = ListIn::read(d, PACKAGE_FIELDS)?;
+        let added = ListIn::read(d, PACKAGE_FIELDS)?;
+        let changed = ListIn::read(d, CHANGED_FIELDS)?;
         // What follows is empty exactly when it is: no kargs, two empty lists, no hardware, no
         // indices.
         const NOTHING_MORE: [u8; 14] = [0; 14];
@@ -1137,45 +1129,53 @@ impl<'a> ChangeReader<'a> {
     }
 }
 
-/// Packages `(name, version, arch)` of an encoded list.
+/// The items of an encoded list, each its strings in order (up to four; the rest empty), its
+/// SHA-256 fields skipped.
 #[derive(Clone)]
-pub(crate) struct PackagesIn<'a>(Dec<'a>);
+pub(crate) struct ListIn<'a> {
+    items: Dec<'a>,
+    /// Each item's fields: `true` a string, `false` a SHA-256.
+    fields: &'static [bool],
+}
 
-impl<'a> Iterator for PackagesIn<'a> {
-    type Item = (&'a str, &'a str, &'a str);
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.0.at >= self.0.buf.len() {
-            return None;
+impl<'a> ListIn<'a> {
+    /// Reads past a list (`u32` count, then the items) by lengths alone.
+    fn read(d: &mut Dec<'a>, fields: &'static [bool]) -> Result<ListIn<'a>, DecodeError> {
+        let n = d.u32()?;
+        let start = d.at;
+        for _ in 0..n {
+            for &string in fields {
+                let len = if string { d.u32()? as usize } else { 32 };
+                d.take(len)?;
+            }
         }
-        let d = &mut self.0;
-        let p = (d.str_ref(), d.str_ref(), d.str_ref(), d.take(32));
-        match p {
-            (Ok(name), Ok(version), Ok(arch), Ok(_)) => Some((name, version, arch)),
-            _ => unreachable!("the change was checked"),
-        }
+        let items = Dec {
+            buf: &d.buf[start..d.at],
+            at: 0,
+        };
+        Ok(ListIn { items, fields })
     }
 }
 
-/// Changed packages `(name, arch, from, to)` of an encoded list.
-#[derive(Clone)]
-pub(crate) struct ChangedIn<'a>(Dec<'a>);
-
-impl<'a> Iterator for ChangedIn<'a> {
-    type Item = (&'a str, &'a str, &'a str, &'a str);
+impl<'a> Iterator for ListIn<'a> {
+    type Item = [&'a str; 4];
     fn next(&mut self) -> Option<Self::Item> {
-        if self.0.at >= self.0.buf.len() {
+        if self.items.at >= self.items.buf.len() {
             return None;
         }
-        let d = &mut self.0;
-        let (name, arch) = (d.str_ref(), d.str_ref());
-        let from = d.str_ref();
-        let _ = d.take(32);
-        let to = d.str_ref();
-        let _ = d.take(32);
-        match (name, arch, from, to) {
-            (Ok(n), Ok(a), Ok(f), Ok(t)) => Some((n, a, f, t)),
-            _ => unreachable!("the change was checked"),
+        let mut out = [""; 4];
+        let mut k = 0;
+        for &string in self.fields {
+            let field = match string {
+                true => self.items.str_ref().map(|s| {
+                    out[k] = s;
+                    k += 1;
+                }),
+                false => self.items.take(32).map(|_| ()),
+            };
+            field.expect("the change was checked");
         }
+        Some(out)
     }
 }
 

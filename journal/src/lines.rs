@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use crate::codec::{self, ChangeReader, ChangedIn, PackagesIn};
+use crate::codec::{self, ChangeReader, ListIn};
 use crate::model::{CommitId, PackageEntry, Provenance, TxnId};
 use crate::query::{Changed, Diff, Direction, History, LogEntry, LogFilter, QueryError};
 
@@ -93,12 +93,12 @@ impl<'a> LogLine<'a> {
 
     fn packages<'s>(
         &'s self,
-        stored: fn(&ChangeReader<'s>) -> PackagesIn<'s>,
+        stored: fn(&ChangeReader<'s>) -> ListIn<'s>,
         built: fn(&Diff) -> &Vec<PackageEntry>,
     ) -> Either<impl Iterator<Item = PackageRef<'s>>, impl Iterator<Item = PackageRef<'s>>> {
         match &self.changes {
             Changes::Stored(_, reader) => {
-                Either::A(stored(reader).map(|(name, version, arch)| PackageRef {
+                Either::A(stored(reader).map(|[name, version, arch, _]| PackageRef {
                     name,
                     version,
                     arch,
@@ -115,16 +115,15 @@ impl<'a> LogLine<'a> {
     /// Packages at another version or `.deb`.
     pub fn changed(&self) -> impl Iterator<Item = ChangedRef<'_>> {
         match &self.changes {
-            Changes::Stored(_, reader) => {
-                let changed: ChangedIn<'_> = reader.changed.clone();
-                Either::A(changed.map(|(name, arch, from, to)| ChangedRef {
+            Changes::Stored(_, reader) => Either::A(reader.changed.clone().map(
+                |[name, arch, from, to]| ChangedRef {
                     name,
                     arch,
                     from,
                     to,
                     direction: Direction::of(from, to),
-                }))
-            }
+                },
+            )),
             Changes::Built(d) => Either::B(d.changed.iter().map(|c: &Changed| ChangedRef {
                 name: &c.name,
                 arch: &c.arch,
