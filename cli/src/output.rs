@@ -41,11 +41,23 @@ pub(crate) fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
 }
 
 /// Runs `write` on standard output (buffered); a reader that stops early is not an error.
+///
+/// The output goes to the file descriptor directly, not through `Stdout`'s line buffer (which
+/// splits every large write at its last newline), and a pipe is widened to 1 MiB where the
+/// system allows it: a long document (`txn log --json` of a fleet's history) then reaches a
+/// reader like `tail` in a few large writes instead of thousands of small ones.
 pub(crate) fn write_out(
     write: impl FnOnce(&mut dyn std::io::Write) -> engine::Result<std::io::Result<()>>,
 ) -> anyhow::Result<()> {
     use std::io::Write;
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    use std::os::fd::AsFd;
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    lock.flush()?;
+    let file = std::fs::File::from(lock.as_fd().try_clone_to_owned()?);
+    // Not a pipe, or a limit below 1 MiB: the pipe stays as it is.
+    let _ = rustix::pipe::fcntl_setpipe_size(&file, 1 << 20);
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
     match write(&mut out)?.and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),

@@ -457,7 +457,7 @@ impl Lines<'_> {
     }
 
     fn flush_block(&mut self) -> std::io::Result<()> {
-        if self.buf.len() >= 1 << 15 {
+        if self.buf.len() >= 1 << 18 {
             self.out.write_all(&self.buf)?;
             self.buf.clear();
         }

@@ -11,9 +11,7 @@ use crate::model::{
     Actor, Change, CommitId, NewRecord, PackageEntry, PackageSpec, Profile, Provenance, Record,
     RecordState, Request, State, StoredDiff, TxnId, Value,
 };
-use crate::query::{Changed, Diff, Direction, IndexChange, ProfileChange, VariantIndex};
-use crate::storage::Contents;
-use crate::table::RecordTable;
+use crate::query::{Changed, Diff, Direction, IndexChange, ProfileChange};
 
 /// The file header: magic, format version, flags.
 pub(crate) const FILE_MAGIC: [u8; 8] = *b"PTCLJRNL";
@@ -34,17 +32,11 @@ pub(crate) const FRAME_END: [u8; 4] = *b"PEND";
 /// The largest record body accepted (64 MiB): far above any real package set.
 pub(crate) const MAX_BODY_LEN: u32 = 64 << 20;
 /// The record body holding the whole state (the only one in a version 1 file).
-const BODY_WHOLE: u8 = 1;
+pub(crate) const BODY_WHOLE: u8 = 1;
 /// The record body holding the change from the state before it (version 2 files).
 const BODY_CHANGE: u8 = 2;
 /// Deepest nesting accepted in a hardware [`Value`].
 const MAX_VALUE_DEPTH: u32 = 64;
-/// Journals with at least this many frames are checked on several threads.
-const PARALLEL_FRAMES: usize = 4096;
-/// Sector size used to recognise never-written (zero) regions of a torn last frame.
-const SECTOR: u64 = 512;
-/// The shortest zero region taken as never written (see [`has_unwritten_sector`]).
-const MIN_ZERO_RUN: u64 = 16;
 
 /// The 16-byte header every journal file of format `version` starts with.
 pub(crate) fn file_header(version: u32) -> [u8; FILE_HEADER_LEN] {
@@ -1226,6 +1218,16 @@ pub(crate) fn check_change(body: &[u8]) -> Result<Option<ChangeHead<'_>>, Decode
     Ok(Some(ChangeHead { variant, needs }))
 }
 
+/// The variant a record body (either version) names, read without decoding the rest.
+pub(crate) fn variant_of(body: &[u8]) -> Result<&str, DecodeError> {
+    let mut d = Dec { buf: body, at: 0 };
+    d.take(1 + 32 + 8 + 8)?;
+    for _ in 0..3 {
+        d.str_ref()?;
+    }
+    d.str_ref()
+}
+
 /// Decodes a change [`Dec::skip_diff`] has checked.
 pub(crate) fn decode_diff(bytes: &[u8]) -> Result<Diff, DecodeError> {
     let mut d = Dec { buf: bytes, at: 0 };
@@ -1239,7 +1241,7 @@ pub(crate) fn decode_diff(bytes: &[u8]) -> Result<Diff, DecodeError> {
 }
 
 /// A decoded body whose state may still name the record it was made from by number.
-struct Decoded {
+pub(crate) struct Decoded {
     record: Record,
     /// Body version 2: the change and the number of the record it applies to.
     change: Option<(u64, StoredDiff, Option<State>)>,
@@ -1247,7 +1249,7 @@ struct Decoded {
 
 impl Decoded {
     /// Decodes `body`, whose BLAKE3 is `id` (the caller has checked or computed it).
-    fn parse(body: &[u8], id: TxnId) -> Result<Decoded, DecodeError> {
+    pub(crate) fn parse(body: &[u8], id: TxnId) -> Result<Decoded, DecodeError> {
         let mut d = Dec { buf: body, at: 0 };
         let version = d.u8()?;
         if version != BODY_WHOLE && version != BODY_CHANGE {
@@ -1309,7 +1311,7 @@ impl Decoded {
 
     /// The record, its change linked to the state of the record it was made from, which
     /// `state_of(seq)` gives. A checkpoint needs none (it holds its whole state).
-    fn link(
+    pub(crate) fn link(
         self,
         state_of: impl FnOnce(u64) -> Option<RecordState>,
     ) -> Result<Record, DecodeError> {
@@ -1338,478 +1340,11 @@ impl Decoded {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Scanning a whole file
-
-/// What is wrong with the first bad record (or the file header, at position 0).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
-#[serde(tag = "problem", rename_all = "kebab-case")]
-pub enum Problem {
-    #[error("the file header is not a particle journal header")]
-    BadFileHeader,
-    #[error("journal format version {version} is not supported (this build reads version {FORMAT_VERSION})")]
-    UnsupportedVersion { version: u32 },
-    #[error("the frame header is damaged (bad magic or length check)")]
-    BadFrameHeader,
-    #[error("the frame's end marker is damaged")]
-    BadFrameEnd,
-    #[error("the stored id does not match the BLAKE3 of the record body (bytes changed)")]
-    ChecksumMismatch,
-    #[error("the record body does not decode: {message}")]
-    Undecodable { message: String },
-    #[error("sequence number {found} where {expected} was expected (record deleted, inserted or reordered)")]
-    SeqMismatch { expected: u64, found: u64 },
-    #[error("previous id {found} does not match the preceding record's id {expected} (record deleted, reordered or spliced in)")]
-    PrevMismatch { expected: TxnId, found: TxnId },
-    #[error("{message}")]
-    Semantic { message: String },
-    #[error("commit {commit} is not valid: {message}")]
-    Commit { commit: CommitId, message: String },
-}
-
-/// The first bad record of a journal.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
-#[error("record {position} (byte offset {offset}{}): {problem}", .seq.map(|s| format!(", seq {s}")).unwrap_or_default())]
-pub struct BadRecord {
-    /// 1-based position in the file (the sequence number it should have); 0 = the file header.
-    pub position: u64,
-    /// The sequence number the record claims, when it could be read.
-    pub seq: Option<u64>,
-    /// Byte offset of the record's frame in the file.
-    pub offset: u64,
-    #[serde(flatten)]
-    pub problem: Problem,
-}
-
-/// How a scanned file ends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ScanEnd {
-    /// Every byte belongs to a committed record.
-    Clean,
-    /// The bytes from `offset` on are an incomplete append (a crash mid-write): safe to drop.
-    Torn { offset: u64, len: u64 },
-    /// A committed record is damaged: nothing after it can be trusted, and nothing may be appended.
-    Corrupt(BadRecord),
-}
-
-/// The result of [`scan`]: the good prefix and how the file ends.
-#[derive(Debug)]
-pub struct Scan {
-    /// The good records, each built when first used.
-    pub records: RecordTable,
-    /// Byte offset of each record's frame.
-    pub offsets: Vec<u64>,
-    /// Length of the good prefix in bytes (header + good frames); 0 if the file is empty.
-    pub valid_len: u64,
-    pub end: ScanEnd,
-    /// The file's format version ([`FORMAT_VERSION`] for an empty file).
-    pub format: u32,
-    /// Each variant's records.
-    pub(crate) index: VariantIndex,
-}
-
-fn all_zero(b: &[u8]) -> bool {
-    b.iter().all(|&x| x == 0)
-}
-
-/// Whether a complete last frame with a bad checksum looks like never-written sectors rather
-/// than changed bytes: power loss during a write can leave whole sectors unwritten (zeros), and a
-/// sector write itself is atomic. A region counts if it is a whole aligned sector, or the part of
-/// a sector inside the frame, and at least [`MIN_ZERO_RUN`] bytes long (so a few zero bytes that
-/// happen to end a record never make damage look like a crash).
-fn has_unwritten_sector(file: &[u8], start: usize) -> bool {
-    let end = file.len() as u64;
-    let mut s = (start as u64 / SECTOR) * SECTOR;
-    while s < end {
-        let e = (s + SECTOR).min(end);
-        let from = s.max(start as u64);
-        if e - from >= MIN_ZERO_RUN && all_zero(&file[from as usize..e as usize]) {
-            return true;
-        }
-        s += SECTOR;
-    }
-    false
-}
-
-/// Parses a whole journal file image: header, then frames, checking framing, ids, every body
-/// and the chain.
-///
-/// Zero bytes after the last frame are preallocated free space. The end of the data is
-/// classified by the rules in `docs/format/journal.md`: a crash can only leave an incomplete or
-/// partly written last frame (torn: dropped), anything else is corruption.
-pub fn scan(file: &[u8]) -> Scan {
-    scan_owned(Contents::Read(file.to_vec()))
-}
-
-/// [`scan`] of bytes the records keep: a record stored as a change is checked here and built
-/// from them when first used ([`RecordTable`]).
-pub(crate) fn scan_owned(file: Contents) -> Scan {
-    let header = scan_header(&file);
-    let (format, data_end) = match header {
-        Ok(v) => v,
-        Err(end) => {
-            return Scan {
-                records: RecordTable::default(),
-                offsets: vec![],
-                valid_len: 0,
-                end,
-                format: FORMAT_VERSION,
-                index: VariantIndex::default(),
-            }
-        }
-    };
-    if data_end == 0 {
-        return Scan {
-            records: RecordTable::default(),
-            offsets: vec![],
-            valid_len: 0,
-            end: ScanEnd::Clean,
-            format,
-            index: VariantIndex::default(),
-        };
-    }
-    let (frames, stop) = walk_frames(&file, data_end);
-    let checked = check_frames(&file, &frames, format);
-    let mut linked = Linked {
-        seen: RecordTable::default(),
-        offsets: Vec::with_capacity(frames.len()),
-        index: VariantIndex::default(),
-        prev: TxnId::GENESIS,
-    };
-    linked.seen.reserve(frames.len());
-    let mut end = None;
-    for (&(at, frame_len), checked) in frames.iter().zip(checked.into_iter().flatten()) {
-        if let Err(e) = linked.link(&file, at, frame_len, data_end, checked) {
-            end = Some(e);
-            break;
-        }
-    }
-    let valid_len = match end {
-        Some(_) => linked.offsets.len(),
-        None => frames.len(),
-    };
-    let valid_len = match valid_len {
-        0 => FILE_HEADER_LEN as u64,
-        n => {
-            let (at, len) = frames[n - 1];
-            (at + len) as u64
-        }
-    };
-    let end = end.unwrap_or(match stop {
-        Stop::Clean => ScanEnd::Clean,
-        Stop::Torn => ScanEnd::Torn {
-            offset: valid_len,
-            len: data_end as u64 - valid_len,
-        },
-        Stop::Corrupt(problem, seq) => ScanEnd::Corrupt(BadRecord {
-            position: linked.offsets.len() as u64 + 1,
-            seq,
-            offset: valid_len,
-            problem,
-        }),
-    });
-    Scan {
-        records: linked.seen.with_bytes(file),
-        offsets: linked.offsets,
-        valid_len,
-        end,
-        format,
-        index: linked.index,
-    }
-}
-
-/// The file header: the format version and the end of the data (0: an empty journal), or why
-/// the file is not one.
-fn scan_header(file: &[u8]) -> Result<(u32, usize), ScanEnd> {
-    let headers = [file_header(FORMAT_VERSION_1), file_header(FORMAT_VERSION)];
-    // The end of the data: everything after it is zero (free space).
-    let data_end = file.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
-    if data_end == 0 {
-        return Ok((FORMAT_VERSION, 0));
-    }
-    let bad_header = || BadRecord {
-        position: 0,
-        seq: None,
-        offset: 0,
-        problem: Problem::BadFileHeader,
-    };
-    let whole_header =
-        file.len() >= FILE_HEADER_LEN && headers.iter().any(|h| file[..FILE_HEADER_LEN] == *h);
-    if !whole_header && (data_end < FILE_HEADER_LEN || file.len() < FILE_HEADER_LEN) {
-        // A crash while creating the file: a prefix of the header, then nothing or zeros.
-        return Err(
-            match headers.iter().any(|h| h.starts_with(&file[..data_end])) {
-                true => ScanEnd::Torn {
-                    offset: 0,
-                    len: data_end as u64,
-                },
-                false => ScanEnd::Corrupt(bad_header()),
-            },
-        );
-    }
-    if file[..8] != FILE_MAGIC || file[12..16] != [0; 4] {
-        return Err(ScanEnd::Corrupt(bad_header()));
-    }
-    let version = u32::from_le_bytes(file[8..12].try_into().expect("4 bytes"));
-    if version != FORMAT_VERSION && version != FORMAT_VERSION_1 {
-        return Err(ScanEnd::Corrupt(BadRecord {
-            problem: Problem::UnsupportedVersion { version },
-            ..bad_header()
-        }));
-    }
-    Ok((version, data_end))
-}
-
-/// The records linked so far by [`scan_owned`].
-struct Linked {
-    seen: RecordTable,
-    offsets: Vec<u64>,
-    index: VariantIndex,
-    /// The id of the last record linked.
-    prev: TxnId,
-}
-
-impl Linked {
-    /// Links the checked frame at `at` after the records before it: the chain, then the body.
-    /// `Err`: where the good records end.
-    fn link(
-        &mut self,
-        file: &[u8],
-        at: usize,
-        frame_len: usize,
-        data_end: usize,
-        checked: Checked<'_>,
-    ) -> Result<(), ScanEnd> {
-        let position = self.offsets.len() as u64 + 1;
-        let offset = at as u64;
-        let bad = |problem, seq| {
-            ScanEnd::Corrupt(BadRecord {
-                position,
-                seq,
-                offset,
-                problem,
-            })
-        };
-        let (start, stop) = (at + FRAME_HEADER_LEN, at + frame_len - FRAME_TRAILER_LEN);
-        let body = &file[start..stop];
-        let seq = || {
-            (body.len() >= 41)
-                .then(|| u64::from_le_bytes(body[33..41].try_into().expect("8 bytes")))
-        };
-        let (id, linked, parsed) = match checked {
-            None => {
-                // Written to the end yet wrong: torn only if it is the last data and a whole
-                // sector of it never reached the disk (power loss with out-of-order writeback).
-                if data_end <= at + frame_len && has_unwritten_sector(&file[..at + frame_len], at) {
-                    return Err(ScanEnd::Torn {
-                        offset,
-                        len: (data_end - at) as u64,
-                    });
-                }
-                return Err(bad(Problem::ChecksumMismatch, seq()));
-            }
-            Some(c) => c,
-        };
-        // The chain first (seq and prev are at fixed offsets in every body version), so a
-        // deleted or reordered record is named as such rather than as a change it cannot use.
-        // The checker compared them already; only a break is looked at again, to name it.
-        if let (false, Some(seq), Some(prev)) = (linked, seq(), body.get(1..33)) {
-            if seq != position {
-                let p = Problem::SeqMismatch {
-                    expected: position,
-                    found: seq,
-                };
-                return Err(bad(p, Some(seq)));
-            }
-            if prev != self.prev.0 .0 {
-                let p = Problem::PrevMismatch {
-                    expected: self.prev,
-                    found: TxnId(Blake3(prev.try_into().expect("32 bytes"))),
-                };
-                return Err(bad(p, Some(seq)));
-            }
-        }
-        let undecodable = |e: DecodeError| {
-            bad(
-                Problem::Undecodable {
-                    message: e.to_string(),
-                },
-                None,
-            )
-        };
-        match parsed.map_err(undecodable)? {
-            Parsed::Built(decoded) => {
-                // Only a whole state is built here, so nothing is looked up.
-                let record = decoded.link(|_| None).map_err(undecodable)?;
-                self.index.push(&record.variant, self.offsets.len());
-                self.seen.push(record, (start, stop));
-            }
-            Parsed::Change(head) => {
-                self.index.push(head.variant, self.offsets.len());
-                self.seen.push_unbuilt((start, stop), id, head.needs);
-            }
-        }
-        self.prev = id;
-        self.offsets.push(offset);
-        Ok(())
-    }
-}
-
-/// Where the walk over frame boundaries stopped.
-enum Stop {
-    /// At the end of the data.
-    Clean,
-    /// At an incomplete last frame.
-    Torn,
-    /// At a frame that is not there whole and is not a crash's (named as the next record, with
-    /// the sequence number it claims if that can be read).
-    Corrupt(Problem, Option<u64>),
-}
-
-/// The frames whose header and end marker are right, as (offset, length), in order, and why the
-/// walk stopped. Reads only frame headers and end markers: ids and bodies are checked after.
-fn walk_frames(file: &[u8], data_end: usize) -> (Vec<(usize, usize)>, Stop) {
-    let mut frames = Vec::new();
-    let mut at = FILE_HEADER_LEN;
-    loop {
-        if at >= data_end {
-            return (frames, Stop::Clean);
-        }
-        let rest = &file[at..];
-        // Only zeros after `k` bytes of this frame: the frame is the last data in the file.
-        let last_data_within = |k: usize| data_end <= at + k;
-        if rest.len() < FRAME_HEADER_LEN {
-            return (frames, Stop::Torn);
-        }
-        let len = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
-        let check = u32::from_le_bytes(rest[8..12].try_into().expect("4 bytes"));
-        if rest[..4] != FRAME_MAGIC || check != !len || len > MAX_BODY_LEN {
-            // A header cut short by a crash is a prefix of a header followed only by zeros.
-            let cut = rest[..FRAME_HEADER_LEN]
-                .iter()
-                .rposition(|&b| b != 0)
-                .map_or(0, |i| i + 1);
-            if last_data_within(cut)
-                && rest[..cut.min(4)] == FRAME_MAGIC[..cut.min(4)]
-                && cut < FRAME_HEADER_LEN
-            {
-                return (frames, Stop::Torn);
-            }
-            // The head of the last frame never reached the disk (power loss, out-of-order
-            // writeback): a zero header, and the data ends with a frame end marker.
-            let span = data_end - at;
-            if rest[..FRAME_HEADER_LEN] == [0; FRAME_HEADER_LEN]
-                && span >= FRAME_HEADER_LEN + FRAME_TRAILER_LEN
-                && file[data_end - 4..data_end] == FRAME_END
-            {
-                return (frames, Stop::Torn);
-            }
-            return (frames, Stop::Corrupt(Problem::BadFrameHeader, None));
-        }
-        let frame_len = FRAME_HEADER_LEN + len as usize + FRAME_TRAILER_LEN;
-        if rest.len() < frame_len {
-            return (frames, Stop::Torn);
-        }
-        if rest[frame_len - 4..frame_len] != FRAME_END {
-            // No end marker: torn if the data stops inside this frame (a write cut short, the
-            // rest still zeros); a frame that is all there but ends wrongly is damage.
-            if !last_data_within(frame_len - 1) {
-                let seq = (len >= 41).then(|| {
-                    u64::from_le_bytes(
-                        rest[FRAME_HEADER_LEN + 33..FRAME_HEADER_LEN + 41]
-                            .try_into()
-                            .expect("8 bytes"),
-                    )
-                });
-                return (frames, Stop::Corrupt(Problem::BadFrameEnd, seq));
-            }
-            return (frames, Stop::Torn);
-        }
-        frames.push((at, frame_len));
-        at += frame_len;
-    }
-}
-
-/// What checking a frame found: `None` if the stored id is not the BLAKE3 of the body, else
-/// the id, whether the body's seq and prev continue the chain (its position, and the stored id
-/// of the frame before it), and the body, checked.
-type Checked<'a> = Option<(TxnId, bool, Result<Parsed<'a>, DecodeError>)>;
-
-/// A checked body: decoded (a whole state: body version 1 or a checkpoint), or a change that is
-/// built when first used.
-enum Parsed<'a> {
-    Built(Box<Decoded>),
-    Change(ChangeHead<'a>),
-}
-
-/// Checks every frame's id and body, on several threads for a long journal (the frames are
-/// independent until they are linked in order). The results come in consecutive parts, one per
-/// thread, in frame order (not copied into one list).
-fn check_frames<'a>(
-    file: &'a [u8],
-    frames: &[(usize, usize)],
-    format: u32,
-) -> Vec<Vec<Checked<'a>>> {
-    let stored_id = |i: usize| {
-        let (at, len) = frames[i];
-        &file[at + len - FRAME_TRAILER_LEN..at + len - 4]
-    };
-    let one = |i: usize| -> Checked<'a> {
-        let (at, len) = frames[i];
-        let body = &file[at + FRAME_HEADER_LEN..at + len - FRAME_TRAILER_LEN];
-        let id = Blake3::of(body);
-        if id.0 != stored_id(i) {
-            return None;
-        }
-        let id = TxnId(id);
-        let prev = match i {
-            0 => &TxnId::GENESIS.0 .0[..],
-            _ => stored_id(i - 1),
-        };
-        let linked = body.len() >= 41
-            && body[1..33] == *prev
-            && body[33..41] == (i as u64 + 1).to_le_bytes();
-        Some((
-            id,
-            linked,
-            match body.first() {
-                // A version 1 file holds whole states only, so older readers can read all of it.
-                Some(&v) if v != BODY_WHOLE && format == FORMAT_VERSION_1 => {
-                    Err(DecodeError::UnknownVersion(v))
-                }
-                _ => match check_change(body) {
-                    Ok(Some(head)) => Ok(Parsed::Change(head)),
-                    Ok(None) => Decoded::parse(body, id).map(|d| Parsed::Built(Box::new(d))),
-                    Err(e) => Err(e),
-                },
-            },
-        ))
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    if threads < 2 || frames.len() < PARALLEL_FRAMES {
-        return vec![(0..frames.len()).map(one).collect()];
-    }
-    let per = frames.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let one = &one;
-        let parts: Vec<_> = (0..frames.len())
-            .step_by(per)
-            .map(|start| {
-                let end = (start + per).min(frames.len());
-                scope.spawn(move || (start..end).map(one).collect::<Vec<_>>())
-            })
-            .collect();
-        parts
-            .into_iter()
-            .map(|h| h.join().expect("a frame checker panicked"))
-            .collect()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::Request;
+    use crate::scan::{scan, BadRecord, Problem, ScanEnd};
 
     fn encode_whole(seq: u64, prev: &TxnId, r: &NewRecord) -> Vec<u8> {
         encode_body(seq, prev, &Parts::of_new(r), &Stored::Whole(&r.state))

@@ -7,11 +7,12 @@ use std::path::Path;
 use serde::Serialize;
 use store::Blake3;
 
-use crate::codec::{self, BadRecord, Problem, ScanEnd, MAX_BODY_LEN};
+use crate::codec::{self, MAX_BODY_LEN};
 use crate::model::{
     Change, CommitId, NewRecord, Record, RecordState, State, StoredDiff, TxnId, CHECKPOINT_EVERY,
 };
 use crate::query::{CheckError, History, VariantIndex};
+use crate::scan::{self, BadRecord, Problem, ScanEnd};
 use crate::storage::{FileStorage, Storage};
 use crate::table::{RecordTable, Records};
 
@@ -139,7 +140,7 @@ impl<S: Storage> Journal<S> {
             path: storage.describe(),
             source,
         })?;
-        let scan = codec::scan_owned(bytes);
+        let scan = scan::scan_owned(bytes);
         let mut report = RecoveryReport {
             records: scan.records.len() as u64,
             ..RecoveryReport::default()

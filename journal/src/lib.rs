@@ -49,13 +49,13 @@ mod lines;
 mod lock;
 mod model;
 pub mod query;
+mod scan;
 mod storage;
 mod table;
 
 pub use crate::bisect::{bisect_step, BisectError, BisectStep, Verdict};
 pub use crate::codec::{
-    decode_record, encode_record, scan, BadRecord, DecodeError, Problem, Scan, ScanEnd,
-    FORMAT_VERSION, FORMAT_VERSION_1,
+    decode_record, encode_record, DecodeError, FORMAT_VERSION, FORMAT_VERSION_1,
 };
 pub use crate::journal::{AppendError, Journal, OpenError, RecoveryReport, TornTail, Verified};
 pub use crate::lines::{BaseRef, ChangedRef, LogLine, PackageRef};
@@ -68,5 +68,6 @@ pub use crate::query::{
     diff, recorded_packages, CheckError, Diff, History, LogEntry, LogFilter, QueryError,
     ResolveError, TxnLog, TxnShow,
 };
+pub use crate::scan::{scan, scan_cut_at, BadRecord, Problem, Scan, ScanEnd};
 pub use crate::storage::{Contents, CrashKeep, Fault, FaultyStorage, FileStorage, Storage};
 pub use crate::table::{Iter as RecordsIter, RecordTable, Records};

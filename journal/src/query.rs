@@ -29,7 +29,7 @@ pub struct History<'a> {
 
 /// Positions of each variant's own records; the journal keeps one up to date as it appends, so
 /// queries during an append cost no re-indexing.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct VariantIndex {
     /// Each variant's own positions, in order of first appearance.
     own: Vec<(String, Vec<usize>)>,
@@ -68,6 +68,13 @@ impl VariantIndex {
         };
         self.own[self.last].1.push(position);
         self.ranked(position);
+    }
+
+    /// Pushes `n` positions in a row from `first`, all of `variant`.
+    pub(crate) fn push_run(&mut self, variant: &str, first: usize, n: usize) {
+        for position in first..first + n {
+            self.push(variant, position);
+        }
     }
 
     /// Notes where `position` (the last pushed) is in its variant's positions.

@@ -49,6 +49,11 @@ impl RecordTable {
         self.slots.reserve(n);
     }
 
+    /// Moves the records of `other` (over the same bytes) after these.
+    pub(crate) fn append(&mut self, mut other: RecordTable) {
+        self.slots.append(&mut other.slots);
+    }
+
     /// Adds a record that is built already, whose body is `bytes[body.0..body.1]` (empty for
     /// one appended in this process).
     pub(crate) fn push(&mut self, record: Record, body: (usize, usize)) {

@@ -269,9 +269,9 @@ fn a_rehashed_change_that_does_not_apply_is_named_by_verify() {
     );
 }
 
-/// A journal long enough to be checked on several threads (its frames are split between
-/// them, and each checks the chain across its first frame): a flipped byte, a deleted record
-/// and two swapped records in the later part, in the earlier part and at the split are named
+/// A journal long enough to be checked on several threads (the file is cut between them at
+/// frames, and each checks the chain across its first frame): a flipped byte, a deleted record
+/// and two swapped records in the later part, in the earlier part and at the cut are named
 /// exactly as in a short journal.
 #[test]
 fn tampering_is_named_in_a_journal_checked_on_several_threads() {
@@ -285,11 +285,16 @@ fn tampering_is_named_in_a_journal_checked_on_several_threads() {
         at += 12 + len + 36;
     }
     assert_eq!(frames.len(), 5000);
+    // Long enough to be cut into parts (from 1 MiB on); two threads cut it near the middle.
+    assert!(frames[4999].1 > 1 << 20, "{} bytes", frames[4999].1);
     let s = scan(&bytes);
     assert_eq!(s.end, ScanEnd::Clean);
     assert_eq!(s.records.len(), 5000);
-    // 2,500 is where two threads split the frames.
-    for k in [1, 2499, 2500, 2501, 4321, 4999] {
+    let middle = frames
+        .iter()
+        .position(|&(s, _)| s >= 16 + (frames[4999].1 - 16) / 2)
+        .expect("a frame after the middle");
+    for k in [1, middle - 1, middle, middle + 1, 4321, 4999] {
         let (s0, e0) = frames[k];
         // A byte of the body flipped.
         let mut t = bytes.clone();
