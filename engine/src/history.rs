@@ -369,7 +369,31 @@ pub fn describe_request(r: &journal::Request) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_time;
+    use super::{json_str, needs_escape, parse_time};
+
+    /// Every byte value at every place of strings up to two words long, among ASCII and
+    /// multi-byte characters: a byte JSON escapes is always seen, and the strings come out as
+    /// serde_json writes them.
+    #[test]
+    fn strings_needing_escapes_are_always_seen() {
+        for filler in [b'a', 0xC3] {
+            for len in 1..=17 {
+                for at in 0..len {
+                    for b in 0..=255u8 {
+                        let mut s = vec![filler; len];
+                        s[at] = b;
+                        let special = b < 0x20 || b == b'"' || b == b'\\';
+                        assert_eq!(needs_escape(&s), special, "{b:#x} at {at} of {len}");
+                    }
+                }
+            }
+        }
+        for s in ["plain", "quo\"te", "back\\slash", "tab\there", "ünïcode", "\u{1}", ""] {
+            let mut buf = vec![];
+            json_str(&mut buf, &[s.as_bytes()]);
+            assert_eq!(buf, serde_json::to_vec(s).expect("json"), "{s:?}");
+        }
+    }
 
     #[test]
     fn times_parse_as_utc() {
@@ -433,7 +457,7 @@ impl Session {
             },
         };
         out.buf.extend_from_slice(b"\n],\"variant\":");
-        json_str(&mut out.buf, &[variant]);
+        json_str(&mut out.buf, &[variant.as_bytes()]);
         out.buf.extend_from_slice(b"}\n");
         Ok(written.and_then(|()| out.out.write_all(&out.buf)))
     }
@@ -542,7 +566,7 @@ fn write_lines(
 fn write_line(buf: &mut Vec<u8>, l: &journal::LogLine<'_>) {
     let settings = l.settings();
     buf.extend_from_slice(b"{\"actor\":");
-    json_str(buf, &[l.user, "@", l.host]);
+    json_str(buf, &[l.user.as_bytes(), b"@", l.host.as_bytes()]);
     buf.extend_from_slice(b",\"added\":");
     array(buf, l.added(), package);
     buf.extend_from_slice(b",\"base\":");
@@ -554,23 +578,23 @@ fn write_line(buf: &mut Vec<u8>, l: &journal::LogLine<'_>) {
             buf.extend_from_slice(b",\"txn\":\"");
             buf.extend_from_slice(&b.txn.hex_digits());
             buf.extend_from_slice(b"\",\"variant\":");
-            json_str(buf, &[b.variant]);
+            json_str(buf, &[b.variant.as_bytes()]);
             buf.push(b'}');
         }
     }
     buf.extend_from_slice(b",\"changed\":");
     array(buf, l.changed(), |buf, c| {
-        let direction = match c.direction {
-            journal::query::Direction::Upgrade => "upgrade",
-            journal::query::Direction::Downgrade => "downgrade",
-            journal::query::Direction::Rebuild => "rebuild",
+        let direction: &[u8] = match c.direction {
+            journal::query::Direction::Upgrade => b"upgrade",
+            journal::query::Direction::Downgrade => b"downgrade",
+            journal::query::Direction::Rebuild => b"rebuild",
         };
         let fields = [
-            ("arch", c.arch),
-            ("direction", direction),
-            ("from", c.from),
-            ("name", c.name),
-            ("to", c.to),
+            (&b"{\"arch\":"[..], c.arch.as_bytes()),
+            (b",\"direction\":", direction),
+            (b",\"from\":", c.from.as_bytes()),
+            (b",\"name\":", c.name.as_bytes()),
+            (b",\"to\":", c.to.as_bytes()),
         ];
         object(buf, &fields);
     });
@@ -584,14 +608,14 @@ fn write_line(buf: &mut Vec<u8>, l: &journal::LogLine<'_>) {
         Some(d) => json_value(buf, &d.indices),
     }
     buf.extend_from_slice(b",\"kind\":");
-    json_str(buf, &[l.kind]);
+    json_str(buf, &[l.kind.as_bytes()]);
     buf.extend_from_slice(b",\"profile\":");
     match settings.as_deref().filter(|d| !d.profile.is_empty()) {
         None => buf.extend_from_slice(b"[]"),
         Some(d) => json_value(buf, &d.profile),
     }
     buf.extend_from_slice(b",\"reason\":");
-    json_str(buf, &[l.reason]);
+    json_str(buf, &[l.reason.as_bytes()]);
     buf.extend_from_slice(b",\"removed\":");
     array(buf, l.removed(), package);
     buf.extend_from_slice(b",\"seq\":");
@@ -599,7 +623,7 @@ fn write_line(buf: &mut Vec<u8>, l: &journal::LogLine<'_>) {
     buf.extend_from_slice(b",\"time\":");
     buf.extend_from_slice(itoa::Buffer::new().format(l.time).as_bytes());
     buf.extend_from_slice(b",\"variant\":");
-    json_str(buf, &[l.variant]);
+    json_str(buf, &[l.variant.as_bytes()]);
     buf.push(b'}');
 }
 
@@ -607,7 +631,11 @@ fn write_line(buf: &mut Vec<u8>, l: &journal::LogLine<'_>) {
 fn package(buf: &mut Vec<u8>, p: journal::PackageRef<'_>) {
     object(
         buf,
-        &[("arch", p.arch), ("name", p.name), ("version", p.version)],
+        &[
+            (b"{\"arch\":", p.arch.as_bytes()),
+            (b",\"name\":", p.name.as_bytes()),
+            (b",\"version\":", p.version.as_bytes()),
+        ],
     );
 }
 
@@ -623,31 +651,52 @@ fn array<T>(buf: &mut Vec<u8>, items: impl Iterator<Item = T>, item: impl Fn(&mu
     buf.push(b']');
 }
 
-/// `{"key":"value", ...}` of string fields, in the order given (keys need no escaping).
-fn object(buf: &mut Vec<u8>, fields: &[(&str, &str)]) {
-    for (i, (key, value)) in fields.iter().enumerate() {
-        buf.push(if i == 0 { b'{' } else { b',' });
-        buf.push(b'"');
-        buf.extend_from_slice(key.as_bytes());
-        buf.extend_from_slice(b"\":");
+/// `{"key":"value", ...}` of string fields, each given with what comes before its value
+/// (`{"key":` for the first, `,"key":` for the others; keys need no escaping).
+fn object(buf: &mut Vec<u8>, fields: &[(&[u8], &[u8])]) {
+    for (key, value) in fields {
+        buf.extend_from_slice(key);
         json_str(buf, &[value]);
     }
     buf.push(b'}');
 }
 
-/// The JSON string of `parts` joined: copied as they are unless a character needs escaping
-/// (then serde_json escapes it, as it would have).
-fn json_str(buf: &mut Vec<u8>, parts: &[&str]) {
-    let plain = |s: &str| s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
-    if parts.iter().all(|s| plain(s)) {
-        buf.push(b'"');
-        for s in parts {
-            buf.extend_from_slice(s.as_bytes());
-        }
-        buf.push(b'"');
-    } else {
-        json_value(buf, &parts.concat());
+/// The JSON string of `parts` joined (UTF-8): copied as they are unless a character needs
+/// escaping (then serde_json escapes it, as it would have).
+fn json_str(buf: &mut Vec<u8>, parts: &[&[u8]]) {
+    if parts.iter().any(|s| needs_escape(s)) {
+        json_value(buf, &String::from_utf8_lossy(&parts.concat()));
+        return;
     }
+    buf.push(b'"');
+    for s in parts {
+        buf.extend_from_slice(s);
+    }
+    buf.push(b'"');
+}
+
+/// Whether `s` may have a byte a JSON string escapes (`"`, `\`, a control character), looked
+/// at eight bytes at a time. It never misses one; where it says yes without one, the string
+/// is only escaped the slow way, to the same result.
+fn needs_escape(s: &[u8]) -> bool {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    // Some byte of `x` is below `n` (for n <= 128): the borrow of subtracting `n` from it
+    // sets its high bit where its own high bit was clear.
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH != 0;
+    let special = |x: u64| {
+        below(x, 0x20)
+            || below(x ^ (ONES * u64::from(b'"')), 1)
+            || below(x ^ (ONES * u64::from(b'\\')), 1)
+    };
+    let mut words = s.chunks_exact(8);
+    if words.any(|w| special(u64::from_le_bytes(w.try_into().expect("8 bytes")))) {
+        return true;
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 /// `value` as serde_json writes it in a JSON object (maps with sorted keys).

@@ -463,9 +463,18 @@ pub(crate) fn encode_frame(body: &[u8], id: &TxnId) -> Vec<u8> {
 struct Dec<'a> {
     buf: &'a [u8],
     at: usize,
+    /// Reading a body checked already (at open): strings are not checked for UTF-8 again.
+    checked: bool,
 }
 
 impl<'a> Dec<'a> {
+    fn new(buf: &'a [u8]) -> Dec<'a> {
+        Dec {
+            buf,
+            at: 0,
+            checked: false,
+        }
+    }
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         let rest = self.buf.len() - self.at;
         if rest < n {
@@ -738,9 +747,20 @@ impl<'a> Dec<'a> {
         let b = self.take(n)?;
         std::str::from_utf8(b).map_err(|_| DecodeError::NotUtf8 { at })
     }
+    /// A string's bytes, checked for UTF-8 unless the body was checked before.
+    fn text(&mut self) -> Result<&'a [u8], DecodeError> {
+        let n = self.u32()? as usize;
+        let at = self.at;
+        let b = self.take(n)?;
+        // Most strings (names, versions) are ASCII: checked a word at a time, inline.
+        match self.checked || b.is_ascii() || std::str::from_utf8(b).is_ok() {
+            true => Ok(b),
+            false => Err(DecodeError::NotUtf8 { at }),
+        }
+    }
     fn skip_opt_str(&mut self) -> Result<(), DecodeError> {
         if self.bool()? {
-            self.str_ref()?;
+            self.text()?;
         }
         Ok(())
     }
@@ -772,18 +792,18 @@ impl<'a> Dec<'a> {
     /// Checks a whole state as [`Self::state`] reads it, without building it.
     fn skip_state(&mut self) -> Result<(), DecodeError> {
         self.skip_sorted(36, "index source name", |d| {
-            let k = d.str_ref()?;
+            let k = d.text()?;
             d.take(32)?;
             Ok(k)
         })?;
         self.skip_packages("package (name, arch)")?;
         for _ in 0..self.count(4)? {
-            self.str_ref()?;
+            self.text()?;
         }
         for what in ["initramfs key", "sysctl key"] {
             self.skip_sorted(8, what, |d| {
-                let k = d.str_ref()?;
-                d.str_ref()?;
+                let k = d.text()?;
+                d.text()?;
                 Ok(k)
             })?;
         }
@@ -791,9 +811,9 @@ impl<'a> Dec<'a> {
     }
     fn skip_packages(&mut self, what: &'static str) -> Result<(), DecodeError> {
         self.skip_sorted(44, what, |d| {
-            let name = d.str_ref()?;
-            d.str_ref()?;
-            let arch = d.str_ref()?;
+            let name = d.text()?;
+            d.text()?;
+            let arch = d.text()?;
             d.take(32)?;
             Ok((name, arch))
         })
@@ -809,7 +829,7 @@ impl<'a> Dec<'a> {
                 self.take(8)?;
             }
             4 => {
-                self.str_ref()?;
+                self.text()?;
             }
             5 => {
                 for _ in 0..self.count(1)? {
@@ -817,7 +837,7 @@ impl<'a> Dec<'a> {
                 }
             }
             6 => self.skip_sorted(5, "hardware map key", |d| {
-                let k = d.str_ref()?;
+                let k = d.text()?;
                 d.skip_value(depth + 1)?;
                 Ok(k)
             })?,
@@ -831,10 +851,10 @@ impl<'a> Dec<'a> {
         self.skip_packages("package (name, arch)")?;
         self.skip_packages("package (name, arch)")?;
         self.skip_sorted(80, "changed package (name, arch)", |d| {
-            let (name, arch) = (d.str_ref()?, d.str_ref()?);
-            d.str_ref()?;
+            let (name, arch) = (d.text()?, d.text()?);
+            d.text()?;
             d.take(32)?;
-            d.str_ref()?;
+            d.text()?;
             d.take(32)?;
             Ok((name, arch))
         })?;
@@ -845,13 +865,13 @@ impl<'a> Dec<'a> {
         if self.bool()? {
             for _ in 0..2 {
                 for _ in 0..self.count(4)? {
-                    self.str_ref()?;
+                    self.text()?;
                 }
             }
         }
         for what in ["initramfs change key", "sysctl change key"] {
             self.skip_sorted(6, what, |d| {
-                let k = d.str_ref()?;
+                let k = d.text()?;
                 d.skip_opt_str()?;
                 d.skip_opt_str()?;
                 Ok(k)
@@ -862,7 +882,7 @@ impl<'a> Dec<'a> {
             self.skip_value(0)?;
         }
         self.skip_sorted(6, "index change source", |d| {
-            let k = d.str_ref()?;
+            let k = d.text()?;
             d.skip_opt_sha()?;
             d.skip_opt_sha()?;
             Ok(k)
@@ -873,21 +893,21 @@ impl<'a> Dec<'a> {
         let at = self.at;
         let strs = |d: &mut Self| -> Result<(), DecodeError> {
             for _ in 0..d.count(4)? {
-                d.str_ref()?;
+                d.text()?;
             }
             Ok(())
         };
         let str_map = |d: &mut Self, what| {
             d.skip_sorted(8, what, |d| {
-                let k = d.str_ref()?;
-                d.str_ref()?;
+                let k = d.text()?;
+                d.text()?;
                 Ok(k)
             })
         };
         match self.u8()? {
             1 => {
                 for _ in 0..self.count(5)? {
-                    self.str_ref()?;
+                    self.text()?;
                     self.skip_opt_str()?;
                 }
                 self.bool()?;
@@ -904,15 +924,15 @@ impl<'a> Dec<'a> {
             6 => str_map(self, "initramfs request key")?,
             7 => str_map(self, "sysctl request key")?,
             8 => {
-                self.str_ref()?;
+                self.text()?;
             }
             9 | 10 | 12 => {
-                self.str_ref()?;
+                self.text()?;
                 self.take(8 + 32)?;
             }
             11 => {
-                self.str_ref()?;
-                self.str_ref()?;
+                self.text()?;
+                self.text()?;
             }
             tag => return Err(DecodeError::UnknownRequest { tag, at }),
         }
@@ -1006,12 +1026,12 @@ pub(crate) fn decode_checked(
 }
 
 /// A checked body version 2 change, read in place (for `txn log`, without building the
-/// record).
+/// record). Its strings are not checked for UTF-8 again, except the variant's name.
 pub(crate) struct ChangeBody<'a> {
     pub(crate) time: i64,
-    pub(crate) user: &'a str,
-    pub(crate) host: &'a str,
-    pub(crate) reason: &'a str,
+    pub(crate) user: &'a [u8],
+    pub(crate) host: &'a [u8],
+    pub(crate) reason: &'a [u8],
     pub(crate) variant: &'a str,
     pub(crate) kind: &'static str,
     pub(crate) from_seq: u64,
@@ -1024,15 +1044,18 @@ pub(crate) struct ChangeBody<'a> {
     pub(crate) base: Option<(&'a str, u64, TxnId)>,
 }
 
-/// Reads a checked body version 2 (`None`: another body version).
+/// Reads a body version 2 checked at open (`None`: another body version).
 pub(crate) fn read_change(body: &[u8]) -> Result<Option<ChangeBody<'_>>, DecodeError> {
-    let mut d = Dec { buf: body, at: 0 };
+    let mut d = Dec {
+        checked: true,
+        ..Dec::new(body)
+    };
     if d.u8()? != BODY_CHANGE {
         return Ok(None);
     }
     d.take(32 + 8)?;
     let time = d.i64()?;
-    let (user, host, reason, variant) = (d.str_ref()?, d.str_ref()?, d.str_ref()?, d.str_ref()?);
+    let (user, host, reason, variant) = (d.text()?, d.text()?, d.text()?, d.str_ref()?);
     let at = d.at;
     let kind = match d.u8()? {
         1 => "install",
@@ -1144,22 +1167,23 @@ impl<'a> ListIn<'a> {
         let items = Dec {
             buf: &d.buf[start..d.at],
             at: 0,
+            checked: d.checked,
         };
         Ok(ListIn { items, fields })
     }
 }
 
 impl<'a> Iterator for ListIn<'a> {
-    type Item = [&'a str; 4];
+    type Item = [&'a [u8]; 4];
     fn next(&mut self) -> Option<Self::Item> {
         if self.items.at >= self.items.buf.len() {
             return None;
         }
-        let mut out = [""; 4];
+        let mut out: [&[u8]; 4] = [b""; 4];
         let mut k = 0;
         for &string in self.fields {
             let field = match string {
-                true => self.items.str_ref().map(|s| {
+                true => self.items.text().map(|s| {
                     out[k] = s;
                     k += 1;
                 }),
@@ -1183,7 +1207,7 @@ pub(crate) struct ChangeHead<'a> {
 /// Checks that `body` is a canonical body version 2 record, exactly as [`Decoded::parse`]
 /// would read it, without allocating. `Ok(None)`: body version 1, which must be decoded.
 pub(crate) fn check_change(body: &[u8]) -> Result<Option<ChangeHead<'_>>, DecodeError> {
-    let mut d = Dec { buf: body, at: 0 };
+    let mut d = Dec::new(body);
     if d.u8()? != BODY_CHANGE {
         return Ok(None);
     }
@@ -1220,7 +1244,7 @@ pub(crate) fn check_change(body: &[u8]) -> Result<Option<ChangeHead<'_>>, Decode
 
 /// The variant a record body (either version) names, read without decoding the rest.
 pub(crate) fn variant_of(body: &[u8]) -> Result<&str, DecodeError> {
-    let mut d = Dec { buf: body, at: 0 };
+    let mut d = Dec::new(body);
     d.take(1 + 32 + 8 + 8)?;
     for _ in 0..3 {
         d.str_ref()?;
@@ -1230,7 +1254,7 @@ pub(crate) fn variant_of(body: &[u8]) -> Result<&str, DecodeError> {
 
 /// Decodes a change [`Dec::skip_diff`] has checked.
 pub(crate) fn decode_diff(bytes: &[u8]) -> Result<Diff, DecodeError> {
-    let mut d = Dec { buf: bytes, at: 0 };
+    let mut d = Dec::new(bytes);
     let diff = d.diff()?;
     match d.at == bytes.len() {
         true => Ok(diff),
@@ -1250,7 +1274,7 @@ pub(crate) struct Decoded {
 impl Decoded {
     /// Decodes `body`, whose BLAKE3 is `id` (the caller has checked or computed it).
     pub(crate) fn parse(body: &[u8], id: TxnId) -> Result<Decoded, DecodeError> {
-        let mut d = Dec { buf: body, at: 0 };
+        let mut d = Dec::new(body);
         let version = d.u8()?;
         if version != BODY_WHOLE && version != BODY_CHANGE {
             return Err(DecodeError::UnknownVersion(version));
@@ -1494,7 +1518,7 @@ mod tests {
             deep.extend_from_slice(&[5, 1, 0, 0, 0]);
         }
         deep.push(0);
-        let mut d = Dec { buf: &deep, at: 0 };
+        let mut d = Dec::new(&deep);
         assert!(matches!(d.value(0), Err(DecodeError::TooDeep { .. })));
     }
 

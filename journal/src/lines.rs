@@ -15,15 +15,49 @@ pub struct LogLine<'a> {
     pub seq: u64,
     pub id: TxnId,
     pub time: i64,
-    pub user: &'a str,
-    pub host: &'a str,
-    pub reason: &'a str,
+    pub user: Text<'a>,
+    pub host: Text<'a>,
+    pub reason: Text<'a>,
     pub kind: &'static str,
     pub variant: &'a str,
     pub commit: CommitId,
     /// For a child variant: the parent transaction its state is built on.
     pub base: Option<BaseRef<'a>>,
     changes: Changes<'a>,
+}
+
+/// A string of a record read in place: UTF-8, checked when the journal was opened and not
+/// again when read (a long log copies its bytes to the output as they are).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Text<'a>(&'a [u8]);
+
+impl<'a> Text<'a> {
+    pub fn as_bytes(self) -> &'a [u8] {
+        self.0
+    }
+
+    /// The string (checked again here).
+    pub fn as_str(self) -> &'a str {
+        std::str::from_utf8(self.0).expect("journal strings are checked at open")
+    }
+}
+
+impl<'a> From<&'a str> for Text<'a> {
+    fn from(s: &'a str) -> Text<'a> {
+        Text(s.as_bytes())
+    }
+}
+
+impl std::fmt::Debug for Text<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// [`Provenance`], borrowed.
@@ -43,18 +77,18 @@ enum Changes<'a> {
 /// A package as `txn log` lists it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PackageRef<'a> {
-    pub name: &'a str,
-    pub version: &'a str,
-    pub arch: &'a str,
+    pub name: Text<'a>,
+    pub version: Text<'a>,
+    pub arch: Text<'a>,
 }
 
 /// A changed package as `txn log` lists it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChangedRef<'a> {
-    pub name: &'a str,
-    pub arch: &'a str,
-    pub from: &'a str,
-    pub to: &'a str,
+    pub name: Text<'a>,
+    pub arch: Text<'a>,
+    pub from: Text<'a>,
+    pub to: Text<'a>,
     pub direction: Direction,
 }
 
@@ -64,9 +98,9 @@ impl<'a> From<&LogEntry<'a>> for LogLine<'a> {
             seq: e.seq,
             id: e.id,
             time: e.time,
-            user: &e.actor.user,
-            host: &e.actor.host,
-            reason: e.reason,
+            user: e.actor.user.as_str().into(),
+            host: e.actor.host.as_str().into(),
+            reason: e.reason.into(),
             kind: e.kind,
             variant: e.variant,
             commit: e.commit,
@@ -99,15 +133,15 @@ impl<'a> LogLine<'a> {
         match &self.changes {
             Changes::Stored(_, reader) => {
                 Either::A(stored(reader).map(|[name, version, arch, _]| PackageRef {
-                    name,
-                    version,
-                    arch,
+                    name: Text(name),
+                    version: Text(version),
+                    arch: Text(arch),
                 }))
             }
             Changes::Built(d) => Either::B(built(d).iter().map(|p| PackageRef {
-                name: &p.name,
-                version: &p.version,
-                arch: &p.arch,
+                name: p.name.as_str().into(),
+                version: p.version.as_str().into(),
+                arch: p.arch.as_str().into(),
             })),
         }
     }
@@ -117,18 +151,18 @@ impl<'a> LogLine<'a> {
         match &self.changes {
             Changes::Stored(_, reader) => Either::A(reader.changed.clone().map(
                 |[name, arch, from, to]| ChangedRef {
-                    name,
-                    arch,
-                    from,
-                    to,
-                    direction: Direction::of(from, to),
+                    name: Text(name),
+                    arch: Text(arch),
+                    from: Text(from),
+                    to: Text(to),
+                    direction: Direction::of_bytes(from, to),
                 },
             )),
             Changes::Built(d) => Either::B(d.changed.iter().map(|c: &Changed| ChangedRef {
-                name: &c.name,
-                arch: &c.arch,
-                from: &c.from,
-                to: &c.to,
+                name: c.name.as_str().into(),
+                arch: c.arch.as_str().into(),
+                from: c.from.as_str().into(),
+                to: c.to.as_str().into(),
                 direction: c.direction,
             })),
         }
@@ -235,9 +269,9 @@ impl<'a> History<'a> {
             seq,
             id: records.id(position),
             time: c.time,
-            user: c.user,
-            host: c.host,
-            reason: c.reason,
+            user: Text(c.user),
+            host: Text(c.host),
+            reason: Text(c.reason),
             kind: c.kind,
             variant: c.variant,
             commit: c.commit,

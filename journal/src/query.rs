@@ -231,7 +231,12 @@ pub enum Direction {
 impl Direction {
     /// Which way version `from` moves to `to` (Debian version order).
     pub fn of(from: &str, to: &str) -> Direction {
-        match store::compare_versions(from, to) {
+        Direction::of_bytes(from.as_bytes(), to.as_bytes())
+    }
+
+    /// [`Direction::of`] versions given as bytes.
+    pub fn of_bytes(from: &[u8], to: &[u8]) -> Direction {
+        match store::compare_version_bytes(from, to) {
             Ordering::Less => Direction::Upgrade,
             Ordering::Greater => Direction::Downgrade,
             Ordering::Equal => Direction::Rebuild,

@@ -23,6 +23,8 @@ use crate::query::VariantIndex;
 use crate::storage::Contents;
 use crate::table::RecordTable;
 
+/// Frames hashed together (see `Blake3::of_each`).
+const BATCH: usize = 32;
 /// Files with at least this many bytes of records are checked on several threads.
 const PARALLEL_BYTES: usize = 1 << 20;
 /// Sector size used to recognise never-written (zero) regions of a torn last frame.
@@ -208,7 +210,16 @@ fn scan_in_parts(file: Contents, threads: usize, cuts: Option<&[usize]>) -> Scan
                 })
             }
         };
-        let checked = check_frame(&file, at, frame_len, format, position, &linked.prev.0 .0);
+        let hash = Blake3::of(body_of(&file, at, frame_len));
+        let checked = check_frame(
+            &file,
+            at,
+            frame_len,
+            format,
+            position,
+            &linked.prev.0 .0,
+            hash,
+        );
         if let Err(end) = linked.link(&file, at, frame_len, data_end, checked) {
             break end;
         }
@@ -480,8 +491,14 @@ enum Parsed<'a> {
     Change(ChangeHead<'a>),
 }
 
-/// Checks the frame at `at` (`frame_len` long, its framing right) as record `seq`, after the
-/// record whose id is `prev`: its id, its place in the chain, its body.
+/// The body of the frame at `at`, `frame_len` long.
+fn body_of(file: &[u8], at: usize, frame_len: usize) -> &[u8] {
+    &file[at + FRAME_HEADER_LEN..at + frame_len - FRAME_TRAILER_LEN]
+}
+
+/// Checks the frame at `at` (`frame_len` long, its framing right, `id` the BLAKE3 of its body)
+/// as record `seq`, after the record whose id is `prev`: its id, its place in the chain, its
+/// body.
 fn check_frame<'a>(
     file: &'a [u8],
     at: usize,
@@ -489,9 +506,9 @@ fn check_frame<'a>(
     format: u32,
     seq: u64,
     prev: &[u8],
+    id: Blake3,
 ) -> Checked<'a> {
-    let body = &file[at + FRAME_HEADER_LEN..at + frame_len - FRAME_TRAILER_LEN];
-    let id = Blake3::of(body);
+    let body = body_of(file, at, frame_len);
     if id.0 != stored_id(file, at + frame_len) {
         return None;
     }
@@ -618,44 +635,62 @@ fn walk_part(file: &[u8], data_end: usize, format: u32, start: usize, limit: usi
     };
     part.records.reserve(limit.saturating_sub(start) / 256);
     let mut at = start;
-    while at < limit && at < data_end {
-        let Ok(frame_len) = frame_at(file, at, data_end) else {
-            part.broken = true;
-            break;
-        };
-        let Some((id, true, Ok(parsed))) = check_frame(file, at, frame_len, format, seq, prev)
-        else {
-            part.broken = true;
-            break;
-        };
-        let body = (at + FRAME_HEADER_LEN, at + frame_len - FRAME_TRAILER_LEN);
-        let variant = match parsed {
-            Parsed::Change(head) => {
-                part.records.push_unbuilt(body, id, head.needs);
-                head.variant
-            }
-            Parsed::Built(decoded) => match decoded.link(|_| None) {
-                // A whole state: its variant is in the body after the actor and reason.
-                Ok(record) => {
-                    part.records.push(record, body);
-                    crate::codec::variant_of(&file[body.0..body.1])
-                        .expect("a decoded body names its variant")
-                }
-                Err(_) => {
-                    part.broken = true;
-                    break;
-                }
-            },
-        };
-        match part.runs.last_mut() {
-            Some((v, n)) if *v == variant => *n += 1,
-            _ => part.runs.push((variant, 1)),
+    let mut frames: Vec<(usize, usize)> = Vec::with_capacity(BATCH);
+    let mut bodies: Vec<&[u8]> = Vec::with_capacity(BATCH);
+    let mut hashes = Vec::with_capacity(BATCH);
+    'walk: while at < limit && at < data_end {
+        // The next frames by their headers, hashed together.
+        frames.clear();
+        let mut next = at;
+        while frames.len() < BATCH && next < limit && next < data_end {
+            let Ok(frame_len) = frame_at(file, next, data_end) else {
+                break;
+            };
+            frames.push((next, frame_len));
+            next += frame_len;
         }
-        part.offsets.push(at as u64);
-        part.last = Some(id);
-        prev = stored_id(file, at + frame_len);
-        seq += 1;
-        at += frame_len;
+        if frames.is_empty() {
+            part.broken = true;
+            break;
+        }
+        bodies.clear();
+        bodies.extend(frames.iter().map(|&(f, len)| body_of(file, f, len)));
+        Blake3::of_each(&bodies, &mut hashes);
+        for (&(at_frame, frame_len), &hash) in frames.iter().zip(&hashes) {
+            at = at_frame;
+            let checked = check_frame(file, at, frame_len, format, seq, prev, hash);
+            let Some((id, true, Ok(parsed))) = checked else {
+                part.broken = true;
+                break 'walk;
+            };
+            let body = (at + FRAME_HEADER_LEN, at + frame_len - FRAME_TRAILER_LEN);
+            let variant = match parsed {
+                Parsed::Change(head) => {
+                    part.records.push_unbuilt(body, id, head.needs);
+                    head.variant
+                }
+                Parsed::Built(decoded) => match decoded.link(|_| None) {
+                    Ok(record) => {
+                        part.records.push(record, body);
+                        crate::codec::variant_of(&file[body.0..body.1])
+                            .expect("a decoded body names its variant")
+                    }
+                    Err(_) => {
+                        part.broken = true;
+                        break 'walk;
+                    }
+                },
+            };
+            match part.runs.last_mut() {
+                Some((v, n)) if *v == variant => *n += 1,
+                _ => part.runs.push((variant, 1)),
+            }
+            part.offsets.push(at as u64);
+            part.last = Some(id);
+            prev = stored_id(file, at + frame_len);
+            seq += 1;
+            at += frame_len;
+        }
     }
     part.end = at;
     part

@@ -30,6 +30,7 @@ mod deb822;
 mod fetch;
 mod id;
 mod index;
+mod lanes;
 mod model;
 mod names;
 mod relation;
@@ -76,4 +77,4 @@ pub use table::{
     Span, TableView,
 };
 pub use verify::{verify_inrelease, Verified, VerifyError};
-pub use version::{compare_versions, Version, VersionError};
+pub use version::{compare_version_bytes, compare_versions, Version, VersionError};

@@ -77,8 +77,8 @@ impl Ord for Version<'_> {
     fn cmp(&self, other: &Self) -> Ordering {
         self.epoch
             .cmp(&other.epoch)
-            .then_with(|| verrevcmp(self.upstream, other.upstream))
-            .then_with(|| verrevcmp(self.revision, other.revision))
+            .then_with(|| verrevcmp(self.upstream.as_bytes(), other.upstream.as_bytes()))
+            .then_with(|| verrevcmp(self.revision.as_bytes(), other.revision.as_bytes()))
     }
 }
 impl PartialOrd for Version<'_> {
@@ -97,6 +97,43 @@ impl Eq for Version<'_> {}
 /// are compared leniently (epoch 0, split at the last `-`), so the order stays total.
 pub fn compare_versions(a: &str, b: &str) -> Ordering {
     lenient(a).cmp(&lenient(b))
+}
+
+/// [`compare_versions`] of versions given as bytes, as `txn log` reads them in place.
+///
+/// Two versions of one package mostly share their beginning (`1.0-1+deb12u3`, `1.0-1+deb12u4`):
+/// they are compared from where they differ, backed up to the start of the run of digits it is
+/// in. That gives the same answer as splitting both and comparing the parts whenever both
+/// split as [`compare_versions`] splits them (start and end with a version character) and
+/// neither has a `:` or a `-` after that point: then epoch and the upstream/revision split are
+/// the same on both sides, and `verrevcmp` of two strings with the same beginning that does not
+/// end in a digit is `verrevcmp` of the rests. Anything else is compared whole.
+pub fn compare_version_bytes(a: &[u8], b: &[u8]) -> Ordering {
+    if let Some(order) = compare_rests(a, b) {
+        return order;
+    }
+    match (std::str::from_utf8(a), std::str::from_utf8(b)) {
+        (Ok(a), Ok(b)) => compare_versions(a, b),
+        _ => compare_versions(&String::from_utf8_lossy(a), &String::from_utf8_lossy(b)),
+    }
+}
+
+/// [`compare_version_bytes`] from where `a` and `b` differ, where that decides it.
+fn compare_rests(a: &[u8], b: &[u8]) -> Option<Ordering> {
+    let version_char = |b: &u8| b.is_ascii_alphanumeric() || b"+.~-:".contains(b);
+    let plain =
+        |s: &[u8]| s.first().is_some_and(version_char) && s.last().is_some_and(version_char);
+    if !plain(a) || !plain(b) {
+        return None;
+    }
+    let common = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let start = a[..common]
+        .iter()
+        .rposition(|c| !c.is_ascii_digit())
+        .map_or(0, |i| i + 1);
+    let (x, y) = (&a[start..], &b[start..]);
+    let unsplit = |r: &[u8]| !r.iter().any(|&c| c == b':' || c == b'-');
+    (unsplit(x) && unsplit(y)).then(|| verrevcmp(x, y))
 }
 
 /// `s` split as [`Version::parse`] splits it, or, if it does not parse, at the first `:` and
@@ -141,8 +178,7 @@ fn order(c: u8) -> i32 {
     }
 }
 
-fn verrevcmp(a: &str, b: &str) -> Ordering {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
+fn verrevcmp(a: &[u8], b: &[u8]) -> Ordering {
     let (mut i, mut j) = (0, 0);
     while i < a.len() || j < b.len() {
         let mut first_diff = 0;
@@ -248,6 +284,48 @@ mod tests {
                                       (ca.epoch, ca.upstream, ca.revision));
             proptest::prop_assert_eq!(compare_versions(&a, &b),
                                       checked_then_lenient(&a).cmp(&checked_then_lenient(&b)));
+        }
+    }
+
+    proptest::proptest! {
+        /// Versions that share beginnings of every kind (the second is the first with its end
+        /// replaced), compared as bytes from where they differ, as whole strings.
+        #[test]
+        fn bytes_compare_from_where_they_differ(a in "[0-9a-z.+~:-]{0,12}",
+                                               cut in 0usize..13,
+                                               tail in "[0-9a-z.+~:-]{0,6}") {
+            let b = format!("{}{tail}", &a[..cut.min(a.len())]);
+            proptest::prop_assert_eq!(compare_version_bytes(a.as_bytes(), b.as_bytes()),
+                                      compare_versions(&a, &b), "{} {}", a, b);
+            proptest::prop_assert_eq!(compare_version_bytes(b.as_bytes(), a.as_bytes()),
+                                      compare_versions(&b, &a));
+        }
+    }
+
+    #[test]
+    fn bytes_compare_as_strings() {
+        for (a, b) in [
+            ("1.0-1+deb12u9", "1.0-1+deb12u10"),
+            ("1.0-1+deb12u100", "1.0-1+deb12u99"),
+            ("1.0-1+deb12u0100", "1.0-1+deb12u99"),
+            ("2.36-9+deb12u7", "2.36-9+deb12u10"),
+            ("1:1.0", "1:1.0-1"),
+            ("1.0", "1.0-1"),
+            ("1.0~rc1", "1.0"),
+            ("1.009", "1.9"),
+            ("1.00", "1.9"),
+            ("1.100", "1.19"),
+        ] {
+            assert_eq!(
+                compare_version_bytes(a.as_bytes(), b.as_bytes()),
+                compare_versions(a, b),
+                "{a} {b}"
+            );
+            assert_eq!(
+                compare_version_bytes(b.as_bytes(), a.as_bytes()),
+                compare_versions(b, a),
+                "{b} {a}"
+            );
         }
     }
 
