@@ -388,7 +388,15 @@ mod tests {
                 }
             }
         }
-        for s in ["plain", "quo\"te", "back\\slash", "tab\there", "ünïcode", "\u{1}", ""] {
+        for s in [
+            "plain",
+            "quo\"te",
+            "back\\slash",
+            "tab\there",
+            "ünïcode",
+            "\u{1}",
+            "",
+        ] {
             let mut buf = vec![];
             json_str(&mut buf, &[s.as_bytes()]);
             assert_eq!(buf, serde_json::to_vec(s).expect("json"), "{s:?}");

@@ -70,10 +70,23 @@ impl VariantIndex {
         self.ranked(position);
     }
 
-    /// Pushes `n` positions in a row from `first`, all of `variant`.
+    /// Pushes `n` positions in a row from `first` (after every position pushed so far), all of
+    /// `variant`: what `n` calls of [`Self::push`] do, in bulk.
     pub(crate) fn push_run(&mut self, variant: &str, first: usize, n: usize) {
-        for position in first..first + n {
-            self.push(variant, position);
+        if n == 0 {
+            return;
+        }
+        self.push(variant, first);
+        let own = &mut self.own[self.last].1;
+        let index = own.len();
+        own.extend(first + 1..first + n);
+        self.rank.resize(first + n, (u32::MAX, 0));
+        let entry = u32::try_from(self.last).ok();
+        for (k, rank) in self.rank[first + 1..first + n].iter_mut().enumerate() {
+            // As `ranked`: past u32, not ranked.
+            if let (Some(v), Ok(i)) = (entry, u32::try_from(index + k)) {
+                *rank = (v, i);
+            }
         }
     }
 
@@ -1370,6 +1383,32 @@ impl<'a> History<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs pushed in bulk index as one push at a time does.
+    #[test]
+    fn a_run_pushed_in_bulk_is_indexed_as_one_by_one() {
+        let runs = [
+            ("base", 3),
+            ("bosom", 1),
+            ("base", 0),
+            ("base", 2),
+            ("apex", 4),
+            ("bosom", 2),
+        ];
+        let (mut bulk, mut one) = (VariantIndex::default(), VariantIndex::default());
+        let mut position = 0;
+        for (variant, n) in runs {
+            bulk.push_run(variant, position, n);
+            for p in position..position + n {
+                one.push(variant, p);
+            }
+            position += n;
+        }
+        assert_eq!(bulk, one);
+        assert_eq!(bulk.before(4), Some(Some(2)));
+        assert_eq!(bulk.before(10), Some(Some(3)));
+        assert_eq!(bulk.before(6), Some(None));
+    }
 
     fn entry(name: &str, version: &str, arch: &str) -> PackageEntry {
         PackageEntry {
