@@ -58,7 +58,7 @@ pub use crate::codec::{
     decode_record, encode_record, DecodeError, FORMAT_VERSION, FORMAT_VERSION_1,
 };
 pub use crate::journal::{AppendError, Journal, OpenError, RecoveryReport, TornTail, Verified};
-pub use crate::lines::{BaseRef, ChangedRef, LogLine, PackageRef};
+pub use crate::lines::{BaseRef, ChangedRef, LogLine, PackageRef, Text};
 pub use crate::lock::{Lock, LockError};
 pub use crate::model::{
     Actor, CommitId, NewRecord, PackageEntry, PackageSpec, Profile, Provenance, Record,
