@@ -4,7 +4,9 @@
 # the same synthetic transactions (journal/examples/synth.rs: a 200-package base, then one- to
 # three-package security updates, installs, removes and kernel arguments) stored in format 1
 # (whole states, the peer: particle before format 2) and format 2 (changes). Runs alternate
-# between the two formats; prints the medians and the ratios.
+# between the two formats; prints the medians and the ratios. For the large journal it prints
+# the CPU time (user + system, particle and `tail` together) beside the wall time: on a shared
+# machine the wall time of the same binary varies by a fifth from one minute to the next.
 # Usage: benches/journal-scale.sh [N_COMPARED [N_LARGE [RUNS]]]  (defaults 10000 100000 5)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -24,16 +26,16 @@ make_state() { # DIR N FORMAT
   printf '%s\n' "$(du -b "$1/journal/records" | cut -f1)"
 }
 
-# Milliseconds of one run of a shell pipeline.
+# Milliseconds of one run of a shell pipeline: wall time, and CPU time (user + system of every
+# process in it) after a space.
 ms() {
-  local t0 t1
-  t0=$(date +%s%N)
-  bash -c "$1" >/dev/null
-  t1=$(date +%s%N)
-  echo $(((t1 - t0) / 1000000))
+  local TIMEFORMAT='%R %U %S' t
+  t=$({ time bash -c "$1" >/dev/null; } 2>&1)
+  echo "$t" | awk '{printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000}'
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# The median of the first (or, with 2, the second) column.
+median() { awk -v c="${1:-1}" '{print $c}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 full() { echo "$particle --root $1 --json txn log | tail -n 3"; }
 last() { echo "$particle --root $1 --json txn log -n 20 | tail -n 3"; }
@@ -63,4 +65,4 @@ for kind in full last; do
   for _ in $(seq "$runs"); do ms "$($kind "$work/large")" >>"$work/$kind.l"; done
 done
 echo "$large transactions, format 2 $((bl / 1000000)) MB (format 1 would be about $((b1 / n * large / 1000000)) MB):"
-echo "  txn log --json | tail: $(median <"$work/full.l") ms; txn log --json -n 20: $(median <"$work/last.l") ms"
+echo "  txn log --json | tail: $(median <"$work/full.l") ms (CPU $(median 2 <"$work/full.l") ms); txn log --json -n 20: $(median <"$work/last.l") ms (CPU $(median 2 <"$work/last.l") ms)"

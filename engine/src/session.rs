@@ -181,6 +181,13 @@ impl Session {
                 t.len
             );
         }
+        if let Some(bad) = &report.corruption {
+            // History is shown up to the damage; nothing after it can be trusted.
+            tracing::warn!(
+                "the journal is damaged at {bad}; only the {} records before it are read (run `particle txn verify`)",
+                bad.position.saturating_sub(1)
+            );
+        }
         Ok(Self {
             state,
             store: std::cell::OnceCell::new(),

@@ -338,9 +338,33 @@ fn quickstart_sequence() {
     assert_eq!(r["verified"], true, "{r}");
     assert_eq!(r["transactions"].as_array().expect("list").len(), 7, "{r}");
 
-    // A byte flipped inside the first record: `txn verify` names it, and nothing may mutate.
+    // A byte flipped inside the last record (7): history is read up to it, with a warning.
     let records = env.root().join("journal/records");
-    let mut data = std::fs::read(&records).expect("read journal");
+    let good = std::fs::read(&records).expect("read journal");
+    let last = good
+        .windows(4)
+        .rposition(|w| w == b"PJRC")
+        .expect("a frame");
+    let mut data = good.clone();
+    data[last + 60] ^= 0x40;
+    std::fs::write(&records, &data).expect("write journal");
+    let log = env.run(&["--json", "txn", "log"]).ok();
+    let seqs: Vec<u64> = log.json()["transactions"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|t| t["seq"].as_u64().expect("seq"))
+        .collect();
+    assert!(!seqs.is_empty() && seqs.iter().all(|&s| s < 7), "{seqs:?}");
+    assert!(
+        log.stderr.contains("damaged at record 7") && log.stderr.contains("txn verify"),
+        "{}",
+        log.stderr
+    );
+    std::fs::write(&records, &good).expect("restore journal");
+
+    // A byte flipped inside the first record: `txn verify` names it, and nothing may mutate.
+    let mut data = good;
     data[200] ^= 0x40;
     std::fs::write(&records, data).expect("write journal");
     let v = env
