@@ -249,9 +249,7 @@ impl<'a> History<'a> {
                 LogLine::from(&self.entry(r, self.changes_of(r)))
             }
         };
-        let t = line.time;
-        let outside = filter.since.is_some_and(|s| t < s) || filter.until.is_some_and(|u| t > u);
-        (!outside).then_some(line)
+        filter.takes(line.time).then_some(line)
     }
 
     /// The entry of the record at `position` read in place, if it stores its change from its

@@ -630,6 +630,13 @@ pub struct LogFilter {
     pub last: Option<usize>,
 }
 
+impl LogFilter {
+    /// Whether a transaction at `time` is inside the `since` and `until` bounds.
+    pub fn takes(&self, time: i64) -> bool {
+        self.since.is_none_or(|s| time >= s) && self.until.is_none_or(|u| time <= u)
+    }
+}
+
 /// One line of `txn log`: the record's summary and what it changed from its predecessor
 /// (borrowed from the record where it stores it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -979,8 +986,7 @@ impl<'a> History<'a> {
         let want = filter.last.unwrap_or(usize::MAX);
         let entry = |i: usize| {
             let r = self.records.at(i);
-            if filter.since.is_some_and(|t| r.time < t) || filter.until.is_some_and(|t| r.time > t)
-            {
+            if !filter.takes(r.time) {
                 return None;
             }
             let changes = self.changes_of(r);
