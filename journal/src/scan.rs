@@ -627,8 +627,8 @@ fn walk_part(file: &[u8], data_end: usize, format: u32, start: usize, limit: usi
         broken: false,
         first_seq: seq,
         records: RecordTable::default(),
-        // Room for as many records as the part could hold at the average size (450 bytes in a
-        // long journal of small changes); more if needed.
+        // Room for records of 256 bytes on average (a long journal of small changes averages
+        // 450), so the lists are rarely grown.
         offsets: Vec::with_capacity(limit.saturating_sub(start) / 256),
         runs: vec![],
         last: None,
@@ -656,8 +656,8 @@ fn walk_part(file: &[u8], data_end: usize, format: u32, start: usize, limit: usi
         bodies.clear();
         bodies.extend(frames.iter().map(|&(f, len)| body_of(file, f, len)));
         Blake3::of_each(&bodies, &mut hashes);
-        for (&(at_frame, frame_len), &hash) in frames.iter().zip(&hashes) {
-            at = at_frame;
+        // The frames follow each other from `at`.
+        for (&(_, frame_len), &hash) in frames.iter().zip(&hashes) {
             let checked = check_frame(file, at, frame_len, format, seq, prev, hash);
             let Some((id, true, Ok(parsed))) = checked else {
                 part.broken = true;
