@@ -314,6 +314,35 @@ mod tests {
         }
     }
 
+    /// Each kernel this CPU has, called itself (`hash_each` uses only the widest).
+    #[test]
+    fn each_kernel_the_cpu_has_hashes_as_the_crate_does() {
+        let inputs: Vec<Vec<u8>> = (0..=CHUNK_LEN + 70).map(|n| input(n, 3 * n)).collect();
+        let all: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
+        let mut kernels = vec![Kernel::Crate];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                kernels.push(Kernel::Avx512);
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                kernels.push(Kernel::Avx2);
+            }
+        }
+        for kernel in kernels {
+            for group in all.chunks(kernel.width()) {
+                let mut got = [[0u8; 32]; MAX_LANES];
+                kernel.hash(group, &mut got);
+                assert_eq!(
+                    &got[..group.len()],
+                    &reference(group)[..],
+                    "from length {}",
+                    group[0].len()
+                );
+            }
+        }
+    }
+
     #[test]
     fn groups_of_any_size_with_long_inputs_among_them() {
         let inputs: Vec<Vec<u8>> = (0..100).map(|k| input((k * 97) % 3000, k)).collect();
