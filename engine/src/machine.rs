@@ -107,9 +107,10 @@ pub fn seed(
 }
 
 /// Checks, before a machine transaction is recorded, that its deployment fits in `/boot` and
-/// the sysroot (`no_space` otherwise: nothing is recorded or staged).
-pub fn preflight(m: &Machine, commit: &str) -> Result<machine::Preflight> {
-    Ok(machine::preflight(&m.sysroot, commit)?)
+/// the sysroot, with `repo_needed` bytes more in the repository above what it keeps free (the
+/// machine's own packages on a new base; `no_space` otherwise: nothing is recorded or staged).
+pub fn preflight(m: &Machine, commit: &str, repo_needed: u64) -> Result<machine::Preflight> {
+    Ok(machine::preflight(&m.sysroot, commit, repo_needed)?)
 }
 
 /// Deploys `record`'s commit into the machine's sysroot with its kernel arguments and the
@@ -171,7 +172,7 @@ pub fn reconcile(
             head.seq
         )));
     }
-    preflight(m, &commit)?;
+    preflight(m, &commit, 0)?;
     deploy_record(m, head, say)?;
     Ok(Some(format!(
         "recovery: transaction {} was recorded but not deployed (an interrupted command, or a finalization that failed at shutdown); {} it now",

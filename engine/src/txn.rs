@@ -1319,7 +1319,7 @@ impl Session {
         let commit = built.commit;
         if let Some(m) = &self.state.machine {
             // Refused here, nothing is recorded: a full /boot would otherwise fail at shutdown.
-            crate::machine::preflight(m, &commit.to_hex()).inspect_err(|_| {
+            crate::machine::preflight(m, &commit.to_hex(), 0).inspect_err(|_| {
                 let _ = std::fs::remove_dir_all(&work);
             })?;
         }

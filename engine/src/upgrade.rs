@@ -392,10 +392,10 @@ impl Session {
     ) -> Result<Upgraded> {
         let m = m.clone();
         let commit = check.offered.commit.clone();
-        crate::machine::preflight(&m, &commit)?;
         // The machine's own packages: those its transactions installed (and did not remove)
-        // that it has now and the new base lacks. Re-solving them needs the pinned sources:
-        // checked before anything is recorded.
+        // that it has now and the new base lacks. Re-solving them needs the pinned sources,
+        // and committing them room in the repository: both checked before anything is
+        // recorded.
         let head_state = self
             .journal
             .last()
@@ -406,9 +406,12 @@ impl Session {
             .filter(|n| head_state.packages.iter().any(|p| p.name == *n))
             .filter(|n| !check.record.state.packages.iter().any(|p| p.name == *n))
             .collect();
+        let mut repo_needed = 0;
         if !layered.is_empty() {
             self.load_pinned()?;
+            repo_needed = self.layer_size(&head_state, &check.record.state)?;
         }
+        crate::machine::preflight(&m, &commit, repo_needed)?;
         let r = &check.record;
         let origin = self
             .journal
@@ -483,6 +486,36 @@ impl Session {
             layered: committed,
             deployment,
         })
+    }
+}
+
+impl Session {
+    /// About what committing the machine's own packages on a new base whose state is `base`
+    /// writes to the repository: twice the installed size of the packages the machine has
+    /// (`head`) and the base lacks, as the pinned sources give them (the new files and their
+    /// staging), and their .debs not in the store yet (`machine::preflight` adds the
+    /// initramfs the commit builds again). An estimate: re-solving on the new base may choose
+    /// other versions.
+    fn layer_size(&self, head: &journal::State, base: &journal::State) -> Result<u64> {
+        let pinned = self.pinned.as_ref().expect("loaded").view()?;
+        let store = self.store()?;
+        let mut bytes = 0;
+        for p in &head.packages {
+            if base
+                .packages
+                .iter()
+                .any(|b| b.name == p.name && b.arch == p.arch)
+            {
+                continue;
+            }
+            let Some(r) = pinned.find(p) else { continue };
+            let package = pinned.package(r);
+            bytes += 2 * package.installed_size * 1024;
+            if store.deb_by_sha256(&p.sha256)?.is_none() {
+                bytes += package.size;
+            }
+        }
+        Ok(bytes)
     }
 }
 

@@ -571,14 +571,22 @@ pub struct Preflight {
     /// directories (files are hard links into the repository), with a margin.
     pub root_needed: u64,
     pub root_free: u64,
+    /// Bytes written to the repository before the deployment (the commit of a machine's own
+    /// packages on a new base: what the caller estimates, plus the commit's initramfs, built
+    /// again), which must fit above the space the repository keeps free.
+    pub repo_needed: u64,
+    /// What the repository keeps free (`min-free-space-size`, else `min-free-space-percent`
+    /// of the file system, 3 % unless configured): ostree refuses writes that would use it.
+    pub repo_reserve: u64,
 }
 
 /// Checks that `sysroot` has room for a deployment of `commit` (in the sysroot's repository)
 /// in `/boot` and on the sysroot's file system; `no_space`, naming what is short, if not.
 /// A full `/boot` otherwise fails at shutdown, when ostree finalizes a staged deployment.
-pub fn preflight(sysroot: &Path, commit: &str) -> Result<Preflight> {
+pub fn preflight(sysroot: &Path, commit: &str, repo_needed: u64) -> Result<Preflight> {
     let repo = open_repo(&sysroot.join("ostree/repo"))?;
-    let boot_files = |c: &str| -> Result<Vec<(String, u64)>> {
+    // Each of the commit's kernel and initramfs: checksum, size, name.
+    let boot_files = |c: &str| -> Result<Vec<(String, u64, &str)>> {
         let kernels = kernels(&sysroot.join("ostree/repo"), c)?;
         let Some((kver, _)) = kernels.first() else {
             return Ok(Vec::new());
@@ -600,7 +608,7 @@ pub fn preflight(sysroot: &Path, commit: &str) -> Result<Preflight> {
                 .downcast_ref::<ostree::RepoFile>()
                 .map(|r| r.checksum().to_string())
                 .unwrap_or_default();
-            out.push((sum, info.size().max(0) as u64));
+            out.push((sum, info.size().max(0) as u64, name));
         }
         Ok(out)
     };
@@ -632,6 +640,21 @@ pub fn preflight(sysroot: &Path, commit: &str) -> Result<Preflight> {
         boot_free: free(&boot)?,
         root_needed,
         root_free: free(sysroot)?,
+        // A commit of the machine's own packages on this base builds its initramfs again.
+        repo_needed: match repo_needed {
+            0 => 0,
+            n => {
+                n + new
+                    .iter()
+                    .filter(|f| f.2 == "initramfs.img")
+                    .map(|f| f.1)
+                    .sum::<u64>()
+            }
+        },
+        repo_reserve: match repo_needed {
+            0 => 0,
+            _ => repo_reserve(&repo, sysroot)?,
+        },
     };
     let mib = |b: u64| b.div_ceil(MIB);
     if report.boot_needed > report.boot_free {
@@ -658,7 +681,53 @@ pub fn preflight(sysroot: &Path, commit: &str) -> Result<Preflight> {
         )
         .hint("free space (`particle gc`), then run the command again; nothing was changed"));
     }
+    let room = report
+        .root_free
+        .saturating_sub(report.root_needed + report.repo_reserve);
+    if report.repo_needed > room {
+        return Err(Error::new(
+            ErrorKind::NoSpace,
+            format!(
+                "{} has {} MiB free; the new deployment needs {} MiB, the machine's own packages about {} MiB in the repository, which keeps {} MiB free",
+                sysroot.display(),
+                report.root_free / MIB,
+                mib(report.root_needed),
+                mib(report.repo_needed),
+                mib(report.repo_reserve)
+            ),
+        )
+        .hint("free space (`particle gc`), then run the command again; nothing was changed"));
+    }
     Ok(report)
+}
+
+/// The space `repo` keeps free on the file system of `sysroot` (ostree's `core.min-free-space-
+/// size`, else `core.min-free-space-percent` of the file system, 3 % by default).
+fn repo_reserve(repo: &ostree::Repo, sysroot: &Path) -> Result<u64> {
+    let config = repo.config();
+    let key = |k: &str| config.string("core", k).ok().map(|v| v.to_string());
+    if let Some(size) = key("min-free-space-size") {
+        let size = size.trim();
+        let split = size
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(size.len());
+        let (n, unit) = size.split_at(split);
+        let unit = match unit {
+            "MB" => 1 << 20,
+            "GB" => 1 << 30,
+            "TB" => 1 << 40,
+            _ => 1,
+        };
+        if let Ok(n) = n.parse::<u64>() {
+            return Ok(n * unit);
+        }
+    }
+    let percent = key("min-free-space-percent")
+        .and_then(|p| p.trim().parse::<u64>().ok())
+        .unwrap_or(3);
+    let fs = rustix::fs::statvfs(sysroot)
+        .map_err(|e| Error::io("query the size of", sysroot, e.into()))?;
+    Ok(fs.f_blocks.saturating_mul(fs.f_frsize) / 100 * percent)
 }
 
 /// The content of the file at `path` (relative to the root) in `commit` of `repo`.

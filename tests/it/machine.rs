@@ -801,6 +801,49 @@ impl PullFaults<'_> {
         let c = on(&["--json", "upgrade", "--check", "--remote", "web"]);
         assert_eq!(c.code, 77, "{c:?}");
         on(&["txn", "verify"]).ok();
+
+        // 4. The next base is downloaded, then the disk fills to 16 MiB above what the
+        //    repository keeps free: room for nothing more than the pull, not for the deployment
+        //    and the commit of the machine's own jq on the new base. Refused before the origin
+        //    is recorded (it used to be recorded, then the commit failed), nothing changed;
+        //    with the space back the upgrade goes through.
+        env.run(&["txn", "install", "tree"]).ok();
+        publish();
+        on(&["upgrade", "--download-only", "--remote", "web"]).ok();
+        let before = now();
+        let (_, avail, block) = self.disk.blocks();
+        let fill = (avail * block).saturating_sub(reserve * block + (16 << 20));
+        let out = Command::new("fallocate")
+            .args(["-l", &fill.to_string()])
+            .arg(&filler)
+            .output()
+            .expect("fallocate");
+        assert!(out.status.success(), "{out:?}");
+        let e = on(&["--json", "upgrade", "--remote", "web"])
+            .fails("no_space")
+            .json();
+        let message = e["error"]["message"].as_str().unwrap_or("");
+        assert!(
+            message.contains("own packages") && message.contains("keeps"),
+            "{e}"
+        );
+        let after = now();
+        assert_eq!(
+            after.0, before.0,
+            "the journal is unchanged: no origin recorded"
+        );
+        assert_eq!(after.1, before.1, "the deployments are unchanged");
+        assert_eq!(after.2, before.2, "the boot entries are unchanged");
+        std::fs::remove_file(&filler).expect("remove the filler");
+        let u = on(&["--json", "upgrade", "--remote", "web"]).ok().json();
+        let st = on(&["--json", "status"]).ok().json();
+        let top = PathBuf::from(st["deployments"][0]["path"].as_str().expect("path"));
+        assert!(top.join("usr/bin/tree").exists(), "the new base: {u}");
+        assert!(
+            top.join("usr/bin/jq").exists(),
+            "the machine's own jq: {st}"
+        );
+        on(&["txn", "verify"]).ok();
     }
 }
 
