@@ -40,12 +40,9 @@ pub(crate) fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     })
 }
 
-/// Runs `write` on standard output (buffered); a reader that stops early is not an error.
-///
-/// The output goes to the file descriptor directly, not through `Stdout`'s line buffer (which
-/// splits every large write at its last newline), and a pipe is widened to 1 MiB where the
-/// system allows it: a long document (`txn log --json` of a fleet's history) then reaches a
-/// reader like `tail` in a few large writes instead of thousands of small ones.
+/// Runs `write` on standard output (buffered); a reader that stops early is not an error. Written
+/// to the descriptor, not through `Stdout`'s line buffer (which splits large writes), into a pipe
+/// widened to 1 MiB where allowed: a long document reaches `tail` in few large writes.
 pub(crate) fn write_out(
     write: impl FnOnce(&mut dyn std::io::Write) -> engine::Result<std::io::Result<()>>,
 ) -> anyhow::Result<()> {

@@ -694,13 +694,15 @@ impl PullFaults<'_> {
             )
         };
         let before = now();
-        let unchanged = |what: &str| {
+        let unchanged_since = |before: &(serde_json::Value, serde_json::Value, String),
+                               what: &str| {
             let now = now();
             assert_eq!(now.0, before.0, "{what}: the journal is unchanged");
             assert_eq!(now.1, before.1, "{what}: the deployments are unchanged");
             assert_eq!(now.2, before.2, "{what}: the boot entries are unchanged");
             on(&["txn", "verify"]).ok();
         };
+        let unchanged = |what: &str| unchanged_since(&before, what);
 
         // 1. The machine's disk is full: ostree keeps a reserve of 3 % free
         //    (`min-free-space-percent`) and stops the pull at its first file.
@@ -716,16 +718,21 @@ impl PullFaults<'_> {
             self.keyring,
         ])
         .ok();
-        let (total, avail, block) = self.disk.blocks();
-        let reserve = total * 3 / 100;
+        let (total, _, block) = self.disk.blocks();
+        let reserve = total * 3 / 100 * block;
         let filler = self.sysroot.join("filler");
-        let fill = avail.saturating_sub(reserve / 2) * block;
-        let out = Command::new("fallocate")
-            .args(["-l", &fill.to_string()])
-            .arg(&filler)
-            .output()
-            .expect("fallocate");
-        assert!(out.status.success(), "{out:?}");
+        // The disk filled (by one file, `filler`) until `left` bytes are available.
+        let fill_leaving = |left: u64| {
+            let (_, avail, block) = self.disk.blocks();
+            let fill = (avail * block).saturating_sub(left);
+            let out = Command::new("fallocate")
+                .args(["-l", &fill.to_string()])
+                .arg(&filler)
+                .output()
+                .expect("fallocate");
+            assert!(out.status.success(), "{out:?}");
+        };
+        fill_leaving(reserve / 2);
         let e = on(&["--json", "upgrade", "--remote", "web"])
             .fails("no_space")
             .json();
@@ -811,14 +818,7 @@ impl PullFaults<'_> {
         publish();
         on(&["upgrade", "--download-only", "--remote", "web"]).ok();
         let before = now();
-        let (_, avail, block) = self.disk.blocks();
-        let fill = (avail * block).saturating_sub(reserve * block + (16 << 20));
-        let out = Command::new("fallocate")
-            .args(["-l", &fill.to_string()])
-            .arg(&filler)
-            .output()
-            .expect("fallocate");
-        assert!(out.status.success(), "{out:?}");
+        fill_leaving(reserve + (16 << 20));
         let e = on(&["--json", "upgrade", "--remote", "web"])
             .fails("no_space")
             .json();
@@ -827,13 +827,10 @@ impl PullFaults<'_> {
             message.contains("own packages") && message.contains("keeps"),
             "{e}"
         );
-        let after = now();
-        assert_eq!(
-            after.0, before.0,
-            "the journal is unchanged: no origin recorded"
+        unchanged_since(
+            &before,
+            "no room for the machine's own packages: no origin recorded",
         );
-        assert_eq!(after.1, before.1, "the deployments are unchanged");
-        assert_eq!(after.2, before.2, "the boot entries are unchanged");
         std::fs::remove_file(&filler).expect("remove the filler");
         let u = on(&["--json", "upgrade", "--remote", "web"]).ok().json();
         let st = on(&["--json", "status"]).ok().json();
