@@ -550,35 +550,81 @@ pub(crate) enum StoreCmd {
     },
 }
 
+/// What `particle` did with a command ([`run_read`]).
+pub(crate) enum Read {
+    /// It ran here, with this result.
+    Ran(anyhow::Result<()>),
+    /// It is one for `particle-full`.
+    Elsewhere,
+}
+
+/// The commands `particle` answers itself: those that only read the state directory and
+/// never reach libostree (`txn log`, `txn show`, `txn diff`, `why`, `variant list`, `repo
+/// list`, `remote list`), without `--sysroot` (finding a sysroot's state directory reads its
+/// deployments with libostree). `status` reads the repository's refs: not here.
+pub(crate) fn run_read(cli: Cli) -> Read {
+    let Cli { global, command } = cli;
+    let read = global.sysroot.is_none()
+        && matches!(
+            command,
+            Command::Txn(TxnCmd::Log { .. } | TxnCmd::Show { .. } | TxnCmd::Diff { .. })
+                | Command::Why { .. }
+                | Command::Variant(VariantCmd::List)
+                | Command::Repo(RepoCmd::List)
+                | Command::Remote(RemoteCmd::List)
+        );
+    if !read {
+        return Read::Elsewhere;
+    }
+    let g = &global;
+    Read::Ran(match command {
+        Command::Txn(c) => txn_query(g, c),
+        Command::Why { package, variant } => {
+            let variant = variant.unwrap_or_else(|| engine::machine::default_variant(&g.root));
+            why(&g.root, &package, &variant, g.json)
+        }
+        Command::Variant(VariantCmd::List) => variant_list(g),
+        Command::Repo(_) => repo_list(g),
+        Command::Remote(_) => crate::publish::remote_list(&g.root, g),
+        _ => unreachable!("only the commands matched above run here"),
+    })
+}
+
+/// On a sysroot, the machine's own state directory in it (`/var/lib/particle` of its
+/// stateroot); `deploy` and `status` take the sysroot itself.
+fn on_sysroot(global: &mut Global, command: &Command) -> anyhow::Result<()> {
+    let Some(sysroot) = &global.sysroot else {
+        return Ok(());
+    };
+    match command {
+        Command::Deploy { .. } | Command::Status { .. } => {}
+        Command::Txn(_)
+        | Command::Repo(_)
+        | Command::Store(_)
+        | Command::Why { .. }
+        | Command::Gc { .. }
+        | Command::Remote(_)
+        | Command::Upgrade(_)
+        | Command::Du
+        | Command::Solve { .. } => {
+            global.root = engine::state::root_for(sysroot)?;
+        }
+        _ => {
+            return Err(CliError::usage(
+                "--sysroot is taken by txn, repo, store, why, gc, du, solve, remote, upgrade, status and deploy",
+            )
+            .into())
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     let Cli {
         mut global,
         command,
     } = cli;
-    // On a sysroot, the machine's own state directory in it (`/var/lib/particle` of its
-    // stateroot); `deploy` and `status` take the sysroot itself.
-    if let Some(sysroot) = &global.sysroot {
-        match &command {
-            Command::Deploy { .. } | Command::Status { .. } => {}
-            Command::Txn(_)
-            | Command::Repo(_)
-            | Command::Store(_)
-            | Command::Why { .. }
-            | Command::Gc { .. }
-            | Command::Remote(_)
-            | Command::Upgrade(_)
-            | Command::Du
-            | Command::Solve { .. } => {
-                global.root = engine::state::root_for(sysroot)?;
-            }
-            _ => {
-                return Err(CliError::usage(
-                    "--sysroot is taken by txn, repo, store, why, gc, du, solve, remote, upgrade, status and deploy",
-                )
-                .into())
-            }
-        }
-    }
+    on_sysroot(&mut global, &command)?;
     let g = &global;
     match command {
         Command::Init { variant } => init(g, &variant),
@@ -825,6 +871,20 @@ fn txn_cmd(g: &Global, c: TxnCmd) -> anyhow::Result<()> {
 /// The `txn` commands that only read.
 fn txn_read_cmd(g: &Global, c: TxnCmd) -> anyhow::Result<()> {
     match c {
+        TxnCmd::Bisect {
+            variant,
+            good,
+            bad,
+            run,
+        } => txn::bisect(&g.root, &variant, &good, &bad, &run, g.json, g.quiet),
+        TxnCmd::Verify => txn::verify(&g.root, g.json),
+        other => txn_query(g, other),
+    }
+}
+
+/// `txn log`, `txn show` and `txn diff` (which `particle` answers itself).
+fn txn_query(g: &Global, c: TxnCmd) -> anyhow::Result<()> {
+    match c {
         TxnCmd::Log {
             variant,
             package,
@@ -844,14 +904,7 @@ fn txn_read_cmd(g: &Global, c: TxnCmd) -> anyhow::Result<()> {
         }
         TxnCmd::Show { txn: t } => txn::show(&g.root, &t, g.json),
         TxnCmd::Diff { a, b } => txn::diff(&g.root, &a, &b, g.json),
-        TxnCmd::Bisect {
-            variant,
-            good,
-            bad,
-            run,
-        } => txn::bisect(&g.root, &variant, &good, &bad, &run, g.json, g.quiet),
-        TxnCmd::Verify => txn::verify(&g.root, g.json),
-        _ => unreachable!("txn_cmd runs the transactions"),
+        _ => unreachable!("txn_cmd runs the transactions, txn_read_cmd bisect and verify"),
     }
 }
 
@@ -925,6 +978,42 @@ fn init(g: &Global, variant: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `repo list`.
+fn repo_list(g: &Global) -> anyhow::Result<()> {
+    let sources = engine::sources::list(&g.root)?;
+    if g.json {
+        let list = engine::sources::listed(&sources);
+        print_json(&serde_json::json!({ "sources": list }))?;
+    } else {
+        let mut rows = vec![vec![
+            "NAME".into(),
+            "URI".into(),
+            "SUITE".into(),
+            "COMPONENTS".into(),
+            "PINNED".into(),
+        ]];
+        for (s, pin) in &sources {
+            let pin = pin.as_ref().map_or("never updated".to_owned(), |p| {
+                format!(
+                    "{} packages, {} ({})",
+                    p.packages,
+                    store::format_utc(p.date),
+                    p.inrelease_sha256.short(12)
+                )
+            });
+            rows.push(vec![
+                s.name.clone(),
+                s.uri.clone(),
+                s.suite.clone(),
+                s.components.join(" "),
+                pin,
+            ]);
+        }
+        print!("{}", table(&rows));
+    }
+    Ok(())
+}
+
 fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
     match c {
         RepoCmd::Add {
@@ -976,40 +1065,7 @@ fn repo(g: &Global, c: RepoCmd) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        RepoCmd::List => {
-            let sources = engine::sources::list(&g.root)?;
-            if g.json {
-                let list = engine::sources::listed(&sources);
-                print_json(&serde_json::json!({ "sources": list }))?;
-            } else {
-                let mut rows = vec![vec![
-                    "NAME".into(),
-                    "URI".into(),
-                    "SUITE".into(),
-                    "COMPONENTS".into(),
-                    "PINNED".into(),
-                ]];
-                for (s, pin) in &sources {
-                    let pin = pin.as_ref().map_or("never updated".to_owned(), |p| {
-                        format!(
-                            "{} packages, {} ({})",
-                            p.packages,
-                            store::format_utc(p.date),
-                            p.inrelease_sha256.short(12)
-                        )
-                    });
-                    rows.push(vec![
-                        s.name.clone(),
-                        s.uri.clone(),
-                        s.suite.clone(),
-                        s.components.join(" "),
-                        pin,
-                    ]);
-                }
-                print!("{}", table(&rows));
-            }
-            Ok(())
-        }
+        RepoCmd::List => repo_list(g),
         RepoCmd::Policy { packages, variant } => {
             let mut session = engine::Session::read(&g.root)?;
             if packages.is_empty() {

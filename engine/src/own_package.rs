@@ -49,12 +49,21 @@ pub fn ensure(
     if present && !refresh {
         return Ok(false);
     }
-    let program = std::env::current_exe().map_err(|e| {
+    // This runs in `particle-full`; `particle` is beside it or installed.
+    let full = std::env::current_exe().map_err(|e| {
         Error::new(
             ErrorKind::Io,
             format!("could not find the running program: {e}"),
         )
     })?;
+    let program =
+        machine::sibling_program("particle", machine::PROGRAM_INSTALLED).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Tool,
+                "particle was not found beside particle-full nor installed",
+            )
+            .hint("build the whole workspace (`cargo build`), or install particle's package")
+        })?;
     let grub = machine::grub_mkconfig_program().ok_or_else(|| {
         Error::new(
             ErrorKind::Tool,
@@ -71,6 +80,7 @@ pub fn ensure(
             version: env!("CARGO_PKG_VERSION"),
             arch,
             program: &program,
+            full: &full,
             grub_mkconfig: &grub,
             license: "Apache-2.0",
         },

@@ -127,15 +127,7 @@ pub const GRUB_MKCONFIG_INSTALLED: &str = "/usr/libexec/particle/grub-mkconfig";
 /// The generator to hand to ostree: `particle-grub-mkconfig` beside the running program (a
 /// build tree), else the installed one.
 pub fn grub_mkconfig_program() -> Option<std::path::PathBuf> {
-    let beside = std::env::current_exe()
-        .ok()
-        .and_then(|e| Some(e.parent()?.join("particle-grub-mkconfig")));
-    beside
-        .into_iter()
-        .chain(std::iter::once(std::path::PathBuf::from(
-            GRUB_MKCONFIG_INSTALLED,
-        )))
-        .find(|p| p.is_file())
+    crate::sibling_program("particle-grub-mkconfig", GRUB_MKCONFIG_INSTALLED)
 }
 
 /// What `boot/grub/grub.cfg` links to.

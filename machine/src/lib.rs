@@ -44,7 +44,10 @@ pub use grub::{
 pub use image::{build_image, Firmware, Format, ImageReport, ImageRequest, Seed};
 pub use kernel::{kernel_facts, ko_params, module_name, parse_facts, KernelFacts};
 pub use ostree_cmd::{args as ostree_args, run as run_ostree};
-pub use package::{build_package, write_archive, BuiltPackage, PackageRequest, PACKAGE};
+pub use package::{
+    build_package, sibling_program, write_archive, BuiltPackage, PackageRequest,
+    FULL_PROGRAM_INSTALLED, PACKAGE, PROGRAM_INSTALLED,
+};
 pub use status::{booted_system, deployments, DeploymentStatus};
 pub use sysroot::{
     check_bootable, check_stateroot, deploy, drop_staged, host_kargs, kernels, preflight,

@@ -2,7 +2,8 @@
 //! package dpkg in the image knows, and a local signed archive that offers it to the solver like
 //! any other source (no special case in the store, the solver or the journal).
 //!
-//! The package is built from the programs that run (`particle` and `particle-grub-mkconfig`),
+//! The package is built from the programs that run (`particle`, `particle-full` and
+//! `particle-grub-mkconfig`),
 //! stripped of debugging information, with the `ostree-finalize-staged.service` drop-in that
 //! makes a staged deployment's finalization write particle's GRUB menu (see `grub`). It is
 //! reproducible: the same programs give the same bytes (fixed times, owners and order, gzip
@@ -24,6 +25,12 @@ const RUNTIME_DEPENDS: &str = "ostree, bubblewrap, gpgv";
 
 /// Where the programs go.
 const BIN: &str = "usr/bin/particle";
+const FULL: &str = "usr/libexec/particle/particle-full";
+/// Where the package installs `particle-full`, the program `particle` runs for every command
+/// it does not answer itself.
+pub const FULL_PROGRAM_INSTALLED: &str = "/usr/libexec/particle/particle-full";
+/// Where the package installs `particle`.
+pub const PROGRAM_INSTALLED: &str = "/usr/bin/particle";
 const GRUB_EXEC: &str = "usr/libexec/particle/grub-mkconfig";
 const DROP_IN: &str = "usr/lib/systemd/system/ostree-finalize-staged.service.d/particle.conf";
 const COPYRIGHT: &str = "usr/share/doc/particle/copyright";
@@ -70,6 +77,8 @@ pub struct PackageRequest<'a> {
     pub arch: &'a str,
     /// The `particle` program.
     pub program: &'a Path,
+    /// The `particle-full` program.
+    pub full: &'a Path,
     /// The `particle-grub-mkconfig` program.
     pub grub_mkconfig: &'a Path,
     /// The license named in the copyright file.
@@ -96,13 +105,14 @@ pub fn build_package(req: &PackageRequest<'_>, out_dir: &Path) -> Result<BuiltPa
     let work = tempfile::tempdir_in(out_dir)
         .map_err(|e| Error::io("create a directory in", out_dir, e))?;
     let program = stripped(req.program, &work.path().join("particle"))?;
+    let full = stripped(req.full, &work.path().join("particle-full"))?;
     let grub = stripped(req.grub_mkconfig, &work.path().join("grub-mkconfig"))?;
     let mut digest = Sha256::new();
-    for p in [&program, &grub] {
+    for p in [&program, &full, &grub] {
         digest.update(std::fs::read(p).map_err(|e| Error::io("read", p, e))?);
     }
     let version = format!("{}+b{}", req.version, &hex::encode(digest.finalize())[..12]);
-    let depends = shlibdeps(work.path(), &[&program, &grub])?;
+    let depends = shlibdeps(work.path(), &[&program, &full, &grub])?;
     let drop_in = format!(
         "# particle writes the GRUB menu of this system: the finalization of a staged deployment\n\
          # at shutdown runs its generator (docs/boot.md).\n[Service]\nEnvironment={}=/{GRUB_EXEC}\n",
@@ -114,6 +124,7 @@ pub fn build_package(req: &PackageRequest<'_>, out_dir: &Path) -> Result<BuiltPa
     );
     let files: Vec<(&str, Content<'_>, u32)> = vec![
         (BIN, Content::File(&program), 0o755),
+        (FULL, Content::File(&full), 0o755),
         (GRUB_EXEC, Content::File(&grub), 0o755),
         (DROP_IN, Content::Text(&drop_in), 0o644),
         (COPYRIGHT, Content::Text(&copyright), 0o644),
@@ -389,6 +400,18 @@ pub fn write_archive(dir: &Path, package: &BuiltPackage, date: i64) -> Result<Pa
         &release_path.to_string_lossy(),
     ])?;
     Ok(keyring)
+}
+
+/// The program `name` beside the running one (a build tree), else `installed` (the package's
+/// place for it), whichever is a file.
+pub fn sibling_program(name: &str, installed: &str) -> Option<PathBuf> {
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|e| Some(e.parent()?.join(name)));
+    beside
+        .into_iter()
+        .chain(std::iter::once(PathBuf::from(installed)))
+        .find(|p| p.is_file())
 }
 
 #[cfg(test)]

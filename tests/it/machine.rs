@@ -111,10 +111,12 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
     assert_eq!(deps[1]["rollback"], true);
     let path = |d: &serde_json::Value| PathBuf::from(d["path"].as_str().expect("path"));
     assert!(path(&deps[0]).join("usr/bin/jq").exists());
-    assert!(
-        path(&deps[0]).join("usr/bin/particle").exists(),
-        "particle's own package, which no source of the machine offers, is kept"
-    );
+    for program in ["usr/bin/particle", "usr/libexec/particle/particle-full"] {
+        assert!(
+            path(&deps[0]).join(program).exists(),
+            "particle's own package, which no source of the machine offers, is kept: {program}"
+        );
+    }
     assert!(!path(&deps[1]).join("usr/bin/jq").exists());
     let repo = sysroot.join("ostree/repo");
     assert!(

@@ -56,6 +56,44 @@ fn package_set(env: &Env, txn: &str) -> Vec<(String, String)> {
     name_versions(&show["state"]["packages"])
 }
 
+/// The shared libraries a program names (`readelf -d`, `NEEDED`).
+fn needed(program: &str) -> Vec<String> {
+    let out = Command::new("readelf")
+        .arg("-d")
+        .arg(program)
+        .output()
+        .expect("run readelf (binutils)");
+    assert!(out.status.success(), "readelf -d {program}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("(NEEDED)"))
+        .filter_map(|l| Some(l.split_once('[')?.1.trim_end_matches(']').to_owned()))
+        .collect()
+}
+
+/// `particle` starts without binding libostree and the sixty-odd libraries behind it (the
+/// read-only commands are answered by it; `quickstart_sequence` checks they match
+/// `particle-full`'s); `particle-full` links them.
+#[test]
+fn particle_links_only_the_c_library() {
+    let front = needed(env!("CARGO_BIN_EXE_particle"));
+    assert!(
+        front.iter().all(|l| [
+            "libc.so.6",
+            "libgcc_s.so.1",
+            "ld-linux-x86-64.so.2",
+            "libm.so.6"
+        ]
+        .contains(&l.as_str())),
+        "{front:?}"
+    );
+    let full = needed(env!("CARGO_BIN_EXE_particle-full"));
+    assert!(
+        full.iter().any(|l| l.starts_with("libostree-1")),
+        "{full:?}"
+    );
+}
+
 #[test]
 fn quickstart_sequence() {
     let env = Env::with_source(&file_uri(&mirror()), &debian_keyring());
@@ -337,6 +375,56 @@ fn quickstart_sequence() {
         .json();
     assert_eq!(r["verified"], true, "{r}");
     assert_eq!(r["transactions"].as_array().expect("list").len(), 7, "{r}");
+
+    // `particle` answers the read-only commands without `particle-full`: alone in a directory
+    // it prints the same documents, and names `particle-full` for a transaction.
+    let alone = env.dir.path().join("alone");
+    std::fs::create_dir_all(&alone).expect("mkdir");
+    std::fs::copy(env!("CARGO_BIN_EXE_particle"), alone.join("particle")).expect("copy");
+    let by = |program: &std::path::Path, args: &[&str]| {
+        let out = std::process::Command::new(program)
+            .arg("--root")
+            .arg(env.root())
+            .args(args)
+            .output()
+            .expect("run particle");
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).expect("UTF-8"),
+        )
+    };
+    for args in [
+        &["--json", "txn", "log"][..],
+        &["--json", "txn", "log", "--variant", "bosom", "-n", "1"],
+        &["--json", "txn", "show", "3"],
+        &["--json", "txn", "diff", "2", "3"],
+        &["--json", "why", "libjq1"],
+        &["--json", "variant", "list"],
+        &["--json", "repo", "list"],
+        &["txn", "log"],
+    ] {
+        let (code, out) = by(&alone.join("particle"), args);
+        assert_eq!(code, Some(0), "{args:?}");
+        assert_eq!(
+            out,
+            by(
+                std::path::Path::new(env!("CARGO_BIN_EXE_particle-full")),
+                args
+            )
+            .1,
+            "{args:?}"
+        );
+    }
+    let (code, out) = by(&alone.join("particle"), &["--json", "txn", "install", "jq"]);
+    assert_eq!(code, Some(1));
+    let e: serde_json::Value = serde_json::from_str(&out).expect("JSON error");
+    assert_eq!(e["error"]["kind"], "tool", "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("particle-full")),
+        "{e}"
+    );
 
     // A byte flipped inside the last record (7): history is read up to it, with a warning.
     let records = env.root().join("journal/records");
