@@ -25,6 +25,8 @@ use crate::table::RecordTable;
 
 /// Frames hashed together (see `Blake3::of_each`).
 const BATCH: usize = 32;
+/// How far ahead of the frame walk memory is asked for.
+const PREFETCH_BYTES: usize = 4096;
 /// Files with at least this many bytes of records are checked on several threads.
 const PARALLEL_BYTES: usize = 1 << 20;
 /// Sector size used to recognise never-written (zero) regions of a torn last frame.
@@ -635,6 +637,8 @@ fn walk_part(file: &[u8], data_end: usize, format: u32, start: usize, limit: usi
     };
     part.records.reserve(limit.saturating_sub(start) / 256);
     let mut at = start;
+    // Memory up to here has been asked for (see `store::prefetch`).
+    let mut fetched = start;
     let mut frames: Vec<(usize, usize)> = Vec::with_capacity(BATCH);
     let mut bodies: Vec<&[u8]> = Vec::with_capacity(BATCH);
     let mut hashes = Vec::with_capacity(BATCH);
@@ -643,6 +647,11 @@ fn walk_part(file: &[u8], data_end: usize, format: u32, start: usize, limit: usi
         frames.clear();
         let mut next = at;
         while frames.len() < BATCH && next < limit && next < data_end {
+            let ahead = (next + PREFETCH_BYTES).min(data_end);
+            if ahead > fetched {
+                store::prefetch(&file[fetched..ahead]);
+                fetched = ahead;
+            }
             let Ok(frame_len) = frame_at(file, next, data_end) else {
                 break;
             };

@@ -5,8 +5,9 @@
 //! a chunk (1 KiB) is one chain of compressions that its SIMD code cannot spread over lanes (it
 //! does that only across the chunks of one long input). Here up to 16 inputs of at most a chunk
 //! are hashed side by side, one input per vector lane, every step of the compression function
-//! applied to all lanes at once (the loops over lanes below become vector instructions where
-//! the CPU has AVX2 or AVX-512, detected at run time). The result is plain BLAKE3 (the tests
+//! applied to all lanes at once: written out in AVX-512 instructions ([`avx512`]) where the CPU
+//! has them, else the portable [`hash_lanes`], whose loops over lanes the compiler turns into
+//! AVX2 instructions (both detected at run time). The result is plain BLAKE3 (the tests
 //! compare every length against the `blake3` crate); longer inputs, and CPUs without those
 //! instructions, use the crate.
 
@@ -64,6 +65,25 @@ pub(crate) fn hash_each(inputs: &[&[u8]], out: &mut Vec<Blake3>) {
     }
 }
 
+/// Asks the CPU to bring every cache line of `bytes` into its caches (a hint: nothing is read
+/// architecturally and nothing can fault). For a walk through memory that the hardware cannot
+/// foresee, such as frames found one after the other by their lengths in a file mapped in
+/// 4 KiB pages, which the CPU's own prefetchers do not cross.
+#[allow(unsafe_code)]
+pub fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in bytes.chunks(64) {
+        // SAFETY: a prefetch reads nothing architecturally and never faults.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                line.as_ptr().cast(),
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
+}
+
 /// How this CPU hashes a group of inputs.
 #[derive(Clone, Copy)]
 enum Kernel {
@@ -79,7 +99,7 @@ impl Kernel {
     fn detect() -> Kernel {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512f") {
+            if has_avx512() {
                 return Kernel::Avx512;
             }
             if std::arch::is_x86_feature_detected!("avx2") {
@@ -114,7 +134,7 @@ impl Kernel {
         }
         match self {
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `detect` found AVX-512F on this CPU.
+            // SAFETY: `detect` found AVX-512F and BW on this CPU.
             Kernel::Avx512 => unsafe { lanes_avx512(&short, out) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `detect` found AVX2 on this CPU.
@@ -129,10 +149,17 @@ impl Kernel {
     }
 }
 
+/// Whether this CPU has what [`avx512`] uses: AVX-512F, and BW for the masked loads.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
+fn has_avx512() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
 fn lanes_avx512(inputs: &[&[u8]; MAX_LANES], out: &mut [[u8; 32]; MAX_LANES]) {
-    hash_lanes::<16>(inputs, out);
+    avx512::hash16(inputs, out);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -260,6 +287,221 @@ fn g<const L: usize>(v: &mut [Lanes<L>; 16], [a, b, c, d]: [usize; 4], x: &Lanes
     }
 }
 
+/// Sixteen lanes written out in AVX-512 instructions. The portable [`hash_lanes`] leaves the
+/// compiler to find the vectors: it does for the rounds, but loads the message a byte at a
+/// time and writes the hashes with scatters (slow on every CPU, microcoded on AMD's). Here each
+/// lane's block is one 64-byte load, the sixteen are transposed in registers so that each
+/// message word is one vector, and the rotations are AVX-512's own.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{BLOCK_LEN, CHUNK_END, CHUNK_START, IV, MAX_LANES, ROOT, SCHEDULE};
+    use std::arch::x86_64::*;
+
+    /// The BLAKE3 of each of `inputs` (each at most a chunk) in `out`: [`super::hash_lanes`]
+    /// for sixteen lanes.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub(super) fn hash16(inputs: &[&[u8]; MAX_LANES], out: &mut [[u8; 32]; MAX_LANES]) {
+        let mut blocks = [1usize; MAX_LANES];
+        for (n, input) in blocks.iter_mut().zip(inputs) {
+            *n = input.len().div_ceil(BLOCK_LEN).max(1);
+        }
+        let most = blocks.iter().copied().max().unwrap_or(1);
+        let mut cv = IV.map(|w| _mm512_set1_epi32(w as i32));
+        for b in 0..most {
+            let mut rows = [_mm512_setzero_si512(); MAX_LANES];
+            let mut block_len = [0u32; MAX_LANES];
+            let mut flags = [0u32; MAX_LANES];
+            let mut active: __mmask16 = 0;
+            // Lanes that have finished hash zeros (their results are not kept).
+            for (l, row) in rows.iter_mut().enumerate() {
+                if b >= blocks[l] {
+                    continue;
+                }
+                active |= 1 << l;
+                let input = inputs[l];
+                let start = b * BLOCK_LEN;
+                let bytes = &input[start..(start + BLOCK_LEN).min(input.len())];
+                *row = load_part(bytes);
+                if let Some(ahead) = input.get(start + 2 * BLOCK_LEN..) {
+                    prefetch(ahead);
+                }
+                block_len[l] = bytes.len() as u32;
+                flags[l] = if b == 0 { CHUNK_START } else { 0 }
+                    | if b + 1 == blocks[l] {
+                        CHUNK_END | ROOT
+                    } else {
+                        0
+                    };
+            }
+            let m = transpose(rows);
+            compress(
+                &mut cv,
+                &m,
+                load_words(&block_len),
+                load_words(&flags),
+                active,
+            );
+        }
+        let mut words = [[0u32; MAX_LANES]; 8];
+        for (word, v) in words.iter_mut().zip(cv) {
+            store_words(word, v);
+        }
+        for (l, hash) in out.iter_mut().enumerate() {
+            for (w, bytes) in hash.chunks_exact_mut(4).enumerate() {
+                bytes.copy_from_slice(&words[w][l].to_le_bytes());
+            }
+        }
+    }
+
+    /// One block (at most 64 bytes, zero-padded) as one register: word `i` of the block in
+    /// element `i`, little-endian as the specification reads message words. A masked load
+    /// reads only the bytes that are there (copying a short block into a padded buffer and
+    /// loading that stalls on the copy's stores).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    #[allow(unsafe_code)]
+    fn load_part(block: &[u8]) -> __m512i {
+        debug_assert!(block.len() <= BLOCK_LEN);
+        let mask: __mmask64 = u64::MAX
+            .checked_shr((BLOCK_LEN - block.len()) as u32)
+            .unwrap_or(0);
+        // SAFETY: the mask selects the first `block.len()` bytes, all readable; masked-off
+        // bytes are neither read nor able to fault.
+        unsafe { _mm512_maskz_loadu_epi8(mask, block.as_ptr().cast()) }
+    }
+
+    #[inline]
+    #[allow(unsafe_code)]
+    fn prefetch(bytes: &[u8]) {
+        // SAFETY: a prefetch reads nothing architecturally and never faults.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(bytes.as_ptr().cast()) }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    #[allow(unsafe_code)]
+    fn load_words(words: &[u32; MAX_LANES]) -> __m512i {
+        // SAFETY: `words` is 64 readable bytes, which is what the unaligned load reads.
+        unsafe { _mm512_loadu_si512(words.as_ptr().cast()) }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    #[allow(unsafe_code)]
+    fn store_words(words: &mut [u32; MAX_LANES], v: __m512i) {
+        // SAFETY: `words` is 64 writable bytes, which is what the unaligned store writes.
+        unsafe { _mm512_storeu_si512(words.as_mut_ptr().cast(), v) }
+    }
+
+    /// Rows (lane `l`'s block in `r[l]`) to columns (word `w` of every lane in `m[w]`).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn transpose(r: [__m512i; 16]) -> [__m512i; 16] {
+        // Within each 128-bit quarter: pairs of rows interleaved by words, then by pairs of
+        // words, so that quarter k of u[4g + j] holds word 4k + j of rows 4g..4g+4.
+        let mut t = [_mm512_setzero_si512(); 16];
+        for i in 0..8 {
+            t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+        }
+        let mut u = [_mm512_setzero_si512(); 16];
+        for g in 0..4 {
+            let (t0, t1, t2, t3) = (t[4 * g], t[4 * g + 1], t[4 * g + 2], t[4 * g + 3]);
+            u[4 * g] = _mm512_unpacklo_epi64(t0, t2);
+            u[4 * g + 1] = _mm512_unpackhi_epi64(t0, t2);
+            u[4 * g + 2] = _mm512_unpacklo_epi64(t1, t3);
+            u[4 * g + 3] = _mm512_unpackhi_epi64(t1, t3);
+        }
+        // Then the quarters: quarter g of m[4k + j] is quarter k of u[4g + j].
+        const EVEN: i32 = 0b10_00_10_00;
+        const ODD: i32 = 0b11_01_11_01;
+        let mut m = [_mm512_setzero_si512(); 16];
+        for j in 0..4 {
+            let (a, b, c, d) = (u[j], u[4 + j], u[8 + j], u[12 + j]);
+            let ab_even = _mm512_shuffle_i32x4::<EVEN>(a, b);
+            let ab_odd = _mm512_shuffle_i32x4::<ODD>(a, b);
+            let cd_even = _mm512_shuffle_i32x4::<EVEN>(c, d);
+            let cd_odd = _mm512_shuffle_i32x4::<ODD>(c, d);
+            m[j] = _mm512_shuffle_i32x4::<EVEN>(ab_even, cd_even);
+            m[8 + j] = _mm512_shuffle_i32x4::<ODD>(ab_even, cd_even);
+            m[4 + j] = _mm512_shuffle_i32x4::<EVEN>(ab_odd, cd_odd);
+            m[12 + j] = _mm512_shuffle_i32x4::<ODD>(ab_odd, cd_odd);
+        }
+        m
+    }
+
+    /// The compression function on sixteen lanes, block counter 0; the chaining value of the
+    /// lanes in `active` becomes the first eight words of the output.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn compress(
+        cv: &mut [__m512i; 8],
+        m: &[__m512i; 16],
+        block_len: __m512i,
+        flags: __m512i,
+        active: __mmask16,
+    ) {
+        let zero = _mm512_setzero_si512();
+        let iv = |w: usize| _mm512_set1_epi32(IV[w] as i32);
+        let mut v = [
+            cv[0],
+            cv[1],
+            cv[2],
+            cv[3],
+            cv[4],
+            cv[5],
+            cv[6],
+            cv[7],
+            iv(0),
+            iv(1),
+            iv(2),
+            iv(3),
+            zero,
+            zero,
+            block_len,
+            flags,
+        ];
+        // The rounds written out (a loop over them is not unrolled, and indexing the message
+        // by a round's schedule at run time keeps it in memory instead of registers).
+        macro_rules! round {
+            ($r:literal) => {{
+                const S: [usize; 16] = SCHEDULE[$r];
+                g(&mut v, [0, 4, 8, 12], m[S[0]], m[S[1]]);
+                g(&mut v, [1, 5, 9, 13], m[S[2]], m[S[3]]);
+                g(&mut v, [2, 6, 10, 14], m[S[4]], m[S[5]]);
+                g(&mut v, [3, 7, 11, 15], m[S[6]], m[S[7]]);
+                g(&mut v, [0, 5, 10, 15], m[S[8]], m[S[9]]);
+                g(&mut v, [1, 6, 11, 12], m[S[10]], m[S[11]]);
+                g(&mut v, [2, 7, 8, 13], m[S[12]], m[S[13]]);
+                g(&mut v, [3, 4, 9, 14], m[S[14]], m[S[15]]);
+            }};
+        }
+        round!(0);
+        round!(1);
+        round!(2);
+        round!(3);
+        round!(4);
+        round!(5);
+        round!(6);
+        for w in 0..8 {
+            cv[w] = _mm512_mask_xor_epi32(cv[w], active, v[w], v[w + 8]);
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn g(v: &mut [__m512i; 16], [a, b, c, d]: [usize; 4], x: __m512i, y: __m512i) {
+        v[a] = _mm512_add_epi32(_mm512_add_epi32(v[a], v[b]), x);
+        v[d] = _mm512_ror_epi32::<16>(_mm512_xor_si512(v[d], v[a]));
+        v[c] = _mm512_add_epi32(v[c], v[d]);
+        v[b] = _mm512_ror_epi32::<12>(_mm512_xor_si512(v[b], v[c]));
+        v[a] = _mm512_add_epi32(_mm512_add_epi32(v[a], v[b]), y);
+        v[d] = _mm512_ror_epi32::<8>(_mm512_xor_si512(v[d], v[a]));
+        v[c] = _mm512_add_epi32(v[c], v[d]);
+        v[b] = _mm512_ror_epi32::<7>(_mm512_xor_si512(v[b], v[c]));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,6 +544,16 @@ mod tests {
                     "16 lanes from length {}",
                     group[0].len()
                 );
+                #[cfg(target_arch = "x86_64")]
+                if has_avx512() {
+                    let mut got = [[0u8; 32]; MAX_LANES];
+                    // SAFETY: the CPU has AVX-512F and BW (checked above).
+                    #[allow(unsafe_code)]
+                    unsafe {
+                        avx512::hash16(&lanes, &mut got)
+                    };
+                    assert_eq!(&got[..], &want[..], "AVX-512 from {}", group[0].len());
+                }
                 let mut got = [[0u8; 32]; MAX_LANES];
                 hash_lanes::<8>(&lanes, &mut got);
                 assert_eq!(
@@ -322,7 +574,7 @@ mod tests {
         let mut kernels = vec![Kernel::Crate];
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512f") {
+            if has_avx512() {
                 kernels.push(Kernel::Avx512);
             }
             if std::arch::is_x86_feature_detected!("avx2") {

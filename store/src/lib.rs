@@ -31,6 +31,7 @@ mod fetch;
 mod id;
 mod index;
 mod lanes;
+pub use lanes::prefetch;
 mod model;
 mod names;
 mod relation;

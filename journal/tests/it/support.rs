@@ -149,16 +149,16 @@ pub(crate) fn step_state(state: &mut State, i: u64) {
     if let Some(p) = state.packages.get_mut(k) {
         *p = pkg(&p.name.clone(), &format!("{}+b{i}", p.version));
     }
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         state.packages.push(pkg(&format!("extra-{i}"), "1.0-1"));
         state.packages.sort_by(|a, b| a.key().cmp(&b.key()));
     }
-    if i % 7 == 0 && state.packages.len() > 1 {
+    if i.is_multiple_of(7) && state.packages.len() > 1 {
         state
             .packages
             .remove((i as usize * 31) % state.packages.len());
     }
-    if i % 11 == 0 {
+    if i.is_multiple_of(11) {
         state
             .profile
             .sysctl
