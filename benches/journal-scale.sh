@@ -7,7 +7,11 @@
 # between the two formats; prints the medians and the ratios. For the large journal it prints
 # the CPU time (user + system, particle and `tail` together) beside the wall time: on a shared
 # machine the wall time of the same binary varies by a fifth from one minute to the next.
-# Usage: benches/journal-scale.sh [N_COMPARED [N_LARGE [RUNS]]]  (defaults 10000 100000 5)
+# With BASELINE=PATH (another build's `particle`, e.g. an earlier commit's release build), the
+# large journal's `txn log --json | tail` also runs with it, alternating with this build run for
+# run, and the ratio of the medians is printed: the way to compare builds on a shared machine.
+# Usage: [BASELINE=PATH] benches/journal-scale.sh [N_COMPARED [N_LARGE [RUNS]]]
+#        (defaults 10000 100000 5)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 n="${1:-10000}" large="${2:-100000}" runs="${3:-5}"
@@ -60,9 +64,19 @@ done
 rm -rf "$work/v1" "$work/v2"
 
 bl=$(make_state "$work/large" "$large" 2)
+: >"$work/base.l"
 for kind in full last; do
   : >"$work/$kind.l"
-  for _ in $(seq "$runs"); do ms "$($kind "$work/large")" >>"$work/$kind.l"; done
+  for _ in $(seq "$runs"); do
+    ms "$($kind "$work/large")" >>"$work/$kind.l"
+    if [ "$kind" = full ] && [ -n "${BASELINE:-}" ]; then
+      ms "$BASELINE --root $work/large --json txn log | tail -n 3" >>"$work/base.l"
+    fi
+  done
 done
 echo "$large transactions, format 2 $((bl / 1000000)) MB (format 1 would be about $((b1 / n * large / 1000000)) MB):"
 echo "  txn log --json | tail: $(median <"$work/full.l") ms (CPU $(median 2 <"$work/full.l") ms); txn log --json -n 20: $(median <"$work/last.l") ms (CPU $(median 2 <"$work/last.l") ms)"
+if [ -n "${BASELINE:-}" ]; then
+  mb=$(median <"$work/base.l") mf=$(median <"$work/full.l")
+  echo "  baseline $BASELINE: txn log --json | tail $mb ms (CPU $(median 2 <"$work/base.l") ms); this build / baseline: $(echo "scale=3; $mf / $mb" | bc)"
+fi
