@@ -14,7 +14,7 @@ mirror="$(cd "${2:-$here/../shared/debian-mirror}" && pwd)"
 work="$(mktemp -d "${WORK_BASE:-/var/tmp}/boot-bench.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 cd "$here"
-cargo build -j2 -q -p particle-cli
+cargo build -j2 -q -p particle-cli -p machine
 particle="$here/target/debug/particle"
 keyring="$mirror/keyring/debian-archive-keyring.gpg"
 

@@ -10,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
-cargo build -j2 --release -p particle-cli
+# particle, particle-full, and the GRUB generator its package carries (a `machine` program).
+cargo build -j2 --release -p particle-cli -p machine
 particle="$PWD/target/release/particle"
 MIRROR="${MIRROR:-$(cd .. && pwd)/shared/debian-mirror}"
 STATE="${STATE:-$(mktemp -d /tmp/particle-quickstart.XXXXXX)}"
@@ -22,7 +23,11 @@ if [ "$MIRROR" = host ]; then
   run "$particle" repo import-apt
 else
   KEYRING="${KEYRING:-$MIRROR/keyring/debian-archive-keyring.gpg}"
-  run "$particle" repo add debian --uri "file://$MIRROR" --suite bookworm --component main --arch amd64 --keyring "$KEYRING"
+  # Every component: the server and gaming variants' hardware rules install CPU microcode and
+  # firmware from non-free-firmware, and a definition naming a package no source has is refused.
+  run "$particle" repo add debian --uri "file://$MIRROR" --suite bookworm --component main \
+    --component contrib --component non-free --component non-free-firmware --arch amd64 \
+    --keyring "$KEYRING"
 fi
 run "$particle" repo update
 run "$particle" repo list
