@@ -550,19 +550,12 @@ pub(crate) enum StoreCmd {
     },
 }
 
-/// What `particle` did with a command ([`run_read`]).
-pub(crate) enum Read {
-    /// It ran here, with this result.
-    Ran(anyhow::Result<()>),
-    /// It is one for `particle-full`.
-    Elsewhere,
-}
-
 /// The commands `particle` answers itself: those that only read the state directory and
 /// never reach libostree (`txn log`, `txn show`, `txn diff`, `why`, `variant list`, `repo
 /// list`, `remote list`), without `--sysroot` (finding a sysroot's state directory reads its
-/// deployments with libostree). `status` reads the repository's refs: not here.
-pub(crate) fn run_read(cli: Cli) -> Read {
+/// deployments with libostree). `status` reads the repository's refs: not here. `None`: a
+/// command for `particle-full`.
+pub(crate) fn run_read(cli: Cli) -> Option<anyhow::Result<()>> {
     let Cli { global, command } = cli;
     let read = global.sysroot.is_none()
         && matches!(
@@ -574,10 +567,10 @@ pub(crate) fn run_read(cli: Cli) -> Read {
                 | Command::Remote(RemoteCmd::List)
         );
     if !read {
-        return Read::Elsewhere;
+        return None;
     }
     let g = &global;
-    Read::Ran(match command {
+    Some(match command {
         Command::Txn(c) => txn_query(g, c),
         Command::Why { package, variant } => {
             let variant = variant.unwrap_or_else(|| engine::machine::default_variant(&g.root));
@@ -863,23 +856,16 @@ fn txn_cmd(g: &Global, c: TxnCmd) -> anyhow::Result<()> {
             let set = engine::parse_assignments(&set)?;
             (common, false, Change::Sysctl { set })
         }
-        other => return txn_read_cmd(g, other),
-    };
-    txn::transact(&g.root, &opts(g, common, dry_run), change)
-}
-
-/// The `txn` commands that only read.
-fn txn_read_cmd(g: &Global, c: TxnCmd) -> anyhow::Result<()> {
-    match c {
         TxnCmd::Bisect {
             variant,
             good,
             bad,
             run,
-        } => txn::bisect(&g.root, &variant, &good, &bad, &run, g.json, g.quiet),
-        TxnCmd::Verify => txn::verify(&g.root, g.json),
-        other => txn_query(g, other),
-    }
+        } => return txn::bisect(&g.root, &variant, &good, &bad, &run, g.json, g.quiet),
+        TxnCmd::Verify => return txn::verify(&g.root, g.json),
+        other => return txn_query(g, other),
+    };
+    txn::transact(&g.root, &opts(g, common, dry_run), change)
 }
 
 /// `txn log`, `txn show` and `txn diff` (which `particle` answers itself).
@@ -904,7 +890,7 @@ fn txn_query(g: &Global, c: TxnCmd) -> anyhow::Result<()> {
         }
         TxnCmd::Show { txn: t } => txn::show(&g.root, &t, g.json),
         TxnCmd::Diff { a, b } => txn::diff(&g.root, &a, &b, g.json),
-        _ => unreachable!("txn_cmd runs the transactions, txn_read_cmd bisect and verify"),
+        _ => unreachable!("txn_cmd runs the others"),
     }
 }
 

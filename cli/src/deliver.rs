@@ -64,17 +64,6 @@ pub(crate) fn sysroot_status(root: &Path, sysroot: &Path, json: bool) -> anyhow:
         problem,
     } = engine::deliver::sysroot_status(root, sysroot)?;
     if json {
-        let deployments: Vec<serde_json::Value> = list
-            .iter()
-            .map(|d| {
-                serde_json::json!({
-                    "index": d.index, "booted": d.booted, "staged": d.staged,
-                    "rollback": d.rollback, "variant": d.variant, "txn": d.txn,
-                    "txn_id": d.txn_id, "commit": d.commit, "version": d.version,
-                    "stateroot": d.stateroot, "path": d.path,
-                })
-            })
-            .collect();
         let first = list.first();
         print_json(&serde_json::json!({
             "sysroot": sysroot, "machine_root": machine_root, "problem": problem,
@@ -82,7 +71,7 @@ pub(crate) fn sysroot_status(root: &Path, sysroot: &Path, json: bool) -> anyhow:
             "txn_id": first.and_then(|d| d.txn_id.clone()),
             "commit": first.map(|d| d.commit.clone()),
             "ref": first.and_then(|d| d.variant.as_deref()).map(materializer::variant_ref),
-            "packages": first.and_then(|d| d.packages), "deployments": deployments,
+            "packages": first.and_then(|d| d.packages), "deployments": list,
         }))?;
         return match problem {
             Some(_) => Err(CliError::reported(1).into()),

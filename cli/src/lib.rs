@@ -2,19 +2,15 @@
 //! and the libraries, and prints either for people or one JSON document (`--json`). Logic
 //! belongs in the libraries; this crate only renders.
 //!
-//! Two programs share it. `particle` ([`front`]) answers the commands that only read the
-//! state directory (`txn log`, `txn show`, `status` of a build host, …) itself and runs
-//! `particle-full` ([`full`]) for every other: `particle-full` links libostree, whose sixty-odd
-//! shared libraries take the dynamic loader about ten milliseconds to bind at every start,
-//! while `particle` links only the C library (a test reads its ELF dependencies) and starts
-//! in about one. Both parse the same command line and report errors the same way.
+//! Two programs share it: `particle` ([`front`]) answers the read-only commands without
+//! loading libostree and runs `particle-full` ([`full`]) for the others (docs/architecture.md,
+//! "Two programs").
 
 mod args;
 mod cmd;
 mod deliver;
 mod du;
 mod error;
-mod front;
 mod output;
 mod plumbing;
 mod progress;
@@ -47,9 +43,12 @@ fn quiet_on_broken_pipe() {
 
 /// `particle`: the read-only commands here, every other in `particle-full`.
 pub fn front() -> ExitCode {
-    start(|cli, argv| match cmd::run_read(cli) {
-        cmd::Read::Ran(result) => result,
-        cmd::Read::Elsewhere => front::run_full(argv),
+    start(|cli, argv| {
+        cmd::run_read(cli).unwrap_or_else(|| {
+            let full = "particle-full";
+            let e = machine::exec_sibling(full, machine::FULL_PROGRAM_INSTALLED, argv);
+            Err(engine::Error::from(e).into())
+        })
     })
 }
 

@@ -76,14 +76,9 @@ pub(crate) fn replay_from(
     let r = engine::replay_from(url, into, keyring, &reporter)?;
     let verified = engine::verify_replayed(&r.replayed, "the published journal");
     if g.json {
-        let list: Vec<_> = r
-            .replayed
-            .iter()
-            .map(|t| serde_json::json!({ "seq": t.seq, "variant": t.variant, "recorded": t.recorded, "rebuilt": t.rebuilt, "identical": t.identical() }))
-            .collect();
         print_json(&serde_json::json!({
             "from": url, "into": r.into, "signature_checked": r.signature_checked,
-            "published": r.published.variants, "transactions": list,
+            "published": r.published.variants, "transactions": r.replayed,
             "verified": verify && verified.is_ok(),
         }))?;
     }

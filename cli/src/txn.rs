@@ -535,12 +535,8 @@ pub(crate) fn replay(
     })?;
     let verified = engine::verify_replayed(&results, "the journal");
     if json {
-        let list: Vec<_> = results
-            .iter()
-            .map(|r| serde_json::json!({ "seq": r.seq, "variant": r.variant, "recorded": r.recorded, "rebuilt": r.rebuilt, "identical": r.identical() }))
-            .collect();
         print_json(
-            &serde_json::json!({ "into": into, "transactions": list, "verified": check && verified.is_ok() }),
+            &serde_json::json!({ "into": into, "transactions": results, "verified": check && verified.is_ok() }),
         )?;
     }
     if check {

@@ -56,21 +56,9 @@ pub fn ensure(
             format!("could not find the running program: {e}"),
         )
     })?;
-    let program =
-        machine::sibling_program("particle", machine::PROGRAM_INSTALLED).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Tool,
-                "particle was not found beside particle-full nor installed",
-            )
-            .hint("build the whole workspace (`cargo build`), or install particle's package")
-        })?;
-    let grub = machine::grub_mkconfig_program().ok_or_else(|| {
-        Error::new(
-            ErrorKind::Tool,
-            "particle-grub-mkconfig was not found beside particle nor installed",
-        )
-        .hint("build the whole workspace (`cargo build`), or install particle's package")
-    })?;
+    let program = machine::require_sibling("particle", machine::PROGRAM_INSTALLED)?;
+    let grub =
+        machine::require_sibling("particle-grub-mkconfig", machine::GRUB_MKCONFIG_INSTALLED)?;
     let dir = dir(state);
     std::fs::create_dir_all(&dir)
         .map_err(|e| crate::state::io_error(&state.root, &dir, "create", &e))?;

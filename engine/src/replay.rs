@@ -26,6 +26,20 @@ impl Replayed {
     }
 }
 
+/// As `replay --json` lists it: the fields and `identical`.
+impl serde::Serialize for Replayed {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut r = s.serialize_struct("Replayed", 5)?;
+        r.serialize_field("seq", &self.seq)?;
+        r.serialize_field("variant", &self.variant)?;
+        r.serialize_field("recorded", &self.recorded)?;
+        r.serialize_field("rebuilt", &self.rebuilt)?;
+        r.serialize_field("identical", &self.identical())?;
+        r.end()
+    }
+}
+
 /// `replay --verify`: `not_reproducible` naming the first transaction whose rebuilt commit
 /// differs from the one `journal` ("the journal", "the published journal") records.
 pub fn verify_replayed(replayed: &[Replayed], journal: &str) -> Result<()> {

@@ -45,8 +45,8 @@ pub use image::{build_image, Firmware, Format, ImageReport, ImageRequest, Seed};
 pub use kernel::{kernel_facts, ko_params, module_name, parse_facts, KernelFacts};
 pub use ostree_cmd::{args as ostree_args, run as run_ostree};
 pub use package::{
-    build_package, sibling_program, write_archive, BuiltPackage, PackageRequest,
-    FULL_PROGRAM_INSTALLED, PACKAGE, PROGRAM_INSTALLED,
+    build_package, exec_sibling, require_sibling, sibling_program, write_archive, BuiltPackage,
+    PackageRequest, FULL_PROGRAM_INSTALLED, PACKAGE, PROGRAM_INSTALLED,
 };
 pub use status::{booted_system, deployments, DeploymentStatus};
 pub use sysroot::{

@@ -414,6 +414,38 @@ pub fn sibling_program(name: &str, installed: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// [`sibling_program`], or `tool` naming both places when it is in neither.
+pub fn require_sibling(name: &str, installed: &str) -> Result<PathBuf> {
+    sibling_program(name, installed).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Tool,
+            format!("{name} was not found beside the running program nor at {installed}"),
+        )
+        .hint("build the whole workspace (`cargo build`), or install particle's package")
+    })
+}
+
+/// Replaces this process with the program `name` ([`require_sibling`]) run with `argv`
+/// (`argv[0]` kept, the rest its arguments; environment and descriptors inherited): how
+/// `particle` hands a command to `particle-full`. Returns only when that fails.
+pub fn exec_sibling(name: &str, installed: &str, argv: &[std::ffi::OsString]) -> Error {
+    use std::os::unix::process::CommandExt;
+    let program = match require_sibling(name, installed) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let mut command = std::process::Command::new(&program);
+    command.args(argv.iter().skip(1));
+    if let Some(arg0) = argv.first() {
+        command.arg0(arg0);
+    }
+    let e = command.exec();
+    Error::new(
+        ErrorKind::Tool,
+        format!("could not run {}: {e}", program.display()),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,9 @@ use crate::{Error, ErrorKind, Result};
 use ostree::{gio, glib};
 use std::path::{Path, PathBuf};
 
-/// One deployment of a sysroot, as `particle status` shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One deployment of a sysroot, as `particle status` shows it (its JSON: every field but
+/// `packages`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DeploymentStatus {
     /// Boot order: 0 is the default for the next boot.
     pub index: i32,
@@ -27,6 +28,7 @@ pub struct DeploymentStatus {
     pub txn_id: Option<String>,
     /// The commit's `version` (`VARIANT.SEQ`).
     pub version: Option<String>,
+    #[serde(skip)]
     pub packages: Option<u64>,
     pub path: PathBuf,
 }
