@@ -605,6 +605,48 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
     let c = on(&["upgrade", "--check", "--remote", "origin"]);
     assert_eq!(c.code, 77, "{c:?}");
     on(&["txn", "verify"]).ok();
+
+    // A bundle of another variant (bosom, built on the build host) is refused, nothing changed.
+    let created = env
+        .run(&["--json", "variant", "create", "bosom", "--from", "base"])
+        .ok()
+        .json();
+    let sysctl = env
+        .run(&[
+            "--json",
+            "txn",
+            "sysctl",
+            "--variant",
+            "bosom",
+            "--set",
+            "vm.swappiness=5",
+        ])
+        .ok()
+        .json();
+    let other = env.dir.path().join("bosom.bundle");
+    let (from, to) = (created["txn"].to_string(), sysctl["txn"].to_string());
+    let key = secret.to_string_lossy();
+    env.run(&[
+        "bundle",
+        &from,
+        &to,
+        &other.to_string_lossy(),
+        "--sign-key",
+        &key,
+    ])
+    .ok();
+    let (log, st) = (
+        on(&["--json", "txn", "log"]).ok().json(),
+        on(&["--json", "status"]).ok().json(),
+    );
+    let e = on(&["--json", "upgrade", "--bundle", &other.to_string_lossy()]).fails("bad_bundle");
+    let message = e.json()["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    assert!(message.contains("a bundle for bosom"), "{message}");
+    assert_eq!(on(&["--json", "txn", "log"]).ok().json(), log);
+    assert_eq!(on(&["--json", "status"]).ok().json(), st);
 }
 
 /// What the pull faults act on: the build host, the machine, its disk and the published
