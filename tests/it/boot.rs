@@ -234,7 +234,11 @@ impl Vm {
                 Err(e)
                     if matches!(
                         e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                            // A read with a timeout is not restarted after a signal
+                            // (CI saw EINTR here once, mid power-cut test): read again.
+                            | std::io::ErrorKind::Interrupted
                     ) => {}
                 Err(e) => panic!("reading the console: {e}"),
             }
