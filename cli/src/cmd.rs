@@ -210,6 +210,10 @@ pub(crate) enum Command {
         /// Exit 1 unless every rebuilt commit equals the recorded one
         #[arg(long)]
         verify: bool,
+        /// With --from: check the index, its signature, the journal, the commits and the
+        /// sources, find every recorded package in them; fetch and build nothing
+        #[arg(long, requires = "from", conflicts_with_all = ["verify", "into"])]
+        dry_run: bool,
     },
     /// Publish variants' heads to an archive-mode OSTree repository any static web server can
     /// serve: commits, static deltas, the summary, signatures, and the journal behind them
@@ -747,10 +751,19 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             from,
             keyring,
             verify,
+            dry_run,
         } => match (from, into) {
-            (Some(url), into) => {
-                crate::publish::replay_from(&url, into.as_deref(), keyring.as_deref(), verify, g)
-            }
+            (Some(url), into) => crate::publish::replay_from(
+                &url,
+                into.as_deref(),
+                keyring.as_deref(),
+                if dry_run {
+                    crate::publish::Replay::DryRun
+                } else {
+                    crate::publish::Replay::Build { verify }
+                },
+                g,
+            ),
             (None, Some(into)) => {
                 txn::replay(&g.root, variant, upto, &into, verify, g.json, g.quiet)
             }

@@ -64,16 +64,60 @@ pub(crate) fn publish(
     Ok(())
 }
 
-/// `particle replay --from URL [--into DIR2] [--keyring FILE] --verify`.
+/// What `replay --from` is asked to do.
+pub(crate) enum Replay {
+    /// Check everything and find every package, build nothing.
+    DryRun,
+    Build {
+        verify: bool,
+    },
+}
+
+/// `particle replay --from URL [--into DIR2] [--keyring FILE] --verify|--dry-run`.
 pub(crate) fn replay_from(
     url: &str,
     into: Option<&Path>,
     keyring: Option<&Path>,
-    verify: bool,
+    what: Replay,
     g: &Global,
 ) -> anyhow::Result<()> {
     let reporter = Reporter::new(!g.json && !g.quiet);
-    let r = engine::replay_from(url, into, keyring, &reporter)?;
+    let dry_run = matches!(what, Replay::DryRun);
+    let r = engine::replay_from(url, into, keyring, dry_run, &reporter)?;
+    if dry_run {
+        if g.json {
+            return print_json(&serde_json::json!({
+                "from": url, "signature_checked": r.signature_checked, "dry_run": true,
+                "published": r.published.variants, "journal": r.published.journal,
+                "fetch": r.fetch,
+            }));
+        }
+        if !g.quiet {
+            for v in &r.published.variants {
+                eprintln!(
+                    "{} at transaction {} ({}): commit {}",
+                    v.reference,
+                    v.txn,
+                    &v.txn_id[..12],
+                    v.commit
+                );
+            }
+            eprintln!(
+                "would rebuild {} transactions of {url}{}, fetching {} of {} recorded packages ({} bytes)",
+                r.published.journal.records,
+                if r.signature_checked {
+                    " (its index signed by the keyring's key)"
+                } else {
+                    ""
+                },
+                r.fetch.fetched,
+                r.fetch.packages,
+                r.fetch.bytes
+            );
+        }
+        return Ok(());
+    }
+    let verify = matches!(what, Replay::Build { verify: true });
     let verified = engine::verify_replayed(&r.replayed, "the published journal");
     if g.json {
         print_json(&serde_json::json!({

@@ -9,7 +9,11 @@
 //! script step runs), `commit` (before the OSTree commit), `ostree-objects` (the tree's objects
 //! written, no commit object yet), `committed` (the OSTree transaction finished),
 //! `materialized` (before the journal append), `appended` (the record is durable, the ref not
-//! moved), `ref-moved` (before the staging tree and the script log are cleaned up).
+//! moved), `ref-moved` (before the staging tree and the script log are cleaned up),
+//! `deployed`. `publish` reaches `publish-objects` (commits, signatures and deltas in the
+//! repository), `publish-files` (journal, keyrings and particle's archive written),
+//! `publish-index` (the index switched, refs and summary not yet) and `publish-summary` (the
+//! summary written, older files not yet swept).
 
 use crate::Error;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,6 +31,10 @@ pub const POINTS: &[&str] = &[
     "appended",
     "ref-moved",
     "deployed",
+    "publish-objects",
+    "publish-files",
+    "publish-index",
+    "publish-summary",
 ];
 
 #[derive(Debug)]

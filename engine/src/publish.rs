@@ -83,6 +83,9 @@ pub struct PublishedSource {
     pub architectures: Vec<String>,
     /// The keyring, relative to the `particle/` directory.
     pub keyring: String,
+    /// The keyring's SHA256 (indexes published before it was recorded lack it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyring_sha256: Option<String>,
 }
 
 /// What `publish` is asked for.
@@ -111,16 +114,17 @@ fn io(path: &Path, action: &str, e: std::io::Error) -> Error {
     )
 }
 
-/// Reads a published repository's current `published.json`, if it has one.
-fn read_published(dir: &Path) -> Result<Option<Published>> {
+/// Reads a published repository's current `published.json`, if it has one, and its bytes.
+fn read_published(dir: &Path) -> Result<Option<(Published, Vec<u8>)>> {
     let path = dir.join(PARTICLE_DIR).join(PUBLISHED_FILE);
     match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            Error::new(
+        Ok(bytes) => match serde_json::from_slice(&bytes) {
+            Ok(p) => Ok(Some((p, bytes))),
+            Err(e) => Err(Error::new(
                 ErrorKind::BadIndex,
                 format!("{}: not a published index: {e}", path.display()),
-            )
-        }),
+            )),
+        },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io(&path, "read", e)),
     }
@@ -136,23 +140,138 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
-/// Copies the directory tree `from` into `to` (files and directories; what is there is replaced).
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to).map_err(|e| io(to, "create", e))?;
-    for e in std::fs::read_dir(from).map_err(|e| io(from, "read", e))? {
-        let e = e.map_err(|e| io(from, "read", e))?;
-        let (src, dst) = (e.path(), to.join(e.file_name()));
-        let kind = e.file_type().map_err(|err| io(&src, "read", err))?;
-        if kind.is_dir() {
-            // GnuPG's home holds the archive's secret key: never published.
-            if e.file_name() != "gnupg" {
-                copy_tree(&src, &dst)?;
+/// The detached signature of the index `text`, relative to `particle/`: named by the index's
+/// SHA256, so that the index and its signature switch together.
+pub fn signature_path(text: &[u8]) -> String {
+    format!("signatures/{}.sig", store::Sha256::of(text).to_hex())
+}
+
+/// Writes `bytes` as `rel` under `pdir` unless a file is there already: for names that change
+/// with their content.
+fn write_named(pdir: &Path, rel: &str, bytes: &[u8]) -> Result<()> {
+    let path = pdir.join(rel);
+    if path.exists() {
+        return Ok(());
+    }
+    write_file(&path, bytes)
+}
+
+fn sync(path: &Path) -> Result<()> {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| io(path, "sync", e))
+}
+
+/// Every file under `dir` (GnuPG's home, which holds the archive's secret key, left out), as
+/// paths relative to it, sorted.
+fn archive_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let at = dir.join(&rel);
+        for e in std::fs::read_dir(&at).map_err(|e| io(&at, "read", e))? {
+            let e = e.map_err(|e| io(&at, "read", e))?;
+            let kind = e.file_type().map_err(|err| io(&e.path(), "read", err))?;
+            let rel = rel.join(e.file_name());
+            if kind.is_dir() && e.file_name() != "gnupg" {
+                stack.push(rel);
+            } else if kind.is_file() {
+                files.push(rel);
             }
-        } else if kind.is_file() {
-            std::fs::copy(&src, &dst).map_err(|err| io(&src, "copy", err))?;
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Publishes particle's own archive (`from`, the state directory's `self/`) as
+/// `self/<ID>/` under `pdir`, ID a digest of its files' names and contents, and returns that
+/// URI. A generation that is there already is left alone; a new one is built beside and
+/// renamed into place whole.
+fn publish_archive(from: &Path, pdir: &Path) -> Result<String> {
+    let files = archive_files(from)?;
+    let mut digest = Vec::new();
+    for rel in &files {
+        let path = from.join(rel);
+        let bytes = std::fs::read(&path).map_err(|e| io(&path, "read", e))?;
+        digest.extend_from_slice(rel.as_os_str().as_encoded_bytes());
+        digest.push(0);
+        digest.extend_from_slice(&store::Sha256::of(&bytes).0);
+    }
+    let uri = format!("self/{}", &store::Sha256::of(&digest).to_hex()[..16]);
+    let to = pdir.join(&uri);
+    if to.exists() {
+        return Ok(uri);
+    }
+    let staging = pdir.join(format!("self/.new-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    for rel in &files {
+        let (src, dst) = (from.join(rel), staging.join(rel));
+        if let Some(parent) = dst.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io(parent, "create", e))?;
+        }
+        std::fs::copy(&src, &dst).map_err(|e| io(&src, "copy", e))?;
+    }
+    // Synced before the rename: a name that is there is never a half-written generation.
+    for rel in &files {
+        sync(&staging.join(rel))?;
+    }
+    let mut dirs: Vec<PathBuf> = files
+        .iter()
+        .flat_map(|f| f.ancestors().skip(1).map(|d| staging.join(d)))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    for d in &dirs {
+        sync(d)?;
+    }
+    std::fs::rename(&staging, &to).map_err(|e| io(&to, "rename into", e))?;
+    Ok(uri)
+}
+
+/// Removes from `journal/`, `signatures/`, `keyrings/` and `self/` under `pdir` every entry
+/// that `named` (paths relative to `pdir`) neither names nor leads to: what older publishes
+/// and interrupted ones left.
+fn sweep(pdir: &Path, named: &[String]) -> Result<()> {
+    for dir in ["journal", "signatures", "keyrings", "self"] {
+        let at = pdir.join(dir);
+        let Ok(entries) = std::fs::read_dir(&at) else {
+            continue;
+        };
+        for e in entries {
+            let e = e.map_err(|e| io(&at, "read", e))?;
+            let rel = format!("{dir}/{}", e.file_name().to_string_lossy());
+            let kept = named.iter().any(|n| {
+                n == &rel || n.starts_with(&format!("{rel}/")) || rel.starts_with(&format!("{n}/"))
+            });
+            if kept {
+                continue;
+            }
+            let path = e.path();
+            let gone = if e.file_type().is_ok_and(|t| t.is_dir()) {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            gone.map_err(|err| io(&path, "remove", err))?;
         }
     }
     Ok(())
+}
+
+impl Published {
+    /// The files under `particle/` this index names (the journal, the keyrings, particle's
+    /// own archive).
+    pub fn files(&self) -> Vec<String> {
+        let mut files = vec![self.journal.path.clone()];
+        for s in &self.sources {
+            files.push(s.keyring.clone());
+            if !s.uri.contains("://") {
+                files.push(s.uri.clone());
+            }
+        }
+        files
+    }
 }
 
 impl Session {
@@ -224,7 +343,7 @@ impl Session {
         let source_repo = self.repo();
         let mut variants: Vec<PublishedVariant> = old
             .as_ref()
-            .map(|p| {
+            .map(|(p, _)| {
                 p.variants
                     .iter()
                     .filter(|v| !names.contains(&v.variant))
@@ -239,7 +358,7 @@ impl Session {
             let reference = materializer::variant_ref(&head.variant);
             let previous = old
                 .as_ref()
-                .and_then(|p| p.variants.iter().find(|v| v.variant == head.variant))
+                .and_then(|(p, _)| p.variants.iter().find(|v| v.variant == head.variant))
                 .map(|v| v.commit.clone());
             obs.note(&format!(
                 "publishing {reference}: transaction {} ({}), commit {}",
@@ -305,45 +424,58 @@ impl Session {
         }
         variants.sort_by(|a, b| a.variant.cmp(&b.variant));
 
-        // 2. The journal, the sources, particle's own archive, published.json.
-        let jdir = pdir.join("journal");
-        std::fs::create_dir_all(&jdir).map_err(|e| io(&jdir, "create", e))?;
+        crate::faults::point("publish-objects");
+
+        // 2. Under names that change with their content (never replaced, so an index a client
+        // already read keeps naming files that are there): the journal, the sources' keyrings,
+        // particle's own archive.
         let records_path = self.state.root.join("journal/records");
         let mut bytes = std::fs::read(&records_path).map_err(|e| io(&records_path, "read", e))?;
         bytes.truncate(self.journal.valid_len() as usize);
-        write_file(&jdir.join("records"), &bytes)?;
+        let journal_sha = store::Sha256::of(&bytes).to_hex();
+        let journal_path = format!("journal/{journal_sha}.records");
+        write_named(&pdir, &journal_path, &bytes)?;
         let last = self
             .journal
             .last()
             .ok_or_else(|| Error::new(ErrorKind::Internal, "a journal with heads has records"))?;
-        let kdir = pdir.join("keyrings");
-        std::fs::create_dir_all(&kdir).map_err(|e| io(&kdir, "create", e))?;
         let mut sources = Vec::new();
         for s in crate::session::read_store(&self.state)?.sources()? {
-            let keyring = format!("keyrings/{}.gpg", s.name);
             let key = std::fs::read(&s.keyring).map_err(|e| io(&s.keyring, "read", e))?;
-            write_file(&pdir.join(&keyring), &key)?;
+            let key_sha = store::Sha256::of(&key).to_hex();
+            let keyring = format!("keyrings/{}-{}.gpg", s.name, &key_sha[..16]);
+            write_named(&pdir, &keyring, &key)?;
             let own = s.name == crate::own_package::SOURCE;
-            if own {
-                copy_tree(&self.state.root.join("self"), &pdir.join("self"))?;
-            }
+            let uri = if own {
+                publish_archive(&self.state.root.join("self"), &pdir)?
+            } else {
+                s.uri
+            };
             sources.push(PublishedSource {
-                uri: if own { "self".to_owned() } else { s.uri },
+                uri,
                 name: s.name,
                 suite: s.suite,
                 components: s.components,
                 architectures: s.architectures,
                 keyring,
+                keyring_sha256: Some(key_sha),
             });
         }
+        if let Some(s) = &signer {
+            write_file(&pdir.join("signing-key.gpg"), &s.public_keyring()?)?;
+        }
+        crate::faults::point("publish-files");
+
+        // 3. The index: its signature under the index's own SHA256 first, then the index
+        // renamed into place, the one switch a client of `particle/` sees.
         let published = Published {
             format: 1,
             time: crate::machine::now(),
             journal: PublishedJournal {
-                path: "journal/records".to_owned(),
+                path: journal_path,
                 records: self.journal.records().len() as u64,
                 head: last.id.to_hex(),
-                sha256: store::Sha256::of(&bytes).to_hex(),
+                sha256: journal_sha,
                 bytes: bytes.len() as u64,
             },
             variants,
@@ -353,19 +485,16 @@ impl Session {
         let text = serde_json::to_vec_pretty(&published)
             .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
         if let Some(s) = &signer {
-            // Signed before it is renamed into place: a reader sees an index and its signature
-            // that belong together, or the previous pair.
             let staged = pdir.join(format!(".{PUBLISHED_FILE}.new"));
             write_file(&staged, &text)?;
             let sig = s.sign_detached(&staged)?;
             let sig_bytes = std::fs::read(&sig).map_err(|e| io(&sig, "read", e))?;
             let _ = std::fs::remove_file(&sig);
-            write_file(&pdir.join(format!("{PUBLISHED_FILE}.sig")), &sig_bytes)?;
-            std::fs::rename(&staged, &index).map_err(|e| io(&index, "rename into", e))?;
-            write_file(&pdir.join("signing-key.gpg"), &s.public_keyring()?)?;
-        } else {
-            write_file(&index, &text)?;
+            let _ = std::fs::remove_file(&staged);
+            write_named(&pdir, &signature_path(&text), &sig_bytes)?;
         }
+        write_file(&index, &text)?;
+        crate::faults::point("publish-index");
 
         // 3. Refs, then the summary.
         for v in &published.variants {
@@ -389,6 +518,17 @@ impl Session {
             .map(|a| a as &dyn AsRef<std::ffi::OsStr>)
             .collect();
         ostree(&args)?;
+        crate::faults::point("publish-summary");
+
+        // 4. What neither this index nor the previous one names: a client that read the
+        // previous index a moment ago still finds its files.
+        let mut named = published.files();
+        if let Some((old, old_text)) = &old {
+            named.extend(old.files());
+            named.push(signature_path(old_text));
+        }
+        named.push(signature_path(&text));
+        sweep(&pdir, &named)?;
         drop(lock);
         Ok(published)
     }
@@ -444,7 +584,18 @@ pub fn fetch_published(url: &str, keyring: Option<&Path>, work: &Path) -> Result
     };
     let index = get(PUBLISHED_FILE, 64 << 20)?;
     if let Some(k) = keyring {
-        let sig = get(&format!("{PUBLISHED_FILE}.sig"), 1 << 20)?;
+        let rel = signature_path(&index);
+        let sig = get(&rel, 1 << 20).map_err(|e| {
+            Error::new(
+                ErrorKind::Signature,
+                format!(
+                    "{} has no signature ({rel}): {}",
+                    store::join_uri(&purl, PUBLISHED_FILE),
+                    e.message()
+                ),
+            )
+            .hint("a repository published without --sign-key cannot be checked with a keyring")
+        })?;
         let (d, s) = (work.join(PUBLISHED_FILE), work.join("published.sig"));
         std::fs::write(&d, &index)
             .and_then(|()| std::fs::write(&s, &sig))
@@ -460,13 +611,35 @@ pub fn fetch_published(url: &str, keyring: Option<&Path>, work: &Path) -> Result
             ),
         )
     })?;
-    let journal = get(&published.journal.path, published.journal.bytes + 1)?;
+    let journal = get(
+        relative(&published.journal.path)?,
+        published.journal.bytes + 1,
+    )?;
     Ok(Fetched {
         journal_uri: store::join_uri(&purl, &published.journal.path),
         published,
         signature_checked: keyring.is_some(),
         journal,
     })
+}
+
+/// `path`, named by an index, if it stays inside the published directory (relative, without
+/// `..`); else `bad_index`.
+pub fn relative(path: &str) -> Result<&str> {
+    let inside = !path.is_empty()
+        && !path.starts_with('/')
+        && !path.contains("://")
+        && path
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..");
+    if inside {
+        Ok(path)
+    } else {
+        Err(Error::new(
+            ErrorKind::BadIndex,
+            format!("published.json names {path:?}, which is not a path inside its directory"),
+        ))
+    }
 }
 
 /// Writes `bytes` as the journal in `dir` and opens it, if they are the journal `expect`

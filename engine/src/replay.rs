@@ -156,12 +156,25 @@ pub struct RemoteReplay {
     pub published: crate::publish::Published,
     /// Whether `published.json`'s signature was checked (with the keyring given).
     pub signature_checked: bool,
-    /// Every transaction rebuilt, in order.
+    /// Every transaction rebuilt, in order (none on a dry run).
     pub replayed: Vec<Replayed>,
+    /// The recorded packages and what of them had to be fetched (on a dry run: would have).
+    pub fetch: FetchPlan,
     /// The state directory it built.
     pub into: PathBuf,
     /// The temporary directory holding `into` when none was given: removed with this.
     _scratch: Option<tempfile::TempDir>,
+}
+
+/// The `.deb`s a replay needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FetchPlan {
+    /// Distinct packages the journal records.
+    pub packages: usize,
+    /// Those the store lacked, fetched from the published sources.
+    pub fetched: usize,
+    /// Their size.
+    pub bytes: u64,
 }
 
 /// `replay --from URL`: rebuilds every transaction of the journal published at `url` (by
@@ -171,11 +184,14 @@ pub struct RemoteReplay {
 /// hold; with `keyring`, `published.json` must carry a good signature by one of its keys. The
 /// `.deb`s come from the published sources, each checked against the SHA256 the journal
 /// recorded; every published variant's commit must be its transaction's and the repository's
-/// ref. A rebuilt commit that differs is reported in [`Replayed`], not as an error.
+/// commit object. A rebuilt commit that differs is reported in [`Replayed`], not as an error.
+/// With `dry_run`, everything is checked and every recorded package found in the sources, but
+/// nothing is fetched or built.
 pub fn replay_from(
     url: &str,
     into: Option<&Path>,
     keyring: Option<&Path>,
+    dry_run: bool,
     obs: &dyn crate::Observer,
 ) -> Result<RemoteReplay> {
     use crate::publish::particle_url;
@@ -247,37 +263,50 @@ pub fn replay_from(
                 ),
             ));
         }
-        let ref_uri = store::join_uri(
+        // The repository serves the commit: its object, whose SHA256 is its name. (Not the
+        // ref, which a publish running now may have moved past this index.)
+        let object = store::join_uri(
             crate::publish::repo_url(url).as_str(),
-            &format!("refs/heads/{}", v.reference),
+            &format!("objects/{}/{}.commit", &v.commit[..2], &v.commit[2..]),
         );
         let served = fetcher
-            .get_blocking(&ref_uri, 1024)
+            .get_blocking(&object, 64 << 20)
             .map_err(|e| Error::new(ErrorKind::Fetch, e.to_string()).with_source(e))?;
-        if String::from_utf8_lossy(&served).trim() != v.commit {
+        let sha = store::Sha256::of(&served).to_hex();
+        if sha != v.commit {
             return Err(Error::new(
-                ErrorKind::RefMismatch,
-                format!(
-                    "{ref_uri} is {}, but published.json says {}",
-                    String::from_utf8_lossy(&served).trim(),
-                    v.commit
-                ),
-            ));
+                ErrorKind::HashMismatch,
+                format!("{object}: its SHA256 is {sha}, not the commit's checksum"),
+            )
+            .hint("the repository's commit object was changed after it was published"));
         }
     }
-    {
+    let fetch = {
         let _lock = crate::state::lock(&state)?;
         let st = store::Store::open(&state.store_dir())?;
         let keyrings = state.store_dir().join("keyrings");
         std::fs::create_dir_all(&keyrings).map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
         for s in &published.sources {
-            let key = get(&s.keyring, 16 << 20)?;
+            let key = get(crate::publish::relative(&s.keyring)?, 16 << 20)?;
+            if let Some(want) = &s.keyring_sha256 {
+                let sha = store::Sha256::of(&key).to_hex();
+                if sha != *want {
+                    return Err(Error::new(
+                        ErrorKind::HashMismatch,
+                        format!(
+                            "{}: its SHA256 is {sha}, but published.json says {want}",
+                            store::join_uri(&purl, &s.keyring)
+                        ),
+                    )
+                    .hint("the keyring was changed after it was published; nothing was used"));
+                }
+            }
             let path = keyrings.join(format!("{}.gpg", s.name));
             std::fs::write(&path, key).map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
             let uri = if s.uri.contains("://") {
                 s.uri.clone()
             } else {
-                store::join_uri(&purl, &s.uri)
+                store::join_uri(&purl, crate::publish::relative(&s.uri)?)
             };
             st.add_source(&store::SourceConfig {
                 name: s.name.clone(),
@@ -294,9 +323,19 @@ pub fn replay_from(
                 return Err(error.into());
             }
         }
-        fetch_recorded(&st, journal.records(), obs)?;
-    }
+        fetch_recorded(&st, journal.records(), dry_run, obs)?
+    };
     drop(journal);
+    if dry_run {
+        return Ok(RemoteReplay {
+            published,
+            signature_checked: fetched.signature_checked,
+            replayed: Vec::new(),
+            fetch,
+            into: into.to_owned(),
+            _scratch: scratch,
+        });
+    }
     let session = crate::Session::read(&root)?;
     let replayed = session.replay(None, None, into, &mut |r| {
         obs.note(&format!(
@@ -315,18 +354,21 @@ pub fn replay_from(
         published,
         signature_checked: fetched.signature_checked,
         replayed,
+        fetch,
         into: into.to_owned(),
         _scratch: scratch,
     })
 }
 
 /// Fetches every `.deb` the records' states name that the store lacks, from the pinned
-/// sources, each the one with the recorded name, version, architecture and SHA256.
+/// sources, each the one with the recorded name, version, architecture and SHA256 (with
+/// `dry_run`, only finds them there).
 fn fetch_recorded(
     st: &store::Store,
     records: journal::Records<'_>,
+    dry_run: bool,
     obs: &dyn crate::Observer,
-) -> Result<()> {
+) -> Result<FetchPlan> {
     let pinned = crate::pinned::Pinned::load_packages(st)?;
     let view = pinned.view()?;
     let mut seen = std::collections::BTreeSet::new();
@@ -367,13 +409,21 @@ fn fetch_recorded(
             "the archive dropped them; replay against a snapshot of the archive the build used",
         ));
     }
+    let plan = FetchPlan {
+        packages: total,
+        fetched: wanted.len(),
+        bytes,
+    };
+    if dry_run {
+        return Ok(plan);
+    }
     let wanted: Vec<(&store::Package, &store::PackageOrigin)> =
         wanted.iter().map(|(p, o)| (p.as_ref(), *o)).collect();
     obs.fetch_started(total, wanted.len(), bytes);
     let fetched = st.fetch_debs(&wanted, 4, &|done, all, size| obs.fetched(done, all, size));
     obs.fetch_finished(fetched.is_ok());
     fetched?;
-    Ok(())
+    Ok(plan)
 }
 
 #[cfg(test)]

@@ -71,7 +71,7 @@ fn publish_is_pulled_verified_and_replayed_from_http() {
     // A machine pulls the first publish over HTTP with stock ostree, verifying the signatures.
     let log = env.dir.path().join("http.log");
     // The server cuts the published journal off half way the first time it is asked for it.
-    let server = HttpServer::start(&published, "journal/records", &log);
+    let server = HttpServer::start(&published, ".records", &log);
     let url = format!("http://127.0.0.1:{}", server.port);
     let repo = client(env.dir.path(), &url, &key.keyring);
     sh(ostree(&repo).args(["pull", "origin", "particle-os/base"]));
@@ -177,7 +177,7 @@ fn publish_is_pulled_verified_and_replayed_from_http() {
     assert!(
         requests
             .lines()
-            .any(|l| l.contains("journal/records") && l.contains("range=bytes=")),
+            .any(|l| l.contains(".records") && l.contains("range=bytes=")),
         "the cut-off journal was resumed with a Range request:\n{requests}"
     );
     assert_eq!(r["transactions"].as_array().expect("list").len(), 2);
@@ -202,7 +202,10 @@ fn publish_is_pulled_verified_and_replayed_from_http() {
     assert!(e.stdout.contains("published.json"), "{}", e.stdout);
     let tampered = env.dir.path().join("tampered");
     sh(Command::new("cp").arg("-a").arg(&published).arg(&tampered));
-    let records = tampered.join("particle/journal/records");
+    let index = published_index(&tampered);
+    let records = tampered
+        .join("particle")
+        .join(index["journal"]["path"].as_str().expect("path"));
     let mut bytes = std::fs::read(&records).expect("records");
     let i = bytes.len() - 40;
     bytes[i] ^= 1;
@@ -219,7 +222,7 @@ fn publish_is_pulled_verified_and_replayed_from_http() {
             "--verify",
         ])
         .fails("hash_mismatch");
-    assert!(e.stdout.contains("journal/records"), "{}", e.stdout);
+    assert!(e.stdout.contains(".records"), "{}", e.stdout);
     assert!(!into.exists(), "nothing was built");
     // A flipped byte in the summary: stock ostree refuses it.
     let summary = tampered.join("summary");
@@ -235,4 +238,145 @@ fn publish_is_pulled_verified_and_replayed_from_http() {
         .output()
         .expect("ostree");
     assert!(!out.status.success(), "a damaged summary must not verify");
+}
+
+fn published_index(repo: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(repo.join("particle/published.json")).expect("index"))
+        .expect("JSON")
+}
+
+/// The files under `particle/` of `repo`, relative to it.
+fn particle_files(repo: &Path) -> Vec<String> {
+    let base = repo.join("particle");
+    let mut files = Vec::new();
+    let mut stack = vec![base.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("dir").flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                let rel = e.path().strip_prefix(&base).expect("inside").to_owned();
+                files.push(rel.to_string_lossy().into_owned());
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// A publish killed at each of its steps leaves a repository whose every reader gets one whole
+/// publish, the old or the new: `replay --from --dry-run` (the index, its signature, the
+/// journal, the commit objects, the keyrings and particle's own archive, every recorded package
+/// found) and stock `ostree pull` with signatures checked. The next publish completes and
+/// sweeps what the killed ones left, keeping what the previous index names for its readers.
+#[test]
+fn a_publish_killed_at_any_step_leaves_every_reader_a_whole_publish() {
+    let env = Env::with_source(&file_uri(&mirror()), &debian_keyring());
+    env.run(&["repo", "update"]).ok();
+    // particle's own package: its archive is published too.
+    env.run(&["txn", "install", "--no-recommends", "hello", "particle"])
+        .ok();
+    let key = TestKey::generate();
+    let sign_key = key.secret_key_file(env.dir.path());
+    let sign_key = sign_key.to_string_lossy().into_owned();
+    let repo = env.dir.path().join("published");
+    let p = repo.to_string_lossy().into_owned();
+    let publish = ["--json", "publish", "--repo", &p, "--sign-key", &sign_key];
+    let first = env.run(&publish).ok().json();
+    let first_commit = first["variants"][0]["commit"]
+        .as_str()
+        .expect("commit")
+        .to_owned();
+    assert!(
+        first["sources"]
+            .as_array()
+            .expect("sources")
+            .iter()
+            .any(|s| s["uri"].as_str().is_some_and(|u| u.starts_with("self/"))),
+        "particle's own archive is published under self/: {first}"
+    );
+    env.run(&["txn", "install", "jq"]).ok();
+    let second_commit = env.run(&["--json", "status"]).ok().json()["commit"]
+        .as_str()
+        .expect("commit")
+        .to_owned();
+    let client = client(env.dir.path(), &file_uri(&repo), &key.keyring);
+    let keyring = key.keyring.to_string_lossy().into_owned();
+    let points = [
+        ("publish-objects", &first_commit),
+        ("publish-files", &first_commit),
+        ("publish-index", &second_commit),
+        ("publish-summary", &second_commit),
+    ];
+    for (point, offered) in points {
+        let killed = env.run_env(&[("PARTICLE_CRASH_AT", point)], &publish);
+        assert_eq!(killed.code, -1, "killed at {point}: {}", killed.stderr);
+        let seen = Env::new()
+            .run(&[
+                "--json",
+                "replay",
+                "--from",
+                &p,
+                "--keyring",
+                &keyring,
+                "--dry-run",
+            ])
+            .ok()
+            .json();
+        assert_eq!(seen["signature_checked"], true);
+        assert_eq!(
+            seen["published"][0]["commit"],
+            offered.as_str(),
+            "after a publish killed at {point}: {seen}"
+        );
+        assert!(
+            seen["fetch"]["packages"].as_u64().expect("count") > 50,
+            "{seen}"
+        );
+        // Stock ostree, checking the summary's and the commits' signatures.
+        sh(ostree(&client).args(["pull", "origin", "particle-os/base"]));
+        let pulled = sh(ostree(&client).args(["rev-parse", "origin:particle-os/base"]));
+        let by_summary = if point == "publish-summary" {
+            &second_commit
+        } else {
+            &first_commit
+        };
+        assert_eq!(pulled.trim(), by_summary.as_str(), "killed at {point}");
+    }
+    // The next publish completes; the killed ones' leftovers are swept, what the previous
+    // index names is kept for a reader that fetched it a moment ago.
+    let before = published_index(&repo);
+    env.run(&["txn", "remove", "hello"]).ok();
+    let last = env.run(&publish).ok().json();
+    assert_ne!(last["variants"][0]["commit"], second_commit.as_str());
+    assert_ne!(last["journal"]["path"], before["journal"]["path"]);
+    let files = particle_files(&repo);
+    for index in [&before, &last] {
+        let journal = index["journal"]["path"].as_str().expect("path");
+        assert!(files.iter().any(|f| f == journal), "{journal} in {files:?}");
+    }
+    let journals = files.iter().filter(|f| f.starts_with("journal/")).count();
+    let signatures = files
+        .iter()
+        .filter(|f| f.starts_with("signatures/"))
+        .count();
+    assert!(journals == 2 && signatures == 2, "{files:#?}");
+    assert!(
+        !files.iter().any(|f| f.contains(".new")),
+        "nothing half-written is left: {files:#?}"
+    );
+    sh(ostree(&repo).args(["fsck"]));
+    let seen = Env::new()
+        .run(&[
+            "--json",
+            "replay",
+            "--from",
+            &p,
+            "--keyring",
+            &keyring,
+            "--dry-run",
+        ])
+        .ok()
+        .json();
+    assert_eq!(seen["journal"]["records"], 3, "{seen}");
 }
