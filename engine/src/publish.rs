@@ -4,20 +4,23 @@
 //!
 //! ```text
 //! DIR/                      archive-mode OSTree repository (ostree pull reads it)
-//!   refs/heads/particle-os/V, objects/, deltas/ (static deltas from the previously published
-//!   commit), summary + summary.sig (GPG, when signed; commits carry their own signatures)
+//!   refs/heads/particle-os/V, objects/ (each head with its history), deltas/ (static deltas
+//!   from the previously published commit), summary + summary.sig (GPG, when signed; commits
+//!   carry their own signatures)
 //!   particle/
-//!     published.json (+ .sig)  what is published: each variant's transaction and commit, the
-//!                              journal's length, head and SHA256, the sources
-//!     journal/records          the journal up to the published transactions, byte for byte
-//!     keyrings/NAME.gpg        each source's keyring
-//!     self/                    particle's own package archive (no Debian mirror has it)
+//!     published.json           what is published: each variant's transaction and commit, the
+//!                              journal's path, length, head and SHA256, the sources
+//!     signatures/SHA.sig       the index's signature, named by the index's SHA256
+//!     journal/SHA.records      the journal up to the published transactions, byte for byte
+//!     keyrings/NAME-SHA.gpg    each source's keyring
+//!     self/ID/                 particle's own package archive (no Debian mirror has it)
 //!     signing-key.gpg          the publisher's public key (trust it from elsewhere)
 //! ```
 //!
-//! Publishing is ordered so that a client never sees a summary naming what is not there yet:
-//! objects, signatures and deltas first, then the journal and `published.json` (each renamed
-//! into place), then the refs, then the summary, which ostree replaces atomically.
+//! Publishing is atomic for every reader. Every file a client reads after `published.json` is
+//! named by its content and never replaced; the index is renamed into place after them, the
+//! refs and the summary (which ostree replaces atomically) after it, and what neither this
+//! index nor the previous one names is removed last. See docs/delivery.md, "Publishing".
 
 use crate::gpg::Signer;
 use crate::session::{ostree_error, Session};
@@ -366,31 +369,18 @@ impl Session {
                 head.id.short(12),
                 &commit[..12]
             ));
+            // With its history: every parent the build host still has (`gc` prunes the
+            // commits of old transactions; the pull stops where the chain does).
             ostree(&[
                 &repo_flag(dir),
                 &"pull-local",
                 &"--untrusted",
+                &"--depth=-1",
                 &source_repo,
                 &commit,
             ])?;
             if let Some(s) = &signer {
-                let signed = ostree(&[
-                    &repo_flag(dir),
-                    &"show",
-                    &"--gpg-homedir",
-                    &s.homedir(),
-                    &commit,
-                ])
-                .unwrap_or_default();
-                if !signed.contains(s.fingerprint()) && !signed.contains(&s.fingerprint()[24..]) {
-                    ostree(&[
-                        &repo_flag(dir),
-                        &"gpg-sign",
-                        &format!("--gpg-homedir={}", s.homedir().display()),
-                        &commit,
-                        &s.fingerprint(),
-                    ])?;
-                }
+                sign_history(dir, &commit, s)?;
             }
             let delta = match &previous {
                 Some(p)
@@ -532,6 +522,39 @@ impl Session {
         drop(lock);
         Ok(published)
     }
+}
+
+/// Signs `commit` and each of its ancestors in `dir` that `signer` has not signed yet, from the
+/// newest; stops at the first it has signed (a previous publish signed the rest) or where the
+/// chain ends in the repository.
+fn sign_history(dir: &Path, commit: &str, signer: &Signer) -> Result<()> {
+    let mut next = Some(commit.to_owned());
+    while let Some(c) = next.take() {
+        if !materializer::commit_exists(dir, &c).map_err(ostree_error)? {
+            break;
+        }
+        let shown = ostree(&[
+            &repo_flag(dir),
+            &"show",
+            &"--gpg-homedir",
+            &signer.homedir(),
+            &c,
+        ])
+        .unwrap_or_default();
+        let fpr = signer.fingerprint();
+        if shown.contains(fpr) || shown.contains(&fpr[24..]) {
+            break;
+        }
+        ostree(&[
+            &repo_flag(dir),
+            &"gpg-sign",
+            &format!("--gpg-homedir={}", signer.homedir().display()),
+            &c,
+            &fpr,
+        ])?;
+        next = materializer::commit_parent(dir, &c).map_err(ostree_error)?;
+    }
+    Ok(())
 }
 
 fn repo_flag(dir: &Path) -> OsString {

@@ -101,6 +101,15 @@ pub fn commit_exists(repo: &Path, commit: &str) -> Result<bool, RepoError> {
         .map_err(repo_err("look up a commit in", repo))
 }
 
+/// The parent `commit` names, if it names one (the parent's object may be absent).
+pub fn commit_parent(repo: &Path, commit: &str) -> Result<Option<String>, RepoError> {
+    let r = open(repo)?;
+    let v = r
+        .load_variant(ostree::ObjectType::Commit, commit)
+        .map_err(repo_err("read a commit in", repo))?;
+    Ok(ostree::commit_get_parent(&v).map(|p| p.to_string()))
+}
+
 /// Verifies every object reachable from `commit` (its checksum against its content); returns
 /// how many objects were checked.
 pub fn fsck(repo: &Path, commit: &str) -> Result<usize, RepoError> {

@@ -33,7 +33,8 @@ mod overlay;
 mod sandbox;
 
 pub use commit::{
-    commit_exists, commit_metadata, fsck, init_repo, resolve_ref, set_ref, variant_ref, RepoError,
+    commit_exists, commit_metadata, commit_parent, fsck, init_repo, resolve_ref, set_ref,
+    variant_ref, RepoError,
 };
 pub use configure::ConfigureError;
 pub use dpkgdb::DpkgDbError;

@@ -268,7 +268,8 @@ fn particle_files(repo: &Path) -> Vec<String> {
 /// publish, the old or the new: `replay --from --dry-run` (the index, its signature, the
 /// journal, the commit objects, the keyrings and particle's own archive, every recorded package
 /// found) and stock `ostree pull` with signatures checked. The next publish completes and
-/// sweeps what the killed ones left, keeping what the previous index names for its readers.
+/// sweeps what the killed ones left, keeping what the previous index names for its readers,
+/// and publishes the head's history, signed.
 #[test]
 fn a_publish_killed_at_any_step_leaves_every_reader_a_whole_publish() {
     let env = Env::with_source(&file_uri(&mirror()), &debian_keyring());
@@ -347,6 +348,12 @@ fn a_publish_killed_at_any_step_leaves_every_reader_a_whole_publish() {
     // index names is kept for a reader that fetched it a moment ago.
     let before = published_index(&repo);
     env.run(&["txn", "remove", "hello"]).ok();
+    let between = env.run(&["--json", "status"]).ok().json()["commit"]
+        .as_str()
+        .expect("commit")
+        .to_owned();
+    env.run(&["txn", "install", "--no-recommends", "hello"])
+        .ok();
     let last = env.run(&publish).ok().json();
     assert_ne!(last["variants"][0]["commit"], second_commit.as_str());
     assert_ne!(last["journal"]["path"], before["journal"]["path"]);
@@ -378,5 +385,10 @@ fn a_publish_killed_at_any_step_leaves_every_reader_a_whole_publish() {
         ])
         .ok()
         .json();
-    assert_eq!(seen["journal"]["records"], 3, "{seen}");
+    assert_eq!(seen["journal"]["records"], 4, "{seen}");
+    // The head's history is published too: the commit between two publishes, signed (stock
+    // ostree pulls it by checksum, verifying its signature).
+    sh(ostree(&client).args(["pull", "origin", &between]));
+    let log = sh(ostree(&repo).args(["log", "particle-os/base"]));
+    assert_eq!(log.matches("\ncommit ").count() + 1, 4, "{log}");
 }
