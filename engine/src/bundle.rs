@@ -259,23 +259,6 @@ impl Session {
                 runs.as_deref().map_or("nothing", |c| &c[..12])
             )));
         }
-        obs.note(&format!(
-            "applying the bundle: {} transaction {} -> {}",
-            variant, index.from.txn, index.to.txn
-        ));
-        let mut repo = std::ffi::OsString::from("--repo=");
-        repo.push(m.repo());
-        machine::run_ostree(
-            machine::ErrorKind::Delta,
-            &machine::ostree_args(&[&repo, &"static-delta", &"apply-offline", &delta]),
-            &[],
-        )?;
-        if !materializer::commit_exists(&m.repo(), &index.to.commit).unwrap_or(false) {
-            return Err(bad(format!(
-                "applying the bundle's delta did not give commit {}",
-                index.to.commit
-            )));
-        }
         let check = UpgradeCheck {
             remote: Remote {
                 name: "bundle".into(),
@@ -298,7 +281,25 @@ impl Session {
             signature_checked,
             definitions: None,
         };
+        // Refused before the delta writes anything into the repository.
         crate::upgrade::refuse_downgrade(&check, allow_downgrade)?;
+        obs.note(&format!(
+            "applying the bundle: {} transaction {} -> {}",
+            variant, index.from.txn, index.to.txn
+        ));
+        let mut repo = std::ffi::OsString::from("--repo=");
+        repo.push(m.repo());
+        machine::run_ostree(
+            machine::ErrorKind::Delta,
+            &machine::ostree_args(&[&repo, &"static-delta", &"apply-offline", &delta]),
+            &[],
+        )?;
+        if !materializer::commit_exists(&m.repo(), &index.to.commit).unwrap_or(false) {
+            return Err(bad(format!(
+                "applying the bundle's delta did not give commit {}",
+                index.to.commit
+            )));
+        }
         self.stage_offer(&m, check, obs)
     }
 }

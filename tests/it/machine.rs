@@ -539,6 +539,7 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
         disk: &disk,
         published: &published,
         keyring: &keyring,
+        secret: &secret,
     };
     faults.a_failed_pull_changes_nothing_and_the_next_one_resumes(&on, &publish);
 
@@ -647,6 +648,8 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
     assert!(message.contains("a bundle for bosom"), "{message}");
     assert_eq!(on(&["--json", "txn", "log"]).ok().json(), log);
     assert_eq!(on(&["--json", "status"]).ok().json(), st);
+
+    faults.bad_updates_change_nothing_and_a_good_one_takes_the_delta(&on, &publish);
 }
 
 /// What the pull faults act on: the build host, the machine, its disk and the published
@@ -657,6 +660,8 @@ struct PullFaults<'a> {
     disk: &'a LoopFs,
     published: &'a Path,
     keyring: &'a str,
+    /// The publisher's secret key (bundles are signed with it).
+    secret: &'a Path,
 }
 
 /// The objects in the repository's staging directories, where libostree keeps what a pull
@@ -886,6 +891,330 @@ impl PullFaults<'_> {
         );
         on(&["txn", "verify"]).ok();
     }
+
+    /// Issue #19's bad input through `particle upgrade`, each refused with nothing changed (the
+    /// journal, the deployments, the boot entries; `txn verify` passes): one flipped byte in
+    /// the offered commit object, its signatures (detached metadata), the summary, the
+    /// summary's signature, the index, the index's signature, the journal, a static delta
+    /// part. Then what a good update does: `--preview` reads only `particle/` (no tree), the
+    /// pull takes the static delta (no content object fetched alone), `--download-only` leaves
+    /// the journal and the deployments alone, and an older publish is taken with
+    /// `--allow-downgrade` (refused without).
+    fn bad_updates_change_nothing_and_a_good_one_takes_the_delta(
+        &self,
+        on: &dyn Fn(&[&str]) -> Run,
+        publish: &dyn Fn() -> serde_json::Value,
+    ) {
+        let env = self.env;
+        let dir = env.dir.path();
+        let commit_of = |p: &serde_json::Value| {
+            p["variants"]
+                .as_array()
+                .and_then(|v| v.iter().find(|v| v["variant"] == "base"))
+                .and_then(|v| v["commit"].as_str())
+                .expect("base is published")
+                .to_owned()
+        };
+        // P0, what the machine runs; P1 (a delta from P0); P2 (a delta from P1, which the
+        // machine does not have: its pull goes object by object, reading the commit object).
+        let prev = dir.join("published-p0");
+        snapshot(self.published, &prev);
+        let p0 = commit_of(
+            &serde_json::from_slice::<serde_json::Value>(
+                &std::fs::read(prev.join("particle/published.json")).expect("index"),
+            )
+            .expect("JSON"),
+        );
+        env.run(&["txn", "sysctl", "--set", "net.core.somaxconn=4096"])
+            .ok();
+        let p1 = commit_of(&publish());
+        let one = dir.join("published-p1");
+        snapshot(self.published, &one);
+        env.run(&["txn", "sysctl", "--set", "net.core.somaxconn=8192"])
+            .ok();
+        let p2 = commit_of(&publish());
+        let entries = self.sysroot.join("boot/loader/entries");
+        let now = || {
+            (
+                on(&["--json", "txn", "log"]).ok().json(),
+                on(&["--json", "status"]).ok().json(),
+                files_in(&entries),
+            )
+        };
+        let before = now();
+        let unchanged = |what: &str| {
+            let after = now();
+            assert_eq!(after.0, before.0, "{what}: the journal is unchanged");
+            assert_eq!(after.1, before.1, "{what}: the deployments are unchanged");
+            assert_eq!(after.2, before.2, "{what}: the boot entries are unchanged");
+            on(&["txn", "verify"]).ok();
+        };
+        let object = |c: &str, kind: &str| format!("objects/{}/{}.{kind}", &c[..2], &c[2..]);
+        let index = serde_json::from_slice::<serde_json::Value>(
+            &std::fs::read(self.published.join("particle/published.json")).expect("index"),
+        )
+        .expect("JSON");
+        let journal = format!(
+            "particle/{}",
+            index["journal"]["path"].as_str().expect("path")
+        );
+        let text = std::fs::read(self.published.join("particle/published.json")).expect("index");
+        let signature = format!(
+            "particle/signatures/{}.sig",
+            store::Sha256::of(&text).to_hex()
+        );
+        // The largest part of the P0 to P1 delta: what P1 has under deltas/ and P0 had not.
+        let delta = largest_file(&one.join("deltas"), &prev);
+        let delta = delta.strip_prefix(&one).expect("inside").to_owned();
+        // libostree pulls from a `file://` remote object by object, never through a delta: the
+        // damaged delta is served over HTTP.
+        let cases: [(&str, &Path, String, &str); 8] = [
+            ("commit", self.published, object(&p2, "commit"), "ostree"),
+            (
+                "commitmeta",
+                self.published,
+                object(&p2, "commitmeta"),
+                "ostree",
+            ),
+            ("summary", self.published, "summary".into(), "ostree"),
+            (
+                "summary-sig",
+                self.published,
+                "summary.sig".into(),
+                "ostree",
+            ),
+            (
+                "index",
+                self.published,
+                "particle/published.json".into(),
+                "signature",
+            ),
+            ("index-sig", self.published, signature, "signature"),
+            ("journal", self.published, journal, "hash_mismatch"),
+            (
+                "delta",
+                &one,
+                delta.to_string_lossy().into_owned(),
+                "ostree",
+            ),
+        ];
+        for (name, from, file, kind) in cases {
+            let bad = dir.join(format!("bad-{name}"));
+            snapshot(from, &bad);
+            flip(&bad.join(&file));
+            let server = (name == "delta")
+                .then(|| HttpServer::start(&bad, "", &dir.join(format!("bad-{name}.log"))));
+            let url = server.as_ref().map_or_else(
+                || file_uri(&bad),
+                |s| format!("http://127.0.0.1:{}", s.port),
+            );
+            on(&[
+                "remote",
+                "add",
+                &format!("bad-{name}"),
+                &url,
+                "--sign-key",
+                self.keyring,
+            ])
+            .ok();
+            let e = on(&["--json", "upgrade", "--remote", &format!("bad-{name}")]);
+            assert_eq!(e.code, 1, "a flipped byte in {file}: {e:?}");
+            assert_eq!(
+                e.json()["error"]["kind"],
+                kind,
+                "a flipped byte in {file}: {}",
+                e.stdout
+            );
+            unchanged(&format!("a flipped byte in {file}"));
+        }
+
+        // The good P1 over HTTP: the preview reads only particle/, the download takes the
+        // delta and records nothing.
+        let log = dir.join("pull-delta.log");
+        let _server = HttpServer::start(&one, "", &log);
+        on(&[
+            "remote",
+            "add",
+            "p1",
+            &format!("http://127.0.0.1:{}", _server.port),
+            "--sign-key",
+            self.keyring,
+        ])
+        .ok();
+        let preview = on(&["upgrade", "--preview", "--remote", "p1"]).ok();
+        assert!(preview.stderr.contains("4096"), "{preview:?}");
+        let requests = std::fs::read_to_string(&log).expect("log");
+        assert!(
+            requests
+                .lines()
+                .filter(|l| l.starts_with("GET "))
+                .all(|l| l.starts_with("GET /particle/")),
+            "the preview fetched no tree:\n{requests}"
+        );
+        unchanged("--preview");
+        on(&["upgrade", "--download-only", "--remote", "p1"]).ok();
+        unchanged("--download-only");
+        let repo = self.sysroot.join("ostree/repo");
+        assert!(repo.join(object(&p1, "commit")).exists(), "downloaded");
+        let requests = std::fs::read_to_string(&log).expect("log");
+        assert!(requests.contains("GET /deltas/"), "{requests}");
+        let alone: Vec<String> = objects_in_log(&log, "GET")
+            .into_iter()
+            .filter(|o| o.ends_with(".file") || o.ends_with(".dirtree"))
+            .collect();
+        assert!(alone.is_empty(), "fetched beside the delta: {alone:?}");
+        let u = on(&["--json", "upgrade", "--remote", "p1"]).ok().json();
+        assert_eq!(u["commit"], p1.as_str(), "{u}");
+
+        // P0, older: refused, then taken with --allow-downgrade (the machine's own packages
+        // and settings re-applied on it).
+        on(&[
+            "remote",
+            "add",
+            "p0",
+            &file_uri(&prev),
+            "--sign-key",
+            self.keyring,
+        ])
+        .ok();
+        on(&["--json", "upgrade", "--remote", "p0"]).fails("downgrade");
+        let u = on(&["--json", "upgrade", "--remote", "p0", "--allow-downgrade"])
+            .ok()
+            .json();
+        assert_eq!(u["commit"], p0.as_str(), "{u}");
+        let st = on(&["--json", "status"]).ok().json();
+        let top = PathBuf::from(st["deployments"][0]["path"].as_str().expect("path"));
+        assert!(
+            top.join("usr/bin/jq").exists(),
+            "the machine's own jq: {st}"
+        );
+        let conf = files_in(&top.join("usr/lib/sysctl.d"));
+        assert!(conf.contains("vm.swappiness = 7"), "{conf}");
+        assert!(!conf.contains("4096"), "P0's base: {conf}");
+        on(&["txn", "verify"]).ok();
+
+        // Bundles from P0: one byte flipped in the signature of the index, or in the delta,
+        // is refused with nothing changed.
+        let host_log = env.run(&["--json", "txn", "log"]).ok().json();
+        let base_txns: Vec<(u64, String)> = host_log["transactions"]
+            .as_array()
+            .expect("transactions")
+            .iter()
+            .filter(|t| t["variant"] == "base")
+            .map(|t| {
+                (
+                    t["seq"].as_u64().expect("seq"),
+                    t["commit"].as_str().expect("commit").to_owned(),
+                )
+            })
+            .collect();
+        let seq_of = |c: &str| {
+            base_txns
+                .iter()
+                .find(|(_, commit)| commit == c)
+                .map(|(s, _)| *s)
+                .expect("a base transaction")
+        };
+        let (s0, s2) = (seq_of(&p0), seq_of(&p2));
+        let key = self.secret.to_string_lossy().into_owned();
+        let bundle = |from: u64, to: u64, name: &str| {
+            let out = dir.join(name);
+            env.run(&[
+                "bundle",
+                &from.to_string(),
+                &to.to_string(),
+                &out.to_string_lossy(),
+                "--sign-key",
+                &key,
+            ])
+            .ok();
+            out
+        };
+        let forward = bundle(s0, s2, "p0-p2.bundle");
+        let before = now();
+        for (member, kind) in [("bundle.json.sig", "signature"), ("delta", "delta")] {
+            let unpacked = dir.join(format!("unpacked-{member}"));
+            std::fs::create_dir_all(&unpacked).expect("mkdir");
+            sh_ok(
+                Command::new("tar")
+                    .arg("-xf")
+                    .arg(&forward)
+                    .arg("-C")
+                    .arg(&unpacked),
+            );
+            flip(&unpacked.join(member));
+            let damaged = dir.join(format!("damaged-{member}.bundle"));
+            sh_ok(
+                Command::new("tar")
+                    .arg("-cf")
+                    .arg(&damaged)
+                    .arg("-C")
+                    .arg(&unpacked)
+                    .args(["bundle.json", "bundle.json.sig", "delta", "records"]),
+            );
+            on(&["--json", "upgrade", "--bundle", &damaged.to_string_lossy()]).fails(kind);
+            let after = now();
+            assert_eq!(after, before, "a flipped byte in the bundle's {member}");
+        }
+        // A bundle leading back to an older transaction is not built (`upgrade --bundle`
+        // would refuse it as `downgrade` before applying its delta).
+        let older = base_txns.first().expect("base transactions").0;
+        let back = dir.join("back.bundle");
+        let e = env.run(&[
+            "bundle",
+            &s0.to_string(),
+            &older.to_string(),
+            &back.to_string_lossy(),
+        ]);
+        assert_ne!(e.code, 0, "{e:?}");
+        assert!(e.stderr.contains("is not an earlier state"), "{e:?}");
+        assert!(!back.exists());
+    }
+}
+
+/// `from` copied to `to` with hard links (cheap; a file replaced by rename in either stays
+/// whole in the other).
+fn snapshot(from: &Path, to: &Path) {
+    let ok = Command::new("cp")
+        .arg("-al")
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("cp");
+    assert!(ok.success(), "cp -al {} {}", from.display(), to.display());
+}
+
+fn sh_ok(cmd: &mut Command) {
+    let out = cmd.output().expect("run");
+    assert!(out.status.success(), "{cmd:?}: {out:?}");
+}
+
+/// One byte in the middle of `file` flipped, in a new file (its hard links keep the original).
+fn flip(file: &Path) {
+    let mut bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x20;
+    std::fs::remove_file(file).expect("unlink");
+    std::fs::write(file, bytes).expect("write");
+}
+
+/// The largest file under `dir` (in a repository) that the repository `other` lacks.
+fn largest_file(dir: &Path, other: &Path) -> PathBuf {
+    let repo = dir.parent().expect("a repository");
+    let mut best = (0, PathBuf::new());
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("dir").flatten() {
+            let m = e.metadata().expect("metadata");
+            let rel = e.path().strip_prefix(repo).expect("inside").to_owned();
+            if m.is_dir() {
+                stack.push(e.path());
+            } else if m.len() > best.0 && !other.join(rel).exists() {
+                best = (m.len(), e.path());
+            }
+        }
+    }
+    best.1
 }
 
 /// `/boot` of `sysroot` replaced, for the guard's life, by a tmpfs holding the same files with
