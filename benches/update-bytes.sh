@@ -50,7 +50,7 @@ storage:
 http:
   addr: 127.0.0.1:$reg_port
 EOF
-docker-registry serve "$work/registry/config.yml" 2> "$work/registry/log" &
+docker-registry serve "$work/registry/config.yml" > "$work/registry/log" 2>&1 &
 pids+=($!)
 wait_port "$reg_port"
 web_port=$(free_port)
