@@ -662,6 +662,10 @@ fn the_base_variant_boots_from_its_image_with_bios_and_uefi() {
     // Second boot of the same disk: UEFI. /etc and /var kept what the first boot wrote.
     let mirror = std::fs::canonicalize(mirror()).expect("the shared mirror");
     let shares = [("mirror", mirror.as_path()), ("updates", updates.as_path())];
+    // The published repository is served over HTTP on the host's 127.0.0.1, which the guest
+    // reaches as 10.0.2.2 through qemu's user-mode network.
+    let http_log = env.dir.path().join("vm-http.log");
+    let server = HttpServer::start(&published, "", &http_log);
     let mut vm = Vm::start_with(&image, Firmware::Uefi, accel, &dir, false, &shares);
     vm.login(accel);
     assert_eq!(vm.ok("cat /var/lib/particle-test/token"), "persisted");
@@ -671,15 +675,27 @@ fn the_base_variant_boots_from_its_image_with_bios_and_uefi() {
         .ends_with("uefi"));
     let state = vm.ok("systemctl is-system-running --wait || systemctl --failed --no-legend");
     assert_eq!(state, "running");
-    particle_runs_the_machine_it_is_on(vm, &image, &dir, accel, &shares, &commit, &upgraded);
+    let served = Served {
+        port: server.port,
+        log: &http_log,
+    };
+    particle_runs_the_machine_it_is_on(
+        vm, &image, &dir, accel, &shares, &served, &commit, &upgraded,
+    );
 
     // The build host's head is the published update now.
     system_users_survive_an_upgrade_of_a_machine_with_local_users(&env, &upgraded);
 }
 
+/// The published repository as the test's HTTP server serves it.
+struct Served<'a> {
+    port: u16,
+    log: &'a Path,
+}
+
 /// particle inside the image manages the machine it runs on (issues #18, #19): its status
-/// shows the one booted deployment; `upgrade` from the published repository (shared with the
-/// guest) stages the update, and `txn install jq` (from the mirror, shared too) is built on
+/// shows the one booted deployment; the timer's service, with the policy `stage`, pulls the
+/// update over HTTP through the static delta and stages it, and `txn install jq` (from the mirror, shared too) is built on
 /// it and staged; an `/etc` edit made after staging is merged when ostree finalizes the
 /// deployment at shutdown, and the next boot runs the update with jq; `txn rollback` makes
 /// the previous deployment the default and the boot after that has neither; the journal has
@@ -690,6 +706,7 @@ fn particle_runs_the_machine_it_is_on(
     dir: &Path,
     accel: Accel,
     shares: &[(&str, &Path)],
+    served: &Served<'_>,
     commit: &str,
     upgraded: &str,
 ) {
@@ -715,11 +732,19 @@ fn particle_runs_the_machine_it_is_on(
     ));
     vm.particle_json("repo update", slow);
 
-    // The update: checked (exit 0: something new), previewed, pulled (through the static
-    // delta from the commit the machine runs) and staged as a new origin.
+    // The update over HTTP: checked (exit 0: something new), previewed, then pulled through
+    // the static delta from the commit the machine runs and staged as a new origin by the
+    // automatic updates' service with the policy `stage` (what its timer starts daily).
+    // The image configures no network: the first link other than lo, by hand, at qemu's
+    // user-mode address.
+    let network_up = "i=$(ip -o link show | awk -F': ' '$2 != \"lo\" {print $2; exit}') && ip link set \"$i\" up && ip addr add 10.0.2.15/24 dev \"$i\"";
     vm.ok(mount_updates);
+    vm.ok(network_up);
     vm.particle_json(
-        "remote add origin file:///run/updates/repo --sign-key /run/updates/publisher.gpg",
+        &format!(
+            "remote add origin http://10.0.2.2:{} --sign-key /run/updates/publisher.gpg",
+            served.port
+        ),
         slow,
     );
     let c = vm.particle_json("upgrade --check", slow);
@@ -735,15 +760,39 @@ fn particle_runs_the_machine_it_is_on(
             .is_some_and(|a| a.iter().any(|p| p["name"] == "hello")),
         "{p}"
     );
-    let u = vm.particle_json("upgrade", slow);
     assert_eq!(
-        (&u["origin"]["txn"], &u["staged"], &u["commit"]),
-        (&2.into(), &true.into(), &upgraded.into()),
-        "{u}"
+        vm.ok("systemctl is-enabled particle-upgrade.timer"),
+        "enabled"
+    );
+    assert_eq!(
+        vm.ok("systemctl is-active particle-upgrade.timer"),
+        "active"
+    );
+    vm.ok("mkdir -p /etc/particle && printf 'policy = stage\\nremote = origin\\n' > /etc/particle/updates.conf");
+    let (code, out) = vm.sh_within("systemctl start particle-upgrade.service", slow);
+    assert_eq!(code, 0, "the automatic update: {out}");
+    let log = vm.particle_json("txn log", slow);
+    let last = log["transactions"]
+        .as_array()
+        .and_then(|t| t.last().cloned())
+        .expect("a transaction");
+    assert_eq!(
+        (&last["seq"], &last["kind"], &last["commit"]),
+        (&2.into(), &"origin".into(), &upgraded.into()),
+        "{log}"
     );
     let st = vm.particle_json("status", slow);
     assert_eq!(st["deployments"][0]["staged"], true, "{st}");
     assert_eq!(st["deployments"][0]["commit"], upgraded, "{st}");
+    let requests = std::fs::read_to_string(served.log).expect("the server's log");
+    assert!(
+        requests.contains("GET /deltas/"),
+        "the guest pulled the delta:\n{requests}"
+    );
+    assert!(
+        !requests.contains(".filez"),
+        "no file object was fetched beside the delta:\n{requests}"
+    );
 
     // An install after it is built on the update (the staged deployment under the build's
     // overlay) and staged in its place.
@@ -768,6 +817,7 @@ fn particle_runs_the_machine_it_is_on(
     assert_eq!(vm.ok("jq -M -n 6*7"), "42");
     assert_eq!(vm.ok("hello"), "Hello, world!", "the update is booted");
     vm.ok(mount_updates);
+    vm.ok(network_up);
     let (code, out) = vm.sh_within("particle upgrade --check", slow);
     assert_eq!(
         code, 77,
