@@ -2113,7 +2113,7 @@ _particle() {
             return 0
             ;;
         particle__subcmd__replay)
-            opts="-v -q -h -V --variant --upto --into --from --keyring --verify --root --sysroot --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --variant --upto --into --from --keyring --verify --dry-run --root --sysroot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -578,6 +578,7 @@ complete -c particle -n "__fish_particle_using_subcommand replay" -l keyring -d 
 complete -c particle -n "__fish_particle_using_subcommand replay" -l root -d 'State directory (default: $PARTICLE_ROOT, else /var/lib/particle)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand replay" -l sysroot -d 'The OSTree sysroot to act on, as on a booted Particle-OS (where it is /): `status` lists its deployments, `deploy` deploys into it (initialized if needed)' -r -F
 complete -c particle -n "__fish_particle_using_subcommand replay" -l verify -d 'Exit 1 unless every rebuilt commit equals the recorded one'
+complete -c particle -n "__fish_particle_using_subcommand replay" -l dry-run -d 'With --from: check the index, its signature, the journal, the commits and the sources, find every recorded package in them; fetch and build nothing'
 complete -c particle -n "__fish_particle_using_subcommand replay" -l json -d 'Print exactly one JSON document on stdout (errors too)'
 complete -c particle -n "__fish_particle_using_subcommand replay" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c particle -n "__fish_particle_using_subcommand replay" -s q -l quiet -d 'Only errors on stderr'
