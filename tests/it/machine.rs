@@ -932,7 +932,42 @@ impl PullFaults<'_> {
         snapshot(self.published, &one);
         env.run(&["txn", "sysctl", "--set", "net.core.somaxconn=8192"])
             .ok();
-        let p2 = commit_of(&publish());
+        let published = publish();
+        let p2 = commit_of(&published);
+        let variants = |p: &serde_json::Value| -> Vec<(String, String)> {
+            p["variants"]
+                .as_array()
+                .expect("variants")
+                .iter()
+                .map(|v| {
+                    (
+                        v["variant"].as_str().unwrap_or("").to_owned(),
+                        v["commit"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect()
+        };
+        let both = variants(&published);
+        assert_eq!(
+            both.iter().map(|(v, _)| v.as_str()).collect::<Vec<_>>(),
+            ["base", "bosom"],
+            "every variant with a transaction is published: {published}"
+        );
+        // Publishing one variant keeps the other's entry as it was.
+        let only = env
+            .run(&[
+                "--json",
+                "publish",
+                "--variant",
+                "bosom",
+                "--repo",
+                &self.published.to_string_lossy(),
+                "--sign-key",
+                &self.secret.to_string_lossy(),
+            ])
+            .ok()
+            .json();
+        assert_eq!(variants(&only), both, "{only}");
         let entries = self.sysroot.join("boot/loader/entries");
         let now = || {
             (
