@@ -681,19 +681,20 @@ fn the_base_variant_boots_from_its_image_with_bios_and_uefi() {
     let served = Served {
         port: server.port,
         log: &http_log,
+        update: &upgraded,
     };
-    particle_runs_the_machine_it_is_on(
-        vm, &image, &dir, accel, &shares, &served, &commit, &upgraded,
-    );
+    particle_runs_the_machine_it_is_on(vm, &image, &dir, accel, &shares, &served, &commit);
 
     // The build host's head is the published update now.
     system_users_survive_an_upgrade_of_a_machine_with_local_users(&env, &upgraded);
 }
 
-/// The published repository as the test's HTTP server serves it.
+/// The published repository as the test's HTTP server serves it, and the update it offers.
 struct Served<'a> {
     port: u16,
     log: &'a Path,
+    /// The commit of the published update.
+    update: &'a str,
 }
 
 /// particle inside the image manages the machine it runs on (issues #18, #19): its status
@@ -711,8 +712,8 @@ fn particle_runs_the_machine_it_is_on(
     shares: &[(&str, &Path)],
     served: &Served<'_>,
     commit: &str,
-    upgraded: &str,
 ) {
+    let upgraded = served.update;
     let slow = accel.login * 2;
     let mirror = shares[0].1;
     let mount_updates = "mkdir -p /run/updates && mount -t 9p -o trans=virtio,version=9p2000.L,ro updates /run/updates";
