@@ -704,7 +704,26 @@ fn objects_in_log(log: &Path, verb: &str) -> Vec<String> {
         .collect()
 }
 
+/// What a fault must leave as it was: the machine's journal, its deployments, its boot entries.
+type MachineNow = (serde_json::Value, serde_json::Value, String);
+
 impl PullFaults<'_> {
+    fn now(&self, on: &dyn Fn(&[&str]) -> Run) -> MachineNow {
+        (
+            on(&["--json", "txn", "log"]).ok().json(),
+            on(&["--json", "status"]).ok().json(),
+            files_in(&self.sysroot.join("boot/loader/entries")),
+        )
+    }
+
+    /// The machine is as `before` (after `what`), and `txn verify` passes.
+    fn unchanged(&self, on: &dyn Fn(&[&str]) -> Run, before: &MachineNow, what: &str) {
+        let now = self.now(on);
+        assert_eq!(now.0, before.0, "{what}: the journal is unchanged");
+        assert_eq!(now.1, before.1, "{what}: the deployments are unchanged");
+        assert_eq!(now.2, before.2, "{what}: the boot entries are unchanged");
+        on(&["txn", "verify"]).ok();
+    }
     /// Issue #19's pull faults, offline: a full disk during the pull, then the server killed
     /// in the middle of one. Each is a clear error with nothing changed (the journal, the
     /// deployments and the boot entries as they were, `txn verify` passes); the upgrade after
@@ -733,24 +752,10 @@ impl PullFaults<'_> {
             .as_str()
             .expect("commit")
             .to_owned();
-        let entries = self.sysroot.join("boot/loader/entries");
         let repo = self.sysroot.join("ostree/repo");
-        let now = || {
-            (
-                on(&["--json", "txn", "log"]).ok().json(),
-                on(&["--json", "status"]).ok().json(),
-                files_in(&entries),
-            )
-        };
+        let now = || self.now(on);
         let before = now();
-        let unchanged_since = |before: &(serde_json::Value, serde_json::Value, String),
-                               what: &str| {
-            let now = now();
-            assert_eq!(now.0, before.0, "{what}: the journal is unchanged");
-            assert_eq!(now.1, before.1, "{what}: the deployments are unchanged");
-            assert_eq!(now.2, before.2, "{what}: the boot entries are unchanged");
-            on(&["txn", "verify"]).ok();
-        };
+        let unchanged_since = |before: &MachineNow, what: &str| self.unchanged(on, before, what);
         let unchanged = |what: &str| unchanged_since(&before, what);
 
         // 1. The machine's disk is full: ostree keeps a reserve of 3 % free
@@ -968,22 +973,9 @@ impl PullFaults<'_> {
             .ok()
             .json();
         assert_eq!(variants(&only), both, "{only}");
-        let entries = self.sysroot.join("boot/loader/entries");
-        let now = || {
-            (
-                on(&["--json", "txn", "log"]).ok().json(),
-                on(&["--json", "status"]).ok().json(),
-                files_in(&entries),
-            )
-        };
+        let now = || self.now(on);
         let before = now();
-        let unchanged = |what: &str| {
-            let after = now();
-            assert_eq!(after.0, before.0, "{what}: the journal is unchanged");
-            assert_eq!(after.1, before.1, "{what}: the deployments are unchanged");
-            assert_eq!(after.2, before.2, "{what}: the boot entries are unchanged");
-            on(&["txn", "verify"]).ok();
-        };
+        let unchanged = |what: &str| self.unchanged(on, &before, what);
         let object = |c: &str, kind: &str| format!("objects/{}/{}.{kind}", &c[..2], &c[2..]);
         let index = serde_json::from_slice::<serde_json::Value>(
             &std::fs::read(self.published.join("particle/published.json")).expect("index"),

@@ -303,16 +303,9 @@ fn a_publish_killed_at_any_step_leaves_every_reader_a_whole_publish() {
         .to_owned();
     let client = client(env.dir.path(), &file_uri(&repo), &key.keyring);
     let keyring = key.keyring.to_string_lossy().into_owned();
-    let points = [
-        ("publish-objects", &first_commit),
-        ("publish-files", &first_commit),
-        ("publish-index", &second_commit),
-        ("publish-summary", &second_commit),
-    ];
-    for (point, offered) in points {
-        let killed = env.run_env(&[("PARTICLE_CRASH_AT", point)], &publish);
-        assert_eq!(killed.code, -1, "killed at {point}: {}", killed.stderr);
-        let seen = Env::new()
+    // What a reader gets: `replay --from --dry-run` with the keyring, on a fresh machine.
+    let dry_run = || {
+        Env::new()
             .run(&[
                 "--json",
                 "replay",
@@ -323,7 +316,18 @@ fn a_publish_killed_at_any_step_leaves_every_reader_a_whole_publish() {
                 "--dry-run",
             ])
             .ok()
-            .json();
+            .json()
+    };
+    let points = [
+        ("publish-objects", &first_commit),
+        ("publish-files", &first_commit),
+        ("publish-index", &second_commit),
+        ("publish-summary", &second_commit),
+    ];
+    for (point, offered) in points {
+        let killed = env.run_env(&[("PARTICLE_CRASH_AT", point)], &publish);
+        assert_eq!(killed.code, -1, "killed at {point}: {}", killed.stderr);
+        let seen = dry_run();
         assert_eq!(seen["signature_checked"], true);
         assert_eq!(
             seen["published"][0]["commit"],
@@ -373,18 +377,7 @@ fn a_publish_killed_at_any_step_leaves_every_reader_a_whole_publish() {
         "nothing half-written is left: {files:#?}"
     );
     sh(ostree(&repo).args(["fsck"]));
-    let seen = Env::new()
-        .run(&[
-            "--json",
-            "replay",
-            "--from",
-            &p,
-            "--keyring",
-            &keyring,
-            "--dry-run",
-        ])
-        .ok()
-        .json();
+    let seen = dry_run();
     assert_eq!(seen["journal"]["records"], 4, "{seen}");
     // The head's history is published too: the commit between two publishes, signed (stock
     // ostree pulls it by checksum, verifying its signature).
