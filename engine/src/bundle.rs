@@ -1,11 +1,12 @@
 //! Offline updates: `bundle FROM TO FILE` writes one file holding the static delta between two
-//! transactions' commits, the journal that records them and an index (signed with
-//! `--sign-key`); `upgrade --bundle FILE` applies it on a machine without a network when it
-//! continues the machine's chain. See docs/delivery.md, "Bundles".
+//! transactions' commits, the journal segment that records what happened between them and an
+//! index (signed with `--sign-key`); `upgrade --bundle FILE` applies it on a machine without a
+//! network when it continues the machine's chain. See docs/delivery.md, "Bundles".
 //!
 //! The file is a tar archive of exactly four members: `bundle.json`, `bundle.json.sig` (empty
 //! when unsigned), `delta` (ostree's single-file static delta, parts inline) and `records`
-//! (the journal, byte for byte up to its last record).
+//! (the journal's frames of the records after FROM up to TO, byte for byte: a segment, read on
+//! the machine against its own record of FROM; `journal::read_segment`).
 
 use crate::publish::{PublishedJournal, PublishedVariant};
 use crate::session::Session;
@@ -27,14 +28,21 @@ pub struct BundleEnd {
 /// `bundle.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BundleIndex {
+    /// [`FORMAT`].
     pub format: u32,
     pub variant: String,
     #[serde(rename = "ref")]
     pub reference: String,
     pub from: BundleEnd,
     pub to: BundleEnd,
+    /// The segment: `records` is how many records it holds (TO's seq minus FROM's), `head`
+    /// TO's id.
     pub journal: PublishedJournal,
 }
+
+/// The bundle format this particle writes and reads. Format 1 (the sixteenth session's)
+/// carried the whole journal up to TO; format 2 the segment after FROM.
+pub const FORMAT: u32 = 2;
 
 const MEMBERS: [&str; 4] = ["bundle.json", "bundle.json.sig", "delta", "records"];
 
@@ -83,14 +91,19 @@ impl Session {
         let delta = work.path().join("delta");
         self.delta(a.seq, b.seq, Some(&delta), obs)?;
         let records_path = self.state.root.join("journal/records");
-        let mut records = std::fs::read(&records_path).map_err(|e| io(&records_path, "read", e))?;
-        records.truncate(self.journal.valid_len() as usize);
-        let last = self
+        let file = std::fs::read(&records_path).map_err(|e| io(&records_path, "read", e))?;
+        let records = self
             .journal
-            .last()
-            .ok_or_else(|| Error::new(ErrorKind::Internal, "a journal with records has a last"))?;
+            .segment(a.seq + 1, b.seq, &file)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Internal,
+                    format!("the journal file lacks records {}..={}", a.seq + 1, b.seq),
+                )
+            })?
+            .to_vec();
         let index = BundleIndex {
-            format: 1,
+            format: FORMAT,
             variant: b.variant.clone(),
             reference: materializer::variant_ref(&b.variant),
             from: BundleEnd {
@@ -105,8 +118,8 @@ impl Session {
             },
             journal: PublishedJournal {
                 path: "records".into(),
-                records: self.journal.records().len() as u64,
-                head: last.id.to_hex(),
+                records: b.seq - a.seq,
+                head: b.id.to_hex(),
                 sha256: store::Sha256::of(&records).to_hex(),
                 bytes: records.len() as u64,
             },
@@ -152,7 +165,8 @@ impl Session {
     /// `upgrade --bundle FILE`: applies a bundle on a machine. Its index must carry a good
     /// signature by `keyring` or, without one, by the keyring of one of the machine's remotes
     /// (a machine with no keyring at all takes it unchecked, and says so); it must be for the
-    /// variant the machine runs and start at the commit of the machine's last origin.
+    /// variant the machine runs, and its journal segment must continue the machine's last
+    /// origin (the transaction it names, by id).
     pub fn upgrade_bundle(
         &mut self,
         file: &Path,
@@ -195,12 +209,27 @@ impl Session {
             }
             true
         };
-        let index: BundleIndex = serde_json::from_slice(&index_bytes).map_err(|e| {
+        #[derive(Deserialize)]
+        struct Format {
+            format: u32,
+        }
+        let parse_error = |e: serde_json::Error| {
             bad(format!(
                 "{}: bundle.json does not parse: {e}",
                 file.display()
             ))
-        })?;
+        };
+        let format = serde_json::from_slice::<Format>(&index_bytes)
+            .map_err(parse_error)?
+            .format;
+        if format != FORMAT {
+            return Err(bad(format!(
+                "{} is a bundle of format {format}; this particle reads format {FORMAT}",
+                file.display()
+            ))
+            .hint("make the bundle again with this particle's `particle bundle`"));
+        }
+        let index: BundleIndex = serde_json::from_slice(&index_bytes).map_err(parse_error)?;
         let variant = self
             .journal
             .last()
@@ -213,36 +242,22 @@ impl Session {
                 index.variant
             )));
         }
-        let bytes = std::fs::read(&records).map_err(|e| io(&records, "read", e))?;
-        let journal = crate::publish::open_journal(
-            &work.path().join("journal"),
-            &bytes,
-            &index.journal,
-            &format!("{}: the journal", file.display()),
-        )?;
-        let end = |e: &BundleEnd| {
-            journal
-                .history()
-                .record(e.txn)
-                .filter(|r| r.id.to_hex() == e.txn_id && r.commit.to_hex() == e.commit)
-                .cloned()
-                .ok_or_else(|| {
-                    bad(format!(
-                        "the bundle's journal has no transaction {} with commit {}",
-                        e.txn, e.commit
-                    ))
-                })
-        };
-        let (from, to) = (end(&index.from)?, end(&index.to)?);
-        let current = self
+        let (current, seq, txn) = self
             .journal
             .records()
             .iter()
             .rev()
-            .find(|r| matches!(r.request, journal::Request::Origin { .. }))
-            .cloned();
-        let runs = current.as_ref().map(|c| c.commit.to_hex());
-        if runs.as_deref() == Some(index.to.commit.as_str()) {
+            .find_map(|r| match r.request {
+                journal::Request::Origin { seq, txn, .. } => Some((r.clone(), seq, txn)),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                bad(format!(
+                    "this machine has no origin (it was not deployed from a build host's transaction): {} cannot continue it",
+                    file.display()
+                ))
+            })?;
+        if current.commit.to_hex() == index.to.commit {
             return Err(Error::new(
                 ErrorKind::SameCommit,
                 format!(
@@ -251,14 +266,53 @@ impl Session {
                 ),
             ));
         }
-        if runs.as_deref() != Some(index.from.commit.as_str()) {
+        if (seq, txn.to_hex()) != (index.from.txn, index.from.txn_id.clone()) {
             return Err(bad(format!(
-                "the bundle leads from transaction {} (commit {}), but this machine runs {}: it does not continue the machine's chain",
+                "the bundle leads from transaction {} ({}), but this machine runs transaction {seq} ({}): it does not continue the machine's chain",
                 index.from.txn,
-                &index.from.commit[..12],
-                runs.as_deref().map_or("nothing", |c| &c[..12])
+                &index.from.txn_id[..12.min(index.from.txn_id.len())],
+                txn.short(12)
             )));
         }
+        let bytes = std::fs::read(&records).map_err(|e| io(&records, "read", e))?;
+        let what = format!("{}: the journal segment", file.display());
+        crate::publish::check_journal_bytes(&bytes, &index.journal, &what)?;
+        let anchor = journal::Anchor {
+            seq,
+            id: txn,
+            variant: &variant,
+            state: &current.state,
+        };
+        let segment = journal::read_segment(&bytes, anchor).map_err(|e| {
+            let kind = match e {
+                journal::SegmentError::NotLinked { .. } => ErrorKind::BadBundle,
+                _ => ErrorKind::JournalCorrupt,
+            };
+            Error::new(kind, format!("{what}: {e}")).hint("nothing was changed")
+        })?;
+        if segment.head.to_hex() != index.journal.head || segment.len != index.journal.records {
+            return Err(Error::new(
+                ErrorKind::JournalCorrupt,
+                format!(
+                    "{what} ends at {} after {} records, but its index says {} after {}",
+                    segment.head, segment.len, index.journal.head, index.journal.records
+                ),
+            ));
+        }
+        let to = segment
+            .records
+            .into_iter()
+            .rfind(|r| {
+                r.seq == index.to.txn
+                    && r.id.to_hex() == index.to.txn_id
+                    && r.commit.to_hex() == index.to.commit
+            })
+            .ok_or_else(|| {
+                bad(format!(
+                    "the bundle's journal segment has no {variant} transaction {} with commit {}",
+                    index.to.txn, index.to.commit
+                ))
+            })?;
         let check = UpgradeCheck {
             remote: Remote {
                 name: "bundle".into(),
@@ -274,9 +328,9 @@ impl Session {
                 previous: Some(index.from.commit.clone()),
                 delta: None,
             },
-            diff: journal::diff(&from.state, &to.state),
+            diff: journal::diff(&current.state, &to.state),
             record: to,
-            current,
+            current: Some(current),
             up_to_date: false,
             signature_checked,
             definitions: None,

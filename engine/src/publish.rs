@@ -665,15 +665,13 @@ pub fn relative(path: &str) -> Result<&str> {
     }
 }
 
-/// Writes `bytes` as the journal in `dir` and opens it, if they are the journal `expect`
-/// describes: its SHA256 and length (else `hash_mismatch`), an intact hash chain ending at its
-/// head after its number of records (else `journal_corrupt`). `what` names the source.
-pub fn open_journal(
-    dir: &Path,
+/// Checks that `bytes` are the journal (or bundle segment) `expect` describes: its length and
+/// SHA256 (`hash_mismatch`). `what` names the source.
+pub(crate) fn check_journal_bytes(
     bytes: &[u8],
     expect: &PublishedJournal,
     what: &str,
-) -> Result<journal::Journal> {
+) -> Result<()> {
     let sha = store::Sha256::of(bytes).to_hex();
     if sha != expect.sha256 || bytes.len() as u64 != expect.bytes {
         return Err(Error::new(
@@ -687,6 +685,19 @@ pub fn open_journal(
         )
         .hint("the journal or its index was changed after it was written; nothing was used"));
     }
+    Ok(())
+}
+
+/// Writes `bytes` as the journal in `dir` and opens it, if they are the journal `expect`
+/// describes: its SHA256 and length (else `hash_mismatch`), an intact hash chain ending at its
+/// head after its number of records (else `journal_corrupt`). `what` names the source.
+pub fn open_journal(
+    dir: &Path,
+    bytes: &[u8],
+    expect: &PublishedJournal,
+    what: &str,
+) -> Result<journal::Journal> {
+    check_journal_bytes(bytes, expect, what)?;
     std::fs::create_dir_all(dir).map_err(|e| io(dir, "create", e))?;
     let records = dir.join("records");
     std::fs::write(&records, bytes).map_err(|e| io(&records, "write", e))?;

@@ -1334,6 +1334,11 @@ impl Decoded {
         Ok(Decoded { record, change })
     }
 
+    /// The variant the record belongs to.
+    pub(crate) fn variant(&self) -> &str {
+        &self.record.variant
+    }
+
     /// The record, its change linked to the state of the record it was made from, which
     /// `state_of(seq)` gives. A checkpoint needs none (it holds its whole state).
     pub(crate) fn link(

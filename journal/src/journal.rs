@@ -198,6 +198,14 @@ impl<S: Storage> Journal<S> {
         self.valid_len
     }
 
+    /// The frames of records `first..=last` (a segment, see [`crate::read_segment`]) in
+    /// `bytes`, this journal's file as read (at least its first [`Self::valid_len`] bytes);
+    /// `None` when the journal has no such records.
+    pub fn segment<'b>(&self, first: u64, last: u64, bytes: &'b [u8]) -> Option<&'b [u8]> {
+        let valid = bytes.get(..usize::try_from(self.valid_len).ok()?)?;
+        crate::segment::cut(valid, &self.offsets, first, last)
+    }
+
     /// Every committed record, oldest first (seq 1, 2, ...), each built when first used.
     pub fn records(&self) -> Records<'_> {
         self.records.view()

@@ -50,6 +50,7 @@ mod lock;
 mod model;
 pub mod query;
 mod scan;
+mod segment;
 mod storage;
 mod table;
 
@@ -69,5 +70,6 @@ pub use crate::query::{
     ResolveError, TxnLog, TxnShow,
 };
 pub use crate::scan::{scan, scan_cut_at, BadRecord, Problem, Scan, ScanEnd};
+pub use crate::segment::{read_segment, Anchor, Segment, SegmentError};
 pub use crate::storage::{Contents, CrashKeep, Fault, FaultyStorage, FileStorage, Storage};
 pub use crate::table::{Iter as RecordsIter, RecordTable, Records};

@@ -218,6 +218,19 @@ impl TestKey {
         Self { home, keyring }
     }
 
+    /// Signs `file`, the detached signature written to `sig`.
+    pub(crate) fn detach_sign(&self, file: &Path, sig: &Path) {
+        let out = Command::new("gpg")
+            .arg("--homedir")
+            .arg(self.home.path())
+            .args(["--batch", "--quiet", "--yes", "--detach-sign", "--output"])
+            .arg(sig)
+            .arg(file)
+            .output()
+            .expect("gpg");
+        assert!(out.status.success(), "gpg --detach-sign: {out:?}");
+    }
+
     /// The secret key in a file, as `publish --sign-key` takes it.
     pub(crate) fn secret_key_file(&self, into: &Path) -> PathBuf {
         let out = Command::new("gpg")

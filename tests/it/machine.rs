@@ -374,6 +374,36 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
     .ok();
     let before = on(&["--json", "txn", "log"]).ok().json();
     on(&["--json", "upgrade", "--bundle", &stale.to_string_lossy()]).fails("bad_bundle");
+    // Signed by the trusted key but forged: the index says it leads from transaction 3 (what
+    // the machine runs), the segment is the records after 1. And a bundle of the older
+    // format, which carried the whole journal.
+    let forge = |name: &str, edit: &dyn Fn(&Path, &mut serde_json::Value)| {
+        let dir = unpack_bundle(&bundle, &env.dir.path().join(name));
+        let index = dir.join("bundle.json");
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&index).expect("read")).expect("json");
+        edit(&dir, &mut json);
+        std::fs::write(&index, serde_json::to_vec_pretty(&json).expect("json")).expect("write");
+        key.detach_sign(&index, &dir.join("bundle.json.sig"));
+        let out = pack_bundle(&dir, &env.dir.path().join(format!("{name}.bundle")));
+        on(&["--json", "upgrade", "--bundle", &out.to_string_lossy()])
+            .fails("bad_bundle")
+            .json()["error"]["message"]
+            .as_str()
+            .expect("message")
+            .to_owned()
+    };
+    let message = forge("forged", &|dir, json| {
+        let other = unpack_bundle(&stale, &dir.with_extension("stale"));
+        std::fs::copy(other.join("records"), dir.join("records")).expect("copy");
+        let theirs: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(other.join("bundle.json")).expect("read"))
+                .expect("json");
+        json["journal"] = theirs["journal"].clone();
+    });
+    assert!(message.contains("does not continue"), "{message}");
+    let message = forge("format-1", &|_, json| json["format"] = 1.into());
+    assert!(message.contains("format 1"), "{message}");
     let broken = env.dir.path().join("broken.bundle");
     let mut bytes = std::fs::read(&bundle).expect("bundle");
     let at = bytes.len() - 2000;
@@ -1159,26 +1189,14 @@ impl PullFaults<'_> {
         };
         let forward = bundle(s0, s2, "p0-p2.bundle");
         let before = now();
-        for (member, kind) in [("bundle.json.sig", "signature"), ("delta", "delta")] {
-            let unpacked = dir.join(format!("unpacked-{member}"));
-            std::fs::create_dir_all(&unpacked).expect("mkdir");
-            sh_ok(
-                Command::new("tar")
-                    .arg("-xf")
-                    .arg(&forward)
-                    .arg("-C")
-                    .arg(&unpacked),
-            );
+        for (member, kind) in [
+            ("bundle.json.sig", "signature"),
+            ("delta", "delta"),
+            ("records", "hash_mismatch"),
+        ] {
+            let unpacked = unpack_bundle(&forward, &dir.join(format!("unpacked-{member}")));
             flip(&unpacked.join(member));
-            let damaged = dir.join(format!("damaged-{member}.bundle"));
-            sh_ok(
-                Command::new("tar")
-                    .arg("-cf")
-                    .arg(&damaged)
-                    .arg("-C")
-                    .arg(&unpacked)
-                    .args(["bundle.json", "bundle.json.sig", "delta", "records"]),
-            );
+            let damaged = pack_bundle(&unpacked, &dir.join(format!("damaged-{member}.bundle")));
             on(&["--json", "upgrade", "--bundle", &damaged.to_string_lossy()]).fails(kind);
             let after = now();
             assert_eq!(after, before, "a flipped byte in the bundle's {member}");
@@ -1209,6 +1227,32 @@ fn snapshot(from: &Path, to: &Path) {
         .status()
         .expect("cp");
     assert!(ok.success(), "cp -al {} {}", from.display(), to.display());
+}
+
+/// The members of `bundle` unpacked into `dir`.
+fn unpack_bundle(bundle: &Path, dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    sh_ok(
+        Command::new("tar")
+            .arg("-xf")
+            .arg(bundle)
+            .arg("-C")
+            .arg(dir),
+    );
+    dir.to_owned()
+}
+
+/// The bundle `out` made of the members in `dir`.
+fn pack_bundle(dir: &Path, out: &Path) -> PathBuf {
+    sh_ok(
+        Command::new("tar")
+            .arg("-cf")
+            .arg(out)
+            .arg("-C")
+            .arg(dir)
+            .args(["bundle.json", "bundle.json.sig", "delta", "records"]),
+    );
+    out.to_owned()
 }
 
 fn sh_ok(cmd: &mut Command) {
