@@ -154,7 +154,7 @@ pub(crate) enum Command {
     /// offline) with the machine's own packages re-applied
     Upgrade(UpgradeArgs),
     /// Write an update bundle: the static delta between two transactions' commits of one
-    /// variant, the journal recording them, and a signed index, in one file
+    /// variant, the journal's records after FROM up to TO, and a signed index, in one file
     Bundle {
         /// The transaction the machine runs (sequence number or id prefix)
         #[arg(value_name = "FROM")]
