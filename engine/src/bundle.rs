@@ -4,7 +4,8 @@
 //! network when it continues the machine's chain. See docs/delivery.md, "Bundles".
 //!
 //! The file is a tar archive of exactly four members: `bundle.json`, `bundle.json.sig` (empty
-//! when unsigned), `delta` (ostree's single-file static delta, parts inline) and `records`
+//! when unsigned), `delta` (ostree's single-file static delta, parts inline, its SHA256 in the
+//! index) and `records`
 //! (the journal's frames of the records after FROM up to TO, byte for byte: a segment, read on
 //! the machine against its own record of FROM; `journal::read_segment`).
 
@@ -38,6 +39,15 @@ pub struct BundleIndex {
     /// The segment: `records` is how many records it holds (TO's seq minus FROM's), `head`
     /// TO's id.
     pub journal: PublishedJournal,
+    /// The `delta` member, checked before ostree reads it.
+    pub delta: BundleDelta,
+}
+
+/// What the index says of the `delta` member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleDelta {
+    pub sha256: String,
+    pub bytes: u64,
 }
 
 /// The bundle format this particle writes and reads. Format 1 (the sixteenth session's)
@@ -90,6 +100,7 @@ impl Session {
             .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
         let delta = work.path().join("delta");
         self.delta(a.seq, b.seq, Some(&delta), obs)?;
+        let delta_bytes = std::fs::read(&delta).map_err(|e| io(&delta, "read", e))?;
         let records_path = self.state.root.join("journal/records");
         let file = std::fs::read(&records_path).map_err(|e| io(&records_path, "read", e))?;
         let records = self
@@ -123,6 +134,10 @@ impl Session {
                 sha256: store::Sha256::of(&records).to_hex(),
                 bytes: records.len() as u64,
             },
+            delta: BundleDelta {
+                sha256: store::Sha256::of(&delta_bytes).to_hex(),
+                bytes: delta_bytes.len() as u64,
+            },
         };
         let index_path = work.path().join("bundle.json");
         let text = serde_json::to_vec_pretty(&index)
@@ -144,7 +159,6 @@ impl Session {
             tempfile::NamedTempFile::new_in(parent).map_err(|e| io(parent, "write in", e))?;
         {
             let mut t = tar::Builder::new(tmp.as_file_mut());
-            let delta_bytes = std::fs::read(&delta).map_err(|e| io(&delta, "read", e))?;
             for (name, bytes) in MEMBERS.iter().zip([&text, &sig, &delta_bytes, &records]) {
                 let mut header = tar::Header::new_gnu();
                 header.set_size(bytes.len() as u64);
@@ -335,8 +349,25 @@ impl Session {
             signature_checked,
             definitions: None,
         };
-        // Refused before the delta writes anything into the repository.
+        // Refused before the delta writes anything into the repository, and the delta is
+        // the one the index names before ostree reads it.
         crate::upgrade::refuse_downgrade(&check, allow_downgrade)?;
+        let delta_bytes = std::fs::read(&delta).map_err(|e| io(&delta, "read", e))?;
+        let sha = store::Sha256::of(&delta_bytes).to_hex();
+        if sha != index.delta.sha256 || delta_bytes.len() as u64 != index.delta.bytes {
+            return Err(Error::new(
+                ErrorKind::HashMismatch,
+                format!(
+                    "{}: the delta is {} bytes with SHA256 {sha}, but its index says {} bytes with {}",
+                    file.display(),
+                    delta_bytes.len(),
+                    index.delta.bytes,
+                    index.delta.sha256
+                ),
+            )
+            .hint("the bundle was changed after it was written; nothing was applied"));
+        }
+        drop(delta_bytes);
         obs.note(&format!(
             "applying the bundle: {} transaction {} -> {}",
             variant, index.from.txn, index.to.txn

@@ -723,3 +723,33 @@ pub fn open_journal(
     }
     Ok(journal)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_index_names_only_paths_inside_its_directory() {
+        for good in [
+            "journal/x.records",
+            "keyrings/debian-0123.gpg",
+            "self/ab/pool/p.deb",
+        ] {
+            assert_eq!(relative(good).expect(good), good);
+        }
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "journal/../../x",
+            "journal//x",
+            "./x",
+            "journal/.",
+            "http://elsewhere/x",
+            "journal/",
+        ] {
+            let e = relative(bad).expect_err(bad);
+            assert_eq!(e.kind(), ErrorKind::BadIndex, "{bad}");
+        }
+    }
+}

@@ -291,8 +291,9 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
     assert_eq!(c["available"], true, "{c}");
     let preview = on(&["upgrade", "--preview"]).ok();
     assert!(preview.stderr.contains("net.core.somaxconn"), "{preview:?}");
-    // An untrusted key: refused, nothing recorded.
+    // An untrusted key: refused, nothing recorded or deployed.
     let before = on(&["--json", "txn", "log"]).ok().json();
+    let deployed = on(&["--json", "status"]).ok().json()["deployments"].clone();
     let other = TestKey::generate();
     on(&[
         "remote",
@@ -305,6 +306,10 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
     .ok();
     on(&["--json", "upgrade", "--remote", "evil"]).fails("signature");
     assert_eq!(on(&["--json", "txn", "log"]).ok().json(), before);
+    assert_eq!(
+        on(&["--json", "status"]).ok().json()["deployments"],
+        deployed
+    );
 
     // The upgrade: a new origin, the machine's own jq re-applied on it, deployed.
     let u = on(&["--json", "upgrade", "--remote", "origin"]).ok().json();
@@ -375,25 +380,27 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
     let before = on(&["--json", "txn", "log"]).ok().json();
     on(&["--json", "upgrade", "--bundle", &stale.to_string_lossy()]).fails("bad_bundle");
     // Signed by the trusted key but forged: the index says it leads from transaction 3 (what
-    // the machine runs), the segment is the records after 1. And a bundle of the older
-    // format, which carried the whole journal.
-    let forge = |name: &str, edit: &dyn Fn(&Path, &mut serde_json::Value)| {
-        let dir = unpack_bundle(&bundle, &env.dir.path().join(name));
-        let index = dir.join("bundle.json");
-        let mut json: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&index).expect("read")).expect("json");
-        edit(&dir, &mut json);
-        std::fs::write(&index, serde_json::to_vec_pretty(&json).expect("json")).expect("write");
-        key.detach_sign(&index, &dir.join("bundle.json.sig"));
-        let out = pack_bundle(&dir, &env.dir.path().join(format!("{name}.bundle")));
-        on(&["--json", "upgrade", "--bundle", &out.to_string_lossy()])
-            .fails("bad_bundle")
-            .json()["error"]["message"]
-            .as_str()
-            .expect("message")
-            .to_owned()
-    };
-    let message = forge("forged", &|dir, json| {
+    // the machine runs), the segment is the records after 1. A bundle of the older format,
+    // which carried the whole journal. The good bundle signed by a key the machine does not
+    // trust.
+    let forge =
+        |name: &str, signer: &TestKey, kind: &str, edit: &dyn Fn(&Path, &mut serde_json::Value)| {
+            let dir = unpack_bundle(&bundle, &env.dir.path().join(name));
+            let index = dir.join("bundle.json");
+            let mut json: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&index).expect("read")).expect("json");
+            edit(&dir, &mut json);
+            std::fs::write(&index, serde_json::to_vec_pretty(&json).expect("json")).expect("write");
+            signer.detach_sign(&index, &dir.join("bundle.json.sig"));
+            let out = pack_bundle(&dir, &env.dir.path().join(format!("{name}.bundle")));
+            on(&["--json", "upgrade", "--bundle", &out.to_string_lossy()])
+                .fails(kind)
+                .json()["error"]["message"]
+                .as_str()
+                .expect("message")
+                .to_owned()
+        };
+    let message = forge("forged", &key, "bad_bundle", &|dir, json| {
         let other = unpack_bundle(&stale, &dir.with_extension("stale"));
         std::fs::copy(other.join("records"), dir.join("records")).expect("copy");
         let theirs: serde_json::Value =
@@ -402,8 +409,11 @@ fn a_machine_installs_rolls_back_and_recovers_on_its_own_sysroot() {
         json["journal"] = theirs["journal"].clone();
     });
     assert!(message.contains("does not continue"), "{message}");
-    let message = forge("format-1", &|_, json| json["format"] = 1.into());
+    let message = forge("format-1", &key, "bad_bundle", &|_, json| {
+        json["format"] = 1.into()
+    });
     assert!(message.contains("format 1"), "{message}");
+    forge("untrusted", &TestKey::generate(), "signature", &|_, _| ());
     let broken = env.dir.path().join("broken.bundle");
     let mut bytes = std::fs::read(&bundle).expect("bundle");
     let at = bytes.len() - 2000;
@@ -1085,19 +1095,30 @@ impl PullFaults<'_> {
             unchanged(&format!("a flipped byte in {file}"));
         }
 
-        // The good P1 over HTTP: the preview reads only particle/, the download takes the
-        // delta and records nothing.
-        let log = dir.join("pull-delta.log");
-        let _server = HttpServer::start(&one, "", &log);
+        // P1 over HTTP from a server killed while it sends the delta's part (after its
+        // superblock): `fetch`, nothing changed.
+        let log = dir.join("pull-delta-killed.log");
+        let server = HttpServer::dying(&one, &log, 0, 1, "/deltas/");
+        let port = server.port;
         on(&[
             "remote",
             "add",
             "p1",
-            &format!("http://127.0.0.1:{}", _server.port),
+            &format!("http://127.0.0.1:{port}"),
             "--sign-key",
             self.keyring,
         ])
         .ok();
+        on(&["--json", "upgrade", "--download-only", "--remote", "p1"]).fails("fetch");
+        let requests = std::fs::read_to_string(&log).expect("log");
+        assert!(requests.contains("DIED /deltas/"), "{requests}");
+        unchanged("a server killed in the middle of a delta part");
+        drop(server);
+
+        // The good P1 over HTTP, on the same port: the preview reads only particle/, the
+        // download takes the delta (its part fetched again) and records nothing.
+        let log = dir.join("pull-delta.log");
+        let _server = HttpServer::on_port(&one, &log, port);
         let preview = on(&["upgrade", "--preview", "--remote", "p1"]).ok();
         assert!(preview.stderr.contains("4096"), "{preview:?}");
         let requests = std::fs::read_to_string(&log).expect("log");
@@ -1191,7 +1212,7 @@ impl PullFaults<'_> {
         let before = now();
         for (member, kind) in [
             ("bundle.json.sig", "signature"),
-            ("delta", "delta"),
+            ("delta", "hash_mismatch"),
             ("records", "hash_mismatch"),
         ] {
             let unpacked = unpack_bundle(&forward, &dir.join(format!("unpacked-{member}")));

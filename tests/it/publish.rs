@@ -4,6 +4,7 @@
 //! every published checksum; tampered or untrusted input is refused with nothing built.
 
 use crate::common::*;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
@@ -49,8 +50,8 @@ fn publish_is_pulled_verified_and_replayed_from_http() {
     let sign_key = key.secret_key_file(env.dir.path());
     let published = env.dir.path().join("published");
     let p = published.to_string_lossy().into_owned();
-    let first = env
-        .run(&[
+    let publish = || {
+        env.run(&[
             "--json",
             "publish",
             "--repo",
@@ -58,8 +59,8 @@ fn publish_is_pulled_verified_and_replayed_from_http() {
             "--sign-key",
             &sign_key.to_string_lossy(),
         ])
-        .ok()
-        .json();
+    };
+    let first = publish().ok().json();
     let head = env.run(&["--json", "status"]).ok().json();
     assert_eq!(first["variants"][0]["commit"], head["commit"], "{first}");
     assert_eq!(first["variants"][0]["delta"], serde_json::Value::Null);
@@ -76,19 +77,29 @@ fn publish_is_pulled_verified_and_replayed_from_http() {
     let repo = client(env.dir.path(), &url, &key.keyring);
     sh(ostree(&repo).args(["pull", "origin", "particle-os/base"]));
 
-    // A second transaction, published with a static delta from the first.
+    // A second transaction, published with a static delta from the first; not while another
+    // publish holds DIR (here a process holding its lock): `locked`, DIR as it was.
     env.run(&["txn", "install", "jq"]).ok();
-    let second = env
-        .run(&[
-            "--json",
-            "publish",
-            "--repo",
-            &p,
-            "--sign-key",
-            &sign_key.to_string_lossy(),
-        ])
-        .ok()
-        .json();
+    let ready = env.dir.path().join("lock-held");
+    // Its own process group: the lock is held by flock's child too, killed with it.
+    let mut holder = Command::new("flock")
+        .arg(published.join("particle/.lock"))
+        .arg("-c")
+        .arg(format!("touch {} && sleep 600", ready.display()))
+        .process_group(0)
+        .spawn()
+        .expect("flock");
+    while !ready.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let before = particle_files(&published);
+    publish().fails("locked");
+    assert_eq!(particle_files(&published), before);
+    sh(Command::new("kill")
+        .arg("--")
+        .arg(format!("-{}", holder.id())));
+    holder.wait().expect("wait");
+    let second = publish().ok().json();
     let delta = second["variants"][0]["delta"]
         .as_str()
         .expect("a delta")
@@ -224,6 +235,42 @@ fn publish_is_pulled_verified_and_replayed_from_http() {
         .fails("hash_mismatch");
     assert!(e.stdout.contains(".records"), "{}", e.stdout);
     assert!(!into.exists(), "nothing was built");
+    // A source's keyring replaced by another (the index records its SHA256), and a signed
+    // index naming a journal outside the published directory: each refused, nothing used.
+    let dry_run = |repo: &Path| {
+        Env::new().run(&[
+            "--json",
+            "replay",
+            "--from",
+            &repo.to_string_lossy(),
+            "--keyring",
+            &key.keyring.to_string_lossy(),
+            "--dry-run",
+        ])
+    };
+    let swapped = env.dir.path().join("swapped");
+    sh(Command::new("cp").arg("-a").arg(&published).arg(&swapped));
+    let ring = published_index(&swapped)["sources"][0]["keyring"]
+        .as_str()
+        .expect("a source's keyring")
+        .to_owned();
+    std::fs::copy(&other.keyring, swapped.join("particle").join(&ring)).expect("swap");
+    let e = dry_run(&swapped).fails("hash_mismatch");
+    assert!(e.stdout.contains(&ring), "{}", e.stdout);
+    let escaping = env.dir.path().join("escaping");
+    sh(Command::new("cp").arg("-a").arg(&published).arg(&escaping));
+    let mut index = published_index(&escaping);
+    index["journal"]["path"] = "../../../../etc/passwd".into();
+    let text = serde_json::to_vec_pretty(&index).expect("json");
+    let path = escaping.join("particle/published.json");
+    std::fs::write(&path, &text).expect("write");
+    let sig = escaping.join(format!(
+        "particle/signatures/{}.sig",
+        store::Sha256::of(&text).to_hex()
+    ));
+    key.detach_sign(&path, &sig);
+    let e = dry_run(&escaping).fails("bad_index");
+    assert!(e.stdout.contains("etc/passwd"), "{}", e.stdout);
     // A flipped byte in the summary: stock ostree refuses it.
     let summary = tampered.join("summary");
     let mut s = std::fs::read(&summary).expect("summary");
