@@ -284,7 +284,9 @@ impl Session {
             return Err(bad(format!(
                 "the bundle leads from transaction {} ({}), but this machine runs transaction {seq} ({}): it does not continue the machine's chain",
                 index.from.txn,
-                &index.from.txn_id[..12.min(index.from.txn_id.len())],
+                // Unchecked text (a bundle of a machine without a keyring): no slicing that
+                // could split a character.
+                index.from.txn_id.get(..12).unwrap_or(&index.from.txn_id),
                 txn.short(12)
             )));
         }
