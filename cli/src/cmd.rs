@@ -935,16 +935,7 @@ fn why(root: &Path, package: &str, variant: &str, json: bool) -> anyhow::Result<
 fn variant_list(g: &Global) -> anyhow::Result<()> {
     let list = engine::Session::read(&g.root)?.variant_list()?;
     if g.json {
-        let list: Vec<_> = list
-            .iter()
-            .map(|v| {
-                let head = v.head.as_ref();
-                serde_json::json!({
-                    "name": v.name, "parent": head.and_then(|h| h.parent.clone()),
-                    "txn": head.map(|h| h.txn), "commit": head.map(|h| h.commit.to_hex()),
-                })
-            })
-            .collect();
+        let list: Vec<_> = list.iter().map(engine::VariantSummary::to_json).collect();
         return print_json(&serde_json::json!({ "variants": list }));
     }
     let mut rows = vec![vec![

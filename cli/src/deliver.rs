@@ -58,26 +58,19 @@ pub(crate) fn deploy(
 /// transaction its commit was built from; the top-level fields are the default deployment's
 /// (the contract's `status` shape).
 pub(crate) fn sysroot_status(root: &Path, sysroot: &Path, json: bool) -> anyhow::Result<()> {
-    let engine::deliver::SysrootStatus {
-        deployments: list,
-        machine_root,
-        problem,
-    } = engine::deliver::sysroot_status(root, sysroot)?;
+    let status = engine::deliver::sysroot_status(root, sysroot)?;
     if json {
-        let first = list.first();
-        print_json(&serde_json::json!({
-            "sysroot": sysroot, "machine_root": machine_root, "problem": problem,
-            "variant": first.and_then(|d| d.variant.clone()), "txn": first.and_then(|d| d.txn),
-            "txn_id": first.and_then(|d| d.txn_id.clone()),
-            "commit": first.map(|d| d.commit.clone()),
-            "ref": first.and_then(|d| d.variant.as_deref()).map(materializer::variant_ref),
-            "packages": first.and_then(|d| d.packages), "deployments": list,
-        }))?;
-        return match problem {
+        print_json(&status.to_json(sysroot))?;
+        return match status.problem {
             Some(_) => Err(CliError::reported(1).into()),
             None => Ok(()),
         };
     }
+    let engine::deliver::SysrootStatus {
+        deployments: list,
+        problem,
+        ..
+    } = status;
     println!("deployments of {} (boot order):", sysroot.display());
     if list.is_empty() {
         println!("  none");

@@ -210,7 +210,7 @@ pub(crate) fn upgrade(root: &Path, o: &crate::args::UpgradeArgs, g: &Global) -> 
                 return print_json(&serde_json::json!({ "policy": "none", "config": config.path }))
             }
             Auto::Off(config) => (config, "automatic updates are off".to_owned()),
-            Auto::Checked(_, check) if g.json => return print_json(&offer_json(&check)),
+            Auto::Checked(_, check) if g.json => return print_json(&check.to_json()),
             Auto::Checked(config, check) => (
                 config,
                 match check.is_available() {
@@ -244,7 +244,7 @@ pub(crate) fn upgrade(root: &Path, o: &crate::args::UpgradeArgs, g: &Global) -> 
     }
     if o.check || o.preview || check.up_to_date {
         if g.json {
-            print_json(&offer_json(&check))?;
+            print_json(&check.to_json())?;
         } else if !g.quiet {
             if check.up_to_date {
                 eprintln!(
@@ -279,28 +279,12 @@ pub(crate) fn upgrade(root: &Path, o: &crate::args::UpgradeArgs, g: &Global) -> 
     render_upgraded(&done, g)
 }
 
-/// The JSON of what an upgrade offers.
-fn offer_json(c: &engine::upgrade::UpgradeCheck) -> serde_json::Value {
-    serde_json::json!({
-        "remote": c.remote.name, "url": c.remote.url, "variant": c.offered.variant,
-        "txn": c.offered.txn, "txn_id": c.offered.txn_id, "commit": c.offered.commit,
-        "current": c.current.as_ref().map(|r| match &r.request {
-            journal::Request::Origin { seq, txn, .. } => serde_json::json!({"txn": seq, "txn_id": txn.to_hex(), "commit": r.commit.to_hex()}),
-            _ => serde_json::Value::Null,
-        }),
-        "available": c.is_available(), "older": c.is_older(), "up_to_date": c.up_to_date,
-        "signature_checked": c.signature_checked, "changes": engine::history::diff_json(&c.diff),
-    })
-}
-
 /// What an upgrade (from a remote or a bundle) did.
 fn render_upgraded(done: &engine::upgrade::Upgraded, g: &Global) -> anyhow::Result<()> {
     match done {
         engine::upgrade::Upgraded::Downloaded { check } => {
             if g.json {
-                let mut j = offer_json(check);
-                j["downloaded"] = true.into();
-                return print_json(&j);
+                return print_json(&done.to_json());
             }
             if !g.quiet {
                 eprintln!(
@@ -316,15 +300,7 @@ fn render_upgraded(done: &engine::upgrade::Upgraded, g: &Global) -> anyhow::Resu
             deployment,
         } => {
             if g.json {
-                let mut j = offer_json(check);
-                j["origin"] = serde_json::json!({"txn": origin.seq, "txn_id": origin.id.to_hex()});
-                j["layered"] = layered
-                    .as_ref()
-                    .map(|c| serde_json::json!({"txn": c.record.seq, "commit": c.record.commit.to_hex(), "packages": c.diff.added.iter().map(|p| p.name.clone()).collect::<Vec<_>>()}))
-                    .unwrap_or(serde_json::Value::Null);
-                j["staged"] = (deployment.first && deployment.staged).into();
-                j["reboot_required"] = (deployment.first && !deployment.booted).into();
-                return print_json(&j);
+                return print_json(&done.to_json());
             }
             if !g.quiet {
                 eprintln!(
@@ -370,10 +346,11 @@ pub(crate) fn bundle(
     let session = Session::write(root, &reporter)?;
     let (from, to) = (session.resolve(from)?.seq, session.resolve(to)?.seq);
     let index = session.bundle(from, to, file, sign_key, &reporter)?;
+    let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     if g.json {
         let mut j = serde_json::to_value(&index)?;
         j["file"] = serde_json::json!(file);
-        j["bytes"] = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0).into();
+        j["bytes"] = bytes.into();
         j["signed"] = sign_key.is_some().into();
         return print_json(&j);
     }
@@ -381,7 +358,7 @@ pub(crate) fn bundle(
         eprintln!(
             "wrote {} ({}): {} transaction {} -> {}{}",
             file.display(),
-            crate::output::human_bytes(std::fs::metadata(file).map(|m| m.len()).unwrap_or(0)),
+            crate::output::human_bytes(bytes),
             index.variant,
             index.from.txn,
             index.to.txn,

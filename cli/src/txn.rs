@@ -5,7 +5,7 @@
 use crate::output::{print_json, table};
 use crate::progress::Reporter;
 use engine::history::diff_json;
-use engine::{Change, Committed, Outcome, Plan, RunOptions, Session};
+use engine::{Change, Committed, Outcome, Plan, RunOptions, Session, VariantStatus};
 use journal::Request;
 use std::path::Path;
 
@@ -83,7 +83,7 @@ pub(crate) fn run(
 /// The JSON document of an outcome, or the line saying there was nothing to do.
 pub(crate) fn finish(o: &TxnOpts, outcome: &Outcome, unchanged_says: &str) -> anyhow::Result<()> {
     if o.json {
-        return print_json(&outcome_json(outcome));
+        return print_json(&outcome.to_json());
     }
     if let (Outcome::Unchanged { .. }, false) = (outcome, o.quiet) {
         eprintln!("{unchanged_says}");
@@ -160,58 +160,6 @@ fn report_human(c: &Committed) {
             d.sysroot.display()
         ),
         _ => {}
-    }
-}
-
-/// One shape for every transaction outcome (docs/cli.md, "Transaction outcomes"):
-/// `variant`, `committed`, `dry_run`, `txn` and `changes` always; a dry run adds
-/// `download_bytes` (and `to` for a rollback); a committed one adds the record (`txn_id`,
-/// `commit`, `ref`, `kind`, `packages`, `base`), the changes again at the top level (as the
-/// first versions printed them) and, on a machine, `sysroot`, `staged`, `reboot_required`.
-/// Nothing to do keeps `"changed": false`.
-pub(crate) fn outcome_json(outcome: &Outcome) -> serde_json::Value {
-    use serde_json::json;
-    let base_json = |b: &Option<journal::Provenance>| {
-        b.as_ref()
-            .map(|b| json!({"variant": b.variant, "seq": b.seq, "txn": b.txn.to_hex()}))
-    };
-    match outcome {
-        Outcome::Unchanged { variant, txn } => json!({
-            "variant": variant, "committed": false, "dry_run": false, "changed": false, "txn": txn,
-            "changes": diff_json(&journal::Diff::default()),
-        }),
-        Outcome::DryRun(plan) => {
-            let mut j = json!({
-                "variant": plan.variant, "committed": false, "dry_run": true,
-                "txn": plan.head.as_ref().map(|h| h.seq),
-                "download_bytes": plan.download_bytes, "changes": diff_json(&plan.diff), "warnings": plan.warnings,
-            });
-            if let Some(to) = plan.to {
-                j["to"] = to.into();
-            }
-            j
-        }
-        Outcome::Committed(c) => {
-            let r = &c.record;
-            let mut j = json!({
-                "variant": r.variant, "committed": true, "dry_run": false, "txn": r.seq,
-                "txn_id": r.id.to_hex(), "commit": r.commit.to_hex(),
-                "ref": materializer::variant_ref(&r.variant), "kind": r.kind(),
-                "packages": r.state.packages.len(), "base": base_json(&r.base),
-                "changes": diff_json(&c.diff), "warnings": c.warnings,
-            });
-            if let (serde_json::Value::Object(m), serde_json::Value::Object(d)) =
-                (&mut j, diff_json(&c.diff))
-            {
-                m.extend(d);
-            }
-            if let Some(d) = &c.deployment {
-                j["sysroot"] = json!(d.sysroot);
-                j["staged"] = (d.first && d.staged).into();
-                j["reboot_required"] = (d.first && !d.booted).into();
-            }
-            j
-        }
     }
 }
 
@@ -442,31 +390,8 @@ pub(crate) fn status(root: &Path, variant: Option<String>, json: bool) -> anyhow
     let ctx = Session::read(root)?;
     let all = ctx.variant_status(variant.as_deref())?;
     if json {
-        let list: Vec<_> = all
-            .iter()
-            .map(|v| {
-                let head = v.head.as_ref();
-                serde_json::json!({
-                    "variant": v.name, "txn": head.map(|h| h.txn),
-                    "txn_id": head.map(|h| h.txn_id.to_hex()), "commit": v.commit(),
-                    "ref": v.reference, "ref_commit": v.ref_commit,
-                    "ref_matches_journal": v.ref_matches_journal(),
-                    "packages": head.map_or(0, |h| h.packages), "time": head.map(|h| h.time),
-                    "parent": head.and_then(|h| h.parent.clone()),
-                    "profile": head.map(|h| serde_json::to_value(&h.profile).unwrap_or_default()),
-                })
-            })
-            .collect();
         let staging = engine::staging_dir(&ctx.state().root);
-        let primary = list
-            .iter()
-            .find(|v| v["variant"] == variant.as_deref().unwrap_or("base"))
-            .or(list.first())
-            .cloned();
-        let mut j = primary.unwrap_or_else(|| serde_json::json!({}));
-        j["variants"] = serde_json::Value::Array(list);
-        j["staging"] = serde_json::Value::String(staging.display().to_string());
-        return print_json(&j);
+        return print_json(&VariantStatus::document(&all, variant.as_deref(), &staging));
     }
     for v in &all {
         let name = &v.name;
@@ -572,12 +497,6 @@ pub(crate) fn bisect(
             );
         }
     })?;
-    let tested_json = |tested: &[engine::history::Tested]| -> Vec<serde_json::Value> {
-        tested
-            .iter()
-            .map(|t| serde_json::json!({ "seq": t.seq, "verdict": t.verdict, "exit": t.exit }))
-            .collect()
-    };
     match result {
         engine::history::Bisected::Found {
             first_bad: fb,
@@ -588,7 +507,7 @@ pub(crate) fn bisect(
             if json {
                 return print_json(&serde_json::json!({
                     "first_bad": fb.seq, "first_bad_id": fb.id.to_hex(), "last_good": last_good,
-                    "tested": tested_json(&tested), "diff": diff_json(&d) }));
+                    "tested": tested, "diff": diff_json(&d) }));
             }
             println!(
                 "first bad transaction: {} ({}) {} — {}",
@@ -607,7 +526,7 @@ pub(crate) fn bisect(
         } => {
             if json {
                 return print_json(
-                    &serde_json::json!({ "first_bad": null, "candidates": candidates, "last_good": last_good, "tested": tested_json(&tested) }),
+                    &serde_json::json!({ "first_bad": null, "candidates": candidates, "last_good": last_good, "tested": tested }),
                 );
             }
             let list: Vec<String> = candidates.iter().map(u64::to_string).collect();

@@ -4,7 +4,7 @@
 
 use crate::output::print_json;
 use crate::progress::Reporter;
-use crate::txn::{finish, outcome_json, run, TxnOpts};
+use crate::txn::{finish, run, TxnOpts};
 use engine::variants::{self, Definition};
 use engine::{Change, Outcome, Session};
 use std::path::Path;
@@ -82,7 +82,7 @@ pub(crate) fn compose(root: &Path, dir: Option<&Path>, o: &TxnOpts) -> anyhow::R
         if let (Outcome::Unchanged { .. }, true) = (&outcome, o.human()) {
             eprintln!("   unchanged");
         }
-        results.push(outcome_json(&outcome));
+        results.push(outcome.to_json());
     }
     if o.json {
         print_json(&serde_json::json!({ "variants": results }))?;

@@ -355,20 +355,13 @@ impl Session {
         // the one the index names before ostree reads it.
         crate::upgrade::refuse_downgrade(&check, allow_downgrade)?;
         let delta_bytes = std::fs::read(&delta).map_err(|e| io(&delta, "read", e))?;
-        let sha = store::Sha256::of(&delta_bytes).to_hex();
-        if sha != index.delta.sha256 || delta_bytes.len() as u64 != index.delta.bytes {
-            return Err(Error::new(
-                ErrorKind::HashMismatch,
-                format!(
-                    "{}: the delta is {} bytes with SHA256 {sha}, but its index says {} bytes with {}",
-                    file.display(),
-                    delta_bytes.len(),
-                    index.delta.bytes,
-                    index.delta.sha256
-                ),
-            )
-            .hint("the bundle was changed after it was written; nothing was applied"));
-        }
+        crate::publish::check_bytes(
+            &delta_bytes,
+            &index.delta.sha256,
+            index.delta.bytes,
+            &format!("{}: the delta", file.display()),
+        )
+        .map_err(|e| e.hint("the bundle was changed after it was written; nothing was applied"))?;
         drop(delta_bytes);
         obs.note(&format!(
             "applying the bundle: {} transaction {} -> {}",

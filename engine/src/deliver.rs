@@ -554,6 +554,22 @@ pub struct SysrootStatus {
     pub problem: Option<String>,
 }
 
+impl SysrootStatus {
+    /// `--sysroot DIR status --json` (the contract's `status` shape): the default
+    /// deployment's fields at the top level, every deployment under `deployments`.
+    pub fn to_json(&self, sysroot: &Path) -> serde_json::Value {
+        let first = self.deployments.first();
+        serde_json::json!({
+            "sysroot": sysroot, "machine_root": self.machine_root, "problem": self.problem,
+            "variant": first.and_then(|d| d.variant.clone()), "txn": first.and_then(|d| d.txn),
+            "txn_id": first.and_then(|d| d.txn_id.clone()),
+            "commit": first.map(|d| d.commit.clone()),
+            "ref": first.and_then(|d| d.variant.as_deref()).map(materializer::variant_ref),
+            "packages": first.and_then(|d| d.packages), "deployments": self.deployments,
+        })
+    }
+}
+
 /// What `sysroot` runs. A commit records the sequence number of its transaction but cannot hold
 /// the record's id (the id covers the commit checksum): the journal names the record that
 /// committed each deployment's checksum: the machine's own journal when it has one (its

@@ -18,8 +18,8 @@ pub struct VerifyReport {
     pub pruned: BTreeSet<String>,
 }
 
-/// One tested transaction of a bisection.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One tested transaction of a bisection (`txn bisect --json`'s `tested`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Tested {
     pub seq: u64,
     pub verdict: journal::Verdict,

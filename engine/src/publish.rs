@@ -672,18 +672,23 @@ pub(crate) fn check_journal_bytes(
     expect: &PublishedJournal,
     what: &str,
 ) -> Result<()> {
+    check_bytes(bytes, &expect.sha256, expect.bytes, what).map_err(|e| {
+        e.hint("the journal or its index was changed after it was written; nothing was used")
+    })
+}
+
+/// Checks that `bytes` have the length and SHA256 an index says (`hash_mismatch`, naming
+/// `what`).
+pub(crate) fn check_bytes(bytes: &[u8], sha256: &str, len: u64, what: &str) -> Result<()> {
     let sha = store::Sha256::of(bytes).to_hex();
-    if sha != expect.sha256 || bytes.len() as u64 != expect.bytes {
+    if sha != sha256 || bytes.len() as u64 != len {
         return Err(Error::new(
             ErrorKind::HashMismatch,
             format!(
-                "{what}: {} bytes with SHA256 {sha}, but its index says {} bytes with {}",
+                "{what}: {} bytes with SHA256 {sha}, but its index says {len} bytes with {sha256}",
                 bytes.len(),
-                expect.bytes,
-                expect.sha256
             ),
-        )
-        .hint("the journal or its index was changed after it was written; nothing was used"));
+        ));
     }
     Ok(())
 }

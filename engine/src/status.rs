@@ -51,6 +51,17 @@ pub struct VariantStatus {
     pub ref_commit: Option<String>,
 }
 
+impl VariantSummary {
+    /// One variant of `variant list --json` (docs/cli.md).
+    pub fn to_json(&self) -> serde_json::Value {
+        let head = self.head.as_ref();
+        serde_json::json!({
+            "name": self.name, "parent": head.and_then(|h| h.parent.clone()),
+            "txn": head.map(|h| h.txn), "commit": head.map(|h| h.commit.to_hex()),
+        })
+    }
+}
+
 impl VariantStatus {
     /// The head's commit, in hex.
     pub fn commit(&self) -> Option<String> {
@@ -61,6 +72,39 @@ impl VariantStatus {
     /// transaction); the next transaction repairs it when not.
     pub fn ref_matches_journal(&self) -> bool {
         self.ref_commit == self.commit()
+    }
+
+    /// `status --json` (docs/cli.md): the fields of `variant` (else base, else the first) at
+    /// the top level, every variant under `variants`, and the build `staging` directory.
+    pub fn document(
+        all: &[VariantStatus],
+        variant: Option<&str>,
+        staging: &std::path::Path,
+    ) -> serde_json::Value {
+        let list: Vec<_> = all.iter().map(VariantStatus::to_json).collect();
+        let primary = list
+            .iter()
+            .find(|v| v["variant"] == variant.unwrap_or("base"))
+            .or(list.first())
+            .cloned();
+        let mut j = primary.unwrap_or_else(|| serde_json::json!({}));
+        j["variants"] = serde_json::Value::Array(list);
+        j["staging"] = serde_json::Value::String(staging.display().to_string());
+        j
+    }
+
+    /// One variant of `status --json` (docs/cli.md).
+    pub fn to_json(&self) -> serde_json::Value {
+        let head = self.head.as_ref();
+        serde_json::json!({
+            "variant": self.name, "txn": head.map(|h| h.txn),
+            "txn_id": head.map(|h| h.txn_id.to_hex()), "commit": self.commit(),
+            "ref": self.reference, "ref_commit": self.ref_commit,
+            "ref_matches_journal": self.ref_matches_journal(),
+            "packages": head.map_or(0, |h| h.packages), "time": head.map(|h| h.time),
+            "parent": head.and_then(|h| h.parent.clone()),
+            "profile": head.map(|h| serde_json::to_value(&h.profile).unwrap_or_default()),
+        })
     }
 }
 

@@ -281,6 +281,60 @@ pub enum Outcome {
     Committed(Box<Committed>),
 }
 
+impl Outcome {
+    /// One shape for every transaction outcome (docs/cli.md, "Transaction outcomes"):
+    /// `variant`, `committed`, `dry_run`, `txn` and `changes` always; a dry run adds
+    /// `download_bytes` (and `to` for a rollback); a committed one adds the record (`txn_id`,
+    /// `commit`, `ref`, `kind`, `packages`, `base`), the changes again at the top level (as the
+    /// first versions printed them) and, on a machine, `sysroot`, `staged`, `reboot_required`.
+    /// Nothing to do keeps `"changed": false`.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        let base_json = |b: &Option<journal::Provenance>| {
+            b.as_ref()
+                .map(|b| json!({"variant": b.variant, "seq": b.seq, "txn": b.txn.to_hex()}))
+        };
+        match self {
+            Outcome::Unchanged { variant, txn } => json!({
+                "variant": variant, "committed": false, "dry_run": false, "changed": false, "txn": txn,
+                "changes": crate::history::diff_json(&journal::Diff::default()),
+            }),
+            Outcome::DryRun(plan) => {
+                let mut j = json!({
+                    "variant": plan.variant, "committed": false, "dry_run": true,
+                    "txn": plan.head.as_ref().map(|h| h.seq),
+                    "download_bytes": plan.download_bytes, "changes": crate::history::diff_json(&plan.diff), "warnings": plan.warnings,
+                });
+                if let Some(to) = plan.to {
+                    j["to"] = to.into();
+                }
+                j
+            }
+            Outcome::Committed(c) => {
+                let r = &c.record;
+                let mut j = json!({
+                    "variant": r.variant, "committed": true, "dry_run": false, "txn": r.seq,
+                    "txn_id": r.id.to_hex(), "commit": r.commit.to_hex(),
+                    "ref": materializer::variant_ref(&r.variant), "kind": r.kind(),
+                    "packages": r.state.packages.len(), "base": base_json(&r.base),
+                    "changes": crate::history::diff_json(&c.diff), "warnings": c.warnings,
+                });
+                if let (serde_json::Value::Object(m), serde_json::Value::Object(d)) =
+                    (&mut j, crate::history::diff_json(&c.diff))
+                {
+                    m.extend(d);
+                }
+                if let Some(d) = &c.deployment {
+                    j["sysroot"] = json!(d.sysroot);
+                    j["staged"] = (d.first && d.staged).into();
+                    j["reboot_required"] = (d.first && !d.booted).into();
+                }
+                j
+            }
+        }
+    }
+}
+
 /// How [`Session::run`] carries out a plan.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {

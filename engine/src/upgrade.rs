@@ -65,6 +65,52 @@ pub enum Upgraded {
     },
 }
 
+impl UpgradeCheck {
+    /// The JSON of what an upgrade offers (docs/cli.md, `upgrade`).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "remote": self.remote.name, "url": self.remote.url, "variant": self.offered.variant,
+            "txn": self.offered.txn, "txn_id": self.offered.txn_id, "commit": self.offered.commit,
+            "current": self.current.as_ref().map(|r| match &r.request {
+                Request::Origin { seq, txn, .. } => serde_json::json!({"txn": seq, "txn_id": txn.to_hex(), "commit": r.commit.to_hex()}),
+                _ => serde_json::Value::Null,
+            }),
+            "available": self.is_available(), "older": self.is_older(), "up_to_date": self.up_to_date,
+            "signature_checked": self.signature_checked, "changes": crate::history::diff_json(&self.diff),
+        })
+    }
+}
+
+impl Upgraded {
+    /// The JSON of what an upgrade did: the offer, and `downloaded`, or the new `origin`, the
+    /// machine's own packages `layered` on it, `staged` and `reboot_required`.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Upgraded::Downloaded { check } => {
+                let mut j = check.to_json();
+                j["downloaded"] = true.into();
+                j
+            }
+            Upgraded::Staged {
+                check,
+                origin,
+                layered,
+                deployment,
+            } => {
+                let mut j = check.to_json();
+                j["origin"] = serde_json::json!({"txn": origin.seq, "txn_id": origin.id.to_hex()});
+                j["layered"] = layered
+                    .as_ref()
+                    .map(|c| serde_json::json!({"txn": c.record.seq, "commit": c.record.commit.to_hex(), "packages": c.diff.added.iter().map(|p| p.name.clone()).collect::<Vec<_>>()}))
+                    .unwrap_or(serde_json::Value::Null);
+                j["staged"] = (deployment.first && deployment.staged).into();
+                j["reboot_required"] = (deployment.first && !deployment.booted).into();
+                j
+            }
+        }
+    }
+}
+
 fn remotes_path(s: &Session) -> PathBuf {
     s.state.root.join(REMOTES_FILE)
 }
