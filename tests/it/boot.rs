@@ -809,11 +809,10 @@ fn particle_runs_the_machine_it_is_on(
         .expect("ostree ls");
     assert!(ran.status.success(), "{ran:?}");
     let ran = String::from_utf8_lossy(&ran.stdout);
-    let alone: Vec<String> = requests
-        .lines()
-        .filter_map(|l| l.strip_prefix("GET /objects/"))
-        .filter(|o| !o.contains(".commitmeta"))
-        .map(|o| o.split(['.', ' ']).next().unwrap_or("").replace('/', ""))
+    let alone: Vec<String> = objects_in_log(served.log, "GET")
+        .into_iter()
+        .filter(|o| !o.ends_with(".commitmeta"))
+        .map(|o| o.split('.').next().unwrap_or("").to_owned())
         .collect();
     assert!(
         alone.len() < 50

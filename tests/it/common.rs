@@ -510,3 +510,19 @@ pub(crate) fn ok(program: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// The objects a server's log shows requested (`GET`) or sent whole (`SENT`), named as
+/// `machine::staged_objects` names them (an archive repository's `.filez` is a bare one's
+/// `.file`).
+pub(crate) fn objects_in_log(log: &Path, verb: &str) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.strip_prefix(&format!("{verb} /objects/")))
+        .map(|rest| {
+            let path = rest.split(' ').next().unwrap_or("").replace('/', "");
+            path.strip_suffix(".filez")
+                .map_or(path.clone(), |c| format!("{c}.file"))
+        })
+        .collect()
+}

@@ -729,21 +729,6 @@ fn staged_objects(repo: &Path) -> std::collections::BTreeSet<String> {
     out
 }
 
-/// The objects a server's log shows requested (`GET`) or sent whole (`SENT`), named as in
-/// [`staged_objects`] (an archive repository's `.filez` is a bare one's `.file`).
-fn objects_in_log(log: &Path, verb: &str) -> Vec<String> {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.strip_prefix(&format!("{verb} /objects/")))
-        .map(|rest| {
-            let path = rest.split(' ').next().unwrap_or("").replace('/', "");
-            path.strip_suffix(".filez")
-                .map_or(path.clone(), |c| format!("{c}.file"))
-        })
-        .collect()
-}
-
 /// What a fault must leave as it was: the machine's journal, its deployments, its boot entries.
 type MachineNow = (serde_json::Value, serde_json::Value, String);
 
